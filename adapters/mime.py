@@ -1,0 +1,179 @@
+"""Inbound e-mail (RFC 5322/MIME bytes) → an inbound event.
+
+Parsed with the standard library's modern API (``BytesParser(policy=policy.default)``).
+Declared charsets are read as the superset mail clients actually use, as browsers do (the
+WHATSWG encoding table): ``ks_c_5601-1987`` and ``euc-kr`` are Windows code page 949 (Python
+maps them to the smaller EUC-KR, which cannot decode every Hangul syllable), ``gb2312`` is
+GB18030, ``iso-8859-1`` and ``us-ascii`` are Windows-1252. Encoded-word headers are decoded
+with that table too.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from email import policy
+from email.header import decode_header
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses
+from html.parser import HTMLParser
+
+from router.contracts import Attachment, Channel, CustomerHints, InboundEvent
+
+SUPERSETS = {
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601_1987": "cp949",
+    "ks_c_5601": "cp949",
+    "ksc5601": "cp949",
+    "euc-kr": "cp949",
+    "euc_kr": "cp949",
+    "windows-949": "cp949",
+    "x-windows-949": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+}
+MSG_ID = re.compile(r"<[^<>\s]+>")
+MAX_REFS = 20
+HTML_KEPT = 20_000
+
+
+def codec_for(charset: str | None) -> str:
+    """The Python codec to read text declared in ``charset`` (UTF-8 if absent or unknown)."""
+    name = (charset or "utf-8").strip().strip('"').lower()
+    name = SUPERSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def decode_words(raw: str | None) -> str:
+    """A header value with its RFC 2047 encoded words decoded through :func:`codec_for`."""
+    if not raw:
+        return ""
+    parts = []
+    for chunk, charset in decode_header(re.sub(r"\r?\n[ \t]+", " ", raw)):
+        if isinstance(chunk, str):
+            parts.append(chunk)
+        else:
+            parts.append(chunk.decode(codec_for(charset), errors="replace"))
+    return "".join(parts).strip()
+
+
+def _raw_header(message: Message, name: str) -> str | None:
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def message_ids(*values: str | None) -> list[str]:
+    """Message ids (``<…>``) in header values, in order, without repeats."""
+    seen: list[str] = []
+    for value in values:
+        for found in MSG_ID.findall(value or ""):
+            if found not in seen:
+                seen.append(found)
+    return seen
+
+
+def _text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    return payload.decode(codec_for(part.get_content_charset()), errors="replace")
+
+
+class _TextOfHtml(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "tr", "li"):
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextOfHtml()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.chunks)
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+
+
+def bodies(message: EmailMessage) -> tuple[str | None, str | None]:
+    """The plain and HTML bodies (either may be missing)."""
+    plain = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    return (_text(plain) if plain is not None else None, _text(html) if html is not None else None)
+
+
+def attachments(message: EmailMessage) -> list[Attachment]:
+    found = []
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        filename = part.get_filename()
+        found.append(
+            Attachment(
+                filename=decode_words(filename) if filename else None,
+                content_type=part.get_content_type(),
+                size=len(payload) if isinstance(payload, bytes) else None,
+            )
+        )
+    return found
+
+
+def parse_mail(raw: bytes, *, recipients: list[str] | None = None) -> InboundEvent:
+    """The inbound event for one received message."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    senders = getaddresses([_raw_header(message, "From") or ""])
+    sender_name, sender = senders[0] if senders else ("", "")
+    if not sender or "@" not in sender:
+        raise ValueError("the message has no sender address")
+    message_id = next(iter(message_ids(_raw_header(message, "Message-ID"))), None)
+    refs = message_ids(_raw_header(message, "In-Reply-To"))
+    refs += [r for r in reversed(message_ids(_raw_header(message, "References"))) if r not in refs]
+    plain, html = bodies(message)
+    content = plain if plain is not None else html_to_text(html) if html is not None else ""
+    attributes: dict[str, object] = {"email_to": [a for _, a in getaddresses(message.get_all("To", []))]}
+    if recipients:
+        attributes["mailbox"] = recipients[0].lower()
+    if html is not None:
+        attributes["html"] = html[:HTML_KEPT]
+    name = decode_words(sender_name) or None
+    external_id = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return InboundEvent.model_validate(
+        {
+            "channel": Channel.email,
+            "external_id": external_id[:200],
+            "message_external_id": message_id,
+            "thread_refs": [r for r in refs[:MAX_REFS] if len(r) <= 300],
+            "from": {"kind": "email", "value": sender.lower()},
+            "customer": CustomerHints(name=name, email=sender.lower()),
+            "subject": decode_words(_raw_header(message, "Subject"))[:1000] or None,
+            "content": content.replace("\r\n", "\n")[:100_000],
+            "attachments": attachments(message),
+            "attributes": attributes,
+        }
+    )

@@ -1,0 +1,100 @@
+"""The customer web chat websocket protocol: JSON frames, a discriminated union on ``type``.
+
+Customer → server: ``hello`` (first frame: the visitor id kept in the browser, optionally the
+interaction to resume and contact details), ``message``, ``contact``, ``end``.
+Server → customer: ``welcome`` (capabilities and, on a resume, the history), ``status``
+(queue position and wait estimate while waiting, then ``assigned``), ``message`` (from the
+agent, or the customer's own from another tab), ``ack`` (a message was taken), ``ended``,
+``error``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from router.contracts import ChannelCapabilities, InteractionStatus
+
+VisitorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+ClientMessageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hello(_Frame):
+    type: Literal["hello"]
+    visitor_id: VisitorId
+    interaction_id: Annotated[str | None, Field(max_length=100)] = None
+    name: Annotated[str | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    phone: Annotated[str | None, Field(max_length=40)] = None
+
+
+class Say(_Frame):
+    type: Literal["message"]
+    id: ClientMessageId
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class End(_Frame):
+    type: Literal["end"]
+
+
+class Contact(_Frame):
+    """Contact details typed after the socket opened; they go with the visitor's next message."""
+
+    type: Literal["contact"]
+    name: Annotated[str | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    phone: Annotated[str | None, Field(max_length=40)] = None
+
+
+CustomerFrame = Annotated[Hello | Say | End | Contact, Field(discriminator="type")]
+customer_frame: TypeAdapter[Hello | Say | End | Contact] = TypeAdapter(CustomerFrame)
+
+
+class ChatLine(_Frame):
+    type: Literal["message"] = "message"
+    id: str
+    sender: Literal["agent", "customer"]
+    text: str
+    agent_id: str | None = None
+
+
+class Welcome(_Frame):
+    type: Literal["welcome"] = "welcome"
+    visitor_id: str
+    capabilities: ChannelCapabilities
+    interaction_id: str | None = None
+    history: list[ChatLine] = Field(default_factory=list)
+
+
+class Status(_Frame):
+    type: Literal["status"] = "status"
+    interaction_id: str
+    status: InteractionStatus
+    position: int | None = None
+    estimated_wait_seconds: float | None = None
+    agent_id: str | None = None
+
+
+class Ack(_Frame):
+    type: Literal["ack"] = "ack"
+    id: str
+    interaction_id: str
+
+
+class Ended(_Frame):
+    type: Literal["ended"] = "ended"
+    interaction_id: str
+
+
+class Error(_Frame):
+    type: Literal["error"] = "error"
+    detail: str
+
+
+ServerFrame = Welcome | Status | ChatLine | Ack | Ended | Error

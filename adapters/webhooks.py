@@ -1,0 +1,74 @@
+"""What every provider webhook handler shares: the log, the 403, and calling the router.
+
+Failures are sorted the way providers understand them: the router unreachable or failing
+(5xx, 429) raises :class:`RouterUnavailable`, which a handler answers with 503 so the
+provider retries (the router is idempotent on external ids, so retries are harmless); the
+router rejecting the event (4xx) is logged once and acknowledged, because a retry would be
+rejected again.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from router.client import RouterAPIError, RouterClient
+from router.contracts import InboundEvent, IngestResult, MessageStatusIn
+
+log = structlog.get_logger("omniroute.adapters")
+
+
+class RouterUnavailable(Exception):
+    """The router could not take the event now; the provider should retry."""
+
+
+def _classify(adapter: str, exc: Exception, event: str, **fields: object) -> None:
+    if isinstance(exc, RouterAPIError) and exc.status < 500 and exc.status != 429:
+        log.warning(event, adapter=adapter, status=exc.status, detail=str(exc)[:300], **fields)
+        return
+    log.warning("adapter.router_unavailable", adapter=adapter, error=str(exc)[:300], **fields)
+    raise RouterUnavailable(str(exc)) from exc
+
+
+async def ingest(router: RouterClient, adapter: str, event: InboundEvent) -> IngestResult | None:
+    """Post one inbound event; ``None`` if the router rejected it for good."""
+    try:
+        result = await router.ingest(event)
+    except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        _classify(adapter, exc, "adapter.ingest_rejected", external_id=event.external_id)
+        return None
+    log.info(
+        "adapter.ingested",
+        adapter=adapter,
+        external_id=event.external_id,
+        interaction_id=result.id,
+        created=result.created,
+    )
+    return result
+
+
+async def record_status(router: RouterClient, adapter: str, status: MessageStatusIn) -> bool:
+    """Record a provider receipt; ``False`` if the router does not know that message."""
+    try:
+        await router.message_status_by_external_id(status)
+    except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        _classify(adapter, exc, "adapter.status_rejected", external_id=status.external_id)
+        return False
+    return True
+
+
+def signature_rejected(adapter: str, request: web.Request, reason: str) -> web.Response:
+    """The one log line and the 403 for a bad or missing signature (never logs the secret)."""
+    log.warning(
+        "adapter.signature_invalid",
+        adapter=adapter,
+        path=request.path,
+        reason=reason,
+        remote=request.remote,
+    )
+    return web.Response(status=403, text="invalid signature")
+
+
+def unavailable() -> web.Response:
+    return web.Response(status=503, text="router unavailable, retry later", headers={"Retry-After": "5"})

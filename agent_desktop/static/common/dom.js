@@ -1,0 +1,226 @@
+// Small DOM and formatting helpers shared by the desktop and the wallboard.
+//
+// Every piece of text that came from the server (customer names, messages, notes, attributes)
+// goes into the page through text nodes, never through innerHTML, so nothing a customer types
+// can become markup.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * Create an element. `props` keys:
+ *   class, text, html is deliberately not supported;
+ *   on<event>: listener; dataset: {k: v}; style: {prop: value};
+ *   anything else becomes an attribute (false/null/undefined are skipped, true gives "").
+ * Children may be nodes, strings, numbers, arrays, or null (skipped).
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  applyProps(el, props);
+  append(el, children);
+  return el;
+}
+
+/** Same as h() for SVG elements. */
+export function svg(tag, props = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  applyProps(el, props);
+  append(el, children);
+  return el;
+}
+
+function applyProps(el, props) {
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === "class") {
+      el.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : value);
+    } else if (key === "text") {
+      el.textContent = String(value);
+    } else if (key === "dataset") {
+      for (const [k, v] of Object.entries(value)) if (v !== undefined && v !== null) el.dataset[k] = String(v);
+    } else if (key === "style") {
+      for (const [k, v] of Object.entries(value)) el.style.setProperty(k, String(v));
+    } else if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "value" && "value" in el && !(el instanceof SVGElement)) {
+      el.value = String(value);
+    } else if (key === "checked" || key === "disabled" || key === "hidden" || key === "selected") {
+      el[key] = Boolean(value);
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+}
+
+/** Append children (nodes, strings, arrays) to an element; strings become text nodes. */
+export function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Remove every child of an element. */
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+/** Replace the children of an element. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+// ---------------------------------------------------------------- time
+
+/** Parse a server time (ISO 8601 string, or unix seconds) into a Date. */
+export function toDate(value) {
+  if (value === null || value === undefined || value === "") return null;
+  if (value instanceof Date) return value;
+  if (typeof value === "number") return new Date(value * 1000);
+  let text = String(value);
+  // A time without a zone is UTC on the wire.
+  if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)) text += "Z";
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** Unix seconds of a server time. */
+export function toUnix(value) {
+  const d = toDate(value);
+  return d ? d.getTime() / 1000 : null;
+}
+
+export function nowUnix() {
+  return Date.now() / 1000;
+}
+
+// Intl formatters with no time zone given use the browser's own time zone.
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeSecFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+/** "14:05" today, "Mar 3, 14:05" on another day. */
+export function formatTime(value) {
+  const d = toDate(value);
+  if (!d) return "";
+  const today = new Date();
+  if (d.toDateString() === today.toDateString()) return timeFmt.format(d);
+  return dateTimeFmt.format(d);
+}
+
+export function formatClock(value, withSeconds = false) {
+  const d = toDate(value);
+  if (!d) return "";
+  return (withSeconds ? timeSecFmt : timeFmt).format(d);
+}
+
+export function formatDay(value) {
+  const d = toDate(value);
+  return d ? dayFmt.format(d) : "";
+}
+
+/** Full date and time for title attributes and <time datetime>. */
+export function formatFull(value) {
+  const d = toDate(value);
+  return d ? dateTimeFmt.format(d) : "";
+}
+
+/** 75 → "1:15", 3725 → "1:02:05". Negative durations count as zero. */
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
+  let s = Math.max(0, Math.floor(seconds));
+  const hours = Math.floor(s / 3600);
+  s -= hours * 3600;
+  const minutes = Math.floor(s / 60);
+  s -= minutes * 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return hours ? `${hours}:${pad(minutes)}:${pad(s)}` : `${minutes}:${pad(s)}`;
+}
+
+/** A <time> element showing a server time in the browser's zone. */
+export function timeEl(value, { long = false } = {}) {
+  const d = toDate(value);
+  if (!d) return h("span", { text: "" });
+  return h("time", { datetime: d.toISOString(), title: formatFull(d), text: long ? formatFull(d) : formatTime(d) });
+}
+
+// ---------------------------------------------------------------- ticking labels
+
+/**
+ * Elements with data-since (unix seconds) show the time elapsed; with data-until, the time left.
+ * One timer for the whole page refreshes them every second; it reads the local clock only and
+ * never talks to the server.
+ */
+export function startTicker(root = document, onTick = null) {
+  const tick = () => {
+    const now = nowUnix();
+    for (const el of root.querySelectorAll("[data-since]")) {
+      const since = Number(el.dataset.since);
+      el.textContent = formatDuration(now - since);
+    }
+    for (const el of root.querySelectorAll("[data-until]")) {
+      const until = Number(el.dataset.until);
+      el.textContent = formatDuration(until - now);
+    }
+    if (onTick) onTick(now);
+  };
+  tick();
+  return setInterval(tick, 1000);
+}
+
+// ---------------------------------------------------------------- misc
+
+export const CHANNEL_LABELS = {
+  voice: "Call",
+  chat: "Chat",
+  email: "E-mail",
+  social: "Social",
+  sms: "SMS",
+};
+
+// Small glyphs drawn with SVG paths (no icon font, no network).
+const CHANNEL_PATHS = {
+  voice:
+    "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z",
+  chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
+  email: "M3 5h18a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm0 2v.5l9 5.5 9-5.5V7l-9 5.5z",
+  social: "M12 3a9 9 0 0 0-7.8 13.5L3 21l4.6-1.2A9 9 0 1 0 12 3z",
+  sms: "M5 3h14a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2h-5l-5 4v-4H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm2 6v2h2V9zm4 0v2h2V9zm4 0v2h2V9z",
+};
+
+/** An icon for a channel, hidden from screen readers (the label next to it is read instead). */
+export function channelIcon(channel) {
+  return svg(
+    "svg",
+    { class: `icon channel-${channel}`, viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" },
+    svg("path", { d: CHANNEL_PATHS[channel] || CHANNEL_PATHS.chat, fill: "currentColor" }),
+  );
+}
+
+export function channelLabel(channel) {
+  return CHANNEL_LABELS[channel] || String(channel);
+}
+
+/** "intent" → "Intent", "account_id" → "Account id". */
+export function humanize(key) {
+  const text = String(key).replace(/[_\-.]+/g, " ").trim();
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}
+
+/** A short printable form of an attribute value. */
+export function formatValue(value) {
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}

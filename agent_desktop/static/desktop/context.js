@@ -1,0 +1,222 @@
+// The context panel: who the customer is and everything that happened before, across channels,
+// newest first, so the agent never asks the customer to repeat themselves.
+
+import {
+  channelIcon,
+  channelLabel,
+  formatValue,
+  h,
+  humanize,
+  timeEl,
+  toUnix,
+} from "../common/dom.js";
+
+const STATUS_WORDS = {
+  queued: "waiting",
+  assigned: "in progress",
+  wrapup: "wrap-up",
+  completed: "completed",
+  abandoned: "abandoned",
+  transferred: "transferred",
+  ended: "ended",
+};
+
+const IDENTITY_WORDS = {
+  phone: "Phone",
+  email: "E-mail",
+  whatsapp: "WhatsApp",
+  messenger: "Messenger",
+  chat_visitor: "Web chat visitor",
+  sms: "SMS",
+};
+
+/**
+ * Render the panel for one piece of work.
+ * @param {object} context  ContextRecord
+ * @param {object} current  the InteractionOut being worked on
+ * @param {string} idBase   a prefix for element ids (unique per work item)
+ */
+export function renderContext(context, current, idBase) {
+  const customer = (context && context.customer) || {};
+  const identities = (context && context.identities) || [];
+  const attrs = Object.entries((current && current.attributes) || {});
+  const heading = (id, text) => h("h3", { id: `${idBase}-${id}`, text });
+
+  return h(
+    "aside",
+    { class: "context", "aria-label": "Customer context" },
+    h(
+      "section",
+      { class: "ctx-section ctx-profile", "aria-labelledby": `${idBase}-profile` },
+      heading("profile", "Customer"),
+      h("p", { class: "ctx-name", text: customer.name || "Name not known" }),
+      h(
+        "dl",
+        { class: "facts" },
+        customer.email ? [h("dt", { text: "E-mail" }), h("dd", { text: customer.email })] : null,
+        customer.phone ? [h("dt", { text: "Phone" }), h("dd", { text: customer.phone })] : null,
+        customer.created_at ? [h("dt", { text: "Since" }), h("dd", {}, timeEl(customer.created_at, { long: true }))] : null,
+        customer.id ? [h("dt", { text: "Id" }), h("dd", { class: "mono", text: customer.id })] : null,
+      ),
+    ),
+    h(
+      "section",
+      { class: "ctx-section ctx-identities", "aria-labelledby": `${idBase}-identities` },
+      heading("identities", `Identities (${identities.length})`),
+      identities.length
+        ? h(
+            "ul",
+            { class: "identity-list" },
+            identities.map((idn) =>
+              h(
+                "li",
+                {},
+                h("span", { class: "identity-kind", text: IDENTITY_WORDS[idn.kind] || humanize(idn.kind) }),
+                " ",
+                h("span", { class: "identity-value", text: idn.value }),
+              ),
+            ),
+          )
+        : h("p", { class: "muted", text: "None recorded." }),
+    ),
+    h(
+      "section",
+      { class: "ctx-section ctx-collected", "aria-labelledby": `${idBase}-collected` },
+      heading("collected", "Collected by the IVR or bot"),
+      attrs.length
+        ? h("dl", { class: "facts" }, attrs.map(([k, v]) => [h("dt", { text: humanize(k) }), h("dd", { text: formatValue(v) })]))
+        : h("p", { class: "muted", text: "Nothing collected before this contact." }),
+    ),
+    h(
+      "section",
+      { class: "ctx-section ctx-journey", "aria-labelledby": `${idBase}-journey` },
+      heading("journey", "Journey, newest first"),
+      renderTimeline(context, current),
+    ),
+  );
+}
+
+/** Interactions on every channel and journey events, merged and sorted newest first. */
+export function timelineEntries(context, current) {
+  const entries = [];
+  for (const it of (context && context.interactions) || []) {
+    entries.push({ kind: "interaction", at: toUnix(it.created_at) || 0, item: it, current: current && it.id === current.id });
+  }
+  for (const ev of (context && context.events) || []) {
+    entries.push({ kind: "event", at: toUnix(ev.at) || 0, item: ev });
+  }
+  entries.sort((a, b) => b.at - a.at);
+  return entries;
+}
+
+function renderTimeline(context, current) {
+  const entries = timelineEntries(context, current);
+  if (!entries.length) return h("p", { class: "muted", text: "First contact." });
+  return h(
+    "ol",
+    { class: "timeline" },
+    entries.map((e) => (e.kind === "interaction" ? renderInteraction(e.item, e.current) : renderEvent(e.item))),
+  );
+}
+
+function renderInteraction(it, isCurrent) {
+  const attrs = Object.entries(it.attributes || {});
+  const notes = it.notes || [];
+  const messages = it.messages || [];
+  const title = isCurrent ? `${channelLabel(it.channel)} — this contact` : channelLabel(it.channel);
+  return h(
+    "li",
+    {
+      class: ["tl-item", "tl-interaction", `channel-${it.channel}`, isCurrent && "tl-current"],
+      dataset: { interactionId: it.id, channel: it.channel },
+    },
+    h(
+      "div",
+      { class: "tl-head" },
+      channelIcon(it.channel),
+      h("strong", { class: "tl-title", text: title }),
+      timeEl(it.created_at),
+    ),
+    h(
+      "p",
+      { class: "tl-meta" },
+      h("span", { class: ["status", `status-${it.status}`], text: STATUS_WORDS[it.status] || it.status }),
+      it.queue ? h("span", { text: ` · queue ${it.queue}` }) : null,
+      it.agent_id ? h("span", { text: ` · agent ${it.agent_id}` }) : null,
+      it.disposition ? h("span", { class: "disposition", text: ` · ${it.disposition}` }) : null,
+      it.end_reason && it.end_reason !== it.status ? h("span", { text: ` · ${humanize(it.end_reason)}` }) : null,
+    ),
+    it.subject ? h("p", { class: "tl-subject", text: it.subject }) : null,
+    attrs.length && !isCurrent
+      ? h("p", { class: "chips" }, attrs.map(([k, v]) => h("span", { class: "chip attr", text: `${humanize(k)}: ${formatValue(v)}` })))
+      : null,
+    it.summary
+      ? h("div", { class: "tl-summary" }, h("span", { class: "label", text: "Summary" }), h("p", { text: it.summary }))
+      : null,
+    notes.length && !isCurrent
+      ? h(
+          "ul",
+          { class: "tl-notes", "aria-label": "Notes" },
+          notes.map((n) =>
+            h(
+              "li",
+              { class: "note" },
+              h("span", { class: "note-by" }, `Note${n.agent_id ? ` by ${n.agent_id}` : ""} · `, timeEl(n.created_at)),
+              h("p", { class: "note-body", text: n.body }),
+            ),
+          ),
+        )
+      : null,
+    messages.length && !isCurrent
+      ? h(
+          "details",
+          { class: "tl-transcript" },
+          h("summary", {}, `${it.channel === "email" ? "Thread" : "Transcript"} (${messages.length} message${messages.length === 1 ? "" : "s"})`),
+          h(
+            "ol",
+            { class: "tl-messages" },
+            messages.map((m) =>
+              h(
+                "li",
+                { class: ["tl-msg", m.direction] },
+                h("span", { class: "who", text: m.direction === "inbound" ? "Customer" : m.agent_id || "Agent" }),
+                " ",
+                timeEl(m.created_at),
+                h("p", { text: m.body }),
+              ),
+            ),
+          ),
+        )
+      : null,
+  );
+}
+
+function renderEvent(ev) {
+  const data = ev.data || {};
+  const isPage = ev.type === "page_view" || ev.type === "page" || "url" in data;
+  const title = isPage ? "Visited a page" : humanize(ev.type);
+  const rest = Object.entries(data).filter(([k]) => !(isPage && (k === "url" || k === "title")));
+  return h(
+    "li",
+    { class: ["tl-item", "tl-event", isPage && "tl-page"], dataset: { eventType: ev.type } },
+    h(
+      "div",
+      { class: "tl-head" },
+      h("span", { class: "tl-dot", "aria-hidden": "true" }),
+      h("strong", { class: "tl-title", text: title }),
+      timeEl(ev.at),
+    ),
+    isPage && (data.title || data.url)
+      ? h(
+          "p",
+          { class: "tl-page-ref" },
+          data.title ? h("span", { class: "page-title", text: String(data.title) }) : null,
+          data.title && data.url ? " " : null,
+          data.url ? h("span", { class: "page-url mono", title: String(data.url), text: String(data.url) }) : null,
+        )
+      : null,
+    rest.length
+      ? h("p", { class: "chips" }, rest.map(([k, v]) => h("span", { class: "chip", text: `${humanize(k)}: ${formatValue(v)}` })))
+      : null,
+  );
+}

@@ -9,6 +9,8 @@ rejected again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import structlog
 from aiohttp import web
@@ -16,7 +18,18 @@ from aiohttp import web
 from router.client import RouterAPIError, RouterClient
 from router.contracts import InboundEvent, IngestResult, MessageStatusIn
 
-log = structlog.get_logger("omniroute.adapters")
+
+class _AdapterLog:
+    """Looks the logger up on each call, so the configuration in force (or a capture) applies."""
+
+    def info(self, event: str, **fields: Any) -> None:
+        structlog.get_logger("omniroute.adapters").info(event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        structlog.get_logger("omniroute.adapters").warning(event, **fields)
+
+
+log = _AdapterLog()
 
 
 class RouterUnavailable(Exception):

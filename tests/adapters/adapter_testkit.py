@@ -1,0 +1,205 @@
+"""Helpers for the adapter tests: the shared provider fixtures, and real servers on loopback.
+
+``Recorder`` is an HTTP server that records every request and answers from a script (a
+provider API, or the router's ingest API for the unit-level webhook tests); the end-to-end
+tests use the real omniroute server instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.signatures import meta_signature, twilio_signature
+
+
+def providers_dir() -> Path:
+    """``<clone>/../shared/fixtures/providers`` (or ``$OMNIROUTE_SHARED/fixtures/providers``)."""
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [repo.parent / "shared", repo / "shared"]
+    if os.environ.get("OMNIROUTE_SHARED"):
+        candidates.insert(0, Path(os.environ["OMNIROUTE_SHARED"]))
+    for base in candidates:
+        found = base / "fixtures" / "providers"
+        if found.is_dir():
+            return found
+    raise FileNotFoundError(f"shared/fixtures/providers not found beside {repo}")
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (providers_dir() / relative).read_bytes()
+
+
+def fixture_json(relative: str) -> Any:
+    return json.loads(fixture_bytes(relative))
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Responder = Callable[[web.Request, bytes], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Recorder:
+    """A real HTTP server on 127.0.0.1 that records requests and answers from ``routes``."""
+
+    routes: dict[tuple[str, str], Responder] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    fail_with: int | None = None
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.requests.append(
+            Recorded(request.method, request.path, dict(request.query), dict(request.headers), body)
+        )
+        if self.fail_with is not None:
+            return web.json_response({"title": "scripted failure"}, status=self.fail_with)
+        for (method, prefix), responder in self.routes.items():
+            if request.method == method and request.path.startswith(prefix):
+                return await responder(request, body)
+        return web.json_response({"title": "no route"}, status=404)
+
+    async def start(self) -> Recorder:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def made(self, method: str, prefix: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+
+def interaction_json(interaction_id: str, **overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    base: dict[str, Any] = {
+        "id": interaction_id,
+        "customer_id": "cus-1",
+        "conversation_id": "conv-1",
+        "channel": "voice",
+        "external_id": "ext",
+        "queue": "default",
+        "status": "queued",
+        "priority": 0,
+        "attributes": {},
+        "created_at": now,
+        "enqueued_at": now,
+    }
+    base.update(overrides)
+    return base
+
+
+class RouterStub(Recorder):
+    """The router's API as the adapters see it: ingest, read, end, receipts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interactions: dict[str, dict[str, Any]] = {}
+        self.by_external: dict[str, str] = {}
+        self.unknown_statuses = False
+        self.routes = {
+            ("POST", "/v1/interactions/"): self._end,
+            ("POST", "/v1/interactions"): self._ingest,
+            ("GET", "/v1/interactions/"): self._get,
+            ("POST", "/v1/messages/status"): self._status,
+        }
+
+    async def _ingest(self, request: web.Request, body: bytes) -> web.Response:
+        event = json.loads(body)
+        known = self.by_external.get(event["external_id"])
+        interaction_id = known or f"int-{uuid.uuid4().hex[:8]}"
+        if known is None:
+            self.by_external[event["external_id"]] = interaction_id
+            self.interactions[interaction_id] = interaction_json(
+                interaction_id,
+                channel=event["channel"],
+                external_id=event["external_id"],
+                from_kind=event["from"]["kind"],
+                from_value=event["from"]["value"],
+                position=1,
+                estimated_wait_seconds=30.0,
+            )
+        return web.json_response(
+            {
+                "id": interaction_id,
+                "customer_id": "cus-1",
+                "conversation_id": "conv-1",
+                "status": "queued",
+                "queue": "default",
+                "position": 2,
+                "estimated_wait_seconds": 95.0,
+                "created": known is None,
+            },
+            status=201 if known is None else 200,
+        )
+
+    async def _get(self, request: web.Request, body: bytes) -> web.Response:
+        found = self.interactions.get(request.path.rsplit("/", 1)[-1])
+        if found is None:
+            return web.json_response({"title": "not found", "status": 404}, status=404)
+        return web.json_response(found)
+
+    async def _end(self, request: web.Request, body: bytes) -> web.Response:
+        interaction_id = request.path.split("/")[3]
+        found = self.interactions.get(interaction_id)
+        if found is None or not request.path.endswith("/end"):
+            return web.json_response({"title": "not found", "status": 404}, status=404)
+        found["status"] = "abandoned" if found["status"] == "queued" else "ended"
+        found["end_reason"] = json.loads(body)["reason"]
+        return web.json_response(found)
+
+    async def _status(self, request: web.Request, body: bytes) -> web.Response:
+        if self.unknown_statuses:
+            return web.json_response({"title": "unknown message", "status": 404}, status=404)
+        return web.Response(status=204)
+
+    def ingested(self) -> list[dict[str, Any]]:
+        return [r.json() for r in self.made("POST", "/v1/interactions") if r.path == "/v1/interactions"]
+
+
+async def serve_adapter(adapter: Any) -> TestClient[web.Request, web.Application]:
+    """The adapter's routes mounted under ``/adapters`` on a real loopback server."""
+    sub = web.Application()
+    sub.add_routes(adapter.routes())
+    app = web.Application()
+    app.add_subapp("/adapters", sub)
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+def twilio_headers(token: str, url: str, params: dict[str, str]) -> dict[str, str]:
+    return {"X-Twilio-Signature": twilio_signature(token, url, params.items())}
+
+
+def meta_headers(secret: str, body: bytes) -> dict[str, str]:
+    return {"X-Hub-Signature-256": meta_signature(secret, body), "Content-Type": "application/json"}

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from adapter_testkit import Recorder, RouterStub
+
+from router.client import RouterClient
+
+
+@pytest.fixture
+async def router_stub() -> AsyncIterator[RouterStub]:
+    stub = RouterStub()
+    await stub.start()
+    yield stub
+    await stub.stop()
+
+
+@pytest.fixture
+async def router_client(router_stub: RouterStub) -> AsyncIterator[RouterClient]:
+    async with RouterClient(router_stub.url, "adapter-token") as client:
+        yield client
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Recorder]:
+    server = Recorder()
+    await server.start()
+    yield server
+    await server.stop()

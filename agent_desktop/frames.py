@@ -1,0 +1,238 @@
+"""The agent and supervisor websocket protocols.
+
+Every frame is a JSON object with a ``type``; each direction is a pydantic discriminated
+union on that field. Client frames may carry a ``ref`` (any short string); the server echoes
+it in the ``ack`` or ``error`` frame that answers the request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from router.contracts import AgentState, Channel, ContextRecord, InteractionOut, MessageOut, QueueStats
+
+Ref = Annotated[str | None, Field(max_length=100)]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- agent → server
+
+
+class SetState(_Frame):
+    type: Literal["set_state"]
+    state: AgentState
+    ref: Ref = None
+
+
+class Accept(_Frame):
+    type: Literal["accept"]
+    offer_id: Annotated[str, Field(min_length=1, max_length=100)]
+    ref: Ref = None
+
+
+class Reject(_Frame):
+    type: Literal["reject"]
+    offer_id: Annotated[str, Field(min_length=1, max_length=100)]
+    reason: Annotated[str | None, Field(max_length=200)] = None
+    ref: Ref = None
+
+
+class SendMessage(_Frame):
+    type: Literal["send_message"]
+    interaction_id: str
+    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    ref: Ref = None
+
+
+class AddNote(_Frame):
+    type: Literal["add_note"]
+    interaction_id: str
+    body: Annotated[str, Field(min_length=1, max_length=20_000)]
+    ref: Ref = None
+
+
+class Complete(_Frame):
+    type: Literal["complete"]
+    interaction_id: str
+    disposition: Annotated[str | None, Field(max_length=100)] = None
+    summary: Annotated[str | None, Field(max_length=20_000)] = None
+    ref: Ref = None
+
+
+class Transfer(_Frame):
+    type: Literal["transfer"]
+    interaction_id: str
+    queue: Annotated[str, Field(min_length=1, max_length=64)]
+    channel: Channel | None = Field(default=None, description="escalate onto another channel")
+    note: Annotated[str | None, Field(max_length=20_000)] = None
+    ref: Ref = None
+
+
+class EndWrapup(_Frame):
+    type: Literal["end_wrapup"]
+    interaction_id: str
+    ref: Ref = None
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+    ref: Ref = None
+
+
+AgentClientFrame = Annotated[
+    SetState | Accept | Reject | SendMessage | AddNote | Complete | Transfer | EndWrapup | Ping,
+    Field(discriminator="type"),
+]
+agent_client_frame: TypeAdapter[Any] = TypeAdapter(AgentClientFrame)
+
+
+# ---------------------------------------------------------------- server → agent
+
+
+class WorkItem(BaseModel):
+    interaction: InteractionOut
+    context: ContextRecord
+    wrapup_until: float | None = None
+
+
+class OfferInfo(BaseModel):
+    offer_id: str
+    deadline: float = Field(description="unix time, seconds")
+    interaction: InteractionOut
+    context: ContextRecord
+    reason: dict[str, Any] = Field(default_factory=dict, description="why it was routed: queue skills")
+
+
+class Hello(BaseModel):
+    type: Literal["hello"] = "hello"
+    agent_id: str
+    name: str
+    state: AgentState
+    state_since: float | None = None
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    work: list[WorkItem]
+    offers: list[OfferInfo]
+    queues: list[str] = Field(default_factory=list, description="queues the agent may transfer to")
+    channels: dict[str, list[str]] = Field(default_factory=dict, description="what each channel can do")
+
+
+class Offer(OfferInfo):
+    type: Literal["offer"] = "offer"
+
+
+class OfferRevoked(BaseModel):
+    type: Literal["offer_revoked"] = "offer_revoked"
+    offer_id: str
+    interaction_id: str
+    reason: str
+
+
+class Assigned(WorkItem):
+    type: Literal["assigned"] = "assigned"
+
+
+class MessageFrame(BaseModel):
+    type: Literal["message"] = "message"
+    interaction_id: str
+    message: MessageOut
+
+
+class InteractionEnded(BaseModel):
+    type: Literal["interaction_ended"] = "interaction_ended"
+    interaction_id: str
+    reason: str
+    wrapup_until: float | None = None
+
+
+class WrapupEnded(BaseModel):
+    type: Literal["wrapup_ended"] = "wrapup_ended"
+    interaction_id: str
+
+
+class MessageStatusFrame(BaseModel):
+    """Delivery news of an agent's outbound message (sent, delivered, read, failed and why)."""
+
+    type: Literal["message_status"] = "message_status"
+    interaction_id: str
+    message_id: str
+    status: str
+    detail: str | None = None
+    agent_id: str | None = None
+
+
+class StateFrame(BaseModel):
+    type: Literal["state"] = "state"
+    state: AgentState
+    state_since: float
+
+
+class Ack(BaseModel):
+    type: Literal["ack"] = "ack"
+    ref: str | None = None
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class Error(BaseModel):
+    type: Literal["error"] = "error"
+    code: str
+    detail: str
+    ref: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+# ---------------------------------------------------------------- server → supervisor
+
+
+class AgentStatus(BaseModel):
+    id: str
+    name: str
+    state: AgentState
+    connected: bool
+    state_since: float | None
+    load: dict[str, int]
+    capacity: dict[str, int]
+    wrapup: int = 0
+
+
+class QueueSnapshot(BaseModel):
+    id: str
+    name: str | None
+    stats: QueueStats
+
+
+class SupervisorSnapshot(BaseModel):
+    type: Literal["snapshot"] = "snapshot"
+    event_id: str
+    queues: list[QueueSnapshot]
+    agents: list[AgentStatus]
+    history: dict[str, list[tuple[float, int]]] = Field(
+        default_factory=dict, description="waiting count per queue over the last 15 minutes"
+    )
+
+
+class QueueUpdate(BaseModel):
+    type: Literal["queue"] = "queue"
+    event_id: str
+    queue: QueueSnapshot
+
+
+class AgentUpdate(BaseModel):
+    type: Literal["agent"] = "agent"
+    event_id: str
+    agent: AgentStatus
+
+
+class EventFrame(BaseModel):
+    """A raw event of the stream, for supervisors that asked for them (``?events=1``) or resume
+    (``?after=<event id>``): the journey can be replayed from these."""
+
+    type: Literal["event"] = "event"
+    event_id: str
+    kind: str
+    data: dict[str, Any]

@@ -1,0 +1,101 @@
+"""Customers, their identities, journey events and the context record."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from context_store.db import q
+
+MAX_CONTEXT_INTERACTIONS = 50
+MAX_CONTEXT_EVENTS = 200
+
+
+async def resolve_customer(
+    conn: asyncpg.Connection,
+    keys: list[tuple[str, str]],
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> uuid.UUID:
+    """Find the customer any of these normalized identity keys belongs to, or create one.
+
+    Must run inside a transaction. The keys are locked (sorted, so concurrent resolutions never
+    deadlock) before they are read, so two first contacts from one new number create one customer.
+    When keys point at several customers the oldest wins and unlinked keys join it.
+    """
+    keys = sorted(set(keys))
+    for kind, value in keys:
+        await conn.execute(q("lock_key"), f"id:{kind}:{value}")
+    rows = await conn.fetch(q("identities_lookup"), [k for k, _ in keys], [v for _, v in keys])
+    if rows:
+        customer_id: uuid.UUID = rows[0]["customer_id"]
+        await conn.execute(q("customer_fill_profile"), customer_id, name, email, phone)
+    else:
+        customer_id = uuid.uuid4()
+        await conn.execute(q("customer_insert"), customer_id, name, email, phone)
+    known = {(r["kind"], r["value"]) for r in rows}
+    for kind, value in keys:
+        if (kind, value) not in known:
+            await conn.execute(q("identity_insert"), kind, value, customer_id)
+    return customer_id
+
+
+async def add_journey_event(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    customer_id: uuid.UUID | str,
+    type_: str,
+    data: dict[str, Any],
+    *,
+    interaction_id: uuid.UUID | str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        q("journey_event_insert"),
+        uuid.uuid4(),
+        _uuid(customer_id),
+        _uuid_or_none(interaction_id),
+        type_,
+        data,
+        at,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def get_customer(conn: asyncpg.Connection | asyncpg.Pool, customer_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(q("customer_get"), _uuid(customer_id))
+    return dict(row) if row else None
+
+
+async def context_record(
+    conn: asyncpg.Connection | asyncpg.Pool, customer_id: uuid.UUID | str
+) -> dict[str, Any] | None:
+    """The customer's whole context record as plain JSON data (one query)."""
+    raw = await conn.fetchval(
+        q("context_record"), _uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS
+    )
+    record: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+    if record is None or record.get("customer") is None:
+        return None
+    return record
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _uuid_or_none(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    return None if value is None else _uuid(value)
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

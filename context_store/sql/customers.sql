@@ -1,0 +1,64 @@
+-- name: lock_key
+-- Serialize work on one resolution key or external id for the rest of the transaction.
+-- $1 key text
+SELECT pg_advisory_xact_lock(hashtextextended($1, 0));
+
+-- name: identities_lookup
+-- $1 kinds text[], $2 values text[] (pairwise)
+SELECT i.kind, i.value, i.customer_id, c.created_at
+FROM identities i JOIN customers c ON c.id = i.customer_id
+WHERE (i.kind, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+ORDER BY c.created_at, c.id;
+
+-- name: customer_insert
+-- $1 id uuid, $2 name, $3 email, $4 phone
+INSERT INTO customers (id, name, email, phone) VALUES ($1, $2, $3, $4);
+
+-- name: customer_fill_profile
+-- Fill profile fields that are still empty. $1 id, $2 name, $3 email, $4 phone
+UPDATE customers SET
+    name = COALESCE(name, $2), email = COALESCE(email, $3), phone = COALESCE(phone, $4),
+    updated_at = now()
+WHERE id = $1 AND ((name IS NULL AND $2::text IS NOT NULL) OR (email IS NULL AND $3::text IS NOT NULL)
+                   OR (phone IS NULL AND $4::text IS NOT NULL));
+
+-- name: identity_insert
+-- $1 kind, $2 value, $3 customer_id
+INSERT INTO identities (kind, value, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;
+
+-- name: customer_get
+-- $1 id
+SELECT id, name, email, phone, created_at FROM customers WHERE id = $1;
+
+-- name: journey_event_insert
+-- $1 id, $2 customer_id, $3 interaction_id (nullable), $4 type, $5 data jsonb, $6 at (nullable: now)
+INSERT INTO journey_events (id, customer_id, interaction_id, type, data, at)
+VALUES ($1, $2, $3, $4, $5, COALESCE($6, clock_timestamp()))
+RETURNING id, type, data, interaction_id, at;
+
+-- name: context_record
+-- The whole context record of one customer as one JSON document (one round trip).
+-- $1 customer_id, $2 max interactions, $3 max journey events
+SELECT json_build_object(
+    'customer', (SELECT to_json(c) FROM (SELECT id, name, email, phone, created_at FROM customers WHERE id = $1) c),
+    'identities', COALESCE((SELECT json_agg(i ORDER BY i.created_at) FROM
+        (SELECT kind, value, created_at FROM identities WHERE customer_id = $1) i), '[]'),
+    'interactions', COALESCE((SELECT json_agg(x ORDER BY x.created_at DESC) FROM (
+        SELECT it.id, it.customer_id, it.conversation_id, it.parent_id, it.channel, it.external_id,
+               it.queue_id AS queue, it.status, it.priority, it.attributes, it.subject, it.agent_id,
+               it.disposition, it.summary, it.end_reason, it.created_at,
+               to_timestamp(it.venq_ms / 1000.0) AS enqueued_at, it.assigned_at, it.ended_at,
+               it.from_kind, it.from_value,
+               COALESCE((SELECT json_agg(m ORDER BY m.created_at) FROM (
+                   SELECT id, interaction_id, direction, body, agent_id, external_id, status, attachments,
+                          created_at
+                   FROM messages WHERE interaction_id = it.id ORDER BY created_at DESC LIMIT 500) m), '[]')
+                   AS messages,
+               COALESCE((SELECT json_agg(n ORDER BY n.created_at) FROM (
+                   SELECT id, interaction_id, agent_id, body, created_at
+                   FROM notes WHERE interaction_id = it.id) n), '[]') AS notes
+        FROM interactions it WHERE it.customer_id = $1 ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
+    'events', COALESCE((SELECT json_agg(e ORDER BY e.at DESC) FROM (
+        SELECT id, type, data, interaction_id, at FROM journey_events
+        WHERE customer_id = $1 ORDER BY at DESC LIMIT $3) e), '[]')
+) AS record;

@@ -1,0 +1,120 @@
+-- name: interaction_by_external
+-- $1 channel, $2 external_id
+SELECT id FROM interactions WHERE channel = $1 AND external_id = $2;
+
+-- name: message_by_external
+-- $1 channel, $2 external_id
+SELECT id, interaction_id FROM messages WHERE channel = $1 AND external_id = $2;
+
+-- name: conversation_by_refs
+-- The conversation holding any of these provider message ids (e-mail threading).
+-- $1 external ids text[]
+SELECT conversation_id FROM messages WHERE external_id = ANY($1::text[]) ORDER BY created_at DESC LIMIT 1;
+
+-- name: open_interaction_for
+-- The customer's open (waiting or assigned) interaction on a channel, newest first; optionally in one
+-- conversation. $1 customer_id, $2 channel, $3 conversation_id (nullable)
+SELECT id FROM interactions
+WHERE customer_id = $1 AND channel = $2 AND status IN ('queued', 'assigned')
+  AND ($3::uuid IS NULL OR conversation_id = $3)
+ORDER BY created_at DESC LIMIT 1;
+
+-- name: conversation_insert
+-- $1 id, $2 customer_id
+INSERT INTO conversations (id, customer_id) VALUES ($1, $2);
+
+-- name: conversation_get
+-- $1 id
+SELECT id, customer_id FROM conversations WHERE id = $1;
+
+-- name: interaction_insert
+-- $1 id, $2 customer_id, $3 conversation_id, $4 parent_id, $5 channel, $6 external_id, $7 from_kind,
+-- $8 from_value, $9 queue_id, $10 priority, $11 attributes, $12 subject, $13 venq_ms
+INSERT INTO interactions (id, customer_id, conversation_id, parent_id, channel, external_id, from_kind,
+                          from_value, queue_id, status, priority, attributes, subject, venq_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13);
+
+-- name: history_insert
+-- $1 interaction_id, $2 status, $3 agent_id, $4 detail jsonb
+INSERT INTO interaction_history (interaction_id, status, agent_id, detail) VALUES ($1, $2, $3, $4);
+
+-- name: interaction_get
+-- $1 id
+SELECT id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
+       queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
+       created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until, ended_at
+FROM interactions WHERE id = $1;
+
+-- name: interaction_messages
+-- $1 interaction_id
+SELECT id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at
+FROM messages WHERE interaction_id = $1 ORDER BY created_at;
+
+-- name: interaction_notes
+-- $1 interaction_id
+SELECT id, interaction_id, agent_id, body, created_at FROM notes WHERE interaction_id = $1 ORDER BY created_at;
+
+-- name: interaction_assign
+-- $1 id, $2 agent_id
+UPDATE interactions SET status = 'assigned', agent_id = $2, assigned_at = COALESCE(assigned_at, now())
+WHERE id = $1 AND status IN ('queued', 'assigned') RETURNING id;
+
+-- name: interaction_requeue
+-- Back to waiting (agent gone past its grace period). $1 id
+UPDATE interactions SET status = 'queued', agent_id = NULL, assigned_at = NULL
+WHERE id = $1 AND status = 'assigned' RETURNING id;
+
+-- name: interaction_wrapup
+-- $1 id, $2 disposition, $3 summary, $4 wrapup_until
+UPDATE interactions SET status = 'wrapup', disposition = COALESCE($2, disposition),
+    summary = COALESCE($3, summary), wrapup_until = $4, ended_at = COALESCE(ended_at, now())
+WHERE id = $1 AND status IN ('assigned', 'wrapup') RETURNING id;
+
+-- name: interaction_close
+-- Final state. $1 id, $2 status, $3 end_reason (nullable)
+UPDATE interactions SET status = $2, end_reason = COALESCE($3, end_reason), ended_at = COALESCE(ended_at, now()),
+    wrapup_until = NULL
+WHERE id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
+
+-- name: interaction_customer_ended
+-- The customer left: abandoned while waiting, ended while with an agent (the agent completes it).
+-- $1 id, $2 reason
+UPDATE interactions SET
+    status = CASE WHEN status = 'queued' THEN 'abandoned' ELSE status END,
+    end_reason = COALESCE(end_reason, $2), ended_at = COALESCE(ended_at, now())
+WHERE id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
+
+-- name: interactions_open
+-- Everything not ended: what the live index is rebuilt from.
+SELECT i.id, i.queue_id, i.channel, i.status, i.priority, i.venq_ms, i.agent_id, i.customer_id,
+       extract(epoch FROM i.created_at) * 1000 AS created_ms,
+       extract(epoch FROM i.wrapup_until) AS wrapup_until
+FROM interactions i WHERE i.status IN ('queued', 'assigned', 'wrapup');
+
+-- name: interactions_of_agent
+-- $1 agent_id
+SELECT id FROM interactions WHERE agent_id = $1 AND status IN ('assigned', 'wrapup') ORDER BY assigned_at;
+
+-- name: live_interaction_in_conversation
+-- The newest interaction of a conversation that is not closed. $1 conversation_id
+SELECT id FROM interactions WHERE conversation_id = $1 AND status IN ('queued', 'assigned', 'wrapup')
+ORDER BY created_at DESC LIMIT 1;
+
+-- name: agent_serves_customer
+-- Does the agent hold (assigned or in wrap-up) work of this customer? $1 agent_id, $2 customer_id
+SELECT EXISTS (SELECT 1 FROM interactions WHERE agent_id = $1 AND customer_id = $2
+               AND status IN ('assigned', 'wrapup'));
+
+-- name: interaction_customers
+-- $1 ids uuid[]
+SELECT id, customer_id FROM interactions WHERE id = ANY($1::uuid[]);
+
+-- name: queue_day_stats
+-- Per-queue counts since $1 (start of the day). $1 since timestamptz
+SELECT queue_id,
+       count(*) FILTER (WHERE assigned_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE assigned_at IS NOT NULL AND
+                        extract(epoch FROM assigned_at) * 1000 - venq_ms
+                        <= (SELECT service_level_seconds * 1000 FROM queues q WHERE q.id = queue_id)) AS answered_in_sl,
+       count(*) FILTER (WHERE status = 'abandoned') AS abandoned
+FROM interactions WHERE created_at >= $1 GROUP BY queue_id;

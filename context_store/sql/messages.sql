@@ -1,0 +1,44 @@
+-- name: message_insert
+-- $1 id, $2 interaction_id, $3 conversation_id, $4 channel, $5 direction, $6 body, $7 agent_id,
+-- $8 external_id, $9 status, $10 attachments jsonb
+INSERT INTO messages (id, interaction_id, conversation_id, channel, direction, body, agent_id, external_id,
+                      status, attachments)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (channel, external_id) WHERE external_id IS NOT NULL DO NOTHING
+RETURNING id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at;
+
+-- name: message_get
+-- $1 id
+SELECT id, interaction_id, conversation_id, channel, direction, body, agent_id, external_id, status,
+       attachments, created_at, attempts
+FROM messages WHERE id = $1;
+
+-- name: message_set_status
+-- $1 id, $2 status, $3 detail, $4 external_id (nullable: keep)
+UPDATE messages SET status = $2, status_detail = $3, external_id = COALESCE($4, external_id),
+    attempts = attempts + CASE WHEN $2 IN ('retrying', 'failed') THEN 1 ELSE 0 END
+WHERE id = $1 RETURNING id, interaction_id, status, agent_id;
+
+-- name: message_status_by_external
+-- A provider receipt. Statuses only move forward (sent < delivered < read); failed always wins.
+-- $1 external_id, $2 status, $3 detail
+UPDATE messages SET status = $2, status_detail = $3
+WHERE external_id = $1 AND direction = 'outbound'
+  AND (CASE $2 WHEN 'failed' THEN 9 WHEN 'read' THEN 4 WHEN 'delivered' THEN 3 WHEN 'sent' THEN 2 ELSE 1 END) >
+      (CASE status WHEN 'failed' THEN 9 WHEN 'read' THEN 4 WHEN 'delivered' THEN 3 WHEN 'sent' THEN 2 ELSE 1 END)
+RETURNING id, interaction_id, status, agent_id;
+
+-- name: messages_pending
+-- Outbound messages not yet handed to an adapter (for redelivery after a restart).
+SELECT id FROM messages WHERE direction = 'outbound' AND status IN ('pending', 'retrying')
+ORDER BY created_at LIMIT 500;
+
+-- name: conversation_external_ids
+-- Provider ids of a conversation's messages, oldest first (e-mail References). $1 conversation_id
+SELECT external_id, direction FROM messages WHERE conversation_id = $1 AND external_id IS NOT NULL
+ORDER BY created_at;
+
+-- name: note_insert
+-- $1 id, $2 customer_id, $3 interaction_id, $4 agent_id, $5 body
+INSERT INTO notes (id, customer_id, interaction_id, agent_id, body) VALUES ($1, $2, $3, $4, $5)
+RETURNING id, interaction_id, agent_id, body, created_at;

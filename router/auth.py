@@ -1,0 +1,75 @@
+"""Bearer tokens, one role each: admin, adapter, agent (bound to one agent id), supervisor.
+
+Tokens are stored as SHA-256 hashes; the admin token from ``OMNIROUTE_ADMIN_TOKEN`` is accepted as
+given. Browsers cannot set headers on a websocket, so sockets also take ``?token=``; the access log
+never records query strings, so the token does not reach the logs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+from aiohttp import web
+
+from context_store import config as store
+from router.contracts import Role
+from router.errors import Forbidden, Unauthorized
+from router.state import Principal, Runtime
+
+CACHE_SECONDS = 10.0
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "or_" + secrets.token_urlsafe(24)
+
+
+class TokenCache:
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def lookup(self, rt: Runtime, token: str) -> Principal | None:
+        if rt.settings.admin_token and hmac.compare_digest(token, rt.settings.admin_token):
+            return Principal(Role.admin)
+        internal = rt.internal_tokens.get(token)
+        if internal is not None:
+            return internal
+        key = hash_token(token)
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = await store.get_token(rt.pool, key)
+        principal = Principal(Role(row["role"]), row["agent_id"]) if row else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now + CACHE_SECONDS, principal)
+        return principal
+
+
+def bearer(request: web.Request, *, allow_query: bool = False) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer " and header[7:].strip():
+        return header[7:].strip()
+    if allow_query:
+        return request.query.get("token") or None
+    return None
+
+
+async def authenticate(
+    request: web.Request, rt: Runtime, cache: TokenCache, *roles: Role, allow_query: bool = False
+) -> Principal:
+    token = bearer(request, allow_query=allow_query)
+    if not token:
+        raise Unauthorized("send Authorization: Bearer <token>")
+    principal = await cache.lookup(rt, token)
+    if principal is None:
+        raise Unauthorized("unknown token")
+    if roles and principal.role not in roles and principal.role != Role.admin:
+        raise Forbidden(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
+    return principal

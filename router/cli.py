@@ -1,0 +1,217 @@
+"""The ``omniroute`` command: serve, adapter, and the tools (staffing, simulate, bench)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from router import adapter_host, logs
+from router.app import Server
+from router.client import RouterClient
+from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
+from router.contracts import Role
+from router.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis
+
+log = structlog.get_logger("router.cli")
+
+
+def _demo_tokens(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "demo-tokens.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    tokens = {
+        "admin": "or_admin_" + secrets.token_urlsafe(18),
+        "adapter": "or_adapter_" + secrets.token_urlsafe(18),
+        "supervisor": "or_sup_" + secrets.token_urlsafe(18),
+    }
+    for agent in ("alice", "bob", "carol"):
+        tokens[f"agent:{agent}"] = f"or_{agent}_" + secrets.token_urlsafe(18)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(tokens, indent=2))
+    path.chmod(0o600)
+    return tokens
+
+
+def resolve_settings(config: str | None, env: dict[str, str]) -> tuple[Settings, dict[str, str] | None]:
+    """Settings from the file (or the bundled demo) and the environment; demo tokens when demoing."""
+    if config is not None:
+        return load_settings(config, env), None
+    settings = load_settings(None, env)
+    demo = parse_config((resources.files("router") / "demo.toml").read_text(), source="demo.toml")
+    tokens = _demo_tokens(settings.data_dir)
+    demo.tokens = [
+        TokenEntry(
+            token=tok,
+            role=Role.agent if key.startswith("agent:") else Role(key),
+            agent_id=key.split(":", 1)[1] if key.startswith("agent:") else None,
+        )
+        for key, tok in tokens.items()
+        if key != "admin"
+    ]
+    settings.file = demo
+    if not settings.admin_token:
+        settings.admin_token = tokens["admin"]
+    return settings, tokens
+
+
+async def serve(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    try:
+        settings, demo_tokens = resolve_settings(args.config, env)
+    except ConfigError as exc:
+        print(f"omniroute: {exc}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(settings.data_dir / "run"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
+    try:
+        if not settings.database_url:
+            pg = EmbeddedPostgres(settings.data_dir)
+            settings.database_url = pg.start()
+            embedded.append(pg)
+        if not settings.redis_url:
+            rd = EmbeddedRedis(settings.data_dir)
+            settings.redis_url = rd.start()
+            embedded.append(rd)
+        host = args.host or settings.file.server.host
+        port = args.port if args.port is not None else settings.file.server.port
+        server = Server(settings, host, port)
+        url = await server.start()
+        _banner(url, settings, demo_tokens, [type(e).__name__ for e in embedded])
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("server.stopping")
+        await server.stop()
+        return 0
+    except EmbeddedError as exc:
+        print(f"omniroute: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for e in reversed(embedded):
+            e.stop()
+
+
+def _banner(url: str, settings: Settings, tokens: dict[str, str] | None, embedded: list[str]) -> None:
+    lines = [
+        f"omniroute is running at {url}",
+        f"  agent desktop:  {url}/desktop/",
+        f"  wallboard:      {url}/wallboard/",
+        f"  API document:   {url}/v1/openapi.json",
+    ]
+    if embedded:
+        lines.append(
+            f"  embedded servers under {settings.data_dir} (set DATABASE_URL and REDIS_URL to use yours)"
+        )
+    if tokens:
+        lines.append("  demo tokens (kept in demo-tokens.json in the data directory):")
+        for key, tok in tokens.items():
+            lines.append(f"    {key:<14} {tok}")
+    print("\n".join(lines), flush=True)
+
+
+async def adapter(args: argparse.Namespace) -> int:
+    """Run one channel adapter as its own process, pointed at a router."""
+    token = args.token or os.environ.get("OMNIROUTE_ADAPTER_TOKEN")
+    if not token:
+        print("omniroute: an adapter token is needed (--token or OMNIROUTE_ADAPTER_TOKEN)", file=sys.stderr)
+        return 2
+    sections: dict[str, dict[str, object]] = {}
+    if args.config:
+        try:
+            sections = dict(parse_config(Path(args.config).read_text(), source=args.config).adapters)
+        except (ConfigError, OSError) as exc:
+            print(f"omniroute: {exc}", file=sys.stderr)
+            return 2
+    section = dict(sections.get(args.name, {}))
+    section["enabled"] = True
+    client = RouterClient(args.router, token)
+    try:
+        adapters = adapter_host.load({args.name: section}, client)
+    except adapter_host.AdapterConfigError as exc:
+        print(f"omniroute: {exc}", file=sys.stderr)
+        return 2
+
+    host = adapter_host.AdapterHost(adapters, client, token)
+    root = web.Application()
+    root.add_subapp("/adapters/", host.app())
+    runner = web.AppRunner(root, access_log_class=logs.AccessLogger)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    print(
+        f"adapter {args.name} listening on http://{args.host}:{args.port}/adapters/ for router {args.router}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    await client.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omniroute", description="Omnichannel contact-center routing server"
+    )
+    parser.add_argument("--log-level", default=os.environ.get("OMNIROUTE_LOG_LEVEL", "info"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "serve", help="run the router (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL)"
+    )
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--config", default=None, help="TOML configuration (default: the bundled demo)")
+    p.set_defaults(func=serve)
+    a = sub.add_parser("adapter", help="run one channel adapter as its own process")
+    a.add_argument("name", choices=sorted(adapter_host.available()) or None)
+    a.add_argument("--router", default=os.environ.get("OMNIROUTE_URL", "http://127.0.0.1:8080"))
+    a.add_argument("--token", default=None, help="adapter token (default: OMNIROUTE_ADAPTER_TOKEN)")
+    a.add_argument("--config", default=None, help="TOML file whose [adapters.NAME] section configures it")
+    a.add_argument("--host", default="127.0.0.1")
+    a.add_argument("--port", type=int, default=8081)
+    a.set_defaults(func=adapter)
+    for name, module in _tools():
+        t = sub.add_parser(
+            name, help=(module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else None
+        )
+        module.add_arguments(t)
+        t.set_defaults(func=module.run)
+    return parser
+
+
+def _tools() -> list[tuple[str, object]]:
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logs.configure(args.log_level)
+    result = args.func(args)
+    if asyncio.iscoroutine(result):
+        with contextlib.suppress(KeyboardInterrupt):
+            return int(asyncio.run(result) or 0)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

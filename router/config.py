@@ -1,0 +1,138 @@
+"""Configuration: a TOML file for queues, agents, rules, tokens and adapters; the environment for
+URLs and secrets. Nothing is read at import time: :func:`load_settings` is called by the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSection(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_url: str | None = Field(default=None, description="the URL providers and browsers reach")
+
+
+class RoutingSection(_Section):
+    namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "omniroute"
+    reconnect_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 60
+    default_queue: Ident | None = None
+    timer_interval_seconds: Annotated[float, Field(gt=0, le=10)] = 0.1
+    reconcile_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+
+
+class TokenEntry(_Section):
+    token: Annotated[str, Field(min_length=16)]
+    role: Role
+    agent_id: Ident | None = None
+    name: str | None = None
+
+
+class QueueEntry(QueueConfig):
+    id: Ident
+
+
+class AgentEntry(AgentConfig):
+    id: Ident
+
+
+class FileConfig(_Section):
+    server: ServerSection = Field(default_factory=ServerSection)
+    routing: RoutingSection = Field(default_factory=RoutingSection)
+    queues: list[QueueEntry] = Field(default_factory=list)
+    agents: list[AgentEntry] = Field(default_factory=list)
+    rules: list[RoutingRule] = Field(default_factory=list)
+    tokens: list[TokenEntry] = Field(default_factory=list)
+    adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: str | None = None
+
+
+class ConfigError(Exception):
+    pass
+
+
+class Settings(BaseModel):
+    """Everything a router process needs, resolved from file and environment."""
+
+    file: FileConfig
+    database_url: str | None
+    redis_url: str | None
+    admin_token: str | None
+    data_dir: Path
+    config_path: Path | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.file.routing.namespace
+
+
+def parse_config(text: str, *, source: str = "<config>") -> FileConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        cfg = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: invalid configuration:"]
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {loc}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
+    _check_references(cfg, source)
+    return cfg
+
+
+def _check_references(cfg: FileConfig, source: str) -> None:
+    queue_ids = {q.id for q in cfg.queues}
+    agent_ids = {a.id for a in cfg.agents}
+    problems = []
+    for rule in cfg.rules:
+        if rule.queue not in queue_ids:
+            problems.append(f"rule targets unknown queue {rule.queue!r}")
+    for tok in cfg.tokens:
+        if tok.role == Role.agent and tok.agent_id not in agent_ids:
+            problems.append(f"agent token names unknown agent {tok.agent_id!r}")
+        if (tok.role == Role.agent) != (tok.agent_id is not None):
+            problems.append("agent_id is required for agent tokens and only for them")
+    if cfg.routing.default_queue and cfg.routing.default_queue not in queue_ids:
+        problems.append(f"default_queue {cfg.routing.default_queue!r} is not a configured queue")
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Settings:
+    if config_path is not None:
+        path = Path(config_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from exc
+        cfg = parse_config(text, source=str(path))
+    else:
+        path = None
+        cfg = FileConfig()
+    data_dir = Path(env.get("OMNIROUTE_DATA_DIR") or cfg.data_dir or Path.home() / ".local/share/omniroute")
+    return Settings(
+        file=cfg,
+        database_url=env.get("DATABASE_URL") or cfg.database_url,
+        redis_url=env.get("REDIS_URL") or cfg.redis_url,
+        admin_token=env.get("OMNIROUTE_ADMIN_TOKEN") or None,
+        data_dir=data_dir,
+        config_path=path,
+    )

@@ -1,0 +1,400 @@
+"""Wire contracts of the HTTP API and the event stream.
+
+Every body that crosses a process boundary is one of these pydantic models; the OpenAPI
+document at ``/v1/openapi.json`` is generated from them. Adapters depend on this module
+(and only on this module) of the router.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+Ident = Annotated[str, Field(pattern=ID_PATTERN, description="letters, digits, _ . - (max 64)")]
+SkillLevel = Annotated[int, Field(ge=1, le=10)]
+
+
+class Channel(StrEnum):
+    voice = "voice"
+    chat = "chat"
+    email = "email"
+    social = "social"
+    sms = "sms"
+
+
+DEFAULT_CAPACITY: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "social": 3, "sms": 3}
+
+
+class Role(StrEnum):
+    admin = "admin"
+    adapter = "adapter"
+    agent = "agent"
+    supervisor = "supervisor"
+
+
+class InteractionStatus(StrEnum):
+    queued = "queued"  # waiting in a queue (or offered: offers are live state only)
+    assigned = "assigned"
+    wrapup = "wrapup"
+    completed = "completed"
+    abandoned = "abandoned"
+    transferred = "transferred"
+    ended = "ended"  # customer left after an agent took it, before completion
+
+
+OPEN_STATUSES = (InteractionStatus.queued, InteractionStatus.assigned, InteractionStatus.wrapup)
+
+
+class AgentState(StrEnum):
+    available = "available"
+    away = "away"
+    offline = "offline"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- identities
+
+
+class IdentityIn(Strict):
+    kind: Annotated[str, Field(pattern=r"^[a-z_]{2,32}$", examples=["phone", "email", "whatsapp"])]
+    value: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class CustomerHints(Strict):
+    name: Annotated[str | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    phone: Annotated[str | None, Field(max_length=40)] = None
+
+
+_PHONE_KINDS = {"phone", "whatsapp", "sms", "voice"}
+
+
+def normalize_identity(kind: str, value: str) -> tuple[str, str]:
+    """Map a raw identity to its resolution key.
+
+    Phone-like identities (a caller id, an SMS sender, a WhatsApp ``wa_id``) all become
+    ``phone`` in E.164 form, so a call and a WhatsApp message from the same number resolve
+    to one customer. E-mail addresses are compared case-insensitively.
+    """
+    kind = kind.strip().lower()
+    value = value.strip()
+    if kind in _PHONE_KINDS:
+        for prefix in ("whatsapp:", "tel:", "sip:"):
+            if value.lower().startswith(prefix):
+                value = value[len(prefix) :]
+        digits = re.sub(r"\D", "", value.split("@", 1)[0])
+        if not digits:
+            raise ValueError(f"{kind} identity has no digits")
+        return "phone", "+" + digits
+    if kind == "email":
+        if "@" not in value:
+            raise ValueError("email identity must contain @")
+        return "email", value.lower()
+    return kind, value
+
+
+# ---------------------------------------------------------------- ingest
+
+
+class InboundEvent(Strict):
+    """The normalized inbound event every channel adapter posts to ``POST /v1/interactions``."""
+
+    channel: Channel
+    external_id: Annotated[str, Field(min_length=1, max_length=200, description="the provider's id")]
+    from_: Annotated[IdentityIn, Field(alias="from")]
+    customer: CustomerHints | None = None
+    conversation_id: str | None = None
+    queue: Ident | None = None
+    priority: Annotated[int | None, Field(ge=0, le=100)] = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    content: Annotated[str | None, Field(max_length=100_000)] = None
+    subject: Annotated[str | None, Field(max_length=1000)] = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    message_external_id: Annotated[str | None, Field(max_length=300)] = Field(
+        default=None, description="the provider's id of the first message (e-mail Message-ID, wamid)"
+    )
+    thread_refs: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list,
+        description="provider ids of earlier messages this one answers (In-Reply-To, References):"
+        " the interaction joins that conversation",
+    )
+    join_open: bool | None = Field(
+        default=None,
+        description="append to the customer's open interaction on this channel instead of opening a"
+        " new one (default: true for chat, social, sms and email; false for voice)",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _small_attributes(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if len(v) > 100:
+            raise ValueError("at most 100 attributes")
+        return v
+
+
+class Attachment(Strict):
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    url: str | None = None
+
+
+InboundEvent.model_rebuild()
+
+
+class IngestResult(BaseModel):
+    id: str
+    customer_id: str
+    conversation_id: str
+    status: InteractionStatus
+    queue: str
+    position: int | None
+    estimated_wait_seconds: float | None
+    created: bool = True
+
+
+class MessageIn(Strict):
+    direction: Literal["inbound", "outbound"] = "inbound"
+    body: Annotated[str, Field(max_length=100_000)] = ""
+    external_id: Annotated[str | None, Field(max_length=200)] = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    agent_id: str | None = None
+
+
+class MessageStatusIn(Strict):
+    external_id: Annotated[str | None, Field(min_length=1, max_length=300)] = None
+    status: Literal["queued", "retrying", "sent", "delivered", "read", "failed"]
+    detail: str | None = None
+
+
+class EndIn(Strict):
+    reason: Annotated[str, Field(max_length=200)] = "customer_left"
+
+
+class JourneyEventIn(Strict):
+    type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.\-]{0,63}$", examples=["page_view"])]
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: datetime | None = None
+
+
+# ---------------------------------------------------------------- read models
+
+
+class MessageOut(BaseModel):
+    id: str
+    interaction_id: str
+    direction: str
+    body: str
+    agent_id: str | None = None
+    external_id: str | None = None
+    status: str | None = None
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: datetime
+
+
+class NoteOut(BaseModel):
+    id: str
+    interaction_id: str | None
+    agent_id: str | None
+    body: str
+    created_at: datetime
+
+
+class InteractionOut(BaseModel):
+    id: str
+    customer_id: str
+    conversation_id: str
+    parent_id: str | None = None
+    channel: Channel
+    external_id: str
+    queue: str
+    status: InteractionStatus
+    priority: int
+    attributes: dict[str, Any]
+    subject: str | None = None
+    agent_id: str | None = None
+    disposition: str | None = None
+    summary: str | None = None
+    end_reason: str | None = None
+    created_at: datetime
+    enqueued_at: datetime
+    assigned_at: datetime | None = None
+    ended_at: datetime | None = None
+    from_kind: str | None = None
+    from_value: str | None = None
+    messages: list[MessageOut] = Field(default_factory=list)
+    notes: list[NoteOut] = Field(default_factory=list)
+    position: int | None = Field(default=None, description="live: 1-based place in the queue while waiting")
+    estimated_wait_seconds: float | None = None
+    agent_address: str | None = Field(default=None, description="live: the assigned agent's voice address")
+
+
+class IdentityOut(BaseModel):
+    kind: str
+    value: str
+    created_at: datetime
+
+
+class CustomerOut(BaseModel):
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    created_at: datetime
+
+
+class JourneyEventOut(BaseModel):
+    id: str
+    type: str
+    data: dict[str, Any]
+    interaction_id: str | None = None
+    at: datetime
+
+
+class ContextRecord(BaseModel):
+    """The customer's shared context: everything an agent needs, across every channel."""
+
+    customer: CustomerOut
+    identities: list[IdentityOut]
+    interactions: list[InteractionOut] = Field(description="newest first, with messages and notes")
+    events: list[JourneyEventOut] = Field(description="journey events, newest first")
+
+
+# ---------------------------------------------------------------- configuration
+
+
+class QueueConfig(Strict):
+    skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
+    channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1)
+    priority: Annotated[int, Field(ge=0, le=100)] = 0
+    offer_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 20
+    wrapup_seconds: Annotated[float, Field(ge=0, le=3600)] = 30
+    service_level_seconds: Annotated[float, Field(gt=0, le=3600)] = 20
+    name: Annotated[str | None, Field(max_length=200)] = None
+
+
+class QueueOut(QueueConfig):
+    id: str
+    stats: QueueStats | None = None
+
+
+class QueueStats(BaseModel):
+    waiting: int
+    oldest_wait_seconds: float
+    estimated_wait_seconds: float | None
+    agents_available: int
+    agents_busy: int
+    agents_wrapup: int = 0
+    offered: int = 0
+    answered_today: int = 0
+    answered_in_sl_today: int = 0
+    abandoned_today: int = 0
+    service_level: float | None = None
+
+
+QueueOut.model_rebuild()
+
+
+class AgentConfig(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] = Field(default_factory=dict)
+    voice_blocks_other_channels: bool = True
+    address: Annotated[str | None, Field(max_length=300, description="voice: Twilio client or SIP URI")] = (
+        None
+    )
+
+    def full_capacity(self) -> dict[str, int]:
+        cap = dict(DEFAULT_CAPACITY)
+        cap.update({str(k): v for k, v in self.capacity.items()})
+        return cap
+
+
+class AgentLive(BaseModel):
+    state: AgentState
+    connected: bool
+    state_since: float | None = None
+    load: dict[str, int] = Field(default_factory=dict)
+
+
+class AgentOut(BaseModel):
+    id: str
+    name: str
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    voice_blocks_other_channels: bool
+    address: str | None = None
+    live: AgentLive | None = None
+
+
+class RoutingRule(Strict):
+    when: dict[str, Any] = Field(description="attribute equality conditions; 'channel' matches the channel")
+    queue: Ident
+
+
+class RulesIn(Strict):
+    rules: list[RoutingRule]
+
+
+class TokenIn(Strict):
+    role: Role
+    agent_id: Ident | None = None
+    name: Annotated[str | None, Field(max_length=200)] = None
+
+
+class TokenOut(BaseModel):
+    token: str
+    role: Role
+    agent_id: str | None = None
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+# ---------------------------------------------------------------- outbound (router → adapter)
+
+
+class ChannelCapabilities(BaseModel):
+    text: bool = True
+    media: bool = False
+    voice: bool = False
+    typing: bool = False
+    delivery_receipts: bool = False
+    read_receipts: bool = False
+    subject: bool = False
+
+
+class OutboundMessage(BaseModel):
+    """An agent's reply, posted by the router to the channel adapter's outbound endpoint."""
+
+    message_id: str
+    interaction_id: str
+    conversation_id: str
+    customer_id: str
+    channel: Channel
+    to: IdentityIn = Field(description="the customer's identity on this channel, as the adapter gave it")
+    body: str
+    agent_id: str | None = None
+    agent_name: str | None = None
+    subject: str | None = None
+    in_reply_to: str | None = Field(default=None, description="provider id of the last inbound message")
+    references: list[str] = Field(default_factory=list, description="provider ids of the conversation")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="the interaction's attributes")
+
+
+class OutboundAccepted(BaseModel):
+    external_id: str | None = None
+    status: str = "sent"

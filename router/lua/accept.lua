@@ -1,0 +1,20 @@
+-- accept.lua: the agent takes an offer; the interaction becomes assigned to it.
+-- KEYS[1] P:built
+-- ARGV[1] P, [2] agent id, [3] offer id
+-- Returns the interaction id; -1 not built, -2 no such offer (expired or revoked), -3 not this agent's.
+if not ready() then return -1 end
+local agent, offer = ARGV[2], ARGV[3]
+local okey = P .. ':o:' .. offer
+local o = redis.call('HMGET', okey, 'i', 'a', 'deadline')
+if not o[1] then return -2 end
+if o[2] ~= agent then return -3 end
+local iid = o[1]
+redis.call('DEL', okey)
+redis.call('SREM', P .. ':ao:' .. agent, offer)
+redis.call('ZREM', P .. ':timers', 'o:' .. offer)
+redis.call('HSET', P .. ':i:' .. iid, 'st', 'assigned')
+redis.call('HDEL', P .. ':i:' .. iid, 'offer')
+redis.call('SADD', P .. ':aw:' .. agent, iid)
+local q = redis.call('HGET', P .. ':i:' .. iid, 'q')
+emit('assigned', {interaction_id = iid, agent_id = agent, queue = q, offer_id = offer})
+return iid

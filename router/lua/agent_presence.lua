@@ -1,0 +1,57 @@
+-- agent_presence.lua: a desktop socket connects, changes state, or disconnects.
+-- KEYS[1] P:built
+-- ARGV[1] P, [2] agent id, [3] op ("connect" | "state" | "disconnect"), [4] session id, [5] node id,
+-- [6] state (available|away|offline; "" on connect keeps the last one), [7] grace ms (disconnect: how long assignments wait for a reconnect)
+-- A connect takes over from any older session of the same agent. "state" and "disconnect" from a session
+-- that is no longer current change nothing (return -2).
+-- Returns {state, since ms}; -1 not built, -2 stale session, -3 agent unknown.
+if not ready() then return -1 end
+local agent, op, session, node, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local a = P .. ':a:' .. agent
+if redis.call('EXISTS', a) == 0 then return -3 end
+local t = now_ms()
+local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
+local function leave_avail()
+  for _, q in ipairs(queues) do redis.call('ZREM', P .. ':qavail:' .. q, agent) end
+end
+if op == 'connect' then
+  redis.call('HSET', a, 'session', session, 'node', node, 'connected', '1')
+  redis.call('SADD', P .. ':connected', agent)
+  redis.call('ZREM', P .. ':timers', 'g:' .. agent)
+  if state == '' then state = redis.call('HGET', a, 'state') or 'away' end
+  op = 'state'
+elseif redis.call('HGET', a, 'session') ~= session then
+  return -2
+end
+if op == 'disconnect' then
+  redis.call('HSET', a, 'connected', '0')
+  redis.call('HDEL', a, 'session', 'node')
+  redis.call('SREM', P .. ':connected', agent)
+  leave_avail()
+  for _, offer in ipairs(redis.call('SMEMBERS', P .. ':ao:' .. agent)) do
+    local iid = drop_offer(offer, t, 'disconnected', false)
+    if iid then match_interaction(iid, t) end
+  end
+  if redis.call('SCARD', P .. ':aw:' .. agent) > 0 then
+    redis.call('ZADD', P .. ':timers', t + tonumber(ARGV[7]), 'g:' .. agent)
+  end
+  emit('agent', {agent_id = agent, connected = false})
+  local s = redis.call('HMGET', a, 'state', 'since')
+  return {s[1] or 'away', s[2] or tostring(t)}
+end
+-- op == 'state'
+local prev = redis.call('HGET', a, 'state')
+if prev ~= state then
+  redis.call('HSET', a, 'state', state, 'since', t)
+end
+if state == 'available' then
+  local idle = redis.call('HGET', a, 'idle') or t
+  if prev ~= 'available' then idle = t; redis.call('HSET', a, 'idle', t) end
+  for _, q in ipairs(queues) do redis.call('ZADD', P .. ':qavail:' .. q, idle, agent) end
+else
+  leave_avail()
+end
+emit('agent', {agent_id = agent, state = state, connected = true, session = session})
+if state == 'available' then match_agent(agent, t, 16) end
+local s = redis.call('HMGET', a, 'state', 'since')
+return {s[1], s[2]}

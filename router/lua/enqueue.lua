@@ -1,0 +1,19 @@
+-- enqueue.lua: put a new interaction in its queue and offer it at once if an agent is free.
+-- Idempotent: an interaction already in the live index is left as it is.
+-- KEYS[1] P:built
+-- ARGV[1] P, [2] interaction id, [3] queue, [4] channel, [5] rank score, [6] arrival ms
+-- Returns {status, offer id or "", position (1-based, 0 when offered)}; -1 when the index is not built.
+if not ready() then return -1 end
+local iid, q, ch, score, arr = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local ikey = P .. ':i:' .. iid
+local t = now_ms()
+if redis.call('EXISTS', ikey) == 0 then
+  redis.call('HSET', ikey, 'q', q, 'ch', ch, 'score', score, 'arr', arr, 'st', 'waiting')
+  redis.call('ZADD', P .. ':q:' .. q, score, iid)
+  redis.call('ZADD', P .. ':qage:' .. q, arr, iid)
+  emit('enqueued', {interaction_id = iid, queue = q, channel = ch})
+  match_interaction(iid, t)
+end
+local st = redis.call('HMGET', ikey, 'st', 'offer')
+local rank = redis.call('ZRANK', P .. ':q:' .. q, iid)
+return {st[1], st[2] or '', rank and (rank + 1) or 0}

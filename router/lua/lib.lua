@@ -1,0 +1,187 @@
+-- lib.lua: functions shared by every omniroute script. The engine prepends this file to each
+-- script before registering it, so each script stays one atomic EVALSHA.
+--
+-- Key layout (P is the routing domain's prefix, a hash tag such as "{omniroute}", so every key
+-- of a domain lives in one Redis Cluster slot; KEYS[1] of every script is P..":built"):
+--   P:built            generation of the live index; absent after a flush (scripts answer -1)
+--   P:q:<queue>        zset  waiting interaction -> rank score (priority, then virtual enqueue time)
+--   P:qage:<queue>     zset  waiting interaction -> arrival ms (oldest wait)
+--   P:qcfg:<queue>     hash  timeout_ms, wrapup_ms
+--   P:qagents:<queue>  set   agents whose skills meet the queue's minimum levels
+--   P:aqueues:<agent>  set   queues the agent is eligible for
+--   P:qavail:<queue>   zset  eligible agents connected and available -> idle-since ms
+--   P:a:<agent>        hash  state, since, session, node, connected, idle, vblock, cap:<ch>, load:<ch>
+--   P:connected        set   agents with a live desktop socket
+--   P:i:<id>           hash  q, ch, score, arr, st (waiting|offered|assigned|wrapup), agent, offer
+--   P:ix:<id>          set   agents excluded for that interaction (rejected it or let it time out)
+--   P:o:<offer>        hash  i, a, deadline
+--   P:ao:<agent>       set   the agent's open offers
+--   P:aw:<agent>       set   interactions the agent holds (assigned or in wrap-up)
+--   P:timers           zset  "o:<offer>" | "w:<interaction>" | "g:<agent>" -> due ms
+--   P:events           stream of every change: type, data (JSON)
+
+local P = ARGV[1]
+local SCAN_ITEMS = 64     -- waiting interactions looked at per queue per match
+local SCAN_AGENTS = 256   -- available agents looked at per interaction
+local CHANNELS = {'voice', 'chat', 'email', 'social', 'sms'}
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function emit(kind, data)
+  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 100000, '*', 'type', kind, 'data', cjson.encode(data))
+end
+
+local function ready()
+  return redis.call('EXISTS', P .. ':built') == 1
+end
+
+-- Can the agent take one more interaction on this channel? Offers count against capacity.
+local function has_capacity(agent, ch)
+  local a = P .. ':a:' .. agent
+  local v = redis.call('HMGET', a, 'cap:' .. ch, 'load:' .. ch, 'load:voice', 'vblock',
+                       'load:chat', 'load:email', 'load:social', 'load:sms')
+  local cap, load = tonumber(v[1] or 0) or 0, tonumber(v[2] or 0) or 0
+  if load >= cap then return false end
+  local vblock = v[4] ~= '0'
+  if vblock then
+    if ch ~= 'voice' and (tonumber(v[3] or 0) or 0) > 0 then return false end
+    if ch == 'voice' then
+      for k = 5, 8 do if (tonumber(v[k] or 0) or 0) > 0 then return false end end
+    end
+  end
+  return true
+end
+
+local function set_idle(agent, t)
+  redis.call('HSET', P .. ':a:' .. agent, 'idle', t)
+  if redis.call('HGET', P .. ':a:' .. agent, 'state') == 'available'
+     and redis.call('HGET', P .. ':a:' .. agent, 'connected') == '1' then
+    for _, q in ipairs(redis.call('SMEMBERS', P .. ':aqueues:' .. agent)) do
+      redis.call('ZADD', P .. ':qavail:' .. q, t, agent)
+    end
+  end
+end
+
+local function create_offer(iid, agent, t)
+  local ikey = P .. ':i:' .. iid
+  local i = redis.call('HMGET', ikey, 'q', 'ch')
+  local q, ch = i[1], i[2]
+  local timeout = tonumber(redis.call('HGET', P .. ':qcfg:' .. q, 'timeout_ms') or '20000')
+  local offer = 'o' .. redis.call('INCR', P .. ':offerseq')
+  local deadline = t + timeout
+  redis.call('HSET', P .. ':o:' .. offer, 'i', iid, 'a', agent, 'deadline', deadline)
+  redis.call('SADD', P .. ':ao:' .. agent, offer)
+  redis.call('ZADD', P .. ':timers', deadline, 'o:' .. offer)
+  redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer)
+  redis.call('ZREM', P .. ':q:' .. q, iid)
+  redis.call('ZREM', P .. ':qage:' .. q, iid)
+  redis.call('HINCRBY', P .. ':a:' .. agent, 'load:' .. ch, 1)
+  set_idle(agent, t)
+  emit('offer', {offer_id = offer, interaction_id = iid, agent_id = agent, deadline = deadline,
+                 queue = q, channel = ch})
+  return offer
+end
+
+-- Find the best agent for one waiting interaction: eligible, available, connected, free capacity
+-- on its channel, not excluded, idle longest. Returns the offer id or false.
+local function match_interaction(iid, t)
+  local ikey = P .. ':i:' .. iid
+  local i = redis.call('HMGET', ikey, 'q', 'ch', 'st')
+  if i[3] ~= 'waiting' then return false end
+  local q, ch = i[1], i[2]
+  local agents = redis.call('ZRANGE', P .. ':qavail:' .. q, 0, SCAN_AGENTS - 1)
+  for _, agent in ipairs(agents) do
+    if redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 and has_capacity(agent, ch) then
+      return create_offer(iid, agent, t)
+    end
+  end
+  return false
+end
+
+-- Offer the agent the best waiting work across its queues until its capacity is used up.
+local function match_agent(agent, t, limit)
+  local a = P .. ':a:' .. agent
+  local st = redis.call('HMGET', a, 'state', 'connected')
+  if st[1] ~= 'available' or st[2] ~= '1' then return 0 end
+  local made = 0
+  local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
+  while made < limit do
+    local best, best_score = nil, nil
+    for _, q in ipairs(queues) do
+      local items = redis.call('ZRANGE', P .. ':q:' .. q, 0, SCAN_ITEMS - 1, 'WITHSCORES')
+      for k = 1, #items, 2 do
+        local iid, score = items[k], tonumber(items[k + 1])
+        if best_score ~= nil and score >= best_score then break end
+        if redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 then
+          local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
+          if ch and has_capacity(agent, ch) then
+            best, best_score = iid, score
+            break
+          end
+        end
+      end
+    end
+    if best == nil then break end
+    create_offer(best, agent, t)
+    made = made + 1
+  end
+  return made
+end
+
+-- Put an offered or assigned interaction back in its queue at its original rank.
+local function requeue(iid, t, exclude_agent)
+  local ikey = P .. ':i:' .. iid
+  local i = redis.call('HMGET', ikey, 'q', 'score', 'arr')
+  if not i[1] then return false end
+  if exclude_agent then redis.call('SADD', P .. ':ix:' .. iid, exclude_agent) end
+  redis.call('HSET', ikey, 'st', 'waiting')
+  redis.call('HDEL', ikey, 'agent', 'offer')
+  redis.call('ZADD', P .. ':q:' .. i[1], i[2], iid)
+  redis.call('ZADD', P .. ':qage:' .. i[1], i[3], iid)
+  emit('requeued', {interaction_id = iid, queue = i[1]})
+  return true
+end
+
+local function release_load(agent, ch)
+  local a = P .. ':a:' .. agent
+  if tonumber(redis.call('HGET', a, 'load:' .. ch) or '0') > 0 then
+    redis.call('HINCRBY', a, 'load:' .. ch, -1)
+  end
+end
+
+-- Remove an offer; the interaction goes back to waiting (excluding the agent when asked).
+local function drop_offer(offer, t, reason, exclude)
+  local okey = P .. ':o:' .. offer
+  local o = redis.call('HMGET', okey, 'i', 'a')
+  if not o[1] then return false end
+  local iid, agent = o[1], o[2]
+  redis.call('DEL', okey)
+  redis.call('SREM', P .. ':ao:' .. agent, offer)
+  redis.call('ZREM', P .. ':timers', 'o:' .. offer)
+  local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
+  if ch then release_load(agent, ch) end
+  emit('offer_revoked', {offer_id = offer, interaction_id = iid, agent_id = agent, reason = reason})
+  if ch and reason ~= 'customer_left' then
+    requeue(iid, t, exclude and agent or nil)
+  end
+  return iid, agent
+end
+
+-- Work is over for the agent (wrap-up ended, transferred, released): free capacity and rematch.
+local function finish_work(iid, t, reason)
+  local ikey = P .. ':i:' .. iid
+  local i = redis.call('HMGET', ikey, 'agent', 'ch', 'q')
+  local agent, ch = i[1], i[2]
+  redis.call('ZREM', P .. ':timers', 'w:' .. iid)
+  redis.call('DEL', ikey, P .. ':ix:' .. iid)
+  if agent then
+    redis.call('SREM', P .. ':aw:' .. agent, iid)
+    release_load(agent, ch)
+    emit('work_ended', {interaction_id = iid, agent_id = agent, queue = i[3], reason = reason})
+    match_agent(agent, t, 16)
+  end
+  return agent
+end

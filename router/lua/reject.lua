@@ -1,0 +1,15 @@
+-- reject.lua: the agent declines an offer; the interaction goes back to its original place in the
+-- queue, is not offered to this agent again, and is offered to the next agent if one is free.
+-- KEYS[1] P:built
+-- ARGV[1] P, [2] agent id, [3] offer id
+-- Returns the interaction id; -1 not built, -2 no such offer, -3 not this agent's.
+if not ready() then return -1 end
+local agent, offer = ARGV[2], ARGV[3]
+local o = redis.call('HMGET', P .. ':o:' .. offer, 'i', 'a')
+if not o[1] then return -2 end
+if o[2] ~= agent then return -3 end
+local t = now_ms()
+local iid = drop_offer(offer, t, 'rejected', true)
+match_interaction(iid, t)
+match_agent(agent, t, 16)
+return iid

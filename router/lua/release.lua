@@ -1,0 +1,10 @@
+-- release.lua: end the agent's hold on an interaction now (wrap-up ended early, transferred):
+-- capacity frees and the agent is matched again.
+-- KEYS[1] P:built
+-- ARGV[1] P, [2] agent id, [3] interaction id, [4] reason
+-- Returns 1; -1 not built, -2 not held by the agent.
+if not ready() then return -1 end
+local agent, iid = ARGV[2], ARGV[3]
+if redis.call('SISMEMBER', P .. ':aw:' .. agent, iid) == 0 then return -2 end
+finish_work(iid, now_ms(), ARGV[4])
+return 1

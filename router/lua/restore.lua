@@ -1,0 +1,30 @@
+-- restore.lua: load interactions from PostgreSQL into the live index (rebuild after a flush, or the
+-- reconciler repairing a gap). Items already present are left alone. Waiting items are queued without
+-- matching; held items restore the agent's load and wrap-up timers.
+-- KEYS[1] P:built
+-- ARGV[1] P, [2] JSON list of {id, q, ch, score, arr, st ("waiting"|"assigned"|"wrapup"), agent,
+-- wrapup_until_ms}, [3] reconnect grace ms for held work of agents not connected
+-- Returns the number of interactions added.
+local items = cjson.decode(ARGV[2])
+local added = 0
+for _, it in ipairs(items) do
+  local ikey = P .. ':i:' .. it.id
+  if redis.call('EXISTS', ikey) == 0 then
+    added = added + 1
+    redis.call('HSET', ikey, 'q', it.q, 'ch', it.ch, 'score', it.score, 'arr', it.arr, 'st', it.st)
+    if it.st == 'waiting' then
+      redis.call('ZADD', P .. ':q:' .. it.q, it.score, it.id)
+      redis.call('ZADD', P .. ':qage:' .. it.q, it.arr, it.id)
+    else
+      redis.call('HSET', ikey, 'agent', it.agent)
+      redis.call('SADD', P .. ':aw:' .. it.agent, it.id)
+      redis.call('HINCRBY', P .. ':a:' .. it.agent, 'load:' .. it.ch, 1)
+      if it.st == 'wrapup' then
+        redis.call('ZADD', P .. ':timers', it.wrapup_until_ms, 'w:' .. it.id)
+      elseif redis.call('HGET', P .. ':a:' .. it.agent, 'connected') ~= '1' then
+        redis.call('ZADD', P .. ':timers', 'NX', now_ms() + tonumber(ARGV[3]), 'g:' .. it.agent)
+      end
+    end
+  end
+end
+return added

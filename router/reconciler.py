@@ -1,0 +1,213 @@
+"""Keeping the live index true to the record.
+
+- **Rebuild**: when Redis has no index (first start, flush, restart), one process takes a lock and
+  rebuilds it from PostgreSQL: directory, every interaction not ended (waiting ones at their original
+  rank, held ones on their agents). Scripts answer "not ready" until it is done.
+- **Repair**: periodically, interactions open in PostgreSQL but missing from Redis are restored,
+  and interactions ended in PostgreSQL but still live in Redis are removed (a crash between the
+  two writes).
+- **Timers**: offer deadlines, wrap-up ends and reconnect grace periods fire from a Redis sorted set;
+  whichever process fires one records it in PostgreSQL.
+- **Presence**: each process keeps a heartbeat key; agents whose process died are disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import structlog
+
+from context_store import interactions as istore
+from context_store.db import q
+from router import directory, work
+from router.engine import rank_score
+from router.errors import NotReady
+from router.hub import Hub
+from router.state import Runtime
+
+log = structlog.get_logger("router.reconciler")
+
+BATCH = 500
+
+
+def _live_item(row: dict[str, Any]) -> dict[str, Any]:
+    st = {"queued": "waiting", "assigned": "assigned", "wrapup": "wrapup"}[row["status"]]
+    return {
+        "id": str(row["id"]),
+        "q": row["queue_id"],
+        "ch": row["channel"],
+        "score": rank_score(row["priority"], row["venq_ms"]),
+        "arr": int(row["created_ms"]),
+        "st": st,
+        "agent": row["agent_id"] or "",
+        "wrapup_until_ms": int((row["wrapup_until"] or time.time()) * 1000),
+    }
+
+
+async def rebuild(rt: Runtime) -> bool:
+    """Rebuild the live index if it is missing. Returns True if this process rebuilt it."""
+    keys = rt.engine.keys
+    if await rt.redis.exists(keys.built):
+        return False
+    if not await rt.redis.set(keys.rebuild_lock, rt.node_id, nx=True, px=60_000):
+        return False
+    try:
+        started = time.perf_counter()
+        await directory.reload(rt)
+        await directory.sync_live(rt)
+        rows = [dict(r) for r in await rt.pool.fetch(q("interactions_open"))]
+        items = [_live_item(r) for r in rows if r["status"] == "queued" or r["agent_id"]]
+        for k in range(0, len(items), BATCH):
+            await rt.engine.restore(items[k : k + BATCH], rt.grace_ms)
+        generation = await rt.redis.incr(f"{keys.prefix}:generation")
+        await rt.redis.set(keys.built, str(generation))
+        log.info(
+            "index.rebuilt",
+            interactions=len(items),
+            seconds=round(time.perf_counter() - started, 3),
+            generation=generation,
+        )
+        return True
+    finally:
+        await rt.redis.delete(keys.rebuild_lock)
+
+
+async def wait_built(rt: Runtime, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        await rebuild(rt)
+        gen = await rt.engine.is_built()
+        if gen is not None:
+            return gen
+        if time.monotonic() > deadline:
+            raise NotReady("the live index was not rebuilt in time")
+        await asyncio.sleep(0.1)
+
+
+async def reannounce(rt: Runtime, hub: Hub) -> None:
+    """After a rebuild, tell the new index about the desktops connected to this process."""
+    for session in list(hub.agents.values()):
+        live = await rt.engine.agent_live(session.agent_id)
+        state = live.get("state") or "away"
+        await rt.engine.presence(session.agent_id, "connect", session.session_id, rt.node_id, state)
+
+
+async def repair(rt: Runtime) -> int:
+    """Restore open interactions missing from the live index; drop live ones ended in PostgreSQL."""
+    rows = [dict(r) for r in await rt.pool.fetch(q("interactions_open"))]
+    pipe = rt.redis.pipeline(transaction=False)
+    for r in rows:
+        pipe.hget(rt.engine.keys.interaction(str(r["id"])), "st")
+    live_states = await pipe.execute()
+    fixed = 0
+    for row, st in zip(rows, live_states, strict=True):
+        iid = str(row["id"])
+        if st is None:
+            age = time.time() * 1000 - row["created_ms"]
+            if age < 2000:
+                continue  # an ingest may be between its commit and its enqueue
+            if row["status"] == "queued":
+                await rt.engine.enqueue(
+                    iid,
+                    row["queue_id"],
+                    row["channel"],
+                    row["priority"],
+                    row["venq_ms"],
+                    int(row["created_ms"]),
+                )
+            elif row["status"] == "assigned" and row["agent_id"]:
+                await rt.engine.restore([_live_item(row)], rt.grace_ms)
+            elif row["status"] == "wrapup":
+                await work.close_after_wrapup(rt, iid, row["agent_id"])
+            fixed += 1
+        elif st == "assigned" and row["status"] == "queued":
+            live = await rt.engine.interaction_live(iid)
+            await rt.pool.fetchval(q("interaction_assign"), row["id"], live.get("agent"))
+            fixed += 1
+    # live entries whose record is closed (the process died after the PostgreSQL write)
+    open_ids = {str(r["id"]) for r in rows}
+    cursor = 0
+    pattern = rt.engine.keys.interaction("*")
+    while True:
+        cursor, found = await rt.redis.scan(cursor, match=pattern, count=1000)
+        for key in found:
+            iid = key.rsplit(":", 1)[1]
+            if iid not in open_ids and ":ix:" not in key:
+                st = await rt.redis.hget(key, "st")
+                if st in ("waiting", "offered"):
+                    await rt.engine.customer_end(iid)
+                    fixed += 1
+        if cursor == 0:
+            break
+    if fixed:
+        log.info("index.repaired", fixed=fixed)
+    return fixed
+
+
+async def fire_timers(rt: Runtime) -> int:
+    fired = await rt.engine.fire_timers()
+    for kind, ident, extra in fired:
+        if kind == "o":
+            await istore.add_history(rt.pool, ident, "offer_timeout", extra or None)
+        elif kind == "w":
+            await work.close_after_wrapup(rt, ident, extra or None)
+        elif kind == "g":
+            for iid in filter(None, extra.split(",")):
+                await rt.pool.fetchval(q("interaction_requeue"), uuid.UUID(iid))
+                await istore.add_history(rt.pool, iid, "requeued", ident, reason="agent_not_back")
+            log.info("agent.grace_expired", agent_id=ident, requeued=extra)
+    return len(fired)
+
+
+async def sweep_dead_nodes(rt: Runtime) -> None:
+    keys = rt.engine.keys
+    for agent in await rt.redis.smembers(keys.connected):
+        node, session = await rt.redis.hmget(keys.agent(agent), "node", "session")
+        if node and not await rt.redis.exists(keys.node(node)):
+            log.warning("agent.node_dead", agent_id=agent, node=node)
+            await rt.engine.presence(agent, "disconnect", session or "", node, "", rt.grace_ms)
+
+
+async def resubmit_pending(rt: Runtime) -> None:
+    if rt.outbound is None:
+        return
+    for row in await rt.pool.fetch(q("messages_pending")):
+        await rt.outbound.submit(str(row["id"]))
+
+
+async def run(rt: Runtime, hub: Hub) -> None:
+    """The background loop of one process: heartbeat, timers, rebuild watch, repair."""
+    settings = rt.settings.file.routing
+    last_repair = time.monotonic()
+    last_beat = 0.0
+    while True:
+        try:
+            now = time.monotonic()
+            if now - last_beat >= settings.heartbeat_seconds:
+                await rt.redis.set(
+                    rt.engine.keys.node(rt.node_id), "1", px=int(settings.heartbeat_seconds * 5000)
+                )
+                last_beat = now
+                await sweep_dead_nodes(rt)
+            gen = await rt.engine.is_built()
+            if gen is None:
+                gen = await wait_built(rt)
+            if gen != rt.built_generation:
+                rt.built_generation = gen
+                await reannounce(rt, hub)
+            await fire_timers(rt)
+            if now - last_repair >= settings.reconcile_interval_seconds:
+                last_repair = now
+                await repair(rt)
+                await resubmit_pending(rt)
+        except asyncio.CancelledError:
+            raise
+        except NotReady:
+            continue
+        except Exception:  # the loop must survive a failed round (Redis restarting); it is logged
+            log.exception("reconciler.round_failed")
+            await asyncio.sleep(1)
+        await asyncio.sleep(settings.timer_interval_seconds)

@@ -1,0 +1,115 @@
+"""Live queue statistics and the estimated wait told to customers.
+
+The wait estimate is the classic one a contact center quotes: the interactions ahead of this one,
+times the queue's average handle time (a moving average of measured handle times), divided by the
+staffed capacity on that channel (eligible agents who are connected, times their capacity).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from context_store.db import q as sql
+from router.contracts import QueueStats
+from router.state import Runtime
+
+DEFAULT_AHT_SECONDS = 180.0
+AHT_WEIGHT = 0.1  # exponential moving average weight of the newest handle time
+
+
+async def record_handle_time(rt: Runtime, queue: str, seconds: float) -> None:
+    key = rt.engine.keys.queue_stats(queue)
+    old = await rt.redis.hget(key, "aht")
+    aht = seconds if old is None else (1 - AHT_WEIGHT) * float(old) + AHT_WEIGHT * seconds
+    await rt.redis.hset(key, mapping={"aht": f"{aht:.3f}"})
+
+
+async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, int, int, int]:
+    """(capacity slots on the channel, agents available, agents busy, agents in wrap-up)."""
+    keys = rt.engine.keys
+    agents = sorted(await rt.redis.smembers(keys.queue_agents(queue)))
+    if not agents:
+        return 0, 0, 0, 0
+    pipe = rt.redis.pipeline(transaction=False)
+    for a in agents:
+        pipe.hgetall(keys.agent(a))
+    rows: list[dict[str, str]] = await pipe.execute()
+    slots = available = busy = 0
+    for row in rows:
+        if row.get("connected") != "1":
+            continue
+        loads = sum(int(row.get(f"load:{ch}", 0)) for ch in ("voice", "chat", "email", "social", "sms"))
+        if channel:
+            slots += int(row.get(f"cap:{channel}", 0))
+        if loads > 0:
+            busy += 1
+        elif row.get("state") == "available":
+            available += 1
+    return slots, available, busy, 0
+
+
+async def estimate_wait(rt: Runtime, queue: str, channel: str, position: int | None) -> float | None:
+    if position is None:
+        return 0.0
+    slots, *_ = await staffed(rt, queue, channel)
+    if slots == 0:
+        return None
+    aht = await rt.redis.hget(rt.engine.keys.queue_stats(queue), "aht")
+    aht_s = float(aht) if aht is not None else DEFAULT_AHT_SECONDS
+    return round(position * aht_s / slots, 1)
+
+
+def _start_of_day() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def day_counts(rt: Runtime) -> dict[str, dict[str, int]]:
+    rows = await rt.pool.fetch(sql("queue_day_stats"), _start_of_day())
+    return {
+        r["queue_id"]: {"answered": r["answered"], "in_sl": r["answered_in_sl"], "abandoned": r["abandoned"]}
+        for r in rows
+    }
+
+
+async def queue_stats(rt: Runtime, queue: str, day: dict[str, int] | None = None) -> QueueStats:
+    keys = rt.engine.keys
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.zcard(keys.queue(queue))
+    pipe.zrange(keys.queue_age(queue), 0, 0, withscores=True)
+    res: list[Any] = await pipe.execute()
+    waiting = int(res[0])
+    oldest = (time.time() * 1000 - float(res[1][0][1])) / 1000 if res[1] else 0.0
+    _, available, busy, _ = await staffed(rt, queue, None)
+    wrapup = await _count_wrapup(rt, queue)
+    cfg = rt.queues.get(queue)
+    channel = cfg.channels[0].value if cfg and cfg.channels else "voice"
+    ewt = await estimate_wait(rt, queue, channel, waiting + 1) if waiting else 0.0
+    day = day or {}
+    answered = day.get("answered", 0)
+    return QueueStats(
+        waiting=waiting,
+        oldest_wait_seconds=round(max(oldest, 0.0), 1),
+        estimated_wait_seconds=ewt,
+        agents_available=available,
+        agents_busy=busy,
+        agents_wrapup=wrapup,
+        answered_today=answered,
+        answered_in_sl_today=day.get("in_sl", 0),
+        abandoned_today=day.get("abandoned", 0),
+        service_level=round(day.get("in_sl", 0) / answered, 3) if answered else None,
+    )
+
+
+async def _count_wrapup(rt: Runtime, queue: str) -> int:
+    keys = rt.engine.keys
+    agents = await rt.redis.smembers(keys.queue_agents(queue))
+    count = 0
+    for a in agents:
+        for iid in await rt.redis.smembers(keys.agent_work(a)):
+            if await rt.redis.hget(keys.interaction(iid), "st") == "wrapup":
+                count += 1
+                break
+    return count

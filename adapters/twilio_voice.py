@@ -112,7 +112,10 @@ class TwilioVoiceAdapter:
             if step == "dialed":
                 return self._after_dial(request, params, query)
         except RouterUnavailable:
-            return self._hold_and_retry(request, query)
+            state = dict(query)
+            if step == "account" and clean_account(params.get("Digits")):
+                state["account"] = str(clean_account(params.get("Digits")))
+            return self._hold_and_retry(request, state)
         log.info("adapter.call_started", adapter=self.name, call_sid=params.get("CallSid"))
         return self._ask_intent(request, attempt=1)
 
@@ -161,7 +164,7 @@ class TwilioVoiceAdapter:
         event = call_event(
             params,
             intent=query.get("intent") or self.ivr.default_intent,
-            account=clean_account(params.get("Digits")),
+            account=clean_account(params.get("Digits")) or clean_account(query.get("account")),
             intent_input=query.get("i"),
             queues=self.queues,
         )

@@ -1,0 +1,98 @@
+"""Shared fixtures: real PostgreSQL and Redis (the machine's, named by OMNIROUTE_TEST_DATABASE_URL and
+OMNIROUTE_TEST_REDIS_URL, or embedded servers from pip), and real omniroute servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
+
+from router.config import Settings, parse_config  # noqa: E402
+from tests.helpers import DEFAULT_CONFIG, Services, TestServer  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    db = os.environ.get("OMNIROUTE_TEST_DATABASE_URL")
+    rd = os.environ.get("OMNIROUTE_TEST_REDIS_URL")
+    started = []
+    data_dir = Path(tempfile.mkdtemp(prefix="omniroute-test-"))
+    if not db:
+        from router.embedded import EmbeddedPostgres
+
+        pg = EmbeddedPostgres(data_dir)
+        db = pg.start()
+        started.append(pg)
+    if not rd:
+        from router.embedded import EmbeddedRedis
+
+        er = EmbeddedRedis(data_dir)
+        rd = er.start()
+        started.append(er)
+    try:
+        yield Services(database_url=db, redis_url=rd, data_dir=data_dir)
+    finally:
+        for s in reversed(started):
+            s.stop()
+
+
+async def _reset(services: Services) -> None:
+    conn = await asyncpg.connect(services.database_url)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+        )
+        if tables:
+            await conn.execute("TRUNCATE " + ", ".join(f'"{t["tablename"]}"' for t in tables) + " CASCADE")
+    finally:
+        await conn.close()
+    r = redis.Redis.from_url(services.redis_url)
+    r.flushdb()
+    r.close()
+
+
+@pytest.fixture
+def namespace() -> str:
+    return "t" + uuid.uuid4().hex[:10]
+
+
+MakeServer = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture
+async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeServer]:
+    """Start real omniroute servers (in this process, on free loopback ports) sharing one database and
+    one Redis namespace; all are stopped at the end of the test."""
+    await _reset(services)
+    servers: list[TestServer] = []
+
+    async def factory(config_toml: str | None = None) -> TestServer:
+        cfg = parse_config(config_toml if config_toml is not None else DEFAULT_CONFIG, source="test config")
+        cfg.routing.namespace = namespace
+        settings = Settings(
+            file=cfg, database_url=services.database_url, redis_url=services.redis_url,
+            admin_token="admin-" + uuid.uuid4().hex, data_dir=services.data_dir,
+        )
+        server = TestServer(settings)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield factory
+    for s in reversed(servers):
+        await s.stop()
+
+
+@pytest.fixture
+async def server(make_server: MakeServer) -> TestServer:
+    return await make_server()

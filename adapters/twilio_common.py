@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,11 @@ class TwilioAccount:
         self.base_url = settings.text("base_url", "https://api.twilio.com").rstrip("/")
         public = settings.optional_text("public_url")
         self.public_url = public.rstrip("/") if public else None
+
+    def basic_auth(self) -> str:
+        """The ``Authorization`` header of the REST API (account SID and auth token)."""
+        pair = f"{self.account_sid}:{self.auth_token}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def request_url(self, request: web.Request) -> str:
         """The URL Twilio requested, as it signed it: ``public_url`` + path and query when set."""

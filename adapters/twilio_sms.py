@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import aiohttp
 from aiohttp import web
 
 from adapters.provider_http import ProviderHttp
@@ -150,7 +149,7 @@ class TwilioSmsAdapter:
             "POST",
             url,
             data=form,
-            auth=aiohttp.BasicAuth(self.account.account_sid, self.account.auth_token),
+            headers={"Authorization": self.account.basic_auth()},
         )
         sid = body.get("sid")
         return OutboundAccepted(

@@ -7,6 +7,8 @@ tests use the real omniroute server instead.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import os
 import uuid
@@ -18,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.smtp import SMTP
 
 from adapters.signatures import meta_signature, twilio_signature
 
@@ -203,3 +206,65 @@ def twilio_headers(token: str, url: str, params: dict[str, str]) -> dict[str, st
 
 def meta_headers(secret: str, body: bytes) -> dict[str, str]:
     return {"X-Hub-Signature-256": meta_signature(secret, body), "Content-Type": "application/json"}
+
+
+class SmtpRelay:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records what it is given.
+
+    ``rcpt_reply`` / ``data_reply`` script refusals ("450 …", "550 …").
+    """
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], bytes]] = []
+        self.rcpt_reply: str | None = None
+        self.data_reply: str | None = None
+        self._server: Any = None
+        self.port = 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_reply:
+            return self.data_reply
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    async def start(self) -> SmtpRelay:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: SMTP(self, hostname="relay.test", loop=loop), "127.0.0.1", 0
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+
+# "똠" is in code page 949 but not in EUC-KR's 2,350 precomposed syllables.
+KOREAN_SUBJECT = "똠방각하 요금 문의"
+KOREAN_NAME = "김철수"
+KOREAN_BODY = "안녕하세요. 똠얌꿍 주문 건으로 문의드립니다."
+
+
+def encoded_word(text: str, charset: str = "ks_c_5601-1987", codec: str = "cp949") -> str:
+    return f"=?{charset}?B?{base64.b64encode(text.encode(codec)).decode()}?="
+
+
+def korean_mail() -> bytes:
+    body = base64.b64encode(KOREAN_BODY.encode("cp949")).decode()
+    return (
+        f"From: {encoded_word(KOREAN_NAME)} <Kim@Example.KR>\r\n"
+        "To: support@example.com\r\n"
+        f"Subject: {encoded_word(KOREAN_SUBJECT)}\r\n"
+        "Message-ID: <kr-1@example.kr>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: text/plain; charset="ks_c_5601-1987"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        f"{body}\r\n"
+    ).encode("ascii")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from adapter_testkit import Recorder, RouterStub
+from adapter_testkit import Recorder, RouterStub, SmtpRelay
 
 from router.client import RouterClient
 
@@ -25,6 +25,14 @@ async def router_client(router_stub: RouterStub) -> AsyncIterator[RouterClient]:
 @pytest.fixture
 async def provider() -> AsyncIterator[Recorder]:
     server = Recorder()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[SmtpRelay]:
+    server = SmtpRelay()
     await server.start()
     yield server
     await server.stop()

@@ -3,10 +3,10 @@ receipts, MMS, and mail in Korean and other charsets."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
+from adapter_testkit import KOREAN_BODY, KOREAN_NAME, KOREAN_SUBJECT, encoded_word, korean_mail
 
 from adapters.messenger_payload import Receipt, parse_batch, receipts_for
 from adapters.mime import codec_for, decode_words, parse_mail
@@ -208,30 +208,6 @@ def test_mms_media_urls_become_attachments() -> None:
         ("https://api.twilio.com/media/ME0", "image/png"),
         ("https://api.twilio.com/media/ME1", "video/mp4"),
     ]
-
-
-# "똠" is in code page 949 but not in EUC-KR's 2,350 precomposed syllables.
-KOREAN_SUBJECT = "똠방각하 요금 문의"
-KOREAN_NAME = "김철수"
-KOREAN_BODY = "안녕하세요. 똠얌꿍 주문 건으로 문의드립니다."
-
-
-def encoded_word(text: str, charset: str = "ks_c_5601-1987", codec: str = "cp949") -> str:
-    return f"=?{charset}?B?{base64.b64encode(text.encode(codec)).decode()}?="
-
-
-def korean_mail() -> bytes:
-    body = base64.b64encode(KOREAN_BODY.encode("cp949")).decode()
-    return (
-        f"From: {encoded_word(KOREAN_NAME)} <Kim@Example.KR>\r\n"
-        "To: support@example.com\r\n"
-        f"Subject: {encoded_word(KOREAN_SUBJECT)}\r\n"
-        "Message-ID: <kr-1@example.kr>\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: text/plain; charset="ks_c_5601-1987"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-        f"{body}\r\n"
-    ).encode("ascii")
 
 
 def test_korean_ks_c_5601_1987_mail_decodes_as_cp949() -> None:

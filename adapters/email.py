@@ -52,7 +52,7 @@ class _Inbox:
             log.warning("adapter.mail_unreadable", adapter="email", error=str(exc)[:200], peer=session.peer)
             return "550 5.6.0 message not readable: no sender address"
         try:
-            result = await ingest(self.adapter.router, "email", event)
+            result = await ingest(self.adapter.router, "email", event, queue=self.adapter.queue)
         except RouterUnavailable:
             return "451 4.3.0 temporarily unable to accept the message, try again later"
         if result is None:
@@ -68,6 +68,7 @@ class EmailAdapter:
     def __init__(self, config: Mapping[str, Any], router: RouterClient) -> None:
         settings = Settings(self.name, config)
         self.router = router
+        self.queue = settings.optional_text("queue")
         self.smtp_host = settings.text("smtp_host", "127.0.0.1")
         self.smtp_port = settings.integer("smtp_port", 2525)
         self.hostname = settings.text("hostname", "omniroute.localhost")

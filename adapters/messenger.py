@@ -37,6 +37,7 @@ class MessengerAdapter:
     def __init__(self, config: Mapping[str, Any], router: RouterClient) -> None:
         settings = Settings(self.name, config)
         self.router = router
+        self.queue = settings.optional_text("queue")
         base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
         self.graph_url = f"{base_url}/{settings.text('api_version', 'v21.0')}"
         self.page_token = settings.secret("page_token", "MESSENGER_PAGE_TOKEN")
@@ -65,7 +66,7 @@ class MessengerAdapter:
         batch = parse_batch(payload)
         try:
             for event in batch.events:
-                await ingest(self.router, self.name, event)
+                await ingest(self.router, self.name, event, queue=self.queue)
             for receipt in batch.receipts:
                 sent = self._sent.get(receipt.psid, [])
                 for status in receipts_for(receipt, sent):

@@ -89,6 +89,7 @@ class TwilioSmsAdapter:
         settings = Settings(self.name, config)
         self.account = TwilioAccount(self.name, config)
         self.router = router
+        self.queue = settings.optional_text("queue")
         self.from_number = settings.optional_text("from_number")
         self.messaging_service_sid = settings.optional_text("messaging_service_sid")
         if not (self.from_number or self.messaging_service_sid):
@@ -112,7 +113,7 @@ class TwilioSmsAdapter:
         if isinstance(form, web.Response):
             return form
         try:
-            await ingest(self.router, self.name, sms_event(form))
+            await ingest(self.router, self.name, sms_event(form), queue=self.queue)
         except RouterUnavailable:
             return unavailable()
         return TwiML().response()

@@ -61,6 +61,7 @@ class TwilioVoiceAdapter:
         self.router = router
         self.ivr = IvrMenu(settings.table("menu", DEFAULT_MENU), settings.text("default_intent", "general"))
         self.queues = settings.table("queues", {})
+        self.queue = settings.optional_text("queue")
         self.ask_account = settings.flag("ask_account", True)
         self.wait_pause = settings.integer("wait_pause_seconds", 10)
         self.dial_timeout = settings.integer("dial_timeout_seconds", 20)
@@ -168,7 +169,7 @@ class TwilioVoiceAdapter:
             intent_input=query.get("i"),
             queues=self.queues,
         )
-        result = await ingest(self.router, self.name, event)
+        result = await ingest(self.router, self.name, event, queue=self.queue)
         if result is None:
             return (
                 self._twiml().say("Sorry, we cannot take your call right now. Goodbye.").hangup().response()

@@ -44,8 +44,13 @@ def _classify(adapter: str, exc: Exception, event: str, **fields: object) -> Non
     raise RouterUnavailable(str(exc)) from exc
 
 
-async def ingest(router: RouterClient, adapter: str, event: InboundEvent) -> IngestResult | None:
-    """Post one inbound event; ``None`` if the router rejected it for good."""
+async def ingest(
+    router: RouterClient, adapter: str, event: InboundEvent, *, queue: str | None = None
+) -> IngestResult | None:
+    """Post one inbound event (into ``queue`` if the adapter is configured with one and the event
+    names none); ``None`` if the router rejected it for good."""
+    if queue and not event.queue:
+        event = event.model_copy(update={"queue": queue})
     try:
         result = await router.ingest(event)
     except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:

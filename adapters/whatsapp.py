@@ -34,6 +34,7 @@ class WhatsAppAdapter:
     def __init__(self, config: Mapping[str, Any], router: RouterClient) -> None:
         settings = Settings(self.name, config)
         self.router = router
+        self.queue = settings.optional_text("queue")
         base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
         self.graph_url = f"{base_url}/{settings.text('api_version', 'v21.0')}"
         self.phone_number_id = settings.optional_text("phone_number_id")
@@ -61,7 +62,7 @@ class WhatsAppAdapter:
         notification = parse_notification(payload, graph_url=self.graph_url)
         try:
             for event in notification.events:
-                await ingest(self.router, self.name, event)
+                await ingest(self.router, self.name, event, queue=self.queue)
             for status in notification.statuses:
                 await record_status(self.router, self.name, status)
         except RouterUnavailable:

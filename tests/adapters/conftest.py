@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from adapter_testkit import Recorder, RouterStub, SmtpRelay
 
 from router.client import RouterClient
+from tests.adapters.adapter_testkit import Recorder, RouterStub, SmtpRelay
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from adapter_testkit import KOREAN_BODY, KOREAN_NAME, KOREAN_SUBJECT, encoded_word, korean_mail
 
 from adapters.messenger_payload import Receipt, parse_batch, receipts_for
 from adapters.mime import codec_for, decode_words, parse_mail
 from adapters.twilio_sms import sms_event
 from adapters.whatsapp_payload import parse_notification
 from router.contracts import MessageStatusIn
+from tests.adapters.adapter_testkit import KOREAN_BODY, KOREAN_NAME, KOREAN_SUBJECT, encoded_word, korean_mail
 
 GRAPH = "https://graph.test/v21.0"
 

@@ -8,10 +8,10 @@ import smtplib
 from collections.abc import AsyncIterator
 
 import pytest
-from adapter_testkit import KOREAN_BODY, KOREAN_SUBJECT, RouterStub, fixture_bytes, korean_mail
 
 from adapters.email import EmailAdapter
 from router.client import RouterClient
+from tests.adapters.adapter_testkit import KOREAN_BODY, KOREAN_SUBJECT, RouterStub, fixture_bytes, korean_mail
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from adapter_testkit import Recorder, RouterStub, SmtpRelay, meta_headers, serve_adapter
 from aiohttp import web
 
 from adapters.email import EmailAdapter
@@ -23,6 +22,7 @@ from adapters.whatsapp import WhatsAppAdapter
 from router.adapter_api import DeliveryError
 from router.client import RouterClient
 from router.contracts import OutboundMessage
+from tests.adapters.adapter_testkit import Recorder, RouterStub, SmtpRelay, meta_headers, serve_adapter
 
 
 def reply(channel: str, kind: str, value: str, **extra: Any) -> OutboundMessage:

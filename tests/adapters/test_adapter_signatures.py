@@ -6,7 +6,6 @@ import json
 from urllib.parse import parse_qsl
 
 import pytest
-from adapter_testkit import fixture_bytes, fixture_json
 
 from adapters.signatures import (
     meta_signature,
@@ -15,6 +14,7 @@ from adapters.signatures import (
     twilio_valid,
     url_port_variants,
 )
+from tests.adapters.adapter_testkit import fixture_bytes, fixture_json
 
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 VECTOR_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="

@@ -7,13 +7,13 @@ from urllib.parse import urljoin
 from xml.etree.ElementTree import Element, fromstring
 
 import pytest
-from adapter_testkit import RouterStub, fixture_json, serve_adapter, twilio_headers
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 from adapters.twilio_voice import TwilioVoiceAdapter
 from router.client import RouterClient
+from tests.adapters.adapter_testkit import RouterStub, fixture_json, serve_adapter, twilio_headers
 
 TOKEN = "voice-auth-token"
 PUBLIC = "https://voice.example.com"

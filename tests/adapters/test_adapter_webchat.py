@@ -9,13 +9,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from adapter_testkit import RouterStub, serve_adapter
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from adapters.webchat import WebChatAdapter
 from router.client import RouterClient
 from router.contracts import OutboundMessage
+from tests.adapters.adapter_testkit import RouterStub, serve_adapter
 
 Client = TestClient[web.Request, web.Application]
 VISITOR = "visitor-0001-abcd"

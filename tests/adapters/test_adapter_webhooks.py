@@ -8,14 +8,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from adapter_testkit import (
-    RouterStub,
-    fixture_bytes,
-    fixture_json,
-    meta_headers,
-    serve_adapter,
-    twilio_headers,
-)
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
@@ -24,6 +16,14 @@ from adapters.messenger import MessengerAdapter
 from adapters.twilio_sms import TwilioSmsAdapter
 from adapters.whatsapp import WhatsAppAdapter
 from router.client import RouterClient
+from tests.adapters.adapter_testkit import (
+    RouterStub,
+    fixture_bytes,
+    fixture_json,
+    meta_headers,
+    serve_adapter,
+    twilio_headers,
+)
 
 TOKEN = "twilio-auth-token-value"
 APP_SECRET = "meta-app-secret-value"

@@ -155,6 +155,16 @@ export function timeEl(value, { long = false } = {}) {
 
 // ---------------------------------------------------------------- ticking labels
 
+/** A span counting up from a unix time (kept current by startTicker). */
+export function sinceEl(since, props = {}) {
+  return h("span", { ...props, dataset: { since }, text: formatDuration(nowUnix() - since) });
+}
+
+/** A span counting down to a unix time (kept current by startTicker). */
+export function untilEl(until, props = {}) {
+  return h("span", { ...props, dataset: { until }, text: formatDuration(until - nowUnix()) });
+}
+
 /**
  * Elements with data-since (unix seconds) show the time elapsed; with data-until, the time left.
  * One timer for the whole page refreshes them every second; it reads the local clock only and

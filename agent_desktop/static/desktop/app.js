@@ -4,8 +4,8 @@
 // `hello` frame on every (re)connect carries the state, the work held and the open offers, so a
 // dropped connection resumes where it was. There is no polling.
 
-import { channelLabel, fill, h, nowUnix, startTicker } from "../common/dom.js";
-import { ReconnectingSocket, socketUrl } from "../common/socket.js";
+import { channelLabel, fill, h, nowUnix, startTicker } from "../static/common/dom.js";
+import { ReconnectingSocket, socketUrl } from "../static/common/socket.js";
 import { OfferList } from "./offers.js";
 import { Workspace } from "./work.js";
 
@@ -57,7 +57,10 @@ class Desktop {
     this.$("signin").hidden = false;
     this.$("signin-error").textContent = error;
     const agentInput = this.$("signin-agent");
-    if (this.session) agentInput.value = this.session.agentId;
+    if (this.session) {
+      agentInput.value = this.session.agentId;
+      this.$("signin-token").value = this.session.token;
+    }
     (agentInput.value ? this.$("signin-token") : agentInput).focus();
     document.title = BASE_TITLE;
   }
@@ -149,6 +152,7 @@ class Desktop {
     const seconds = Math.max(1, Math.round((retryIn || 0) / 1000));
     text.textContent = `Offline — retrying in ${seconds}s`;
     this.offers.connectionLost();
+    if (!this.everConnected && attempt === 1) this.diagnose();
     if (this.everConnected) {
       fill(
         banner,
@@ -168,6 +172,31 @@ class Desktop {
     banner.hidden = false;
   }
 
+  /**
+   * A refused websocket handshake looks like any network failure to a page. Ask the same URL
+   * over plain HTTP once: 401/403/404 mean the id or token is wrong, and retrying is pointless.
+   */
+  async diagnose() {
+    if (!this.session) return;
+    const { agentId, token } = this.session;
+    const url = new URL(`/v1/agents/${encodeURIComponent(agentId)}/socket`, window.location.href);
+    url.searchParams.set("token", token);
+    let response;
+    try {
+      response = await fetch(url, { cache: "no-store" });
+    } catch {
+      return; // the server is unreachable: keep retrying
+    }
+    const why = { 401: "the token is not valid", 403: "this token belongs to another agent", 404: "no agent has this id" }[
+      response.status
+    ];
+    if (why && this.session && this.session.agentId === agentId && !this.everConnected) {
+      this.disconnect();
+      this.showSignin(`Cannot sign in: ${why}.`);
+      this.$("signin-token").value = "";
+    }
+  }
+
   onFrame(frame) {
     switch (frame.type) {
       case "hello":
@@ -181,6 +210,8 @@ class Desktop {
         return this.work.assign(frame, { focus: this.work.size === 0 || this.work.expecting(frame.interaction.id) });
       case "message":
         return this.work.message(frame.interaction_id, frame.message);
+      case "message_status":
+        return this.work.messageStatus(frame);
       case "interaction_ended":
         return this.work.ended(frame.interaction_id, frame.reason, frame.wrapup_until);
       case "wrapup_ended":
@@ -212,7 +243,9 @@ class Desktop {
       this.settle(frame.ref, new RequestError(frame.code, frame.detail), null);
       return;
     }
-    if (frame.code === "unauthorized" || frame.code === "forbidden") {
+    if (frame.code === "unauthorized" || frame.code === "forbidden" || frame.code === "session_replaced") {
+      // A newer desktop of the same agent took over (or the token was revoked): stop here
+      // rather than fight it for the session.
       this.disconnect();
       this.showSignin(frame.detail || "The server refused this token.");
       return;

@@ -9,7 +9,7 @@ import {
   humanize,
   timeEl,
   toUnix,
-} from "../common/dom.js";
+} from "../static/common/dom.js";
 
 const STATUS_WORDS = {
   queued: "waiting",
@@ -49,16 +49,16 @@ export function renderContext(context, current, idBase) {
       "section",
       { class: "ctx-section ctx-profile", "aria-labelledby": `${idBase}-profile` },
       heading("profile", "Customer"),
-      h("p", { class: "ctx-name", text: customer.name || "Name not known" }),
+      h("p", { class: "ctx-name", title: customer.id ? `Customer ${customer.id}` : null, text: customer.name || "Name not known" }),
       h(
         "dl",
         { class: "facts" },
         customer.email ? [h("dt", { text: "E-mail" }), h("dd", { text: customer.email })] : null,
         customer.phone ? [h("dt", { text: "Phone" }), h("dd", { text: customer.phone })] : null,
         customer.created_at ? [h("dt", { text: "Since" }), h("dd", {}, timeEl(customer.created_at, { long: true }))] : null,
-        customer.id ? [h("dt", { text: "Id" }), h("dd", { class: "mono", text: customer.id })] : null,
       ),
     ),
+    renderHighlights(context, current, idBase),
     h(
       "section",
       { class: "ctx-section ctx-identities", "aria-labelledby": `${idBase}-identities` },
@@ -96,13 +96,63 @@ export function renderContext(context, current, idBase) {
   );
 }
 
+/**
+ * The notes and summaries of earlier contacts, newest first: what the last agents learnt, at the
+ * top of the panel where it is seen without scrolling.
+ */
+function renderHighlights(context, current, idBase) {
+  const items = [];
+  for (const it of (context && context.interactions) || []) {
+    if (current && it.id === current.id) continue;
+    for (const n of it.notes || []) items.push({ at: toUnix(n.created_at) || 0, it, note: n });
+    if (it.summary) items.push({ at: toUnix(it.ended_at || it.created_at) || 0, it, summary: it.summary });
+  }
+  if (!items.length) return null;
+  items.sort((a, b) => b.at - a.at);
+  const shown = items.slice(0, 4);
+  return h(
+    "section",
+    { class: "ctx-section ctx-highlights", "aria-labelledby": `${idBase}-highlights` },
+    h("h3", { id: `${idBase}-highlights`, text: "Notes and summaries so far" }),
+    h(
+      "ul",
+      { class: "highlights" },
+      shown.map(({ it, note, summary }) =>
+        h(
+          "li",
+          { class: ["note", summary && "summary"] },
+          h(
+            "span",
+            { class: "note-by" },
+            channelIcon(it.channel),
+            ` ${channelLabel(it.channel)}`,
+            note && note.agent_id ? ` · ${note.agent_id}` : it.agent_id ? ` · ${it.agent_id}` : "",
+            " · ",
+            timeEl(note ? note.created_at : it.ended_at || it.created_at),
+            summary ? " · summary" : "",
+            summary && it.disposition ? ` (${it.disposition})` : "",
+          ),
+          h("p", { class: "note-body", text: note ? note.body : summary }),
+        ),
+      ),
+    ),
+    items.length > shown.length
+      ? h("p", { class: "muted small", text: `${items.length - shown.length} more in the journey below.` })
+      : null,
+  );
+}
+
 /** Interactions on every channel and journey events, merged and sorted newest first. */
 export function timelineEntries(context, current) {
   const entries = [];
   for (const it of (context && context.interactions) || []) {
     entries.push({ kind: "interaction", at: toUnix(it.created_at) || 0, item: it, current: current && it.id === current.id });
   }
+  const shown = new Set(((context && context.interactions) || []).map((i) => i.id));
   for (const ev of (context && context.events) || []) {
+    // The router records its own events (interaction.created, .transferred, .completed); the
+    // interactions they belong to are already on the timeline with the same facts.
+    if (String(ev.type).startsWith("interaction.") && ev.interaction_id && shown.has(ev.interaction_id)) continue;
     entries.push({ kind: "event", at: toUnix(ev.at) || 0, item: ev });
   }
   entries.sort((a, b) => b.at - a.at);

@@ -6,13 +6,16 @@ import {
   channelIcon,
   channelLabel,
   fill,
+  formatDuration,
   formatValue,
   h,
   humanize,
   nowUnix,
+  sinceEl,
   timeEl,
   toUnix,
-} from "../common/dom.js";
+  untilEl,
+} from "../static/common/dom.js";
 import { renderContext } from "./context.js";
 import { customerName } from "./offers.js";
 
@@ -37,6 +40,21 @@ const END_WORDS = {
   transferred: "Transferred",
   timeout: "Ended after inactivity",
 };
+
+// Delivery states of a reply, as the router and the channel adapter report them.
+const STATUS_WORDS = {
+  pending: "sending…",
+  retrying: "retrying…",
+  queued: "sent to the channel",
+  sent: "sent",
+  delivered: "delivered",
+  read: "read",
+  failed: "not delivered",
+};
+
+function statusWord(status) {
+  return STATUS_WORDS[status] || status;
+}
 
 let seq = 0;
 
@@ -95,6 +113,17 @@ export class Workspace extends EventTarget {
     if (!view) return;
     view.addMessage(message);
     if (message.direction === "inbound" && (interactionId !== this.activeId || document.hidden)) view.markUnread();
+  }
+
+  messageStatus(frame) {
+    const id = frame.message_id || (frame.message && frame.message.id);
+    const status = frame.status || (frame.message && frame.message.status);
+    if (frame.interaction_id) {
+      const view = this.views.get(frame.interaction_id);
+      if (view) view.messageStatus(id, status, frame.detail);
+    } else {
+      for (const view of this.views.values()) view.messageStatus(id, status, frame.detail);
+    }
   }
 
   ended(interactionId, reason, wrapupUntil) {
@@ -201,6 +230,7 @@ class WorkView {
     this.completed = false;
     this.unread = 0;
     this.seen = new Set();
+    this.statuses = new Map(); // message id → latest delivery status
     this.pending = []; // replies sent, not yet confirmed: {body, el}
     this.acceptedAt = nowUnix();
     this.build();
@@ -247,7 +277,7 @@ class WorkView {
     this.title = h("h2", { class: "work-title", id: `title-${u}` });
     this.meta = h("p", { class: "work-meta" });
     this.statusPill = h("span", { class: "pill" });
-    this.banner = h("div", { class: "work-banner", role: "status", hidden: true });
+    this.banner = h("div", { class: "work-banner", hidden: true });
     this.actionError = h("p", { class: "form-error", role: "alert" });
 
     this.transferButton = h(
@@ -265,17 +295,12 @@ class WorkView {
       { type: "button", class: "ghost", hidden: true, onclick: () => this.endWrapup() },
       "End wrap-up",
     );
-    this.closeButton = h(
-      "button",
-      { type: "button", class: "ghost", hidden: true, onclick: () => this.workspace.remove(this.interaction.id) },
-      "Close",
-    );
 
     const head = h(
       "header",
       { class: "work-head" },
       h("div", { class: "work-id" }, channelIcon(ch), h("div", {}, this.title, this.meta)),
-      h("div", { class: "work-actions" }, this.statusPill, this.transferButton, this.completeButton, this.endWrapupButton, this.closeButton),
+      h("div", { class: "work-actions" }, this.statusPill, this.transferButton, this.completeButton, this.endWrapupButton),
     );
 
     this.body = h("div", { class: ["work-body", `body-${ch}`] });
@@ -444,10 +469,13 @@ class WorkView {
       " · started ",
       timeEl(it.created_at),
       " · ",
-      h("span", { dataset: { since }, "aria-label": "Time with you" }),
+      sinceEl(since, { "aria-label": "Time with you" }),
     );
     if (this.callTimer) {
-      this.callTimer.dataset.since = String(since);
+      if (!this.callTimer.dataset.frozen) {
+        this.callTimer.dataset.since = String(since);
+        this.callTimer.textContent = formatDuration(nowUnix() - since);
+      }
       fill(this.callWho, h("strong", { text: it.from_value || name }), it.agent_address ? h("span", { class: "muted", text: ` → ${it.agent_address}` }) : null);
       const attrs = Object.entries(it.attributes || {});
       fill(this.callFacts, attrs.map(([k, v]) => [h("dt", { text: humanize(k) }), h("dd", { text: formatValue(v) })]));
@@ -460,6 +488,7 @@ class WorkView {
     if (this.transcript) {
       this.transcript.replaceChildren();
       this.seen.clear();
+      this.renderEarlier();
       for (const m of it.messages || []) this.addMessage(m, { scroll: false });
       for (const p of this.pending) this.transcript.append(p.el);
       this.scrollDown();
@@ -488,14 +517,48 @@ class WorkView {
       if (firstPending && firstPending.parentNode === this.transcript) this.transcript.insertBefore(el, firstPending);
       else this.transcript.append(el);
     }
+    if (message.id) this.showStatus(message.id);
     if (scroll) this.scrollDown();
+  }
+
+  /**
+   * A transferred or escalated conversation: the messages exchanged before it reached this agent
+   * (earlier interactions of the same conversation) come first, set apart, so the transcript reads
+   * from the start.
+   */
+  renderEarlier() {
+    const it = this.interaction;
+    const earlier = ((this.context && this.context.interactions) || [])
+      .filter((i) => i.id !== it.id && (i.id === it.parent_id || (it.conversation_id && i.conversation_id === it.conversation_id)))
+      .filter((i) => (i.messages || []).length > 0)
+      .sort((a, b) => (toUnix(a.created_at) || 0) - (toUnix(b.created_at) || 0));
+    for (const prev of earlier) {
+      this.transcript.append(
+        h(
+          "li",
+          { class: "divider", role: "separator" },
+          `Earlier — ${channelLabel(prev.channel)}, queue ${prev.queue}`,
+          prev.agent_id ? `, with ${prev.agent_id}` : "",
+          " · ",
+          timeEl(prev.created_at),
+        ),
+      );
+      for (const m of prev.messages) {
+        const el = this.channel === "email" ? this.emailMessage(m) : this.chatMessage(m);
+        el.classList.add("earlier");
+        this.transcript.append(el);
+      }
+    }
+    if (earlier.length) {
+      this.transcript.append(h("li", { class: "divider now", role: "separator" }, "Now with you"));
+    }
   }
 
   chatMessage(m, status = null) {
     const mine = m.direction === "outbound";
     return h(
       "li",
-      { class: ["msg", mine ? "out" : "in"], dataset: { messageId: m.id } },
+      { class: ["msg", mine ? "out" : "in", m.status === "failed" && "failed"], dataset: { messageId: m.id } },
       h("span", { class: "visually-hidden", text: mine ? `${m.agent_id || "Agent"} said: ` : "Customer said: " }),
       h("p", { class: "msg-body", text: m.body }),
       h(
@@ -503,7 +566,7 @@ class WorkView {
         { class: "msg-meta" },
         mine && m.agent_id && this.desktop.agent && m.agent_id !== this.desktop.agent.agent_id ? `${m.agent_id} · ` : "",
         m.created_at ? timeEl(m.created_at) : "",
-        status || (mine && m.status) ? h("span", { class: "msg-status", text: ` · ${status || m.status}` }) : null,
+        status || (mine && m.status) ? h("span", { class: "msg-status", text: ` · ${status || statusWord(m.status)}` }) : null,
       ),
     );
   }
@@ -512,18 +575,42 @@ class WorkView {
     const mine = m.direction === "outbound";
     return h(
       "li",
-      { class: ["mail", mine ? "out" : "in"], dataset: { messageId: m.id } },
+      { class: ["mail", mine ? "out" : "in", m.status === "failed" && "failed"], dataset: { messageId: m.id } },
       h(
         "p",
         { class: "mail-head" },
         h("strong", { text: mine ? m.agent_id || "You" : this.interaction.from_value || "Customer" }),
         " · ",
         m.created_at ? timeEl(m.created_at) : "",
-        status || (mine && m.status) ? h("span", { class: "msg-status", text: ` · ${status || m.status}` }) : null,
+        status || (mine && m.status) ? h("span", { class: "msg-status", text: ` · ${status || statusWord(m.status)}` }) : null,
         (m.attachments || []).length ? h("span", { class: "muted", text: ` · ${m.attachments.length} attachment(s)` }) : null,
       ),
       h("p", { class: "mail-body", text: m.body }),
     );
+  }
+
+  /** A delivery receipt; it may arrive before the message it is about is on screen. */
+  messageStatus(messageId, status, detail) {
+    if (!messageId || !status) return;
+    this.statuses.set(messageId, { status, detail });
+    const m = (this.interaction.messages || []).find((x) => x.id === messageId);
+    if (m) m.status = status;
+    this.showStatus(messageId);
+  }
+
+  showStatus(messageId) {
+    const known = this.statuses.get(messageId);
+    if (!this.transcript || !known) return;
+    const el = [...this.transcript.querySelectorAll("[data-message-id]")].find((m) => m.dataset.messageId === messageId);
+    if (!el) return;
+    let label = el.querySelector(".msg-status");
+    if (!label) {
+      label = h("span", { class: "msg-status" });
+      (el.querySelector(".msg-meta, .mail-head") || el).append(label);
+    }
+    label.textContent = ` · ${statusWord(known.status)}`;
+    label.title = known.detail || "";
+    el.classList.toggle("failed", known.status === "failed");
   }
 
   renderNotes() {
@@ -557,9 +644,7 @@ class WorkView {
     }
     this.transferButton.hidden = ended;
     this.completeButton.hidden = this.completed;
-    this.completeButton.textContent = ended ? "Disposition…" : "Complete…";
     this.endWrapupButton.hidden = !inWrapup;
-    this.closeButton.hidden = !(ended && !inWrapup);
     if (this.callState) this.callState.textContent = ended ? "Call ended" : "Connected";
     if (this.callTimer && ended && !this.callTimer.dataset.frozen) {
       // Freeze the call timer at its last value.
@@ -570,13 +655,13 @@ class WorkView {
     if (inWrapup) {
       const until = this.wrapupUntil;
       this.statusPill.className = "pill wrapup";
-      fill(this.statusPill, "Wrap-up ", until ? h("span", { dataset: { until } }) : null);
-      fill(this.tabStatus, " · wrap-up ", until ? h("span", { dataset: { until } }) : null);
+      fill(this.statusPill, "Wrap-up ", until ? untilEl(until) : null);
+      fill(this.tabStatus, " · wrap-up ", until ? untilEl(until) : null);
       this.banner.hidden = false;
       fill(
         this.banner,
         `${END_WORDS[this.endReason] || humanize(this.endReason || "ended")}. Wrap-up`,
-        until ? [" ends in ", h("span", { dataset: { until } })] : "",
+        until ? [" ends in ", untilEl(until)] : "",
         this.completed ? "." : ": record a disposition before it ends.",
       );
     } else if (ended) {
@@ -638,20 +723,22 @@ class WorkView {
     this.replyInput.dispatchEvent(new Event("input"));
     try {
       const result = await this.desktop.request({ type: "send_message", interaction_id: this.interaction.id, body });
-      const message = result && (result.message || (result.id && result.body !== undefined ? result : null));
+      // The server echoes the reply as a `message` frame, which replaces the placeholder; if the
+      // acknowledgement comes first, the placeholder becomes the message.
       const i = this.pending.indexOf(entry);
       if (i >= 0) {
         this.pending.splice(i, 1);
-        if (message && message.id) {
-          if (this.seen.has(message.id)) placeholder.remove();
-          else {
-            placeholder.remove();
-            this.addMessage(message);
+        const messageId = result && result.message_id;
+        if (messageId && this.seen.has(messageId)) placeholder.remove();
+        else {
+          if (messageId) {
+            this.seen.add(messageId);
+            placeholder.dataset.messageId = messageId;
           }
-        } else {
           placeholder.classList.remove("pending");
           const status = placeholder.querySelector(".msg-status");
-          if (status) status.textContent = " · sent";
+          if (status) status.textContent = ` · ${statusWord("queued")}`;
+          if (messageId) this.showStatus(messageId);
         }
       }
     } catch (err) {
@@ -686,12 +773,12 @@ class WorkView {
     this.noteInput.disabled = true;
     try {
       const result = await this.desktop.request({ type: "add_note", interaction_id: this.interaction.id, body });
-      const note =
-        (result && (result.note || (result.id && result.body !== undefined ? result : null))) || {
-          body,
-          agent_id: this.desktop.agent ? this.desktop.agent.agent_id : null,
-          created_at: new Date().toISOString(),
-        };
+      const note = {
+        id: result && result.note_id,
+        body,
+        agent_id: this.desktop.agent ? this.desktop.agent.agent_id : null,
+        created_at: new Date().toISOString(),
+      };
       this.interaction.notes = [...(this.interaction.notes || []), note];
       this.renderNotes();
       this.noteInput.value = "";
@@ -851,7 +938,6 @@ function buildDialogs(workspace) {
     openComplete(view) {
       target = view;
       completeTitle.textContent = `Complete: ${customerName(view)} (${channelLabel(view.channel)})`;
-      completeSubmit.textContent = view.endReason ? "Save disposition" : "Complete and start wrap-up";
       dispositionInput.value = view.interaction.disposition || "";
       summaryInput.value = view.interaction.summary || "";
       completeError.textContent = "";

@@ -56,11 +56,12 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-async def new_page(browser: Browser, console: Console, name: str, width: int = 1366, height: int = 768) -> tuple[
-    BrowserContext, Page
-]:
+async def new_page(
+    browser: Browser, console: Console, name: str, width: int = 1366, height: int = 768
+) -> tuple[BrowserContext, Page]:
     """A page in its own browser context (its own sessionStorage: one person at one screen)."""
-    context = await browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
-                                        timezone_id="Europe/Paris")
+    context = await browser.new_context(
+        viewport={"width": width, "height": height}, locale="en-GB", timezone_id="Europe/Paris"
+    )
     page = console.watch(await context.new_page(), name)
     return context, page

@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from .conftest import ROOT, Console, new_page
+from .pages import Api, panel, sign_in, waiting
 
 pytestmark = pytest.mark.browser
 
@@ -110,41 +111,12 @@ class WhatsAppGateway:
         external_id = f"wamid.out-{next(self._ids)}"
         async with aiohttp.ClientSession() as http:
             for status in ("sent", "delivered"):
-                async with http.post(f"{self.router_url}/v1/messages/{message_id}/status",
-                                     json={"external_id": external_id, "status": status},
-                                     headers={"Authorization": f"Bearer {self.token}"}) as r:
+                async with http.post(
+                    f"{self.router_url}/v1/messages/{message_id}/status",
+                    json={"external_id": external_id, "status": status},
+                    headers={"Authorization": f"Bearer {self.token}"},
+                ) as r:
                     assert r.status < 300, await r.text()
-
-
-class Api:
-    """The public HTTP API, as an adapter or an admin uses it."""
-
-    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
-        self.http, self.url = http, url
-
-    async def post(self, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self.http.post(self.url + path, json=body, headers={"Authorization": f"Bearer {token}"}) as r:
-            text = await r.text()
-            assert r.status in (200, 201), f"{path}: {r.status} {text}"
-            result: dict[str, Any] = await r.json()
-            return result
-
-
-async def sign_in(page: Page, url: str, agent_id: str, token: str) -> None:
-    await page.goto(url + "/desktop/")
-    await page.get_by_label("Agent id").fill(agent_id)
-    await page.get_by_label("Token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("#conn")).to_have_attribute("data-status", "open")
-    await expect(page.get_by_role("radio", name="Away")).to_have_attribute("aria-checked", "true")
-
-
-def waiting(board: Page, queue: str) -> Any:
-    return board.locator(f'[data-queue="{queue}"] .q-waiting')
-
-
-def panel(page: Page) -> Any:
-    return page.locator('[role="tabpanel"]:not([hidden])')
 
 
 async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
@@ -180,19 +152,27 @@ async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
         await expect(board.locator('tr[data-agent="alice"]')).to_contain_text("Away")
 
         # ---- a customer calls; the IVR collected intent and verification
-        call = await api.post(adapter, "/v1/interactions", {
-            "channel": "voice",
-            "external_id": "CA-browser-1",
-            "from": {"kind": "phone", "value": PHONE},
-            "customer": {"name": CUSTOMER_NAME},
-            "queue": "support",
-            "attributes": {"intent": "billing", "verified": True, "account": "A-778"},
-        })
+        call = await api.post(
+            adapter,
+            "/v1/interactions",
+            {
+                "channel": "voice",
+                "external_id": "CA-browser-1",
+                "from": {"kind": "phone", "value": PHONE},
+                "customer": {"name": CUSTOMER_NAME},
+                "queue": "support",
+                "attributes": {"intent": "billing", "verified": True, "account": "A-778"},
+            },
+        )
         customer_id = call["customer_id"]
-        await api.post(adapter, f"/v1/customers/{customer_id}/events", {
-            "type": "page_view",
-            "data": {"url": "https://shop.example.com/help/refunds", "title": "Refunds and returns"},
-        })
+        await api.post(
+            adapter,
+            f"/v1/customers/{customer_id}/events",
+            {
+                "type": "page_view",
+                "data": {"url": "https://shop.example.com/help/refunds", "title": "Refunds and returns"},
+            },
+        )
         await expect(waiting(board, "support")).to_have_text("1")  # rises
 
         # ---- A becomes available: the offer card says what, who, where from and why
@@ -237,13 +217,17 @@ async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
         await expect(a.locator("#empty")).to_be_visible()
 
         # ---- the same customer writes on WhatsApp, from the same number
-        chat = await api.post(adapter, "/v1/interactions", {
-            "channel": "chat",
-            "external_id": "wamid.browser-1",
-            "from": {"kind": "whatsapp", "value": PHONE.lstrip("+")},
-            "queue": "support",
-            "content": "Hi, any news on my refund?",
-        })
+        chat = await api.post(
+            adapter,
+            "/v1/interactions",
+            {
+                "channel": "chat",
+                "external_id": "wamid.browser-1",
+                "from": {"kind": "whatsapp", "value": PHONE.lstrip("+")},
+                "queue": "support",
+                "content": "Hi, any news on my refund?",
+            },
+        )
         assert chat["customer_id"] == customer_id, "the WhatsApp number resolves to the caller"
         offer = a.get_by_role("article").filter(has_text="New chat")
         await expect(offer).to_contain_text("1 earlier contact")
@@ -294,7 +278,9 @@ async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
         await expect(context_b).to_contain_text("Refunds and returns")
         await expect(context_b.locator(".identity-list")).to_contain_text(PHONE)
         # the journey is newest first: the earlier chat comes before the call
-        channels = await context_b.locator(".tl-interaction").evaluate_all("els => els.map(e => e.dataset.channel)")
+        channels = await context_b.locator(".tl-interaction").evaluate_all(
+            "els => els.map(e => e.dataset.channel)"
+        )
         assert channels.index("chat") < channels.index("voice"), channels
 
         # customer-provided text is shown as text, never as markup

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import shutil
 from datetime import datetime
 from typing import Any
@@ -145,6 +146,8 @@ async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
         assert "token" not in board.url, "the token leaves the address bar"
         await expect(board.locator('tr[data-agent="alice"]')).to_contain_text("Alice Martin")
         await expect(board.locator('tr[data-agent="bob"]')).to_contain_text("Bob Chen")
+        board_requests: list[str] = []  # after loading, the wallboard must not poll
+        board.on("request", lambda r: board_requests.append(r.url))
 
         # ---- agent A signs in (away: nothing is offered yet)
         a_ctx, a = await new_page(browser, console, "desktop A")
@@ -308,6 +311,11 @@ async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
         ]
         assert {m["to"]["kind"] for m in gateway.received} == {"whatsapp"}
         await expect(board.locator('tr[data-agent="bob"] .load.channel-chat')).to_contain_text("1/")
+
+        # the chart of waiting over 15 minutes went up to 1 and back
+        chart = board.locator('[data-queue="tier2"] svg.chart')
+        await expect(chart).to_have_attribute("aria-label", re.compile(r"now 0, lowest 0, highest 1\b"))
+        assert board_requests == [], f"the wallboard polled: {board_requests}"
 
         # ---- screenshots of every page, as they are at the end
         await board.screenshot(path=str(screenshots / "wallboard.png"), animations="disabled")

@@ -50,7 +50,8 @@ export class OfferList {
     const card = this.cards.get(offerId);
     if (!card) return;
     this.drop(offerId);
-    if (reason !== "accepted" && reason !== "assigned") {
+    // Withdrawn because of what this agent did (accepted, rejected) needs no word.
+    if (!["accepted", "assigned", "rejected"].includes(reason)) {
       const why = REVOKE_WORDS[reason] || String(reason || "withdrawn").replace(/_/g, " ");
       this.desktop.toast(`Offer of ${customerName(card.offer)} withdrawn: ${why}.`, "warn");
     }

@@ -45,6 +45,7 @@ class AgentSession:
     agent_id: str
     session_id: str
     ws: web.WebSocketResponse
+    state: str = "away"  # the agent's last chosen state, re-announced if Redis loses it
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def send(self, frame: BaseModel) -> None:

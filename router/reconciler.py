@@ -62,8 +62,9 @@ async def rebuild(rt: Runtime) -> bool:
         items = [_live_item(r) for r in rows if r["status"] == "queued" or r["agent_id"]]
         for k in range(0, len(items), BATCH):
             await rt.engine.restore(items[k : k + BATCH], rt.grace_ms)
-        generation = await rt.redis.incr(f"{keys.prefix}:generation")
-        await rt.redis.set(keys.built, str(generation))
+        # unique across flushes (a counter in Redis would restart at 1 and hide the rebuild)
+        generation = f"{int(time.time() * 1000)}-{rt.node_id}"
+        await rt.redis.set(keys.built, generation)
         log.info(
             "index.rebuilt",
             interactions=len(items),
@@ -90,9 +91,7 @@ async def wait_built(rt: Runtime, timeout: float = 60.0) -> str:
 async def reannounce(rt: Runtime, hub: Hub) -> None:
     """After a rebuild, tell the new index about the desktops connected to this process."""
     for session in list(hub.agents.values()):
-        live = await rt.engine.agent_live(session.agent_id)
-        state = live.get("state") or "away"
-        await rt.engine.presence(session.agent_id, "connect", session.session_id, rt.node_id, state)
+        await rt.engine.presence(session.agent_id, "connect", session.session_id, rt.node_id, session.state)
 
 
 async def repair(rt: Runtime) -> int:

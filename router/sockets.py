@@ -87,6 +87,7 @@ async def agent_socket(request: web.Request, rt: Runtime, hub: Hub, cache: Token
     try:
         presence = await rt.engine.presence(agent_id, "connect", session.session_id, rt.node_id, "")
         assert presence is not None
+        session.state = presence.state
         log.info("agent.connected", session=session.session_id)
         await session.send(await hello(rt, hub, agent_id, presence.state, presence.since))
         async for msg in ws:
@@ -132,6 +133,7 @@ async def _dispatch(rt: Runtime, hub: Hub, s: AgentSession, f: Any) -> dict[str,
         presence = await rt.engine.presence(agent, "state", s.session_id, rt.node_id, f.state.value)
         if presence is None:
             raise Forbidden("this desktop session was replaced by a newer one")
+        s.state = presence.state
         await s.send(frames.StateFrame(state=presence.state, state_since=presence.since))
         return {"state": presence.state}
     if isinstance(f, frames.Accept):

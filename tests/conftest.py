@@ -16,7 +16,7 @@ import redis
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
 
 from router.config import Settings, parse_config  # noqa: E402
-from tests.helpers import DEFAULT_CONFIG, Services, TestServer  # noqa: E402
+from tests.helpers import DEFAULT_CONFIG, RouterProcess, Services, TestServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,3 +96,23 @@ async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeS
 @pytest.fixture
 async def server(make_server: MakeServer) -> TestServer:
     return await make_server()
+
+
+@pytest.fixture
+async def processes(services: Services, namespace: str, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RouterProcess]]]:
+    """Start router processes (``python -m router serve``) on the test database and Redis namespace."""
+    await _reset(services)
+    admin = "admin-" + uuid.uuid4().hex
+    started: list[RouterProcess] = []
+
+    async def factory(config_toml: str) -> RouterProcess:
+        toml = config_toml.replace("[routing]", f'[routing]\nnamespace = "{namespace}"', 1)
+        assert "namespace" in toml, "the config needs a [routing] table"
+        proc = RouterProcess(toml, services, admin, tmp_path)
+        await proc.start()
+        started.append(proc)
+        return proc
+
+    yield factory
+    for p in started:
+        await p.stop()

@@ -248,3 +248,61 @@ class AgentClient:
             await asyncio.gather(self._reader, return_exceptions=True)
         if self.session is not None:
             await self.session.close()
+
+
+class RouterProcess:
+    """``python -m router serve`` in its own process, as an operator runs it."""
+
+    def __init__(self, config_toml: str, services: Services, admin_token: str, workdir: Path) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = workdir / f"router-{self.port}.toml"
+        self.config.write_text(config_toml)
+        self.log = workdir / f"router-{self.port}.log"
+        self.services, self.admin_token = services, admin_token
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        import os
+        import sys
+        import time
+
+        env = {**os.environ, "DATABASE_URL": self.services.database_url, "REDIS_URL": self.services.redis_url,
+               "OMNIROUTE_ADMIN_TOKEN": self.admin_token, "OMNIROUTE_LOG_LEVEL": "warning"}
+        self._logfile = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "router", "serve", "--config", str(self.config), "--port", str(self.port),
+            env=env, stdout=self._logfile, stderr=self._logfile,
+        )
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as s:
+            while time.monotonic() < deadline:
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"router exited: {self.log.read_text()[-2000:]}")
+                try:
+                    async with s.get(self.url + "/healthz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"router did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL: no cleanup at all
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if hasattr(self, "_logfile"):
+            self._logfile.close()

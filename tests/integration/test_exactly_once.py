@@ -1,0 +1,164 @@
+"""Invariants 1 and 5 under a real race: two router processes on one PostgreSQL and Redis, agents
+connected to both, 1,000 interactions posted concurrently to both."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from tests.helpers import AgentClient, RouterProcess, Services
+
+AGENTS = [f"a{n:02d}" for n in range(12)]
+CAPACITY = 3
+N = 1000
+
+CONFIG = """
+[routing]
+reconnect_grace_seconds = 30
+timer_interval_seconds = 0.05
+
+[[queues]]
+id = "general"
+skills = { general = 1 }
+channels = ["chat"]
+offer_timeout_seconds = 30
+wrapup_seconds = 0
+""" + "".join(
+    f'\n[[agents]]\nid = "{a}"\nname = "Agent {a}"\nskills = {{ general = 5 }}\n'
+    f"capacity = {{ chat = {CAPACITY}, voice = 0, email = 0, social = 0, sms = 0 }}\n"
+    for a in AGENTS
+)
+
+
+class SimAgent:
+    """Accepts every offer, completes after a short random handle time, and records how much work it
+    held at once (offers count: they reserve capacity)."""
+
+    def __init__(self, client: AgentClient) -> None:
+        self.client = client
+        self.outstanding = 0
+        self.max_outstanding = 0
+        self.accepted: list[str] = []
+        self.errors: list[dict[str, Any]] = []
+        self.completed = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        while True:
+            offer = await self.client.next("offer", timeout=3600)
+            self.outstanding += 1
+            self.max_outstanding = max(self.max_outstanding, self.outstanding)
+            t = asyncio.create_task(self._work(offer))
+            self._tasks.add(t)
+            t.add_done_callback(self._tasks.discard)
+
+    async def _work(self, offer: dict[str, Any]) -> None:
+        iid = offer["interaction"]["id"]
+        ack = await self.client.call({"type": "accept", "offer_id": offer["offer_id"]}, timeout=60)
+        if ack["type"] != "ack":
+            self.errors.append(ack)
+            self.outstanding -= 1
+            return
+        self.accepted.append(iid)
+        await asyncio.sleep(random.uniform(0.005, 0.03))
+        # the agent lets go of the work when it sends complete; the server frees the capacity
+        # atomically while handling it, so the next offer may overtake the ack
+        self.outstanding -= 1
+        done = await self.client.call({"type": "complete", "interaction_id": iid}, timeout=60)
+        if done["type"] != "ack":
+            self.errors.append(done)
+        self.completed += 1
+
+
+@pytest.mark.slow
+async def test_two_processes_assign_each_interaction_exactly_once(
+    processes: Any, services: Services, namespace: str
+) -> None:
+    p1: RouterProcess = await processes(CONFIG)
+    p2: RouterProcess = await processes(CONFIG)
+    async with aiohttp.ClientSession() as http:
+        admin = {"Authorization": f"Bearer {p1.admin_token}"}
+
+        async def token(role: str, agent_id: str | None = None) -> str:
+            async with http.post(p1.url + "/v1/tokens", json={"role": role, "agent_id": agent_id},
+                                 headers=admin) as r:
+                assert r.status == 201
+                return str((await r.json())["token"])
+
+        adapter = {"Authorization": f"Bearer {await token('adapter')}"}
+        sims: list[SimAgent] = []
+        for k, agent_id in enumerate(AGENTS):
+            proc = p1 if k % 2 == 0 else p2
+            client = AgentClient(proc.url, agent_id, await token("agent", agent_id))
+            await client.connect()
+            await client.set_state("available")
+            sims.append(SimAgent(client))
+        runners = [asyncio.create_task(s.run()) for s in sims]
+        live_loads: list[int] = []
+
+        async def sample_loads() -> None:
+            r = aioredis.Redis.from_url(services.redis_url, decode_responses=True)
+            try:
+                while True:
+                    pipe = r.pipeline(transaction=False)
+                    for a in AGENTS:
+                        pipe.hget(f"{{{namespace}}}:a:{a}", "load:chat")
+                    live_loads.extend(int(v or 0) for v in await pipe.execute())
+                    await asyncio.sleep(0.002)
+            finally:
+                await r.aclose()
+
+        sampler = asyncio.create_task(sample_loads())
+
+        sem = asyncio.Semaphore(100)
+        statuses: Counter[int] = Counter()
+
+        async def post(n: int) -> str:
+            proc = p1 if n % 2 == 0 else p2
+            body = {"channel": "chat", "external_id": f"chat-{n}", "queue": "general",
+                    "from": {"kind": "chat_visitor", "value": f"visitor-{n}"}, "content": f"hello {n}"}
+            async with sem, http.post(proc.url + "/v1/interactions", json=body, headers=adapter) as r:
+                statuses[r.status] += 1
+                return str((await r.json())["id"])
+
+        ids = await asyncio.gather(*(post(n) for n in range(N)))
+        assert statuses == {201: N}
+        assert len(set(ids)) == N
+
+        async def all_done() -> None:
+            while sum(s.completed for s in sims) < N:
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(all_done(), 180)
+        for r in runners:
+            r.cancel()
+        sampler.cancel()
+
+    accepted = Counter(i for s in sims for i in s.accepted)
+    assert set(accepted) == set(ids)
+    assert max(accepted.values()) == 1, "an interaction was assigned twice"
+    assert [s.errors for s in sims] == [[] for _ in sims], "an accepted offer was refused: it was double-offered"
+    assert max(s.max_outstanding for s in sims) <= CAPACITY, "an agent held more than its capacity"
+    assert len(live_loads) > 1000 and max(live_loads) <= CAPACITY, "the live index counted more than capacity"
+    assert max(live_loads) == CAPACITY, "the load never reached capacity: the test did not race"
+    # both processes delivered offers to their own agents
+    assert all(s.completed > 0 for s in sims)
+
+    conn = await asyncpg.connect(services.database_url)
+    try:
+        per = await conn.fetch("SELECT interaction_id, count(*) AS n FROM interaction_history "
+                               "WHERE status = 'assigned' GROUP BY interaction_id")
+        assert len(per) == N and {r["n"] for r in per} == {1}
+        statuses_db = await conn.fetch("SELECT status, count(*) AS n FROM interactions GROUP BY status")
+        assert {r["status"]: r["n"] for r in statuses_db} == {"completed": N}
+    finally:
+        await conn.close()
+    for s in sims:
+        await s.client.close()

@@ -1,8 +1,9 @@
 """A loopback TCP relay between the browser and the server whose connections a test can cut.
 
-``cut()`` resets every open connection (as a dropped Wi-Fi or a restarted load balancer does) and
-holds new ones without answering until ``restore()``; the browser's reconnect attempts then wait
-in the handshake, as they would on a dead network, instead of being refused.
+``cut()`` resets every open connection (as a restarted load balancer does) and holds new ones
+without answering until ``restore()``; the browser's reconnect attempts then wait in the handshake,
+as they would on a dead network, instead of being refused. ``blackhole()`` is the quieter failure
+(a laptop changing networks): open connections stay open but carry nothing any more.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class NetCut:
         self._open = asyncio.Event()
         self._open.set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._dead: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.base_events.Server | None = None
         self.held = 0  # connections waiting while cut
@@ -48,6 +50,11 @@ class NetCut:
             w.transport.abort()
         self._writers.clear()
 
+    def blackhole(self) -> None:
+        """Drop every byte of the open connections without closing them; hold new ones."""
+        self._open.clear()
+        self._dead.update(self._writers)
+
     def restore(self) -> None:
         self._open.set()
 
@@ -71,6 +78,8 @@ class NetCut:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if writer in self._dead:
+                    continue
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -127,6 +127,33 @@ async def test_dropped_connection_is_visible_and_work_resumes(
     await net.stop()
 
 
+async def test_a_silent_network_is_noticed_and_left(
+    make_server: Any, browser: Browser, console: Console
+) -> None:
+    """Nothing closes the socket, nothing comes through: the desktop notices within seconds (its
+    pings go unanswered), says so, and reconnects once the network carries data again."""
+    expect.set_options(timeout=15_000)
+    server = await make_server(CONFIG)
+    target = urlsplit(server.url)
+    assert target.hostname and target.port
+    net = NetCut(target.hostname, target.port)
+    url = await net.start()
+    ctx, a = await new_page(browser, console, "desktop")
+    await sign_in(a, url, "alice", await server.token("agent", agent_id="alice"))
+    await a.get_by_role("radio", name="Available").click()
+
+    net.blackhole()
+    await expect(a.locator("#conn")).not_to_have_attribute("data-status", "open", timeout=20_000)
+    await expect(a.locator("#banner")).to_contain_text("Connection lost")
+    net.restore()
+    await expect(a.locator("#conn")).to_have_attribute("data-status", "open", timeout=20_000)
+    await expect(a.locator("#banner")).to_be_hidden()
+    await expect(a.get_by_role("radio", name="Available")).to_have_attribute("aria-checked", "true")
+    assert console.errors == [], "\n".join(console.errors)
+    await ctx.close()
+    await net.stop()
+
+
 async def test_a_wrong_token_is_refused_with_a_reason(
     make_server: Any, browser: Browser, console: Console
 ) -> None:

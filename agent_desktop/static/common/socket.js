@@ -61,6 +61,23 @@ export class ReconnectingSocket extends EventTarget {
     this.open();
   }
 
+  /**
+   * Give up on the current connection (it stopped answering: a dead network does not always
+   * close the socket) and reconnect with the usual backoff.
+   */
+  restart(reason = "no answer") {
+    if (this.stopped || !this.ws) return;
+    const ws = this.ws;
+    this.ws = null;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(4000, reason);
+    } catch {
+      // already closing
+    }
+    this.scheduleRetry(4000, reason);
+  }
+
   get isOpen() {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }

@@ -11,6 +11,10 @@ import { Workspace } from "./work.js";
 
 const STORE_KEY = "omniroute.desktop.session";
 const REQUEST_TIMEOUT_MS = 15000;
+// A dead network does not always close a websocket: ask the server for a sign of life now and
+// then, and reconnect when it does not answer.
+const HEARTBEAT_INTERVAL_MS = 10000;
+const HEARTBEAT_TIMEOUT_MS = 5000;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const BASE_TITLE = document.title;
 
@@ -30,6 +34,7 @@ class Desktop {
     this.refSeq = 0;
     this.agent = null; // the last hello, kept up to date by state frames
     this.everConnected = false;
+    this.heartbeat = null;
 
     this.$ = (id) => document.getElementById(id);
     this.offers = new OfferList(this.$("offers"), this);
@@ -117,6 +122,7 @@ class Desktop {
   }
 
   disconnect() {
+    clearInterval(this.heartbeat);
     if (this.socket) this.socket.stop();
     this.socket = null;
     this.failPending("not_connected", "The connection closed before the server answered.");
@@ -142,6 +148,7 @@ class Desktop {
       text.textContent = attempt ? `Reconnecting (attempt ${attempt + 1})…` : "Connecting…";
       return;
     }
+    clearInterval(this.heartbeat);
     this.failPending("not_connected", "The connection dropped before the server answered.");
     if (status === "stopped") {
       if (code) {
@@ -227,9 +234,23 @@ class Desktop {
     }
   }
 
+  startHeartbeat() {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(async () => {
+      const socket = this.socket;
+      if (!socket || !socket.isOpen) return;
+      try {
+        await this.request({ type: "ping" }, HEARTBEAT_TIMEOUT_MS);
+      } catch (err) {
+        if (err.code === "timeout" && socket === this.socket) socket.restart("no answer from the server");
+      }
+    }, HEARTBEAT_INTERVAL_MS);
+  }
+
   onHello(hello) {
     this.agent = { ...hello };
     this.everConnected = true;
+    this.startHeartbeat();
     this.$("banner").hidden = true;
     this.$("agent-name").textContent = `${hello.name} (${hello.agent_id})`;
     this.setState(hello.state, hello.state_since);

@@ -61,7 +61,11 @@ class Wallboard {
     $("signin").hidden = true;
     $("board").hidden = false;
     this.socket = new ReconnectingSocket(() =>
-      socketUrl("/v1/supervisor/socket", { token: this.token, after: this.lastEventId }),
+      socketUrl("/v1/supervisor/socket", {
+        token: this.token,
+        // "0-0" is the id of a server that has seen no event yet: nothing to resume after.
+        after: this.lastEventId && this.lastEventId !== "0-0" ? this.lastEventId : null,
+      }),
     );
     this.socket.addEventListener("status", (e) => this.onStatus(e.detail));
     this.socket.addEventListener("frame", (e) => this.onFrame(e.detail));

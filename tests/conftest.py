@@ -3,15 +3,16 @@ OMNIROUTE_TEST_REDIS_URL, or embedded servers from pip), and real omniroute serv
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-import redis
 
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
 
@@ -39,11 +40,28 @@ def services() -> Iterator[Services]:
         er = EmbeddedRedis(data_dir)
         rd = er.start()
         started.append(er)
+    # a database of this session's own, so concurrent runs on one server never touch each other
+    dbname = "omniroute_t_" + uuid.uuid4().hex[:10]
+    asyncio.run(_admin_sql(db, f'CREATE DATABASE "{dbname}"'))
     try:
-        yield Services(database_url=db, redis_url=rd, data_dir=data_dir)
+        yield Services(database_url=_with_database(db, dbname), redis_url=rd, data_dir=data_dir)
     finally:
+        asyncio.run(_admin_sql(db, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         for s in reversed(started):
             s.stop()
+
+
+def _with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+async def _admin_sql(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 async def _reset(services: Services) -> None:
@@ -56,9 +74,6 @@ async def _reset(services: Services) -> None:
             await conn.execute("TRUNCATE " + ", ".join(f'"{t["tablename"]}"' for t in tables) + " CASCADE")
     finally:
         await conn.close()
-    r = redis.Redis.from_url(services.redis_url)
-    r.flushdb()
-    r.close()
 
 
 @pytest.fixture

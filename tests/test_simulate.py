@@ -6,14 +6,20 @@ import argparse
 import io
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from router import erlang, staffing
 from router.simulate import (
     Outcome,
+    Scenario,
+    ServerHandle,
     Summary,
+    format_report,
     reference_band,
     reference_run,
+    simulate,
+    write_chart,
 )
 
 # ---------------------------------------------------------------- the reference model
@@ -90,3 +96,55 @@ def test_staffing_command_output() -> None:
     doc = json.loads(out.getvalue())
     assert doc["model"] == "erlang_a" and doc["agents_needed"] <= 14
     assert staffing.run(parser.parse_args(["--arrivals-per-hour", "1", "--aht", "1", "--target", "x"])) == 2
+
+
+# ---------------------------------------------------------------- against the real server
+
+_EMPTY = "[routing]\ntimer_interval_seconds = 0.05\n"
+
+
+async def test_short_simulation_agrees_with_erlang_c(make_server: Any, tmp_path: Path) -> None:
+    test_server = await make_server(_EMPTY)
+    server = ServerHandle(test_server.url, test_server.admin_token)
+    # 8 agents at 75 % load, AHT 180 s played 1000 times faster (180 ms): about 15 s of real time
+    sc = Scenario(agents=8, aht=180, load=6.0, contacts=1000, warmup=100, speedup=1000, seed=11)
+    cmp = await simulate(server, sc, replications=150, progress=False)
+    live = cmp.live
+    assert live.failures == []
+    assert live.agent_errors == 0
+    assert len(live.outcomes) == 1100
+    assert live.fifo_inversions == 0
+    assert all(o.wait is not None for o in live.outcomes)
+    # the router takes some time, never none: every answer arrives after the request was sent
+    assert all(w > 0 for o in live.outcomes if (w := o.wait) is not None)
+    assert live.offer_latency_ms and live.handoff_ms
+    # every agent took part (longest-idle first spreads the work)
+    assert len(live.per_agent) == 8 and live.per_agent[0] > 0
+    # agreement: inside the band that sampling noise plus the measured latency allow, with a
+    # margin for what a mean latency leaves out (its spread)
+    m = cmp.measured
+    band = cmp.with_latency
+    assert band.low["p_wait"] - 0.08 <= m.p_wait <= band.high["p_wait"] + 0.08
+    assert band.low["service_level"] - 0.08 <= m.service_level <= band.high["service_level"] + 0.08
+    assert m.asa <= band.high["asa"] * 1.5 + 5
+    report = format_report(cmp)
+    assert "Erlang C" in report and "measured" in report and "P(wait)" in report
+    chart = tmp_path / "sim.png"
+    write_chart(cmp, chart)
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    doc = json.loads(json.dumps(cmp.as_dict(), default=str))
+    assert doc["router"]["queued_contacts"] > 0
+
+
+async def test_short_simulation_with_patience_abandons(make_server: Any) -> None:
+    test_server = await make_server(_EMPTY)
+    server = ServerHandle(test_server.url, test_server.admin_token)
+    # overloaded (load 6 on 5 agents) but bounded by patience: Erlang A has a steady state
+    sc = Scenario(agents=5, aht=180, load=6.0, patience=60, contacts=500, warmup=100, speedup=1000, seed=5)
+    cmp = await simulate(server, sc, replications=150, progress=False)
+    assert cmp.live.failures == []
+    m, theory = cmp.measured, cmp.theory
+    assert theory.p_abandon > 0.15
+    assert m.p_abandon > 0.05
+    band = cmp.with_latency
+    assert band.low["p_abandon"] - 0.08 <= m.p_abandon <= band.high["p_abandon"] + 0.08

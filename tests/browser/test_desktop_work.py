@@ -160,6 +160,16 @@ async def test_several_works_as_tabs_from_the_keyboard(
         await expect(a.get_by_role("dialog", name="Keyboard")).to_be_visible()
         await a.keyboard.press("Escape")
 
+        # ---- the customer leaves the chat: the agent is told, and still completes it
+        await api.post(adapter, f"/v1/interactions/{ana['id']}/end", {"reason": "customer_left"})
+        await expect(panel(a).locator(".work-banner")).to_contain_text("The customer left")
+        await expect(panel(a).get_by_label("Reply to the customer")).to_be_disabled()
+        await expect(panel(a).get_by_role("button", name="Transfer…")).to_be_hidden()
+        await panel(a).get_by_role("button", name="Complete…").click()
+        await a.get_by_role("dialog").get_by_label("Summary").fill("Opening hours given.")
+        await a.get_by_role("dialog").get_by_role("button", name="Complete and start wrap-up").click()
+        await expect(chat_tab).to_contain_text("wrap-up")
+
         assert await a.evaluate(UNLABELLED) == []
         assert console.errors == [], "\n".join(console.errors)
         await ctx.close()

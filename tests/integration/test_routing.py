@@ -1,0 +1,255 @@
+"""Routing behaviour through the public API and sockets: offer timeout, reject, disconnect and
+reconnect grace, wrap-up, capacity and voice blocking, priority and position."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from tests.helpers import TestServer
+
+FAST = """
+[routing]
+reconnect_grace_seconds = 1
+timer_interval_seconds = 0.05
+
+[[queues]]
+id = "q"
+skills = { s = 1 }
+channels = ["chat", "voice", "email"]
+offer_timeout_seconds = 0.6
+wrapup_seconds = 0.8
+
+[[queues]]
+id = "vip"
+skills = { s = 1 }
+channels = ["chat"]
+priority = 50
+offer_timeout_seconds = 5
+wrapup_seconds = 0
+
+[[agents]]
+id = "x"
+name = "X"
+skills = { s = 5 }
+capacity = { chat = 2, voice = 1, email = 1 }
+
+[[agents]]
+id = "y"
+name = "Y"
+skills = { s = 5 }
+capacity = { chat = 2, voice = 1, email = 1 }
+"""
+
+
+def chat(n: int, **extra: Any) -> dict[str, Any]:
+    return {"channel": "chat", "queue": "q", "from": {"kind": "chat_visitor", "value": f"visitor-{n}"},
+            "content": f"message {n}", **extra}
+
+
+async def history(server: TestServer, iid: str) -> list[tuple[str, str | None]]:
+    rows = await server.runtime.pool.fetch(
+        "SELECT status, agent_id FROM interaction_history WHERE interaction_id = $1 ORDER BY id", uuid.UUID(iid)
+    )
+    return [(r["status"], r["agent_id"]) for r in rows]
+
+
+async def test_offer_timeout_requeues_at_original_place_and_excludes_the_agent(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    x = await server.agent("x")
+    first = await server.ingest(**chat(1))
+    offer = await x.next("offer")
+    assert offer["interaction"]["id"] == first["id"]
+    second = await server.ingest(**chat(2))  # x has a second chat slot: offered too
+    revoked = await x.next("offer_revoked", timeout=5, offer_id=offer["offer_id"])
+    assert revoked["reason"] == "timeout"
+    # back in the queue ahead of the later arrival, and never offered to x again
+    live = await server.runtime.engine.interaction_live(first["id"])
+    assert live["st"] == "waiting"
+    assert await server.runtime.engine.position("q", first["id"]) == 1
+    y = await server.agent("y")
+    y_offer = await y.next("offer")
+    assert y_offer["interaction"]["id"] == first["id"], "the requeued interaction kept its original place"
+    await asyncio.sleep(0.3)
+    assert all(f["interaction"]["id"] != first["id"] for f in x.pending("offer"))
+    assert ("offer_timeout", "x") in await history(server, first["id"])
+    assert second["id"]
+    await x.close()
+    await y.close()
+
+
+async def test_reject_requeues_and_offers_the_next_agent(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    x = await server.agent("x")
+    it = await server.ingest(**chat(1))
+    offer = await x.next("offer")
+    ack = await x.call({"type": "reject", "offer_id": offer["offer_id"], "reason": "not my area"})
+    assert ack["type"] == "ack"
+    y = await server.agent("y")
+    y_offer = await y.next("offer")
+    assert y_offer["interaction"]["id"] == it["id"]
+    # accepting a rejected offer is refused with a clear error, the socket stays open
+    err = await x.call({"type": "accept", "offer_id": offer["offer_id"]})
+    assert err["type"] == "error" and err["code"] == "offer_gone"
+    assert (await x.call({"type": "ping"}))["type"] == "ack"
+    await x.close()
+    await y.close()
+
+
+async def test_disconnect_revokes_offers_at_once_and_keeps_assignments_for_the_grace_period(
+    make_server: Any,
+) -> None:
+    server: TestServer = await make_server(FAST.replace("reconnect_grace_seconds = 1", "reconnect_grace_seconds = 30"))
+    x = await server.agent("x")
+    a = await server.ingest(**chat(1))
+    _, assigned = await x.accept_next()
+    b = await server.ingest(**chat(2))
+    pending_offer = await x.next("offer")
+    assert pending_offer["interaction"]["id"] == b["id"]
+    await x.close()
+    # the open offer is back in the queue at once
+    await asyncio.sleep(0.3)
+    assert (await server.runtime.engine.interaction_live(b["id"]))["st"] == "waiting"
+    assert (await server.runtime.engine.interaction_live(a["id"]))["st"] == "assigned"
+    # reconnecting resumes the held work from hello
+    x2 = await server.agent("x", available=False)
+    assert [w["interaction"]["id"] for w in x2.hello["work"]] == [a["id"]]
+    assert x2.hello["state"] == "available", "a reconnect keeps the agent's state"
+    assert assigned["interaction"]["id"] == a["id"]
+    await x2.close()
+
+
+async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    x = await server.agent("x")
+    a = await server.ingest(**chat(1))
+    await x.accept_next()
+    await x.close()
+
+    async def requeued() -> bool:
+        return (await server.runtime.engine.interaction_live(a["id"])).get("st") == "waiting"
+
+    for _ in range(60):
+        if await requeued():
+            break
+        await asyncio.sleep(0.1)
+    assert await requeued()
+    row = await server.runtime.pool.fetchrow("SELECT status, agent_id FROM interactions WHERE id = $1",
+                                             uuid.UUID(a["id"]))
+    assert (row["status"], row["agent_id"]) == ("queued", None)
+    y = await server.agent("y")
+    assert (await y.next("offer"))["interaction"]["id"] == a["id"]
+    await y.close()
+
+
+async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    x = await server.agent("x")
+    call = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}})
+    await x.accept_next()
+    waiting = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550002"}})
+    ack = await x.call({"type": "complete", "interaction_id": call["id"], "disposition": "resolved"})
+    assert ack["type"] == "ack" and ack["result"]["wrapup_until"] is not None
+    # during wrap-up the voice slot stays taken: no offer yet
+    await asyncio.sleep(0.3)
+    assert x.pending("offer") == []
+    await x.next("wrapup_ended", timeout=5, interaction_id=call["id"])
+    offer = await x.next("offer", timeout=5)
+    assert offer["interaction"]["id"] == waiting["id"]
+    row = await server.runtime.pool.fetchrow("SELECT status, disposition FROM interactions WHERE id = $1",
+                                             uuid.UUID(call["id"]))
+    assert (row["status"], row["disposition"]) == ("completed", "resolved")
+    await x.close()
+
+
+async def test_end_wrapup_frees_capacity_early(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST.replace("wrapup_seconds = 0.8", "wrapup_seconds = 600"))
+    x = await server.agent("x")
+    call = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}})
+    await x.accept_next()
+    nxt = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550002"}})
+    assert (await x.call({"type": "complete", "interaction_id": call["id"]}))["type"] == "ack"
+    err = await x.call({"type": "complete", "interaction_id": call["id"]})
+    assert err["type"] == "error"
+    assert (await x.call({"type": "end_wrapup", "interaction_id": call["id"]}))["type"] == "ack"
+    assert (await x.next("offer"))["interaction"]["id"] == nxt["id"]
+    await x.close()
+
+
+async def test_voice_blocks_other_channels_and_capacity_is_per_channel(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    x = await server.agent("x")
+    await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}})
+    await x.accept_next()
+    c = await server.ingest(**chat(1))
+    await asyncio.sleep(0.3)
+    assert x.pending("offer") == [], "a chat was offered during a call"
+    assert (await server.runtime.engine.interaction_live(c["id"]))["st"] == "waiting"
+    await x.close()
+
+
+async def test_priority_then_arrival_and_position_and_wait_estimate(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    first = await server.ingest(**chat(1))
+    second = await server.ingest(**chat(2))
+    urgent = await server.ingest(**chat(3), priority=90)
+    assert (first["position"], second["position"]) == (1, 2)
+    assert urgent["position"] == 1
+    assert first["estimated_wait_seconds"] is None, "no agent staffed: no honest estimate"
+    x = await server.agent("x", available=False)
+    status, body = await server.request("GET", f"/v1/interactions/{second['id']}", role="adapter")
+    assert status == 200 and body["position"] == 3 and body["estimated_wait_seconds"] > 0
+    await x.set_state("available")
+    o1 = await x.next("offer")
+    o2 = await x.next("offer")
+    assert [o1["interaction"]["id"], o2["interaction"]["id"]] == [urgent["id"], first["id"]]
+    await x.close()
+
+
+async def test_customer_leaving_while_waiting_is_abandoned_and_while_offered_revokes(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    waiting = await server.ingest(**chat(1))
+    status, body = await server.request("POST", f"/v1/interactions/{waiting['id']}/end", {"reason": "hung_up"},
+                                        role="adapter")
+    assert status == 200 and body["status"] == "abandoned"
+    x = await server.agent("x")
+    offered = await server.ingest(**chat(2))
+    offer = await x.next("offer")
+    status, _ = await server.request("POST", f"/v1/interactions/{offered['id']}/end", role="adapter")
+    assert status == 200
+    revoked = await x.next("offer_revoked", offer_id=offer["offer_id"])
+    assert revoked["reason"] == "customer_left"
+    assert await server.runtime.engine.interaction_live(offered["id"]) == {}
+    # after an assignment, the agent is told and completes as usual
+    held = await server.ingest(**chat(3))
+    await x.accept_next()
+    await server.request("POST", f"/v1/interactions/{held['id']}/end", role="adapter")
+    ended = await x.next("interaction_ended", interaction_id=held["id"])
+    assert ended["reason"] == "customer_left"
+    assert (await x.call({"type": "complete", "interaction_id": held["id"]}))["type"] == "ack"
+    await x.close()
+
+
+async def test_customer_messages_reach_the_agent_and_follow_a_transfer(make_server: Any) -> None:
+    server: TestServer = await make_server(FAST)
+    x = await server.agent("x")
+    y = await server.agent("y", available=False)
+    it = await server.ingest(**chat(1))
+    await x.accept_next()
+    again = await server.ingest(**{**chat(1, external_id="second-line"), "content": "are you there?"})
+    assert again["id"] == it["id"] and again["created"] is False
+    msg = await x.next("message", interaction_id=it["id"])
+    assert msg["message"]["body"] == "are you there?"
+    ack = await x.call({"type": "transfer", "interaction_id": it["id"], "queue": "vip", "note": "VIP"})
+    new_id = ack["result"]["interaction_id"]
+    await y.set_state("available")
+    offer = await y.accept_next()
+    assert offer[0]["interaction"]["id"] == new_id
+    status, _ = await server.request("POST", f"/v1/interactions/{it['id']}/messages",
+                                     {"body": "hello again"}, role="adapter")
+    assert status == 201
+    followed = await y.next("message", interaction_id=new_id)
+    assert followed["message"]["body"] == "hello again"
+    await x.close()
+    await y.close()

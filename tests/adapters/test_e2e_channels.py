@@ -192,3 +192,33 @@ async def test_webchat_visitor_waits_then_chats_and_is_linked_by_phone(make_serv
         ]
         await again.close()
     await carol.close()
+
+
+async def test_sms_provider_outage_is_retried_until_the_reply_leaves(
+    make_server: MakeServer, provider: Recorder
+) -> None:
+    calls: list[int] = []
+
+    async def flaky(request: web.Request, raw: bytes) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return web.json_response({"code": 20500, "message": "Internal Server Error"}, status=503)
+        return web.json_response({"sid": "SM-AFTER-OUTAGE", "status": "queued"}, status=201)
+
+    provider.routes[("POST", "/2010-04-01/Accounts/AC123/Messages.json")] = flaky
+    server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
+    carol = await server.agent("carol")
+    params = fixture_json("twilio_sms/incoming_sms.params.json")
+    assert (await post_twilio(server, "/adapters/twilio/sms", params))[0] == 200
+    offer, _ = await carol.accept_next()
+    ack = await carol.call(
+        {"type": "send_message", "interaction_id": offer["interaction"]["id"], "body": "Hi"}
+    )
+    assert ack["type"] == "ack", ack
+    retrying = await carol.next("message_status", status="retrying")
+    assert "503" in (retrying.get("detail") or "")
+    await carol.next("message_status", status="queued", message_id=retrying["message_id"])
+    assert len(provider.made("POST", "/2010-04-01/")) == 2
+    messages = (await interaction(server, offer["interaction"]["id"]))["messages"]
+    assert [m["external_id"] for m in messages if m["direction"] == "outbound"] == ["SM-AFTER-OUTAGE"]
+    await carol.close()

@@ -13,11 +13,12 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiohttp import web
 
-from router import adapter_host, logs
+from router import adapter_host, bench, logs, simulate, staffing
 from router.app import Server
 from router.client import RouterClient
 from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
@@ -197,8 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _tools() -> list[tuple[str, object]]:
-    return []
+_TOOL_HELP = {
+    "staffing": "agents needed for a service-level target (Erlang C / Erlang A)",
+    "simulate": "run a simulated contact center against the real server and compare with Erlang C",
+    "bench": "measure latency, throughput and socket scale of a running server",
+}
+
+
+def _tools() -> list[tuple[str, Any]]:
+    return [("staffing", staffing), ("simulate", simulate), ("bench", bench)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,6 +52,10 @@ const STATUS_WORDS = {
   failed: "not delivered",
 };
 
+// Receipts can overtake each other (the channel may report "delivered" before the router has
+// recorded the hand-over): a status only moves forward; failed always wins.
+const STATUS_RANK = { pending: 0, retrying: 1, queued: 2, sent: 3, delivered: 4, read: 5, failed: 9 };
+
 function statusWord(status) {
   return STATUS_WORDS[status] || status;
 }
@@ -497,6 +501,10 @@ class WorkView {
     fill(this.contextSlot, renderContext(this.context, it, this.uid));
     if (item.wrapup_until) this.setEnded(it.end_reason || "completed", item.wrapup_until);
     else if (it.status === "wrapup") this.setEnded(it.end_reason || "completed", null);
+    else if (it.status === "ended" || it.status === "abandoned" || (it.status === "assigned" && it.end_reason)) {
+      // the customer left while this desktop was away: the work is still to be completed
+      this.setEnded(it.end_reason || "customer_left", null);
+    }
     else this.renderStatus();
   }
 
@@ -592,6 +600,8 @@ class WorkView {
   /** A delivery receipt; it may arrive before the message it is about is on screen. */
   messageStatus(messageId, status, detail) {
     if (!messageId || !status) return;
+    const known = this.statuses.get(messageId);
+    if (known && (STATUS_RANK[status] ?? 0) < (STATUS_RANK[known.status] ?? 0)) return;
     this.statuses.set(messageId, { status, detail });
     const m = (this.interaction.messages || []).find((x) => x.id === messageId);
     if (m) m.status = status;

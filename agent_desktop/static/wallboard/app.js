@@ -153,7 +153,9 @@ class Wallboard {
       if (history[q.id]) entry.history = history[q.id].map(([t, v]) => [Number(t), Number(v)]);
       this.updateQueue(q, eventTime(snapshot.event_id));
     }
-    for (const a of snapshot.agents) this.updateAgent(a);
+    // A large floor arrives at once: new rows go in sorted, the totals are counted once.
+    const agents = [...snapshot.agents].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
+    for (const a of agents) this.updateAgent(a, { batch: true });
     $("no-queues").hidden = this.queues.size > 0;
     this.renderTotals();
   }
@@ -274,7 +276,7 @@ class Wallboard {
 
   // ------------------------------------------------------------ agents
 
-  updateAgent(a) {
+  updateAgent(a, { batch = false } = {}) {
     let entry = this.agents.get(a.id);
     if (!entry) {
       const parts = {
@@ -287,7 +289,8 @@ class Wallboard {
       entry = { data: a, row, parts };
       this.agents.set(a.id, entry);
       const tbody = $("agents");
-      const next = [...tbody.children].find((r) => sortKey(this.agents.get(r.dataset.agent).data) > sortKey(a));
+      const key = sortKey(a);
+      const next = batch ? null : [...tbody.children].find((r) => sortKey(this.agents.get(r.dataset.agent).data) > key);
       tbody.insertBefore(row, next || null);
     }
     entry.data = a;
@@ -333,7 +336,7 @@ class Wallboard {
       ),
     );
     entry.row.classList.toggle("offline", !a.connected || a.state === "offline");
-    this.renderTotals();
+    if (!batch) this.renderTotals();
   }
 
   // ------------------------------------------------------------ header

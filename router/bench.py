@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing as mp
 import os
 import random
 import resource
@@ -34,7 +33,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -479,9 +477,13 @@ def _raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def _socket_holder(url: str, targets: list[tuple[str, str]], conn: Connection) -> None:
-    """Child process: open one socket per (path, token), report, hold until told to close."""
+def hold_sockets_main() -> None:
+    """Child process: read ``{"url", "targets": [[path, token], ...]}`` from stdin, open one socket
+    per target, print ``{"open", "failed", "rss"}``, hold them until stdin closes."""
     _raise_nofile()
+    job = json.loads(sys.stdin.readline())
+    url: str = job["url"]
+    targets: list[list[str]] = job["targets"]
 
     async def main() -> None:
         timeout = aiohttp.ClientTimeout(total=120)
@@ -506,11 +508,10 @@ def _socket_holder(url: str, targets: list[tuple[str, str]], conn: Connection) -
                         failed += 1
 
             await asyncio.gather(*(one(p, t) for p, t in targets))
-            conn.send(("open", len(sockets), failed, psutil.Process().memory_info().rss))
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, conn.recv)
+            rss = psutil.Process().memory_info().rss
+            print(json.dumps({"open": len(sockets), "failed": failed, "rss": rss}), flush=True)
+            await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
             await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-            conn.send(("closed",))
 
     asyncio.run(main())
 
@@ -543,20 +544,33 @@ async def phase_sockets(
 
     targets = list(await asyncio.gather(*(agent_token(k) for k in range(agents))))
     rss0 = await _settled_rss(sampler)
-    holders: list[tuple[Any, Connection]] = []
-    ctx = mp.get_context("spawn")
+    holders: list[asyncio.subprocess.Process] = []
     t0 = time.monotonic()
     opened = failed = 0
+    client_rss = 0
     try:
         for k in range(0, len(targets), per_process):
-            parent, child = ctx.Pipe()
-            p = ctx.Process(target=_socket_holder, args=(server.url, targets[k : k + per_process], child))
-            p.start()
-            holders.append((p, parent))
-        for _, parent in holders:
-            msg = await asyncio.to_thread(parent.recv)
-            opened += msg[1]
-            failed += msg[2]
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                "from router.bench import hold_sockets_main; hold_sockets_main()",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            holders.append(proc)
+            assert proc.stdin is not None
+            job = {"url": server.url, "targets": targets[k : k + per_process]}
+            proc.stdin.write(json.dumps(job).encode() + b"\n")
+            await proc.stdin.drain()
+        for proc in holders:
+            assert proc.stdout is not None
+            line = await proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"socket holder exited with {await proc.wait()}")
+            msg = json.loads(line)
+            opened += msg["open"]
+            failed += msg["failed"]
+            client_rss += msg["rss"]
         connect_s = time.monotonic() - t0
         rss1 = await _settled_rss(sampler)
         out: dict[str, Any] = {
@@ -567,21 +581,22 @@ async def phase_sockets(
             "server_rss_mib_before": round(rss0, 1),
             "server_rss_mib_with_sockets": round(rss1, 1),
             "server_kib_per_agent_socket": round((rss1 - rss0) * 1024 / opened, 1) if opened else None,
+            "client_rss_mib": round(client_rss / 2**20, 1),
+            "client_processes": len(holders),
         }
         out.update(await _supervisor_push(api, server, supervisors=supervisors, pushes=pushes))
         out["server_rss_mib_with_supervisors"] = round(sampler.rss_mib(), 1)
         return out
     finally:
-        for _, parent in holders:
-            with contextlib.suppress(OSError):
-                parent.send("close")
-        for p, parent in holders:
-            with contextlib.suppress(OSError, EOFError):
-                if await asyncio.to_thread(parent.poll, 60):
-                    parent.recv()
-            await asyncio.to_thread(p.join, 30)
-            if p.is_alive():
-                p.terminate()
+        for proc in holders:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in holders:
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
 
 
 async def _settled_rss(sampler: ResourceSampler) -> float:
@@ -696,6 +711,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--server-pid", type=int, help="pid of the --url server, for CPU and memory")
     parser.add_argument("--config", help="config file for the server this command starts")
+    parser.add_argument("--server-log-level", default="info", help="log level of the server it starts")
     parser.add_argument("--rate", type=float, default=500.0, help="arrivals/s of the latency phase")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the latency phase")
     parser.add_argument(
@@ -952,7 +968,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 return 2
             server = ServerHandle(args.url, args.admin_token, args.server_pid)
         else:
-            server = await stack.enter_async_context(launch_server(config=args.config))
+            server = await stack.enter_async_context(
+                launch_server(config=args.config, log_level=args.server_log_level)
+            )
         results = await bench(server, args, plan)
     out.write(format_results(results) + "\n")
     if args.json_path:

@@ -35,6 +35,7 @@ import secrets
 import socket
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections import deque
@@ -93,6 +94,55 @@ METRICS = ("p_wait", "service_level", "asa", "p_abandon")
 # ---------------------------------------------------------------- reference model
 
 
+def queue_path(
+    arrivals: Sequence[float],
+    handles: Sequence[float],
+    patiences: Sequence[float],
+    *,
+    agents: int,
+    offer_latency: float = 0.0,
+    handoff: float = 0.0,
+) -> list[Outcome]:
+    """What a FIFO queue with ``agents`` agents does with exactly these contacts.
+
+    Contact ``i`` arrives at ``arrivals[i]`` (sorted), needs ``handles[i]`` of an agent's time and
+    leaves if not answered within ``patiences[i]`` (``math.inf``: never). ``offer_latency`` is
+    added to the wait of a contact that finds an agent free; ``handoff`` to every agent's cycle
+    (the router's time from an agent's ``complete`` to the next ``offer`` reaching it), so a
+    queued contact sees it in its wait too. With both 0 this is the textbook queue; given the
+    same contacts, a zero-latency FIFO router must produce exactly these waits.
+    """
+    free = agents
+    ends: list[float] = []  # heap of the times agents become able to take the next contact
+    waiting: deque[tuple[int, float, float]] = deque()  # (index, arrival, give-up time)
+    n_total = len(arrivals)
+    waits: list[float | None] = [None] * n_total
+    queued = [False] * n_total
+    n = 0
+    while n < n_total or ends:
+        if n < n_total and (not ends or arrivals[n] <= ends[0]):
+            now = arrivals[n]
+            if free > 0:
+                free -= 1
+                waits[n] = offer_latency
+                heapq.heappush(ends, now + offer_latency + handles[n] + handoff)
+            else:
+                queued[n] = True
+                waiting.append((n, now, now + patiences[n]))
+            n += 1
+            continue
+        now = heapq.heappop(ends)
+        free += 1
+        while waiting and free > 0:
+            idx, arrived, give_up = waiting.popleft()
+            if give_up < now:
+                continue  # the customer left before an agent was free
+            free -= 1
+            waits[idx] = now - arrived
+            heapq.heappush(ends, now + handles[idx] + handoff)
+    return [Outcome(arrivals[i], waits[i], queued[i]) for i in range(n_total)]
+
+
 def reference_run(
     *,
     agents: int,
@@ -104,48 +154,20 @@ def reference_run(
     offer_latency: float = 0.0,
     handoff: float = 0.0,
 ) -> list[Outcome]:
-    """A discrete-event simulation of the M/M/N(+M) queue the live run should be, FIFO.
-
-    ``offer_latency`` is added to the wait of a contact that finds an agent free; ``handoff``
-    to every agent's cycle (the router's time from an agent's ``complete`` to the next
-    ``offer`` reaching it), so a queued contact sees it in its wait too. Both are in simulated
-    seconds; with both 0 this is the textbook queue.
-    """
+    """A discrete-event simulation of the M/M/N(+M) queue the live run should be (see
+    :func:`queue_path`), on fresh Poisson arrivals and exponential handle times and patience."""
     rng = random.Random(seed)
     lam = load / aht
-    free = agents
-    ends: list[float] = []  # heap of the times agents become able to take the next contact
-    waiting: deque[tuple[int, float, float]] = deque()  # (index, arrival, give-up time)
-    waits: list[float | None] = [None] * contacts
-    queued = [False] * contacts
-    arrivals_t = [0.0] * contacts
-    t_next = rng.expovariate(lam)
-    n = 0
-    while n < contacts or ends:
-        if n < contacts and (not ends or t_next <= ends[0]):
-            now = t_next
-            t_next = now + rng.expovariate(lam)
-            arrivals_t[n] = now
-            if free > 0:
-                free -= 1
-                waits[n] = offer_latency
-                heapq.heappush(ends, now + offer_latency + rng.expovariate(1.0 / aht) + handoff)
-            else:
-                queued[n] = True
-                give_up = now + (rng.expovariate(1.0 / patience) if patience else math.inf)
-                waiting.append((n, now, give_up))
-            n += 1
-            continue
-        now = heapq.heappop(ends)
-        free += 1
-        while waiting and free > 0:
-            idx, arrived, give_up = waiting.popleft()
-            if give_up < now:
-                continue  # the customer left before an agent was free
-            free -= 1
-            waits[idx] = now - arrived
-            heapq.heappush(ends, now + rng.expovariate(1.0 / aht) + handoff)
-    return [Outcome(arrivals_t[i], waits[i], queued[i]) for i in range(contacts)]
+    arrivals: list[float] = []
+    t = 0.0
+    for _ in range(contacts):
+        t += rng.expovariate(lam)
+        arrivals.append(t)
+    handles = [rng.expovariate(1.0 / aht) for _ in range(contacts)]
+    patiences = [rng.expovariate(1.0 / patience) if patience else math.inf for _ in range(contacts)]
+    return queue_path(
+        arrivals, handles, patiences, agents=agents, offer_latency=offer_latency, handoff=handoff
+    )
 
 
 @dataclass(frozen=True)
@@ -224,21 +246,30 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def launch_server(
-    *, config: str | None = None, startup_timeout: float = 180.0, log_dir: Path | None = None
+    *,
+    config: str | None = None,
+    log_level: str = "info",
+    startup_timeout: float = 180.0,
+    log_dir: Path | None = None,
 ) -> AsyncIterator[ServerHandle]:
     """Start ``omniroute serve`` as a child process on a free port and stop it afterwards.
 
     ``DATABASE_URL`` and ``REDIS_URL`` pass through from the environment (without them the
-    server starts its embedded databases, which takes longer).
+    server starts its embedded databases, which takes longer). Without ``config`` the server
+    gets an empty configuration in a routing namespace of its own, so the run neither sees nor
+    disturbs the live index of another router sharing the same Redis.
     """
     port = _free_port()
     token = secrets.token_urlsafe(24)
     env = dict(os.environ, OMNIROUTE_ADMIN_TOKEN=token)
-    cmd = [sys.executable, "-m", "router", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if config:
-        cmd += ["--config", config]
-    log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
-    log_path = log_dir / f"omniroute-serve-{port}.log"
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="omniroute-load-"))
+    if config is None:
+        cfg = log_dir / "load.toml"
+        cfg.write_text(f'[routing]\nnamespace = "load-{uuid.uuid4().hex[:10]}"\n')
+        config = str(cfg)
+    cmd = [sys.executable, "-m", "router", "--log-level", log_level, "serve"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--config", config]
+    log_path = log_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
             *cmd, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
@@ -973,6 +1004,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="admin token of --url (default $OMNIROUTE_ADMIN_TOKEN)",
     )
     parser.add_argument("--config", help="config file for the server this command starts")
+    parser.add_argument("--server-log-level", default="info", help="log level of the server it starts")
     parser.add_argument("--chart", default="simulate.png", help="PNG chart path ('' for none)")
     parser.add_argument("--json", dest="json_path", default=None, help="write the results as JSON here")
 
@@ -1019,7 +1051,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 return 2
             server = ServerHandle(args.url, args.admin_token)
         else:
-            server = await stack.enter_async_context(launch_server(config=args.config))
+            server = await stack.enter_async_context(
+                launch_server(config=args.config, log_level=args.server_log_level)
+            )
         cmp = await simulate(server, sc, replications=args.replications)
     out.write(format_report(cmp) + "\n")
     if args.chart:

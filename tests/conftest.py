@@ -16,8 +16,8 @@ import pytest
 
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
 
-from router.config import Settings, parse_config  # noqa: E402
-from tests.helpers import DEFAULT_CONFIG, RouterProcess, Services, TestServer  # noqa: E402
+from router.config import Settings, parse_config
+from tests.helpers import DEFAULT_CONFIG, RouterProcess, Services, TestServer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,8 +95,11 @@ async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeS
         cfg = parse_config(config_toml if config_toml is not None else DEFAULT_CONFIG, source="test config")
         cfg.routing.namespace = namespace
         settings = Settings(
-            file=cfg, database_url=services.database_url, redis_url=services.redis_url,
-            admin_token="admin-" + uuid.uuid4().hex, data_dir=services.data_dir,
+            file=cfg,
+            database_url=services.database_url,
+            redis_url=services.redis_url,
+            admin_token="admin-" + uuid.uuid4().hex,
+            data_dir=services.data_dir,
         )
         server = TestServer(settings)
         await server.start()
@@ -114,7 +117,9 @@ async def server(make_server: MakeServer) -> TestServer:
 
 
 @pytest.fixture
-async def processes(services: Services, namespace: str, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[RouterProcess]]]:
+async def processes(
+    services: Services, namespace: str, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[RouterProcess]]]:
     """Start router processes (``python -m router serve``) on the test database and Redis namespace."""
     await _reset(services)
     admin = "admin-" + uuid.uuid4().hex

@@ -112,14 +112,23 @@ class TestServer:
     async def token(self, role: str, agent_id: str | None = None) -> str:
         key = (role, agent_id)
         if key not in self._tokens:
-            status, body = await self.request("POST", "/v1/tokens", {"role": role, "agent_id": agent_id},
-                                              token=self.admin_token)
+            status, body = await self.request(
+                "POST", "/v1/tokens", {"role": role, "agent_id": agent_id}, token=self.admin_token
+            )
             assert status == 201, body
             self._tokens[key] = body["token"]
         return self._tokens[key]
 
-    async def request(self, method: str, path: str, body: Any = None, *, token: str | None = None,
-                      role: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        role: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
         assert self.session is not None
         if token is None and role is not None:
             token = await self.token(role)
@@ -181,12 +190,18 @@ class AgentClient:
 
     async def next(self, type_: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
         """The first unread frame of this type (and matching fields); it is consumed."""
+
         async def find() -> dict[str, Any]:
             while True:
                 for i, f in enumerate(self.frames):
                     if f.get("type") == type_ and all(f.get(k) == v for k, v in match.items()):
                         return self.frames.pop(i)
-                if self.ws is not None and self.ws.closed and self._reader is not None and self._reader.done():
+                if (
+                    self.ws is not None
+                    and self.ws.closed
+                    and self._reader is not None
+                    and self._reader.done()
+                ):
                     raise ConnectionError(f"socket closed while waiting for {type_}")
                 self._new.clear()
                 await self._new.wait()
@@ -271,12 +286,26 @@ class RouterProcess:
         import sys
         import time
 
-        env = {**os.environ, "DATABASE_URL": self.services.database_url, "REDIS_URL": self.services.redis_url,
-               "OMNIROUTE_ADMIN_TOKEN": self.admin_token, "OMNIROUTE_LOG_LEVEL": "warning"}
-        self._logfile = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.services.database_url,
+            "REDIS_URL": self.services.redis_url,
+            "OMNIROUTE_ADMIN_TOKEN": self.admin_token,
+            "OMNIROUTE_LOG_LEVEL": "warning",
+        }
+        self._logfile = open(self.log, "ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "router", "serve", "--config", str(self.config), "--port", str(self.port),
-            env=env, stdout=self._logfile, stderr=self._logfile,
+            sys.executable,
+            "-m",
+            "router",
+            "serve",
+            "--config",
+            str(self.config),
+            "--port",
+            str(self.port),
+            env=env,
+            stdout=self._logfile,
+            stderr=self._logfile,
         )
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as s:

@@ -151,12 +151,12 @@ def test_erlang_a_matches_discrete_event_simulation(agents: int, load: float, pa
         agents=agents, load=load, aht=aht, patience=patience, contacts=330_000, seed=agents
     )
     sim = Summary.of(outcomes[30_000:], t)
-    # 300,000 arrivals, strongly correlated near full load: the mean wait of one such run still
-    # strays by several percent (measured over many seeds), proportions by well under 1 %
-    assert sim.p_wait == pytest.approx(theory.p_wait, abs=0.015)
-    assert sim.p_abandon == pytest.approx(theory.p_abandon, abs=0.005)
-    assert sim.service_level == pytest.approx(theory.service_level, abs=0.015)
-    assert sim.asa == pytest.approx(theory.asa, rel=0.12)
+    # 300,000 arrivals, strongly correlated near full load: over many seeds one run's P(wait)
+    # strays by about 0.008 (one standard deviation) and its mean wait by about 5 %
+    assert sim.p_wait == pytest.approx(theory.p_wait, abs=0.025)
+    assert sim.p_abandon == pytest.approx(theory.p_abandon, abs=0.008)
+    assert sim.service_level == pytest.approx(theory.service_level, abs=0.025)
+    assert sim.asa == pytest.approx(theory.asa, rel=0.15)
 
 
 # ---------------------------------------------------------------- staffing

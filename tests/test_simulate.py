@@ -46,9 +46,10 @@ def test_reference_model_is_erlang_c_without_latency() -> None:
     s = Summary.of(outcomes[20_000:], 20)
     theory = erlang.erlang_c_metrics(10, 8.0, 180, 20)
     assert s.p_abandon == 0
-    assert abs(s.p_wait - theory.p_wait) < 0.015
-    assert abs(s.service_level - theory.service_level) < 0.015
-    assert abs(s.asa - theory.asa) < 0.12 * theory.asa
+    # one run's spread, measured over many seeds: about 0.013 on P(wait), 10 % on the ASA
+    assert abs(s.p_wait - theory.p_wait) < 0.04
+    assert abs(s.service_level - theory.service_level) < 0.04
+    assert abs(s.asa - theory.asa) < 0.3 * theory.asa
 
 
 def test_latency_in_the_model_raises_waits() -> None:

@@ -21,10 +21,15 @@ async def counts(server: TestServer) -> dict[str, int]:
 
 
 async def test_concurrent_repeats_of_one_event_create_one_interaction(server: TestServer) -> None:
-    body = {"channel": "voice", "external_id": "CA-dup", "from": {"kind": "phone", "value": "+447700900123"},
-            "queue": "general"}
-    results = await asyncio.gather(*(server.request("POST", "/v1/interactions", body, role="adapter")
-                                     for _ in range(25)))
+    body = {
+        "channel": "voice",
+        "external_id": "CA-dup",
+        "from": {"kind": "phone", "value": "+447700900123"},
+        "queue": "general",
+    }
+    results = await asyncio.gather(
+        *(server.request("POST", "/v1/interactions", body, role="adapter") for _ in range(25))
+    )
     statuses = sorted(s for s, _ in results)
     assert statuses == [200] * 24 + [201]
     assert len({b["id"] for _, b in results}) == 1
@@ -34,8 +39,14 @@ async def test_concurrent_repeats_of_one_event_create_one_interaction(server: Te
 
 async def test_concurrent_first_contacts_from_one_new_number_make_one_customer(server: TestServer) -> None:
     async def one(n: int) -> dict[str, Any]:
-        return await server.ingest(channel="sms", external_id=f"SM{n}", queue="chat", join_open=False,
-                                   **{"from": {"kind": "phone", "value": "+1 (415) 555-0199"}}, content=f"m{n}")
+        return await server.ingest(
+            channel="sms",
+            external_id=f"SM{n}",
+            queue="chat",
+            join_open=False,
+            **{"from": {"kind": "phone", "value": "+1 (415) 555-0199"}},
+            content=f"m{n}",
+        )
 
     results = await asyncio.gather(*(one(n) for n in range(10)))
     assert len({r["customer_id"] for r in results}) == 1
@@ -43,14 +54,28 @@ async def test_concurrent_first_contacts_from_one_new_number_make_one_customer(s
 
 
 async def test_identity_resolution_links_phone_whatsapp_and_email_hints(server: TestServer) -> None:
-    call = await server.ingest(channel="voice", queue="general", **{"from": {"kind": "phone", "value": "+4915112345678"}})
-    wa = await server.ingest(channel="social", queue="chat", **{"from": {"kind": "whatsapp", "value": "4915112345678"}},
-                             content="hi")
-    web = await server.ingest(channel="chat", queue="chat", content="hello",
-                              **{"from": {"kind": "chat_visitor", "value": "v-77"}},
-                              customer={"name": "Mia Weber", "phone": "+49 151 12345678", "email": "Mia@Example.com"})
-    mail = await server.ingest(channel="email", queue="general", content="hello",
-                               **{"from": {"kind": "email", "value": "mia@example.COM"}})
+    call = await server.ingest(
+        channel="voice", queue="general", **{"from": {"kind": "phone", "value": "+4915112345678"}}
+    )
+    wa = await server.ingest(
+        channel="social",
+        queue="chat",
+        **{"from": {"kind": "whatsapp", "value": "4915112345678"}},
+        content="hi",
+    )
+    web = await server.ingest(
+        channel="chat",
+        queue="chat",
+        content="hello",
+        **{"from": {"kind": "chat_visitor", "value": "v-77"}},
+        customer={"name": "Mia Weber", "phone": "+49 151 12345678", "email": "Mia@Example.com"},
+    )
+    mail = await server.ingest(
+        channel="email",
+        queue="general",
+        content="hello",
+        **{"from": {"kind": "email", "value": "mia@example.COM"}},
+    )
     assert call["customer_id"] == wa["customer_id"] == web["customer_id"] == mail["customer_id"]
     sup = await server.token("supervisor")
     status, ctx = await server.request("GET", f"/v1/customers/{call['customer_id']}/context", token=sup)
@@ -68,14 +93,42 @@ async def test_bad_input_is_problem_json_and_stores_nothing(server: TestServer) 
         ({"channel": "fax", "external_id": "x", "from": {"kind": "phone", "value": "+1"}}, "channel"),
         ({"channel": "voice", "from": {"kind": "phone", "value": "+1555"}}, "external_id"),
         ({"channel": "voice", "external_id": "x", "from": {"kind": "phone", "value": "no digits"}}, "from"),
-        ({"channel": "voice", "external_id": "x", "from": {"kind": "phone", "value": "+1555"}, "queue": "nope"},
-         "queue"),
-        ({"channel": "email", "external_id": "x", "from": {"kind": "email", "value": "a@b"}, "queue": "voice_billing"},
-         "channel"),
-        ({"channel": "voice", "external_id": "x", "from": {"kind": "phone", "value": "+1555"}, "priority": 1000},
-         "priority"),
-        ({"channel": "voice", "external_id": "x", "from": {"kind": "phone", "value": "+1555"}, "surprise": 1},
-         "surprise"),
+        (
+            {
+                "channel": "voice",
+                "external_id": "x",
+                "from": {"kind": "phone", "value": "+1555"},
+                "queue": "nope",
+            },
+            "queue",
+        ),
+        (
+            {
+                "channel": "email",
+                "external_id": "x",
+                "from": {"kind": "email", "value": "a@b"},
+                "queue": "voice_billing",
+            },
+            "channel",
+        ),
+        (
+            {
+                "channel": "voice",
+                "external_id": "x",
+                "from": {"kind": "phone", "value": "+1555"},
+                "priority": 1000,
+            },
+            "priority",
+        ),
+        (
+            {
+                "channel": "voice",
+                "external_id": "x",
+                "from": {"kind": "phone", "value": "+1555"},
+                "surprise": 1,
+            },
+            "surprise",
+        ),
     ]
     for payload, field in cases:
         status, body = await server.request("POST", "/v1/interactions", payload, token=adapter)
@@ -87,9 +140,10 @@ async def test_bad_input_is_problem_json_and_stores_nothing(server: TestServer) 
     assert status == 422 and "JSON" in body["detail"]
     assert await counts(server) == before
     # a queue update with a bad body changes nothing either
-    status, body = await server.request("PUT", "/v1/queues/general", {"skills": {"x": 11}, "channels": []},
-                                        token=server.admin_token)
-    assert status == 422 and {tuple(e["loc"])[0] for e in body["errors"]} == {"skills", "channels"}
+    status, body = await server.request(
+        "PUT", "/v1/queues/general", {"skills": {"x": 11}, "channels": []}, token=server.admin_token
+    )
+    assert status == 422 and {e["loc"][0] for e in body["errors"]} == {"skills", "channels"}
     assert server.runtime.queues["general"].skills == {"general": 1}
 
 
@@ -103,12 +157,15 @@ async def test_tokens_and_roles(server: TestServer) -> None:
     assert status == 403
     status, body = await server.request("POST", "/v1/tokens", {"role": "agent"}, token=server.admin_token)
     assert status == 422
-    status, body = await server.request("POST", "/v1/tokens", {"role": "agent", "agent_id": "ghost"},
-                                        token=server.admin_token)
+    status, body = await server.request(
+        "POST", "/v1/tokens", {"role": "agent", "agent_id": "ghost"}, token=server.admin_token
+    )
     assert status == 422
 
 
-async def test_agent_token_cannot_open_another_agents_socket_or_read_other_customers(server: TestServer) -> None:
+async def test_agent_token_cannot_open_another_agents_socket_or_read_other_customers(
+    server: TestServer,
+) -> None:
     carol_token = await server.token("agent", "carol")
     async with aiohttp.ClientSession() as s:
         ws_url = server.url.replace("http", "ws") + f"/v1/agents/bob/socket?token={carol_token}"
@@ -122,10 +179,14 @@ async def test_agent_token_cannot_open_another_agents_socket_or_read_other_custo
             raise AssertionError("a socket opened without a token")
         except aiohttp.WSServerHandshakeError as exc:
             assert exc.status == 401
-    served = await server.ingest(channel="chat", queue="chat", content="hi",
-                                 **{"from": {"kind": "chat_visitor", "value": "served"}})
-    other = await server.ingest(channel="voice", queue="general",  # carol takes no calls
-                                **{"from": {"kind": "phone", "value": "+15550100"}})
+    served = await server.ingest(
+        channel="chat", queue="chat", content="hi", **{"from": {"kind": "chat_visitor", "value": "served"}}
+    )
+    other = await server.ingest(
+        channel="voice",
+        queue="general",  # carol takes no calls
+        **{"from": {"kind": "phone", "value": "+15550100"}},
+    )
     path = "/v1/customers/{}/context"
     assert (await server.request("GET", path.format(served["customer_id"]), token=carol_token))[0] == 403
     carol = await server.agent("carol")
@@ -142,8 +203,14 @@ async def test_agent_token_cannot_open_another_agents_socket_or_read_other_custo
 
 async def test_malformed_frames_get_error_frames_and_the_socket_stays_open(server: TestServer) -> None:
     carol = await server.agent("carol", available=False)
-    for bad in ["not json", "[]", '{"type": "dance"}', '{"type": "accept"}', '{"type": "set_state", "state": "x"}',
-                '{"type": "complete", "interaction_id": "' + str(uuid.uuid4()) + '", "ref": "k1"}']:
+    for bad in [
+        "not json",
+        "[]",
+        '{"type": "dance"}',
+        '{"type": "accept"}',
+        '{"type": "set_state", "state": "x"}',
+        '{"type": "complete", "interaction_id": "' + str(uuid.uuid4()) + '", "ref": "k1"}',
+    ]:
         await carol.send_raw(bad)
         err = await carol.next("error")
         assert err["code"] in ("invalid_frame", "not_found"), err
@@ -154,15 +221,29 @@ async def test_malformed_frames_get_error_frames_and_the_socket_stays_open(serve
 
 async def test_admin_api_changes_routing_live_and_lists_state(server: TestServer) -> None:
     admin = server.admin_token
-    status, q = await server.request("PUT", "/v1/queues/spanish", {
-        "skills": {"spanish": 3}, "channels": ["chat"], "priority": 5, "offer_timeout_seconds": 10,
-        "wrapup_seconds": 0}, token=admin)
+    status, q = await server.request(
+        "PUT",
+        "/v1/queues/spanish",
+        {
+            "skills": {"spanish": 3},
+            "channels": ["chat"],
+            "priority": 5,
+            "offer_timeout_seconds": 10,
+            "wrapup_seconds": 0,
+        },
+        token=admin,
+    )
     assert status == 201 and q["id"] == "spanish"
-    status, a = await server.request("PUT", "/v1/agents/diego", {
-        "name": "Diego", "skills": {"spanish": 8}, "capacity": {"chat": 2}}, token=admin)
+    status, a = await server.request(
+        "PUT",
+        "/v1/agents/diego",
+        {"name": "Diego", "skills": {"spanish": 8}, "capacity": {"chat": 2}},
+        token=admin,
+    )
     assert status == 201 and a["capacity"]["chat"] == 2 and a["capacity"]["voice"] == 1
-    it = await server.ingest(channel="chat", queue="spanish", content="hola",
-                             **{"from": {"kind": "chat_visitor", "value": "es-1"}})
+    it = await server.ingest(
+        channel="chat", queue="spanish", content="hola", **{"from": {"kind": "chat_visitor", "value": "es-1"}}
+    )
     diego = await server.agent("diego")
     assert (await diego.next("offer"))["interaction"]["id"] == it["id"]
     sup = await server.token("supervisor")
@@ -172,14 +253,20 @@ async def test_admin_api_changes_routing_live_and_lists_state(server: TestServer
     assert spanish["stats"]["waiting"] == 0 and spanish["skills"] == {"spanish": 3}
     status, agents = await server.request("GET", "/v1/agents", token=sup)
     d = next(x for x in agents if x["id"] == "diego")
-    assert d["live"]["connected"] is True and d["live"]["state"] == "available" and d["live"]["load"]["chat"] == 1
+    assert (
+        d["live"]["connected"] is True
+        and d["live"]["state"] == "available"
+        and d["live"]["load"]["chat"] == 1
+    )
     await diego.close()
 
 
 async def test_health_metrics_openapi(server: TestServer) -> None:
     status, health = await server.request("GET", "/healthz")
     assert status == 200 and health["checks"] == {"postgres": "ok", "redis": "ok", "index": "ready"}
-    await server.ingest(channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "m"}})
+    await server.ingest(
+        channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "m"}}
+    )
     status, text = await server.request("GET", "/metrics")
     assert status == 200
     assert 'omniroute_interactions_ingested_total{channel="chat",created="true"} 1' in text
@@ -191,11 +278,19 @@ async def test_health_metrics_openapi(server: TestServer) -> None:
 
 
 async def test_journey_events_join_the_context(server: TestServer) -> None:
-    it = await server.ingest(channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "j"}})
-    status, ev = await server.request("POST", f"/v1/customers/{it['customer_id']}/events",
-                                      {"type": "page_view", "data": {"url": "/pricing"}}, role="adapter")
+    it = await server.ingest(
+        channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "j"}}
+    )
+    status, _ev = await server.request(
+        "POST",
+        f"/v1/customers/{it['customer_id']}/events",
+        {"type": "page_view", "data": {"url": "/pricing"}},
+        role="adapter",
+    )
     assert status == 201
     status, ctx = await server.request("GET", f"/v1/customers/{it['customer_id']}/context", role="supervisor")
     assert ctx["events"][0]["type"] == "page_view" and ctx["events"][0]["data"] == {"url": "/pricing"}
-    status, _ = await server.request("POST", f"/v1/customers/{uuid.uuid4()}/events", {"type": "x"}, role="adapter")
+    status, _ = await server.request(
+        "POST", f"/v1/customers/{uuid.uuid4()}/events", {"type": "x"}, role="adapter"
+    )
     assert status == 404

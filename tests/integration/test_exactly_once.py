@@ -87,8 +87,9 @@ async def test_two_processes_assign_each_interaction_exactly_once(
         admin = {"Authorization": f"Bearer {p1.admin_token}"}
 
         async def token(role: str, agent_id: str | None = None) -> str:
-            async with http.post(p1.url + "/v1/tokens", json={"role": role, "agent_id": agent_id},
-                                 headers=admin) as r:
+            async with http.post(
+                p1.url + "/v1/tokens", json={"role": role, "agent_id": agent_id}, headers=admin
+            ) as r:
                 assert r.status == 201
                 return str((await r.json())["token"])
 
@@ -122,8 +123,13 @@ async def test_two_processes_assign_each_interaction_exactly_once(
 
         async def post(n: int) -> str:
             proc = p1 if n % 2 == 0 else p2
-            body = {"channel": "chat", "external_id": f"chat-{n}", "queue": "general",
-                    "from": {"kind": "chat_visitor", "value": f"visitor-{n}"}, "content": f"hello {n}"}
+            body = {
+                "channel": "chat",
+                "external_id": f"chat-{n}",
+                "queue": "general",
+                "from": {"kind": "chat_visitor", "value": f"visitor-{n}"},
+                "content": f"hello {n}",
+            }
             async with sem, http.post(proc.url + "/v1/interactions", json=body, headers=adapter) as r:
                 statuses[r.status] += 1
                 return str((await r.json())["id"])
@@ -144,7 +150,9 @@ async def test_two_processes_assign_each_interaction_exactly_once(
     accepted = Counter(i for s in sims for i in s.accepted)
     assert set(accepted) == set(ids)
     assert max(accepted.values()) == 1, "an interaction was assigned twice"
-    assert [s.errors for s in sims] == [[] for _ in sims], "an accepted offer was refused: it was double-offered"
+    assert [s.errors for s in sims] == [[] for _ in sims], (
+        "an accepted offer was refused: it was double-offered"
+    )
     assert max(s.max_outstanding for s in sims) <= CAPACITY, "an agent held more than its capacity"
     assert len(live_loads) > 1000 and max(live_loads) <= CAPACITY, "the live index counted more than capacity"
     assert max(live_loads) == CAPACITY, "the load never reached capacity: the test did not race"
@@ -153,8 +161,10 @@ async def test_two_processes_assign_each_interaction_exactly_once(
 
     conn = await asyncpg.connect(services.database_url)
     try:
-        per = await conn.fetch("SELECT interaction_id, count(*) AS n FROM interaction_history "
-                               "WHERE status = 'assigned' GROUP BY interaction_id")
+        per = await conn.fetch(
+            "SELECT interaction_id, count(*) AS n FROM interaction_history "
+            "WHERE status = 'assigned' GROUP BY interaction_id"
+        )
         assert len(per) == N and {r["n"] for r in per} == {1}
         statuses_db = await conn.fetch("SELECT status, count(*) AS n FROM interactions GROUP BY status")
         assert {r["status"]: r["n"] for r in statuses_db} == {"completed": N}

@@ -44,8 +44,10 @@ async def check_nothing_lost(database_url: str, redis_url: str, namespace: str) 
     conn = await asyncpg.connect(database_url)
     r = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        rows = await conn.fetch("SELECT id, queue_id, status, priority, venq_ms, agent_id FROM interactions "
-                                "WHERE status IN ('queued', 'assigned', 'wrapup')")
+        rows = await conn.fetch(
+            "SELECT id, queue_id, status, priority, venq_ms, agent_id FROM interactions "
+            "WHERE status IN ('queued', 'assigned', 'wrapup')"
+        )
         seen: dict[str, list[str]] = {"waiting": [], "offered": [], "assigned": []}
         for row in rows:
             iid = str(row["id"])
@@ -111,8 +113,11 @@ async def _tokens(url: str, admin: str) -> dict[str, str]:
     out = {}
     async with aiohttp.ClientSession() as http:
         for role, agent in [("adapter", None)] + [("agent", a) for a in AGENTS]:
-            async with http.post(url + "/v1/tokens", json={"role": role, "agent_id": agent},
-                                 headers={"Authorization": f"Bearer {admin}"}) as resp:
+            async with http.post(
+                url + "/v1/tokens",
+                json={"role": role, "agent_id": agent},
+                headers={"Authorization": f"Bearer {admin}"},
+            ) as resp:
                 assert resp.status == 201
                 out[agent or role] = (await resp.json())["token"]
     return out
@@ -139,10 +144,15 @@ async def test_kill_9_mid_load_loses_nothing(processes: Any, services: Services,
 
     async def post(http: aiohttp.ClientSession, n: int) -> None:
         nonlocal retried
-        body = {"channel": "chat", "external_id": f"ext-{n}", "queue": "general",
-                "from": {"kind": "chat_visitor", "value": f"v{n}"}, "content": "hi"}
+        body = {
+            "channel": "chat",
+            "external_id": f"ext-{n}",
+            "queue": "general",
+            "from": {"kind": "chat_visitor", "value": f"v{n}"},
+            "content": "hi",
+        }
         headers = {"Authorization": f"Bearer {tokens['adapter']}"}
-        for url in ([p1.url, p2.url] if n % 2 == 0 else [p2.url]):
+        for url in [p1.url, p2.url] if n % 2 == 0 else [p2.url]:
             try:
                 async with http.post(url + "/v1/interactions", json=body, headers=headers) as resp:
                     assert resp.status in (200, 201), await resp.text()
@@ -177,7 +187,9 @@ async def test_kill_9_mid_load_loses_nothing(processes: Any, services: Services,
     assert len(seen["assigned"]) == 8 and len(seen["waiting"]) == 52, seen
     conn = await asyncpg.connect(services.database_url)
     try:
-        assert await conn.fetchval("SELECT count(*) FROM interactions") == 60, "a retry duplicated an interaction"
+        assert await conn.fetchval("SELECT count(*) FROM interactions") == 60, (
+            "a retry duplicated an interaction"
+        )
     finally:
         await conn.close()
 
@@ -199,8 +211,17 @@ async def test_redis_flush_rebuilds_queues_in_order_and_keeps_assignments(
     holders = [Holder(a, await server.token("agent", a)) for a in AGENTS[:2]]
     for h in holders:
         await h.connect(server.url)
-    ids = [(await server.ingest(channel="chat", queue="general", content="hi",
-                                **{"from": {"kind": "chat_visitor", "value": f"f{n}"}}))["id"] for n in range(10)]
+    ids = [
+        (
+            await server.ingest(
+                channel="chat",
+                queue="general",
+                content="hi",
+                **{"from": {"kind": "chat_visitor", "value": f"f{n}"}},
+            )
+        )["id"]
+        for n in range(10)
+    ]
     await _wait_for(lambda: _true_if(sum(len(h.held) for h in holders) == 4))
     p = "{" + namespace + "}"
     r = aioredis.Redis.from_url(services.redis_url, decode_responses=True)

@@ -44,13 +44,19 @@ capacity = { chat = 2, voice = 1, email = 1 }
 
 
 def chat(n: int, **extra: Any) -> dict[str, Any]:
-    return {"channel": "chat", "queue": "q", "from": {"kind": "chat_visitor", "value": f"visitor-{n}"},
-            "content": f"message {n}", **extra}
+    return {
+        "channel": "chat",
+        "queue": "q",
+        "from": {"kind": "chat_visitor", "value": f"visitor-{n}"},
+        "content": f"message {n}",
+        **extra,
+    }
 
 
 async def history(server: TestServer, iid: str) -> list[tuple[str, str | None]]:
     rows = await server.runtime.pool.fetch(
-        "SELECT status, agent_id FROM interaction_history WHERE interaction_id = $1 ORDER BY id", uuid.UUID(iid)
+        "SELECT status, agent_id FROM interaction_history WHERE interaction_id = $1 ORDER BY id",
+        uuid.UUID(iid),
     )
     return [(r["status"], r["agent_id"]) for r in rows]
 
@@ -100,7 +106,9 @@ async def test_reject_requeues_and_offers_the_next_agent(make_server: Any) -> No
 async def test_disconnect_revokes_offers_at_once_and_keeps_assignments_for_the_grace_period(
     make_server: Any,
 ) -> None:
-    server: TestServer = await make_server(FAST.replace("reconnect_grace_seconds = 1", "reconnect_grace_seconds = 30"))
+    server: TestServer = await make_server(
+        FAST.replace("reconnect_grace_seconds = 1", "reconnect_grace_seconds = 30")
+    )
     x = await server.agent("x")
     a = await server.ingest(**chat(1))
     _, assigned = await x.accept_next()
@@ -135,8 +143,9 @@ async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_s
             break
         await asyncio.sleep(0.1)
     assert await requeued()
-    row = await server.runtime.pool.fetchrow("SELECT status, agent_id FROM interactions WHERE id = $1",
-                                             uuid.UUID(a["id"]))
+    row = await server.runtime.pool.fetchrow(
+        "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(a["id"])
+    )
     assert (row["status"], row["agent_id"]) == ("queued", None)
     y = await server.agent("y")
     assert (await y.next("offer"))["interaction"]["id"] == a["id"]
@@ -146,9 +155,13 @@ async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_s
 async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
     server: TestServer = await make_server(FAST)
     x = await server.agent("x")
-    call = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}})
+    call = await server.ingest(
+        channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}}
+    )
     await x.accept_next()
-    waiting = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550002"}})
+    waiting = await server.ingest(
+        channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550002"}}
+    )
     ack = await x.call({"type": "complete", "interaction_id": call["id"], "disposition": "resolved"})
     assert ack["type"] == "ack" and ack["result"]["wrapup_until"] is not None
     # during wrap-up the voice slot stays taken: no offer yet
@@ -157,8 +170,9 @@ async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
     await x.next("wrapup_ended", timeout=5, interaction_id=call["id"])
     offer = await x.next("offer", timeout=5)
     assert offer["interaction"]["id"] == waiting["id"]
-    row = await server.runtime.pool.fetchrow("SELECT status, disposition FROM interactions WHERE id = $1",
-                                             uuid.UUID(call["id"]))
+    row = await server.runtime.pool.fetchrow(
+        "SELECT status, disposition FROM interactions WHERE id = $1", uuid.UUID(call["id"])
+    )
     assert (row["status"], row["disposition"]) == ("completed", "resolved")
     await x.close()
 
@@ -166,7 +180,9 @@ async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
 async def test_end_wrapup_frees_capacity_early(make_server: Any) -> None:
     server: TestServer = await make_server(FAST.replace("wrapup_seconds = 0.8", "wrapup_seconds = 600"))
     x = await server.agent("x")
-    call = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}})
+    call = await server.ingest(
+        channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}}
+    )
     await x.accept_next()
     nxt = await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550002"}})
     assert (await x.call({"type": "complete", "interaction_id": call["id"]}))["type"] == "ack"
@@ -207,11 +223,14 @@ async def test_priority_then_arrival_and_position_and_wait_estimate(make_server:
     await x.close()
 
 
-async def test_customer_leaving_while_waiting_is_abandoned_and_while_offered_revokes(make_server: Any) -> None:
+async def test_customer_leaving_while_waiting_is_abandoned_and_while_offered_revokes(
+    make_server: Any,
+) -> None:
     server: TestServer = await make_server(FAST)
     waiting = await server.ingest(**chat(1))
-    status, body = await server.request("POST", f"/v1/interactions/{waiting['id']}/end", {"reason": "hung_up"},
-                                        role="adapter")
+    status, body = await server.request(
+        "POST", f"/v1/interactions/{waiting['id']}/end", {"reason": "hung_up"}, role="adapter"
+    )
     assert status == 200 and body["status"] == "abandoned"
     x = await server.agent("x")
     offered = await server.ingest(**chat(2))
@@ -246,8 +265,9 @@ async def test_customer_messages_reach_the_agent_and_follow_a_transfer(make_serv
     await y.set_state("available")
     offer = await y.accept_next()
     assert offer[0]["interaction"]["id"] == new_id
-    status, _ = await server.request("POST", f"/v1/interactions/{it['id']}/messages",
-                                     {"body": "hello again"}, role="adapter")
+    status, _ = await server.request(
+        "POST", f"/v1/interactions/{it['id']}/messages", {"body": "hello again"}, role="adapter"
+    )
     assert status == 201
     followed = await y.next("message", interaction_id=new_id)
     assert followed["message"]["body"] == "hello again"

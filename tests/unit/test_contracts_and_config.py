@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from router.config import ConfigError, parse_config
-from router.contracts import AgentConfig, normalize_identity
+from router.contracts import AgentConfig, QueueConfig, normalize_identity
 from router.directory import eligible
 from router.engine import SCRIPTS, load_script_source, rank_score
-from router.contracts import QueueConfig
 
 
 @pytest.mark.parametrize(
@@ -76,5 +75,5 @@ def test_bundled_demo_configuration_is_valid() -> None:
 def test_every_lua_script_documents_its_keys_and_arguments() -> None:
     for name in SCRIPTS:
         src = load_script_source(name)
-        body = src.split("\n", 1)[1] if name == "lib" else src[src.index(f"-- {name}.lua"):]
+        body = src.split("\n", 1)[1] if name == "lib" else src[src.index(f"-- {name}.lua") :]
         assert "KEYS[1]" in body and "ARGV[1]" in body, name

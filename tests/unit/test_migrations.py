@@ -20,7 +20,8 @@ async def test_migrations_apply_once_even_when_processes_start_together(services
     try:
         applied = await asyncio.gather(*(migrate(p) for p in pools))
         names = [n for _, n, _ in migration_files()]
-        assert sorted(sum(applied, [])) == sorted(names), "each migration applied exactly once"
+        applied_names = sorted(n for batch in applied for n in batch)
+        assert applied_names == sorted(names), "each migration applied exactly once"
         assert await migrate(pools[0]) == []
         # every named query is valid against the migrated schema
         async with pools[0].acquire() as c:

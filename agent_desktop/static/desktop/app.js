@@ -253,6 +253,8 @@ class Desktop {
     this.startHeartbeat();
     this.$("banner").hidden = true;
     this.$("agent-name").textContent = `${hello.name} (${hello.agent_id})`;
+    const skills = Object.entries(hello.skills || {}).map(([k, v]) => `${k} ${v}`);
+    this.$("agent-name").title = skills.length ? `Skills: ${skills.join(", ")}` : "";
     this.setState(hello.state, hello.state_since);
     this.offers.replaceAll(hello.offers || []);
     this.work.sync(hello.work || []);

@@ -9,6 +9,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
+import redis.exceptions
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError

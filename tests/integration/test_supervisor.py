@@ -1,0 +1,75 @@
+"""The supervisor socket: a snapshot, then queue and agent statistics pushed as they change; resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+
+from tests.helpers import TestServer
+
+
+class Supervisor:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+
+    async def next(self, pred: Any, timeout: float = 10) -> dict[str, Any]:
+        async def find() -> dict[str, Any]:
+            while True:
+                msg = await self.ws.receive()
+                assert msg.type == aiohttp.WSMsgType.TEXT, msg
+                frame = json.loads(msg.data)
+                if pred(frame):
+                    return dict(frame)
+
+        return await asyncio.wait_for(find(), timeout)
+
+
+async def test_supervisor_gets_a_snapshot_then_pushed_changes_and_can_resume(server: TestServer) -> None:
+    token = await server.token("supervisor")
+    async with aiohttp.ClientSession() as s:
+        ws = await s.ws_connect(server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={token}")
+        sup = Supervisor(ws)
+        snap = await sup.next(lambda f: f["type"] == "snapshot")
+        assert {q["id"] for q in snap["queues"]} == set(server.runtime.queues)
+        assert {a["id"] for a in snap["agents"]} == {"alice", "bob", "carol"}
+        assert all(q["stats"]["waiting"] == 0 for q in snap["queues"])
+
+        it = await server.ingest(channel="chat", queue="chat", content="hi",
+                                 **{"from": {"kind": "chat_visitor", "value": "s1"}})
+        up = await sup.next(lambda f: f["type"] == "queue" and f["queue"]["id"] == "chat")
+        assert up["queue"]["stats"]["waiting"] == 1
+        event_after_enqueue = up["event_id"]
+
+        carol = await server.agent("carol")
+        busy = await sup.next(lambda f: f["type"] == "agent" and f["agent"]["id"] == "carol"
+                              and f["agent"]["load"]["chat"] == 1)
+        assert busy["agent"]["connected"] and busy["agent"]["state"] == "available"
+        drained = await sup.next(lambda f: f["type"] == "queue" and f["queue"]["id"] == "chat"
+                                 and f["queue"]["stats"]["waiting"] == 0)
+        assert drained["queue"]["stats"]["agents_busy"] == 1
+        await ws.close()
+
+        # a reconnect with the last event id replays what happened since, then a fresh snapshot
+        ws2 = await s.ws_connect(server.url.replace("http", "ws")
+                                 + f"/v1/supervisor/socket?token={token}&after={event_after_enqueue}")
+        sup2 = Supervisor(ws2)
+        replay = await sup2.next(lambda f: f["type"] == "event" and f["kind"] == "offer")
+        assert replay["data"]["interaction_id"] == it["id"] and replay["data"]["agent_id"] == "carol"
+        snap2 = await sup2.next(lambda f: f["type"] == "snapshot")
+        carol_row = next(a for a in snap2["agents"] if a["id"] == "carol")
+        assert carol_row["load"]["chat"] == 1
+        await ws2.close()
+        await carol.close()
+
+
+async def test_supervisor_socket_needs_a_supervisor_token(server: TestServer) -> None:
+    agent = await server.token("agent", "carol")
+    async with aiohttp.ClientSession() as s:
+        try:
+            await s.ws_connect(server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={agent}")
+            raise AssertionError("an agent opened the supervisor socket")
+        except aiohttp.WSServerHandshakeError as exc:
+            assert exc.status == 403

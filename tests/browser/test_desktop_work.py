@@ -100,7 +100,18 @@ async def test_several_works_as_tabs_from_the_keyboard(
         assert status == 200 and queue["stats"]["waiting"] == 1, queue
 
         # ---- an e-mail: its own work area, thread and reply editor
-        await arrive("email", "cleo", "Cleo Park", subject="Invoice 42", content=EMAIL_BODY)
+        attachments = [
+            {
+                "filename": "invoice-42.pdf",
+                "content_type": "application/pdf",
+                "size": 48213,
+                "url": "https://files.example.com/invoice-42.pdf",
+            },
+            {"filename": "note.html", "content_type": "text/html", "url": "javascript:alert(1)"},
+        ]
+        await arrive(
+            "email", "cleo", "Cleo Park", subject="Invoice 42", content=EMAIL_BODY, attachments=attachments
+        )
         offer = a.get_by_role("article").filter(has_text="New e-mail")
         await expect(offer).to_contain_text("Invoice 42")
         await offer.get_by_role("button", name="Accept").click()
@@ -110,6 +121,14 @@ async def test_several_works_as_tabs_from_the_keyboard(
         await expect(email.locator(".email-subject")).to_have_text("Invoice 42")
         await expect(email.locator(".mail-body").first).to_have_text(EMAIL_BODY)
         await expect(email).to_contain_text("Re: Invoice 42")
+        # attachments: a link only for a web address, anything else is just its name
+        files = email.get_by_role("list", name="Attachments")
+        await expect(files.get_by_role("link", name="invoice-42.pdf")).to_have_attribute(
+            "href", "https://files.example.com/invoice-42.pdf"
+        )
+        await expect(files).to_contain_text("application/pdf, 47 KB")
+        await expect(files).to_contain_text("note.html")
+        await expect(files.get_by_role("link")).to_have_count(1)
         editor = email.get_by_label("Reply to the customer by e-mail")
         await editor.fill("Dear Cleo,")
         await editor.press("Enter")  # Enter is a new line in an e-mail

@@ -120,6 +120,7 @@ async def test_dropped_connection_is_visible_and_work_resumes(
         await reply.press("Enter")
         await expect(panel(a).get_by_role("log")).to_contain_text("Sorry to hear that, let me look it up")
         assert net.held >= 1, "the pages tried to reconnect while the network was down"
+        await board.screenshot(path=str(screenshots / "wallboard-1366.png"), animations="disabled")
 
         assert console.errors == [], "\n".join(console.errors)
         for ctx in (a_ctx, board_ctx):

@@ -220,6 +220,47 @@ export function channelLabel(channel) {
   return CHANNEL_LABELS[channel] || String(channel);
 }
 
+/** A web address that is safe to link to (http or https only), or null. */
+export function safeUrl(value) {
+  try {
+    const url = new URL(String(value), window.location.href);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** 48213 → "47 KB". */
+export function formatBytes(n) {
+  if (typeof n !== "number" || !Number.isFinite(n)) return "";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/**
+ * The attachments of a message: a link for http(s) addresses (opened in a new tab, without the
+ * page as referrer), plain text for anything else.
+ */
+export function attachmentList(attachments) {
+  if (!attachments || !attachments.length) return null;
+  return h(
+    "ul",
+    { class: "attachments", "aria-label": "Attachments" },
+    attachments.map((a) => {
+      const name = a.filename || a.url || "attachment";
+      const meta = [a.content_type, formatBytes(a.size)].filter(Boolean).join(", ");
+      const href = a.url ? safeUrl(a.url) : null;
+      return h(
+        "li",
+        {},
+        href ? h("a", { href, target: "_blank", rel: "noopener noreferrer", text: name }) : h("span", { text: name }),
+        meta ? h("span", { class: "muted small", text: ` (${meta})` }) : null,
+      );
+    }),
+  );
+}
+
 /** "intent" → "Intent", "account_id" → "Account id". */
 export function humanize(key) {
   const text = String(key).replace(/[_\-.]+/g, " ").trim();

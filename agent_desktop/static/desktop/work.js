@@ -3,6 +3,7 @@
 // panel beside it.
 
 import {
+  attachmentList,
   channelIcon,
   channelLabel,
   fill,
@@ -568,7 +569,8 @@ class WorkView {
       "li",
       { class: ["msg", mine ? "out" : "in", m.status === "failed" && "failed"], dataset: { messageId: m.id } },
       h("span", { class: "visually-hidden", text: mine ? `${m.agent_id || "Agent"} said: ` : "Customer said: " }),
-      h("p", { class: "msg-body", text: m.body }),
+      m.body ? h("p", { class: "msg-body", text: m.body }) : null,
+      attachmentList(m.attachments),
       h(
         "span",
         { class: "msg-meta" },
@@ -591,9 +593,9 @@ class WorkView {
         " · ",
         m.created_at ? timeEl(m.created_at) : "",
         status || (mine && m.status) ? h("span", { class: "msg-status", text: ` · ${status || statusWord(m.status)}` }) : null,
-        (m.attachments || []).length ? h("span", { class: "muted", text: ` · ${m.attachments.length} attachment(s)` }) : null,
       ),
       h("p", { class: "mail-body", text: m.body }),
+      attachmentList(m.attachments),
     );
   }
 

@@ -385,7 +385,7 @@ class WorkView {
     this.replyInput = h("textarea", {
       id: `reply-${u}`,
       class: "reply-input email-editor",
-      rows: "6",
+      rows: "4",
       placeholder: "Write the reply — Ctrl+Enter sends",
       "aria-keyshortcuts": "Control+Enter",
     });
@@ -589,7 +589,7 @@ class WorkView {
       h(
         "p",
         { class: "mail-head" },
-        h("strong", { text: mine ? m.agent_id || "You" : this.interaction.from_value || "Customer" }),
+        h("strong", { text: mine ? this.agentWord(m.agent_id) : this.interaction.from_value || "Customer" }),
         " · ",
         m.created_at ? timeEl(m.created_at) : "",
         status || (mine && m.status) ? h("span", { class: "msg-status", text: ` · ${status || statusWord(m.status)}` }) : null,
@@ -623,6 +623,11 @@ class WorkView {
     label.textContent = ` · ${statusWord(known.status)}`;
     label.title = known.detail || "";
     el.classList.toggle("failed", known.status === "failed");
+  }
+
+  agentWord(agentId) {
+    const me = this.desktop.agent && this.desktop.agent.agent_id;
+    return !agentId || agentId === me ? "You" : agentId;
   }
 
   renderNotes() {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,11 @@ class Console:
     """Every console error and uncaught exception of the pages it watches."""
 
     errors: list[str] = field(default_factory=list)
+    pages: list[tuple[str, Page]] = field(default_factory=list)
 
     def watch(self, page: Page, name: str) -> Page:
+        self.pages.append((name, page))
+
         def on_console(msg: ConsoleMessage) -> None:
             if msg.type == "error":
                 self.errors.append(f"{name}: console.error: {msg.text} ({msg.location.get('url')})")
@@ -45,9 +49,28 @@ async def browser() -> AsyncIterator[Browser]:
             await instance.close()
 
 
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
 @pytest.fixture
-def console() -> Console:
-    return Console()
+async def console(request: pytest.FixtureRequest) -> AsyncIterator[Console]:
+    """The console watch; when the test fails, a screenshot of every page it opened, as it was."""
+    watch = Console()
+    yield watch
+    if request.node.stash.get(FAILED, False):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for name, page in watch.pages:
+            if not page.is_closed():
+                slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{request.node.name}-{name}").strip("-")
+                await page.screenshot(path=str(SCREENSHOTS / f"failed-{slug}.png"))
 
 
 @pytest.fixture

@@ -76,19 +76,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def post_twilio(server: TestServer, path: str, params: dict[str, str]) -> tuple[int, str]:
-    """POST a form to the server as Twilio would, signed over the URL it requests."""
-    url = server.url + path
+async def post_twilio(base_url: str, path: str, params: dict[str, str]) -> tuple[int, str]:
+    """POST a form as Twilio would, signed over the URL it requests."""
+    url = base_url + path
     headers = {"X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, params.items())}
     async with aiohttp.ClientSession() as session, session.post(url, data=params, headers=headers) as resp:
         return resp.status, await resp.text()
 
 
-async def post_meta(server: TestServer, path: str, body: bytes) -> int:
+async def post_meta(base_url: str, path: str, body: bytes) -> int:
     headers = {"X-Hub-Signature-256": meta_signature(META_SECRET, body), "Content-Type": "application/json"}
     async with (
         aiohttp.ClientSession() as session,
-        session.post(server.url + path, data=body, headers=headers) as resp,
+        session.post(base_url + path, data=body, headers=headers) as resp,
     ):
         return resp.status
 

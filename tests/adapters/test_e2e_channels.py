@@ -43,7 +43,7 @@ async def test_sms_in_reply_out_through_the_messages_api(make_server: MakeServer
     server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
     carol = await server.agent("carol")
     params = fixture_json("twilio_sms/incoming_sms.params.json")
-    status, text = await post_twilio(server, "/adapters/twilio/sms", params)
+    status, text = await post_twilio(server.url, "/adapters/twilio/sms", params)
     assert status == 200 and text.endswith("<Response />")
     offer, _ = await carol.accept_next()
     sms = offer["interaction"]
@@ -51,7 +51,7 @@ async def test_sms_in_reply_out_through_the_messages_api(make_server: MakeServer
 
     # A second text from the same number joins the open conversation.
     later = {**params, "MessageSid": "SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "Body": "Are you there?"}
-    assert (await post_twilio(server, "/adapters/twilio/sms", later))[0] == 200
+    assert (await post_twilio(server.url, "/adapters/twilio/sms", later))[0] == 200
     bodies = [m["body"] for m in (await interaction(server, sms["id"]))["messages"]]
     assert bodies == ["Ahoy", "Are you there?"]
 
@@ -69,7 +69,7 @@ async def test_sms_in_reply_out_through_the_messages_api(make_server: MakeServer
     assert request.headers["Authorization"].startswith("Basic ")
 
     receipt = {"MessageSid": "SM-REPLY-1", "MessageStatus": "delivered", "AccountSid": "AC123"}
-    assert (await post_twilio(server, "/adapters/twilio/sms/status", receipt))[0] == 204
+    assert (await post_twilio(server.url, "/adapters/twilio/sms/status", receipt))[0] == 204
     delivered = await carol.next("message_status", status="delivered")
     assert delivered["message_id"] == queued["message_id"]
     await carol.close()
@@ -84,7 +84,9 @@ async def test_sms_provider_refusal_is_shown_to_the_agent(
     server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
     carol = await server.agent("carol")
     assert (
-        await post_twilio(server, "/adapters/twilio/sms", fixture_json("twilio_sms/incoming_sms.params.json"))
+        await post_twilio(
+            server.url, "/adapters/twilio/sms", fixture_json("twilio_sms/incoming_sms.params.json")
+        )
     )[0] == 200
     offer, _ = await carol.accept_next()
     ack = await carol.call(
@@ -122,7 +124,8 @@ async def test_messenger_in_reply_out_and_delivery(make_server: MakeServer, prov
         ).encode()
 
     assert (
-        await post_meta(server, "/adapters/messenger", envelope("messenger/messages_text_event.json")) == 200
+        await post_meta(server.url, "/adapters/messenger", envelope("messenger/messages_text_event.json"))
+        == 200
     )
     offer, _ = await carol.accept_next()
     chat = offer["interaction"]
@@ -137,7 +140,9 @@ async def test_messenger_in_reply_out_and_delivery(make_server: MakeServer, prov
         "message": {"text": "Hello to you too"},
     }
     assert (
-        await post_meta(server, "/adapters/messenger", envelope("messenger/message_deliveries_event.json"))
+        await post_meta(
+            server.url, "/adapters/messenger", envelope("messenger/message_deliveries_event.json")
+        )
         == 200
     )
     await carol.next("message_status", status="delivered")
@@ -148,7 +153,7 @@ async def test_webchat_visitor_waits_then_chats_and_is_linked_by_phone(make_serv
     server = await make_server(config(webchat={"poll_seconds": 0.1}, twilio_sms={**SMS}))
     # The customer is known from an earlier SMS.
     params = fixture_json("twilio_sms/incoming_sms.params.json")
-    assert (await post_twilio(server, "/adapters/twilio/sms", params))[0] == 200
+    assert (await post_twilio(server.url, "/adapters/twilio/sms", params))[0] == 200
 
     async with aiohttp.ClientSession() as session:
         page = await session.get(server.url + "/adapters/webchat/")
@@ -210,7 +215,7 @@ async def test_sms_provider_outage_is_retried_until_the_reply_leaves(
     server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
     carol = await server.agent("carol")
     params = fixture_json("twilio_sms/incoming_sms.params.json")
-    assert (await post_twilio(server, "/adapters/twilio/sms", params))[0] == 200
+    assert (await post_twilio(server.url, "/adapters/twilio/sms", params))[0] == 200
     offer, _ = await carol.accept_next()
     ack = await carol.call(
         {"type": "send_message", "interaction_id": offer["interaction"]["id"], "body": "Hi"}

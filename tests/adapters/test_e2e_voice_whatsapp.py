@@ -28,7 +28,7 @@ CALLER = "+16505551234"  # the wa_id of the recorded WhatsApp message is this nu
 
 
 async def twiml(server: TestServer, path: str, params: dict[str, str]) -> Element:
-    status, text = await post_twilio(server, path, params)
+    status, text = await post_twilio(server.url, path, params)
     assert status == 200, text
     return fromstring(text)
 
@@ -87,7 +87,7 @@ async def test_ivr_billing_call_then_whatsapp_from_the_same_number(
 
     # 3. The caller hangs up after talking: the status callback ends the call (Alice completes it).
     status, _ = await post_twilio(
-        server, "/adapters/twilio/voice/status", {**params, "CallStatus": "completed"}
+        server.url, "/adapters/twilio/voice/status", {**params, "CallStatus": "completed"}
     )
     assert status == 204
     ended = await interaction(server, call["id"])
@@ -95,7 +95,7 @@ async def test_ivr_billing_call_then_whatsapp_from_the_same_number(
 
     # 4. WhatsApp from the same number: the same customer, and the offer shows the call.
     body = fixture_bytes("whatsapp_cloud/text_message.json")
-    assert await post_meta(server, "/adapters/whatsapp", body) == 200
+    assert await post_meta(server.url, "/adapters/whatsapp", body) == 200
     w_offer, _ = await carol.accept_next()
     chat = w_offer["interaction"]
     assert chat["channel"] == "social" and chat["customer_id"] == call["customer_id"]
@@ -103,7 +103,7 @@ async def test_ivr_billing_call_then_whatsapp_from_the_same_number(
     earlier = {i["id"]: i for i in w_offer["context"]["interactions"]}[call["id"]]
     assert earlier["channel"] == "voice" and earlier["attributes"]["intent"] == "billing"
     # A provider retry of the same notification changes nothing.
-    assert await post_meta(server, "/adapters/whatsapp", body) == 200
+    assert await post_meta(server.url, "/adapters/whatsapp", body) == 200
     assert len((await interaction(server, chat["id"]))["messages"]) == 1
 
     # 5. Carol's reply leaves through the Graph API in WhatsApp's format.
@@ -126,7 +126,7 @@ async def test_ivr_billing_call_then_whatsapp_from_the_same_number(
     receipt = json.loads(fixture_bytes("whatsapp_cloud/status_sent.json"))
     status_entry: dict[str, Any] = receipt["entry"][0]["changes"][0]["value"]["statuses"][0]
     status_entry.update(id="wamid.AGENT-REPLY-1", status="read")
-    assert await post_meta(server, "/adapters/whatsapp", json.dumps(receipt).encode()) == 200
+    assert await post_meta(server.url, "/adapters/whatsapp", json.dumps(receipt).encode()) == 200
     read = await carol.next("message_status", status="read")
     assert read["message_id"] == sent["message_id"]
     messages = (await interaction(server, chat["id"]))["messages"]
@@ -151,7 +151,7 @@ async def test_caller_hanging_up_while_waiting_abandons_the_call(make_server: Ma
     doc = await twiml(server, wait_path, params)
     assert "next in line" in (doc.findtext("Say") or "")
     status, _ = await post_twilio(
-        server, "/adapters/twilio/voice/status", {**params, "CallStatus": "completed"}
+        server.url, "/adapters/twilio/voice/status", {**params, "CallStatus": "completed"}
     )
     assert status == 204
     assert (await interaction(server, interaction_id))["status"] == "abandoned"

@@ -21,7 +21,7 @@ from router.client import RouterClient
 from router.contracts import Channel
 from tests.adapters.adapter_testkit import RouterStub, fixture_bytes, meta_headers, serve_adapter
 
-MINIMAL: dict[type, dict[str, Any]] = {
+MINIMAL: dict[type[Any], dict[str, Any]] = {
     TwilioVoiceAdapter: {"auth_token": "t"},
     TwilioSmsAdapter: {"auth_token": "t", "from_number": "+1555"},
     WhatsAppAdapter: {"app_secret": "s", "verify_token": "v", "access_token": "a"},
@@ -48,7 +48,7 @@ def test_entry_points_name_every_adapter() -> None:
 
 
 @pytest.mark.parametrize("cls", list(MINIMAL), ids=lambda c: c.name)
-async def test_adapters_fit_the_protocol(cls: type, router_client: RouterClient) -> None:
+async def test_adapters_fit_the_protocol(cls: type[Any], router_client: RouterClient) -> None:
     adapter = cls(MINIMAL[cls], router_client)
     assert isinstance(adapter, ChannelAdapter)
     routes = adapter.routes()
@@ -74,7 +74,7 @@ def test_capabilities_tell_what_each_channel_cannot_do() -> None:
     ],
 )
 def test_missing_secret_names_its_variable(
-    cls: type, missing: str, variable: str, router_client: RouterClient, monkeypatch: pytest.MonkeyPatch
+    cls: type[Any], missing: str, variable: str, router_client: RouterClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(variable, raising=False)
     config = {k: v for k, v in MINIMAL[cls].items() if k != missing}

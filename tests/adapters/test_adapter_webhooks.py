@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +33,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 Client = TestClient[web.Request, web.Application]
 
 
-def rejected_once(logs: list[dict[str, Any]], secret: str) -> dict[str, Any]:
+def rejected_once(logs: list[MutableMapping[str, Any]], secret: str) -> MutableMapping[str, Any]:
     [line] = [entry for entry in logs if entry["event"] == "adapter.signature_invalid"]
     assert secret not in json.dumps(line, default=str)
     return line
@@ -55,7 +55,7 @@ async def sms(router_client: RouterClient) -> AsyncIterator[Client]:
 
 
 def sms_form() -> dict[str, str]:
-    return fixture_json("twilio_sms/incoming_sms.params.json")
+    return dict(fixture_json("twilio_sms/incoming_sms.params.json"))
 
 
 async def test_sms_signed_by_twilio_reaches_the_router(sms: Client, router_stub: RouterStub) -> None:

@@ -47,6 +47,7 @@ from router.contracts import (
     CustomerHints,
     InboundEvent,
     InteractionOut,
+    InteractionStatus,
     OutboundAccepted,
     OutboundMessage,
 )
@@ -247,6 +248,10 @@ class WebChatAdapter:
             if status != last:
                 await visitor.push(status)
                 last = status
+            if current.status == InteractionStatus.transferred:
+                # The chat goes on in a new interaction of the same conversation: the visitor's next
+                # message joins it (its ack names it) and the new agent's replies arrive as before.
+                return
             if current.status not in OPEN_STATUSES:
                 await visitor.push(Ended(interaction_id=interaction_id))
                 return

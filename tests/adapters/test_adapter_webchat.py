@@ -251,3 +251,17 @@ async def test_origins_can_be_restricted(router_client: RouterClient) -> None:
         await ws.close()
     finally:
         await client.close()
+
+
+async def test_a_transfer_is_not_an_end(chat: tuple[WebChatAdapter, Client], router_stub: RouterStub) -> None:
+    adapter, client = chat
+    ws, _ = await connect(client)
+    await ws.send_json({"type": "message", "id": "m1", "text": "billing question"})
+    interaction_id = (await frame(ws, "ack"))["interaction_id"]
+    assert (await frame(ws, "status"))["status"] == "queued"
+    router_stub.interactions[interaction_id].update(status="transferred", position=None)
+    assert (await frame(ws, "status"))["status"] == "transferred"
+    await adapter.send(agent_reply("Hello from billing"))
+    line = await frame(ws)
+    assert (line["type"], line["text"]) == ("message", "Hello from billing")
+    await ws.close()

@@ -192,3 +192,55 @@ async def test_several_works_as_tabs_from_the_keyboard(
         assert await a.evaluate(UNLABELLED) == []
         assert console.errors == [], "\n".join(console.errors)
         await ctx.close()
+
+
+async def test_an_sms_escalated_to_email_keeps_its_history(
+    make_server: Any, browser: Browser, console: Console, screenshots: Any
+) -> None:
+    expect.set_options(timeout=15_000)
+    server = await make_server(CONFIG)
+    adapter = await server.token("adapter")
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.url)
+        ctx, a = await new_page(browser, console, "desktop")
+        await sign_in(a, server.url, "alice", await server.token("agent", agent_id="alice"))
+        await a.get_by_role("radio", name="Available").click()
+        await api.post(
+            adapter,
+            "/v1/interactions",
+            {
+                "channel": "sms",
+                "external_id": "SM-escalate-1",
+                "from": {"kind": "phone", "value": "+15550133444"},
+                "customer": {"name": "Dev Patel", "email": "dev@example.com"},
+                "queue": "support",
+                "content": "Can you send me the contract by e-mail?",
+            },
+        )
+        await expect(a.get_by_role("article").filter(has_text="New SMS")).to_contain_text("Dev Patel")
+        await a.keyboard.press("Alt+a")
+        sms = panel(a)
+        await expect(sms.get_by_role("log")).to_contain_text("Can you send me the contract by e-mail?")
+
+        # escalate onto e-mail, in the same queue, with a note for whoever writes it
+        await sms.get_by_role("button", name="Transfer…").click()
+        dialog = a.get_by_role("dialog")
+        await dialog.get_by_label("To queue").select_option("support")
+        await dialog.get_by_label("On channel").select_option("email")
+        await dialog.get_by_label("Note for the next agent").fill("Send the signed contract as PDF.")
+        await dialog.get_by_role("button", name="Transfer", exact=True).click()
+        await expect(dialog).to_be_hidden()
+
+        # the e-mail comes back as new work, with the SMS conversation and the note in it
+        offer = a.get_by_role("article").filter(has_text="New e-mail")
+        await expect(offer).to_contain_text("Dev Patel")
+        await offer.get_by_role("button", name="Accept").click()
+        email = panel(a)
+        await expect(email).to_have_attribute("data-channel", "email")
+        await expect(email.locator(".thread")).to_contain_text("Can you send me the contract by e-mail?")
+        await expect(email.locator(".thread .divider").first).to_contain_text("Earlier — SMS")
+        await expect(email.locator(".ctx-highlights")).to_contain_text("Send the signed contract as PDF.")
+        await expect(a.get_by_role("tab")).to_have_count(1)
+        await a.screenshot(path=str(screenshots / "desktop-escalated.png"), animations="disabled")
+        assert console.errors == [], "\n".join(console.errors)
+        await ctx.close()

@@ -965,11 +965,13 @@ function buildDialogs(workspace) {
       target = view;
       const agent = workspace.desktop.agent || {};
       transferTitle.textContent = `Transfer: ${customerName(view)} (${channelLabel(view.channel)})`;
-      const queues = (agent.queues || []).filter((q) => q !== view.interaction.queue);
+      // The current queue stays in the list: escalating to another channel in the same queue is
+      // an everyday move (a call continued by SMS).
+      const queues = agent.queues || [];
       fill(
         queueSelect,
         h("option", { value: "", text: queues.length ? "Choose a queue…" : "No queue to transfer to" }),
-        queues.map((q) => h("option", { value: q, text: q })),
+        queues.map((q) => h("option", { value: q, text: q === view.interaction.queue ? `${q} (current)` : q })),
       );
       const channels = Object.keys(agent.channels || {}).length ? Object.keys(agent.channels) : ALL_CHANNELS;
       fill(

@@ -19,6 +19,7 @@ from adapters.messenger_payload import parse_batch, receipts_for
 from adapters.meta import MetaWebhook
 from adapters.provider_http import ProviderHttp
 from adapters.settings import Settings
+from adapters.text import MESSENGER_LIMIT, send_parts, split_text
 from adapters.webhooks import RouterUnavailable, ingest, record_status, unavailable
 from router.client import RouterClient
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
@@ -78,20 +79,24 @@ class MessengerAdapter:
         return web.Response(text="EVENT_RECEIVED")
 
     async def send(self, message: OutboundMessage) -> OutboundAccepted:
-        body = await self.http.call(
-            "POST",
-            f"{self.graph_url}/me/messages",
-            headers={"Authorization": f"Bearer {self.page_token}"},
-            json={
-                "recipient": {"id": message.to.value},
-                "messaging_type": self.messaging_type,
-                "message": {"text": message.body},
-            },
-        )
-        mid = body.get("message_id")
-        if mid:
-            self._remember(message.to.value, str(mid))
-        return OutboundAccepted(external_id=str(mid) if mid else None, status="sent")
+        async def one(part: str) -> str | None:
+            body = await self.http.call(
+                "POST",
+                f"{self.graph_url}/me/messages",
+                headers={"Authorization": f"Bearer {self.page_token}"},
+                json={
+                    "recipient": {"id": message.to.value},
+                    "messaging_type": self.messaging_type,
+                    "message": {"text": part},
+                },
+            )
+            mid = body.get("message_id")
+            if mid:
+                self._remember(message.to.value, str(mid))
+            return str(mid) if mid else None
+
+        mid = await send_parts(split_text(message.body, MESSENGER_LIMIT), one)
+        return OutboundAccepted(external_id=mid, status="sent")
 
     def _remember(self, psid: str, mid: str) -> None:
         sent = self._sent.setdefault(psid, [])

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from adapters.provider_http import ProviderHttp
 from adapters.settings import AdapterConfigError, Settings
+from adapters.text import SMS_LIMIT, send_parts, split_text
 from adapters.twilio_common import TwilioAccount, caller_identity
 from adapters.twiml import TwiML
 from adapters.webhooks import RouterUnavailable, ingest, record_status, unavailable
@@ -138,7 +139,19 @@ class TwilioSmsAdapter:
     async def send(self, message: OutboundMessage) -> OutboundAccepted:
         if not self.account.account_sid:
             raise DeliveryError("twilio_sms: account_sid is not configured", retryable=False)
-        form: dict[str, str] = {"To": message.to.value, "Body": message.body}
+        statuses: list[str] = []
+
+        async def one(part: str) -> str | None:
+            body = await self._send_one(message.to.value, part)
+            statuses.append(str(body.get("status", "")))
+            sid = body.get("sid")
+            return str(sid) if sid else None
+
+        sid = await send_parts(split_text(message.body, SMS_LIMIT), one)
+        return OutboundAccepted(external_id=sid, status=STATUS_MAP.get(statuses[0], "queued"))
+
+    async def _send_one(self, to: str, text: str) -> dict[str, Any]:
+        form: dict[str, str] = {"To": to, "Body": text}
         if self.messaging_service_sid:
             form["MessagingServiceSid"] = self.messaging_service_sid
         else:
@@ -146,14 +159,6 @@ class TwilioSmsAdapter:
         if self.status_callback and self.account.public_url:
             form["StatusCallback"] = f"{self.account.public_url}/adapters/twilio/sms/status"
         url = f"{self.account.base_url}/2010-04-01/Accounts/{self.account.account_sid}/Messages.json"
-        body = await self.http.call(
-            "POST",
-            url,
-            data=form,
-            headers={"Authorization": self.account.basic_auth()},
-        )
-        sid = body.get("sid")
-        return OutboundAccepted(
-            external_id=str(sid) if sid else None,
-            status=STATUS_MAP.get(str(body.get("status", "")), "queued"),
+        return await self.http.call(
+            "POST", url, data=form, headers={"Authorization": self.account.basic_auth()}
         )

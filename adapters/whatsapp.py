@@ -17,6 +17,7 @@ from aiohttp import web
 from adapters.meta import MetaWebhook
 from adapters.provider_http import ProviderHttp
 from adapters.settings import Settings
+from adapters.text import WHATSAPP_LIMIT, send_parts, split_text
 from adapters.webhooks import RouterUnavailable, ingest, record_status, unavailable
 from adapters.whatsapp_payload import parse_notification
 from router.adapter_api import DeliveryError
@@ -73,18 +74,23 @@ class WhatsAppAdapter:
         number_id = message.attributes.get("whatsapp_phone_number_id") or self.phone_number_id
         if not number_id:
             raise DeliveryError("whatsapp: phone_number_id is not configured", retryable=False)
-        body = await self.http.call(
-            "POST",
-            f"{self.graph_url}/{number_id}/messages",
-            json={
-                "messaging_product": "whatsapp",
-                "recipient_type": "individual",
-                "to": message.to.value.lstrip("+"),
-                "type": "text",
-                "text": {"preview_url": False, "body": message.body},
-            },
-            headers={"Authorization": f"Bearer {self.access_token}"},
-        )
-        messages = body.get("messages") or [{}]
-        wamid = messages[0].get("id") if isinstance(messages[0], dict) else None
-        return OutboundAccepted(external_id=str(wamid) if wamid else None, status="sent")
+
+        async def one(part: str) -> str | None:
+            body = await self.http.call(
+                "POST",
+                f"{self.graph_url}/{number_id}/messages",
+                json={
+                    "messaging_product": "whatsapp",
+                    "recipient_type": "individual",
+                    "to": message.to.value.lstrip("+"),
+                    "type": "text",
+                    "text": {"preview_url": False, "body": part},
+                },
+                headers={"Authorization": f"Bearer {self.access_token}"},
+            )
+            messages = body.get("messages") or [{}]
+            wamid = messages[0].get("id") if isinstance(messages[0], dict) else None
+            return str(wamid) if wamid else None
+
+        wamid = await send_parts(split_text(message.body, WHATSAPP_LIMIT), one)
+        return OutboundAccepted(external_id=wamid, status="sent")

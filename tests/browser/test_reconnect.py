@@ -179,3 +179,29 @@ async def test_a_wrong_token_is_refused_with_a_reason(
     # the failed handshakes are the browser's own console errors here, nothing else
     assert all("WebSocket" in e or "Failed to load resource" in e for e in console.errors), console.errors
     await ctx.close()
+
+
+async def test_a_second_desktop_of_the_same_agent_takes_over(
+    make_server: Any, browser: Browser, console: Console
+) -> None:
+    """The older desktop stops and says why, rather than fighting the newer one for the session."""
+    expect.set_options(timeout=15_000)
+    server = await make_server(CONFIG)
+    token = await server.token("agent", agent_id="alice")
+    first_ctx, first = await new_page(browser, console, "first desktop")
+    await sign_in(first, server.url, "alice", token)
+    second_ctx, second = await new_page(browser, console, "second desktop")
+    await sign_in(second, server.url, "alice", token)
+
+    await expect(first.locator("#signin-error")).to_contain_text("another desktop")
+    await expect(first.get_by_role("button", name="Sign in")).to_be_visible()
+    await second.wait_for_timeout(1500)  # the newer one stays connected
+    await expect(second.locator("#conn")).to_have_attribute("data-status", "open")
+
+    # one click takes it back (the id and token are still filled in); now the other one stops
+    await first.get_by_role("button", name="Sign in").click()
+    await expect(first.locator("#conn")).to_have_attribute("data-status", "open")
+    await expect(second.locator("#signin-error")).to_contain_text("another desktop")
+    assert console.errors == [], "\n".join(console.errors)
+    for ctx in (first_ctx, second_ctx):
+        await ctx.close()

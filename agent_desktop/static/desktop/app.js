@@ -151,7 +151,11 @@ class Desktop {
     clearInterval(this.heartbeat);
     this.failPending("not_connected", "The connection dropped before the server answered.");
     if (status === "stopped") {
-      if (code) {
+      if (code === 4001) {
+        // the server closes an older desktop of the same agent when a newer one connects
+        this.disconnect();
+        this.showSignin("You signed in from another desktop; this one stopped. Sign in to use it here.");
+      } else if (code) {
         this.showSignin(`The server refused this agent id or token (${reason || code}).`);
       }
       return;
@@ -270,7 +274,11 @@ class Desktop {
       // A newer desktop of the same agent took over (or the token was revoked): stop here
       // rather than fight it for the session.
       this.disconnect();
-      this.showSignin(frame.detail || "The server refused this token.");
+      this.showSignin(
+        frame.code === "session_replaced"
+          ? "You signed in from another desktop; this one stopped. Sign in to use it here."
+          : frame.detail || "The server refused this token.",
+      );
       return;
     }
     this.toast(frame.detail || frame.code, "error");

@@ -192,6 +192,8 @@ class WebChatAdapter:
     async def _customer_says(self, visitor: _Visitor, say: Say) -> None:
         hello = visitor.hello
         hints = CustomerHints(name=hello.name, email=hello.email, phone=hello.phone)
+        # Typed into a web page, not proven: the agent is told to verify before disclosing anything.
+        claimed = {"contact_unverified": True} if (hello.email or hello.phone) else {}
         event = InboundEvent.model_validate(
             {
                 "channel": Channel.chat,
@@ -201,6 +203,7 @@ class WebChatAdapter:
                 "customer": hints if hints.model_dump(exclude_none=True) else None,
                 "queue": self.queue,
                 "content": say.text,
+                "attributes": claimed,
                 "join_open": True,
             }
         )

@@ -88,6 +88,7 @@ async def test_waiting_customer_sees_position_then_the_agents_reply(
     assert event["from"] == {"kind": "chat_visitor", "value": VISITOR}
     assert event["customer"] == {"name": "Ann", "email": "Ann@Example.com", "phone": "+1 650 555 1234"}
     assert event["content"] == "Where is my parcel?"
+    assert event["attributes"] == {"contact_unverified": True}
 
     status = await frame(ws, "status")
     assert (status["status"], status["position"], status["estimated_wait_seconds"]) == ("queued", 1, 30.0)

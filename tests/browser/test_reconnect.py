@@ -176,6 +176,15 @@ async def test_a_wrong_token_is_refused_with_a_reason(
     await expect(page.locator("#signin-error")).to_have_text(
         "Cannot sign in: this token belongs to another agent."
     )
+    # the wallboard too: an agent token is not a supervisor token
+    board_ctx, board = await new_page(browser, console, "wallboard")
+    await board.goto(f"{server.url}/wallboard/#token={alice_token}")
+    await expect(board.locator("#signin-error")).to_have_text(
+        "Cannot open the wallboard: this is not a supervisor token."
+    )
+    await expect(board.get_by_label("Supervisor token")).to_be_focused()
+    await board_ctx.close()
+
     # the failed handshakes are the browser's own console errors here, nothing else
     assert all("WebSocket" in e or "Failed to load resource" in e for e in console.errors), console.errors
     await ctx.close()

@@ -93,6 +93,7 @@ class Wallboard {
     } else {
       const seconds = Math.max(1, Math.round((retryIn || 0) / 1000));
       text.textContent = `Offline — retrying in ${seconds}s`;
+      if (!this.everConnected && attempt === 1) this.diagnose();
       fill(
         banner,
         h("span", {
@@ -104,6 +105,28 @@ class Wallboard {
       );
       banner.hidden = false;
       document.body.classList.add("is-stale");
+    }
+  }
+
+  /**
+   * A refused websocket handshake looks like any network failure to a page: ask the same URL
+   * over plain HTTP once; 401 or 403 means the token is wrong and retrying is pointless.
+   */
+  async diagnose() {
+    const token = this.token;
+    const url = new URL("/v1/supervisor/socket", window.location.href);
+    url.searchParams.set("token", token);
+    let response;
+    try {
+      response = await fetch(url, { cache: "no-store" });
+    } catch {
+      return; // unreachable: keep retrying
+    }
+    const why = { 401: "the token is not valid", 403: "this is not a supervisor token" }[response.status];
+    if (why && token === this.token && !this.everConnected) {
+      this.disconnect();
+      sessionStorage.removeItem(STORE_KEY);
+      this.showSignin(`Cannot open the wallboard: ${why}.`);
     }
   }
 

@@ -24,9 +24,10 @@ from typing import Any, ClassVar
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from adapters.mime import message_ids, parse_mail
+from adapters.bounces import Bounce, bounce_of
+from adapters.mime import mail_event, message_ids, read_mail
 from adapters.settings import Settings
-from adapters.webhooks import RouterUnavailable, ingest, log
+from adapters.webhooks import RouterUnavailable, ingest, log, record_status
 from router.adapter_api import DeliveryError
 from router.client import RouterClient
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
@@ -46,8 +47,12 @@ class _Inbox:
             raw = raw.encode("utf-8", errors="surrogateescape")
         if raw is None:
             return "554 5.6.0 empty message"
+        message = read_mail(raw)
+        bounce = bounce_of(message)
+        if bounce is not None:
+            return await self._bounce(bounce)
         try:
-            event = parse_mail(raw, recipients=list(envelope.rcpt_tos))
+            event = mail_event(message, raw, recipients=list(envelope.rcpt_tos))
         except ValueError as exc:
             log.warning("adapter.mail_unreadable", adapter="email", error=str(exc)[:200], peer=session.peer)
             return "550 5.6.0 message not readable: no sender address"
@@ -57,6 +62,17 @@ class _Inbox:
             return "451 4.3.0 temporarily unable to accept the message, try again later"
         if result is None:
             return "550 5.7.1 message not accepted"
+        return "250 2.0.0 OK"
+
+    async def _bounce(self, bounce: Bounce) -> str:
+        """A delivery report about one of our replies: a receipt, not a customer message."""
+        receipt = bounce.receipt()
+        log.info("adapter.mail_bounce", adapter="email", original=bounce.original_id, action=bounce.action)
+        if receipt is not None:
+            try:
+                await record_status(self.adapter.router, "email", receipt)
+            except RouterUnavailable:
+                return "451 4.3.0 temporarily unable to accept the message, try again later"
         return "250 2.0.0 OK"
 
 

@@ -143,10 +143,18 @@ def attachments(message: EmailMessage) -> list[Attachment]:
     return found
 
 
-def parse_mail(raw: bytes, *, recipients: list[str] | None = None) -> InboundEvent:
-    """The inbound event for one received message."""
+def read_mail(raw: bytes) -> EmailMessage:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(message, EmailMessage)
+    return message
+
+
+def parse_mail(raw: bytes, *, recipients: list[str] | None = None) -> InboundEvent:
+    """The inbound event for one received message."""
+    return mail_event(read_mail(raw), raw, recipients=recipients)
+
+
+def mail_event(message: EmailMessage, raw: bytes, *, recipients: list[str] | None = None) -> InboundEvent:
     senders = getaddresses([_raw_header(message, "From") or ""])
     sender_name, sender = senders[0] if senders else ("", "")
     if not sender or "@" not in sender:
@@ -161,6 +169,9 @@ def parse_mail(raw: bytes, *, recipients: list[str] | None = None) -> InboundEve
         attributes["mailbox"] = recipients[0].lower()
     if html is not None:
         attributes["html"] = html[:HTML_KEPT]
+    auto = str(message.get("Auto-Submitted", "")).strip().lower()
+    if auto and auto != "no":
+        attributes["auto_submitted"] = auto  # an out-of-office or other automatic reply (RFC 3834)
     name = decode_words(sender_name) or None
     external_id = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     return InboundEvent.model_validate(

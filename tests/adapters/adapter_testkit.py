@@ -268,3 +268,36 @@ def korean_mail() -> bytes:
         "Content-Transfer-Encoding: base64\r\n\r\n"
         f"{body}\r\n"
     ).encode("ascii")
+
+
+def delivery_report(original_id: str, *, action: str = "failed", headers_only: bool = False) -> bytes:
+    """A bounce as an MTA writes it (RFC 3464 ``multipart/report``) for the message ``original_id``."""
+    original_kind = "text/rfc822-headers" if headers_only else "message/rfc822"
+    original = (
+        "From: Shop Support <support@shop.example>\r\n"
+        "To: gone@customer.example\r\n"
+        "Subject: Re: Order 1234\r\n"
+        f"Message-ID: {original_id}\r\n"
+    )
+    if not headers_only:
+        original += "\r\nIt ships today.\r\n"
+    return (
+        "From: MAILER-DAEMON@relay.example (Mail Delivery System)\r\n"
+        "To: support@shop.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@relay.example>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\r\n\r\n'
+        "--R\r\nContent-Type: text/plain\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\r\n"
+        "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; relay.example\r\n\r\n"
+        "Final-Recipient: rfc822; gone@customer.example\r\n"
+        f"Action: {action}\r\n"
+        "Status: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <gone@customer.example>:\r\n"
+        "    Recipient address rejected: User unknown\r\n\r\n"
+        f"--R\r\nContent-Type: {original_kind}\r\n\r\n{original}"
+        "--R--\r\n"
+    ).encode()

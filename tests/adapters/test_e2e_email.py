@@ -7,7 +7,7 @@ import asyncio
 import smtplib
 from email import message_from_bytes, policy
 
-from tests.adapters.adapter_testkit import SmtpRelay, fixture_bytes
+from tests.adapters.adapter_testkit import SmtpRelay, delivery_report, fixture_bytes
 from tests.adapters.e2e_support import config, free_port, interaction
 from tests.conftest import MakeServer
 
@@ -89,4 +89,30 @@ async def test_email_reply_threads_into_its_conversation(make_server: MakeServer
     # A resend of the same answer (the sender's retry) adds nothing.
     await asyncio.to_thread(smtp_send, port, answer.encode())
     assert len((await interaction(server, threaded["id"]))["messages"]) == 1
+    await carol.close()
+
+
+async def test_a_bounced_reply_is_shown_failed_to_the_agent(
+    make_server: MakeServer, relay: SmtpRelay
+) -> None:
+    port = free_port()
+    server = await make_server(
+        config(email={"smtp_port": port, "relay_port": relay.port, "from_address": "support@shop.example"})
+    )
+    carol = await server.agent("carol")
+    await asyncio.to_thread(smtp_send, port, FIRST)
+    offer, _ = await carol.accept_next()
+    ack = await carol.call(
+        {"type": "send_message", "interaction_id": offer["interaction"]["id"], "body": "Hi"}
+    )
+    assert ack["type"] == "ack", ack
+    sent = await carol.next("message_status", status="sent")
+    reply_id = message_from_bytes(relay.received[0][2], policy=policy.default)["Message-ID"]
+
+    await asyncio.to_thread(smtp_send, port, delivery_report(reply_id))
+    failed = await carol.next("message_status", status="failed")
+    assert failed["message_id"] == sent["message_id"]
+    assert "User unknown" in (failed.get("detail") or "")
+    status, body = await server.request("GET", "/v1/queues/general", role="supervisor")
+    assert status == 200 and body["stats"]["waiting"] == 0  # the bounce opened no interaction
     await carol.close()

@@ -106,7 +106,6 @@ const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
   minute: "2-digit",
 });
-const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 
 /** "14:05" today, "Mar 3, 14:05" on another day. */
 export function formatTime(value) {
@@ -121,11 +120,6 @@ export function formatClock(value, withSeconds = false) {
   const d = toDate(value);
   if (!d) return "";
   return (withSeconds ? timeSecFmt : timeFmt).format(d);
-}
-
-export function formatDay(value) {
-  const d = toDate(value);
-  return d ? dayFmt.format(d) : "";
 }
 
 /** Full date and time for title attributes and <time datetime>. */

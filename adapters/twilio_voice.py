@@ -6,8 +6,9 @@ collected so far travel in the query string of the URLs the TwiML points back to
 1. (no step) greet and ``<Gather>`` the intent (a digit or a spoken word);
 2. ``step=intent``: map ``Digits`` / ``SpeechResult`` to an intent, ``<Gather>`` the account;
 3. ``step=account``: post the call to the router (external id = ``CallSid``), start waiting;
-4. ``step=wait&interaction=…``: say the live position and wait estimate, pause, loop; once
-   the interaction is assigned, ``<Dial>`` the agent's address;
+4. ``step=wait&interaction=…``: hold and loop, saying the live position and wait estimate
+   when it changes (and every ``announce_seconds``); once the interaction is assigned,
+   ``<Dial>`` the agent's address;
 5. ``step=dialed``: the bridged call ended (or the agent did not answer: wait again).
 
 ``POST /adapters/twilio/voice/status`` takes Twilio's call status callbacks; a call that
@@ -63,7 +64,8 @@ class TwilioVoiceAdapter:
         self.queues = settings.table("queues", {})
         self.queue = settings.optional_text("queue")
         self.ask_account = settings.flag("ask_account", True)
-        self.wait_pause = settings.integer("wait_pause_seconds", 10)
+        self.wait_pause = settings.integer("wait_pause_seconds", 3)
+        self.announce_seconds = settings.integer("announce_seconds", 30)
         self.dial_timeout = settings.integer("dial_timeout_seconds", 20)
         self.hold_music_url = settings.optional_text("hold_music_url")
         self.caller_id = settings.optional_text("caller_id")
@@ -176,7 +178,8 @@ class TwilioVoiceAdapter:
             )
         self._remember(params.get("CallSid"), result.id)
         twiml = self._twiml().say(describe_wait(result.position, result.estimated_wait_seconds))
-        return self._hold(twiml, request, interaction=result.id).response()
+        position = "" if result.position is None else str(result.position)
+        return self._hold(twiml, request, interaction=result.id, p=position, q=0).response()
 
     def _hold(self, twiml: TwiML, request: web.Request, **state: str | int) -> TwiML:
         if self.hold_music_url:
@@ -220,8 +223,15 @@ class TwilioVoiceAdapter:
                 ).response()
             log.warning("adapter.agent_without_address", adapter=self.name, agent_id=current.agent_id)
             return self._hold(self._twiml(), request, interaction=interaction_id).response()
-        twiml = self._twiml().say(describe_wait(current.position, current.estimated_wait_seconds))
-        return self._hold(twiml, request, interaction=interaction_id).response()
+        # Say the position when it changed, and at least every ``announce_seconds``; between
+        # announcements just hold, so an accepted call is bridged within one pause.
+        position = "" if current.position is None else str(current.position)
+        quiet = _int(query.get("q"), 0) + self.wait_pause
+        twiml = self._twiml()
+        if position != query.get("p", "") or quiet >= self.announce_seconds:
+            twiml.say(describe_wait(current.position, current.estimated_wait_seconds))
+            quiet = 0
+        return self._hold(twiml, request, interaction=interaction_id, p=position, q=quiet).response()
 
     def _after_dial(
         self, request: web.Request, params: dict[str, str], query: Mapping[str, str]

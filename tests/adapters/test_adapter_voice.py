@@ -94,7 +94,7 @@ async def test_ivr_collects_intent_and_account_then_queues(voice: Client, router
     )
     assert doc.find("Pause") is not None and doc.find("Pause").get("length") == "5"  # type: ignore[union-attr]
     interaction_id = next(iter(router_stub.interactions))
-    assert wait_path == f"/adapters/twilio/voice?step=wait&interaction={interaction_id}"
+    assert wait_path == f"/adapters/twilio/voice?step=wait&interaction={interaction_id}&p=2&q=0"
 
 
 async def test_spoken_intent_is_understood(voice: Client, router_stub: RouterStub) -> None:
@@ -128,7 +128,7 @@ async def test_waiting_loop_says_position_then_bridges_to_the_agent(
     assert doc.findtext("Say") == (
         "You are next in line. Your estimated wait is less than a minute. Please stay on the line."
     )
-    assert follow(wait_path, doc.findtext("Redirect")) == wait_path
+    assert follow(wait_path, doc.findtext("Redirect")) == wait_path.replace("p=2&q=0", "p=1&q=0")
 
     interaction.update(status="assigned", agent_id="alice", agent_address="client:alice", position=None)
     doc = await call.post(wait_path)
@@ -208,3 +208,18 @@ async def test_caller_input_cannot_inject_twiml(voice: Client) -> None:
         "/adapters/twilio/voice?step=intent&n=2", SpeechResult="</Say><Dial>+1900</Dial>"
     )
     assert doc.find("Dial") is None
+
+
+async def test_position_is_said_when_it_changes_and_every_half_minute(
+    voice: Client, router_stub: RouterStub
+) -> None:
+    call = Call(voice)
+    wait_path, _ = await walk_to_queue(call, Digits="1")  # said "number 2", pauses of 5 s
+    said = []
+    for _ in range(7):
+        doc = await call.post(wait_path)
+        said.append(doc.findtext("Say"))
+        wait_path = follow(wait_path, doc.findtext("Redirect"))
+    # The stub's live position is 1 (the ingest answer said 2): said once, then again after 30 s.
+    assert [s is not None for s in said] == [True, False, False, False, False, False, True]
+    assert doc.find("Pause") is not None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 from xml.etree.ElementTree import Element, fromstring
 
 from aiohttp import web
@@ -145,7 +145,7 @@ async def test_caller_hanging_up_while_waiting_abandons_the_call(make_server: Ma
         "CallSid": "CA-hangup-1",
     }
     wait_path = await call_through_ivr(server, params)  # nobody with billing skills is online
-    interaction_id = wait_path.split("interaction=")[1]
+    interaction_id = parse_qs(urlsplit(wait_path).query)["interaction"][0]
     waiting = await interaction(server, interaction_id)
     assert waiting["status"] == "queued" and waiting["attributes"]["intent"] == "billing"
     doc = await twiml(server, wait_path, params)

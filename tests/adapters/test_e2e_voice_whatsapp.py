@@ -149,7 +149,8 @@ async def test_caller_hanging_up_while_waiting_abandons_the_call(make_server: Ma
     waiting = await interaction(server, interaction_id)
     assert waiting["status"] == "queued" and waiting["attributes"]["intent"] == "billing"
     doc = await twiml(server, wait_path, params)
-    assert "next in line" in (doc.findtext("Say") or "")
+    assert doc.findtext("Say") is None  # still first in line: already said, the caller just holds
+    assert doc.find("Pause") is not None and "step=wait" in (doc.findtext("Redirect") or "")
     status, _ = await post_twilio(
         server.url, "/adapters/twilio/voice/status", {**params, "CallStatus": "completed"}
     )

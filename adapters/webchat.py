@@ -79,6 +79,7 @@ class WebChatAdapter:
         settings = Settings(self.name, config)
         self.router = router
         self.poll_seconds = settings.number("poll_seconds", 2.0)
+        self.assigned_poll_seconds = settings.number("assigned_poll_seconds", 10.0)
         self.hello_timeout = settings.number("hello_timeout_seconds", 15.0)
         origins = settings.optional_text("allowed_origins")
         self.allowed_origins = {o.strip() for o in origins.split(",")} if origins else None
@@ -258,7 +259,8 @@ class WebChatAdapter:
             if current.status not in OPEN_STATUSES:
                 await visitor.push(Ended(interaction_id=interaction_id))
                 return
-            await asyncio.sleep(self.poll_seconds)
+            waiting = current.status == InteractionStatus.queued
+            await asyncio.sleep(self.poll_seconds if waiting else self.assigned_poll_seconds)
 
     # ------------------------------------------------------------------ agent replies
 

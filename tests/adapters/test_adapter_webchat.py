@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -266,3 +267,22 @@ async def test_a_transfer_is_not_an_end(chat: tuple[WebChatAdapter, Client], rou
     line = await frame(ws)
     assert (line["type"], line["text"]) == ("message", "Hello from billing")
     await ws.close()
+
+
+async def test_polling_slows_once_an_agent_has_the_chat(
+    router_client: RouterClient, router_stub: RouterStub
+) -> None:
+    adapter = WebChatAdapter({"poll_seconds": 0.02, "assigned_poll_seconds": 5}, router_client)
+    client = await serve_adapter(adapter)
+    ws, _ = await connect(client)
+    await ws.send_json({"type": "message", "id": "m1", "text": "hi"})
+    interaction_id = (await frame(ws, "ack"))["interaction_id"]
+    await frame(ws, "status")
+    router_stub.interactions[interaction_id].update(status="assigned", agent_id="alice")
+    await frame(ws, "status")
+    reads_at_assignment = len(router_stub.made("GET", "/v1/interactions/"))
+    await asyncio.sleep(0.3)  # fifteen waiting-time polls; none while assigned
+    assert len(router_stub.made("GET", "/v1/interactions/")) == reads_at_assignment
+    await ws.close()
+    await adapter.stop()
+    await client.close()

@@ -33,6 +33,9 @@ from router.client import RouterClient
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
 
 MAX_REFERENCES = 20
+# What parsing a malformed message can raise: our own checks (ValueError) and the standard library's
+# header and MIME parsers, which fail this way on some broken input instead of recording a defect.
+UNREADABLE = (ValueError, LookupError, IndexError, AttributeError, TypeError, KeyError)
 
 
 class _Inbox:
@@ -47,15 +50,20 @@ class _Inbox:
             raw = raw.encode("utf-8", errors="surrogateescape")
         if raw is None:
             return "554 5.6.0 empty message"
-        message = read_mail(raw)
-        bounce = bounce_of(message)
-        if bounce is not None:
-            return await self._bounce(bounce)
         try:
+            message = read_mail(raw)
+            bounce = bounce_of(message)
+            if bounce is not None:
+                return await self._bounce(bounce)
             event = mail_event(message, raw, recipients=list(envelope.rcpt_tos))
-        except ValueError as exc:
-            log.warning("adapter.mail_unreadable", adapter="email", error=str(exc)[:200], peer=session.peer)
-            return "550 5.6.0 message not readable: no sender address"
+        except UNREADABLE as exc:
+            log.warning(
+                "adapter.mail_unreadable",
+                adapter="email",
+                error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                peer=session.peer,
+            )
+            return "550 5.6.0 message not readable"
         try:
             result = await ingest(self.adapter.router, "email", event, queue=self.adapter.queue)
         except RouterUnavailable:

@@ -41,6 +41,8 @@ SUPERSETS = {
     "x-sjis": "cp932",
 }
 MSG_ID = re.compile(r"<[^<>\s]+>")
+ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_REFS = 20
 HTML_KEPT = 20_000
 
@@ -51,27 +53,55 @@ def codec_for(charset: str | None) -> str:
     name = SUPERSETS.get(name, name)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):
         return "utf-8"
 
 
-def decode_words(raw: str | None) -> str:
+def unescape(text: str, fallback: str | None = None) -> str:
+    """Header text that arrived as raw 8-bit bytes (kept by the parser as surrogate escapes), decoded:
+    as UTF-8 if it is, else in the message's declared charset, else as Windows-1252."""
+    if not ESCAPED_BYTES.search(text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode(codec_for(fallback or "windows-1252"), errors="replace")
+
+
+def clean(text: str) -> str:
+    """Without NUL and other control characters (PostgreSQL text cannot hold NUL)."""
+    return CONTROLS.sub("", text)
+
+
+def decode_words(raw: str | None, fallback: str | None = None) -> str:
     """A header value with its RFC 2047 encoded words decoded through :func:`codec_for`."""
     if not raw:
         return ""
     parts = []
-    for chunk, charset in decode_header(re.sub(r"\r?\n[ \t]+", " ", raw)):
+    for chunk, charset in decode_header(re.sub(r"\r?\n[ \t]+", " ", unescape(raw, fallback))):
         if isinstance(chunk, str):
             parts.append(chunk)
+        elif charset is None:  # text between encoded words, as decode_header escaped it
+            parts.append(chunk.decode("raw-unicode-escape", errors="replace"))
         else:
             parts.append(chunk.decode(codec_for(charset), errors="replace"))
-    return "".join(parts).strip()
+    return clean("".join(parts)).strip()
 
 
-def _raw_header(message: Message, name: str) -> str | None:
+def _raw_header(message: Message, name: str, fallback: str | None = None) -> str | None:
     for key, value in message.raw_items():
         if key.lower() == name.lower():
-            return str(value)
+            return unescape(str(value), fallback)
+    return None
+
+
+def declared_charset(message: Message) -> str | None:
+    """The first charset a part declares: how raw 8-bit headers are most likely encoded."""
+    for part in message.walk():
+        charset = part.get_content_charset()
+        if charset:
+            return str(charset)
     return None
 
 
@@ -135,7 +165,7 @@ def attachments(message: EmailMessage) -> list[Attachment]:
         filename = part.get_filename()
         found.append(
             Attachment(
-                filename=decode_words(filename) if filename else None,
+                filename=decode_words(filename)[:300] or None if filename else None,
                 content_type=part.get_content_type(),
                 size=len(payload) if isinstance(payload, bytes) else None,
             )
@@ -155,35 +185,42 @@ def parse_mail(raw: bytes, *, recipients: list[str] | None = None) -> InboundEve
 
 
 def mail_event(message: EmailMessage, raw: bytes, *, recipients: list[str] | None = None) -> InboundEvent:
-    senders = getaddresses([_raw_header(message, "From") or ""])
+    charset = declared_charset(message)
+
+    def header(name: str) -> str:
+        return _raw_header(message, name, charset) or ""
+
+    senders = getaddresses([header("From")])
     sender_name, sender = senders[0] if senders else ("", "")
-    if not sender or "@" not in sender:
+    sender = clean(sender).strip().lower()
+    if not sender or "@" not in sender or len(sender) > 320:
         raise ValueError("the message has no sender address")
-    message_id = next(iter(message_ids(_raw_header(message, "Message-ID"))), None)
-    refs = message_ids(_raw_header(message, "In-Reply-To"))
-    refs += [r for r in reversed(message_ids(_raw_header(message, "References"))) if r not in refs]
+    message_id = next((m for m in message_ids(header("Message-ID")) if len(m) <= 200), None)
+    refs = message_ids(header("In-Reply-To"))
+    refs += [r for r in reversed(message_ids(header("References"))) if r not in refs]
     plain, html = bodies(message)
     content = plain if plain is not None else html_to_text(html) if html is not None else ""
-    attributes: dict[str, object] = {"email_to": [a for _, a in getaddresses(message.get_all("To", []))]}
+    recipients_seen = [clean(a) for _, a in getaddresses([header("To")]) if a]
+    attributes: dict[str, object] = {"email_to": recipients_seen}
     if recipients:
         attributes["mailbox"] = recipients[0].lower()
     if html is not None:
-        attributes["html"] = html[:HTML_KEPT]
+        attributes["html"] = clean(html[:HTML_KEPT])
     auto = str(message.get("Auto-Submitted", "")).strip().lower()
     if auto and auto != "no":
         attributes["auto_submitted"] = auto  # an out-of-office or other automatic reply (RFC 3834)
-    name = decode_words(sender_name) or None
+    name = decode_words(sender_name, charset)[:200] or None
     external_id = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     return InboundEvent.model_validate(
         {
             "channel": Channel.email,
-            "external_id": external_id[:200],
+            "external_id": external_id,
             "message_external_id": message_id,
-            "thread_refs": [r for r in refs[:MAX_REFS] if len(r) <= 300],
-            "from": {"kind": "email", "value": sender.lower()},
-            "customer": CustomerHints(name=name, email=sender.lower()),
-            "subject": decode_words(_raw_header(message, "Subject"))[:1000] or None,
-            "content": content.replace("\r\n", "\n")[:100_000],
+            "thread_refs": [r for r in refs if len(r) <= 300][:MAX_REFS],
+            "from": {"kind": "email", "value": sender},
+            "customer": CustomerHints(name=name, email=sender),
+            "subject": decode_words(header("Subject"), charset)[:1000] or None,
+            "content": clean(content.replace("\r\n", "\n"))[:100_000],
             "attachments": attachments(message),
             "attributes": attributes,
         }

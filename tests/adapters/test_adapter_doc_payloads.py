@@ -271,3 +271,38 @@ def test_attachment_with_encoded_filename_and_unknown_charset_body() -> None:
 def test_mail_without_a_sender_is_refused() -> None:
     with pytest.raises(ValueError, match="sender"):
         parse_mail(b"Subject: nobody\r\n\r\nbody\r\n")
+
+
+def test_raw_utf8_headers_without_encoded_words() -> None:
+    raw = (
+        "From: 김철수 <kim@example.kr>\r\nSubject: 요금 문의: 똠\r\nMessage-ID: <raw-1@example.kr>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n본문\r\n"
+    ).encode()
+    event = parse_mail(raw)
+    assert event.subject == "요금 문의: 똠"
+    assert event.customer is not None and event.customer.name == "김철수"
+    assert event.content is not None and event.content.strip() == "본문"
+
+
+def test_raw_cp949_headers_read_in_the_declared_charset() -> None:
+    raw = (
+        b"From: " + "김철수".encode("cp949") + b" <kim@example.kr>\r\nSubject: "
+        + "똠방각하 문의".encode("cp949")
+        + b"\r\nContent-Type: text/plain; charset=ks_c_5601-1987\r\n\r\n"
+        + "본문".encode("cp949") + b"\r\n"
+    )  # fmt: skip
+    event = parse_mail(raw)
+    assert event.subject == "똠방각하 문의"
+    assert event.customer is not None and event.customer.name == "김철수"
+
+
+def test_nul_bytes_and_overlong_ids_do_not_break_the_event() -> None:
+    long_id = "<" + "x" * 250 + "@example.com>"
+    raw = (
+        f"From: a@example.com\r\nMessage-ID: {long_id}\r\nIn-Reply-To: <ok@example.com>\r\n"
+        "Subject: nul\x00here\r\n\r\nbody\x00with nul\r\n"
+    ).encode()
+    event = parse_mail(raw)
+    assert event.subject == "nulhere" and event.content == "bodywith nul\n"
+    assert event.message_external_id is None and event.external_id.startswith("sha256:")
+    assert event.thread_refs == ["<ok@example.com>"]

@@ -20,7 +20,7 @@ from adapters.meta import MetaWebhook
 from adapters.provider_http import ProviderHttp
 from adapters.settings import Settings
 from adapters.text import MESSENGER_LIMIT, send_parts, split_text
-from adapters.webhooks import RouterUnavailable, ingest, record_status, unavailable
+from adapters.webhooks import RouterUnavailable, ingest, log, record_status, unavailable
 from router.client import RouterClient
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
 
@@ -65,6 +65,8 @@ class MessengerAdapter:
         if isinstance(payload, web.Response):
             return payload
         batch = parse_batch(payload)
+        if batch.skipped:
+            log.warning("adapter.payload_skipped", adapter=self.name, skipped=batch.skipped[:5])
         try:
             for event in batch.events:
                 await ingest(self.router, self.name, event, queue=self.queue)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.payloads import MALFORMED, dicts, obj, skipped
 from router.contracts import Attachment, Channel, InboundEvent, MessageStatusIn
 
 
@@ -28,31 +29,42 @@ class Receipt:
 class Batch:
     events: list[InboundEvent] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _events(payload: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for entry in payload.get("entry") or []:
-        for event in entry.get("messaging") or []:
-            if isinstance(event, dict):
-                yield str(entry.get("id", "")), event
+    for entry in dicts(payload.get("entry")):
+        for event in dicts(entry.get("messaging")):
+            yield str(entry.get("id", "")), event
 
 
 def parse_batch(payload: dict[str, Any]) -> Batch:
     batch = Batch()
     for page_id, event in _events(payload):
-        psid = str((event.get("sender") or {}).get("id", ""))
-        if "message" in event and not event["message"].get("is_echo"):
-            batch.events.append(message_event(psid, page_id, event))
-        elif "postback" in event:
-            batch.events.append(postback_event(psid, page_id, event))
-        elif "delivery" in event:
-            delivery = event["delivery"]
-            batch.receipts.append(
-                Receipt(psid, "delivered", list(delivery.get("mids") or []), delivery.get("watermark"))
-            )
-        elif "read" in event:
-            batch.receipts.append(Receipt(psid, "read", [], event["read"].get("watermark")))
+        try:
+            _add(batch, page_id, event)
+        except MALFORMED as exc:
+            batch.skipped.append(skipped("event", exc))
     return batch
+
+
+def _add(batch: Batch, page_id: str, event: dict[str, Any]) -> None:
+    psid = str(obj(event.get("sender")).get("id", ""))
+    if "message" in event and not obj(event["message"]).get("is_echo"):
+        batch.events.append(message_event(psid, page_id, event))
+    elif "postback" in event:
+        batch.events.append(postback_event(psid, page_id, event))
+    elif "delivery" in event:
+        delivery = obj(event["delivery"])
+        mids = [str(m) for m in delivery.get("mids") or [] if isinstance(m, str)]
+        batch.receipts.append(Receipt(psid, "delivered", mids, _watermark(delivery)))
+    elif "read" in event:
+        batch.receipts.append(Receipt(psid, "read", [], _watermark(obj(event["read"]))))
+
+
+def _watermark(receipt: dict[str, Any]) -> int | None:
+    value = receipt.get("watermark")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _event(psid: str, page_id: str, mid: str, **fields: Any) -> InboundEvent:

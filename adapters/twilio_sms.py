@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
+from adapters.payloads import MALFORMED, skipped
 from adapters.provider_http import ProviderHttp
 from adapters.settings import AdapterConfigError, Settings
 from adapters.text import SMS_LIMIT, send_parts, split_text
 from adapters.twilio_common import TwilioAccount, caller_identity
 from adapters.twiml import TwiML
-from adapters.webhooks import RouterUnavailable, ingest, record_status, unavailable
+from adapters.webhooks import RouterUnavailable, ingest, log, record_status, unavailable
 from router.adapter_api import DeliveryError
 from router.client import RouterClient
 from router.contracts import (
@@ -114,7 +115,12 @@ class TwilioSmsAdapter:
         if isinstance(form, web.Response):
             return form
         try:
-            await ingest(self.router, self.name, sms_event(form), queue=self.queue)
+            event = sms_event(form)
+        except MALFORMED as exc:
+            log.warning("adapter.payload_skipped", adapter=self.name, skipped=[skipped("message", exc)])
+            return web.Response(status=400, text="not a Twilio message webhook")
+        try:
+            await ingest(self.router, self.name, event, queue=self.queue)
         except RouterUnavailable:
             return unavailable()
         return TwiML().response()

@@ -103,6 +103,9 @@ class TwilioVoiceAdapter:
         if isinstance(form, web.Response):
             return form
         params = {k: v for k, v in form.items()}
+        if not params.get("CallSid"):
+            log.warning("adapter.payload_skipped", adapter=self.name, skipped=["call: no CallSid"])
+            return web.Response(status=400, text="not a Twilio voice webhook")
         query = request.query
         step = query.get("step", "")
         try:

@@ -18,7 +18,7 @@ from adapters.meta import MetaWebhook
 from adapters.provider_http import ProviderHttp
 from adapters.settings import Settings
 from adapters.text import WHATSAPP_LIMIT, send_parts, split_text
-from adapters.webhooks import RouterUnavailable, ingest, record_status, unavailable
+from adapters.webhooks import RouterUnavailable, ingest, log, record_status, unavailable
 from adapters.whatsapp_payload import parse_notification
 from router.adapter_api import DeliveryError
 from router.client import RouterClient
@@ -61,6 +61,8 @@ class WhatsAppAdapter:
         if isinstance(payload, web.Response):
             return payload
         notification = parse_notification(payload, graph_url=self.graph_url)
+        if notification.skipped:
+            log.warning("adapter.payload_skipped", adapter=self.name, skipped=notification.skipped[:5])
         try:
             for event in notification.events:
                 await ingest(self.router, self.name, event, queue=self.queue)

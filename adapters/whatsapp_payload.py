@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.payloads import MALFORMED, dicts, obj, skipped
 from router.contracts import Attachment, Channel, CustomerHints, InboundEvent, MessageStatusIn
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
@@ -23,11 +24,12 @@ RECEIPTS = {"sent", "delivered", "read", "failed"}
 class Notification:
     events: list[InboundEvent] = field(default_factory=list)
     statuses: list[MessageStatusIn] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _values(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
+    for entry in dicts(payload.get("entry")):
+        for change in dicts(entry.get("changes")):
             if change.get("field", "messages") == "messages" and isinstance(change.get("value"), dict):
                 yield change["value"]
 
@@ -36,12 +38,19 @@ def parse_notification(payload: dict[str, Any], *, graph_url: str) -> Notificati
     """Everything in one webhook POST. ``graph_url`` (``{base}/{version}``) locates media."""
     out = Notification()
     for value in _values(payload):
-        metadata = value.get("metadata") or {}
-        names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
-        for message in value.get("messages") or []:
-            out.events.append(message_event(message, metadata, names, graph_url))
-        for status in value.get("statuses") or []:
-            receipt = status_receipt(status)
+        metadata = obj(value.get("metadata"))
+        names = {str(c.get("wa_id")): obj(c.get("profile")).get("name") for c in dicts(value.get("contacts"))}
+        for message in dicts(value.get("messages")):
+            try:
+                out.events.append(message_event(message, metadata, names, graph_url))
+            except MALFORMED as exc:
+                out.skipped.append(skipped("message", exc))
+        for status in dicts(value.get("statuses")):
+            try:
+                receipt = status_receipt(status)
+            except MALFORMED as exc:
+                out.skipped.append(skipped("status", exc))
+                continue
             if receipt is not None:
                 out.statuses.append(receipt)
     return out
@@ -124,7 +133,7 @@ def _contact_line(contact: dict[str, Any]) -> str:
 
 def status_receipt(status: dict[str, Any]) -> MessageStatusIn | None:
     state = status.get("status")
-    if state not in RECEIPTS or not status.get("id"):
+    if state not in RECEIPTS or not isinstance(status.get("id"), str) or not status["id"]:
         return None
     errors = status.get("errors") or []
     detail = None

@@ -223,3 +223,10 @@ async def test_position_is_said_when_it_changes_and_every_half_minute(
     # The stub's live position is 1 (the ingest answer said 2): said once, then again after 30 s.
     assert [s is not None for s in said] == [True, False, False, False, False, False, True]
     assert doc.find("Pause") is not None
+
+
+async def test_voice_form_without_a_call_sid_is_refused(voice: Client, router_stub: RouterStub) -> None:
+    params = {"From": "+15017122661", "Digits": "1"}
+    path = "/adapters/twilio/voice?step=account&intent=billing"
+    resp = await voice.post(path, data=params, headers=twilio_headers(TOKEN, PUBLIC + path, params))
+    assert resp.status == 400 and router_stub.requests == []

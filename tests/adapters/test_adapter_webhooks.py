@@ -280,3 +280,43 @@ async def test_messenger_bad_signature_is_refused(messenger: Client, router_stub
     assert resp.status == 403
     assert router_stub.requests == []
     assert rejected_once(logs, APP_SECRET)["adapter"] == "messenger"
+
+
+async def test_whatsapp_odd_item_is_skipped_and_the_rest_goes_through(
+    whatsapp: Client, router_stub: RouterStub
+) -> None:
+    payload = fixture_json("whatsapp_cloud/text_message.json")
+    value = payload["entry"][0]["changes"][0]["value"]
+    good = value["messages"][0]
+    value["messages"] = [{"type": "text", "text": {"body": "no id, no sender"}}, good]
+    value["statuses"] = [
+        {"id": ["not", "a", "string"], "status": "read"},  # not a receipt of ours: ignored
+        {"id": "wamid.X", "status": "failed", "errors": "not a list"},  # odd: skipped
+    ]
+    body = json.dumps(payload).encode()
+    with capture_logs() as logs:
+        resp = await whatsapp.post("/adapters/whatsapp", data=body, headers=meta_headers(APP_SECRET, body))
+    assert resp.status == 200
+    assert [e["external_id"] for e in router_stub.ingested()] == [good["id"]]
+    [line] = [e for e in logs if e["event"] == "adapter.payload_skipped"]
+    assert len(line["skipped"]) == 2 and line["skipped"][0].startswith("message: KeyError")
+
+
+async def test_messenger_odd_event_is_skipped(messenger: Client, router_stub: RouterStub) -> None:
+    good = fixture_json("messenger/messages_text_event.json")
+    odd = {"sender": {"id": "P"}, "message": "not an object"}
+    body = json.dumps({"object": "page", "entry": [{"id": "PAGE", "messaging": [odd, good]}]}).encode()
+    with capture_logs() as logs:
+        resp = await messenger.post("/adapters/messenger", data=body, headers=meta_headers(APP_SECRET, body))
+    assert resp.status == 200
+    assert [e["external_id"] for e in router_stub.ingested()] == [good["message"]["mid"]]
+    assert [e["event"] for e in logs if e["event"] == "adapter.payload_skipped"] == [
+        "adapter.payload_skipped"
+    ]
+
+
+async def test_sms_form_without_a_message_sid_is_refused(sms: Client, router_stub: RouterStub) -> None:
+    params = {"From": "+15017122661", "Body": "no sid"}
+    headers = twilio_headers(TOKEN, PUBLIC + "/adapters/twilio/sms", params)
+    resp = await sms.post("/adapters/twilio/sms", data=params, headers=headers)
+    assert resp.status == 400 and router_stub.requests == []

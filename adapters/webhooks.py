@@ -1,10 +1,11 @@
 """What every provider webhook handler shares: the log, the 403, and calling the router.
 
 Failures are sorted the way providers understand them: the router unreachable or failing
-(5xx, 429) raises :class:`RouterUnavailable`, which a handler answers with 503 so the
-provider retries (the router is idempotent on external ids, so retries are harmless); the
-router rejecting the event (4xx) is logged once and acknowledged, because a retry would be
-rejected again.
+(5xx, 429, 408), or refusing the adapter's token (401, 403: a configuration to fix, not a
+reason to drop customers' messages), raises :class:`RouterUnavailable`, which a handler answers
+with 503 so the provider retries (the router is idempotent on external ids, so retries are
+harmless); the router rejecting the event itself (any other 4xx) is logged once and
+acknowledged, because a retry would be rejected again.
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ class RouterUnavailable(Exception):
     """The router could not take the event now; the provider should retry."""
 
 
+# Router answers that a later retry of the same event may get past.
+_TRANSIENT = {401, 403, 408, 429}
+
+
 def _classify(adapter: str, exc: Exception, event: str, **fields: object) -> None:
-    if isinstance(exc, RouterAPIError) and exc.status < 500 and exc.status != 429:
+    if isinstance(exc, RouterAPIError) and exc.status < 500 and exc.status not in _TRANSIENT:
         log.warning(event, adapter=adapter, status=exc.status, detail=str(exc)[:300], **fields)
         return
     log.warning("adapter.router_unavailable", adapter=adapter, error=str(exc)[:300], **fields)

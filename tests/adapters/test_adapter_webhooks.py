@@ -320,3 +320,15 @@ async def test_sms_form_without_a_message_sid_is_refused(sms: Client, router_stu
     headers = twilio_headers(TOKEN, PUBLIC + "/adapters/twilio/sms", params)
     resp = await sms.post("/adapters/twilio/sms", data=params, headers=headers)
     assert resp.status == 400 and router_stub.requests == []
+
+
+@pytest.mark.parametrize(
+    ("router_status", "answer"), [(401, 503), (403, 503), (429, 503), (400, 200), (409, 200)]
+)
+async def test_router_refusals_sorted_into_retry_or_drop(
+    whatsapp: Client, router_stub: RouterStub, router_status: int, answer: int
+) -> None:
+    router_stub.fail_with = router_status
+    body = fixture_bytes("whatsapp_cloud/text_message.json")
+    resp = await whatsapp.post("/adapters/whatsapp", data=body, headers=meta_headers(APP_SECRET, body))
+    assert resp.status == answer

@@ -143,10 +143,14 @@ class EmailAdapter:
     # ------------------------------------------------------------------ outbound
 
     def compose(self, message: OutboundMessage) -> EmailMessage:
+        """The reply as a MIME message; :class:`DeliveryError` if it cannot be addressed."""
+        to = message.to.value.strip()
+        if message.to.kind != "email" or "@" not in to or any(c in to for c in "\r\n<>,;"):
+            raise DeliveryError(f"no e-mail address to reply to ({message.to.kind})", retryable=False)
         mail = EmailMessage()
         mail["From"] = formataddr((self.from_name or "", self.from_address))
-        mail["To"] = message.to.value
-        subject = (message.subject or "").strip()
+        mail["To"] = to
+        subject = " ".join((message.subject or "").split())
         if subject and not subject.lower().startswith("re:"):
             subject = f"Re: {subject}"
         mail["Subject"] = subject or "Re: your message"

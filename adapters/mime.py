@@ -209,7 +209,7 @@ def mail_event(message: EmailMessage, raw: bytes, *, recipients: list[str] | Non
     auto = str(message.get("Auto-Submitted", "")).strip().lower()
     if auto and auto != "no":
         attributes["auto_submitted"] = auto  # an out-of-office or other automatic reply (RFC 3834)
-    name = decode_words(sender_name, charset)[:200] or None
+    name = " ".join(decode_words(sender_name, charset).split())[:200] or None
     external_id = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     return InboundEvent.model_validate(
         {
@@ -219,7 +219,7 @@ def mail_event(message: EmailMessage, raw: bytes, *, recipients: list[str] | Non
             "thread_refs": [r for r in refs if len(r) <= 300][:MAX_REFS],
             "from": {"kind": "email", "value": sender},
             "customer": CustomerHints(name=name, email=sender),
-            "subject": decode_words(header("Subject"), charset)[:1000] or None,
+            "subject": " ".join(decode_words(header("Subject"), charset).split())[:1000] or None,
             "content": clean(content.replace("\r\n", "\n"))[:100_000],
             "attachments": attachments(message),
             "attributes": attributes,

@@ -306,3 +306,13 @@ def test_nul_bytes_and_overlong_ids_do_not_break_the_event() -> None:
     assert event.subject == "nulhere" and event.content == "bodywith nul\n"
     assert event.message_external_id is None and event.external_id.startswith("sha256:")
     assert event.thread_refs == ["<ok@example.com>"]
+
+
+def test_encoded_line_breaks_in_subject_and_name_become_spaces() -> None:
+    raw = (
+        b"From: =?utf-8?Q?Ann=0D=0ALee?= <ann@example.com>\r\n"
+        b"Subject: =?utf-8?Q?Order=0D=0ABcc:_x@evil.example?=\r\n\r\nbody\r\n"
+    )
+    event = parse_mail(raw)
+    assert event.subject == "Order Bcc: x@evil.example"
+    assert event.customer is not None and event.customer.name == "Ann Lee"

@@ -330,3 +330,30 @@ async def test_webchat_reply_to_a_visitor_without_a_window_is_retried(router_cli
     with pytest.raises(DeliveryError) as caught:
         await WebChatAdapter({}, router_client).send(reply("chat", "chat_visitor", "visitor-0001"))
     assert caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("chat_visitor", "visitor-1"),
+        ("email", "not-an-address"),
+        ("email", "a@b.example\r\nBcc: x@evil.example"),
+    ],
+)
+async def test_email_reply_without_a_usable_address_fails_at_once(
+    relay: SmtpRelay, router_client: RouterClient, kind: str, value: str
+) -> None:
+    with pytest.raises(DeliveryError) as caught:
+        await email_adapter(relay, router_client).send(reply("email", kind, value))
+    assert not caught.value.retryable
+    assert relay.received == []
+
+
+async def test_email_subject_with_line_breaks_is_one_line(
+    relay: SmtpRelay, router_client: RouterClient
+) -> None:
+    await email_adapter(relay, router_client).send(
+        reply("email", "email", "a@example.com", subject="Order\r\nBcc: x@evil.example")
+    )
+    mail = message_from_bytes(relay.received[0][2], policy=policy.default)
+    assert mail["Subject"] == "Re: Order Bcc: x@evil.example" and mail["Bcc"] is None

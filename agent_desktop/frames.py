@@ -46,6 +46,9 @@ class SendMessage(_Frame):
     type: Literal["send_message"]
     interaction_id: str
     body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    subject: Annotated[
+        str | None, Field(max_length=1000, description="e-mail: sets the thread's subject")
+    ] = None
     ref: Ref = None
 
 
@@ -203,6 +206,7 @@ class AgentStatus(BaseModel):
 class QueueSnapshot(BaseModel):
     id: str
     name: str | None
+    service_level_seconds: float | None = None
     stats: QueueStats
 
 

@@ -44,7 +44,10 @@ def load(sections: Mapping[str, Mapping[str, Any]], client: RouterClient) -> lis
         if name not in eps:
             raise AdapterConfigError(f"unknown adapter {name!r}; known: {', '.join(sorted(eps))}")
         cls = eps[name].load()
-        adapters.append(cls(section, client))
+        try:
+            adapters.append(cls(section, client))
+        except ValueError as exc:  # the adapter's own configuration error: one line, naming the section
+            raise AdapterConfigError(f"adapters.{name}: {exc}") from exc
     return adapters
 
 

@@ -9,8 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import asyncpg
-import redis.exceptions
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -28,6 +26,7 @@ from router.contracts import (
     ContextRecord,
     EndIn,
     InboundEvent,
+    InteractionOut,
     InteractionStatus,
     JourneyEventIn,
     MessageIn,
@@ -141,6 +140,7 @@ class API:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/v1/interactions", self.post_interaction),
+            web.get("/v1/interactions", self.find_interaction),
             web.get("/v1/interactions/{id}", self.get_interaction),
             web.post("/v1/interactions/{id}/messages", self.post_message),
             web.post("/v1/interactions/{id}/end", self.post_end),
@@ -196,15 +196,38 @@ class API:
         )
         return any(str(r["customer_id"]) == customer_id for r in rows)
 
-    async def get_interaction(self, request: web.Request) -> web.Response:
-        principal = await self.who(request, Role.adapter, Role.supervisor, Role.agent)
-        row = await self._interaction_for(request, principal)
+    async def find_interaction(self, request: web.Request) -> web.Response:
+        """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
+        the call a status callback is about)."""
+        await self.who(request, Role.adapter, Role.supervisor)
+        channel, external_id = request.query.get("channel"), request.query.get("external_id")
+        if not channel or not external_id:
+            raise BadRequest(
+                "give channel and external_id",
+                errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
+            )
+        iid = await self.rt.pool.fetchval(q("interaction_by_external"), channel, external_id)
+        if iid is None:
+            raise NotFound(f"no {channel} interaction with external id {external_id}")
+        row = await istore.get_interaction(self.rt.pool, iid, full=True)
+        assert row is not None
+        return ok(await self._live_view(row))
+
+    async def _live_view(self, row: dict[str, Any]) -> InteractionOut:
         out = interaction_out(row)
+        if row["status"] == InteractionStatus.transferred:
+            live = await self.rt.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
+            out.live_id = str(live) if live else None
         if row["status"] == InteractionStatus.queued:
             out.position, out.estimated_wait_seconds = await ingest.live_position(self.rt, row)
         if row["agent_id"] and row["agent_id"] in self.rt.agents:
             out.agent_address = self.rt.agents[row["agent_id"]].address or f"client:{row['agent_id']}"
-        return ok(out)
+        return out
+
+    async def get_interaction(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.adapter, Role.supervisor, Role.agent)
+        row = await self._interaction_for(request, principal)
+        return ok(await self._live_view(row))
 
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)

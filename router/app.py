@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
@@ -82,14 +82,25 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(rt.outbound.run(), name="outbound"))
     rt.tasks = tasks
     yield
-    for ws in list(hub.all_sockets):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
     for t in tasks:
         t.cancel()
-    for t in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await t
+    await asyncio.wait(tasks, timeout=5)
     await app[ADAPTER_CLIENT].close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """on_shutdown: tell every desktop and wallboard the server is going away, all at once, before the
+    server waits for their handlers to finish."""
+    hub = app.get(HUB)
+    if hub is None:
+        return
+    sockets = [ws for ws in list(hub.all_sockets) if not ws.closed]
+    if sockets:
+        closing = [
+            asyncio.ensure_future(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown"))
+            for ws in sockets
+        ]
+        await asyncio.wait(closing, timeout=3)
 
 
 def _page(name: str) -> web.RouteDef:
@@ -110,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ADAPTER_CLIENT] = client
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_close_sockets)
 
     async def route(request: web.Request, kind: str) -> web.StreamResponse:
         rt, hub, tokens = request.app[RUNTIME], request.app[HUB], request.app[TOKENS]
@@ -165,9 +177,18 @@ def bind_base_url(app: web.Application, base_url: str) -> None:
             rt.outbound.add_route(
                 adapter.name, adapter.channel.value, f"{rt.base_url}/adapters/{adapter.name}/outbound"
             )
+            caps = adapter.capabilities.model_dump()
+            rt.capabilities[adapter.channel.value] = sorted(
+                set(rt.capabilities.get(adapter.channel.value, [])) | {k for k, v in caps.items() if v}
+            )
     for name, section in rt.settings.file.adapters.items():
         if isinstance(section, dict) and section.get("outbound_url") and section.get("channel"):
-            rt.outbound.add_route(name, str(section["channel"]), str(section["outbound_url"]))
+            # an adapter in its own process: it checks the token it was started with
+            token_env = str(section.get("outbound_token_env", "OMNIROUTE_ADAPTER_TOKEN"))
+            token = section.get("outbound_token") or os.environ.get(token_env)
+            rt.outbound.add_route(
+                name, str(section["channel"]), str(section["outbound_url"]), str(token) if token else None
+            )
 
 
 class Server:

@@ -39,7 +39,7 @@ from typing import Any, TextIO
 import aiohttp
 import psutil  # type: ignore[import-untyped,unused-ignore]
 
-from router.simulate import Api, Progress, ServerHandle, SimAgent, launch_server, percentile
+from router.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
 
 CHANNELS = ("voice", "chat", "sms", "email")
 _IDENTITY_KIND = {"voice": "phone", "chat": "visitor", "sms": "phone", "email": "email"}
@@ -554,6 +554,7 @@ async def phase_sockets(
                 sys.executable,
                 "-c",
                 "from router.bench import hold_sockets_main; hold_sockets_main()",
+                env=child_env(),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )

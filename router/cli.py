@@ -99,7 +99,7 @@ async def serve(args: argparse.Namespace) -> int:
         log.info("server.stopping")
         await server.stop()
         return 0
-    except EmbeddedError as exc:
+    except (EmbeddedError, adapter_host.AdapterConfigError) as exc:
         print(f"omniroute: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -6,6 +6,7 @@ Used by channel adapters, the benchmark and the simulator; it speaks only the do
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -77,3 +78,15 @@ class RouterClient:
     async def message_status_by_external_id(self, status: MessageStatusIn) -> None:
         """Record a provider receipt (delivered, read, failed) for the message with that provider id."""
         await self.request("POST", "/v1/messages/status", status.model_dump(mode="json"))
+
+    async def find_interaction(self, channel: str, external_id: str) -> InteractionOut | None:
+        """The interaction with this provider id on this channel, or None."""
+        try:
+            _, body = await self.request(
+                "GET", "/v1/interactions?" + urlencode({"channel": channel, "external_id": external_id})
+            )
+        except RouterAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return InteractionOut.model_validate(body)

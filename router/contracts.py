@@ -235,6 +235,9 @@ class InteractionOut(BaseModel):
     position: int | None = Field(default=None, description="live: 1-based place in the queue while waiting")
     estimated_wait_seconds: float | None = None
     agent_address: str | None = Field(default=None, description="live: the assigned agent's voice address")
+    live_id: str | None = Field(
+        default=None, description="for a transferred interaction: the open interaction that continues it"
+    )
 
 
 class IdentityOut(BaseModel):

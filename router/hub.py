@@ -246,7 +246,12 @@ class Hub:
         cfg = self.rt.queues.get(queue_id)
         st = await stats.queue_stats(self.rt, queue_id, day.get(queue_id))
         await self._record_history(queue_id, st.waiting)
-        return frames.QueueSnapshot(id=queue_id, name=cfg.name if cfg else None, stats=st)
+        return frames.QueueSnapshot(
+            id=queue_id,
+            name=cfg.name if cfg else None,
+            service_level_seconds=cfg.service_level_seconds if cfg else None,
+            stats=st,
+        )
 
     async def _record_history(self, queue_id: str, waiting: int) -> None:
         key = f"{self.rt.engine.keys.prefix}:qhist:{queue_id}"

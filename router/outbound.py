@@ -32,6 +32,7 @@ class Route:
     adapter: str
     channel: str
     url: str
+    token: str
 
 
 class Outbound:
@@ -44,8 +45,9 @@ class Outbound:
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def add_route(self, adapter: str, channel: str, url: str) -> None:
-        self.routes.append(Route(adapter, channel, url))
+    def add_route(self, adapter: str, channel: str, url: str, token: str | None = None) -> None:
+        """Where replies of a channel go; an adapter in its own process checks its own token."""
+        self.routes.append(Route(adapter, channel, url, token or self.token))
 
     def route_for(self, channel: str, from_kind: str | None) -> Route | None:
         candidates = [r for r in self.routes if r.channel == channel]
@@ -128,7 +130,7 @@ class Outbound:
             async with self._session.post(
                 route.url,
                 data=body.model_dump_json(),
-                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+                headers={"Authorization": f"Bearer {route.token}", "Content-Type": "application/json"},
             ) as resp:
                 if resp.status < 300:
                     return None

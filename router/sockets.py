@@ -55,18 +55,22 @@ async def hello(rt: Runtime, hub: Hub, agent_id: str, state: str, since: float) 
         work=items,
         offers=offers,
         queues=sorted(rt.queues),
-        channels=channel_capabilities(),
+        channels=channel_capabilities(rt),
     )
 
 
-def channel_capabilities() -> dict[str, list[str]]:
-    return {
-        "voice": ["voice"],
-        "chat": ["text", "media", "typing"],
-        "email": ["text", "media", "subject"],
-        "social": ["text", "media", "delivery_receipts", "read_receipts"],
-        "sms": ["text", "media", "delivery_receipts"],
-    }
+FALLBACK_CAPABILITIES = {
+    "voice": ["voice"],
+    "chat": ["text"],
+    "email": ["text", "subject"],
+    "social": ["text", "media", "delivery_receipts", "read_receipts"],
+    "sms": ["text", "media", "delivery_receipts"],
+}
+
+
+def channel_capabilities(rt: Runtime) -> dict[str, list[str]]:
+    """What each channel can do, as its adapters declare it (a table for channels served elsewhere)."""
+    return {**FALLBACK_CAPABILITIES, **rt.capabilities}
 
 
 async def agent_socket(request: web.Request, rt: Runtime, hub: Hub, cache: TokenCache) -> web.StreamResponse:
@@ -146,7 +150,7 @@ async def _dispatch(rt: Runtime, hub: Hub, s: AgentSession, f: Any) -> dict[str,
         iid = await work.reject(rt, agent, f.offer_id, f.reason)
         return {"interaction_id": iid}
     if isinstance(f, frames.SendMessage):
-        message = await work.send_message(rt, agent, f.interaction_id, f.body)
+        message = await work.send_message(rt, agent, f.interaction_id, f.body, f.subject)
         return {"message_id": str(message["id"])}
     if isinstance(f, frames.AddNote):
         note = await work.add_note(rt, agent, f.interaction_id, f.body)
@@ -185,12 +189,18 @@ async def supervisor_socket(
     hub.supervisors.add(sup)
     try:
         async for msg in ws:
-            if msg.type == WSMsgType.TEXT and msg.data.strip() not in ('{"type":"ping"}', "ping"):
-                await sup.send_json_text(
-                    frames.Error(
-                        code="invalid_frame", detail="the supervisor socket only pushes"
-                    ).model_dump_json()
-                )
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                raw = json.loads(msg.data)
+            except ValueError:
+                raw = None
+            if isinstance(raw, dict) and raw.get("type") == "ping":
+                ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
+                await sup.send_json_text(frames.Ack(ref=ref).model_dump_json())
+            else:
+                detail = "the supervisor socket takes only ping frames; it pushes the rest"
+                await sup.send_json_text(frames.Error(code="invalid_frame", detail=detail).model_dump_json())
     finally:
         hub.supervisors.discard(sup)
     return ws

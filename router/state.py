@@ -42,6 +42,7 @@ class Runtime:
     outbound: Outbound | None = None
     base_url: str = ""
     built_generation: str | None = None
+    capabilities: dict[str, list[str]] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property

@@ -112,10 +112,14 @@ async def add_note(rt: Runtime, agent_id: str, interaction_id: str, body: str) -
     return note
 
 
-async def send_message(rt: Runtime, agent_id: str, interaction_id: str, body: str) -> dict[str, Any]:
+async def send_message(
+    rt: Runtime, agent_id: str, interaction_id: str, body: str, subject: str | None = None
+) -> dict[str, Any]:
     row = await _held(rt, agent_id, interaction_id)
     if row["channel"] == Channel.voice:
         raise BadRequest("a voice interaction has no text channel; escalate to one to write")
+    if subject:
+        await rt.pool.execute(q("interaction_set_subject"), row["id"], subject)
     message, _ = await add_message(
         rt, str(row["id"]), MessageIn(direction="outbound", body=body, agent_id=agent_id)
     )
@@ -140,6 +144,9 @@ async def transfer(
             f"queue {queue_id!r} does not take channel {new_channel}",
             errors=[{"loc": ["channel"], "msg": "not taken by the target queue"}],
         )
+    from_kind, from_value = row["from_kind"], row["from_value"]
+    if new_channel != row["channel"]:
+        from_kind, from_value = await _address_on(rt, row, new_channel)
     new_id = uuid.uuid4()
     attributes = dict(row["attributes"])
     attributes.update({"transferred_from_agent": agent_id, "transferred_from_queue": row["queue"]})
@@ -154,8 +161,8 @@ async def transfer(
             row["id"],
             new_channel,
             f"transfer:{new_id}",
-            row["from_kind"],
-            row["from_value"],
+            from_kind,
+            from_value,
             queue_id,
             row["priority"],
             attributes,
@@ -187,6 +194,35 @@ async def transfer(
         new_interaction_id=str(new_id),
     )
     return str(new_id)
+
+
+_ADDRESS_KINDS = {
+    "email": ("email",),
+    "sms": ("phone",),
+    "voice": ("phone",),
+    "chat": ("chat_visitor",),
+    "social": ("whatsapp", "messenger", "phone"),
+}
+
+
+async def _address_on(rt: Runtime, row: dict[str, Any], channel: str) -> tuple[str, str]:
+    """The customer's address on another channel, for an escalation: the reply must go to their e-mail
+    address, not to the phone number the chat came from. Refused when the customer has none."""
+    if channel == "social" and row["from_kind"] in ("whatsapp", "messenger"):
+        return row["from_kind"], row["from_value"]
+    identities = {
+        r["kind"]: r["value"] for r in await rt.pool.fetch(q("identities_of_customer"), row["customer_id"])
+    }
+    for kind in _ADDRESS_KINDS[channel]:
+        if kind in identities:
+            value = identities[kind]
+            if channel == "social" and kind == "phone":
+                return "whatsapp", value.lstrip("+")
+            return kind, value
+    raise BadRequest(
+        f"the customer has no {channel} address to escalate to",
+        errors=[{"loc": ["channel"], "msg": f"no {channel} identity for this customer"}],
+    )
 
 
 def _ts(seconds: float) -> datetime:

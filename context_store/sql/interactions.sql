@@ -105,6 +105,14 @@ ORDER BY created_at DESC LIMIT 1;
 SELECT EXISTS (SELECT 1 FROM interactions WHERE agent_id = $1 AND customer_id = $2
                AND status IN ('assigned', 'wrapup'));
 
+-- name: interaction_set_subject
+-- $1 id, $2 subject
+UPDATE interactions SET subject = $2 WHERE id = $1;
+
+-- name: identities_of_customer
+-- Newest last, so a dict keeps the latest of each kind. $1 customer_id
+SELECT kind, value FROM identities WHERE customer_id = $1 ORDER BY created_at;
+
 -- name: interaction_customers
 -- $1 ids uuid[]
 SELECT id, customer_id FROM interactions WHERE id = ANY($1::uuid[]);

@@ -14,10 +14,15 @@ SELECT id, interaction_id, conversation_id, channel, direction, body, agent_id, 
 FROM messages WHERE id = $1;
 
 -- name: message_set_status
+-- Delivery progress of an outbound message. A status never moves back: the in-flight states (pending,
+-- retrying, queued) never overwrite sent < delivered < read, and failed is final.
 -- $1 id, $2 status, $3 detail, $4 external_id (nullable: keep)
 UPDATE messages SET status = $2, status_detail = $3, external_id = COALESCE($4, external_id),
     attempts = attempts + CASE WHEN $2 IN ('retrying', 'failed') THEN 1 ELSE 0 END
-WHERE id = $1 RETURNING id, interaction_id, status, agent_id;
+WHERE id = $1
+  AND (CASE $2 WHEN 'failed' THEN 9 WHEN 'read' THEN 5 WHEN 'delivered' THEN 4 WHEN 'sent' THEN 3 ELSE 0 END) >=
+      (CASE status WHEN 'failed' THEN 10 WHEN 'read' THEN 5 WHEN 'delivered' THEN 4 WHEN 'sent' THEN 3 ELSE 0 END)
+RETURNING id, interaction_id, status, agent_id;
 
 -- name: message_status_by_external
 -- A provider receipt. Statuses only move forward (sent < delivered < read); failed always wins.

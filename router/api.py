@@ -9,6 +9,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
+import redis.exceptions
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -86,6 +88,24 @@ async def problem_middleware(
         return problem(
             exc.status, exc.reason, exc.text if exc.text != f"{exc.status}: {exc.reason}" else None
         )
+    except (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.InterfaceError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    ) as exc:
+        log.warning("http.backend_unavailable", error=type(exc).__name__, path=request.path)
+        return problem(
+            503,
+            "A backing service is unavailable",
+            f"{type(exc).__name__}; retry shortly",
+            code="unavailable",
+        )
+    except Exception:  # last resort: never an HTML page or a trace to the client; it is logged with its trace
+        log.exception("http.unhandled", path=request.path)
+        return problem(500, "Internal error", "the error was logged", code="internal")
 
 
 async def body(request: web.Request, model: type[M]) -> M:

@@ -73,8 +73,10 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
     rt, hub = app[RUNTIME], app[HUB]
+    stop = asyncio.Event()
+    pump = asyncio.create_task(events.pump(rt, hub.handle, stop), name="events")
     tasks = [
-        asyncio.create_task(events.pump(rt, hub.handle), name="events"),
+        pump,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),
         asyncio.create_task(reconciler.run(rt, hub), name="reconciler"),
     ]
@@ -82,8 +84,10 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(rt.outbound.run(), name="outbound"))
     rt.tasks = tasks
     yield
+    stop.set()
     for t in tasks:
-        t.cancel()
+        if t is not pump:
+            t.cancel()
     await asyncio.wait(tasks, timeout=5)
     await app[ADAPTER_CLIENT].close()
 

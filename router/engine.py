@@ -164,11 +164,24 @@ class Engine:
     # ------------------------------------------------------------ routing
 
     async def enqueue(
-        self, interaction_id: str, queue: str, channel: str, priority: int, venq_ms: int, arrival_ms: int
+        self,
+        interaction_id: str,
+        queue: str,
+        channel: str,
+        priority: int,
+        venq_ms: int,
+        arrival_ms: int,
+        exclude: str | None = None,
     ) -> EnqueueResult:
         res = self._check(
             await self._run(
-                "enqueue", interaction_id, queue, channel, rank_score(priority, venq_ms), arrival_ms
+                "enqueue",
+                interaction_id,
+                queue,
+                channel,
+                rank_score(priority, venq_ms),
+                arrival_ms,
+                exclude or "",
             )
         )
         status, offer, pos = str(res[0]), str(res[1]), int(res[2])

@@ -42,12 +42,18 @@ async def read_after(rt: Runtime, after: str, count: int = 1000) -> list[tuple[s
     return [(str(i), f["type"], json.loads(f["data"])) for i, f in rows]
 
 
-async def pump(rt: Runtime, handler: Handler) -> None:
-    """Read the stream forever from its current end and hand every event to ``handler``."""
+BLOCK_MS = 250
+
+
+async def pump(rt: Runtime, handler: Handler, stop: asyncio.Event) -> None:
+    """Read the stream from its current end and hand every event to ``handler`` until ``stop`` is set.
+
+    A blocking XREAD does not give way to task cancellation, so the loop reads in short blocks and
+    checks the flag between them: shutdown takes at most one block."""
     last = await last_event_id(rt)
-    while True:
+    while not stop.is_set():
         try:
-            batch = await rt.redis.xread({rt.engine.keys.events: last}, block=1000, count=500)
+            batch = await rt.redis.xread({rt.engine.keys.events: last}, block=BLOCK_MS, count=500)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             log.warning("events.read_failed", error=type(exc).__name__)
 

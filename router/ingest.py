@@ -188,14 +188,20 @@ async def _write(
     return _Written(interaction_id, created=True)
 
 
-async def enqueue_row(rt: Runtime, row: dict[str, Any]) -> None:
+async def enqueue_row(rt: Runtime, row: dict[str, Any], exclude: str | None = None) -> None:
     """Queue (idempotently) a PostgreSQL interaction row in the live index, waiting out a rebuild."""
     deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
     created_ms = int(row["created_at"].timestamp() * 1000)
     while True:
         try:
             await rt.engine.enqueue(
-                str(row["id"]), row["queue"], row["channel"], row["priority"], row["venq_ms"], created_ms
+                str(row["id"]),
+                row["queue"],
+                row["channel"],
+                row["priority"],
+                row["venq_ms"],
+                created_ms,
+                exclude,
             )
             return
         except NotReady:

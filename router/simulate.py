@@ -436,6 +436,7 @@ class SimAgent:
         self.on_complete = on_complete
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.handled = 0
+        self.revoked = 0
         self.errors: list[dict[str, Any]] = []
         self.last_complete: float | None = None
         self.last_handle: float | None = None
@@ -489,6 +490,7 @@ class SimAgent:
                 if event is not None:
                     event.set()
             elif kind == "offer_revoked":
+                self.revoked += 1
                 self._drop(frame["interaction_id"])
             elif kind == "interaction_ended":
                 if not frame.get("wrapup_until"):
@@ -496,10 +498,12 @@ class SimAgent:
             elif kind == "wrapup_ended":
                 self._finish(frame["interaction_id"], now)
             elif kind == "error":
-                self.errors.append(frame)
                 ref = frame.get("ref")
                 if ref in self._tasks:  # the accept failed: the customer left first
+                    self.revoked += 1
                     self._drop(ref)
+                else:
+                    self.errors.append(frame)
 
     def _drop(self, iid: str) -> None:
         task = self._tasks.pop(iid, None)
@@ -626,6 +630,7 @@ class LiveResult:
     wall_seconds: float
     fifo_inversions_wide: int = 0
     lost: int = 0
+    revoked_offers: int = 0
     # the contacts as they happened, in simulated seconds, for replaying them through the model
     arrivals: list[float] = field(default_factory=list)
     handles: list[float] = field(default_factory=list)
@@ -825,6 +830,7 @@ def _collect(
         per_agent=sorted(per_agent.values()),
         failures=failures,
         agent_errors=sum(len(a.errors) for a in agents),
+        revoked_offers=sum(a.revoked for a in agents),
         loop_lag_ms=percentile(lag, 0.99) * 1000,
         wall_seconds=wall,
         arrivals=arrivals,
@@ -926,6 +932,7 @@ class Comparison:
                 "queued_contacts": lr.queued_contacts,
                 "contacts_per_agent_min_max": [lr.per_agent[0], lr.per_agent[-1]] if lr.per_agent else None,
                 "lost": lr.lost,
+                "offers_revoked_customer_left": lr.revoked_offers,
                 "failures": lr.failures[:20],
                 "failure_count": len(lr.failures),
                 "agent_errors": lr.agent_errors,
@@ -1042,6 +1049,10 @@ def format_report(cmp: Comparison) -> str:
         f"arrival ({lr.fifo_inversions_wide} when arrivals closer than the ingest p99 are not counted); "
         f"contacts per agent {spread}"
     )
+    if lr.revoked_offers:
+        lines.append(
+            f"offers revoked because the customer left while the offer was on its way: {lr.revoked_offers}"
+        )
     if lr.failures or lr.agent_errors:
         lines.append(
             f"failures: {len(lr.failures)} contacts ({lr.lost} never offered), "

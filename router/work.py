@@ -184,7 +184,7 @@ async def transfer(
     await rt.engine.release(agent_id, interaction_id, "transferred")
     new_row = await istore.get_interaction(rt.pool, new_id, full=False)
     assert new_row is not None
-    await enqueue_row(rt, new_row)
+    await enqueue_row(rt, new_row, exclude=agent_id)
     rt.metrics.inc("interactions_transferred_total")
     log.info(
         "interaction.transferred",

@@ -87,8 +87,8 @@ WHERE id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, statu
 -- name: interactions_open
 -- Everything not ended: what the live index is rebuilt from.
 SELECT i.id, i.queue_id, i.channel, i.status, i.priority, i.venq_ms, i.agent_id, i.customer_id,
-       extract(epoch FROM i.created_at) * 1000 AS created_ms,
-       extract(epoch FROM i.wrapup_until) AS wrapup_until
+       (extract(epoch FROM i.created_at) * 1000)::float8 AS created_ms,
+       extract(epoch FROM i.wrapup_until)::float8 AS wrapup_until
 FROM interactions i WHERE i.status IN ('queued', 'assigned', 'wrapup');
 
 -- name: interactions_of_agent

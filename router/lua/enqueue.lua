@@ -1,7 +1,8 @@
 -- enqueue.lua: put a new interaction in its queue and offer it at once if an agent is free.
 -- Idempotent: an interaction already in the live index is left as it is.
 -- KEYS[1] P:built
--- ARGV[1] P, [2] interaction id, [3] queue, [4] channel, [5] rank score, [6] arrival ms
+-- ARGV[1] P, [2] interaction id, [3] queue, [4] channel, [5] rank score, [6] arrival ms,
+-- [7] an agent not to offer it to ("" for none: a transfer is not offered back to the agent who made it)
 -- Returns {status, offer id or "", position (1-based, 0 when offered)}; -1 when the index is not built.
 if not ready() then return -1 end
 local iid, q, ch, score, arr = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -11,6 +12,7 @@ if redis.call('EXISTS', ikey) == 0 then
   redis.call('HSET', ikey, 'q', q, 'ch', ch, 'score', score, 'arr', arr, 'st', 'waiting')
   redis.call('ZADD', P .. ':q:' .. q, score, iid)
   redis.call('ZADD', P .. ':qage:' .. q, arr, iid)
+  if ARGV[7] and ARGV[7] ~= '' then redis.call('SADD', P .. ':ix:' .. iid, ARGV[7]) end
   emit('enqueued', {interaction_id = iid, queue = q, channel = ch})
   match_interaction(iid, t)
 end

@@ -271,5 +271,8 @@ async def test_customer_messages_reach_the_agent_and_follow_a_transfer(make_serv
     assert status == 201
     followed = await y.next("message", interaction_id=new_id)
     assert followed["message"]["body"] == "hello again"
+    # the agent who transferred it, though eligible for vip and free, was never offered it back
+    assert all(o["interaction"]["id"] != new_id for o in x.pending("offer"))
+    assert all(not (f["type"] == "offer_revoked" and f["interaction_id"] == new_id) for f in x.frames)
     await x.close()
     await y.close()

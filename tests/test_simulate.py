@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from router import bench, erlang, staffing
 from router.simulate import (
     Outcome,
@@ -105,6 +107,7 @@ def test_staffing_command_output() -> None:
 _EMPTY = "[routing]\ntimer_interval_seconds = 0.05\n"
 
 
+@pytest.mark.slow
 async def test_short_simulation_agrees_with_erlang_c(make_server: Any, tmp_path: Path) -> None:
     test_server = await make_server(_EMPTY)
     server = ServerHandle(test_server.url, test_server.admin_token)
@@ -150,18 +153,25 @@ async def test_short_simulation_agrees_with_erlang_c(make_server: Any, tmp_path:
     assert doc["router"]["queued_contacts"] > 0
 
 
+@pytest.mark.slow
 async def test_short_simulation_with_patience_abandons(make_server: Any) -> None:
     test_server = await make_server(_EMPTY)
     server = ServerHandle(test_server.url, test_server.admin_token)
-    # overloaded (load 6 on 5 agents) but bounded by patience: Erlang A has a steady state
-    sc = Scenario(agents=5, aht=180, load=6.0, patience=60, contacts=500, warmup=100, speedup=1000, seed=5)
+    # overloaded (load 6 on 5 agents) but bounded by patience: Erlang A has a steady state. Time is
+    # compressed less than above: a customer who leaves while the router's offer is on its way
+    # costs that agent a revoked offer, a delay the replay does not model, so latency must stay
+    # small next to the 60 s patience (here 1 ms real = 0.3 s simulated)
+    sc = Scenario(agents=5, aht=180, load=6.0, patience=60, contacts=400, warmup=50, speedup=300, seed=5)
     cmp = await simulate(server, sc, replications=150, progress=False)
     assert cmp.live.failures == []
     m, theory = cmp.measured, cmp.theory
     assert theory.p_abandon > 0.15
     assert m.p_abandon > 0.05
-    assert abs(m.p_abandon - cmp.replay_latency.p_abandon) <= 0.05
-    assert cmp.ideal.low["p_abandon"] - 0.05 <= m.p_abandon <= cmp.ideal.high["p_abandon"] + 0.05
+    assert abs(m.p_abandon - cmp.replay_latency.p_abandon) <= 0.08
+    shift = cmp.replay_latency.p_abandon - cmp.replay.p_abandon
+    low = cmp.ideal.low["p_abandon"] + min(shift, 0.0) - 0.03
+    high = cmp.ideal.high["p_abandon"] + max(shift, 0.0) + 0.03
+    assert low <= m.p_abandon <= high
 
 
 # ---------------------------------------------------------------- the bench command (never timed)

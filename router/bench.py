@@ -27,8 +27,10 @@ import math
 import os
 import random
 import resource
+import secrets
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -162,15 +164,92 @@ class StepResult:
         }
 
 
+def rig_queue_ids(run_id: str, n: int) -> list[str]:
+    return [f"bench-{run_id}-q{k}" for k in range(n)]
+
+
+def rig_skill(run_id: str) -> str:
+    return f"bench_{run_id}"
+
+
+def rig_agent_id(run_id: str, k: int) -> str:
+    return f"bench-{run_id}-a{k:04d}"
+
+
+@dataclass
+class Preset:
+    """Queues, agents and tokens written into the configuration of the server the bench starts.
+
+    Configuring thousands of agents through ``PUT /v1/agents`` one by one is slow on this router
+    (each call re-syncs the whole directory; the sockets phase measures it), so when the bench
+    starts the server itself it declares everything in the file instead.
+    """
+
+    run_id: str
+    namespace: str
+    rig_agents: list[tuple[str, str]]
+    idle_agents: list[tuple[str, str]]
+    supervisor_token: str
+    push_queue: str
+
+    @classmethod
+    def make(cls, *, queues: int, agents: int, idle: int) -> Preset:
+        run_id = uuid.uuid4().hex[:10]
+
+        def tok() -> str:
+            return "or_bench_" + secrets.token_urlsafe(18)
+
+        return cls(
+            run_id=run_id,
+            namespace=f"bench-{run_id}",
+            rig_agents=[(rig_agent_id(run_id, k), tok()) for k in range(agents)],
+            idle_agents=[(f"idle-{run_id}-{k:05d}", tok()) for k in range(idle)],
+            supervisor_token=tok(),
+            push_queue=f"push-{run_id}",
+        )
+
+    def toml(self, queues: int) -> str:
+        skill = rig_skill(self.run_id)
+        out = [f'[routing]\nnamespace = "{self.namespace}"\n']
+        channels = ", ".join(f'"{c}"' for c in CHANNELS)
+        for q in rig_queue_ids(self.run_id, queues):
+            out.append(
+                f'[[queues]]\nid = "{q}"\nname = "{q}"\nskills = {{ {skill} = 1 }}\n'
+                f"channels = [{channels}]\noffer_timeout_seconds = 120\nwrapup_seconds = 0\n"
+            )
+        out.append(
+            f'[[queues]]\nid = "{self.push_queue}"\nname = "{self.push_queue}"\n'
+            f"skills = {{ nobody_{self.run_id} = 1 }}\n"
+        )
+        for aid, _ in self.rig_agents:
+            out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\nskills = {{ {skill} = 1 }}\n')
+        for aid, _ in self.idle_agents:
+            out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\n')
+        for aid, token in self.rig_agents + self.idle_agents:
+            out.append(f'[[tokens]]\ntoken = "{token}"\nrole = "agent"\nagent_id = "{aid}"\n')
+        out.append(f'[[tokens]]\ntoken = "{self.supervisor_token}"\nrole = "supervisor"\n')
+        return "\n".join(out)
+
+
 class LoadRig:
     """Queues, agents and an arrival generator on one running server."""
 
-    def __init__(self, api: Api, server: ServerHandle, *, queues: int, agents: int, handle_ms: float) -> None:
+    def __init__(
+        self,
+        api: Api,
+        server: ServerHandle,
+        *,
+        queues: int,
+        agents: int,
+        handle_ms: float,
+        preset: Preset | None = None,
+    ) -> None:
         self.api = api
         self.server = server
-        self.run_id = uuid.uuid4().hex[:10]
-        self.queue_ids = [f"bench-{self.run_id}-q{k}" for k in range(queues)]
-        self.skill = f"bench_{self.run_id}"
+        self.preset = preset
+        self.run_id = preset.run_id if preset else uuid.uuid4().hex[:10]
+        self.queue_ids = rig_queue_ids(self.run_id, queues)
+        self.skill = rig_skill(self.run_id)
         self.n_agents = agents
         self.handle_s = handle_ms / 1000.0
         self.rng = random.Random(7)
@@ -183,6 +262,28 @@ class LoadRig:
         self._born: dict[str, StepResult] = {}
 
     async def setup(self, progress: Progress | None = None) -> None:
+        if self.preset is not None:  # configured in the server's file: no API calls
+            self.agents = [self._agent(aid, token) for aid, token in self.preset.rig_agents]
+        else:
+            await self._configure()
+        for k in range(0, len(self.agents), 50):
+            await asyncio.gather(
+                *(a.connect(self.api.session, self.server.url) for a in self.agents[k : k + 50])
+            )
+            if progress:
+                progress.update(k + 50, "connecting agents")
+        await asyncio.sleep(0.5)
+
+    def _agent(self, aid: str, token: str) -> SimAgent:
+        return SimAgent(
+            aid,
+            token,
+            lambda: self.rng.expovariate(1.0 / self.handle_s),
+            on_offer=self._on_offer,
+            on_done=self._on_done,
+        )
+
+    async def _configure(self) -> None:
         for q in self.queue_ids:
             await self.api.must(
                 "PUT",
@@ -198,26 +299,13 @@ class LoadRig:
         sem = asyncio.Semaphore(16)
 
         async def one(k: int) -> SimAgent:
-            aid = f"bench-{self.run_id}-a{k:04d}"
+            aid = rig_agent_id(self.run_id, k)
             async with sem:
                 await self.api.must("PUT", f"/v1/agents/{aid}", {"name": aid, "skills": {self.skill: 1}})
                 token = await self.api.token("agent", aid)
-            return SimAgent(
-                aid,
-                token,
-                lambda: self.rng.expovariate(1.0 / self.handle_s),
-                on_offer=self._on_offer,
-                on_done=self._on_done,
-            )
+            return self._agent(aid, token)
 
         self.agents = list(await asyncio.gather(*(one(k) for k in range(self.n_agents))))
-        for k in range(0, len(self.agents), 50):
-            await asyncio.gather(
-                *(a.connect(self.api.session, self.server.url) for a in self.agents[k : k + 50])
-            )
-            if progress:
-                progress.update(k + 50, "connecting agents")
-        await asyncio.sleep(0.5)
 
     async def close(self) -> None:
         await asyncio.gather(*(a.close() for a in self.agents), return_exceptions=True)
@@ -526,23 +614,37 @@ async def phase_sockets(
     pushes: int,
     per_process: int,
     progress: Progress | None,
+    preset: Preset | None = None,
 ) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     sem = asyncio.Semaphore(32)
     done = 0
+    put_ms: list[float] = []
 
     async def agent_token(k: int) -> tuple[str, str]:
         nonlocal done
         aid = f"idle-{run_id}-{k:05d}"
         async with sem:
+            t0 = time.perf_counter()
             await api.must("PUT", f"/v1/agents/{aid}", {"name": aid})
+            put_ms.append((time.perf_counter() - t0) * 1000)
             token = await api.token("agent", aid)
         done += 1
         if progress:
             progress.update(done, f"configuring {agents} agents")
         return f"/v1/agents/{aid}/socket", token
 
-    targets = list(await asyncio.gather(*(agent_token(k) for k in range(agents))))
+    if preset is not None:
+        targets = [(f"/v1/agents/{aid}/socket", token) for aid, token in preset.idle_agents]
+    else:
+        targets = list(await asyncio.gather(*(agent_token(k) for k in range(agents))))
+    # what one more agent costs to configure once this many exist
+    probe: list[float] = []
+    for k in range(5):
+        aid = f"probe-{run_id}-{k}"
+        t0 = time.perf_counter()
+        await api.must("PUT", f"/v1/agents/{aid}", {"name": aid})
+        probe.append((time.perf_counter() - t0) * 1000)
     rss0 = await _settled_rss(sampler)
     holders: list[asyncio.subprocess.Process] = []
     t0 = time.monotonic()
@@ -584,8 +686,11 @@ async def phase_sockets(
             "server_kib_per_agent_socket": round((rss1 - rss0) * 1024 / opened, 1) if opened else None,
             "client_rss_mib": round(client_rss / 2**20, 1),
             "client_processes": len(holders),
+            "agents_configured_by": "config file" if preset else "PUT /v1/agents",
+            "put_agent_ms_while_configuring": _pcts_ms(put_ms),
+            "put_agent_ms_with_all_configured": _pcts_ms(probe),
         }
-        out.update(await _supervisor_push(api, server, supervisors=supervisors, pushes=pushes))
+        out.update(await _supervisor_push(api, server, supervisors=supervisors, pushes=pushes, preset=preset))
         out["server_rss_mib_with_supervisors"] = round(sampler.rss_mib(), 1)
         return out
     finally:
@@ -613,15 +718,19 @@ async def _settled_rss(sampler: ResourceSampler) -> float:
 
 
 async def _supervisor_push(
-    api: Api, server: ServerHandle, *, supervisors: int, pushes: int
+    api: Api, server: ServerHandle, *, supervisors: int, pushes: int, preset: Preset | None = None
 ) -> dict[str, Any]:
     """Open supervisor sockets, make one queue change, time its arrival at every socket."""
     if supervisors <= 0:
         return {}
     run_id = uuid.uuid4().hex[:8]
-    queue_id = f"push-{run_id}"
-    await api.must("PUT", f"/v1/queues/{queue_id}", {"name": queue_id, "skills": {f"nobody_{run_id}": 1}})
-    token = await api.token("supervisor")
+    if preset is not None:
+        queue_id, token = preset.push_queue, preset.supervisor_token
+    else:
+        queue_id = f"push-{run_id}"
+        body = {"name": queue_id, "skills": {f"nobody_{run_id}": 1}}
+        await api.must("PUT", f"/v1/queues/{queue_id}", body)
+        token = await api.token("supervisor")
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=0)
     loop = asyncio.get_running_loop()
@@ -764,7 +873,9 @@ def _plan(args: argparse.Namespace) -> _Plan:
     )
 
 
-async def bench(server: ServerHandle, args: argparse.Namespace, plan: _Plan) -> dict[str, Any]:
+async def bench(
+    server: ServerHandle, args: argparse.Namespace, plan: _Plan, preset: Preset | None = None
+) -> dict[str, Any]:
     results: dict[str, Any] = {
         "machine": {
             "cpus": psutil.cpu_count(),
@@ -784,7 +895,9 @@ async def bench(server: ServerHandle, args: argparse.Namespace, plan: _Plan) -> 
         api = Api(session, server.url, server.admin_token)
         results["server"]["rss_mib_start"] = round(sampler.rss_mib(), 1)
         if plan.latency or plan.ramp:
-            rig = LoadRig(api, server, queues=args.queues, agents=args.agents, handle_ms=args.handle_ms)
+            rig = LoadRig(
+                api, server, queues=args.queues, agents=args.agents, handle_ms=args.handle_ms, preset=preset
+            )
             await rig.setup()
             try:
                 done = 0.0
@@ -830,6 +943,7 @@ async def bench(server: ServerHandle, args: argparse.Namespace, plan: _Plan) -> 
                     pushes=args.pushes,
                     per_process=5000,
                     progress=sbar,
+                    preset=preset,
                 )
             finally:
                 sbar.close()
@@ -945,6 +1059,12 @@ def format_results(r: dict[str, Any]) -> str:
             f" {s['connect_seconds']} s; server RSS {s['server_rss_mib_before']} -> "
             f"{s['server_rss_mib_with_sockets']} MiB = {s['server_kib_per_agent_socket']} KiB per socket"
         )
+        probe = s.get("put_agent_ms_with_all_configured", {})
+        if probe.get("count"):
+            lines.append(
+                f"  PUT /v1/agents for one more agent with these configured: p50 {probe['p50']} ms"
+                f" (agents configured by {s['agents_configured_by']})"
+            )
         if "push_to_all_ms" in s:
             lines.append(
                 f"  one queue update to {s['supervisor_sockets']} supervisor sockets: to the last one"
@@ -962,6 +1082,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         print(f"omniroute bench: {exc}", file=sys.stderr)
         return 2
     _raise_nofile()
+    preset: Preset | None = None
     async with contextlib.AsyncExitStack() as stack:
         if args.url:
             if not args.admin_token:
@@ -969,10 +1090,23 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 return 2
             server = ServerHandle(args.url, args.admin_token, args.server_pid)
         else:
+            config = args.config
+            if config is None:
+                preset = Preset.make(
+                    queues=args.queues, agents=args.agents, idle=args.sockets if plan.sockets else 0
+                )
+                work = Path(tempfile.mkdtemp(prefix="omniroute-bench-"))
+                config = str(work / "bench.toml")
+                text = preset.toml(args.queues)
+                await asyncio.to_thread(Path(config).write_text, text)
             server = await stack.enter_async_context(
-                launch_server(config=args.config, log_level=args.server_log_level)
+                launch_server(
+                    config=config,
+                    log_level=args.server_log_level,
+                    startup_timeout=180 + args.sockets / 20,
+                )
             )
-        results = await bench(server, args, plan)
+        results = await bench(server, args, plan, preset)
     out.write(format_results(results) + "\n")
     if args.json_path:
         doc = json.dumps(results, indent=2)

@@ -94,20 +94,27 @@ async def reannounce(rt: Runtime, hub: Hub) -> None:
         await rt.engine.presence(session.agent_id, "connect", session.session_id, rt.node_id, session.state)
 
 
+REPAIR_AFTER_MS = 10_000  # a gap older than this is a crash's leftover, not a write in flight
+
+
 async def repair(rt: Runtime) -> int:
-    """Restore open interactions missing from the live index; drop live ones ended in PostgreSQL."""
-    rows = [dict(r) for r in await rt.pool.fetch(q("interactions_open"))]
-    pipe = rt.redis.pipeline(transaction=False)
-    for r in rows:
-        pipe.hget(rt.engine.keys.interaction(str(r["id"])), "st")
-    live_states = await pipe.execute()
+    """Repair what a crash between the two writes leaves, and only that.
+
+    Normal work always has a moment where PostgreSQL and Redis disagree (ingest commits, then enqueues;
+    a script finishes work, then the record is closed), so an interaction is repaired only when its
+    record has not changed for ``REPAIR_AFTER_MS`` and both stores still disagree when looked at again.
+    """
+    now_ms = time.time() * 1000
+    rows = [
+        dict(r)
+        for r in await rt.pool.fetch(q("interactions_open"))
+        if now_ms - max(r["created_ms"], r["changed_ms"] or 0) > REPAIR_AFTER_MS
+    ]
     fixed = 0
-    for row, st in zip(rows, live_states, strict=True):
+    for row in rows:
         iid = str(row["id"])
+        st = await rt.redis.hget(rt.engine.keys.interaction(iid), "st")
         if st is None:
-            age = time.time() * 1000 - row["created_ms"]
-            if age < 2000:
-                continue  # an ingest may be between its commit and its enqueue
             if row["status"] == "queued":
                 await rt.engine.enqueue(
                     iid,
@@ -117,33 +124,40 @@ async def repair(rt: Runtime) -> int:
                     row["venq_ms"],
                     int(row["created_ms"]),
                 )
-            elif row["status"] == "assigned" and row["agent_id"]:
-                await rt.engine.restore([_live_item(row)], rt.grace_ms)
-            elif row["status"] == "wrapup":
+            elif row["status"] in ("assigned", "wrapup"):
+                # held work is only dropped from the live index when it ends (a flush is rebuilt
+                # whole, not repaired): the process died before it closed the record
                 await work.close_after_wrapup(rt, iid, row["agent_id"])
+            else:
+                continue
             fixed += 1
         elif st == "assigned" and row["status"] == "queued":
             live = await rt.engine.interaction_live(iid)
-            await rt.pool.fetchval(q("interaction_assign"), row["id"], live.get("agent"))
+            if live.get("st") == "assigned":
+                await rt.pool.fetchval(q("interaction_assign"), row["id"], live.get("agent"))
+                fixed += 1
+        elif st == "waiting" and row["status"] == "assigned":
+            await rt.pool.fetchval(q("interaction_requeue"), row["id"])
             fixed += 1
-    # live entries whose record is closed (the process died after the PostgreSQL write)
-    open_ids = {str(r["id"]) for r in rows}
-    cursor = 0
-    pattern = rt.engine.keys.interaction("*")
-    while True:
-        cursor, found = await rt.redis.scan(cursor, match=pattern, count=1000)
-        for key in found:
-            iid = key.rsplit(":", 1)[1]
-            if iid not in open_ids and ":ix:" not in key:
-                st = await rt.redis.hget(key, "st")
-                if st in ("waiting", "offered"):
-                    await rt.engine.customer_end(iid)
-                    fixed += 1
-        if cursor == 0:
-            break
+    fixed += await _drop_closed(rt)
     if fixed:
         log.info("index.repaired", fixed=fixed)
     return fixed
+
+
+async def _drop_closed(rt: Runtime) -> int:
+    """Live entries whose record is closed (the process died after the PostgreSQL write)."""
+    live: list[str] = []
+    async for key in rt.redis.scan_iter(match=rt.engine.keys.interaction("*"), count=1000):
+        if await rt.redis.hget(key, "st") in ("waiting", "offered"):
+            live.append(str(key).rsplit(":", 1)[1])
+    if not live:
+        return 0
+    rows = await rt.pool.fetch(q("interaction_statuses"), [uuid.UUID(i) for i in live])
+    closed = [str(r["id"]) for r in rows if r["status"] not in ("queued", "assigned", "wrapup")]
+    for iid in closed:
+        await rt.engine.customer_end(iid)
+    return len(closed)
 
 
 async def fire_timers(rt: Runtime) -> int:

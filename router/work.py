@@ -184,7 +184,9 @@ async def transfer(
     await rt.engine.release(agent_id, interaction_id, "transferred")
     new_row = await istore.get_interaction(rt.pool, new_id, full=False)
     assert new_row is not None
-    await enqueue_row(rt, new_row, exclude=agent_id)
+    # a transfer hands the work to someone else; an escalation onto another channel may well stay with
+    # the agent who made it
+    await enqueue_row(rt, new_row, exclude=agent_id if new_channel == row["channel"] else None)
     rt.metrics.inc("interactions_transferred_total")
     log.info(
         "interaction.transferred",

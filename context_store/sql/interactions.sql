@@ -88,8 +88,14 @@ WHERE id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, statu
 -- Everything not ended: what the live index is rebuilt from.
 SELECT i.id, i.queue_id, i.channel, i.status, i.priority, i.venq_ms, i.agent_id, i.customer_id,
        (extract(epoch FROM i.created_at) * 1000)::float8 AS created_ms,
-       extract(epoch FROM i.wrapup_until)::float8 AS wrapup_until
+       extract(epoch FROM i.wrapup_until)::float8 AS wrapup_until,
+       (SELECT extract(epoch FROM max(h.at)) * 1000 FROM interaction_history h
+        WHERE h.interaction_id = i.id)::float8 AS changed_ms
 FROM interactions i WHERE i.status IN ('queued', 'assigned', 'wrapup');
+
+-- name: interaction_statuses
+-- $1 ids uuid[]
+SELECT id, status FROM interactions WHERE id = ANY($1::uuid[]);
 
 -- name: interactions_of_agent
 -- $1 agent_id

@@ -143,9 +143,13 @@ async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_s
             break
         await asyncio.sleep(0.1)
     assert await requeued()
-    row = await server.runtime.pool.fetchrow(
-        "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(a["id"])
-    )
+    for _ in range(50):  # the record follows the live index
+        row = await server.runtime.pool.fetchrow(
+            "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(a["id"])
+        )
+        if row["status"] == "queued":
+            break
+        await asyncio.sleep(0.05)
     assert (row["status"], row["agent_id"]) == ("queued", None)
     y = await server.agent("y")
     assert (await y.next("offer"))["interaction"]["id"] == a["id"]

@@ -37,24 +37,31 @@ async def test_supervisor_gets_a_snapshot_then_pushed_changes_and_can_resume(ser
         assert {a["id"] for a in snap["agents"]} == {"alice", "bob", "carol"}
         assert all(q["stats"]["waiting"] == 0 for q in snap["queues"])
 
-        it = await server.ingest(channel="chat", queue="chat", content="hi",
-                                 **{"from": {"kind": "chat_visitor", "value": "s1"}})
+        it = await server.ingest(
+            channel="chat", queue="chat", content="hi", **{"from": {"kind": "chat_visitor", "value": "s1"}}
+        )
         up = await sup.next(lambda f: f["type"] == "queue" and f["queue"]["id"] == "chat")
         assert up["queue"]["stats"]["waiting"] == 1
         event_after_enqueue = up["event_id"]
 
         carol = await server.agent("carol")
-        busy = await sup.next(lambda f: f["type"] == "agent" and f["agent"]["id"] == "carol"
-                              and f["agent"]["load"]["chat"] == 1)
+        busy = await sup.next(
+            lambda f: f["type"] == "agent" and f["agent"]["id"] == "carol" and f["agent"]["load"]["chat"] == 1
+        )
         assert busy["agent"]["connected"] and busy["agent"]["state"] == "available"
-        drained = await sup.next(lambda f: f["type"] == "queue" and f["queue"]["id"] == "chat"
-                                 and f["queue"]["stats"]["waiting"] == 0)
+        drained = await sup.next(
+            lambda f: (
+                f["type"] == "queue" and f["queue"]["id"] == "chat" and f["queue"]["stats"]["waiting"] == 0
+            )
+        )
         assert drained["queue"]["stats"]["agents_busy"] == 1
         await ws.close()
 
         # a reconnect with the last event id replays what happened since, then a fresh snapshot
-        ws2 = await s.ws_connect(server.url.replace("http", "ws")
-                                 + f"/v1/supervisor/socket?token={token}&after={event_after_enqueue}")
+        ws2 = await s.ws_connect(
+            server.url.replace("http", "ws")
+            + f"/v1/supervisor/socket?token={token}&after={event_after_enqueue}"
+        )
         sup2 = Supervisor(ws2)
         replay = await sup2.next(lambda f: f["type"] == "event" and f["kind"] == "offer")
         assert replay["data"]["interaction_id"] == it["id"] and replay["data"]["agent_id"] == "carol"

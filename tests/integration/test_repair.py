@@ -1,0 +1,68 @@
+"""The reconciler repairs what a crash between the PostgreSQL and Redis writes leaves, and nothing else."""
+
+from __future__ import annotations
+
+import uuid
+
+from router import reconciler
+from tests.helpers import TestServer
+
+
+async def _age(server: TestServer, iid: str, seconds: float) -> None:
+    """Make an interaction's record look as if it was last changed ``seconds`` ago."""
+    pool = server.runtime.pool
+    await pool.execute(
+        "UPDATE interactions SET created_at = created_at - make_interval(secs => $2) WHERE id = $1",
+        uuid.UUID(iid),
+        seconds,
+    )
+    await pool.execute(
+        "UPDATE interaction_history SET at = at - make_interval(secs => $2) WHERE interaction_id = $1",
+        uuid.UUID(iid),
+        seconds,
+    )
+
+
+async def test_repair_requeues_a_committed_interaction_the_live_index_never_got(server: TestServer) -> None:
+    rt = server.runtime
+    lost = await server.ingest(
+        channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "a"}}
+    )
+    fresh = await server.ingest(
+        channel="chat", queue="chat", content="y", **{"from": {"kind": "chat_visitor", "value": "b"}}
+    )
+    # as if the process died after the commit: the live index does not have them
+    for iid in (lost["id"], fresh["id"]):
+        await rt.redis.zrem(rt.engine.keys.queue("chat"), iid)
+        await rt.redis.zrem(rt.engine.keys.queue_age("chat"), iid)
+        await rt.redis.delete(rt.engine.keys.interaction(iid))
+    await _age(server, lost["id"], 60)
+    assert await reconciler.repair(rt) == 1
+    assert await rt.engine.position("chat", lost["id"]) == 1
+    # a recent one may be a write in flight: left alone until it is old enough
+    assert await rt.engine.position("chat", fresh["id"]) is None
+
+
+async def test_repair_closes_work_whose_end_the_record_missed_and_drops_ended_live_entries(
+    server: TestServer,
+) -> None:
+    rt = server.runtime
+    carol = await server.agent("carol")
+    held = await server.ingest(
+        channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "c"}}
+    )
+    await carol.accept_next()
+    await carol.close()
+    # the work ended in Redis but the record was never closed (crash between the two)
+    await rt.engine.release("carol", held["id"], "completed")
+    await _age(server, held["id"], 60)
+    # and a waiting entry whose record says the customer left (crash after the PostgreSQL write)
+    gone = await server.ingest(
+        channel="chat", queue="chat", content="y", **{"from": {"kind": "chat_visitor", "value": "d"}}
+    )
+    await rt.pool.execute("UPDATE interactions SET status = 'abandoned' WHERE id = $1", uuid.UUID(gone["id"]))
+    assert await reconciler.repair(rt) == 2
+    status = await rt.pool.fetchval("SELECT status FROM interactions WHERE id = $1", uuid.UUID(held["id"]))
+    assert status == "completed"
+    assert await rt.engine.interaction_live(gone["id"]) == {}
+    assert int((await rt.engine.agent_live("carol")).get("load:chat", 0)) == 0

@@ -59,7 +59,10 @@ async def test_sms_in_reply_out_through_the_messages_api(make_server: MakeServer
         {"type": "send_message", "interaction_id": sms["id"], "body": "Ahoy! How can I help?"}
     )
     assert ack["type"] == "ack", ack
-    queued = await carol.next("message_status", status="queued", interaction_id=sms["id"])
+    # the router's hand-over ("queued") and the adapter's report of Twilio's answer may arrive in
+    # either order; a status never moves back, so the first frame is whichever landed first
+    queued = await carol.next("message_status", interaction_id=sms["id"])
+    assert queued["status"] in ("queued", "sent")
     [request] = provider.made("POST", "/2010-04-01/Accounts/AC123/Messages.json")
     assert dict(parse_qsl(request.body.decode())) == {
         "To": "+15017122661",

@@ -78,12 +78,27 @@ async def context_record(
 ) -> dict[str, Any] | None:
     """The customer's whole context record as plain JSON data (one query)."""
     raw = await conn.fetchval(
-        q("context_record"), _uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS
+        q("context_record"), _uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
     )
-    record: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+    record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
     if record is None or record.get("customer") is None:
         return None
     return record
+
+
+async def offer_context(
+    conn: asyncpg.Connection | asyncpg.Pool, interaction_id: uuid.UUID
+) -> tuple[str, str | None] | None:
+    """The context record of the interaction's customer as JSON text, and the interaction's own JSON
+    (None when it is older than the record's window)."""
+    raw = await conn.fetchval(
+        q("context_record"), None, MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, interaction_id
+    )
+    if raw is None:
+        return None
+    wanted = str(interaction_id)
+    current = next((i for i in json.loads(raw)["interactions"] if i["id"] == wanted), None)
+    return raw, json.dumps(current) if current is not None else None
 
 
 def _uuid(value: uuid.UUID | str) -> uuid.UUID:

@@ -7,7 +7,9 @@ is running, never on a timer)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +51,14 @@ class AgentSession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def send(self, frame: BaseModel) -> None:
+        await self.send_text(frame.model_dump_json())
+
+    async def send_text(self, text: str) -> None:
         if self.ws.closed:
             return
         async with self.lock:
             try:
-                await self.ws.send_str(frame.model_dump_json())
+                await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 log.info("socket.send_failed", agent_id=self.agent_id)
 
@@ -130,6 +135,29 @@ class Hub:
             return True
         return False
 
+    async def offer_text(self, offer_id: str, interaction_id: str, deadline_ms: float) -> str | None:
+        """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
+        record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
+        frame is the same document as :class:`agent_desktop.frames.Offer` (a test holds them equal)."""
+        found = await cstore.offer_context(self.rt.pool, uuid.UUID(interaction_id))
+        if found is None:
+            return None
+        record, current = found
+        if current is None:  # older than the record's window: the slow path
+            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
+            return frame.model_dump_json() if frame is not None else None
+        it = json.loads(current)
+        queue = self.rt.queues.get(it["queue"])
+        reason = {
+            "queue": it["queue"],
+            "skills": dict(queue.skills) if queue else {},
+            "channel": it["channel"],
+        }
+        head = json.dumps(
+            {"type": "offer", "offer_id": offer_id, "deadline": deadline_ms / 1000, "reason": reason}
+        )
+        return f'{head[:-1]}, "interaction": {current}, "context": {record}}}'
+
     async def offer_frame(
         self, offer_id: str, interaction_id: str, deadline_ms: float
     ) -> frames.Offer | None:
@@ -159,9 +187,9 @@ class Hub:
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None
         if kind == "offer" and session is not None:
-            frame = await self.offer_frame(data["offer_id"], data["interaction_id"], float(data["deadline"]))
-            if frame is not None:
-                await session.send(frame)
+            text = await self.offer_text(data["offer_id"], data["interaction_id"], float(data["deadline"]))
+            if text is not None:
+                await session.send_text(text)
                 rt.metrics.inc("offers_sent_total")
                 log.info(
                     "offer.sent",
@@ -206,6 +234,8 @@ class Hub:
         elif kind == "config":
             if data.get("node") != rt.node_id:
                 await directory.reload(rt)
+        if kind == "agent":
+            rt.staffing_cache.clear()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
         if agent_id:

@@ -80,7 +80,9 @@ async def agent_socket(request: web.Request, rt: Runtime, hub: Hub, cache: Token
         raise Forbidden("an agent token opens only its own agent's socket")
     if agent_id not in rt.agents:
         raise NotFound(f"agent {agent_id} is not configured")
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_FRAME_BYTES)
+    # no per-message compression: offers carry large context records, and deflating each costs more CPU
+    # on the hot path than it saves on a LAN
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_FRAME_BYTES, compress=False)
     await ws.prepare(request)
     hub.all_sockets.add(ws)
     session = AgentSession(agent_id, uuid.uuid4().hex, ws)
@@ -175,7 +177,7 @@ async def supervisor_socket(
     request: web.Request, rt: Runtime, hub: Hub, cache: TokenCache
 ) -> web.StreamResponse:
     await authenticate(request, rt, cache, Role.supervisor, allow_query=True)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024, compress=False)
     await ws.prepare(request)
     hub.all_sockets.add(ws)
     sup = SupervisorSession(ws, raw_events=request.query.get("events") in ("1", "true"))

@@ -43,6 +43,7 @@ class Runtime:
     base_url: str = ""
     built_generation: str | None = None
     capabilities: dict[str, list[str]] = field(default_factory=dict)
+    staffing_cache: dict[tuple[str, str], tuple[float, int, float]] = field(default_factory=dict)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property

@@ -50,14 +50,23 @@ async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, in
     return slots, available, busy, 0
 
 
+STAFFING_TTL = 1.0  # seconds a queue's staffed capacity and handle time are reused for wait estimates
+
+
 async def estimate_wait(rt: Runtime, queue: str, channel: str, position: int | None) -> float | None:
     if position is None:
         return 0.0
-    slots, *_ = await staffed(rt, queue, channel)
+    now = time.monotonic()
+    cached = rt.staffing_cache.get((queue, channel))
+    if cached is None or cached[0] < now:
+        slots, *_ = await staffed(rt, queue, channel)
+        aht = await rt.redis.hget(rt.engine.keys.queue_stats(queue), "aht")
+        cached = (now + STAFFING_TTL, slots, float(aht) if aht is not None else DEFAULT_AHT_SECONDS)
+        if slots:  # "nobody staffed" is never reused: the first agent to sign in changes it
+            rt.staffing_cache[(queue, channel)] = cached
+    _, slots, aht_s = cached
     if slots == 0:
         return None
-    aht = await rt.redis.hget(rt.engine.keys.queue_stats(queue), "aht")
-    aht_s = float(aht) if aht is not None else DEFAULT_AHT_SECONDS
     return round(position * aht_s / slots, 1)
 
 

@@ -174,9 +174,13 @@ async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
     await x.next("wrapup_ended", timeout=5, interaction_id=call["id"])
     offer = await x.next("offer", timeout=5)
     assert offer["interaction"]["id"] == waiting["id"]
-    row = await server.runtime.pool.fetchrow(
-        "SELECT status, disposition FROM interactions WHERE id = $1", uuid.UUID(call["id"])
-    )
+    for _ in range(50):  # the record follows the live index
+        row = await server.runtime.pool.fetchrow(
+            "SELECT status, disposition FROM interactions WHERE id = $1", uuid.UUID(call["id"])
+        )
+        if row["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
     assert (row["status"], row["disposition"]) == ("completed", "resolved")
     await x.close()
 

@@ -724,7 +724,12 @@ async def _settled_rss(sampler: ResourceSampler) -> float:
 async def _supervisor_push(
     api: Api, server: ServerHandle, *, supervisors: int, pushes: int, preset: Preset | None = None
 ) -> dict[str, Any]:
-    """Open supervisor sockets, make one queue change, time its arrival at every socket."""
+    """Open supervisor sockets, make one queue change, time its arrival at every socket.
+
+    Each socket has its own reader from the start (so pings are answered while the others are
+    still opening); a push is timed from sending the ingest that changes the queue to the
+    ``queue`` frame for that queue arriving at each socket.
+    """
     if supervisors <= 0:
         return {}
     run_id = uuid.uuid4().hex[:8]
@@ -735,45 +740,54 @@ async def _supervisor_push(
         body = {"name": queue_id, "skills": {f"nobody_{run_id}": 1}}
         await api.must("PUT", f"/v1/queues/{queue_id}", body)
         token = await api.token("supervisor")
-    timeout = aiohttp.ClientTimeout(total=120)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
     connector = aiohttp.TCPConnector(limit=0)
     loop = asyncio.get_running_loop()
+    marker = f'"id":"{queue_id}"'
+    current: dict[str, Any] = {"push": -1, "t0": 0.0}
+    arrivals: dict[int, list[float]] = {}
+    snapshot_bytes: list[int] = []
+    failed: list[str] = []
+
+    async def reader(ws: aiohttp.ClientWebSocketResponse) -> None:
+        seen = -1
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            n = current["push"]
+            if n > seen and marker in msg.data.replace(" ", "") and '"type":"queue"' in msg.data:
+                seen = n
+                arrivals.setdefault(n, []).append((loop.time() - current["t0"]) * 1000)
+
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         url = server.url.replace("http", "ws", 1) + f"/v1/supervisor/socket?token={token}"
         sem = asyncio.Semaphore(8)
-        snapshot_bytes: list[int] = []
-        connect_failed: list[str] = []
+        readers: list[asyncio.Task[None]] = []
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
 
-        async def connect() -> aiohttp.ClientWebSocketResponse | None:
+        async def connect() -> None:
             async with sem:
-                ws = await session.ws_connect(url, max_msg_size=0, heartbeat=None)
-                try:
-                    msg = await ws.receive(timeout=120)
-                except TimeoutError:
-                    msg = None
-                if msg is None or msg.type != aiohttp.WSMsgType.TEXT:
-                    # seen with 200 supervisors and a 1 MB snapshot each: a frame with non-zero
-                    # reserved bits (the server interleaving frames on a busy socket)
-                    connect_failed.append(repr(msg.data if msg is not None else "timeout"))
+                ws = await session.ws_connect(url, max_msg_size=0)
+                msg = await ws.receive(timeout=120)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    failed.append(repr(msg.data))
                     await ws.close()
-                    return None
+                    return
                 snapshot_bytes.append(len(msg.data))
-                if json.loads(msg.data).get("type") != "snapshot":
-                    raise RuntimeError("supervisor socket: the first frame is not a snapshot")
-                return ws
+                sockets.append(ws)
+                readers.append(asyncio.create_task(reader(ws)))
 
-        opened = list(await asyncio.gather(*(connect() for _ in range(supervisors))))
-        sockets = [ws for ws in opened if ws is not None]
-        await asyncio.sleep(0.5)
-        # drain whatever the setup pushed
-        await asyncio.gather(*(_drain(ws) for ws in sockets))
+        t_open = time.monotonic()
+        await asyncio.gather(*(connect() for _ in range(supervisors)))
+        open_s = time.monotonic() - t_open
+        await asyncio.sleep(1.0)
         to_last: list[float] = []
         each: list[float] = []
         missing = 0
         try:
             for n in range(pushes):
-                waiters = [asyncio.create_task(_await_queue_frame(ws, queue_id)) for ws in sockets]
-                t0 = loop.time()
+                current["t0"] = loop.time()
+                current["push"] = n
                 await api.must(
                     "POST",
                     "/v1/interactions",
@@ -785,48 +799,32 @@ async def _supervisor_push(
                         "join_open": False,
                     },
                 )
-                arrivals = await asyncio.gather(*waiters)
-                got = [(t - t0) * 1000 for t in arrivals if t is not None]
-                missing += sum(1 for t in arrivals if t is None)
+                for _ in range(300):  # up to 15 s
+                    if len(arrivals.get(n, [])) >= len(sockets):
+                        break
+                    await asyncio.sleep(0.05)
+                got = arrivals.get(n, [])
+                missing += len(sockets) - len(got)
                 each.extend(got)
                 if got:
                     to_last.append(max(got))
-                await asyncio.sleep(0.2)
-                await asyncio.gather(*(_drain(ws) for ws in sockets))
+                await asyncio.sleep(0.3)
         finally:
             await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
     return {
-        "supervisor_sockets": supervisors,
-        "supervisor_sockets_failed": len(connect_failed),
-        "supervisor_failures": connect_failed[:3],
+        "supervisor_sockets": len(sockets),
+        "supervisor_sockets_failed": len(failed),
+        "supervisor_failures": failed[:3],
+        "supervisor_open_seconds": round(open_s, 2),
         "snapshot_bytes": max(snapshot_bytes) if snapshot_bytes else None,
         "pushes": pushes,
         "push_to_all_ms": _pcts_ms(to_last),
         "push_per_socket_ms": _pcts_ms(each),
         "push_missing": missing,
     }
-
-
-async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
-    with contextlib.suppress(TimeoutError):
-        while True:
-            await ws.receive(timeout=0.05)
-
-
-async def _await_queue_frame(ws: aiohttp.ClientWebSocketResponse, queue_id: str) -> float | None:
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(15):
-            while True:
-                msg = await ws.receive()
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return None
-                if queue_id in msg.data:
-                    frame = json.loads(msg.data)
-                    if frame.get("type") == "queue" and frame["queue"]["id"] == queue_id:
-                        return loop.time()
-    except TimeoutError:
-        return None
 
 
 # ---------------------------------------------------------------- the command
@@ -857,7 +855,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sockets", type=int, default=2000, help="idle agent sockets (20000 for the full run)"
     )
-    parser.add_argument("--supervisors", type=int, default=200, help="supervisor sockets for the push test")
+    parser.add_argument("--supervisors", type=int, default=50, help="supervisor sockets for the push test")
     parser.add_argument("--pushes", type=int, default=5, help="queue updates timed in the push test")
     parser.add_argument("--baseline-seconds", type=float, default=4.0, help="length of each baseline")
     parser.add_argument("--concurrency", type=int, default=8, help="baseline client concurrency")
@@ -872,6 +870,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", dest="json_path", default="bench.json", help="write results here ('' none)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="sample the server with py-spy during the latency phase; collapsed stacks to this file",
+    )
 
 
 @dataclass
@@ -922,7 +925,11 @@ async def bench(
             try:
                 done = 0.0
                 if plan.latency:
+                    spy = await _start_profiler(args.profile, server.pid, args.seconds)
                     step = await rig.open_loop(args.rate, args.seconds, sampler, bar, done)
+                    if spy is not None:
+                        await spy.wait()
+                        results["profile"] = args.profile
                     done += args.seconds
                     results["latency"] = step.as_dict()
                 steps = []
@@ -970,6 +977,32 @@ async def bench(
         results["server"]["rss_mib_end"] = round(sampler.rss_mib(), 1)
     _ratios(results)
     return results
+
+
+async def _start_profiler(
+    path: str | None, pid: int | None, seconds: float
+) -> asyncio.subprocess.Process | None:
+    """py-spy on the server for the latency phase (``pip install py-spy``); None when not asked."""
+    if not path:
+        return None
+    if pid is None:
+        raise ValueError("--profile needs the server's pid (--server-pid with --url)")
+    return await asyncio.create_subprocess_exec(
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, int(seconds))),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "-o",
+        path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 def _verdict(step: StepResult, max_p99_ms: float) -> str:

@@ -43,6 +43,7 @@ class _Written:
     interaction_id: uuid.UUID
     created: bool
     message: dict[str, Any] | None = None
+    row: dict[str, Any] | None = None  # the new interaction, as interaction_create returned it
 
 
 def _keys(ev: InboundEvent) -> list[tuple[str, str]]:
@@ -63,7 +64,7 @@ async def ingest(rt: Runtime, ev: InboundEvent) -> IngestResult:
     msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
     async with rt.pool.acquire() as conn, conn.transaction():
         written = await _write(rt, conn, ev, keys, join_open, msg_ext)
-    row = await istore.get_interaction(rt.pool, written.interaction_id, full=False)
+    row = written.row or await istore.get_interaction(rt.pool, written.interaction_id, full=False)
     assert row is not None
     if written.message is not None:
         await _announce_message(rt, row, written.message)
@@ -145,17 +146,16 @@ async def _write(
             f"queue {queue_id!r} does not take channel {channel}",
             errors=[{"loc": ["channel"], "msg": f"queue {queue_id} does not take it"}],
         )
-    if conversation_id is None:
-        conversation_id = uuid.uuid4()
-        await conn.execute(q("conversation_insert"), conversation_id, customer_id)
+    new_conversation = conversation_id is None
+    conversation_id = conversation_id or uuid.uuid4()
     interaction_id = uuid.uuid4()
     priority = ev.priority if ev.priority is not None else queue.priority
-    await conn.execute(
-        q("interaction_insert"),
+    row = await conn.fetchrow(
+        q("interaction_create"),
         interaction_id,
         customer_id,
         conversation_id,
-        None,
+        new_conversation,
         channel,
         ev.external_id,
         ev.from_.kind,
@@ -165,8 +165,10 @@ async def _write(
         ev.attributes,
         ev.subject,
         int(time.time() * 1000),
+        uuid.uuid4(),
+        {"channel": channel, "queue": queue_id, "attributes": ev.attributes},
+        {"queue": queue_id},
     )
-    await istore.add_history(conn, interaction_id, "queued", queue=queue_id)
     if ev.content or attachments:
         await istore.insert_message(
             conn,
@@ -178,14 +180,7 @@ async def _write(
             external_id=msg_ext,
             attachments=attachments,
         )
-    await cstore.add_journey_event(
-        conn,
-        customer_id,
-        "interaction.created",
-        {"channel": channel, "queue": queue_id, "attributes": ev.attributes},
-        interaction_id=interaction_id,
-    )
-    return _Written(interaction_id, created=True)
+    return _Written(interaction_id, created=True, row=dict(row))
 
 
 async def enqueue_row(rt: Runtime, row: dict[str, Any], exclude: str | None = None) -> None:

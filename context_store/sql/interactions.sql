@@ -19,10 +19,6 @@ WHERE customer_id = $1 AND channel = $2 AND status IN ('queued', 'assigned')
   AND ($3::uuid IS NULL OR conversation_id = $3)
 ORDER BY created_at DESC LIMIT 1;
 
--- name: conversation_insert
--- $1 id, $2 customer_id
-INSERT INTO conversations (id, customer_id) VALUES ($1, $2);
-
 -- name: conversation_get
 -- $1 id
 SELECT id, customer_id FROM conversations WHERE id = $1;
@@ -33,6 +29,30 @@ SELECT id, customer_id FROM conversations WHERE id = $1;
 INSERT INTO interactions (id, customer_id, conversation_id, parent_id, channel, external_id, from_kind,
                           from_value, queue_id, status, priority, attributes, subject, venq_ms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13);
+
+-- name: interaction_create
+-- A new interaction with its conversation (when new), its first status and its journey event: one
+-- statement, one round trip (foreign keys are checked at its end, when every row is there).
+-- $1 id, $2 customer_id, $3 conversation_id, $4 conversation is new (bool), $5 channel, $6 external_id,
+-- $7 from_kind, $8 from_value, $9 queue_id, $10 priority, $11 attributes, $12 subject, $13 venq_ms,
+-- $14 journey event id, $15 journey event data, $16 history detail
+WITH conv AS (
+    INSERT INTO conversations (id, customer_id) SELECT $3, $2 WHERE $4::boolean
+),
+it AS (
+    INSERT INTO interactions (id, customer_id, conversation_id, channel, external_id, from_kind, from_value,
+                              queue_id, status, priority, attributes, subject, venq_ms)
+    VALUES ($1, $2, $3, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
+    RETURNING id, customer_id, conversation_id, channel, queue_id AS queue, status, priority, venq_ms, created_at
+),
+h AS (
+    INSERT INTO interaction_history (interaction_id, status, detail) SELECT id, 'queued', $16 FROM it
+),
+j AS (
+    INSERT INTO journey_events (id, customer_id, interaction_id, type, data)
+    SELECT $14, customer_id, id, 'interaction.created', $15 FROM it
+)
+SELECT * FROM it;
 
 -- name: history_insert
 -- $1 interaction_id, $2 status, $3 agent_id, $4 detail jsonb

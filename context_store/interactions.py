@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
 from context_store.db import q
 
-Conn = asyncpg.Connection | asyncpg.Pool
+Conn: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
 
 
 async def get_interaction(

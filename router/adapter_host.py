@@ -136,7 +136,9 @@ class AdapterHost:
         try:
             await self.client.message_status(
                 message_id,
-                MessageStatusIn(status=status, detail=detail, external_id=external_id),  # type: ignore[arg-type]
+                MessageStatusIn.model_validate(
+                    {"status": status, "detail": detail, "external_id": external_id}
+                ),
             )
         except (RouterAPIError, OSError) as exc:
             log.warning("adapter.report_failed", message_id=message_id, error=type(exc).__name__)

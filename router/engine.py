@@ -238,27 +238,32 @@ class Engine:
 
     # ------------------------------------------------------------ reads
 
+    async def _hash(self, key: str) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (await self.redis.hgetall(key)).items()}
+
+    async def _members(self, key: str) -> list[str]:
+        return sorted(str(m) for m in await self.redis.smembers(key))
+
     async def interaction_live(self, interaction_id: str) -> dict[str, str]:
-        return dict(await self.redis.hgetall(self.keys.interaction(interaction_id)))
+        return await self._hash(self.keys.interaction(interaction_id))
 
     async def position(self, queue: str, interaction_id: str) -> int | None:
-        rank = await self.redis.zrank(self.keys.queue(queue), interaction_id)
-        return None if rank is None else int(rank) + 1
+        rank: int | None = await self.redis.zrank(self.keys.queue(queue), interaction_id)  # type: ignore[assignment]
+        return None if rank is None else rank + 1
 
     async def agent_live(self, agent_id: str) -> dict[str, str]:
-        return dict(await self.redis.hgetall(self.keys.agent(agent_id)))
+        return await self._hash(self.keys.agent(agent_id))
 
     async def agent_offers(self, agent_id: str) -> list[dict[str, str]]:
-        ids = await self.redis.smembers(self.keys.agent_offers(agent_id))
         out = []
-        for oid in sorted(ids):
-            o = await self.redis.hgetall(self.keys.offer(oid))
+        for oid in await self._members(self.keys.agent_offers(agent_id)):
+            o = await self._hash(self.keys.offer(oid))
             if o:
                 out.append({"offer_id": oid, **o})
         return out
 
     async def agent_work(self, agent_id: str) -> list[str]:
-        return sorted(await self.redis.smembers(self.keys.agent_work(agent_id)))
+        return await self._members(self.keys.agent_work(agent_id))
 
     async def offer(self, offer_id: str) -> dict[str, str]:
-        return dict(await self.redis.hgetall(self.keys.offer(offer_id)))
+        return await self._hash(self.keys.offer(offer_id))

@@ -38,7 +38,9 @@ async def last_event_id(rt: Runtime) -> str:
 
 async def read_after(rt: Runtime, after: str, count: int = 1000) -> list[tuple[str, str, dict[str, Any]]]:
     """Events after an id (for supervisors resuming)."""
-    rows = await rt.redis.xrange(rt.engine.keys.events, min=f"({after}", count=count)
+    rows: list[tuple[str, dict[str, str]]] = await rt.redis.xrange(  # type: ignore[assignment]
+        rt.engine.keys.events, min=f"({after}", count=count
+    )
     return [(str(i), f["type"], json.loads(f["data"])) for i, f in rows]
 
 
@@ -53,7 +55,9 @@ async def pump(rt: Runtime, handler: Handler, stop: asyncio.Event) -> None:
     last = await last_event_id(rt)
     while not stop.is_set():
         try:
-            batch = await rt.redis.xread({rt.engine.keys.events: last}, block=BLOCK_MS, count=500)
+            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await rt.redis.xread(  # type: ignore[assignment]
+                {rt.engine.keys.events: last}, block=BLOCK_MS, count=500
+            )
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             log.warning("events.read_failed", error=type(exc).__name__)
 

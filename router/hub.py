@@ -99,7 +99,7 @@ async def work_view(rt: Runtime, interaction_id: str) -> tuple[InteractionOut, C
 
 
 def interaction_out(row: dict[str, Any]) -> InteractionOut:
-    data = {
+    data: dict[str, Any] = {
         k: (str(v) if k in ("id", "customer_id", "conversation_id", "parent_id") and v is not None else v)
         for k, v in row.items()
     }
@@ -296,7 +296,7 @@ class Hub:
         rows = await self.rt.redis.zrangebyscore(key, time.time() - HISTORY_SECONDS, "+inf")
         out = []
         for r in rows:
-            ts, _, waiting = r.partition(":")
+            ts, _, waiting = str(r).partition(":")
             out.append((float(ts), int(waiting)))
         return out
 

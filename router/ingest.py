@@ -306,6 +306,7 @@ async def customer_end(rt: Runtime, interaction_id: str, reason: str) -> dict[st
         ):
             raise Conflict("interaction changed concurrently; retry")
         return existing  # already over: ending again changes nothing
+    assert iid is not None
     await istore.add_history(rt.pool, iid, row["status"], reason=reason)
     try:
         await rt.engine.customer_end(str(iid))

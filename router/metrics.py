@@ -33,8 +33,8 @@ class Metrics:
             lines.append(f"omniroute_{name}_seconds_count {self.latency_count[name]}")
         for name, samples in sorted(gauges.items()):
             lines.append(f"# TYPE omniroute_{name} gauge")
-            for labels, value in samples:
-                lines.append(f"omniroute_{name}{_labels(labels)} {value}")
+            for gauge_labels, gauge_value in samples:
+                lines.append(f"omniroute_{name}{_labels(gauge_labels)} {gauge_value}")
         return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -111,9 +112,12 @@ async def repair(rt: Runtime) -> int:
         if now_ms - max(r["created_ms"], r["changed_ms"] or 0) > REPAIR_AFTER_MS
     ]
     fixed = 0
+    pipe = rt.redis.pipeline(transaction=False)
     for row in rows:
+        pipe.hget(rt.engine.keys.interaction(str(row["id"])), "st")
+    live_states: list[str | None] = await pipe.execute() if rows else []
+    for row, st in zip(rows, live_states, strict=True):
         iid = str(row["id"])
-        st = await rt.redis.hget(rt.engine.keys.interaction(iid), "st")
         if st is None:
             if row["status"] == "queued":
                 await rt.engine.enqueue(
@@ -147,10 +151,12 @@ async def repair(rt: Runtime) -> int:
 
 async def _drop_closed(rt: Runtime) -> int:
     """Live entries whose record is closed (the process died after the PostgreSQL write)."""
-    live: list[str] = []
-    async for key in rt.redis.scan_iter(match=rt.engine.keys.interaction("*"), count=1000):
-        if await rt.redis.hget(key, "st") in ("waiting", "offered"):
-            live.append(str(key).rsplit(":", 1)[1])
+    found = [str(key) async for key in rt.redis.scan_iter(match=rt.engine.keys.interaction("*"), count=1000)]
+    pipe = rt.redis.pipeline(transaction=False)
+    for key in found:
+        pipe.hget(key, "st")
+    states = await pipe.execute() if found else []
+    live = [k.rsplit(":", 1)[1] for k, st in zip(found, states, strict=True) if st in ("waiting", "offered")]
     if not live:
         return 0
     rows = await rt.pool.fetch(q("interaction_statuses"), [uuid.UUID(i) for i in live])
@@ -177,8 +183,11 @@ async def fire_timers(rt: Runtime) -> int:
 
 async def sweep_dead_nodes(rt: Runtime) -> None:
     keys = rt.engine.keys
-    for agent in await rt.redis.smembers(keys.connected):
-        node, session = await rt.redis.hmget(keys.agent(agent), "node", "session")
+    for member in await rt.redis.smembers(keys.connected):
+        agent = str(member)
+        node, session = (
+            None if v is None else str(v) for v in await rt.redis.hmget(keys.agent(agent), "node", "session")
+        )
         if node and not await rt.redis.exists(keys.node(node)):
             log.warning("agent.node_dead", agent_id=agent, node=node)
             await rt.engine.presence(agent, "disconnect", session or "", node, "", rt.grace_ms)
@@ -191,36 +200,67 @@ async def resubmit_pending(rt: Runtime) -> None:
         await rt.outbound.submit(str(row["id"]))
 
 
-async def run(rt: Runtime, hub: Hub) -> None:
-    """The background loop of one process: heartbeat, timers, rebuild watch, repair."""
-    settings = rt.settings.file.routing
-    last_repair = time.monotonic()
-    last_beat = 0.0
+NODE_TTL_BEATS = 10  # a process is declared dead after missing this many heartbeats
+
+
+async def _forever(name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+    """Run one duty every ``interval`` seconds; a failed round is logged and the next one runs."""
     while True:
         try:
-            now = time.monotonic()
-            if now - last_beat >= settings.heartbeat_seconds:
-                await rt.redis.set(
-                    rt.engine.keys.node(rt.node_id), "1", px=int(settings.heartbeat_seconds * 5000)
-                )
-                last_beat = now
-                await sweep_dead_nodes(rt)
-            gen = await rt.engine.is_built()
-            if gen is None:
-                gen = await wait_built(rt)
-            if gen != rt.built_generation:
-                rt.built_generation = gen
-                await reannounce(rt, hub)
-            await fire_timers(rt)
-            if now - last_repair >= settings.reconcile_interval_seconds:
-                last_repair = now
-                await repair(rt)
-                await resubmit_pending(rt)
+            await step()
         except asyncio.CancelledError:
             raise
         except NotReady:
-            continue
+            pass
         except Exception:  # the loop must survive a failed round (Redis restarting); it is logged
-            log.exception("reconciler.round_failed")
+            log.exception("reconciler.round_failed", duty=name)
             await asyncio.sleep(1)
-        await asyncio.sleep(settings.timer_interval_seconds)
+        await asyncio.sleep(interval)
+
+
+async def heartbeat(rt: Runtime, hub: Hub) -> None:
+    """Prove this process alive, disconnect the desktops of processes that died, and put back this
+    process's own desktops if the live index lost them (a flush, or a sweep that judged too soon)."""
+    beat = rt.settings.file.routing.heartbeat_seconds
+    keys = rt.engine.keys
+    await rt.redis.set(keys.node(rt.node_id), "1", px=int(beat * NODE_TTL_BEATS * 1000))
+    await sweep_dead_nodes(rt)
+    sessions = list(hub.agents.values())
+    if sessions:
+        pipe = rt.redis.pipeline(transaction=False)
+        for s in sessions:
+            pipe.hmget(keys.agent(s.agent_id), "connected", "session")
+        for s, (connected, current) in zip(sessions, await pipe.execute(), strict=True):
+            if connected != "1" and current is None and hub.agents.get(s.agent_id) is s and not s.ws.closed:
+                log.warning("agent.reannounced", agent_id=s.agent_id)
+                await rt.engine.presence(s.agent_id, "connect", s.session_id, rt.node_id, s.state)
+
+
+async def watch_index(rt: Runtime, hub: Hub) -> None:
+    gen = await rt.engine.is_built()
+    if gen is None:
+        gen = await wait_built(rt)
+    if gen != rt.built_generation:
+        rt.built_generation = gen
+        await reannounce(rt, hub)
+
+
+async def repair_round(rt: Runtime) -> None:
+    await repair(rt)
+    await resubmit_pending(rt)
+
+
+async def run(rt: Runtime, hub: Hub) -> None:
+    """The background duties of one process, each in its own loop so a slow one never delays another:
+    timers (and the rebuild watch), heartbeat and presence, repair."""
+    settings = rt.settings.file.routing
+
+    async def timers() -> None:
+        await watch_index(rt, hub)
+        await fire_timers(rt)
+
+    await asyncio.gather(
+        _forever("timers", settings.timer_interval_seconds, timers),
+        _forever("heartbeat", settings.heartbeat_seconds, lambda: heartbeat(rt, hub)),
+        _forever("repair", settings.reconcile_interval_seconds, lambda: repair_round(rt)),
+    )

@@ -29,7 +29,7 @@ async def record_handle_time(rt: Runtime, queue: str, seconds: float) -> None:
 async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, int, int, int]:
     """(capacity slots on the channel, agents available, agents busy, agents in wrap-up)."""
     keys = rt.engine.keys
-    agents = sorted(await rt.redis.smembers(keys.queue_agents(queue)))
+    agents = sorted(str(a) for a in await rt.redis.smembers(keys.queue_agents(queue)))
     if not agents:
         return 0, 0, 0, 0
     pipe = rt.redis.pipeline(transaction=False)
@@ -114,11 +114,17 @@ async def queue_stats(rt: Runtime, queue: str, day: dict[str, int] | None = None
 
 async def _count_wrapup(rt: Runtime, queue: str) -> int:
     keys = rt.engine.keys
-    agents = await rt.redis.smembers(keys.queue_agents(queue))
-    count = 0
+    agents = sorted(str(a) for a in await rt.redis.smembers(keys.queue_agents(queue)))
+    pipe = rt.redis.pipeline(transaction=False)
     for a in agents:
-        for iid in await rt.redis.smembers(keys.agent_work(a)):
-            if await rt.redis.hget(keys.interaction(iid), "st") == "wrapup":
-                count += 1
-                break
+        pipe.smembers(keys.agent_work(a))
+    held: list[set[str]] = await pipe.execute()
+    pipe = rt.redis.pipeline(transaction=False)
+    owners = []
+    for a, work in zip(agents, held, strict=True):
+        for iid in work:
+            pipe.hget(keys.interaction(str(iid)), "st")
+            owners.append(a)
+    states: list[str | None] = await pipe.execute() if owners else []
+    count = len({a for a, st in zip(owners, states, strict=True) if st == "wrapup"})
     return count

@@ -45,22 +45,34 @@ async def reload(rt: Runtime) -> None:
 
 async def sync_live(rt: Runtime) -> None:
     """Write capacity, timeouts and eligibility of the cached directory into the live index."""
-    for agent_id, agent in rt.agents.items():
-        queues = sorted(q for q, queue in rt.queues.items() if eligible(agent, queue))
-        await rt.engine.set_agent(
-            agent_id,
-            capacity=agent.full_capacity(),
-            voice_blocks=agent.voice_blocks_other_channels,
-            queues=queues,
-        )
-    for queue_id, queue in rt.queues.items():
-        agents = sorted(a for a, agent in rt.agents.items() if eligible(agent, queue))
-        await rt.engine.set_queue(
-            queue_id,
-            timeout_ms=int(queue.offer_timeout_seconds * 1000),
-            wrapup_ms=int(queue.wrapup_seconds * 1000),
-            agents=agents,
-        )
+    for agent_id in rt.agents:
+        await sync_agent(rt, agent_id)
+    for queue_id in rt.queues:
+        await sync_queue(rt, queue_id)
+
+
+async def sync_queue(rt: Runtime, queue_id: str) -> None:
+    """One queue's timeouts and the agents eligible for it (``set_queue`` updates both sides)."""
+    queue = rt.queues[queue_id]
+    agents = sorted(a for a, agent in rt.agents.items() if eligible(agent, queue))
+    await rt.engine.set_queue(
+        queue_id,
+        timeout_ms=int(queue.offer_timeout_seconds * 1000),
+        wrapup_ms=int(queue.wrapup_seconds * 1000),
+        agents=agents,
+    )
+
+
+async def sync_agent(rt: Runtime, agent_id: str) -> None:
+    """One agent's capacity and the queues it is eligible for (``set_agent`` updates both sides)."""
+    agent = rt.agents[agent_id]
+    queues = sorted(q for q, queue in rt.queues.items() if eligible(agent, queue))
+    await rt.engine.set_agent(
+        agent_id,
+        capacity=agent.full_capacity(),
+        voice_blocks=agent.voice_blocks_other_channels,
+        queues=queues,
+    )
 
 
 async def announce_change(rt: Runtime) -> None:
@@ -73,16 +85,19 @@ async def announce_change(rt: Runtime) -> None:
 
 
 async def put_queue(rt: Runtime, queue_id: str, cfg: QueueConfig) -> None:
+    """Create or change one queue: only that queue is written to the live index, so a change costs
+    the same with ten agents or ten thousand."""
     await store.upsert_queue(rt.pool, queue_id, cfg.model_dump(mode="json"))
-    await reload(rt)
-    await sync_live(rt)
+    rt.queues[queue_id] = cfg
+    await sync_queue(rt, queue_id)
     await announce_change(rt)
 
 
 async def put_agent(rt: Runtime, agent_id: str, cfg: AgentConfig) -> None:
+    """Create or change one agent; only that agent is written to the live index."""
     await store.upsert_agent(rt.pool, agent_id, cfg.model_dump(mode="json"))
-    await reload(rt)
-    await sync_live(rt)
+    rt.agents[agent_id] = cfg
+    await sync_agent(rt, agent_id)
     await announce_change(rt)
 
 

@@ -98,6 +98,11 @@ async def work_view(rt: Runtime, interaction_id: str) -> tuple[InteractionOut, C
     return current, record
 
 
+def _stream_id(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def interaction_out(row: dict[str, Any]) -> InteractionOut:
     data: dict[str, Any] = {
         k: (str(v) if k in ("id", "customer_id", "conversation_id", "parent_id") and v is not None else v)
@@ -182,7 +187,8 @@ class Hub:
     # ------------------------------------------------------------ events
 
     async def handle(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
-        self.last_event_id = event_id
+        if _stream_id(event_id) > _stream_id(self.last_event_id):
+            self.last_event_id = event_id
         rt = self.rt
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None

@@ -182,15 +182,25 @@ async def fire_timers(rt: Runtime) -> int:
 
 
 async def sweep_dead_nodes(rt: Runtime) -> None:
+    """Disconnect the desktops of processes whose heartbeat stopped: two pipelined round trips
+    whatever the number of agents (their presence, then each distinct process's heartbeat)."""
     keys = rt.engine.keys
-    for member in await rt.redis.smembers(keys.connected):
-        agent = str(member)
-        node, session = (
-            None if v is None else str(v) for v in await rt.redis.hmget(keys.agent(agent), "node", "session")
-        )
-        if node and not await rt.redis.exists(keys.node(node)):
-            log.warning("agent.node_dead", agent_id=agent, node=node)
-            await rt.engine.presence(agent, "disconnect", session or "", node, "", rt.grace_ms)
+    agents = sorted(str(a) for a in await rt.redis.smembers(keys.connected))
+    if not agents:
+        return
+    pipe = rt.redis.pipeline(transaction=False)
+    for agent in agents:
+        pipe.hmget(keys.agent(agent), "node", "session")
+    presence: list[list[str | None]] = await pipe.execute()
+    nodes = sorted({str(n) for n, _ in presence if n})
+    pipe = rt.redis.pipeline(transaction=False)
+    for n in nodes:
+        pipe.exists(keys.node(n))
+    alive = {n for n, up in zip(nodes, await pipe.execute(), strict=True) if up}
+    for agent, (agent_node, session) in zip(agents, presence, strict=True):
+        if agent_node and agent_node not in alive:
+            log.warning("agent.node_dead", agent_id=agent, node=agent_node)
+            await rt.engine.presence(agent, "disconnect", session or "", agent_node, "", rt.grace_ms)
 
 
 async def resubmit_pending(rt: Runtime) -> None:

@@ -38,21 +38,31 @@ local function ready()
   return redis.call('EXISTS', P .. ':built') == 1
 end
 
--- Can the agent take one more interaction on this channel? Offers count against capacity.
-local function has_capacity(agent, ch)
-  local a = P .. ':a:' .. agent
-  local v = redis.call('HMGET', a, 'cap:' .. ch, 'load:' .. ch, 'load:voice', 'vblock',
-                       'load:chat', 'load:email', 'load:social', 'load:sms')
-  local cap, load = tonumber(v[1] or 0) or 0, tonumber(v[2] or 0) or 0
-  if load >= cap then return false end
-  local vblock = v[4] ~= '0'
-  if vblock then
-    if ch ~= 'voice' and (tonumber(v[3] or 0) or 0) > 0 then return false end
-    if ch == 'voice' then
-      for k = 5, 8 do if (tonumber(v[k] or 0) or 0) > 0 then return false end end
+-- The channels on which the agent can take one more interaction (one HMGET). Offers count against
+-- capacity; voice blocks the other channels (and needs them empty) unless the agent says otherwise.
+local function free_channels(agent)
+  local v = redis.call('HMGET', P .. ':a:' .. agent, 'vblock',
+                       'cap:voice', 'cap:chat', 'cap:email', 'cap:social', 'cap:sms',
+                       'load:voice', 'load:chat', 'load:email', 'load:social', 'load:sms')
+  local vblock = v[1] ~= '0'
+  local busy_other = false
+  for k = 8, 11 do if (tonumber(v[k] or 0) or 0) > 0 then busy_other = true end end  -- chat..sms loads
+  local on_voice = (tonumber(v[7] or 0) or 0) > 0
+  local free, any = {}, false
+  for k, ch in ipairs(CHANNELS) do
+    local cap, load = tonumber(v[1 + k] or 0) or 0, tonumber(v[6 + k] or 0) or 0
+    local ok = load < cap
+    if ok and vblock then
+      if ch == 'voice' then ok = not busy_other else ok = not on_voice end
     end
+    if ok then free[ch] = true; any = true end
   end
-  return true
+  return free, any
+end
+
+local function has_capacity(agent, ch)
+  local free = free_channels(agent)
+  return free[ch] == true
 end
 
 local function set_idle(agent, t)
@@ -101,7 +111,9 @@ local function match_interaction(iid, t)
   return false
 end
 
--- Offer the agent the best waiting work across its queues until its capacity is used up.
+-- Offer the agent the best waiting work across its queues until its capacity is used up. The free
+-- channels are read once per offer made, so an agent with nothing free costs one call, however long
+-- the queues are.
 local function match_agent(agent, t, limit)
   local a = P .. ':a:' .. agent
   local st = redis.call('HMGET', a, 'state', 'connected')
@@ -109,18 +121,18 @@ local function match_agent(agent, t, limit)
   local made = 0
   local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
   while made < limit do
+    local free, any = free_channels(agent)
+    if not any then break end
     local best, best_score = nil, nil
     for _, q in ipairs(queues) do
       local items = redis.call('ZRANGE', P .. ':q:' .. q, 0, SCAN_ITEMS - 1, 'WITHSCORES')
       for k = 1, #items, 2 do
         local iid, score = items[k], tonumber(items[k + 1])
         if best_score ~= nil and score >= best_score then break end
-        if redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 then
-          local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
-          if ch and has_capacity(agent, ch) then
-            best, best_score = iid, score
-            break
-          end
+        local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
+        if ch and free[ch] and redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 then
+          best, best_score = iid, score
+          break
         end
       end
     end

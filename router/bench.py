@@ -590,12 +590,19 @@ def hold_sockets_main() -> None:
                             max_msg_size=0,
                             heartbeat=None,
                         )
-                        await ws.receive(timeout=60)  # hello / snapshot
+                        first = await ws.receive(timeout=60)  # hello / snapshot
+                        if first.type != aiohttp.WSMsgType.TEXT:
+                            failed += 1
+                            return
                         sockets.append(ws)
                     except (aiohttp.ClientError, TimeoutError, OSError):
                         failed += 1
 
             await asyncio.gather(*(one(p, t) for p, t in targets))
+            await asyncio.sleep(2)
+            # a socket the server closed after its first frame is not held
+            sockets = [ws for ws in sockets if not ws.closed]
+            failed = len(targets) - len(sockets)
             rss = psutil.Process().memory_info().rss
             print(json.dumps({"open": len(sockets), "failed": failed, "rss": rss}), flush=True)
             await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin

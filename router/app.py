@@ -46,7 +46,12 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url and settings.redis_url, "URLs are resolved before the app is built"
     pool = await create_pool(settings.database_url)
-    redis = aioredis.from_url(settings.redis_url, decode_responses=True, health_check_interval=10)
+    # a blocking pool: a burst (thousands of desktops reconnecting at once) waits for a connection
+    # instead of failing with MaxConnectionsError
+    pool_r = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url, decode_responses=True, health_check_interval=10, max_connections=64, timeout=30
+    )
+    redis = aioredis.Redis(connection_pool=pool_r)
     try:
         await migrate(pool)
         rt = Runtime(settings=settings, pool=pool, redis=redis, engine=Engine(redis, settings.namespace))
@@ -68,6 +73,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await redis.aclose()
+        await pool_r.disconnect()
         await pool.close()
 
 

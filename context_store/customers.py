@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from context_store.db import q
+from context_store.db import as_uuid, q
 
 MAX_CONTEXT_INTERACTIONS = 50
 MAX_CONTEXT_EVENTS = 200
@@ -58,7 +58,7 @@ async def add_journey_event(
     row = await conn.fetchrow(
         q("journey_event_insert"),
         uuid.uuid4(),
-        _uuid(customer_id),
+        as_uuid(customer_id),
         _uuid_or_none(interaction_id),
         type_,
         data,
@@ -69,7 +69,7 @@ async def add_journey_event(
 
 
 async def get_customer(conn: asyncpg.Connection | asyncpg.Pool, customer_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(q("customer_get"), _uuid(customer_id))
+    row = await conn.fetchrow(q("customer_get"), as_uuid(customer_id))
     return dict(row) if row else None
 
 
@@ -78,7 +78,7 @@ async def context_record(
 ) -> dict[str, Any] | None:
     """The customer's whole context record as plain JSON data (one query)."""
     raw = await conn.fetchval(
-        q("context_record"), _uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
+        q("context_record"), as_uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
     )
     record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
     if record is None or record.get("customer") is None:
@@ -101,12 +101,8 @@ async def offer_context(
     return raw, json.dumps(current) if current is not None else None
 
 
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
 def _uuid_or_none(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    return None if value is None else _uuid(value)
+    return None if value is None else as_uuid(value)
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

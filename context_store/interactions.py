@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from context_store.db import q
+from context_store.db import as_uuid, q
 
 Conn: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
 
@@ -29,7 +29,7 @@ async def get_interaction(
 async def add_history(
     conn: Conn, interaction_id: uuid.UUID | str, status: str, agent_id: str | None = None, **detail: Any
 ) -> None:
-    await conn.execute(q("history_insert"), _u(interaction_id), status, agent_id, detail)
+    await conn.execute(q("history_insert"), as_uuid(interaction_id), status, agent_id, detail)
 
 
 async def insert_message(
@@ -49,8 +49,8 @@ async def insert_message(
     row = await conn.fetchrow(
         q("message_insert"),
         uuid.uuid4(),
-        _u(interaction_id),
-        _u(conversation_id),
+        as_uuid(interaction_id),
+        as_uuid(conversation_id),
         channel,
         direction,
         body,
@@ -72,14 +72,10 @@ async def insert_note(
     row = await conn.fetchrow(
         q("note_insert"),
         uuid.uuid4(),
-        _u(customer_id),
-        _u(interaction_id) if interaction_id else None,
+        as_uuid(customer_id),
+        as_uuid(interaction_id) if interaction_id else None,
         agent_id,
         body,
     )
     assert row is not None
     return dict(row)
-
-
-def _u(value: uuid.UUID | str) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

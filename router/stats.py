@@ -26,12 +26,12 @@ async def record_handle_time(rt: Runtime, queue: str, seconds: float) -> None:
     await rt.redis.hset(key, mapping={"aht": f"{aht:.3f}"})
 
 
-async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, int, int, int]:
-    """(capacity slots on the channel, agents available, agents busy, agents in wrap-up)."""
+async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, int, int]:
+    """(capacity slots on the channel, agents available, agents busy); wrap-up is `_count_wrapup`."""
     keys = rt.engine.keys
     agents = sorted(str(a) for a in await rt.redis.smembers(keys.queue_agents(queue)))
     if not agents:
-        return 0, 0, 0, 0
+        return 0, 0, 0
     pipe = rt.redis.pipeline(transaction=False)
     for a in agents:
         pipe.hgetall(keys.agent(a))
@@ -47,7 +47,7 @@ async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, in
             busy += 1
         elif row.get("state") == "available":
             available += 1
-    return slots, available, busy, 0
+    return slots, available, busy
 
 
 STAFFING_TTL = 1.0  # seconds a queue's staffed capacity and handle time are reused for wait estimates
@@ -91,7 +91,7 @@ async def queue_stats(rt: Runtime, queue: str, day: dict[str, int] | None = None
     res: list[Any] = await pipe.execute()
     waiting = int(res[0])
     oldest = (time.time() * 1000 - float(res[1][0][1])) / 1000 if res[1] else 0.0
-    _, available, busy, _ = await staffed(rt, queue, None)
+    _, available, busy = await staffed(rt, queue, None)
     wrapup = await _count_wrapup(rt, queue)
     cfg = rt.queues.get(queue)
     channel = cfg.channels[0].value if cfg and cfg.channels else "voice"

@@ -41,7 +41,7 @@ from router.contracts import (
     TokenOut,
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
-from router.events import publish
+from router.events import jsonable, publish_message_status
 from router.hub import Hub, interaction_out
 from router.openapi import openapi_document
 from router.state import Principal, Runtime
@@ -258,7 +258,7 @@ class API:
             if row["agent_id"] != principal.agent_id:
                 raise Forbidden("only the agent holding the interaction writes in it")
         message, created = await ingest.add_message(self.rt, request.match_info["id"], msg)
-        return ok(_jsonable(message), 201 if created else 200)
+        return ok(jsonable(message), 201 if created else 200)
 
     async def post_end(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
@@ -288,7 +288,7 @@ class API:
         if uid is None or await cstore.get_customer(self.rt.pool, customer_id) is None:
             raise NotFound(f"customer {customer_id} not found")
         row = await cstore.add_journey_event(self.rt.pool, uid, ev.type, ev.data, at=ev.at)
-        return ok(_jsonable(row), 201)
+        return ok(jsonable(row), 201)
 
     # ------------------------------------------------------------ directory
 
@@ -396,19 +396,6 @@ class API:
 
     # ------------------------------------------------------------ message receipts
 
-    async def _status_changed(self, row: Any, detail: str | None) -> None:
-        await publish(
-            self.rt,
-            "message_status",
-            {
-                "interaction_id": str(row["interaction_id"]),
-                "message_id": str(row["id"]),
-                "status": row["status"],
-                "detail": detail,
-                "agent_id": row["agent_id"],
-            },
-        )
-
     async def post_message_status(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         st = await body(request, MessageStatusIn)
@@ -420,7 +407,7 @@ class API:
         )
         if row is None:
             raise NotFound(f"message {request.match_info['id']} not found")
-        await self._status_changed(row, st.detail)
+        await publish_message_status(self.rt, row, row["status"], st.detail)
         return ok({"id": str(row["id"]), "status": row["status"]})
 
     async def post_status_by_external(self, request: web.Request) -> web.Response:
@@ -430,7 +417,7 @@ class API:
             raise BadRequest("external_id is required", errors=[{"loc": ["external_id"], "msg": "required"}])
         rows = await self.rt.pool.fetch(q("message_status_by_external"), st.external_id, st.status, st.detail)
         for row in rows:
-            await self._status_changed(row, st.detail)
+            await publish_message_status(self.rt, row, row["status"], st.detail)
         return ok({"updated": len(rows)})
 
     # ------------------------------------------------------------ operations
@@ -479,8 +466,3 @@ def _ident(value: str) -> str:
             "ids are letters, digits, _ . - (at most 64)", errors=[{"loc": ["id"], "msg": "invalid id"}]
         )
     return value
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = json.loads(json.dumps(row, default=str))
-    return out

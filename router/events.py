@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,29 @@ async def publish(rt: Runtime, kind: str, data: dict[str, Any]) -> str:
         approximate=True,
     )
     return str(event_id)
+
+
+async def publish_message_status(rt: Runtime, row: Any, status: str, detail: str | None) -> None:
+    """Tell the agent (wherever its desktop is) how its reply is doing. ``row`` is a message row."""
+    await publish(
+        rt,
+        "message_status",
+        {
+            "interaction_id": str(row["interaction_id"]),
+            "message_id": str(row["id"]),
+            "status": status,
+            "detail": detail,
+            "agent_id": row["agent_id"],
+        },
+    )
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """A database row as JSON data: timestamps in ISO 8601, UUIDs as strings."""
+    return {
+        k: v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in row.items()
+    }
 
 
 async def last_event_id(rt: Runtime) -> str:

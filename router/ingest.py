@@ -30,7 +30,7 @@ from router.contracts import (
     normalize_identity,
 )
 from router.errors import BadRequest, Conflict, NotFound, NotReady
-from router.events import publish
+from router.events import jsonable, publish
 from router.state import Runtime
 
 log = structlog.get_logger("router.ingest")
@@ -236,16 +236,9 @@ async def _announce_message(rt: Runtime, row: dict[str, Any], message: dict[str,
         {
             "interaction_id": str(row["id"]),
             "agent_id": live.get("agent") if live.get("st") != "offered" else None,
-            "message": _jsonable(message),
+            "message": jsonable(message),
         },
     )
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in row.items():
-        out[k] = v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
-    return out
 
 
 async def add_message(rt: Runtime, interaction_id: str, msg: MessageIn) -> tuple[dict[str, Any], bool]:

@@ -18,7 +18,7 @@ import structlog
 from context_store import interactions as istore
 from context_store.db import q
 from router.contracts import IdentityIn, OutboundMessage
-from router.events import publish
+from router.events import publish_message_status
 from router.state import Runtime
 
 log = structlog.get_logger("router.outbound")
@@ -75,17 +75,7 @@ class Outbound:
     async def _status(self, row: dict[str, Any], status: str, detail: str | None) -> None:
         updated = await self.rt.pool.fetchrow(q("message_set_status"), row["id"], status, detail, None)
         if updated is not None:
-            await publish(
-                self.rt,
-                "message_status",
-                {
-                    "interaction_id": str(row["interaction_id"]),
-                    "message_id": str(row["id"]),
-                    "status": status,
-                    "detail": detail,
-                    "agent_id": row["agent_id"],
-                },
-            )
+            await publish_message_status(self.rt, row, status, detail)
 
     async def _deliver(self, message_id: str) -> None:
         try:

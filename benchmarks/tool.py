@@ -16,7 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from router import bench, simulate, staffing
+from router.tools import bench
+from router.tools import simulate
+from router.tools import staffing
 
 
 def main() -> int:

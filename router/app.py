@@ -16,17 +16,19 @@ from aiohttp import WSCloseCode, web
 
 from context_store import config as cstore_config
 from context_store.db import create_pool, migrate
-from router import adapter_host, directory, events, reconciler
-from router.api import API, HUB, RUNTIME, TOKENS, problem_middleware
-from router.auth import TokenCache, hash_token
-from router.client import RouterClient
 from router.config import Settings
 from router.contracts import Role
-from router.engine import Engine
-from router.hub import Hub
+from router.http.api import API, HUB, RUNTIME, TOKENS, problem_middleware
+from router.http.auth import TokenCache, hash_token
 from router.logs import AccessLogger
-from router.outbound import Outbound
-from router.sockets import agent_socket, supervisor_socket
+from router.realtime.hub import Hub
+from router.realtime.sockets import agent_socket, supervisor_socket
+from router.routing import directory, events
+from router.routing.engine import Engine
+from router.sdk import host as adapter_host
+from router.sdk.client import RouterClient
+from router.service import reconciler
+from router.service.outbound import Outbound
 from router.state import Principal, Runtime
 
 log = structlog.get_logger("router.app")

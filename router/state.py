@@ -12,12 +12,12 @@ import redis.asyncio as aioredis
 
 from router.config import Settings
 from router.contracts import AgentConfig, QueueConfig, Role, RoutingRule
-from router.engine import Engine
 from router.metrics import Metrics
+from router.routing.engine import Engine
 
 if TYPE_CHECKING:
-    from router.hub import Hub
-    from router.outbound import Outbound
+    from router.realtime.hub import Hub
+    from router.service.outbound import Outbound
 
 
 @dataclass

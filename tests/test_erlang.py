@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from router import erlang
-from router.erlang import Target
-from router.simulate import Summary, reference_run
+from router.tools import erlang
+from router.tools.erlang import Target
+from router.tools.simulate import Summary, reference_run
 
 
 def _poisson_pmf(k: int, mean: float) -> float:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from router import bench, erlang, staffing
-from router.simulate import (
+from router.tools import bench, erlang, staffing
+from router.tools.simulate import (
     Outcome,
     Scenario,
     ServerHandle,

@@ -25,11 +25,22 @@ def _free_port() -> int:
 @pytest.mark.slow
 async def test_serve_without_urls_runs_embedded_servers_and_stops_them(tmp_path: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "OMNIROUTE_ADMIN_TOKEN")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "OMNIROUTE_ADMIN_TOKEN")
+    }
     env["OMNIROUTE_DATA_DIR"] = str(tmp_path / "data")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "router", "--log-level", "warning", "serve", "--port", str(port),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "router",
+        "--log-level",
+        "warning",
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
     banner = ""
@@ -50,10 +61,17 @@ async def test_serve_without_urls_runs_embedded_servers_and_stops_them(tmp_path:
         async with aiohttp.ClientSession() as s:
             async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200
-            body = {"channel": "voice", "external_id": "CA-demo", "from": {"kind": "phone", "value": "+15550100"},
-                    "attributes": {"intent": "billing"}}
-            async with s.post(f"http://127.0.0.1:{port}/v1/interactions", json=body,
-                              headers={"Authorization": f"Bearer {adapter.group(1)}"}) as r:
+            body = {
+                "channel": "voice",
+                "external_id": "CA-demo",
+                "from": {"kind": "phone", "value": "+15550100"},
+                "attributes": {"intent": "billing"},
+            }
+            async with s.post(
+                f"http://127.0.0.1:{port}/v1/interactions",
+                json=body,
+                headers={"Authorization": f"Bearer {adapter.group(1)}"},
+            ) as r:
                 assert r.status == 201
                 assert (await r.json())["queue"] == "billing"
         pg_pid = int((tmp_path / "data" / "postgres" / "postmaster.pid").read_text().split()[0])

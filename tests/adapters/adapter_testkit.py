@@ -1,4 +1,4 @@
-"""Helpers for the adapter tests: the shared provider fixtures, and real servers on loopback.
+"""Helpers for the adapter tests: the recorded provider fixtures, and real servers on loopback.
 
 ``Recorder`` is an HTTP server that records every request and answers from a script (a
 provider API, or the router's ingest API for the unit-level webhook tests); the end-to-end
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,20 +21,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.smtp import SMTP
 
-from adapters.signatures import meta_signature, twilio_signature
+from adapters.kit.signatures import meta_signature, twilio_signature
+
+PROVIDERS = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 
 
 def providers_dir() -> Path:
-    """``<clone>/../shared/fixtures/providers`` (or ``$OMNIROUTE_SHARED/fixtures/providers``)."""
-    repo = Path(__file__).resolve().parents[2]
-    candidates = [repo.parent / "shared", repo / "shared"]
-    if os.environ.get("OMNIROUTE_SHARED"):
-        candidates.insert(0, Path(os.environ["OMNIROUTE_SHARED"]))
-    for base in candidates:
-        found = base / "fixtures" / "providers"
-        if found.is_dir():
-            return found
-    raise FileNotFoundError(f"shared/fixtures/providers not found beside {repo}")
+    """The recorded provider payloads, kept in the repository at ``tests/fixtures/providers``."""
+    return PROVIDERS
 
 
 def fixture_bytes(relative: str) -> bytes:

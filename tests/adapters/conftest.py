@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from router.client import RouterClient
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import Recorder, RouterStub, SmtpRelay
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from adapters.signatures import meta_signature, twilio_signature
+from adapters.kit.signatures import meta_signature, twilio_signature
 from tests.helpers import TestServer
 
 ROUTING = """

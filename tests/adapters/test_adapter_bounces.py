@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.bounces import bounce_of
-from adapters.email import EmailAdapter
-from adapters.mime import parse_mail, read_mail
-from router.client import RouterClient
+from adapters.email.adapter import EmailAdapter
+from adapters.email.bounces import bounce_of
+from adapters.email.mime import parse_mail, read_mail
 from router.contracts import MessageStatusIn
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import RouterStub, delivery_report, fixture_bytes
 
 

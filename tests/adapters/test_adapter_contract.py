@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from adapters.email import EmailAdapter
-from adapters.messenger import MessengerAdapter
-from adapters.settings import AdapterConfigError, Settings
-from adapters.twilio_sms import TwilioSmsAdapter
-from adapters.twilio_voice import TwilioVoiceAdapter
-from adapters.webchat import WebChatAdapter
-from adapters.whatsapp import WhatsAppAdapter
-from router.adapter_api import ChannelAdapter
-from router.adapter_host import available
-from router.client import RouterClient
+from adapters.email.adapter import EmailAdapter
+from adapters.kit.settings import AdapterConfigError, Settings
+from adapters.meta.messenger import MessengerAdapter
+from adapters.meta.whatsapp import WhatsAppAdapter
+from adapters.twilio.sms import TwilioSmsAdapter
+from adapters.twilio.voice import TwilioVoiceAdapter
+from adapters.webchat.adapter import WebChatAdapter
 from router.contracts import Channel
+from router.sdk.adapter import ChannelAdapter
+from router.sdk.client import RouterClient
+from router.sdk.host import available
 from tests.adapters.adapter_testkit import RouterStub, fixture_bytes, meta_headers, serve_adapter
 
 MINIMAL: dict[type[Any], dict[str, Any]] = {

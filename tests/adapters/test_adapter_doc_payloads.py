@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from adapters.messenger_payload import Receipt, parse_batch, receipts_for
-from adapters.mime import codec_for, decode_words, parse_mail
-from adapters.twilio_sms import sms_event
-from adapters.whatsapp_payload import parse_notification
+from adapters.email.mime import codec_for, decode_words, parse_mail
+from adapters.meta.messenger_payload import Receipt, parse_batch, receipts_for
+from adapters.meta.whatsapp_payload import parse_notification
+from adapters.twilio.sms import sms_event
 from router.contracts import MessageStatusIn
 from tests.adapters.adapter_testkit import KOREAN_BODY, KOREAN_NAME, KOREAN_SUBJECT, encoded_word, korean_mail
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.email import EmailAdapter
-from router.client import RouterClient
+from adapters.email.adapter import EmailAdapter
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import KOREAN_BODY, KOREAN_SUBJECT, RouterStub, fixture_bytes, korean_mail
 
 

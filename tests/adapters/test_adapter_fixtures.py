@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from adapters.ivr import DEFAULT_MENU, IvrMenu, call_event, clean_account
-from adapters.messenger_payload import parse_batch, receipts_for
-from adapters.mime import parse_mail
-from adapters.twilio_sms import sms_event
-from adapters.whatsapp_payload import parse_notification
+from adapters.email.mime import parse_mail
+from adapters.meta.messenger_payload import parse_batch, receipts_for
+from adapters.meta.whatsapp_payload import parse_notification
+from adapters.twilio.ivr import DEFAULT_MENU, IvrMenu, call_event, clean_account
+from adapters.twilio.sms import sms_event
 from router.contracts import Channel, InboundEvent, MessageStatusIn, normalize_identity
 from tests.adapters.adapter_testkit import fixture_bytes, fixture_json, providers_dir
 

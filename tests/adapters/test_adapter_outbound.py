@@ -13,15 +13,15 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp import web
 
-from adapters.email import EmailAdapter
-from adapters.messenger import MessengerAdapter
-from adapters.twilio_sms import TwilioSmsAdapter
-from adapters.twilio_voice import TwilioVoiceAdapter
-from adapters.webchat import WebChatAdapter
-from adapters.whatsapp import WhatsAppAdapter
-from router.adapter_api import DeliveryError
-from router.client import RouterClient
+from adapters.email.adapter import EmailAdapter
+from adapters.meta.messenger import MessengerAdapter
+from adapters.meta.whatsapp import WhatsAppAdapter
+from adapters.twilio.sms import TwilioSmsAdapter
+from adapters.twilio.voice import TwilioVoiceAdapter
+from adapters.webchat.adapter import WebChatAdapter
 from router.contracts import OutboundMessage
+from router.sdk.adapter import DeliveryError
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import Recorder, RouterStub, SmtpRelay, meta_headers, serve_adapter
 
 

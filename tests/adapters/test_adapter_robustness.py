@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from adapters.bounces import bounce_of
-from adapters.messenger_payload import parse_batch
-from adapters.mime import parse_mail, read_mail
-from adapters.whatsapp_payload import parse_notification
+from adapters.email.bounces import bounce_of
+from adapters.email.mime import parse_mail, read_mail
+from adapters.meta.messenger_payload import parse_batch
+from adapters.meta.whatsapp_payload import parse_notification
 from tests.adapters.adapter_testkit import fixture_bytes, fixture_json
 
 MAILS = [

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from adapters.signatures import (
+from adapters.kit.signatures import (
     meta_signature,
     meta_valid,
     twilio_signature,

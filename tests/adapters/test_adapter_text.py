@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from adapters.messenger import MessengerAdapter
-from adapters.text import MESSENGER_LIMIT, send_parts, split_text
-from router.adapter_api import DeliveryError
-from router.client import RouterClient
+from adapters.kit.text import MESSENGER_LIMIT, send_parts, split_text
+from adapters.meta.messenger import MessengerAdapter
 from router.contracts import OutboundMessage
+from router.sdk.adapter import DeliveryError
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import Recorder
 
 

@@ -11,8 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from adapters.twilio_voice import TwilioVoiceAdapter
-from router.client import RouterClient
+from adapters.twilio.voice import TwilioVoiceAdapter
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import RouterStub, fixture_json, serve_adapter, twilio_headers
 
 TOKEN = "voice-auth-token"

@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from adapters.webchat import WebChatAdapter
-from router.client import RouterClient
+from adapters.webchat.adapter import WebChatAdapter
 from router.contracts import OutboundMessage
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import RouterStub, serve_adapter
 
 Client = TestClient[web.Request, web.Application]

@@ -12,10 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from adapters.messenger import MessengerAdapter
-from adapters.twilio_sms import TwilioSmsAdapter
-from adapters.whatsapp import WhatsAppAdapter
-from router.client import RouterClient
+from adapters.meta.messenger import MessengerAdapter
+from adapters.meta.whatsapp import WhatsAppAdapter
+from adapters.twilio.sms import TwilioSmsAdapter
+from router.sdk.client import RouterClient
 from tests.adapters.adapter_testkit import (
     RouterStub,
     fixture_bytes,

@@ -138,7 +138,7 @@ async def test_find_by_external_id_and_follow_a_transfer(server: TestServer) -> 
     assert code == 200 and found["id"] == call["id"] and found["position"] == 1
     code, _ = await server.request("GET", "/v1/interactions?channel=voice&external_id=nope", role="adapter")
     assert code == 404
-    code, body = await server.request("GET", "/v1/interactions?channel=voice", role="adapter")
+    code, _body = await server.request("GET", "/v1/interactions?channel=voice", role="adapter")
     assert code == 422
     alice = await server.agent("alice")
     await alice.accept_next()

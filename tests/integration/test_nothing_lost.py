@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from router.engine import rank_score
+from router.routing.engine import rank_score
 from tests.helpers import AgentClient, RouterProcess, Services, TestServer
 
 AGENTS = ["n1", "n2", "n3", "n4"]

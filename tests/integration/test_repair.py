@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from router import reconciler
+from router.service import reconciler
 from tests.helpers import TestServer
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from router.config import ConfigError, parse_config
 from router.contracts import AgentConfig, QueueConfig, normalize_identity
-from router.directory import eligible
-from router.engine import SCRIPTS, load_script_source, rank_score
+from router.routing.directory import eligible
+from router.routing.engine import SCRIPTS, load_script_source, rank_score
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""E-mail: an SMTP listener for inbound mail, replies through a relay."""

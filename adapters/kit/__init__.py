@@ -1,0 +1,1 @@
+"""The shared adapter kit: signatures, webhook plumbing, provider HTTP, settings, text splitting."""

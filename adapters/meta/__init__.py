@@ -1,0 +1,1 @@
+"""Meta's platforms: WhatsApp Cloud API and Messenger, which share one webhook signature scheme."""

@@ -1,0 +1,1 @@
+"""Twilio: voice (IVR through TwiML) and SMS/MMS."""

@@ -1,0 +1,307 @@
+"""Twilio Programmable Voice: an IVR in TwiML, a spoken waiting loop, and a bridge to the agent.
+
+``POST /adapters/twilio/voice`` answers every step of the call; the step and what the IVR
+collected so far travel in the query string of the URLs the TwiML points back to:
+
+1. (no step) greet and ``<Gather>`` the intent (a digit or a spoken word);
+2. ``step=intent``: map ``Digits`` / ``SpeechResult`` to an intent, ``<Gather>`` the account;
+3. ``step=account``: post the call to the router (external id = ``CallSid``), start waiting;
+4. ``step=wait&interaction=…``: hold and loop, saying the live position and wait estimate
+   when it changes (and every ``announce_seconds``); once the interaction is assigned,
+   ``<Dial>`` the agent's address;
+5. ``step=dialed``: the bridged call ended (or the agent did not answer: wait again).
+
+``POST /adapters/twilio/voice/status`` takes Twilio's call status callbacks; a call that
+ends (``completed``, ``no-answer``, ``busy``, ``failed``, ``canceled``) ends its interaction.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from adapters.kit.settings import Settings
+from adapters.kit.webhooks import RouterUnavailable, ingest, log, unavailable
+from adapters.twilio.account import TwilioAccount
+from adapters.twilio.ivr import DEFAULT_MENU, IvrMenu, call_event, clean_account, describe_wait
+from adapters.twilio.twiml import TwiML
+from router.contracts import (
+    Channel,
+    ChannelCapabilities,
+    InteractionStatus,
+    OutboundAccepted,
+    OutboundMessage,
+)
+from router.sdk.adapter import DeliveryError
+from router.sdk.client import RouterAPIError, RouterClient
+
+ENDED_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+_CLOSED = {
+    InteractionStatus.completed,
+    InteractionStatus.abandoned,
+    InteractionStatus.ended,
+    InteractionStatus.wrapup,
+}
+_MAX_RETRIES = 5
+_KNOWN_CALLS = 10_000
+
+
+class TwilioVoiceAdapter:
+    name: ClassVar[str] = "twilio_voice"
+    channel: ClassVar[Channel] = Channel.voice
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(text=False, voice=True)
+
+    def __init__(self, config: Mapping[str, Any], router: RouterClient) -> None:
+        settings = Settings(self.name, config)
+        self.account = TwilioAccount(self.name, config)
+        self.router = router
+        self.ivr = IvrMenu(settings.table("menu", DEFAULT_MENU), settings.text("default_intent", "general"))
+        self.queues = settings.table("queues", {})
+        self.queue = settings.optional_text("queue")
+        self.ask_account = settings.flag("ask_account", True)
+        self.wait_pause = settings.integer("wait_pause_seconds", 3)
+        self.announce_seconds = settings.integer("announce_seconds", 30)
+        self.dial_timeout = settings.integer("dial_timeout_seconds", 20)
+        self.hold_music_url = settings.optional_text("hold_music_url")
+        self.caller_id = settings.optional_text("caller_id")
+        self.voice = settings.optional_text("voice")
+        self.language = settings.text("language", "en-US")
+        # CallSid → interaction id, learnt at ingest and on every waiting loop, so a status
+        # callback (whose URL Twilio fixes per number) can name the interaction to end.
+        self._calls: OrderedDict[str, str] = OrderedDict()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.post("/twilio/voice", self.incoming), web.post("/twilio/voice/status", self.status)]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, message: OutboundMessage) -> OutboundAccepted:
+        raise DeliveryError("a voice call has no text replies", retryable=False)
+
+    # ------------------------------------------------------------------ the call
+
+    def _twiml(self) -> TwiML:
+        return TwiML(voice=self.voice, language=self.language)
+
+    @staticmethod
+    def _next(request: web.Request, **state: str | int | None) -> str:
+        """A URL relative to the current one (Twilio resolves it), carrying the IVR state."""
+        here = request.path.rsplit("/", 1)[-1]
+        return here + "?" + urlencode({k: str(v) for k, v in state.items() if v not in (None, "")})
+
+    async def incoming(self, request: web.Request) -> web.StreamResponse:
+        form = await self.account.verified_form(request)
+        if isinstance(form, web.Response):
+            return form
+        params = {k: v for k, v in form.items()}
+        if not params.get("CallSid"):
+            log.warning("adapter.payload_skipped", adapter=self.name, skipped=["call: no CallSid"])
+            return web.Response(status=400, text="not a Twilio voice webhook")
+        query = request.query
+        step = query.get("step", "")
+        try:
+            if step == "intent":
+                return self._after_intent(request, params, query)
+            if step == "account":
+                return await self._after_account(request, params, query)
+            if step == "wait":
+                return await self._waiting(request, params, query)
+            if step == "dialed":
+                return self._after_dial(request, params, query)
+        except RouterUnavailable:
+            state = dict(query)
+            if step == "account" and clean_account(params.get("Digits")):
+                state["account"] = str(clean_account(params.get("Digits")))
+            return self._hold_and_retry(request, state)
+        log.info("adapter.call_started", adapter=self.name, call_sid=params.get("CallSid"))
+        return self._ask_intent(request, attempt=1)
+
+    def _ask_intent(self, request: web.Request, attempt: int, *, again: bool = False) -> web.Response:
+        twiml = self._twiml()
+        if again:
+            twiml.say("Sorry, I did not get that.")
+        twiml.gather(
+            self._next(request, step="intent", n=attempt),
+            self.ivr.prompt(),
+            input="dtmf speech",
+            numDigits="1",
+            timeout="5",
+            speechTimeout="auto",
+            hints=self.ivr.hints,
+        )
+        return twiml.redirect(self._next(request, step="intent", n=attempt)).response()
+
+    def _after_intent(
+        self, request: web.Request, params: dict[str, str], query: Mapping[str, str]
+    ) -> web.Response:
+        intent = self.ivr.intent(params.get("Digits"), params.get("SpeechResult"))
+        attempt = _int(query.get("n"), 1)
+        kind = "dtmf" if params.get("Digits") else "speech" if params.get("SpeechResult") else None
+        if intent is None:
+            if attempt < 2:
+                return self._ask_intent(request, attempt + 1, again=True)
+            intent, kind = self.ivr.default_intent, None
+        if not self.ask_account:
+            return (
+                self._twiml().redirect(self._next(request, step="account", intent=intent, i=kind)).response()
+            )
+        action = self._next(request, step="account", intent=intent, i=kind)
+        twiml = self._twiml().gather(
+            action,
+            "Please enter your account number, then press the hash key. If you have none, press hash.",
+            input="dtmf",
+            finishOnKey="#",
+            timeout="8",
+        )
+        return twiml.redirect(action).response()
+
+    async def _after_account(
+        self, request: web.Request, params: dict[str, str], query: Mapping[str, str]
+    ) -> web.Response:
+        event = call_event(
+            params,
+            intent=query.get("intent") or self.ivr.default_intent,
+            account=clean_account(params.get("Digits")) or clean_account(query.get("account")),
+            intent_input=query.get("i"),
+            queues=self.queues,
+        )
+        result = await ingest(self.router, self.name, event, queue=self.queue)
+        if result is None:
+            return (
+                self._twiml().say("Sorry, we cannot take your call right now. Goodbye.").hangup().response()
+            )
+        self._remember(params.get("CallSid"), result.id)
+        twiml = self._twiml().say(describe_wait(result.position, result.estimated_wait_seconds))
+        position = "" if result.position is None else str(result.position)
+        return self._hold(twiml, request, interaction=result.id, p=position, q=0).response()
+
+    def _hold(self, twiml: TwiML, request: web.Request, **state: str | int) -> TwiML:
+        if self.hold_music_url:
+            twiml.play(self.hold_music_url)
+        else:
+            twiml.pause(self.wait_pause)
+        return twiml.redirect(self._next(request, step="wait", **state))
+
+    async def _waiting(
+        self, request: web.Request, params: dict[str, str], query: Mapping[str, str]
+    ) -> web.Response:
+        interaction_id = query.get("interaction", "")
+        self._remember(params.get("CallSid"), interaction_id)
+        try:
+            current = await self.router.get_interaction(interaction_id)
+        except RouterAPIError as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise RouterUnavailable(str(exc)) from exc
+            log.warning(
+                "adapter.call_lost", adapter=self.name, interaction_id=interaction_id, status=exc.status
+            )
+            return self._twiml().say("Sorry, we lost your place. Please call again.").hangup().response()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RouterUnavailable(str(exc)) from exc
+        if current.status in _CLOSED:
+            return self._twiml().say("Thank you for calling. Goodbye.").hangup().response()
+        if current.status == InteractionStatus.assigned:
+            if current.agent_address:
+                log.info(
+                    "adapter.call_bridged",
+                    adapter=self.name,
+                    interaction_id=interaction_id,
+                    agent_id=current.agent_id,
+                )
+                twiml = self._twiml().say("Connecting you to an agent now.")
+                action = self._next(
+                    request, step="dialed", interaction=interaction_id, d=_int(query.get("d"), 0) + 1
+                )
+                return twiml.dial(
+                    current.agent_address, action=action, timeout=self.dial_timeout, caller_id=self.caller_id
+                ).response()
+            log.warning("adapter.agent_without_address", adapter=self.name, agent_id=current.agent_id)
+            return self._hold(self._twiml(), request, interaction=interaction_id).response()
+        # Say the position when it changed, and at least every ``announce_seconds``; between
+        # announcements just hold, so an accepted call is bridged within one pause.
+        position = "" if current.position is None else str(current.position)
+        quiet = _int(query.get("q"), 0) + self.wait_pause
+        twiml = self._twiml()
+        if position != query.get("p", "") or quiet >= self.announce_seconds:
+            twiml.say(describe_wait(current.position, current.estimated_wait_seconds))
+            quiet = 0
+        return self._hold(twiml, request, interaction=interaction_id, p=position, q=quiet).response()
+
+    def _after_dial(
+        self, request: web.Request, params: dict[str, str], query: Mapping[str, str]
+    ) -> web.Response:
+        outcome = params.get("DialCallStatus", "")
+        attempts = _int(query.get("d"), 1)
+        if outcome in ("completed", "answered") or attempts >= 3:
+            return self._twiml().hangup().response()
+        twiml = self._twiml().say("The agent could not be reached. Please hold.")
+        return self._hold(twiml, request, interaction=query.get("interaction", ""), d=attempts).response()
+
+    def _hold_and_retry(self, request: web.Request, query: Mapping[str, str]) -> web.Response:
+        retries = _int(query.get("r"), 0) + 1
+        if retries > _MAX_RETRIES:
+            return (
+                self._twiml().say("Sorry, we cannot take your call right now. Goodbye.").hangup().response()
+            )
+        state = {k: v for k, v in query.items() if k != "r"}
+        twiml = self._twiml().say("Please hold.").pause(3)
+        return twiml.redirect(self._next(request, **state, r=retries)).response()
+
+    # ------------------------------------------------------------------ status callbacks
+
+    async def status(self, request: web.Request) -> web.Response:
+        form = await self.account.verified_form(request)
+        if isinstance(form, web.Response):
+            return form
+        call_sid = form.get("CallSid", "")
+        call_status = form.get("CallStatus", "")
+        if call_status not in ENDED_CALL_STATUSES:
+            return web.Response(status=204)
+        interaction_id = request.query.get("interaction") or self._calls.pop(call_sid, None)
+        if not interaction_id:
+            log.info(
+                "adapter.call_ended_before_ivr_done", adapter=self.name, call_sid=call_sid, status=call_status
+            )
+            return web.Response(status=204)
+        reason = "completed" if call_status == "completed" else call_status.replace("-", "_")
+        try:
+            await self.router.end(interaction_id, reason=f"call_{reason}")
+        except RouterAPIError as exc:
+            if exc.status >= 500 or exc.status == 429:
+                return unavailable()
+            log.info(
+                "adapter.call_end_ignored",
+                adapter=self.name,
+                interaction_id=interaction_id,
+                status=exc.status,
+            )
+        except (aiohttp.ClientError, TimeoutError):
+            return unavailable()
+        log.info(
+            "adapter.call_ended", adapter=self.name, interaction_id=interaction_id, call_status=call_status
+        )
+        return web.Response(status=204)
+
+    def _remember(self, call_sid: str | None, interaction_id: str) -> None:
+        if not call_sid or not interaction_id:
+            return
+        self._calls[call_sid] = interaction_id
+        self._calls.move_to_end(call_sid)
+        while len(self._calls) > _KNOWN_CALLS:
+            self._calls.popitem(last=False)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,1 @@
+"""Web chat: the customer's socket and page."""

@@ -1,0 +1,292 @@
+"""Web chat: the customer's websocket (``/adapters/webchat/socket``) and page (``/adapters/webchat/``).
+
+The page keeps a random visitor id (and the current interaction id) in ``localStorage``;
+the visitor's messages post to the router as channel ``chat`` from identity
+``chat_visitor:<id>``, with any e-mail or phone the visitor typed as customer hints, so the
+router links the chat to the known customer. While the interaction waits, the adapter polls
+the router and pushes the live position and wait estimate; the agent's replies reach
+:meth:`WebChatAdapter.send`, which pushes them to every open socket of that visitor in this
+process. A reload sends ``hello`` with the stored interaction id: the adapter checks it
+belongs to that visitor and replays the conversation so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType, web
+from pydantic import ValidationError
+
+from adapters.kit.settings import Settings
+from adapters.kit.webhooks import RouterUnavailable, ingest, log
+from adapters.webchat.frames import (
+    Ack,
+    ChatLine,
+    Contact,
+    End,
+    Ended,
+    Error,
+    Hello,
+    Say,
+    ServerFrame,
+    Status,
+    Welcome,
+    customer_frame,
+)
+from router.contracts import (
+    OPEN_STATUSES,
+    Channel,
+    ChannelCapabilities,
+    CustomerHints,
+    InboundEvent,
+    InteractionOut,
+    InteractionStatus,
+    OutboundAccepted,
+    OutboundMessage,
+)
+from router.sdk.adapter import DeliveryError
+from router.sdk.client import RouterAPIError, RouterClient
+
+PAGE = Path(__file__).parent / "static" / "index.html"
+VISITOR_KIND = "chat_visitor"
+
+
+class _Visitor:
+    """One customer socket: who it is, which interaction it follows, its status poller."""
+
+    def __init__(self, ws: web.WebSocketResponse, hello: Hello) -> None:
+        self.ws = ws
+        self.hello = hello
+        self.interaction_id: str | None = None
+        self.poller: asyncio.Task[None] | None = None
+
+    async def push(self, frame: ServerFrame) -> None:
+        if not self.ws.closed:
+            await self.ws.send_str(frame.model_dump_json())
+
+
+class WebChatAdapter:
+    name: ClassVar[str] = "webchat"
+    channel: ClassVar[Channel] = Channel.chat
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(text=True, delivery_receipts=True)
+
+    def __init__(self, config: Mapping[str, Any], router: RouterClient) -> None:
+        settings = Settings(self.name, config)
+        self.router = router
+        self.poll_seconds = settings.number("poll_seconds", 2.0)
+        self.assigned_poll_seconds = settings.number("assigned_poll_seconds", 10.0)
+        self.hello_timeout = settings.number("hello_timeout_seconds", 15.0)
+        origins = settings.optional_text("allowed_origins")
+        self.allowed_origins = {o.strip() for o in origins.split(",")} if origins else None
+        self.queue = settings.optional_text("queue")
+        self._by_visitor: dict[str, set[_Visitor]] = {}
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/webchat/", self.page),
+            web.get("/webchat", self.page_redirect),
+            web.get("/webchat/socket", self.socket),
+        ]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        for visitors in list(self._by_visitor.values()):
+            for visitor in list(visitors):
+                if visitor.poller is not None:
+                    visitor.poller.cancel()
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(PAGE, headers={"Cache-Control": "no-cache"})
+
+    async def page_redirect(self, request: web.Request) -> web.Response:
+        raise web.HTTPPermanentRedirect(request.path + "/")
+
+    # ------------------------------------------------------------------ the socket
+
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        origin = request.headers.get("Origin")
+        if self.allowed_origins is not None and origin not in self.allowed_origins:
+            log.warning("adapter.origin_refused", adapter=self.name, origin=origin)
+            raise web.HTTPForbidden(text="origin not allowed")
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        visitor: _Visitor | None = None
+        try:
+            visitor = await self._greet(ws)
+            if visitor is None:
+                return ws
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                await self._on_frame(visitor, msg.data)
+        finally:
+            if visitor is not None:
+                self._forget(visitor)
+        return ws
+
+    async def _greet(self, ws: web.WebSocketResponse) -> _Visitor | None:
+        try:
+            first = await ws.receive(timeout=self.hello_timeout)
+            frame = customer_frame.validate_json(first.data) if first.type == WSMsgType.TEXT else None
+        except (TimeoutError, ValidationError):
+            frame = None
+        if not isinstance(frame, Hello):
+            if not ws.closed:
+                await ws.send_str(Error(detail="the first frame must be hello").model_dump_json())
+                await ws.close()
+            return None
+        visitor = _Visitor(ws, frame)
+        self._by_visitor.setdefault(frame.visitor_id, set()).add(visitor)
+        welcome = Welcome(visitor_id=frame.visitor_id, capabilities=self.capabilities)
+        current = await self._resumable(frame) if frame.interaction_id else None
+        if current is not None:
+            visitor.interaction_id = current.id
+            welcome.interaction_id = current.id
+            welcome.history = [_line(m.id, m.direction, m.body, m.agent_id) for m in current.messages]
+        await visitor.push(welcome)
+        if current is not None:
+            self._follow(visitor, current.id)
+        return visitor
+
+    async def _resumable(self, hello: Hello) -> InteractionOut | None:
+        """The stored interaction, if it is this visitor's and still open."""
+        try:
+            current = await self.router.get_interaction(str(hello.interaction_id))
+        except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("adapter.chat_resume_failed", adapter=self.name, error=str(exc)[:200])
+            return None
+        if current.from_kind != VISITOR_KIND or current.from_value != hello.visitor_id:
+            log.warning("adapter.chat_resume_refused", adapter=self.name, interaction_id=current.id)
+            return None
+        return current if current.status in OPEN_STATUSES else None
+
+    async def _on_frame(self, visitor: _Visitor, data: str) -> None:
+        try:
+            frame = customer_frame.validate_json(data)
+        except ValidationError as exc:
+            await visitor.push(Error(detail=str(exc.errors()[0].get("msg", "invalid frame"))))
+            return
+        if isinstance(frame, Say):
+            await self._customer_says(visitor, frame)
+        elif isinstance(frame, Contact):
+            visitor.hello = visitor.hello.model_copy(
+                update=frame.model_dump(exclude={"type"}, exclude_none=True)
+            )
+        elif isinstance(frame, End) and visitor.interaction_id:
+            try:
+                await self.router.end(visitor.interaction_id, reason="customer_left")
+            except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("adapter.chat_end_failed", adapter=self.name, error=str(exc)[:200])
+            await self._broadcast(visitor.hello.visitor_id, Ended(interaction_id=visitor.interaction_id))
+
+    async def _customer_says(self, visitor: _Visitor, say: Say) -> None:
+        hello = visitor.hello
+        hints = CustomerHints(name=hello.name, email=hello.email, phone=hello.phone)
+        # Typed into a web page, not proven: the agent is told to verify before disclosing anything.
+        claimed = {"contact_unverified": True} if (hello.email or hello.phone) else {}
+        event = InboundEvent.model_validate(
+            {
+                "channel": Channel.chat,
+                "external_id": f"{hello.visitor_id}:{say.id}",
+                "message_external_id": f"{hello.visitor_id}:{say.id}",
+                "from": {"kind": VISITOR_KIND, "value": hello.visitor_id},
+                "customer": hints if hints.model_dump(exclude_none=True) else None,
+                "queue": self.queue,
+                "content": say.text,
+                "attributes": claimed,
+                "join_open": True,
+            }
+        )
+        try:
+            result = await ingest(self.router, self.name, event)
+        except RouterUnavailable:
+            await visitor.push(Error(detail="we could not take your message just now, please send it again"))
+            return
+        if result is None:
+            await visitor.push(Error(detail="your message was not accepted"))
+            return
+        await visitor.push(Ack(id=say.id, interaction_id=result.id))
+        line = ChatLine(id=say.id, sender="customer", text=say.text)
+        for other in self._by_visitor.get(hello.visitor_id, set()) - {visitor}:
+            await other.push(line)
+        for each in self._by_visitor.get(hello.visitor_id, set()):
+            if each.interaction_id != result.id or each.poller is None or each.poller.done():
+                each.interaction_id = result.id
+                self._follow(each, result.id)
+
+    # ------------------------------------------------------------------ waiting status
+
+    def _follow(self, visitor: _Visitor, interaction_id: str) -> None:
+        if visitor.poller is not None:
+            visitor.poller.cancel()
+        visitor.poller = asyncio.get_running_loop().create_task(self._poll(visitor, interaction_id))
+
+    async def _poll(self, visitor: _Visitor, interaction_id: str) -> None:
+        """Push the position and wait estimate whenever they change, until the interaction closes."""
+        last: Status | None = None
+        while not visitor.ws.closed:
+            try:
+                current = await self.router.get_interaction(interaction_id)
+            except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("adapter.chat_poll_failed", adapter=self.name, error=str(exc)[:200])
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            status = Status(
+                interaction_id=interaction_id,
+                status=current.status,
+                position=current.position,
+                estimated_wait_seconds=current.estimated_wait_seconds,
+                agent_id=current.agent_id,
+            )
+            if status != last:
+                await visitor.push(status)
+                last = status
+            if current.status == InteractionStatus.transferred:
+                # The chat goes on in a new interaction of the same conversation: the visitor's next
+                # message joins it (its ack names it) and the new agent's replies arrive as before.
+                return
+            if current.status not in OPEN_STATUSES:
+                await visitor.push(Ended(interaction_id=interaction_id))
+                return
+            waiting = current.status == InteractionStatus.queued
+            await asyncio.sleep(self.poll_seconds if waiting else self.assigned_poll_seconds)
+
+    # ------------------------------------------------------------------ agent replies
+
+    async def send(self, message: OutboundMessage) -> OutboundAccepted:
+        visitors = [v for v in self._by_visitor.get(message.to.value, set()) if not v.ws.closed]
+        if not visitors:
+            raise DeliveryError("the visitor has no open chat window", retryable=True)
+        line = _line(message.message_id, "outbound", message.body, message.agent_id)
+        for visitor in visitors:
+            await visitor.push(line)
+        return OutboundAccepted(external_id=f"webchat:{message.message_id}", status="delivered")
+
+    async def _broadcast(self, visitor_id: str, frame: ServerFrame) -> None:
+        for visitor in list(self._by_visitor.get(visitor_id, set())):
+            await visitor.push(frame)
+
+    def _forget(self, visitor: _Visitor) -> None:
+        if visitor.poller is not None:
+            visitor.poller.cancel()
+        group = self._by_visitor.get(visitor.hello.visitor_id)
+        if group is not None:
+            group.discard(visitor)
+            if not group:
+                del self._by_visitor[visitor.hello.visitor_id]
+
+
+def _line(message_id: str, direction: str, body: str, agent_id: str | None) -> ChatLine:
+    sender = "agent" if direction == "outbound" else "customer"
+    return ChatLine(id=message_id, sender=sender, text=body, agent_id=agent_id)

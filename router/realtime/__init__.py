@@ -1,0 +1,1 @@
+"""Websockets: agent and supervisor sockets, their sessions, and event dispatch to them."""

@@ -1,0 +1,141 @@
+"""The event stream: every change to the live index (from the Lua scripts) and to the record (from
+Python) is appended to one Redis stream. Each router process reads it and forwards what concerns
+its own sockets: offers to the agents connected here, statistics to supervisors."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.exceptions
+import structlog
+
+from router.state import Runtime
+
+log = structlog.get_logger("router.routing.events")
+
+STREAM_MAXLEN = 100_000
+
+Handler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+async def publish(rt: Runtime, kind: str, data: dict[str, Any]) -> str:
+    event_id = await rt.redis.xadd(
+        rt.engine.keys.events,
+        {"type": kind, "data": json.dumps(data, default=str)},
+        maxlen=STREAM_MAXLEN,
+        approximate=True,
+    )
+    return str(event_id)
+
+
+async def publish_message_status(rt: Runtime, row: Any, status: str, detail: str | None) -> None:
+    """Tell the agent (wherever its desktop is) how its reply is doing. ``row`` is a message row."""
+    await publish(
+        rt,
+        "message_status",
+        {
+            "interaction_id": str(row["interaction_id"]),
+            "message_id": str(row["id"]),
+            "status": status,
+            "detail": detail,
+            "agent_id": row["agent_id"],
+        },
+    )
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """A database row as JSON data: timestamps in ISO 8601, UUIDs as strings."""
+    return {
+        k: v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in row.items()
+    }
+
+
+async def last_event_id(rt: Runtime) -> str:
+    info = await rt.redis.xrevrange(rt.engine.keys.events, count=1)
+    return str(info[0][0]) if info else "0-0"
+
+
+async def read_after(rt: Runtime, after: str, count: int = 1000) -> list[tuple[str, str, dict[str, Any]]]:
+    """Events after an id (for supervisors resuming)."""
+    rows: list[tuple[str, dict[str, str]]] = await rt.redis.xrange(  # type: ignore[assignment]
+        rt.engine.keys.events, min=f"({after}", count=count
+    )
+    return [(str(i), f["type"], json.loads(f["data"])) for i, f in rows]
+
+
+BLOCK_MS = 250
+
+
+class Dispatcher:
+    """Hands events to the handler concurrently across agents, in stream order for each agent.
+
+    An offer awaits PostgreSQL for the context record before its frame goes out; handled one after the
+    other, every event would wait for every earlier one, and offers would queue behind each other's
+    round trips. Each agent (and the group of events that name none) gets a chain of its own."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self._tails: dict[str, asyncio.Task[None]] = {}
+
+    def submit(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
+        key = str(data.get("agent_id") or "")
+        previous = self._tails.get(key)
+        task = asyncio.create_task(self._run(previous, event_id, kind, data))
+        self._tails[key] = task
+        task.add_done_callback(functools.partial(self._done, key))
+
+    def _done(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tails.get(key) is task:  # the chain is idle: forget it
+            del self._tails[key]
+
+    async def _run(
+        self, previous: asyncio.Task[None] | None, event_id: str, kind: str, data: dict[str, Any]
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self.handler(event_id, kind, data)
+        except Exception:  # one bad event must not stop the others; it is logged with its id
+            log.exception("events.handler_failed", event_id=event_id, type=kind)
+
+    async def drain(self) -> None:
+        if self._tails:
+            await asyncio.wait(list(self._tails.values()), timeout=5)
+
+
+async def pump(rt: Runtime, handler: Handler, stop: asyncio.Event) -> None:
+    """Read the stream from its current end and dispatch every event until ``stop`` is set.
+
+    A blocking XREAD does not give way to task cancellation, so the loop reads in short blocks and
+    checks the flag between them: shutdown takes at most one block."""
+    dispatcher = Dispatcher(handler)
+    last = await last_event_id(rt)
+    while not stop.is_set():
+        try:
+            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await rt.redis.xread(  # type: ignore[assignment]
+                {rt.engine.keys.events: last}, block=BLOCK_MS, count=500
+            )
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("events.read_failed", error=type(exc).__name__)
+            await asyncio.sleep(0.5)
+            continue
+        for _stream, entries in batch:
+            for event_id, fields in entries:
+                last = str(event_id)
+                try:
+                    data = json.loads(fields.get("data", "{}"))
+                except ValueError:
+                    log.error("events.unreadable", event_id=last, type=fields.get("type"))
+                    continue
+                dispatcher.submit(last, fields.get("type", ""), data)
+        if not batch:
+            # the stream may have been flushed with Redis: start again from its (new) end
+            if not await rt.redis.exists(rt.engine.keys.events):
+                last = "0-0"
+    await dispatcher.drain()

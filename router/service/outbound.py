@@ -1,0 +1,149 @@
+"""Delivery of agents' replies to the channel adapters.
+
+A reply is stored first (status ``pending``), then posted as an :class:`OutboundMessage` to the
+adapter host of its channel. A host that cannot be reached is retried with exponential backoff; the
+agent sees every status change. Messages still pending after a restart are picked up again by the
+reconciler, so a reply is never lost (delivery is at least once)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+
+from context_store import interactions as istore
+from context_store.db import q
+from router.contracts import IdentityIn, OutboundMessage
+from router.routing.events import publish_message_status
+from router.state import Runtime
+
+log = structlog.get_logger("router.service.outbound")
+
+MAX_ATTEMPTS = 6
+BASE_DELAY = 0.5
+
+
+@dataclass
+class Route:
+    adapter: str
+    channel: str
+    url: str
+    token: str
+
+
+class Outbound:
+    def __init__(self, rt: Runtime, token: str) -> None:
+        self.rt = rt
+        self.token = token
+        self.routes: list[Route] = []
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._session: aiohttp.ClientSession | None = None
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add_route(self, adapter: str, channel: str, url: str, token: str | None = None) -> None:
+        """Where replies of a channel go; an adapter in its own process checks its own token."""
+        self.routes.append(Route(adapter, channel, url, token or self.token))
+
+    def route_for(self, channel: str, from_kind: str | None) -> Route | None:
+        candidates = [r for r in self.routes if r.channel == channel]
+        for r in candidates:
+            if from_kind and r.adapter == from_kind:
+                return r
+        return candidates[0] if candidates else None
+
+    async def submit(self, message_id: str) -> None:
+        if message_id not in self._inflight:
+            self._inflight.add(message_id)
+            await self._queue.put(message_id)
+
+    async def run(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        try:
+            while True:
+                message_id = await self._queue.get()
+                task = asyncio.create_task(self._deliver(message_id))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            await self._session.close()
+
+    async def _status(self, row: dict[str, Any], status: str, detail: str | None) -> None:
+        updated = await self.rt.pool.fetchrow(q("message_set_status"), row["id"], status, detail, None)
+        if updated is not None:
+            await publish_message_status(self.rt, row, status, detail)
+
+    async def _deliver(self, message_id: str) -> None:
+        try:
+            row = await self.rt.pool.fetchrow(q("message_get"), uuid.UUID(message_id))
+            if row is None or row["status"] not in ("pending", "retrying"):
+                return
+            it = await istore.get_interaction(self.rt.pool, row["interaction_id"], full=False)
+            assert it is not None
+            route = self.route_for(it["channel"], it["from_kind"])
+            if route is None:
+                await self._status(
+                    dict(row), "failed", f"no adapter is configured for channel {it['channel']}"
+                )
+                return
+            body = await self._build(dict(row), it)
+            delay = BASE_DELAY
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                error = await self._post(route, body)
+                if error is None:
+                    await self._status(dict(row), "queued", f"handed to {route.adapter}")
+                    log.info("outbound.handed_over", message_id=message_id, adapter=route.adapter)
+                    return
+                log.warning(
+                    "outbound.retry",
+                    message_id=message_id,
+                    adapter=route.adapter,
+                    attempt=attempt,
+                    error=error,
+                )
+                if attempt == MAX_ATTEMPTS:
+                    await self._status(dict(row), "failed", f"adapter unreachable: {error}")
+                    return
+                await self._status(dict(row), "retrying", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+        finally:
+            self._inflight.discard(message_id)
+
+    async def _post(self, route: Route, body: OutboundMessage) -> str | None:
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                route.url,
+                data=body.model_dump_json(),
+                headers={"Authorization": f"Bearer {route.token}", "Content-Type": "application/json"},
+            ) as resp:
+                if resp.status < 300:
+                    return None
+                return f"HTTP {resp.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return type(exc).__name__
+
+    async def _build(self, row: dict[str, Any], it: dict[str, Any]) -> OutboundMessage:
+        refs = await self.rt.pool.fetch(q("conversation_external_ids"), it["conversation_id"])
+        inbound = [r["external_id"] for r in refs if r["direction"] == "inbound"]
+        agent = self.rt.agents.get(row["agent_id"] or "")
+        return OutboundMessage(
+            message_id=str(row["id"]),
+            interaction_id=str(it["id"]),
+            conversation_id=str(it["conversation_id"]),
+            customer_id=str(it["customer_id"]),
+            channel=it["channel"],
+            to=IdentityIn(kind=it["from_kind"] or "unknown", value=it["from_value"] or "unknown"),
+            body=row["body"],
+            agent_id=row["agent_id"],
+            agent_name=agent.name if agent else None,
+            subject=it["subject"],
+            in_reply_to=inbound[-1] if inbound else None,
+            references=[r["external_id"] for r in refs],
+            attributes=it["attributes"],
+        )

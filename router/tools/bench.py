@@ -1,0 +1,1181 @@
+"""``omniroute bench``: speed and scale of a running router, measured from the outside.
+
+Phases (each can be skipped):
+
+* ``latency``: Poisson arrivals at ``--rate`` across channels and queues; simulated agents
+  (websocket clients) accept every offer and finish after a random handle time. Ingest -> offer
+  latency is the time from sending ``POST /v1/interactions`` to the ``offer`` frame arriving.
+* ``ramp``: the same at rising rates until the completed lifecycles (create -> offer -> accept ->
+  complete -> wrap-up end) fall behind the arrivals, p99 latency passes ``--max-p99-ms`` or
+  errors appear; the best step is the sustained rate.
+* ``baseline``: this machine's own limits, through the same client library the router uses: a
+  plain ``EVALSHA`` of a script as large as the matching script, the engine's own routing
+  scripts on a scratch namespace, and durable single-row ``INSERT`` s through asyncpg.
+* ``sockets``: many idle agent sockets (server memory per socket) and supervisor sockets (time
+  to push one queue update to all of them).
+
+Server CPU and memory are sampled with psutil on the server's pid throughout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import resource
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import psutil  # type: ignore[import-untyped,unused-ignore]
+
+from router.tools.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
+
+CHANNELS = ("voice", "chat", "sms", "email")
+_IDENTITY_KIND = {"voice": "phone", "chat": "visitor", "sms": "phone", "email": "email"}
+
+
+def _pcts_ms(xs: list[float]) -> dict[str, float | int | None]:
+    def r(v: float) -> float | None:
+        return None if math.isnan(v) else round(v, 3)
+
+    return {
+        "count": len(xs),
+        "p50": r(percentile(xs, 0.5)),
+        "p95": r(percentile(xs, 0.95)),
+        "p99": r(percentile(xs, 0.99)),
+        "max": r(max(xs)) if xs else None,
+    }
+
+
+# ---------------------------------------------------------------- server resources
+
+
+class ResourceSampler:
+    """Samples the server process (and its children) every ``interval`` seconds."""
+
+    def __init__(self, pid: int | None, interval: float = 0.5) -> None:
+        self.proc = psutil.Process(pid) if pid else None
+        self.interval = interval
+        self.samples: list[tuple[float, float, float, float]] = []  # t, server cpu %, rss MiB, machine cpu %
+        self._task: asyncio.Task[None] | None = None
+
+    def _procs(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        try:
+            return [self.proc, *self.proc.children(recursive=True)]
+        except psutil.Error:
+            return [self.proc]
+
+    async def __aenter__(self) -> ResourceSampler:
+        if self.proc is not None:
+            for p in self._procs():
+                with contextlib.suppress(psutil.Error):
+                    p.cpu_percent(None)
+            psutil.cpu_percent(None)
+            self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            cpu = 0.0
+            for p in self._procs():
+                with contextlib.suppress(psutil.Error):
+                    cpu += p.cpu_percent(None)
+            self.samples.append((time.monotonic(), cpu, self.rss_mib(), psutil.cpu_percent(None)))
+
+    def rss_mib(self) -> float:
+        if self.proc is None:
+            return math.nan
+        try:
+            return float(self.proc.memory_info().rss) / 2**20
+        except psutil.Error:
+            return math.nan
+
+    def window(self, since: float) -> dict[str, float | None]:
+        xs = [s for s in self.samples if s[0] >= since]
+        if not xs:
+            return {"server_cpu_pct": None, "server_rss_mib_max": None, "machine_cpu_pct": None}
+        return {
+            "server_cpu_pct": round(statistics.fmean(s[1] for s in xs), 1),
+            "server_rss_mib_max": round(max(s[2] for s in xs), 1),
+            "machine_cpu_pct": round(statistics.fmean(s[3] for s in xs), 1),
+        }
+
+
+# ---------------------------------------------------------------- load: arrivals and agents
+
+
+@dataclass
+class StepResult:
+    rate: float
+    seconds: float
+    posted: int = 0
+    offered: int = 0
+    completed: int = 0
+    errors: int = 0
+    queued: int = 0
+    latency_ms: list[float] = field(default_factory=list)
+    latency_unqueued_ms: list[float] = field(default_factory=list)
+    ingest_ms: list[float] = field(default_factory=list)
+    error_samples: list[str] = field(default_factory=list)
+    resources: dict[str, float | None] = field(default_factory=dict)
+    client_cpu_pct: float | None = None
+
+    @property
+    def lifecycles_per_second(self) -> float:
+        return self.completed / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "seconds": round(self.seconds, 3),
+            "posted": self.posted,
+            "offered": self.offered,
+            "completed": self.completed,
+            "lifecycles_per_second": round(self.lifecycles_per_second, 1),
+            "errors": self.errors,
+            "error_samples": self.error_samples[:5],
+            "queued_at_ingest": self.queued,
+            "ingest_to_offer_ms": _pcts_ms(self.latency_ms),
+            "ingest_to_offer_unqueued_ms": _pcts_ms(self.latency_unqueued_ms),
+            "ingest_http_ms": _pcts_ms(self.ingest_ms),
+            "load_generator_cpu_pct": self.client_cpu_pct,
+            **self.resources,
+        }
+
+
+def rig_queue_ids(run_id: str, n: int) -> list[str]:
+    return [f"bench-{run_id}-q{k}" for k in range(n)]
+
+
+def rig_skill(run_id: str) -> str:
+    return f"bench_{run_id}"
+
+
+def rig_agent_id(run_id: str, k: int) -> str:
+    return f"bench-{run_id}-a{k:04d}"
+
+
+@dataclass
+class Preset:
+    """Queues, agents and tokens written into the configuration of the server the bench starts.
+
+    Configuring thousands of agents through ``PUT /v1/agents`` one by one is slow on this router
+    (each call re-syncs the whole directory; the sockets phase measures it), so when the bench
+    starts the server itself it declares everything in the file instead.
+    """
+
+    run_id: str
+    namespace: str
+    rig_agents: list[tuple[str, str]]
+    idle_agents: list[tuple[str, str]]
+    supervisor_token: str
+    push_queue: str
+
+    @classmethod
+    def make(cls, *, queues: int, agents: int, idle: int) -> Preset:
+        run_id = uuid.uuid4().hex[:10]
+
+        def tok() -> str:
+            return "or_bench_" + secrets.token_urlsafe(18)
+
+        return cls(
+            run_id=run_id,
+            namespace=f"bench-{run_id}",
+            rig_agents=[(rig_agent_id(run_id, k), tok()) for k in range(agents)],
+            idle_agents=[(f"idle-{run_id}-{k:05d}", tok()) for k in range(idle)],
+            supervisor_token=tok(),
+            push_queue=f"push-{run_id}",
+        )
+
+    def toml(self, queues: int) -> str:
+        skill = rig_skill(self.run_id)
+        out = [f'[routing]\nnamespace = "{self.namespace}"\n']
+        channels = ", ".join(f'"{c}"' for c in CHANNELS)
+        for q in rig_queue_ids(self.run_id, queues):
+            out.append(
+                f'[[queues]]\nid = "{q}"\nname = "{q}"\nskills = {{ {skill} = 1 }}\n'
+                f"channels = [{channels}]\noffer_timeout_seconds = 120\nwrapup_seconds = 0\n"
+            )
+        out.append(
+            f'[[queues]]\nid = "{self.push_queue}"\nname = "{self.push_queue}"\n'
+            f"skills = {{ nobody_{self.run_id} = 1 }}\n"
+        )
+        for aid, _ in self.rig_agents:
+            out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\nskills = {{ {skill} = 1 }}\n')
+        for aid, _ in self.idle_agents:
+            out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\n')
+        for aid, token in self.rig_agents + self.idle_agents:
+            out.append(f'[[tokens]]\ntoken = "{token}"\nrole = "agent"\nagent_id = "{aid}"\n')
+        out.append(f'[[tokens]]\ntoken = "{self.supervisor_token}"\nrole = "supervisor"\n')
+        return "\n".join(out)
+
+
+class LoadRig:
+    """Queues, agents and an arrival generator on one running server."""
+
+    def __init__(
+        self,
+        api: Api,
+        server: ServerHandle,
+        *,
+        queues: int,
+        agents: int,
+        handle_ms: float,
+        preset: Preset | None = None,
+    ) -> None:
+        self.api = api
+        self.server = server
+        self.preset = preset
+        self.run_id = preset.run_id if preset else uuid.uuid4().hex[:10]
+        self.queue_ids = rig_queue_ids(self.run_id, queues)
+        self.skill = rig_skill(self.run_id)
+        self.n_agents = agents
+        self.handle_s = handle_ms / 1000.0
+        self.rng = random.Random(7)
+        self.agents: list[SimAgent] = []
+        self._seq = 0
+        self._posted: dict[str, tuple[float, StepResult]] = {}
+        self._early: dict[str, float] = {}
+        self._queued: set[str] = set()
+        self._step: StepResult | None = None
+        self._born: dict[str, StepResult] = {}
+
+    async def setup(self, progress: Progress | None = None) -> None:
+        if self.preset is not None:  # configured in the server's file: no API calls
+            self.agents = [self._agent(aid, token) for aid, token in self.preset.rig_agents]
+        else:
+            await self._configure()
+        for k in range(0, len(self.agents), 50):
+            await asyncio.gather(
+                *(a.connect(self.api.session, self.server.url) for a in self.agents[k : k + 50])
+            )
+            if progress:
+                progress.update(k + 50, "connecting agents")
+        await asyncio.sleep(0.5)
+
+    def _agent(self, aid: str, token: str) -> SimAgent:
+        return SimAgent(
+            aid,
+            token,
+            lambda: self.rng.expovariate(1.0 / self.handle_s),
+            on_offer=self._on_offer,
+            on_done=self._on_done,
+        )
+
+    async def _configure(self) -> None:
+        for q in self.queue_ids:
+            await self.api.must(
+                "PUT",
+                f"/v1/queues/{q}",
+                {
+                    "name": q,
+                    "skills": {self.skill: 1},
+                    "channels": list(CHANNELS),
+                    "offer_timeout_seconds": 120,
+                    "wrapup_seconds": 0,
+                },
+            )
+        sem = asyncio.Semaphore(16)
+
+        async def one(k: int) -> SimAgent:
+            aid = rig_agent_id(self.run_id, k)
+            async with sem:
+                await self.api.must("PUT", f"/v1/agents/{aid}", {"name": aid, "skills": {self.skill: 1}})
+                token = await self.api.token("agent", aid)
+            return self._agent(aid, token)
+
+        self.agents = list(await asyncio.gather(*(one(k) for k in range(self.n_agents))))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(a.close() for a in self.agents), return_exceptions=True)
+
+    def _on_offer(self, agent: SimAgent, iid: str, now: float) -> None:
+        posted = self._posted.get(iid)
+        if posted is None:
+            self._early[iid] = now
+            return
+        self._record_offer(iid, posted, now)
+
+    def _record_offer(self, iid: str, posted: tuple[float, StepResult], now: float) -> None:
+        t0, step = posted
+        ms = (now - t0) * 1000
+        step.offered += 1
+        step.latency_ms.append(ms)
+        if iid not in self._queued:
+            step.latency_unqueued_ms.append(ms)
+
+    def _on_done(self, agent: SimAgent, iid: str, now: float) -> None:
+        if self._step is not None:
+            self._step.completed += 1
+        self._posted.pop(iid, None)
+        self._queued.discard(iid)
+
+    def _contact(self) -> dict[str, Any]:
+        self._seq += 1
+        ch = self.rng.choice(CHANNELS)
+        kind = _IDENTITY_KIND[ch]
+        n = self._seq
+        value = f"b{n}-{self.run_id}@bench.invalid" if kind == "email" else f"+1999{n:08d}"
+        if kind == "visitor":
+            value = f"v-{self.run_id}-{n}"
+        return {
+            "channel": ch,
+            "external_id": f"{self.run_id}-{n}",
+            "from": {"kind": kind, "value": value},
+            "queue": self.rng.choice(self.queue_ids),
+            "join_open": False,
+        }
+
+    async def _post(self, step: StepResult, loop: asyncio.AbstractEventLoop) -> None:
+        body = self._contact()
+        t0 = loop.time()
+        step.posted += 1
+        try:
+            status, data = await self.api.call("POST", "/v1/interactions", body)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            step.errors += 1
+            step.error_samples.append(repr(exc))
+            return
+        step.ingest_ms.append((loop.time() - t0) * 1000)
+        if status >= 300 or not isinstance(data, dict):
+            step.errors += 1
+            step.error_samples.append(f"{status}: {str(data)[:200]}")
+            return
+        iid = str(data["id"])
+        if data.get("position"):
+            step.queued += 1
+            self._queued.add(iid)
+        self._posted[iid] = (t0, step)
+        early = self._early.pop(iid, None)
+        if early is not None:
+            self._record_offer(iid, (t0, step), early)
+
+    async def open_loop(
+        self,
+        rate: float,
+        seconds: float,
+        sampler: ResourceSampler,
+        progress: Progress | None = None,
+        progress_offset: float = 0.0,
+    ) -> StepResult:
+        """Poisson arrivals at ``rate`` for ``seconds``; lifecycles completed in the window count."""
+        loop = asyncio.get_running_loop()
+        step = StepResult(rate, seconds)
+        self._step = step
+        me = psutil.Process()
+        cpu0 = me.cpu_times()
+        mark = time.monotonic()
+        start = loop.time()
+        due = start
+        tasks: set[asyncio.Task[None]] = set()
+        while True:
+            due += self.rng.expovariate(rate)
+            if due - start >= seconds:
+                break
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(self._post(step, loop))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            if progress:
+                progress.update(progress_offset + (loop.time() - start), f"{rate:g}/s")
+        delay = start + seconds - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elapsed = loop.time() - start
+        cpu1 = me.cpu_times()
+        step.seconds = elapsed
+        step.client_cpu_pct = round(
+            100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / max(elapsed, 1e-9), 1
+        )
+        step.resources = sampler.window(mark)
+        # wait for this step's stragglers (not counted as completed in the window)
+        self._step = None
+        for _ in range(600):  # up to 30 s
+            if not tasks and not any(a.busy for a in self.agents):
+                break
+            await asyncio.sleep(0.05)
+        return step
+
+
+# ---------------------------------------------------------------- machine baselines
+
+
+async def _rate_of(
+    op: Callable[[int], Awaitable[object]], concurrency: int, seconds: float
+) -> tuple[float, list[float]]:
+    """Run ``op`` back to back from ``concurrency`` workers; calls per second and latencies."""
+    stop = time.monotonic() + seconds
+    count = 0
+    lat: list[float] = []
+
+    async def worker(w: int) -> None:
+        nonlocal count
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            await op(w)
+            lat.append((time.perf_counter() - t0) * 1000)
+            count += 1
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    return count / (time.monotonic() - t0), lat
+
+
+def matching_script_size() -> int:
+    from router.routing.engine import load_script_source
+
+    return len(load_script_source("match_agent").encode())
+
+
+async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
+    """Plain ``EVALSHA`` of a script padded to the matching script's size, and the engine's own."""
+    import redis.asyncio as aioredis
+
+    from router.routing.engine import Engine
+
+    size = matching_script_size()
+    body = "redis.call('INCR', KEYS[1])\nreturn 1\n"
+    pad = size - len(body)
+    script_src = body + ("-" * 2 + " " + "x" * max(0, pad - 4) + "\n" if pad > 4 else "")
+    client = aioredis.from_url(url, decode_responses=True)
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    out: dict[str, Any] = {"script_bytes": size, "concurrency": concurrency}
+    try:
+        script = client.register_script(script_src)
+        key = "{" + ns + "}:plain"
+        await script(keys=[key])
+
+        async def plain(_: int) -> object:
+            return await script(keys=[key])
+
+        rate, lat = await _rate_of(plain, concurrency, seconds)
+        out["plain_evalsha_per_second"] = round(rate, 1)
+        out["plain_evalsha_ms"] = _pcts_ms(lat)
+
+        engine = Engine(client, ns)
+        await client.set(engine.keys.built, "bench")
+        workers = []
+        for w in range(concurrency):
+            q, a = f"q{w}", f"a{w}"
+            await engine.set_queue(q, timeout_ms=60_000, wrapup_ms=0, agents=[a])
+            await engine.set_agent(a, capacity={"voice": 1}, voice_blocks=True, queues=[q])
+            await engine.presence(a, "connect", f"s{w}", "bench", "available")
+            await engine.presence(a, "state", f"s{w}", "bench", "available")
+            workers.append((q, a))
+        seq = 0
+
+        async def cycle(w: int) -> object:
+            nonlocal seq
+            q, a = workers[w]
+            seq += 1
+            iid = f"i{seq}"
+            ms = int(time.time() * 1000)
+            res = await engine.enqueue(iid, q, "voice", 0, ms, ms)
+            if res.offer_id is None:
+                raise RuntimeError(f"engine baseline: no offer for {iid} ({res})")
+            await engine.accept(a, res.offer_id)
+            return await engine.complete(a, iid, 0)
+
+        rate, lat = await _rate_of(cycle, concurrency, seconds)
+        out["engine_cycles_per_second"] = round(rate, 1)
+        out["engine_scripts_per_second"] = round(3 * rate, 1)
+        out["engine_cycle_ms"] = _pcts_ms(lat)
+        out["engine_to_plain_ratio"] = round(3 * rate / out["plain_evalsha_per_second"], 3)
+        out["note"] = (
+            "engine cycle = enqueue (matches and offers) + accept + complete (frees and rematches):"
+            " three scripts"
+        )
+    finally:
+        cursor = 0
+        while True:
+            cursor, keys = await client.scan(cursor, match="{" + ns + "}*", count=1000)
+            if keys:
+                await client.delete(*keys)
+            if cursor == 0:
+                break
+        await client.aclose()
+    return out
+
+
+async def baseline_postgres(dsn: str, seconds: float, concurrency: int) -> dict[str, Any]:
+    """Durable single-row inserts (one transaction each, synchronous commit) through asyncpg."""
+    import asyncpg  # type: ignore[import-untyped,unused-ignore]
+
+    table = f"bench_insert_{uuid.uuid4().hex[:8]}"
+    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    try:
+        async with pool.acquire() as con:
+            sync = await con.fetchval("SHOW synchronous_commit")
+            fsync = await con.fetchval("SHOW fsync")
+            await con.execute(
+                f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body jsonb NOT NULL,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            )
+        payload = json.dumps({"channel": "voice", "from": "+15550000000", "queue": "bench"})
+
+        async def insert(_: int) -> object:
+            async with pool.acquire() as con:
+                return await con.execute(f"INSERT INTO {table} (body) VALUES ($1::jsonb)", payload)
+
+        rate, lat = await _rate_of(insert, concurrency, seconds)
+        return {
+            "durable_inserts_per_second": round(rate, 1),
+            "insert_ms": _pcts_ms(lat),
+            "concurrency": concurrency,
+            "synchronous_commit": sync,
+            "fsync": fsync,
+        }
+    finally:
+        async with pool.acquire() as con:
+            await con.execute(f"DROP TABLE IF EXISTS {table}")
+        await pool.close()
+
+
+# ---------------------------------------------------------------- many sockets
+
+
+def _raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def hold_sockets_main() -> None:
+    """Child process: read ``{"url", "targets": [[path, token], ...]}`` from stdin, open one socket
+    per target, print ``{"open", "failed", "rss"}``, hold them until stdin closes."""
+    _raise_nofile()
+    job = json.loads(sys.stdin.readline())
+    url: str = job["url"]
+    targets: list[list[str]] = job["targets"]
+
+    async def main() -> None:
+        timeout = aiohttp.ClientTimeout(total=120)
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            sockets: list[aiohttp.ClientWebSocketResponse] = []
+            failed = 0
+            sem = asyncio.Semaphore(100)
+
+            async def one(path: str, token: str) -> None:
+                nonlocal failed
+                async with sem:
+                    try:
+                        ws = await session.ws_connect(
+                            url.replace("http", "ws", 1) + f"{path}?token={token}",
+                            max_msg_size=0,
+                            heartbeat=None,
+                        )
+                        first = await ws.receive(timeout=60)  # hello / snapshot
+                        if first.type != aiohttp.WSMsgType.TEXT:
+                            failed += 1
+                            return
+                        sockets.append(ws)
+                    except (aiohttp.ClientError, TimeoutError, OSError):
+                        failed += 1
+
+            await asyncio.gather(*(one(p, t) for p, t in targets))
+            await asyncio.sleep(2)
+            # a socket the server closed after its first frame is not held
+            sockets = [ws for ws in sockets if not ws.closed]
+            failed = len(targets) - len(sockets)
+            rss = psutil.Process().memory_info().rss
+            print(json.dumps({"open": len(sockets), "failed": failed, "rss": rss}), flush=True)
+            await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+    asyncio.run(main())
+
+
+async def phase_sockets(
+    api: Api,
+    server: ServerHandle,
+    sampler: ResourceSampler,
+    *,
+    agents: int,
+    supervisors: int,
+    pushes: int,
+    per_process: int,
+    progress: Progress | None,
+    preset: Preset | None = None,
+) -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:8]
+    sem = asyncio.Semaphore(32)
+    done = 0
+    put_ms: list[float] = []
+
+    async def agent_token(k: int) -> tuple[str, str]:
+        nonlocal done
+        aid = f"idle-{run_id}-{k:05d}"
+        async with sem:
+            t0 = time.perf_counter()
+            await api.must("PUT", f"/v1/agents/{aid}", {"name": aid})
+            put_ms.append((time.perf_counter() - t0) * 1000)
+            token = await api.token("agent", aid)
+        done += 1
+        if progress:
+            progress.update(done, f"configuring {agents} agents")
+        return f"/v1/agents/{aid}/socket", token
+
+    if preset is not None:
+        targets = [(f"/v1/agents/{aid}/socket", token) for aid, token in preset.idle_agents]
+    else:
+        targets = list(await asyncio.gather(*(agent_token(k) for k in range(agents))))
+    # what one more agent costs to configure once this many exist
+    probe: list[float] = []
+    for k in range(5):
+        aid = f"probe-{run_id}-{k}"
+        t0 = time.perf_counter()
+        await api.must("PUT", f"/v1/agents/{aid}", {"name": aid})
+        probe.append((time.perf_counter() - t0) * 1000)
+    rss0 = await _settled_rss(sampler)
+    holders: list[asyncio.subprocess.Process] = []
+    t0 = time.monotonic()
+    opened = failed = 0
+    client_rss = 0
+    try:
+        for k in range(0, len(targets), per_process):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                "from router.tools.bench import hold_sockets_main; hold_sockets_main()",
+                env=child_env(),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            holders.append(proc)
+            assert proc.stdin is not None
+            job = {"url": server.url, "targets": targets[k : k + per_process]}
+            proc.stdin.write(json.dumps(job).encode() + b"\n")
+            await proc.stdin.drain()
+        for proc in holders:
+            assert proc.stdout is not None
+            line = await proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"socket holder exited with {await proc.wait()}")
+            msg = json.loads(line)
+            opened += msg["open"]
+            failed += msg["failed"]
+            client_rss += msg["rss"]
+        connect_s = time.monotonic() - t0
+        rss1 = await _settled_rss(sampler)
+        out: dict[str, Any] = {
+            "agent_sockets_requested": agents,
+            "agent_sockets_open": opened,
+            "agent_sockets_failed": failed,
+            "connect_seconds": round(connect_s, 2),
+            "server_rss_mib_before": round(rss0, 1),
+            "server_rss_mib_with_sockets": round(rss1, 1),
+            "server_kib_per_agent_socket": round((rss1 - rss0) * 1024 / opened, 1) if opened else None,
+            "client_rss_mib": round(client_rss / 2**20, 1),
+            "client_processes": len(holders),
+            "agents_configured_by": "config file" if preset else "PUT /v1/agents",
+            "put_agent_ms_while_configuring": _pcts_ms(put_ms),
+            "put_agent_ms_with_all_configured": _pcts_ms(probe),
+        }
+        try:
+            push = await _supervisor_push(api, server, supervisors=supervisors, pushes=pushes, preset=preset)
+            out.update(push)
+        except (aiohttp.ClientError, RuntimeError, TimeoutError) as exc:
+            out["push_error"] = repr(exc)
+        out["server_rss_mib_with_supervisors"] = round(sampler.rss_mib(), 1)
+        return out
+    finally:
+        for proc in holders:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in holders:
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def _settled_rss(sampler: ResourceSampler) -> float:
+    """Server RSS once it stops moving (allocations after a burst settle within a second or two)."""
+    last = sampler.rss_mib()
+    for _ in range(10):
+        await asyncio.sleep(0.5)
+        now = sampler.rss_mib()
+        if abs(now - last) < 0.5:
+            return now
+        last = now
+    return last
+
+
+async def _supervisor_push(
+    api: Api, server: ServerHandle, *, supervisors: int, pushes: int, preset: Preset | None = None
+) -> dict[str, Any]:
+    """Open supervisor sockets, make one queue change, time its arrival at every socket.
+
+    Each socket has its own reader from the start (so pings are answered while the others are
+    still opening); a push is timed from sending the ingest that changes the queue to the
+    ``queue`` frame for that queue arriving at each socket.
+    """
+    if supervisors <= 0:
+        return {}
+    run_id = uuid.uuid4().hex[:8]
+    if preset is not None:
+        queue_id, token = preset.push_queue, preset.supervisor_token
+    else:
+        queue_id = f"push-{run_id}"
+        body = {"name": queue_id, "skills": {f"nobody_{run_id}": 1}}
+        await api.must("PUT", f"/v1/queues/{queue_id}", body)
+        token = await api.token("supervisor")
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
+    connector = aiohttp.TCPConnector(limit=0)
+    loop = asyncio.get_running_loop()
+    marker = f'"id":"{queue_id}"'
+    current: dict[str, Any] = {"push": -1, "t0": 0.0}
+    arrivals: dict[int, list[float]] = {}
+    snapshot_bytes: list[int] = []
+    failed: list[str] = []
+
+    async def reader(ws: aiohttp.ClientWebSocketResponse) -> None:
+        seen = -1
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            n = current["push"]
+            if n > seen and marker in msg.data.replace(" ", "") and '"type":"queue"' in msg.data:
+                seen = n
+                arrivals.setdefault(n, []).append((loop.time() - current["t0"]) * 1000)
+
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        url = server.url.replace("http", "ws", 1) + f"/v1/supervisor/socket?token={token}"
+        sem = asyncio.Semaphore(8)
+        readers: list[asyncio.Task[None]] = []
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+
+        async def connect() -> None:
+            async with sem:
+                ws = await session.ws_connect(url, max_msg_size=0)
+                msg = await ws.receive(timeout=120)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    failed.append(repr(msg.data))
+                    await ws.close()
+                    return
+                snapshot_bytes.append(len(msg.data))
+                sockets.append(ws)
+                readers.append(asyncio.create_task(reader(ws)))
+
+        t_open = time.monotonic()
+        await asyncio.gather(*(connect() for _ in range(supervisors)))
+        open_s = time.monotonic() - t_open
+        await asyncio.sleep(1.0)
+        to_last: list[float] = []
+        each: list[float] = []
+        missing = 0
+        try:
+            for n in range(pushes):
+                current["t0"] = loop.time()
+                current["push"] = n
+                await api.must(
+                    "POST",
+                    "/v1/interactions",
+                    {
+                        "channel": "chat",
+                        "external_id": f"push-{run_id}-{n}",
+                        "from": {"kind": "visitor", "value": f"push-{run_id}-{n}"},
+                        "queue": queue_id,
+                        "join_open": False,
+                    },
+                )
+                for _ in range(300):  # up to 15 s
+                    if len(arrivals.get(n, [])) >= len(sockets):
+                        break
+                    await asyncio.sleep(0.05)
+                got = arrivals.get(n, [])
+                missing += len(sockets) - len(got)
+                each.extend(got)
+                if got:
+                    to_last.append(max(got))
+                await asyncio.sleep(0.3)
+        finally:
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+    return {
+        "supervisor_sockets": len(sockets),
+        "supervisor_sockets_failed": len(failed),
+        "supervisor_failures": failed[:3],
+        "supervisor_open_seconds": round(open_s, 2),
+        "snapshot_bytes": max(snapshot_bytes) if snapshot_bytes else None,
+        "pushes": pushes,
+        "push_to_all_ms": _pcts_ms(to_last),
+        "push_per_socket_ms": _pcts_ms(each),
+        "push_missing": missing,
+    }
+
+
+# ---------------------------------------------------------------- the command
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="bench a running server instead of starting one")
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("OMNIROUTE_ADMIN_TOKEN"),
+        help="admin token of --url (default $OMNIROUTE_ADMIN_TOKEN)",
+    )
+    parser.add_argument("--server-pid", type=int, help="pid of the --url server, for CPU and memory")
+    parser.add_argument("--config", help="config file for the server this command starts")
+    parser.add_argument("--server-log-level", default="info", help="log level of the server it starts")
+    parser.add_argument("--rate", type=float, default=500.0, help="arrivals/s of the latency phase")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of the latency phase")
+    parser.add_argument(
+        "--ramp",
+        default="250,500,1000,1500,2000,3000",
+        help="arrival rates of the throughput ramp, comma separated ('' to skip)",
+    )
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="length of each ramp step")
+    parser.add_argument("--max-p99-ms", type=float, default=50.0, help="ramp: p99 beyond this is a breakdown")
+    parser.add_argument("--agents", type=int, default=150, help="simulated agents")
+    parser.add_argument("--queues", type=int, default=4, help="queues the arrivals spread over")
+    parser.add_argument("--handle-ms", type=float, default=50.0, help="mean handle time of an offer")
+    parser.add_argument(
+        "--sockets", type=int, default=2000, help="idle agent sockets (20000 for the full run)"
+    )
+    parser.add_argument("--supervisors", type=int, default=50, help="supervisor sockets for the push test")
+    parser.add_argument("--pushes", type=int, default=5, help="queue updates timed in the push test")
+    parser.add_argument("--baseline-seconds", type=float, default=4.0, help="length of each baseline")
+    parser.add_argument("--concurrency", type=int, default=8, help="baseline client concurrency")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="phases to skip, comma separated: latency, ramp, baseline, sockets",
+    )
+    parser.add_argument("--json", dest="json_path", default="bench.json", help="write results here ('' none)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="sample the server with py-spy during the latency phase; collapsed stacks to this file",
+    )
+
+
+@dataclass
+class _Plan:
+    latency: bool
+    ramp: list[float]
+    baseline: bool
+    sockets: bool
+
+
+def _plan(args: argparse.Namespace) -> _Plan:
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    unknown = skip - {"latency", "ramp", "baseline", "sockets"}
+    if unknown:
+        raise ValueError(f"unknown phase(s) to skip: {', '.join(sorted(unknown))}")
+    ramp = [float(x) for x in args.ramp.split(",") if x.strip()] if "ramp" not in skip else []
+    return _Plan(
+        "latency" not in skip, ramp, "baseline" not in skip, "sockets" not in skip and args.sockets > 0
+    )
+
+
+async def bench(
+    server: ServerHandle, args: argparse.Namespace, plan: _Plan, preset: Preset | None = None
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": sys.version.split()[0],
+        },
+        "server": {"url": server.url, "pid": server.pid},
+    }
+    total = (args.seconds if plan.latency else 0) + len(plan.ramp) * args.step_seconds
+    bar = Progress(max(total, 1), "bench", enabled=args.progress)
+    timeout = aiohttp.ClientTimeout(total=60)
+    connector = aiohttp.TCPConnector(limit=256)
+    async with (
+        ResourceSampler(server.pid) as sampler,
+        aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
+    ):
+        api = Api(session, server.url, server.admin_token)
+        results["server"]["rss_mib_start"] = round(sampler.rss_mib(), 1)
+        if plan.latency or plan.ramp:
+            rig = LoadRig(
+                api, server, queues=args.queues, agents=args.agents, handle_ms=args.handle_ms, preset=preset
+            )
+            await rig.setup()
+            try:
+                done = 0.0
+                if plan.latency:
+                    spy = await _start_profiler(args.profile, server.pid, args.seconds)
+                    step = await rig.open_loop(args.rate, args.seconds, sampler, bar, done)
+                    if spy is not None:
+                        await spy.wait()
+                        results["profile"] = args.profile
+                    done += args.seconds
+                    results["latency"] = step.as_dict()
+                steps = []
+                best: StepResult | None = None
+                for rate in plan.ramp:
+                    step = await rig.open_loop(rate, args.step_seconds, sampler, bar, done)
+                    done += args.step_seconds
+                    verdict = _verdict(step, args.max_p99_ms)
+                    steps.append({**step.as_dict(), "verdict": verdict})
+                    if verdict != "sustained":
+                        break
+                    best = step
+                if plan.ramp:
+                    results["ramp"] = {
+                        "steps": steps,
+                        "sustained_lifecycles_per_second": round(best.lifecycles_per_second, 1)
+                        if best
+                        else 0,
+                        "handle_ms": args.handle_ms,
+                        "agents": args.agents,
+                        "max_p99_ms": args.max_p99_ms,
+                    }
+            finally:
+                await rig.close()
+        bar.close()
+        if plan.baseline:
+            results["baseline"] = await _baselines(args)
+        if plan.sockets:
+            _raise_nofile()
+            sbar = Progress(args.sockets, "sockets", enabled=args.progress)
+            try:
+                results["sockets"] = await phase_sockets(
+                    api,
+                    server,
+                    sampler,
+                    agents=args.sockets,
+                    supervisors=args.supervisors,
+                    pushes=args.pushes,
+                    per_process=5000,
+                    progress=sbar,
+                    preset=preset,
+                )
+            finally:
+                sbar.close()
+        results["server"]["rss_mib_end"] = round(sampler.rss_mib(), 1)
+    _ratios(results)
+    return results
+
+
+async def _start_profiler(
+    path: str | None, pid: int | None, seconds: float
+) -> asyncio.subprocess.Process | None:
+    """py-spy on the server for the latency phase (``pip install py-spy``); None when not asked."""
+    if not path:
+        return None
+    if pid is None:
+        raise ValueError("--profile needs the server's pid (--server-pid with --url)")
+    return await asyncio.create_subprocess_exec(
+        "py-spy",
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, int(seconds))),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "-o",
+        path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+def _verdict(step: StepResult, max_p99_ms: float) -> str:
+    if step.errors > 0.01 * max(step.posted, 1):
+        return "errors"
+    if step.lifecycles_per_second < 0.9 * step.rate:
+        return "falls behind"
+    p99 = percentile(step.latency_ms, 0.99)
+    if math.isnan(p99) or p99 > max_p99_ms:
+        return "latency"
+    return "sustained"
+
+
+async def _baselines(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    try:
+        out["redis"] = await baseline_redis(args.redis_url, args.baseline_seconds, args.concurrency)
+    except (OSError, ImportError) as exc:
+        out["redis"] = {"error": repr(exc)}
+    except Exception as exc:  # a redis error: report it in the results rather than lose the run
+        out["redis"] = {"error": repr(exc)}
+    try:
+        out["postgres"] = await baseline_postgres(args.database_url, args.baseline_seconds, args.concurrency)
+    except Exception as exc:  # asyncpg has no common base for connection and server errors
+        out["postgres"] = {"error": repr(exc)}
+    return out
+
+
+def _ratios(results: dict[str, Any]) -> None:
+    """The headline figures as ratios to the machine's own limits."""
+    ratios: dict[str, float] = {}
+    base = results.get("baseline", {})
+    pg = base.get("postgres", {}).get("durable_inserts_per_second")
+    rd = base.get("redis", {}).get("plain_evalsha_per_second")
+    ramp = results.get("ramp", {}).get("sustained_lifecycles_per_second")
+    if ramp and pg:
+        ratios["lifecycles_per_durable_insert"] = round(ramp / pg, 3)
+    if ramp and rd:
+        ratios["lifecycles_per_plain_evalsha"] = round(ramp / rd, 3)
+    engine = base.get("redis", {}).get("engine_to_plain_ratio")
+    if engine:
+        ratios["engine_scripts_per_plain_evalsha"] = engine
+    results["ratios"] = ratios
+
+
+def format_results(r: dict[str, Any]) -> str:
+    lines: list[str] = []
+    m = r["machine"]
+    lines.append(f"machine: {m['cpus']} CPUs, {m['memory_gib']} GiB, Python {m['python']}")
+
+    def lat(d: dict[str, Any]) -> str:
+        return f"p50 {d['p50']} p95 {d['p95']} p99 {d['p99']} max {d['max']} ms (n={d['count']})"
+
+    if "latency" in r:
+        s = r["latency"]
+        lines.append(f"\ningest -> offer at {s['rate']:g}/s for {s['seconds']:.0f} s:")
+        lines.append(f"  all            {lat(s['ingest_to_offer_ms'])}")
+        lines.append(f"  agent was free {lat(s['ingest_to_offer_unqueued_ms'])}")
+        lines.append(f"  HTTP ingest    {lat(s['ingest_http_ms'])}")
+        lines.append(
+            f"  lifecycles {s['lifecycles_per_second']}/s, errors {s['errors']},"
+            f" queued {s['queued_at_ingest']},"
+            f" server CPU {s['server_cpu_pct']}%, RSS {s['server_rss_mib_max']} MiB,"
+            f" load generator CPU {s['load_generator_cpu_pct']}%"
+        )
+    if "ramp" in r:
+        rp = r["ramp"]
+        lines.append(f"\nthroughput ramp (handle {rp['handle_ms']:g} ms, {rp['agents']} agents):")
+        lines.append(
+            f"  {'rate/s':>7} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'srv CPU':>8}"
+            f" {'gen CPU':>8}  verdict"
+        )
+        for s in rp["steps"]:
+            d = s["ingest_to_offer_ms"]
+            lines.append(
+                f"  {s['rate']:>7g} {s['lifecycles_per_second']:>8} {d['p50']!s:>8} {d['p99']!s:>8}"
+                f" {s['errors']:>7} {s['server_cpu_pct']!s:>7}% {s['load_generator_cpu_pct']!s:>7}%"
+                f"  {s['verdict']}"
+            )
+        lines.append(f"  sustained: {rp['sustained_lifecycles_per_second']} full lifecycles/s")
+    if "baseline" in r:
+        b = r["baseline"]
+        rd, pg = b.get("redis", {}), b.get("postgres", {})
+        lines.append("\nmachine baseline:")
+        if "error" in rd:
+            lines.append(f"  redis: {rd['error']}")
+        else:
+            lines.append(
+                f"  plain EVALSHA ({rd['script_bytes']} B script, {rd['concurrency']} clients):"
+                f" {rd['plain_evalsha_per_second']}/s"
+            )
+            lines.append(
+                f"  engine scripts (enqueue+match, accept, complete): {rd['engine_scripts_per_second']}/s"
+                f" = {rd['engine_to_plain_ratio']:.0%} of plain; {rd['engine_cycles_per_second']} cycles/s"
+            )
+        if "error" in pg:
+            lines.append(f"  postgres: {pg['error']}")
+        else:
+            lines.append(
+                f"  durable single-row INSERT ({pg['concurrency']} clients, synchronous_commit="
+                f"{pg['synchronous_commit']}): {pg['durable_inserts_per_second']}/s"
+            )
+    if "sockets" in r:
+        s = r["sockets"]
+        lines.append(
+            f"\nsockets: {s['agent_sockets_open']}/{s['agent_sockets_requested']} idle agent sockets open in"
+            f" {s['connect_seconds']} s; server RSS {s['server_rss_mib_before']} -> "
+            f"{s['server_rss_mib_with_sockets']} MiB = {s['server_kib_per_agent_socket']} KiB per socket"
+        )
+        probe = s.get("put_agent_ms_with_all_configured", {})
+        if probe.get("count"):
+            lines.append(
+                f"  PUT /v1/agents for one more agent with these configured: p50 {probe['p50']} ms"
+                f" (agents configured by {s['agents_configured_by']})"
+            )
+        if "push_error" in s:
+            lines.append(f"  supervisor push test failed: {s['push_error']}")
+        if "push_to_all_ms" in s:
+            lines.append(
+                f"  one queue update to {s['supervisor_sockets']} supervisor sockets: to the last one"
+                f" {lat(s['push_to_all_ms'])}; missing {s['push_missing']}"
+            )
+            lines.append(
+                f"  supervisor snapshot {s['snapshot_bytes']} bytes; sockets that failed to open:"
+                f" {s['supervisor_sockets_failed']} {s['supervisor_failures'] or ''}"
+            )
+    if r.get("ratios"):
+        lines.append("\nratios: " + ", ".join(f"{k} {v}" for k, v in r["ratios"].items()))
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    try:
+        plan = _plan(args)
+    except ValueError as exc:
+        print(f"omniroute bench: {exc}", file=sys.stderr)
+        return 2
+    _raise_nofile()
+    preset: Preset | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        if args.url:
+            if not args.admin_token:
+                print("omniroute bench: --url needs --admin-token", file=sys.stderr)
+                return 2
+            server = ServerHandle(args.url, args.admin_token, args.server_pid)
+        else:
+            config = args.config
+            if config is None:
+                preset = Preset.make(
+                    queues=args.queues, agents=args.agents, idle=args.sockets if plan.sockets else 0
+                )
+                work = Path(tempfile.mkdtemp(prefix="omniroute-bench-"))
+                config = str(work / "bench.toml")
+                text = preset.toml(args.queues)
+                await asyncio.to_thread(Path(config).write_text, text)
+            server = await stack.enter_async_context(
+                launch_server(
+                    config=config,
+                    log_level=args.server_log_level,
+                    startup_timeout=180 + args.sockets / 20,
+                )
+            )
+        results = await bench(server, args, plan, preset)
+    out.write(format_results(results) + "\n")
+    if args.json_path:
+        doc = json.dumps(results, indent=2)
+        await asyncio.to_thread(Path(args.json_path).write_text, doc)
+        out.write(f"results: {args.json_path}\n")
+    return 0

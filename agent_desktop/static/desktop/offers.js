@@ -1,6 +1,6 @@
 // Offer cards: what is offered, to whom it belongs, why it came here, and how long is left.
 
-import { channelIcon, channelLabel, formatDuration, formatValue, h, humanize, nowUnix } from "../static/common/dom.js";
+import { channelIcon, channelLabel, formatDuration, formatValue, h, humanize, nowUnix } from "../common/dom.js";
 
 const ARRIVAL_WORDS = {
   voice: "Incoming call",

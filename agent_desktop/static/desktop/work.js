@@ -16,7 +16,7 @@ import {
   timeEl,
   toUnix,
   untilEl,
-} from "../static/common/dom.js";
+} from "../common/dom.js";
 import { renderContext } from "./context.js";
 import { customerName } from "./offers.js";
 

@@ -4,8 +4,8 @@
 // things change; after a drop it reconnects with `?after=<last event id>` to resume. A one-second
 // local timer only advances the clocks shown (time in state, oldest wait) and slides the charts.
 
-import { channelLabel, fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../static/common/dom.js";
-import { ReconnectingSocket, socketUrl } from "../static/common/socket.js";
+import { channelLabel, fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../common/dom.js";
+import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
 
 const STORE_KEY = "omniroute.wallboard.token";

@@ -7,7 +7,7 @@
 import { channelLabel, fill, h, nowUnix, startTicker } from "../common/dom.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { OfferList } from "./offers.js";
-import { Workspace } from "./work.js";
+import { Workspace } from "./workspace.js";
 
 const STORE_KEY = "omniroute.desktop.session";
 const REQUEST_TIMEOUT_MS = 15000;

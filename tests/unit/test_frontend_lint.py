@@ -106,7 +106,7 @@ def test_eslint_finds_nothing(eslint: Path) -> None:
     expected = set(PAGES.rglob("*.js")) | {WEBCHAT / "index.html"}
     assert expected <= linted, f"not linted: {sorted(str(p) for p in expected - linted)}"
     problems = [
-        f"{Path(r['filePath']).relative_to(ROOT)}:{m.get('line')}:{m.get('column')} {m['message']} ({m.get('ruleId')})"
+        f"{Path(r['filePath']).relative_to(ROOT)}:{m.get('line')}: {m['message']} ({m.get('ruleId')})"
         for r in reports
         for m in r["messages"]
     ]
@@ -118,7 +118,7 @@ def test_eslint_reports_what_it_should(eslint: Path) -> None:
     """The configuration is live: an unused variable and an undefined name are errors in a page
     module, while browser globals are known."""
     result = subprocess.run(
-        [str(eslint), "--format", "json", "--stdin", "--stdin-filename", "agent_desktop/static/common/probe.js"],
+        [str(eslint), "--format", "json", "--stdin", "--stdin-filename", str(PAGES / "common" / "probe.js")],
         input="const unused = 1;\nexport const probe = () => document.title + missingName;\n",
         cwd=ROOT,
         capture_output=True,

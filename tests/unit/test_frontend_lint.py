@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from router.contracts import Channel
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "agent_desktop" / "static"
 WEBCHAT = ROOT / "adapters" / "webchat" / "static"
@@ -79,6 +81,42 @@ def test_every_page_reference_resolves_on_disk() -> None:
             if ref.startswith("/") or "://" in ref or not target.is_file():
                 problems.append(f"{page.relative_to(ROOT)}: {ref!r} is not a relative path to a file")
     assert not problems, "\n".join(problems)
+
+
+def channel_lists(source: str) -> list[str]:
+    """Three or more different channel names, quoted or as object keys, close together: a copy of
+    the channel list (or of a per-channel fact table) in a page."""
+    names = "|".join(ch.value for ch in Channel)
+    found = [
+        (m.start(), m.group("q") or m.group("k"))
+        for m in re.finditer(rf"""["'](?P<q>{names})["']|\b(?P<k>{names})\s*:""", source)
+    ]
+    copies = []
+    for i in range(len(found) - 2):
+        window = found[i : i + 3]
+        if len({n for _, n in window}) == 3 and window[-1][0] - window[0][0] < 300:
+            copies.append(source[window[0][0] : window[-1][0] + 20])
+    return copies
+
+
+def test_the_channel_list_check_finds_copies() -> None:
+    assert channel_lists('const ORDER = ["voice", "chat", "email", "social", "sms"];')
+    assert channel_lists(
+        'const WORDS = {\n  voice: "Incoming call",\n  chat: "New chat",\n  email: "New e-mail",\n};'
+    )
+    assert channel_lists("new Set(['chat', 'social', 'sms'])")
+    assert not channel_lists('if (channel === "sms") count(); // a channel, not a list')
+
+
+def test_the_pages_keep_no_copy_of_the_channel_table() -> None:
+    """The channels, their labels, words and icons come from GET /v1/meta (common/channels.js)."""
+    pages = sorted(PAGES.rglob("*.js")) + sorted(PAGES.rglob("*.html"))
+    copies = [
+        f"{p.relative_to(ROOT)}: {found[0]!r}"
+        for p in pages
+        if (found := channel_lists(p.read_text(encoding="utf-8")))
+    ]
+    assert copies == [], "\n".join(copies)
 
 
 @pytest.fixture(scope="module")

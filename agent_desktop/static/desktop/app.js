@@ -4,7 +4,8 @@
 // `hello` frame on every (re)connect carries the state, the work held and the open offers, so a
 // dropped connection resumes where it was. There is no polling.
 
-import { channelLabel, fill, h, nowUnix, startTicker } from "../common/dom.js";
+import { fill, h, nowUnix, startTicker } from "../common/dom.js";
+import { channelLabel, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { OfferList } from "./offers.js";
 import { Workspace } from "./workspace.js";
@@ -466,6 +467,7 @@ function loadSession() {
   return null;
 }
 
+await loadChannels();
 const desktop = new Desktop();
 desktop.start();
 // A handle for debugging from the console.

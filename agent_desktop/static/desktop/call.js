@@ -4,6 +4,10 @@
 import { fill, formatDuration, formatValue, h, humanize, nowUnix } from "../common/dom.js";
 
 export class CallArea {
+  liveWord = "On call";
+  // the notes are where the agent writes during a call: a large field
+  noteRows = 4;
+
   constructor(view, body) {
     this.view = view;
     this.timer = h("span", { class: "call-timer", role: "timer", "aria-label": "Call duration" });

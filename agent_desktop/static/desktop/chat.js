@@ -1,7 +1,8 @@
 // The work area of a chat, social message or SMS: the transcript (an ARIA live log) and a reply
 // box where Enter sends and Shift+Enter starts a new line; SMS counts characters and segments.
 
-import { attachmentList, channelLabel, fill, h, timeEl } from "../common/dom.js";
+import { attachmentList, fill, h, timeEl } from "../common/dom.js";
+import { channelLabel } from "../common/channels.js";
 import { statusLabel, Transcript } from "./transcript.js";
 
 const SMS_SEGMENT = 160;

@@ -1,7 +1,8 @@
 // Completing a piece of work: the dialog for the disposition code (free text with suggestions)
 // and the summary. Completing starts the wrap-up; the work view shows its countdown.
 
-import { channelLabel, h } from "../common/dom.js";
+import { h } from "../common/dom.js";
+import { channelLabel } from "../common/channels.js";
 import { formDialog } from "./dialog.js";
 import { customerName } from "./offers.js";
 

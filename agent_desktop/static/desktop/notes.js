@@ -4,13 +4,13 @@
 import { fill, h, timeEl } from "../common/dom.js";
 
 export class Notes {
-  constructor(view) {
+  constructor(view, { rows = 1 } = {}) {
     this.view = view;
     const u = view.uid;
     this.list = h("ul", { class: "notes-list" });
     this.input = h("textarea", {
       id: `note-${u}`,
-      rows: view.channel === "voice" ? "4" : "1",
+      rows: String(rows),
       placeholder: "A note for the customer's record — Ctrl+Enter adds it",
       "aria-keyshortcuts": "Control+Enter",
     });

@@ -2,7 +2,8 @@
 // escalated conversation first), replies waiting for the server, and delivery receipts. The chat
 // and e-mail work areas (chat.js, email.js) draw the messages and the reply form.
 
-import { channelLabel, h, timeEl, toUnix } from "../common/dom.js";
+import { h, timeEl, toUnix } from "../common/dom.js";
+import { channelLabel } from "../common/channels.js";
 
 // Delivery states of a reply, as the router and the channel adapter report them.
 const STATUS_WORDS = {
@@ -34,6 +35,9 @@ export function statusLabel(m, status) {
  * null when the agent cannot reply on this channel) and implement messageEl(message, status).
  */
 export class Transcript {
+  liveWord = "Active";
+  noteRows = 1;
+
   constructor(view) {
     this.view = view;
     this.seen = new Set();

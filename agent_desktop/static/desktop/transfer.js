@@ -1,11 +1,10 @@
 // Transfer or escalation: the dialog for the target queue (from hello.queues), the channel (the
 // same one, or another from hello.channels) and a note for the next agent, saved with the context.
 
-import { channelLabel, fill, h } from "../common/dom.js";
+import { fill, h } from "../common/dom.js";
+import { channelLabel, channelNames } from "../common/channels.js";
 import { formDialog } from "./dialog.js";
 import { customerName } from "./offers.js";
-
-const ALL_CHANNELS = ["voice", "chat", "email", "social", "sms"];
 
 /** The transfer dialog, one for the page; open(view) fills it for a piece of work. */
 export function transferDialog(desktop) {
@@ -46,7 +45,7 @@ export function transferDialog(desktop) {
         h("option", { value: "", text: queues.length ? "Choose a queue…" : "No queue to transfer to" }),
         queues.map((q) => h("option", { value: q, text: q === view.interaction.queue ? `${q} (current)` : q })),
       );
-      const channels = Object.keys(agent.channels || {}).length ? Object.keys(agent.channels) : ALL_CHANNELS;
+      const channels = Object.keys(agent.channels || {}).length ? Object.keys(agent.channels) : channelNames();
       fill(
         channel,
         h("option", { value: view.channel, text: `Same channel (${channelLabel(view.channel)})` }),

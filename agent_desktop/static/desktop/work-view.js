@@ -2,7 +2,8 @@
 // time with the agent, status and actions), the work area of its channel, the notes, and the
 // context panel beside it. It follows the server's state through wrap-up to its end.
 
-import { channelIcon, channelLabel, fill, h, humanize, nowUnix, sinceEl, timeEl, toUnix, untilEl } from "../common/dom.js";
+import { fill, h, humanize, nowUnix, sinceEl, timeEl, toUnix, untilEl } from "../common/dom.js";
+import { channelIcon, channelLabel, hasCapability, isTextChannel } from "../common/channels.js";
 import { CallArea } from "./call.js";
 import { ChatArea } from "./chat.js";
 import { renderContext } from "./context.js";
@@ -10,7 +11,6 @@ import { EmailArea } from "./email.js";
 import { Notes } from "./notes.js";
 import { customerName } from "./offers.js";
 
-const TEXT_CHANNELS = new Set(["chat", "social", "sms", "email"]);
 const END_WORDS = {
   customer_left: "The customer left",
   customer_hung_up: "The customer hung up",
@@ -44,7 +44,7 @@ export class WorkView {
   }
 
   get canReply() {
-    if (!TEXT_CHANNELS.has(this.channel)) return false;
+    if (!isTextChannel(this.channel)) return false;
     const caps = this.desktop.agent && this.desktop.agent.channels && this.desktop.agent.channels[this.channel];
     return !Array.isArray(caps) || caps.length === 0 || caps.includes("text") || caps.includes("reply");
   }
@@ -99,9 +99,10 @@ export class WorkView {
     );
 
     const body = h("div", { class: ["work-body", `body-${ch}`] });
-    const Area = ch === "voice" ? CallArea : ch === "email" ? EmailArea : ChatArea;
+    // A channel without text is a call; one with subjects is e-mail; any other text is a chat.
+    const Area = !isTextChannel(ch) ? CallArea : hasCapability(ch, "subject") ? EmailArea : ChatArea;
     this.area = new Area(this, body);
-    this.notes = new Notes(this);
+    this.notes = new Notes(this, { rows: this.area.noteRows });
     this.contextSlot = h("div", { class: "context-slot" });
 
     this.panel = h(
@@ -193,7 +194,7 @@ export class WorkView {
       this.banner.textContent = `${END_WORDS[this.endReason] || humanize(this.endReason)}.`;
     } else {
       this.statusPill.className = "pill live";
-      this.statusPill.textContent = this.channel === "voice" ? "On call" : "Active";
+      this.statusPill.textContent = this.area.liveWord;
       this.tabStatus.textContent = "";
       this.banner.hidden = true;
     }

@@ -159,7 +159,9 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
     app.router.add_static("/static/", static_dir(), follow_symlinks=False)
-    for name in ("desktop", "wallboard"):
+    # Each folder of agent_desktop/static at the top level, so a page's relative imports
+    # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
+    for name in ("desktop", "wallboard", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_static(f"/{name}/", static_dir() / name, follow_symlinks=False)
 

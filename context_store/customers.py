@@ -9,7 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from context_store.db import as_uuid, q
+from context_store.db import Conn, as_uuid, q
+from context_store.records import Customer, Identity, from_row_or_none
 
 MAX_CONTEXT_INTERACTIONS = 50
 MAX_CONTEXT_EVENTS = 200
@@ -110,3 +111,24 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------- typed records
+
+
+async def get(conn: Conn, customer_id: uuid.UUID | str) -> Customer | None:
+    return from_row_or_none(Customer, await conn.fetchrow(q("customer_get"), as_uuid(customer_id)))
+
+
+async def identities(conn: Conn, customer_id: uuid.UUID | str) -> list[Identity]:
+    """The customer's resolution keys, oldest first (a dict of them keeps the newest of each kind)."""
+    return [Identity(**r) for r in await conn.fetch(q("identities_of_customer"), as_uuid(customer_id))]
+
+
+async def context_json(conn: Conn, customer_id: uuid.UUID | str) -> str | None:
+    """The customer's context record as JSON text (customer, identities, interactions newest first with
+    their messages and notes, journey events newest first); None when there is no such customer."""
+    raw: str | None = await conn.fetchval(
+        q("context_record"), as_uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
+    )
+    return raw

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import asyncpg
 import pytest
@@ -13,7 +14,11 @@ import pytest
 from context_store import customers, interactions
 from context_store.db import create_pool, migrate
 from context_store.records import Interaction
-from tests.helpers import Services
+
+
+class _Database(Protocol):
+    database_url: str
+
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
@@ -33,7 +38,7 @@ TABLES = (
 
 
 @pytest.fixture
-async def pool(services: Services) -> AsyncIterator[asyncpg.Pool]:
+async def pool(services: _Database) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(services.database_url, min_size=1, max_size=10)
     try:
         await migrate(pool)

@@ -1,15 +1,13 @@
-"""Customers, their identities, journey events and the context record."""
+"""Customers: identity resolution, profile, identities and the context record."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from context_store.db import Conn, as_uuid, q
+from context_store.db import Conn, as_uuid, lock_key, q
 from context_store.records import Customer, Identity, from_row_or_none
 
 MAX_CONTEXT_INTERACTIONS = 50
@@ -32,7 +30,7 @@ async def resolve_customer(
     """
     keys = sorted(set(keys))
     for kind, value in keys:
-        await conn.execute(q("lock_key"), f"id:{kind}:{value}")
+        await lock_key(conn, f"id:{kind}:{value}")
     rows = await conn.fetch(q("identities_lookup"), [k for k, _ in keys], [v for _, v in keys])
     if rows:
         customer_id: uuid.UUID = rows[0]["customer_id"]
@@ -45,46 +43,6 @@ async def resolve_customer(
         if (kind, value) not in known:
             await conn.execute(q("identity_insert"), kind, value, customer_id)
     return customer_id
-
-
-async def add_journey_event(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    customer_id: uuid.UUID | str,
-    type_: str,
-    data: dict[str, Any],
-    *,
-    interaction_id: uuid.UUID | str | None = None,
-    at: datetime | None = None,
-) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        q("journey_event_insert"),
-        uuid.uuid4(),
-        as_uuid(customer_id),
-        _uuid_or_none(interaction_id),
-        type_,
-        data,
-        at,
-    )
-    assert row is not None
-    return dict(row)
-
-
-async def get_customer(conn: asyncpg.Connection | asyncpg.Pool, customer_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(q("customer_get"), as_uuid(customer_id))
-    return dict(row) if row else None
-
-
-async def context_record(
-    conn: asyncpg.Connection | asyncpg.Pool, customer_id: uuid.UUID | str
-) -> dict[str, Any] | None:
-    """The customer's whole context record as plain JSON data (one query)."""
-    raw = await conn.fetchval(
-        q("context_record"), as_uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
-    )
-    record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
-    if record is None or record.get("customer") is None:
-        return None
-    return record
 
 
 async def offer_context(
@@ -100,20 +58,6 @@ async def offer_context(
     wanted = str(interaction_id)
     current = next((i for i in json.loads(raw)["interactions"] if i["id"] == wanted), None)
     return raw, json.dumps(current) if current is not None else None
-
-
-def _uuid_or_none(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    return None if value is None else as_uuid(value)
-
-
-def parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-# ---------------------------------------------------------------- typed records
 
 
 async def get(conn: Conn, customer_id: uuid.UUID | str) -> Customer | None:

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 import structlog
 from aiohttp import WSCloseCode, web
 
-from context_store import config as cstore_config
+from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
 from router.config import Settings
 from router.contracts import Role
@@ -64,9 +64,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[TOKENS] = TokenCache()
         await directory.apply_file(rt, settings.file)
         for tok in settings.file.tokens:
-            await cstore_config.insert_token(
-                pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name
-            )
+            await token_store.insert(pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name)
         adapter_token = app[ADAPTER_CLIENT]._token
         rt.internal_tokens[adapter_token] = Principal(Role.adapter)
         rt.outbound = Outbound(rt, adapter_token)

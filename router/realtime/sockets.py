@@ -154,10 +154,10 @@ async def _dispatch(rt: Runtime, hub: Hub, s: AgentSession, f: Any) -> dict[str,
         return {"interaction_id": iid}
     if isinstance(f, frames.SendMessage):
         message = await work.send_message(rt, agent, f.interaction_id, f.body, f.subject)
-        return {"message_id": str(message["id"])}
+        return {"message_id": str(message.id)}
     if isinstance(f, frames.AddNote):
         note = await work.add_note(rt, agent, f.interaction_id, f.body)
-        return {"note_id": str(note["id"])}
+        return {"note_id": str(note.id)}
     if isinstance(f, frames.Complete):
         until = await work.complete(rt, agent, f.interaction_id, f.disposition, f.summary)
         await s.send(

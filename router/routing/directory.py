@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 
-from context_store import config as store
+from context_store import agents as agent_store
+from context_store import queues as queue_store
+from context_store import rules as rule_store
+from context_store.records import AgentRecord, QueueRecord
 from router.config import FileConfig
 from router.contracts import AgentConfig, QueueConfig, RoutingRule
 from router.state import Runtime
@@ -17,30 +20,57 @@ def eligible(agent: AgentConfig, queue: QueueConfig) -> bool:
 
 
 async def reload(rt: Runtime) -> None:
-    rows = await store.all_queues(rt.pool)
     rt.queues = {
-        r["id"]: QueueConfig(
-            name=r["name"],
-            skills=r["skills"],
-            channels=r["channels"],
-            priority=r["priority"],
-            offer_timeout_seconds=r["offer_timeout_seconds"],
-            wrapup_seconds=r["wrapup_seconds"],
-            service_level_seconds=r["service_level_seconds"],
+        r.id: QueueConfig(
+            name=r.name,
+            skills=r.skills,
+            channels=r.channels,
+            priority=r.priority,
+            offer_timeout_seconds=r.offer_timeout_seconds,
+            wrapup_seconds=r.wrapup_seconds,
+            service_level_seconds=r.service_level_seconds,
         )
-        for r in rows
+        for r in await queue_store.list_all(rt.pool)
     }
     rt.agents = {
-        r["id"]: AgentConfig(
-            name=r["name"],
-            skills=r["skills"],
-            capacity=r["capacity"],
-            voice_blocks_other_channels=r["voice_blocks_other_channels"],
-            address=r["address"],
+        r.id: AgentConfig(
+            name=r.name,
+            skills=r.skills,
+            capacity=r.capacity,
+            voice_blocks_other_channels=r.voice_blocks_other_channels,
+            address=r.address,
         )
-        for r in await store.all_agents(rt.pool)
+        for r in await agent_store.list_all(rt.pool)
     }
-    rt.rules = [RoutingRule.model_validate(r) for r in await store.all_rules(rt.pool)]
+    rt.rules = [RoutingRule(when=r.when, queue=r.queue_id) for r in await rule_store.list_all(rt.pool)]
+
+
+def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
+    return QueueRecord(
+        id=queue_id,
+        name=cfg.name,
+        skills=dict(cfg.skills),
+        channels=[c.value for c in cfg.channels],
+        priority=cfg.priority,
+        offer_timeout_seconds=cfg.offer_timeout_seconds,
+        wrapup_seconds=cfg.wrapup_seconds,
+        service_level_seconds=cfg.service_level_seconds,
+    )
+
+
+def agent_record(agent_id: str, cfg: AgentConfig) -> AgentRecord:
+    return AgentRecord(
+        id=agent_id,
+        name=cfg.name,
+        skills=dict(cfg.skills),
+        capacity={c.value: n for c, n in cfg.capacity.items()},
+        voice_blocks_other_channels=cfg.voice_blocks_other_channels,
+        address=cfg.address,
+    )
+
+
+async def replace_rules(rt: Runtime, rules: list[RoutingRule]) -> None:
+    await rule_store.replace(rt.pool, [(r.when, r.queue) for r in rules])
 
 
 async def sync_live(rt: Runtime) -> None:
@@ -87,7 +117,7 @@ async def announce_change(rt: Runtime) -> None:
 async def put_queue(rt: Runtime, queue_id: str, cfg: QueueConfig) -> None:
     """Create or change one queue: only that queue is written to the live index, so a change costs
     the same with ten agents or ten thousand."""
-    await store.upsert_queue(rt.pool, queue_id, cfg.model_dump(mode="json"))
+    await queue_store.upsert(rt.pool, queue_record(queue_id, cfg))
     rt.queues[queue_id] = cfg
     await sync_queue(rt, queue_id)
     await announce_change(rt)
@@ -95,7 +125,7 @@ async def put_queue(rt: Runtime, queue_id: str, cfg: QueueConfig) -> None:
 
 async def put_agent(rt: Runtime, agent_id: str, cfg: AgentConfig) -> None:
     """Create or change one agent; only that agent is written to the live index."""
-    await store.upsert_agent(rt.pool, agent_id, cfg.model_dump(mode="json"))
+    await agent_store.upsert(rt.pool, agent_record(agent_id, cfg))
     rt.agents[agent_id] = cfg
     await sync_agent(rt, agent_id)
     await announce_change(rt)
@@ -104,11 +134,11 @@ async def put_agent(rt: Runtime, agent_id: str, cfg: AgentConfig) -> None:
 async def apply_file(rt: Runtime, cfg: FileConfig) -> None:
     """Apply the configuration file's queues, agents and rules (declarative upserts)."""
     for q in cfg.queues:
-        await store.upsert_queue(rt.pool, q.id, q.model_dump(mode="json", exclude={"id"}))
+        await queue_store.upsert(rt.pool, queue_record(q.id, q))
     for a in cfg.agents:
-        await store.upsert_agent(rt.pool, a.id, a.model_dump(mode="json", exclude={"id"}))
+        await agent_store.upsert(rt.pool, agent_record(a.id, a))
     if cfg.rules:
-        await store.replace_rules(rt.pool, [r.model_dump(mode="json") for r in cfg.rules])
+        await replace_rules(rt, cfg.rules)
     await reload(rt)
 
 

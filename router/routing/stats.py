@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from context_store.db import q as sql
+from context_store import interactions as interaction_store
 from router.contracts import QueueStats
 from router.state import Runtime
 
@@ -76,10 +76,9 @@ def _start_of_day() -> datetime:
 
 
 async def day_counts(rt: Runtime) -> dict[str, dict[str, int]]:
-    rows = await rt.pool.fetch(sql("queue_day_stats"), _start_of_day())
     return {
-        r["queue_id"]: {"answered": r["answered"], "in_sl": r["answered_in_sl"], "abandoned": r["abandoned"]}
-        for r in rows
+        r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
+        for r in await interaction_store.day_counts(rt.pool, _start_of_day())
     }
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import structlog
 
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import interactions, messages
+from context_store.records import OpenInteraction
 from router.errors import NotReady
 from router.realtime.hub import Hub
 from router.routing import directory
@@ -35,17 +35,17 @@ log = structlog.get_logger("router.service.reconciler")
 BATCH = 500
 
 
-def _live_item(row: dict[str, Any]) -> dict[str, Any]:
-    st = {"queued": "waiting", "assigned": "assigned", "wrapup": "wrapup"}[row["status"]]
+def _live_item(it: OpenInteraction) -> dict[str, Any]:
+    st = {"queued": "waiting", "assigned": "assigned", "wrapup": "wrapup"}[it.status]
     return {
-        "id": str(row["id"]),
-        "q": row["queue_id"],
-        "ch": row["channel"],
-        "score": rank_score(row["priority"], row["venq_ms"]),
-        "arr": int(row["created_ms"]),
+        "id": str(it.id),
+        "q": it.queue_id,
+        "ch": it.channel,
+        "score": rank_score(it.priority, it.venq_ms),
+        "arr": int(it.created_ms),
         "st": st,
-        "agent": row["agent_id"] or "",
-        "wrapup_until_ms": int((row["wrapup_until"] or time.time()) * 1000),
+        "agent": it.agent_id or "",
+        "wrapup_until_ms": int((it.wrapup_until or time.time()) * 1000),
     }
 
 
@@ -60,8 +60,11 @@ async def rebuild(rt: Runtime) -> bool:
         started = time.perf_counter()
         await directory.reload(rt)
         await directory.sync_live(rt)
-        rows = [dict(r) for r in await rt.pool.fetch(q("interactions_open"))]
-        items = [_live_item(r) for r in rows if r["status"] == "queued" or r["agent_id"]]
+        items = [
+            _live_item(it)
+            for it in await interactions.open_all(rt.pool)
+            if it.status == "queued" or it.agent_id
+        ]
         for k in range(0, len(items), BATCH):
             await rt.engine.restore(items[k : k + BATCH], rt.grace_ms)
         # unique across flushes (a counter in Redis would restart at 1 and hide the rebuild)
@@ -107,42 +110,43 @@ async def repair(rt: Runtime) -> int:
     record has not changed for ``REPAIR_AFTER_MS`` and both stores still disagree when looked at again.
     """
     now_ms = time.time() * 1000
-    rows = [
-        dict(r)
-        for r in await rt.pool.fetch(q("interactions_open"))
-        if now_ms - max(r["created_ms"], r["changed_ms"] or 0) > REPAIR_AFTER_MS
+    settled = [
+        it
+        for it in await interactions.open_all(rt.pool)
+        if now_ms - max(it.created_ms, it.changed_ms or 0) > REPAIR_AFTER_MS
     ]
     fixed = 0
     pipe = rt.redis.pipeline(transaction=False)
-    for row in rows:
-        pipe.hget(rt.engine.keys.interaction(str(row["id"])), "st")
-    live_states: list[str | None] = await pipe.execute() if rows else []
-    for row, st in zip(rows, live_states, strict=True):
-        iid = str(row["id"])
+    for it in settled:
+        pipe.hget(rt.engine.keys.interaction(str(it.id)), "st")
+    live_states: list[str | None] = await pipe.execute() if settled else []
+    for it, st in zip(settled, live_states, strict=True):
+        iid = str(it.id)
         if st is None:
-            if row["status"] == "queued":
+            if it.status == "queued":
                 await rt.engine.enqueue(
                     iid,
-                    row["queue_id"],
-                    row["channel"],
-                    row["priority"],
-                    row["venq_ms"],
-                    int(row["created_ms"]),
+                    it.queue_id,
+                    it.channel,
+                    it.priority,
+                    it.venq_ms,
+                    int(it.created_ms),
                 )
-            elif row["status"] in ("assigned", "wrapup"):
+            elif it.status in ("assigned", "wrapup"):
                 # held work is only dropped from the live index when it ends (a flush is rebuilt
                 # whole, not repaired): the process died before it closed the record
-                await work.close_after_wrapup(rt, iid, row["agent_id"])
+                await work.close_after_wrapup(rt, iid, it.agent_id)
             else:
                 continue
             fixed += 1
-        elif st == "assigned" and row["status"] == "queued":
+        elif st == "assigned" and it.status == "queued":
             live = await rt.engine.interaction_live(iid)
-            if live.get("st") == "assigned":
-                await rt.pool.fetchval(q("interaction_assign"), row["id"], live.get("agent"))
+            agent = live.get("agent")
+            if live.get("st") == "assigned" and agent:
+                await interactions.assign(rt.pool, it.id, agent)
                 fixed += 1
-        elif st == "waiting" and row["status"] == "assigned":
-            await rt.pool.fetchval(q("interaction_requeue"), row["id"])
+        elif st == "waiting" and it.status == "assigned":
+            await interactions.requeue(rt.pool, it.id)
             fixed += 1
     fixed += await _drop_closed(rt)
     if fixed:
@@ -160,8 +164,8 @@ async def _drop_closed(rt: Runtime) -> int:
     live = [k.rsplit(":", 1)[1] for k, st in zip(found, states, strict=True) if st in ("waiting", "offered")]
     if not live:
         return 0
-    rows = await rt.pool.fetch(q("interaction_statuses"), [uuid.UUID(i) for i in live])
-    closed = [str(r["id"]) for r in rows if r["status"] not in ("queued", "assigned", "wrapup")]
+    statuses = await interactions.statuses(rt.pool, [uuid.UUID(i) for i in live])
+    closed = [str(iid) for iid, status in statuses.items() if status not in ("queued", "assigned", "wrapup")]
     for iid in closed:
         await rt.engine.customer_end(iid)
     return len(closed)
@@ -171,13 +175,13 @@ async def fire_timers(rt: Runtime) -> int:
     fired = await rt.engine.fire_timers()
     for kind, ident, extra in fired:
         if kind == "o":
-            await istore.add_history(rt.pool, ident, "offer_timeout", extra or None)
+            await interactions.add_history(rt.pool, ident, "offer_timeout", extra or None)
         elif kind == "w":
             await work.close_after_wrapup(rt, ident, extra or None)
         elif kind == "g":
             for iid in filter(None, extra.split(",")):
-                await rt.pool.fetchval(q("interaction_requeue"), uuid.UUID(iid))
-                await istore.add_history(rt.pool, iid, "requeued", ident, reason="agent_not_back")
+                await interactions.requeue(rt.pool, iid)
+                await interactions.add_history(rt.pool, iid, "requeued", ident, reason="agent_not_back")
             log.info("agent.grace_expired", agent_id=ident, requeued=extra)
     return len(fired)
 
@@ -207,8 +211,8 @@ async def sweep_dead_nodes(rt: Runtime) -> None:
 async def resubmit_pending(rt: Runtime) -> None:
     if rt.outbound is None:
         return
-    for row in await rt.pool.fetch(q("messages_pending")):
-        await rt.outbound.submit(str(row["id"]))
+    for message_id in await messages.pending_ids(rt.pool):
+        await rt.outbound.submit(str(message_id))
 
 
 NODE_TTL_BEATS = 10  # a process is declared dead after missing this many heartbeats

@@ -20,11 +20,14 @@ from context_store import customers, interactions, journey, messages
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
 from context_store.records import InteractionDetail
+from router import services
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
     AgentLive,
     AgentOut,
+    Channel,
+    ChannelInfo,
     ContextRecord,
     EndIn,
     InboundEvent,
@@ -33,6 +36,7 @@ from router.contracts import (
     JourneyEventIn,
     MessageIn,
     MessageStatusIn,
+    Meta,
     QueueConfig,
     QueueOut,
     Role,
@@ -42,20 +46,20 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
 from router.http import auth
+from router.http.auth import Principal
 from router.http.openapi import openapi_document
+from router.metrics import Metrics
+from router.node import Node
 from router.realtime.hub import Hub, interaction_out
-from router.routing import directory, stats
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from router.routing.events import jsonable, publish_message_status
-from router.service import ingest
-from router.state import Principal, Runtime
+from router.routing.stats import Statistics
+from router.service.ingest import Ingest
 
 log = structlog.get_logger("router.http.api")
 
 M = TypeVar("M", bound=BaseModel)
-
-RUNTIME = web.AppKey("runtime", Runtime)
-HUB = web.AppKey("hub", Hub)
-TOKENS = web.AppKey("tokens", auth.TokenCache)
 
 
 def problem(
@@ -138,25 +142,49 @@ def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.
 
 
 class API:
-    """Handlers bound to an application; its runtime exists once the app has started."""
+    """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
     @property
-    def rt(self) -> Runtime:
-        return self.app[RUNTIME]
+    def pool(self) -> asyncpg.Pool:
+        return self.app[services.POOL]
+
+    @property
+    def engine(self) -> Engine:
+        return self.app[services.ENGINE]
+
+    @property
+    def directory(self) -> Directory:
+        return self.app[services.DIRECTORY]
+
+    @property
+    def stats(self) -> Statistics:
+        return self.app[services.STATS]
+
+    @property
+    def ingest(self) -> Ingest:
+        return self.app[services.INGEST]
+
+    @property
+    def counters(self) -> Metrics:
+        return self.app[services.METRICS]
+
+    @property
+    def node(self) -> Node:
+        return self.app[services.NODE]
 
     @property
     def hub(self) -> Hub:
-        return self.app[HUB]
+        return self.app[services.HUB]
 
     @property
     def tokens(self) -> auth.TokenCache:
-        return self.app[TOKENS]
+        return self.app[services.TOKENS]
 
     async def who(self, request: web.Request, *roles: Role) -> Principal:
-        principal = await auth.authenticate(request, self.rt, self.tokens, *roles)
+        principal = await auth.authenticate(request, self.tokens, *roles)
         structlog.contextvars.bind_contextvars(role=principal.role.value)
         return principal
 
@@ -180,6 +208,7 @@ class API:
             web.post("/v1/tokens", self.post_token),
             web.post("/v1/messages/status", self.post_status_by_external),
             web.post("/v1/messages/{id}/status", self.post_message_status),
+            web.get("/v1/meta", self.meta),
             web.get("/v1/openapi.json", self.openapi),
             web.get("/healthz", self.healthz),
             web.get("/metrics", self.metrics),
@@ -192,13 +221,13 @@ class API:
         started = time.perf_counter()
         ev = await body(request, InboundEvent)
         structlog.contextvars.bind_contextvars(channel=ev.channel.value)
-        result = await ingest.ingest(self.rt, ev)
-        self.rt.metrics.observe("ingest", time.perf_counter() - started)
+        result = await self.ingest.ingest(ev)
+        self.counters.observe("ingest", time.perf_counter() - started)
         return ok(result, 201 if result.created else 200)
 
     async def _interaction_for(self, request: web.Request, principal: Principal) -> InteractionDetail:
         iid = parse_uuid(request.match_info["id"])
-        detail = await interactions.get_detail(self.rt.pool, iid) if iid else None
+        detail = await interactions.get_detail(self.pool, iid) if iid else None
         if detail is None:
             raise NotFound(f"interaction {request.match_info['id']} not found")
         if principal.role == Role.agent and not await self._agent_may_see(
@@ -209,13 +238,13 @@ class API:
 
     async def _agent_may_see(self, principal: Principal, customer_id: uuid.UUID) -> bool:
         assert principal.agent_id is not None
-        if await interactions.agent_serves_customer(self.rt.pool, principal.agent_id, customer_id):
+        if await interactions.agent_serves_customer(self.pool, principal.agent_id, customer_id):
             return True
-        offers = await self.rt.engine.agent_offers(principal.agent_id)
+        offers = await self.engine.agent_offers(principal.agent_id)
         if not offers:
             return False
         offered = [iid for iid in (parse_uuid(o["i"]) for o in offers) if iid is not None]
-        return customer_id in await interactions.customer_ids(self.rt.pool, offered)
+        return customer_id in await interactions.customer_ids(self.pool, offered)
 
     async def find_interaction(self, request: web.Request) -> web.Response:
         """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
@@ -227,10 +256,10 @@ class API:
                 "give channel and external_id",
                 errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
             )
-        iid = await interactions.id_by_external(self.rt.pool, channel, external_id)
+        iid = await interactions.id_by_external(self.pool, channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
-        detail = await interactions.get_detail(self.rt.pool, iid)
+        detail = await interactions.get_detail(self.pool, iid)
         assert detail is not None
         return ok(await self._live_view(detail))
 
@@ -238,12 +267,12 @@ class API:
         it = detail.interaction
         out = interaction_out(it, detail)
         if it.status == InteractionStatus.transferred:
-            live = await interactions.live_in_conversation(self.rt.pool, it.conversation_id)
+            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
             out.live_id = str(live) if live else None
         if it.status == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await ingest.live_position(self.rt, it)
-        if it.agent_id and it.agent_id in self.rt.agents:
-            out.agent_address = self.rt.agents[it.agent_id].address or f"client:{it.agent_id}"
+            out.position, out.estimated_wait_seconds = await self.ingest.live_position(it)
+        if it.agent_id and it.agent_id in self.directory.agents:
+            out.agent_address = self.directory.agents[it.agent_id].address or f"client:{it.agent_id}"
         return out
 
     async def get_interaction(self, request: web.Request) -> web.Response:
@@ -259,13 +288,13 @@ class API:
             detail = await self._interaction_for(request, principal)
             if detail.interaction.agent_id != principal.agent_id:
                 raise Forbidden("only the agent holding the interaction writes in it")
-        message, created = await ingest.add_message(self.rt, request.match_info["id"], msg)
+        message, created = await self.ingest.add_message(request.match_info["id"], msg)
         return ok(jsonable(message), 201 if created else 200)
 
     async def post_end(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         reason = (await body(request, EndIn)) if request.can_read_body else EndIn()
-        it = await ingest.customer_end(self.rt, request.match_info["id"], reason.reason)
+        it = await self.ingest.customer_end(request.match_info["id"], reason.reason)
         return ok(interaction_out(it))
 
     # ------------------------------------------------------------ customers
@@ -277,7 +306,7 @@ class API:
             raise NotFound(f"customer {request.match_info['id']} not found")
         if principal.role == Role.agent and not await self._agent_may_see(principal, customer_id):
             raise Forbidden("agents see only the customers they are serving")
-        record = await customers.context_json(self.rt.pool, customer_id)
+        record = await customers.context_json(self.pool, customer_id)
         if record is None:
             raise NotFound(f"customer {request.match_info['id']} not found")
         return ok(ContextRecord.model_validate_json(record))
@@ -287,43 +316,41 @@ class API:
         customer_id = request.match_info["id"]
         ev = await body(request, JourneyEventIn)
         uid = parse_uuid(customer_id)
-        if uid is None or await customers.get(self.rt.pool, uid) is None:
+        if uid is None or await customers.get(self.pool, uid) is None:
             raise NotFound(f"customer {customer_id} not found")
-        event = await journey.add_event(self.rt.pool, uid, ev.type, ev.data, at=ev.at)
+        event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
         return ok(jsonable(event), 201)
 
     # ------------------------------------------------------------ directory
 
     async def list_queues(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
-        day = await stats.day_counts(self.rt)
+        day = await self.stats.day_counts()
         out = [
-            QueueOut(id=qid, stats=await stats.queue_stats(self.rt, qid, day.get(qid)), **cfg.model_dump())
-            for qid, cfg in sorted(self.rt.queues.items())
+            QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump())
+            for qid, cfg in sorted(self.directory.queues.items())
         ]
         return ok(out)
 
     async def get_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
         qid = request.match_info["id"]
-        cfg = self.rt.queues.get(qid)
+        cfg = self.directory.queues.get(qid)
         if cfg is None:
             raise NotFound(f"queue {qid} not found")
-        day = await stats.day_counts(self.rt)
-        return ok(
-            QueueOut(id=qid, stats=await stats.queue_stats(self.rt, qid, day.get(qid)), **cfg.model_dump())
-        )
+        day = await self.stats.day_counts()
+        return ok(QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump()))
 
     async def put_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         qid = _ident(request.match_info["id"])
         cfg = await body(request, QueueConfig)
-        created = qid not in self.rt.queues
-        await directory.put_queue(self.rt, qid, cfg)
+        created = qid not in self.directory.queues
+        await self.directory.put_queue(qid, cfg)
         return ok(QueueOut(id=qid, **cfg.model_dump()), 201 if created else 200)
 
     async def _agent_out(self, agent_id: str, cfg: AgentConfig) -> AgentOut:
-        live = await self.rt.engine.agent_live(agent_id)
+        live = await self.engine.agent_live(agent_id)
         cap = cfg.full_capacity()
         return AgentOut(
             id=agent_id,
@@ -342,14 +369,14 @@ class API:
 
     async def list_agents(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor)
-        return ok([await self._agent_out(a, cfg) for a, cfg in sorted(self.rt.agents.items())])
+        return ok([await self._agent_out(a, cfg) for a, cfg in sorted(self.directory.agents.items())])
 
     async def get_agent(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor, Role.agent)
         agent_id = request.match_info["id"]
         if principal.role == Role.agent and principal.agent_id != agent_id:
             raise Forbidden("an agent token reads only its own agent")
-        cfg = self.rt.agents.get(agent_id)
+        cfg = self.directory.agents.get(agent_id)
         if cfg is None:
             raise NotFound(f"agent {agent_id} not found")
         return ok(await self._agent_out(agent_id, cfg))
@@ -358,23 +385,21 @@ class API:
         await self.who(request, Role.admin)
         agent_id = _ident(request.match_info["id"])
         cfg = await body(request, AgentConfig)
-        created = agent_id not in self.rt.agents
-        await directory.put_agent(self.rt, agent_id, cfg)
+        created = agent_id not in self.directory.agents
+        await self.directory.put_agent(agent_id, cfg)
         return ok(await self._agent_out(agent_id, cfg), 201 if created else 200)
 
     async def get_rules(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor)
-        return ok(self.rt.rules)
+        return ok(self.directory.rules)
 
     async def put_rules(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         rules = (await body(request, RulesIn)).rules
-        unknown = [r.queue for r in rules if r.queue not in self.rt.queues]
+        unknown = [r.queue for r in rules if r.queue not in self.directory.queues]
         if unknown:
             raise BadRequest(f"rules name unknown queues: {', '.join(unknown)}")
-        await directory.replace_rules(self.rt, rules)
-        await directory.reload(self.rt)
-        await directory.announce_change(self.rt)
+        await self.directory.put_rules(rules)
         return ok(rules)
 
     async def post_token(self, request: web.Request) -> web.Response:
@@ -385,12 +410,12 @@ class API:
                 "agent_id is required for an agent token and only for it",
                 errors=[{"loc": ["agent_id"], "msg": "required with role agent, else forbidden"}],
             )
-        if tin.agent_id is not None and tin.agent_id not in self.rt.agents:
+        if tin.agent_id is not None and tin.agent_id not in self.directory.agents:
             raise BadRequest(
                 f"unknown agent {tin.agent_id!r}", errors=[{"loc": ["agent_id"], "msg": "unknown"}]
             )
         token = auth.new_token()
-        await token_store.insert(self.rt.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name)
+        await token_store.insert(self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name)
         log.info("token.created", token_role=tin.role.value, agent_id=tin.agent_id)
         return ok(TokenOut(token=token, role=tin.role, agent_id=tin.agent_id), 201)
 
@@ -400,14 +425,12 @@ class API:
         await self.who(request, Role.adapter)
         st = await body(request, MessageStatusIn)
         mid = parse_uuid(request.match_info["id"])
-        changed = (
-            await messages.set_status(self.rt.pool, mid, st.status, st.detail, st.external_id)
-            if mid
-            else None
-        )
+        changed = None
+        if mid is not None:
+            changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
         if changed is None:
             raise NotFound(f"message {request.match_info['id']} not found")
-        await publish_message_status(self.rt, changed, changed.status, st.detail)
+        await publish_message_status(self.engine, changed, changed.status, st.detail)
         return ok({"id": str(changed.id), "status": changed.status})
 
     async def post_status_by_external(self, request: web.Request) -> web.Response:
@@ -415,12 +438,17 @@ class API:
         st = await body(request, MessageStatusIn)
         if not st.external_id:
             raise BadRequest("external_id is required", errors=[{"loc": ["external_id"], "msg": "required"}])
-        changed = await messages.set_status_by_external(self.rt.pool, st.external_id, st.status, st.detail)
+        changed = await messages.set_status_by_external(self.pool, st.external_id, st.status, st.detail)
         for m in changed:
-            await publish_message_status(self.rt, m, m.status, st.detail)
+            await publish_message_status(self.engine, m, m.status, st.detail)
         return ok({"updated": len(changed)})
 
     # ------------------------------------------------------------ operations
+
+    async def meta(self, request: web.Request) -> web.Response:
+        """The channel table and other facts a client reads before it draws anything; public, like the
+        pages that read it."""
+        return ok(Meta(channels=[ChannelInfo.of(ch) for ch in Channel]))
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(openapi_document())
@@ -428,14 +456,14 @@ class API:
     async def healthz(self, request: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
-            await ping(self.rt.pool)
+            await ping(self.pool)
             checks["postgres"] = "ok"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["postgres"] = f"error: {type(exc).__name__}"
         try:
-            await self.rt.redis.ping()
+            await self.engine.redis.ping()
             checks["redis"] = "ok"
-            checks["index"] = "ready" if await self.rt.engine.is_built() else "rebuilding"
+            checks["index"] = "ready" if await self.engine.is_built() else "rebuilding"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["redis"] = f"error: {type(exc).__name__}"
         healthy = checks.get("postgres") == "ok" and checks.get("redis") == "ok"
@@ -448,16 +476,16 @@ class API:
             "queue_waiting": [],
             "queue_oldest_wait_seconds": [],
             "agents_connected": [],
-            "sockets_open": [({"node": self.rt.node_id}, float(len(self.hub.all_sockets)))],
+            "sockets_open": [({"node": self.node.id}, float(len(self.hub.all_sockets)))],
         }
-        for qid in sorted(self.rt.queues):
-            st = await stats.queue_stats(self.rt, qid)
+        for qid in sorted(self.directory.queues):
+            st = await self.stats.queue_stats(qid)
             gauges["queue_waiting"].append(({"queue": qid}, st.waiting))
             gauges["queue_oldest_wait_seconds"].append(({"queue": qid}, st.oldest_wait_seconds))
         gauges["agents_connected"].append(
-            ({}, float(await self.rt.redis.scard(self.rt.engine.keys.connected)))
+            ({}, float(await self.engine.redis.scard(self.engine.keys.connected)))
         )
-        return web.Response(text=self.rt.metrics.render(gauges), content_type="text/plain")
+        return web.Response(text=self.counters.render(gauges), content_type="text/plain")
 
 
 def _ident(value: str) -> str:

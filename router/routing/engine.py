@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
+from router.contracts.channels import lua_header
 from router.errors import Conflict, NotFound, NotReady, OfferGone
 
 SCRIPTS = (
@@ -40,8 +41,9 @@ def rank_score(priority: int, venq_ms: int) -> int:
 
 
 def load_script_source(name: str) -> str:
+    """One script as it is registered: the channel table's header, ``lib.lua``, then the script."""
     lua = resources.files("router.routing") / "lua"
-    return (lua / "lib.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+    return "\n".join((lua_header(), (lua / "lib.lua").read_text(), (lua / f"{name}.lua").read_text()))
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ import asyncio
 from dataclasses import dataclass
 
 import aiohttp
+import asyncpg
 import structlog
 
 from context_store import conversations, interactions, messages
 from context_store.records import Interaction, Message
 from router.contracts import IdentityIn, OutboundMessage
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from router.routing.events import publish_message_status
-from router.state import Runtime
 
 log = structlog.get_logger("router.service.outbound")
 
@@ -34,10 +36,16 @@ class Route:
 
 
 class Outbound:
-    def __init__(self, rt: Runtime, token: str) -> None:
-        self.rt = rt
+    """Where each channel's replies go (the adapters' routes and what they declare they can do), and
+    the delivery loop."""
+
+    def __init__(self, pool: asyncpg.Pool, engine: Engine, directory: Directory, token: str) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
         self.token = token
         self.routes: list[Route] = []
+        self.capabilities: dict[str, list[str]] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[str] = set()
@@ -46,6 +54,10 @@ class Outbound:
     def add_route(self, adapter: str, channel: str, url: str, token: str | None = None) -> None:
         """Where replies of a channel go; an adapter in its own process checks its own token."""
         self.routes.append(Route(adapter, channel, url, token or self.token))
+
+    def declare(self, channel: str, capabilities: set[str]) -> None:
+        """What an adapter of the channel can do; the desktop shows only what the channel supports."""
+        self.capabilities[channel] = sorted(set(self.capabilities.get(channel, [])) | capabilities)
 
     def route_for(self, channel: str, from_kind: str | None) -> Route | None:
         candidates = [r for r in self.routes if r.channel == channel]
@@ -71,16 +83,16 @@ class Outbound:
             await self._session.close()
 
     async def _status(self, message: Message, status: str, detail: str | None) -> None:
-        updated = await messages.set_status(self.rt.pool, message.id, status, detail)
+        updated = await messages.set_status(self.pool, message.id, status, detail)
         if updated is not None:
-            await publish_message_status(self.rt, message, status, detail)
+            await publish_message_status(self.engine, message, status, detail)
 
     async def _deliver(self, message_id: str) -> None:
         try:
-            message = await messages.get(self.rt.pool, message_id)
+            message = await messages.get(self.pool, message_id)
             if message is None or message.status not in ("pending", "retrying"):
                 return
-            it = await interactions.get(self.rt.pool, message.interaction_id)
+            it = await interactions.get(self.pool, message.interaction_id)
             assert it is not None
             route = self.route_for(it.channel, it.from_kind)
             if route is None:
@@ -125,9 +137,9 @@ class Outbound:
             return type(exc).__name__
 
     async def _build(self, message: Message, it: Interaction) -> OutboundMessage:
-        refs = await conversations.thread_refs(self.rt.pool, it.conversation_id)
+        refs = await conversations.thread_refs(self.pool, it.conversation_id)
         inbound = [r.external_id for r in refs if r.direction == "inbound"]
-        agent = self.rt.agents.get(message.agent_id or "")
+        agent = self.directory.agents.get(message.agent_id or "")
         return OutboundMessage(
             message_id=str(message.id),
             interaction_id=str(it.id),

@@ -23,7 +23,8 @@
 local P = ARGV[1]
 local SCAN_ITEMS = 64     -- waiting interactions looked at per queue per match
 local SCAN_AGENTS = 256   -- available agents looked at per interaction
-local CHANNELS = {'voice', 'chat', 'email', 'social', 'sms'}
+-- CHANNELS (every channel, in table order) and EXCLUSIVE (channel -> true) come from the channel table
+-- (router/contracts/channels.py) in the header the engine puts before this file.
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -38,22 +39,33 @@ local function ready()
   return redis.call('EXISTS', P .. ':built') == 1
 end
 
+-- The agent hash fields free_channels reads, in one HMGET: vblock, then cap:<ch> and load:<ch> per channel.
+local CAPACITY_FIELDS = {'vblock'}
+for _, ch in ipairs(CHANNELS) do
+  table.insert(CAPACITY_FIELDS, 'cap:' .. ch)
+  table.insert(CAPACITY_FIELDS, 'load:' .. ch)
+end
+
 -- The channels on which the agent can take one more interaction (one HMGET). Offers count against
--- capacity; voice blocks the other channels (and needs them empty) unless the agent says otherwise.
+-- capacity; an exclusive channel (voice) blocks the other channels while it holds work, and needs them
+-- empty, unless the agent says otherwise (vblock "0").
 local function free_channels(agent)
-  local v = redis.call('HMGET', P .. ':a:' .. agent, 'vblock',
-                       'cap:voice', 'cap:chat', 'cap:email', 'cap:social', 'cap:sms',
-                       'load:voice', 'load:chat', 'load:email', 'load:social', 'load:sms')
+  local v = redis.call('HMGET', P .. ':a:' .. agent, unpack(CAPACITY_FIELDS))
   local vblock = v[1] ~= '0'
-  local busy_other = false
-  for k = 8, 11 do if (tonumber(v[k] or 0) or 0) > 0 then busy_other = true end end  -- chat..sms loads
-  local on_voice = (tonumber(v[7] or 0) or 0) > 0
-  local free, any = {}, false
+  local cap, load = {}, {}
+  local busy_exclusive, busy_other = false, false
   for k, ch in ipairs(CHANNELS) do
-    local cap, load = tonumber(v[1 + k] or 0) or 0, tonumber(v[6 + k] or 0) or 0
-    local ok = load < cap
+    cap[ch] = tonumber(v[2 * k] or 0) or 0
+    load[ch] = tonumber(v[2 * k + 1] or 0) or 0
+    if load[ch] > 0 then
+      if EXCLUSIVE[ch] then busy_exclusive = true else busy_other = true end
+    end
+  end
+  local free, any = {}, false
+  for _, ch in ipairs(CHANNELS) do
+    local ok = load[ch] < cap[ch]
     if ok and vblock then
-      if ch == 'voice' then ok = not busy_other else ok = not on_voice end
+      if EXCLUSIVE[ch] then ok = not busy_other else ok = not busy_exclusive end
     end
     if ok then free[ch] = true; any = true end
   end

@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 
 from context_store.db import Conn, as_uuid, lock_key, q
-from context_store.records import Customer, Identity, from_row_or_none
+from context_store.records import Customer, Identity, OfferContext, OfferedInteraction, from_row_or_none
 
 MAX_CONTEXT_INTERACTIONS = 50
 MAX_CONTEXT_EVENTS = 200
@@ -45,11 +45,9 @@ async def resolve_customer(
     return customer_id
 
 
-async def offer_context(
-    conn: asyncpg.Connection | asyncpg.Pool, interaction_id: uuid.UUID
-) -> tuple[str, str | None] | None:
-    """The context record of the interaction's customer as JSON text, and the interaction's own JSON
-    (None when it is older than the record's window)."""
+async def offer_context(conn: Conn, interaction_id: uuid.UUID) -> OfferContext | None:
+    """The context record of the interaction's customer, in one round trip; None when there is no such
+    interaction."""
     raw = await conn.fetchval(
         q("context_record"), None, MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, interaction_id
     )
@@ -57,7 +55,9 @@ async def offer_context(
         return None
     wanted = str(interaction_id)
     current = next((i for i in json.loads(raw)["interactions"] if i["id"] == wanted), None)
-    return raw, json.dumps(current) if current is not None else None
+    if current is None:
+        return OfferContext(raw, None)
+    return OfferContext(raw, OfferedInteraction(json.dumps(current), current["queue"], current["channel"]))
 
 
 async def get(conn: Conn, customer_id: uuid.UUID | str) -> Customer | None:

@@ -62,6 +62,25 @@ class JourneyEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferedInteraction:
+    """An interaction as the context record holds it: JSON text to splice into a frame as it is, with
+    the two facts an offer's reason names."""
+
+    text: str
+    queue: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferContext:
+    """The context record of an offered interaction's customer as JSON text, and that interaction
+    (None when it is older than the record's window)."""
+
+    record_text: str
+    interaction: OfferedInteraction | None
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     id: uuid.UUID
     customer_id: uuid.UUID

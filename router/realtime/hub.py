@@ -203,21 +203,20 @@ class Hub:
         found = await customers.offer_context(self.pool, uuid.UUID(interaction_id))
         if found is None:
             return None
-        record, current = found
+        current = found.interaction
         if current is None:  # older than the record's window: the slow path
             frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
             return frame.model_dump_json() if frame is not None else None
-        it = json.loads(current)
-        queue = self.directory.queues.get(it["queue"])
+        queue = self.directory.queues.get(current.queue)
         reason = {
-            "queue": it["queue"],
+            "queue": current.queue,
             "skills": dict(queue.skills) if queue else {},
-            "channel": it["channel"],
+            "channel": current.channel,
         }
         head = json.dumps(
             {"type": "offer", "offer_id": offer_id, "deadline": deadline_ms / 1000, "reason": reason}
         )
-        return f'{head[:-1]}, "interaction": {current}, "context": {record}}}'
+        return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
         self, offer_id: str, interaction_id: str, deadline_ms: float

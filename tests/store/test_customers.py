@@ -107,8 +107,20 @@ async def test_context_record_holds_every_channel_newest_first(pool: asyncpg.Poo
     assert await customers.context_json(pool, uuid.uuid4()) is None
 
     offer = await customers.offer_context(pool, call.id)
-    assert offer is not None
-    whole, current = offer
-    assert json.loads(whole) == record
-    assert current is not None and json.loads(current)["id"] == str(call.id)
+    assert offer is not None and offer.interaction is not None
+    assert json.loads(offer.record_text) == record
+    assert json.loads(offer.interaction.text) == record["interactions"][1]
+    assert (offer.interaction.queue, offer.interaction.channel) == ("support", "voice")
     assert await customers.offer_context(pool, uuid.uuid4()) is None
+
+
+async def test_offer_context_of_an_interaction_older_than_the_window(pool: asyncpg.Pool) -> None:
+    cid = await new_customer(pool)
+    oldest = await new_interaction(pool, cid)
+    for _ in range(customers.MAX_CONTEXT_INTERACTIONS):
+        await new_interaction(pool, cid)
+    offer = await customers.offer_context(pool, oldest.id)
+    assert offer is not None and offer.interaction is None, "the caller takes the slow path"
+    record = json.loads(offer.record_text)
+    assert len(record["interactions"]) == customers.MAX_CONTEXT_INTERACTIONS
+    assert str(oldest.id) not in {i["id"] for i in record["interactions"]}

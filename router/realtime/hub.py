@@ -344,7 +344,7 @@ class Hub:
         )
 
     async def _record_history(self, queue_id: str, waiting: int) -> None:
-        key = f"{self.engine.keys.prefix}:qhist:{queue_id}"
+        key = self.engine.keys.queue_history(queue_id)
         now = time.time()
         pipe = self.engine.redis.pipeline(transaction=False)
         pipe.zadd(key, {f"{now:.3f}:{waiting}": now})
@@ -352,7 +352,7 @@ class Hub:
         await pipe.execute()
 
     async def history(self, queue_id: str) -> list[tuple[float, int]]:
-        key = f"{self.engine.keys.prefix}:qhist:{queue_id}"
+        key = self.engine.keys.queue_history(queue_id)
         rows = await self.engine.redis.zrangebyscore(key, time.time() - HISTORY_SECONDS, "+inf")
         out = []
         for r in rows:

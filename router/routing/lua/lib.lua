@@ -1,24 +1,12 @@
 -- lib.lua: functions shared by every omniroute script. The engine prepends this file to each
 -- script before registering it, so each script stays one atomic EVALSHA.
 --
--- Key layout (P is the routing domain's prefix, a hash tag such as "{omniroute}", so every key
--- of a domain lives in one Redis Cluster slot; KEYS[1] of every script is P..":built"):
---   P:built            generation of the live index; absent after a flush (scripts answer -1)
---   P:q:<queue>        zset  waiting interaction -> rank score (priority, then virtual enqueue time)
---   P:qage:<queue>     zset  waiting interaction -> arrival ms (oldest wait)
---   P:qcfg:<queue>     hash  timeout_ms, wrapup_ms
---   P:qagents:<queue>  set   agents whose skills meet the queue's minimum levels
---   P:aqueues:<agent>  set   queues the agent is eligible for
---   P:qavail:<queue>   zset  eligible agents connected and available -> idle-since ms
---   P:a:<agent>        hash  state, since, session, node, connected, idle, vblock, cap:<ch>, load:<ch>
---   P:connected        set   agents with a live desktop socket
---   P:i:<id>           hash  q, ch, score, arr, st (waiting|offered|assigned|wrapup), agent, offer
---   P:ix:<id>          set   agents excluded for that interaction (rejected it or let it time out)
---   P:o:<offer>        hash  i, a, deadline
---   P:ao:<agent>       set   the agent's open offers
---   P:aw:<agent>       set   interactions the agent holds (assigned or in wrap-up)
---   P:timers           zset  "o:<offer>" | "w:<interaction>" | "g:<agent>" -> due ms
---   P:events           stream of every change: type, data (JSON)
+-- Every key is P .. ':<segment>' or P .. ':<segment>:<id>', P being the routing domain's prefix (a hash
+-- tag such as "{omniroute}", so every key of a domain lives in one Redis Cluster slot; KEYS[1] of every
+-- script is P..":built"). The segments, their types and what they hold are the key catalogue in
+-- router/routing/keys.py; a test fails on any segment used here that is not listed there.
+-- Scripts refuse with E.<NAME> (router/routing/script_errors.py) and see the channel table as
+-- CHANNELS and EXCLUSIVE; both come in headers generated when the scripts are registered.
 
 local P = ARGV[1]
 local SCAN_ITEMS = 64     -- waiting interactions looked at per queue per match

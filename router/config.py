@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule
@@ -136,3 +137,6 @@ def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, 
         data_dir=data_dir,
         config_path=path,
     )
+
+
+SETTINGS = web.AppKey("settings", Settings)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import conversations, customers, interactions, messages
 from context_store.db import parse_uuid
@@ -321,3 +322,6 @@ class Ingest:
         full = await interactions.get(self.pool, iid)
         assert full is not None
         return full
+
+
+INGEST = web.AppKey("ingest", Ingest)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiohttp
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import conversations, interactions, messages
 from context_store.records import Interaction, Message
@@ -155,3 +156,6 @@ class Outbound:
             references=[r.external_id for r in refs],
             attributes=it.attributes,
         )
+
+
+OUTBOUND = web.AppKey("outbound", Outbound)

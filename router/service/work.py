@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import customers, interactions, journey, notes
 from context_store.db import parse_uuid
@@ -230,3 +231,6 @@ async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tupl
 
 def _ts(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+WORK = web.AppKey("work", Work)

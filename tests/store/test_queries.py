@@ -5,13 +5,11 @@ a request."""
 
 from __future__ import annotations
 
-import ast
 import re
 import types
 import typing
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -59,8 +57,6 @@ PG_TYPES: dict[str, type[Any]] = {
     "text[]": list,
 }
 
-STORE = Path(records.__file__).parent
-
 
 def _header_params(sql: str) -> set[int]:
     header = []
@@ -102,17 +98,3 @@ async def test_record_fields_are_the_columns_of_their_queries(pool: asyncpg.Pool
                     assert want in (dict, list), f"{name}.{a.name} is JSON, typed {want}"
                 else:
                     assert PG_TYPES[a.type.name] is want, f"{name}.{a.name}: {a.type.name} typed {want}"
-
-
-def test_context_store_imports_nothing_of_ours() -> None:
-    """The store is a leaf: no router, adapters or desktop import (and so no cycle through them)."""
-    ours = {"router", "adapters", "agent_desktop"}
-    for path in sorted(STORE.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            assert not {n.split(".")[0] for n in names} & ours, f"{path.name} imports {names}"

@@ -24,6 +24,9 @@ class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str | None = Field(default=None, description="the URL providers and browsers reach")
+    backend_wait_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=60, description="how long start-up waits for PostgreSQL and Redis to answer"
+    )
 
 
 class RoutingSection(_Section):

@@ -92,9 +92,12 @@ async def problem_middleware(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return problem(
+        response = problem(
             exc.status, exc.reason, exc.text if exc.text != f"{exc.status}: {exc.reason}" else None
         )
+        if "Allow" in exc.headers:  # a 405 says which methods the resource takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except (
         OSError,
         asyncpg.PostgresConnectionError,

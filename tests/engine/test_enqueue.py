@@ -105,3 +105,16 @@ async def test_refused_while_the_index_is_not_built(engine: Engine, live: Live, 
         await engine.enqueue("i1", "q", "chat", 0, T0, T0)
     assert await engine.interaction_live("i1") == {}
     assert await stream.read() == []
+
+
+async def test_reaches_a_free_agent_behind_many_who_cannot_take_it(engine: Engine, live: Live) -> None:
+    """Nobody stranded: more available agents without capacity on the channel than one scan looks at
+    do not hide the one who has it."""
+    voice_agents = [f"v{n:03d}" for n in range(300)]
+    await live.queue("q", agents=[*voice_agents, "chatty"])
+    for agent in voice_agents:
+        await live.agent(agent, queues=["q"], voice=1)
+    await live.agent("chatty", queues=["q"], chat=1)  # the most recently idle: scanned last
+    res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
+    assert res.status == "offered"
+    assert (await engine.offer(res.offer_id or ""))["a"] == "chatty"

@@ -95,3 +95,24 @@ async def test_refused_while_the_index_is_not_built(engine: Engine, live: Live) 
     await engine.redis.delete(engine.keys.built)
     with pytest.raises(NotReady):
         await engine.match_agent("a")
+
+
+async def test_finds_work_behind_a_long_run_it_cannot_take(engine: Engine, live: Live) -> None:
+    """Nobody stranded: a chat behind more calls than one scan looks at still reaches a chat agent."""
+    await live.queue("q")
+    await live.agent("a", queues=["q"], state="away", chat=1)
+    for n in range(150):
+        await engine.enqueue(f"call{n}", "q", "voice", 0, T0 + n, T0 + n)
+    await engine.enqueue("chat", "q", "chat", 0, T0 + 1000, T0 + 1000)
+    await live.set_state("a", "available")
+    assert set(await live.offers_of("a")) == {"chat"}
+
+
+async def test_finds_work_behind_a_long_run_that_excludes_the_agent(engine: Engine, live: Live) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], state="away", chat=1)
+    for n in range(150):
+        await engine.enqueue(f"refused{n}", "q", "chat", 0, T0 + n, T0 + n, exclude="a")
+    await engine.enqueue("last", "q", "chat", 0, T0 + 1000, T0 + 1000)
+    await live.set_state("a", "available")
+    assert set(await live.offers_of("a")) == {"last"}

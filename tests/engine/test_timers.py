@@ -133,3 +133,18 @@ async def test_refused_while_the_index_is_not_built(engine: Engine, live: Live) 
     with pytest.raises(NotReady):
         await engine.fire_timers()
     assert (await engine.offer(res.offer_id or ""))["a"] == "a"
+
+
+async def test_an_expired_grace_with_nothing_to_requeue_says_so_as_a_list(
+    engine: Engine, live: Live, stream: Stream
+) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
+    await engine.accept("a", res.offer_id or "")
+    await engine.complete("a", "i1", 60_000)
+    await live.disconnect("a", grace_ms=30)
+    await stream.read()
+    assert await fire_after(engine, 0.05) == [("g", "a", "")]
+    events = await stream.read()
+    assert [(e.type, e.data) for e in events] == [("grace_expired", {"agent_id": "a", "requeued": []})]

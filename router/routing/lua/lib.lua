@@ -30,8 +30,19 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local function emit_json(kind, json)
+  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 100000, '*', 'type', kind, 'data', json)
+end
+
 local function emit(kind, data)
-  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 100000, '*', 'type', kind, 'data', cjson.encode(data))
+  emit_json(kind, cjson.encode(data))
+end
+
+-- A list as JSON. cjson writes an empty table as an object ({}), so a list field would change type
+-- on the wire when it is empty.
+local function json_list(items)
+  if #items == 0 then return '[]' end
+  return cjson.encode(items)
 end
 
 local function ready()

@@ -21,6 +21,25 @@ from tests.support.configs import DEFAULT, Config
 from tests.support.servers import RouterProcess, Services, TestServer
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+# Each folder is a layer with a marker of its own (``-m engine``); the modules at the top test the
+# offline tools.
+LAYERS = {
+    "unit": "unit",
+    "engine": "engine",
+    "store": "store",
+    "integration": "integration",
+    "adapters": "adapters",
+    "acceptance": "acceptance",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts
+        item.add_marker(LAYERS[parts[0]] if len(parts) > 1 else "tools")
 
 
 @pytest.fixture(scope="session")

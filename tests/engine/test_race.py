@@ -166,7 +166,7 @@ async def test_an_accept_racing_the_timeout_either_wins_but_not_both(
     live = Live(engine)
     await live.queue("q", timeout_ms=5)
     await live.agent("a", queues=["q"], chat=1)
-    outcomes = Counter()
+    outcomes: Counter[bool] = Counter()
     for n in range(30):
         res = await engine.enqueue(f"i{n}", "q", "chat", 0, T0 + n, T0 + n)
         if res.offer_id is None:  # the agent excluded itself from earlier ones by timing out

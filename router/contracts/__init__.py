@@ -3,8 +3,8 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
 from router.contracts.wire import (
-    DEFAULT_CAPACITY,
     ID_PATTERN,
     OPEN_STATUSES,
     AgentConfig,
@@ -12,8 +12,8 @@ from router.contracts.wire import (
     AgentOut,
     AgentState,
     Attachment,
-    Channel,
     ChannelCapabilities,
+    ChannelInfo,
     ContextRecord,
     CustomerHints,
     CustomerOut,
@@ -30,6 +30,7 @@ from router.contracts.wire import (
     MessageIn,
     MessageOut,
     MessageStatusIn,
+    Meta,
     NoteOut,
     OutboundAccepted,
     OutboundMessage,
@@ -48,6 +49,7 @@ from router.contracts.wire import (
 )
 
 __all__ = [
+    "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
     "OPEN_STATUSES",
@@ -58,6 +60,8 @@ __all__ = [
     "Attachment",
     "Channel",
     "ChannelCapabilities",
+    "ChannelInfo",
+    "ChannelSpec",
     "ContextRecord",
     "CustomerHints",
     "CustomerOut",
@@ -74,6 +78,7 @@ __all__ = [
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",
+    "Meta",
     "NoteOut",
     "OutboundAccepted",
     "OutboundMessage",
@@ -88,5 +93,6 @@ __all__ = [
     "Strict",
     "TokenIn",
     "TokenOut",
+    "lua_header",
     "normalize_identity",
 ]

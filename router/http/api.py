@@ -19,11 +19,14 @@ from context_store import config as cstore_config
 from context_store import customers as cstore
 from context_store import interactions as istore
 from context_store.db import q
+from router import services
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
     AgentLive,
     AgentOut,
+    Channel,
+    ChannelInfo,
     ContextRecord,
     EndIn,
     InboundEvent,
@@ -32,6 +35,7 @@ from router.contracts import (
     JourneyEventIn,
     MessageIn,
     MessageStatusIn,
+    Meta,
     QueueConfig,
     QueueOut,
     Role,
@@ -41,20 +45,20 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
 from router.http import auth
+from router.http.auth import Principal
 from router.http.openapi import openapi_document
+from router.metrics import Metrics
+from router.node import Node
 from router.realtime.hub import Hub, interaction_out
-from router.routing import directory, stats
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from router.routing.events import jsonable, publish_message_status
-from router.service import ingest
-from router.state import Principal, Runtime
+from router.routing.stats import Statistics
+from router.service.ingest import Ingest
 
 log = structlog.get_logger("router.http.api")
 
 M = TypeVar("M", bound=BaseModel)
-
-RUNTIME = web.AppKey("runtime", Runtime)
-HUB = web.AppKey("hub", Hub)
-TOKENS = web.AppKey("tokens", auth.TokenCache)
 
 
 def problem(
@@ -137,25 +141,49 @@ def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.
 
 
 class API:
-    """Handlers bound to an application; its runtime exists once the app has started."""
+    """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
     @property
-    def rt(self) -> Runtime:
-        return self.app[RUNTIME]
+    def pool(self) -> asyncpg.Pool:
+        return self.app[services.POOL]
+
+    @property
+    def engine(self) -> Engine:
+        return self.app[services.ENGINE]
+
+    @property
+    def directory(self) -> Directory:
+        return self.app[services.DIRECTORY]
+
+    @property
+    def stats(self) -> Statistics:
+        return self.app[services.STATS]
+
+    @property
+    def ingest(self) -> Ingest:
+        return self.app[services.INGEST]
+
+    @property
+    def counters(self) -> Metrics:
+        return self.app[services.METRICS]
+
+    @property
+    def node(self) -> Node:
+        return self.app[services.NODE]
 
     @property
     def hub(self) -> Hub:
-        return self.app[HUB]
+        return self.app[services.HUB]
 
     @property
     def tokens(self) -> auth.TokenCache:
-        return self.app[TOKENS]
+        return self.app[services.TOKENS]
 
     async def who(self, request: web.Request, *roles: Role) -> Principal:
-        principal = await auth.authenticate(request, self.rt, self.tokens, *roles)
+        principal = await auth.authenticate(request, self.tokens, *roles)
         structlog.contextvars.bind_contextvars(role=principal.role.value)
         return principal
 
@@ -179,6 +207,7 @@ class API:
             web.post("/v1/tokens", self.post_token),
             web.post("/v1/messages/status", self.post_status_by_external),
             web.post("/v1/messages/{id}/status", self.post_message_status),
+            web.get("/v1/meta", self.meta),
             web.get("/v1/openapi.json", self.openapi),
             web.get("/healthz", self.healthz),
             web.get("/metrics", self.metrics),
@@ -191,13 +220,13 @@ class API:
         started = time.perf_counter()
         ev = await body(request, InboundEvent)
         structlog.contextvars.bind_contextvars(channel=ev.channel.value)
-        result = await ingest.ingest(self.rt, ev)
-        self.rt.metrics.observe("ingest", time.perf_counter() - started)
+        result = await self.ingest.ingest(ev)
+        self.counters.observe("ingest", time.perf_counter() - started)
         return ok(result, 201 if result.created else 200)
 
     async def _interaction_for(self, request: web.Request, principal: Principal) -> dict[str, Any]:
         iid = cstore.parse_uuid(request.match_info["id"])
-        row = await istore.get_interaction(self.rt.pool, iid, full=True) if iid else None
+        row = await istore.get_interaction(self.pool, iid, full=True) if iid else None
         if row is None:
             raise NotFound(f"interaction {request.match_info['id']} not found")
         if principal.role == Role.agent and not await self._agent_may_see(principal, str(row["customer_id"])):
@@ -206,16 +235,14 @@ class API:
 
     async def _agent_may_see(self, principal: Principal, customer_id: str) -> bool:
         assert principal.agent_id is not None
-        if await self.rt.pool.fetchval(
+        if await self.pool.fetchval(
             q("agent_serves_customer"), principal.agent_id, cstore.parse_uuid(customer_id)
         ):
             return True
-        offers = await self.rt.engine.agent_offers(principal.agent_id)
+        offers = await self.engine.agent_offers(principal.agent_id)
         if not offers:
             return False
-        rows = await self.rt.pool.fetch(
-            q("interaction_customers"), [cstore.parse_uuid(o["i"]) for o in offers]
-        )
+        rows = await self.pool.fetch(q("interaction_customers"), [cstore.parse_uuid(o["i"]) for o in offers])
         return any(str(r["customer_id"]) == customer_id for r in rows)
 
     async def find_interaction(self, request: web.Request) -> web.Response:
@@ -228,22 +255,22 @@ class API:
                 "give channel and external_id",
                 errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
             )
-        iid = await self.rt.pool.fetchval(q("interaction_by_external"), channel, external_id)
+        iid = await self.pool.fetchval(q("interaction_by_external"), channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
-        row = await istore.get_interaction(self.rt.pool, iid, full=True)
+        row = await istore.get_interaction(self.pool, iid, full=True)
         assert row is not None
         return ok(await self._live_view(row))
 
     async def _live_view(self, row: dict[str, Any]) -> InteractionOut:
         out = interaction_out(row)
         if row["status"] == InteractionStatus.transferred:
-            live = await self.rt.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
+            live = await self.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
             out.live_id = str(live) if live else None
         if row["status"] == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await ingest.live_position(self.rt, row)
-        if row["agent_id"] and row["agent_id"] in self.rt.agents:
-            out.agent_address = self.rt.agents[row["agent_id"]].address or f"client:{row['agent_id']}"
+            out.position, out.estimated_wait_seconds = await self.ingest.live_position(row)
+        if row["agent_id"] and row["agent_id"] in self.directory.agents:
+            out.agent_address = self.directory.agents[row["agent_id"]].address or f"client:{row['agent_id']}"
         return out
 
     async def get_interaction(self, request: web.Request) -> web.Response:
@@ -259,13 +286,13 @@ class API:
             row = await self._interaction_for(request, principal)
             if row["agent_id"] != principal.agent_id:
                 raise Forbidden("only the agent holding the interaction writes in it")
-        message, created = await ingest.add_message(self.rt, request.match_info["id"], msg)
+        message, created = await self.ingest.add_message(request.match_info["id"], msg)
         return ok(jsonable(message), 201 if created else 200)
 
     async def post_end(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         reason = (await body(request, EndIn)) if request.can_read_body else EndIn()
-        row = await ingest.customer_end(self.rt, request.match_info["id"], reason.reason)
+        row = await self.ingest.customer_end(request.match_info["id"], reason.reason)
         return ok(interaction_out(row))
 
     # ------------------------------------------------------------ customers
@@ -277,7 +304,7 @@ class API:
             raise NotFound(f"customer {customer_id} not found")
         if principal.role == Role.agent and not await self._agent_may_see(principal, customer_id):
             raise Forbidden("agents see only the customers they are serving")
-        record = await cstore.context_record(self.rt.pool, customer_id)
+        record = await cstore.context_record(self.pool, customer_id)
         if record is None:
             raise NotFound(f"customer {customer_id} not found")
         return ok(ContextRecord.model_validate(record))
@@ -287,43 +314,41 @@ class API:
         customer_id = request.match_info["id"]
         ev = await body(request, JourneyEventIn)
         uid = cstore.parse_uuid(customer_id)
-        if uid is None or await cstore.get_customer(self.rt.pool, customer_id) is None:
+        if uid is None or await cstore.get_customer(self.pool, customer_id) is None:
             raise NotFound(f"customer {customer_id} not found")
-        row = await cstore.add_journey_event(self.rt.pool, uid, ev.type, ev.data, at=ev.at)
+        row = await cstore.add_journey_event(self.pool, uid, ev.type, ev.data, at=ev.at)
         return ok(jsonable(row), 201)
 
     # ------------------------------------------------------------ directory
 
     async def list_queues(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
-        day = await stats.day_counts(self.rt)
+        day = await self.stats.day_counts()
         out = [
-            QueueOut(id=qid, stats=await stats.queue_stats(self.rt, qid, day.get(qid)), **cfg.model_dump())
-            for qid, cfg in sorted(self.rt.queues.items())
+            QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump())
+            for qid, cfg in sorted(self.directory.queues.items())
         ]
         return ok(out)
 
     async def get_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
         qid = request.match_info["id"]
-        cfg = self.rt.queues.get(qid)
+        cfg = self.directory.queues.get(qid)
         if cfg is None:
             raise NotFound(f"queue {qid} not found")
-        day = await stats.day_counts(self.rt)
-        return ok(
-            QueueOut(id=qid, stats=await stats.queue_stats(self.rt, qid, day.get(qid)), **cfg.model_dump())
-        )
+        day = await self.stats.day_counts()
+        return ok(QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump()))
 
     async def put_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         qid = _ident(request.match_info["id"])
         cfg = await body(request, QueueConfig)
-        created = qid not in self.rt.queues
-        await directory.put_queue(self.rt, qid, cfg)
+        created = qid not in self.directory.queues
+        await self.directory.put_queue(qid, cfg)
         return ok(QueueOut(id=qid, **cfg.model_dump()), 201 if created else 200)
 
     async def _agent_out(self, agent_id: str, cfg: AgentConfig) -> AgentOut:
-        live = await self.rt.engine.agent_live(agent_id)
+        live = await self.engine.agent_live(agent_id)
         cap = cfg.full_capacity()
         return AgentOut(
             id=agent_id,
@@ -342,14 +367,14 @@ class API:
 
     async def list_agents(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor)
-        return ok([await self._agent_out(a, cfg) for a, cfg in sorted(self.rt.agents.items())])
+        return ok([await self._agent_out(a, cfg) for a, cfg in sorted(self.directory.agents.items())])
 
     async def get_agent(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor, Role.agent)
         agent_id = request.match_info["id"]
         if principal.role == Role.agent and principal.agent_id != agent_id:
             raise Forbidden("an agent token reads only its own agent")
-        cfg = self.rt.agents.get(agent_id)
+        cfg = self.directory.agents.get(agent_id)
         if cfg is None:
             raise NotFound(f"agent {agent_id} not found")
         return ok(await self._agent_out(agent_id, cfg))
@@ -358,23 +383,21 @@ class API:
         await self.who(request, Role.admin)
         agent_id = _ident(request.match_info["id"])
         cfg = await body(request, AgentConfig)
-        created = agent_id not in self.rt.agents
-        await directory.put_agent(self.rt, agent_id, cfg)
+        created = agent_id not in self.directory.agents
+        await self.directory.put_agent(agent_id, cfg)
         return ok(await self._agent_out(agent_id, cfg), 201 if created else 200)
 
     async def get_rules(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor)
-        return ok(self.rt.rules)
+        return ok(self.directory.rules)
 
     async def put_rules(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         rules = (await body(request, RulesIn)).rules
-        unknown = [r.queue for r in rules if r.queue not in self.rt.queues]
+        unknown = [r.queue for r in rules if r.queue not in self.directory.queues]
         if unknown:
             raise BadRequest(f"rules name unknown queues: {', '.join(unknown)}")
-        await cstore_config.replace_rules(self.rt.pool, [r.model_dump(mode="json") for r in rules])
-        await directory.reload(self.rt)
-        await directory.announce_change(self.rt)
+        await self.directory.put_rules(rules)
         return ok(rules)
 
     async def post_token(self, request: web.Request) -> web.Response:
@@ -385,13 +408,13 @@ class API:
                 "agent_id is required for an agent token and only for it",
                 errors=[{"loc": ["agent_id"], "msg": "required with role agent, else forbidden"}],
             )
-        if tin.agent_id is not None and tin.agent_id not in self.rt.agents:
+        if tin.agent_id is not None and tin.agent_id not in self.directory.agents:
             raise BadRequest(
                 f"unknown agent {tin.agent_id!r}", errors=[{"loc": ["agent_id"], "msg": "unknown"}]
             )
         token = auth.new_token()
         await cstore_config.insert_token(
-            self.rt.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name
+            self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name
         )
         log.info("token.created", token_role=tin.role.value, agent_id=tin.agent_id)
         return ok(TokenOut(token=token, role=tin.role, agent_id=tin.agent_id), 201)
@@ -403,13 +426,13 @@ class API:
         st = await body(request, MessageStatusIn)
         mid = cstore.parse_uuid(request.match_info["id"])
         row = (
-            await self.rt.pool.fetchrow(q("message_set_status"), mid, st.status, st.detail, st.external_id)
+            await self.pool.fetchrow(q("message_set_status"), mid, st.status, st.detail, st.external_id)
             if mid
             else None
         )
         if row is None:
             raise NotFound(f"message {request.match_info['id']} not found")
-        await publish_message_status(self.rt, row, row["status"], st.detail)
+        await publish_message_status(self.engine, row, row["status"], st.detail)
         return ok({"id": str(row["id"]), "status": row["status"]})
 
     async def post_status_by_external(self, request: web.Request) -> web.Response:
@@ -417,12 +440,17 @@ class API:
         st = await body(request, MessageStatusIn)
         if not st.external_id:
             raise BadRequest("external_id is required", errors=[{"loc": ["external_id"], "msg": "required"}])
-        rows = await self.rt.pool.fetch(q("message_status_by_external"), st.external_id, st.status, st.detail)
+        rows = await self.pool.fetch(q("message_status_by_external"), st.external_id, st.status, st.detail)
         for row in rows:
-            await publish_message_status(self.rt, row, row["status"], st.detail)
+            await publish_message_status(self.engine, row, row["status"], st.detail)
         return ok({"updated": len(rows)})
 
     # ------------------------------------------------------------ operations
+
+    async def meta(self, request: web.Request) -> web.Response:
+        """The channel table and other facts a client reads before it draws anything; public, like the
+        pages that read it."""
+        return ok(Meta(channels=[ChannelInfo.of(ch) for ch in Channel]))
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(openapi_document())
@@ -430,14 +458,14 @@ class API:
     async def healthz(self, request: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
-            await self.rt.pool.fetchval("SELECT 1")
+            await self.pool.fetchval("SELECT 1")
             checks["postgres"] = "ok"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["postgres"] = f"error: {type(exc).__name__}"
         try:
-            await self.rt.redis.ping()
+            await self.engine.redis.ping()
             checks["redis"] = "ok"
-            checks["index"] = "ready" if await self.rt.engine.is_built() else "rebuilding"
+            checks["index"] = "ready" if await self.engine.is_built() else "rebuilding"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["redis"] = f"error: {type(exc).__name__}"
         healthy = checks.get("postgres") == "ok" and checks.get("redis") == "ok"
@@ -450,16 +478,16 @@ class API:
             "queue_waiting": [],
             "queue_oldest_wait_seconds": [],
             "agents_connected": [],
-            "sockets_open": [({"node": self.rt.node_id}, float(len(self.hub.all_sockets)))],
+            "sockets_open": [({"node": self.node.id}, float(len(self.hub.all_sockets)))],
         }
-        for qid in sorted(self.rt.queues):
-            st = await stats.queue_stats(self.rt, qid)
+        for qid in sorted(self.directory.queues):
+            st = await self.stats.queue_stats(qid)
             gauges["queue_waiting"].append(({"queue": qid}, st.waiting))
             gauges["queue_oldest_wait_seconds"].append(({"queue": qid}, st.oldest_wait_seconds))
         gauges["agents_connected"].append(
-            ({}, float(await self.rt.redis.scard(self.rt.engine.keys.connected)))
+            ({}, float(await self.engine.redis.scard(self.engine.keys.connected)))
         )
-        return web.Response(text=self.rt.metrics.render(gauges), content_type="text/plain")
+        return web.Response(text=self.counters.render(gauges), content_type="text/plain")
 
 
 def _ident(value: str) -> str:

@@ -83,6 +83,7 @@ ROUTES: list[tuple[str, str, str, str, type[BaseModel] | None, type[BaseModel] |
     ("get", "/v1/rules", "Routing rules", "supervisor", None, c.RulesIn, 200),
     ("put", "/v1/rules", "Replace the routing rules", "admin", c.RulesIn, c.RulesIn, 200),
     ("post", "/v1/tokens", "Create an API token", "admin", c.TokenIn, c.TokenOut, 201),
+    ("get", "/v1/meta", "The channel table and server facts", "any (no token needed)", None, c.Meta, 200),
     (
         "post",
         "/v1/messages/{id}/status",

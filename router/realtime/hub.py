@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
@@ -22,8 +23,11 @@ from agent_desktop import frames
 from context_store import customers as cstore
 from context_store import interactions as istore
 from router.contracts import ContextRecord, InteractionOut
-from router.routing import directory, stats
-from router.state import Runtime
+from router.metrics import Metrics
+from router.node import Node
+from router.routing.directory import Directory
+from router.routing.engine import Engine
+from router.routing.stats import Statistics
 
 log = structlog.get_logger("router.realtime.hub")
 
@@ -79,20 +83,20 @@ class SupervisorSession:
                 pass
 
 
-async def context_for(rt: Runtime, customer_id: str) -> dict[str, Any]:
-    record = await cstore.context_record(rt.pool, customer_id)
+async def context_for(pool: asyncpg.Pool, customer_id: str) -> dict[str, Any]:
+    record = await cstore.context_record(pool, customer_id)
     return record or {}
 
 
-async def work_view(rt: Runtime, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
+async def work_view(pool: asyncpg.Pool, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
     """The interaction (with messages and notes) and its customer's context record."""
-    row = await istore.get_interaction(rt.pool, interaction_id, full=False)
+    row = await istore.get_interaction(pool, interaction_id, full=False)
     if row is None:
         return None
-    record = ContextRecord.model_validate(await context_for(rt, str(row["customer_id"])))
+    record = ContextRecord.model_validate(await context_for(pool, str(row["customer_id"])))
     current = next((i for i in record.interactions if i.id == str(row["id"])), None)
     if current is None:
-        full = await istore.get_interaction(rt.pool, interaction_id, full=True)
+        full = await istore.get_interaction(pool, interaction_id, full=True)
         assert full is not None
         current = interaction_out(full)
     return current, record
@@ -117,8 +121,23 @@ def interaction_out(row: dict[str, Any]) -> InteractionOut:
 
 
 class Hub:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    """The sockets of this process, and what each event on the stream means for them."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        engine: Engine,
+        directory: Directory,
+        stats: Statistics,
+        metrics: Metrics,
+        node: Node,
+    ) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
+        self.stats = stats
+        self.metrics = metrics
+        self.node = node
         self.agents: dict[str, AgentSession] = {}
         self.supervisors: weakref.WeakSet[SupervisorSession] = weakref.WeakSet()
         self.all_sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -144,7 +163,7 @@ class Hub:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
         frame is the same document as :class:`agent_desktop.frames.Offer` (a test holds them equal)."""
-        found = await cstore.offer_context(self.rt.pool, uuid.UUID(interaction_id))
+        found = await cstore.offer_context(self.pool, uuid.UUID(interaction_id))
         if found is None:
             return None
         record, current = found
@@ -152,7 +171,7 @@ class Hub:
             frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
             return frame.model_dump_json() if frame is not None else None
         it = json.loads(current)
-        queue = self.rt.queues.get(it["queue"])
+        queue = self.directory.queues.get(it["queue"])
         reason = {
             "queue": it["queue"],
             "skills": dict(queue.skills) if queue else {},
@@ -166,11 +185,11 @@ class Hub:
     async def offer_frame(
         self, offer_id: str, interaction_id: str, deadline_ms: float
     ) -> frames.Offer | None:
-        view = await work_view(self.rt, interaction_id)
+        view = await work_view(self.pool, interaction_id)
         if view is None:
             return None
         interaction, record = view
-        queue = self.rt.queues.get(interaction.queue)
+        queue = self.directory.queues.get(interaction.queue)
         reason = {
             "queue": interaction.queue,
             "skills": dict(queue.skills) if queue else {},
@@ -189,14 +208,13 @@ class Hub:
     async def handle(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
         if _stream_id(event_id) > _stream_id(self.last_event_id):
             self.last_event_id = event_id
-        rt = self.rt
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None
         if kind == "offer" and session is not None:
             text = await self.offer_text(data["offer_id"], data["interaction_id"], float(data["deadline"]))
             if text is not None:
                 await session.send_text(text)
-                rt.metrics.inc("offers_sent_total")
+                self.metrics.inc("offers_sent_total")
                 log.info(
                     "offer.sent",
                     agent_id=agent_id,
@@ -210,7 +228,7 @@ class Hub:
                 )
             )
             if data["reason"] == "timeout":
-                rt.metrics.inc("offers_timed_out_total")
+                self.metrics.inc("offers_timed_out_total")
                 log.info("offer.timeout", agent_id=agent_id, interaction_id=data["interaction_id"])
         elif kind == "message" and session is not None:
             msg = data["message"]
@@ -238,10 +256,10 @@ class Hub:
             await session.send(frames.Error(code="session_replaced", detail="signed in from another desktop"))
             await session.ws.close(code=4001, message=b"session replaced")
         elif kind == "config":
-            if data.get("node") != rt.node_id:
-                await directory.reload(rt)
+            if data.get("node") != self.node.id:
+                await self.directory.reload()
         if kind == "agent":
-            rt.staffing_cache.clear()  # wait estimates count the agents signed in
+            self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
         if agent_id:
@@ -257,14 +275,14 @@ class Hub:
     # ------------------------------------------------------------ supervisors
 
     async def agent_status(self, agent_id: str) -> frames.AgentStatus | None:
-        cfg = self.rt.agents.get(agent_id)
+        cfg = self.directory.agents.get(agent_id)
         if cfg is None:
             return None
-        live = await self.rt.engine.agent_live(agent_id)
-        work = await self.rt.engine.agent_work(agent_id)
+        live = await self.engine.agent_live(agent_id)
+        work = await self.engine.agent_work(agent_id)
         wrapup = 0
         for iid in work:
-            if (await self.rt.engine.interaction_live(iid)).get("st") == "wrapup":
+            if (await self.engine.interaction_live(iid)).get("st") == "wrapup":
                 wrapup += 1
         cap = cfg.full_capacity()
         return frames.AgentStatus(
@@ -279,8 +297,8 @@ class Hub:
         )
 
     async def queue_snapshot(self, queue_id: str, day: dict[str, dict[str, int]]) -> frames.QueueSnapshot:
-        cfg = self.rt.queues.get(queue_id)
-        st = await stats.queue_stats(self.rt, queue_id, day.get(queue_id))
+        cfg = self.directory.queues.get(queue_id)
+        st = await self.stats.queue_stats(queue_id, day.get(queue_id))
         await self._record_history(queue_id, st.waiting)
         return frames.QueueSnapshot(
             id=queue_id,
@@ -290,16 +308,16 @@ class Hub:
         )
 
     async def _record_history(self, queue_id: str, waiting: int) -> None:
-        key = f"{self.rt.engine.keys.prefix}:qhist:{queue_id}"
+        key = self.engine.keys.queue_history(queue_id)
         now = time.time()
-        pipe = self.rt.redis.pipeline(transaction=False)
+        pipe = self.engine.redis.pipeline(transaction=False)
         pipe.zadd(key, {f"{now:.3f}:{waiting}": now})
         pipe.zremrangebyscore(key, "-inf", now - HISTORY_SECONDS)
         await pipe.execute()
 
     async def history(self, queue_id: str) -> list[tuple[float, int]]:
-        key = f"{self.rt.engine.keys.prefix}:qhist:{queue_id}"
-        rows = await self.rt.redis.zrangebyscore(key, time.time() - HISTORY_SECONDS, "+inf")
+        key = self.engine.keys.queue_history(queue_id)
+        rows = await self.engine.redis.zrangebyscore(key, time.time() - HISTORY_SECONDS, "+inf")
         out = []
         for r in rows:
             ts, _, waiting = str(r).partition(":")
@@ -307,10 +325,12 @@ class Hub:
         return out
 
     async def snapshot(self) -> frames.SupervisorSnapshot:
-        day = await stats.day_counts(self.rt)
-        queues = [await self.queue_snapshot(q, day) for q in sorted(self.rt.queues)]
-        agents = [a for a in [await self.agent_status(a) for a in sorted(self.rt.agents)] if a is not None]
-        history = {q: await self.history(q) for q in sorted(self.rt.queues)}
+        day = await self.stats.day_counts()
+        queues = [await self.queue_snapshot(q, day) for q in sorted(self.directory.queues)]
+        agents = [
+            a for a in [await self.agent_status(a) for a in sorted(self.directory.agents)] if a is not None
+        ]
+        history = {q: await self.history(q) for q in sorted(self.directory.queues)}
         return frames.SupervisorSnapshot(
             event_id=self.last_event_id, queues=queues, agents=agents, history=history
         )
@@ -324,7 +344,7 @@ class Hub:
             if not self.supervisors:
                 continue
             try:
-                day = await stats.day_counts(self.rt) if queues else {}
+                day = await self.stats.day_counts() if queues else {}
                 texts = []
                 for q in sorted(queues):
                     snap = await self.queue_snapshot(q, day)

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import asyncpg
 import structlog
 
 from context_store import interactions as istore
 from context_store.db import q
 from router.contracts import IdentityIn, OutboundMessage
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from router.routing.events import publish_message_status
-from router.state import Runtime
 
 log = structlog.get_logger("router.service.outbound")
 
@@ -36,10 +38,16 @@ class Route:
 
 
 class Outbound:
-    def __init__(self, rt: Runtime, token: str) -> None:
-        self.rt = rt
+    """Where each channel's replies go (the adapters' routes and what they declare they can do), and
+    the delivery loop."""
+
+    def __init__(self, pool: asyncpg.Pool, engine: Engine, directory: Directory, token: str) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
         self.token = token
         self.routes: list[Route] = []
+        self.capabilities: dict[str, list[str]] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[str] = set()
@@ -48,6 +56,10 @@ class Outbound:
     def add_route(self, adapter: str, channel: str, url: str, token: str | None = None) -> None:
         """Where replies of a channel go; an adapter in its own process checks its own token."""
         self.routes.append(Route(adapter, channel, url, token or self.token))
+
+    def declare(self, channel: str, capabilities: set[str]) -> None:
+        """What an adapter of the channel can do; the desktop shows only what the channel supports."""
+        self.capabilities[channel] = sorted(set(self.capabilities.get(channel, [])) | capabilities)
 
     def route_for(self, channel: str, from_kind: str | None) -> Route | None:
         candidates = [r for r in self.routes if r.channel == channel]
@@ -73,16 +85,16 @@ class Outbound:
             await self._session.close()
 
     async def _status(self, row: dict[str, Any], status: str, detail: str | None) -> None:
-        updated = await self.rt.pool.fetchrow(q("message_set_status"), row["id"], status, detail, None)
+        updated = await self.pool.fetchrow(q("message_set_status"), row["id"], status, detail, None)
         if updated is not None:
-            await publish_message_status(self.rt, row, status, detail)
+            await publish_message_status(self.engine, row, status, detail)
 
     async def _deliver(self, message_id: str) -> None:
         try:
-            row = await self.rt.pool.fetchrow(q("message_get"), uuid.UUID(message_id))
+            row = await self.pool.fetchrow(q("message_get"), uuid.UUID(message_id))
             if row is None or row["status"] not in ("pending", "retrying"):
                 return
-            it = await istore.get_interaction(self.rt.pool, row["interaction_id"], full=False)
+            it = await istore.get_interaction(self.pool, row["interaction_id"], full=False)
             assert it is not None
             route = self.route_for(it["channel"], it["from_kind"])
             if route is None:
@@ -129,9 +141,9 @@ class Outbound:
             return type(exc).__name__
 
     async def _build(self, row: dict[str, Any], it: dict[str, Any]) -> OutboundMessage:
-        refs = await self.rt.pool.fetch(q("conversation_external_ids"), it["conversation_id"])
+        refs = await self.pool.fetch(q("conversation_external_ids"), it["conversation_id"])
         inbound = [r["external_id"] for r in refs if r["direction"] == "inbound"]
-        agent = self.rt.agents.get(row["agent_id"] or "")
+        agent = self.directory.agents.get(row["agent_id"] or "")
         return OutboundMessage(
             message_id=str(row["id"]),
             interaction_id=str(it["id"]),

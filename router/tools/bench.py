@@ -41,10 +41,17 @@ from typing import Any, TextIO
 import aiohttp
 import psutil  # type: ignore[import-untyped,unused-ignore]
 
+from router.contracts import Channel
 from router.tools.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
 
-CHANNELS = ("voice", "chat", "sms", "email")
-_IDENTITY_KIND = {"voice": "phone", "chat": "visitor", "sms": "phone", "email": "email"}
+# the load's channels, each with the identity kind its customers arrive with
+_IDENTITY_KIND: dict[str, str] = {
+    Channel.voice: "phone",
+    Channel.chat: "visitor",
+    Channel.sms: "phone",
+    Channel.email: "email",
+}
+CHANNELS = tuple(_IDENTITY_KIND)
 
 
 def _pcts_ms(xs: list[float]) -> dict[str, float | int | None]:

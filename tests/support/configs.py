@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-ALL_CHANNELS = ["voice", "chat", "email", "social", "sms"]
+from router.contracts.channels import Channel
+
+ALL_CHANNELS = [ch.value for ch in Channel]
 
 # Fast timers and a short reconnect grace, so routing tests do not wait on production defaults.
 BASE_ROUTING: dict[str, Any] = {"reconnect_grace_seconds": 2, "timer_interval_seconds": 0.05}

@@ -1,5 +1,6 @@
 """The engine layer: the routing engine's Lua scripts called directly on a fresh Redis namespace, and
-what they leave behind (the live index's keys, the event stream), read through the engine's own API."""
+what they leave behind (the live index's keys, the event stream), read through the engine and its key
+catalogue (``router.routing.keys``), never through hand-written key names."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from router.contracts.channels import Channel
 from router.routing.engine import Engine, rank_score
 
 T0 = 1_800_000_000_000  # a fixed "now" in ms for virtual enqueue and arrival times
 
-CHANNELS = ("voice", "chat", "email", "social", "sms")
+CHANNELS = tuple(ch.value for ch in Channel)
 
 
 @dataclass(frozen=True)
@@ -118,20 +120,16 @@ class Live:
         """The agent's open offers: interaction id -> offer id."""
         return {o["i"]: o["offer_id"] for o in await self.engine.agent_offers(agent_id)}
 
-    # Keys the engine has no accessor for (yet): named here only, so a key catalogue changes one place.
-
     async def excluded(self, interaction_id: str) -> set[str]:
         """The agents that interaction is not offered to again."""
-        return {str(a) for a in await self.redis.smembers(f"{self.engine.keys.prefix}:ix:{interaction_id}")}
+        return {str(a) for a in await self.redis.smembers(self.engine.keys.exclusions(interaction_id))}
 
     async def queue_config(self, queue_id: str) -> dict[str, str]:
-        return {
-            str(k): str(v)
-            for k, v in (await self.redis.hgetall(f"{self.engine.keys.prefix}:qcfg:{queue_id}")).items()
-        }
+        config = await self.redis.hgetall(self.engine.keys.queue_config(queue_id))
+        return {str(k): str(v) for k, v in config.items()}
 
     async def agent_queues(self, agent_id: str) -> set[str]:
-        return {str(q) for q in await self.redis.smembers(f"{self.engine.keys.prefix}:aqueues:{agent_id}")}
+        return {str(q) for q in await self.redis.smembers(self.engine.keys.agent_queues(agent_id))}
 
     async def queue_agents(self, queue_id: str) -> set[str]:
         return {str(a) for a in await self.redis.smembers(self.engine.keys.queue_agents(queue_id))}

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
+from router import services
 from router.app import Server
 from router.config import Settings
+from router.node import Node
+from router.realtime.hub import Hub
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from tests.support.agents import AgentClient
 from tests.support.ports import free_port
 
@@ -44,9 +50,30 @@ class TestServer:
         assert self.settings.admin_token
         return self.settings.admin_token
 
+    # the running application's services, for tests that look behind the API
     @property
-    def runtime(self):  # type: ignore[no-untyped-def]
-        return self.server.runtime
+    def pool(self) -> asyncpg.Pool:
+        return self.server[services.POOL]
+
+    @property
+    def engine(self) -> Engine:
+        return self.server[services.ENGINE]
+
+    @property
+    def redis(self) -> Any:
+        return self.engine.redis
+
+    @property
+    def hub(self) -> Hub:
+        return self.server[services.HUB]
+
+    @property
+    def directory(self) -> Directory:
+        return self.server[services.DIRECTORY]
+
+    @property
+    def node(self) -> Node:
+        return self.server[services.NODE]
 
     async def start(self) -> str:
         self.url = await self.server.start()

@@ -38,6 +38,8 @@ LAYERS = {
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
         parts = item.path.relative_to(TESTS).parts
         item.add_marker(LAYERS[parts[0]] if len(parts) > 1 else "tools")
 

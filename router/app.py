@@ -11,47 +11,31 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-import redis.asyncio as aioredis
 import structlog
 from aiohttp import WSCloseCode, web
 
 from context_store import config as cstore_config
 from context_store.db import create_pool, migrate
-from router.config import Settings
+from router.backends import POOL, redis_client
+from router.config import SETTINGS, Settings
 from router.contracts import Role
 from router.http.api import API, problem_middleware
-from router.http.auth import Principal, TokenCache, hash_token
 from router.logs import AccessLogger
-from router.metrics import Metrics
-from router.node import Node
-from router.realtime.hub import Hub
-from router.realtime.sockets import Sockets
+from router.metrics import METRICS, Metrics
+from router.node import NODE, Node
+from router.realtime.hub import HUB, Hub
+from router.realtime.sockets import SOCKETS, Sockets
 from router.routing import events
-from router.routing.directory import Directory
-from router.routing.engine import Engine
-from router.routing.stats import Statistics
+from router.routing.directory import DIRECTORY, Directory
+from router.routing.engine import ENGINE, Engine
+from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
-from router.service.ingest import Ingest
-from router.service.outbound import Outbound
-from router.service.reconciler import Reconciler
-from router.service.work import Work
-from router.services import (
-    DIRECTORY,
-    ENGINE,
-    HUB,
-    INGEST,
-    METRICS,
-    NODE,
-    OUTBOUND,
-    POOL,
-    RECONCILER,
-    SETTINGS,
-    SOCKETS,
-    STATS,
-    TOKENS,
-    WORK,
-)
+from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.ingest import INGEST, Ingest
+from router.service.outbound import OUTBOUND, Outbound
+from router.service.reconciler import RECONCILER, Reconciler
+from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
 
@@ -72,12 +56,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url and settings.redis_url, "URLs are resolved before the app is built"
     pool = await create_pool(settings.database_url)
-    # a blocking pool: a burst (thousands of desktops reconnecting at once) waits for a connection
-    # instead of failing with MaxConnectionsError
-    pool_r = aioredis.BlockingConnectionPool.from_url(
-        settings.redis_url, decode_responses=True, health_check_interval=10, max_connections=64, timeout=30
-    )
-    redis = aioredis.Redis(connection_pool=pool_r)
+    redis = redis_client(settings.redis_url)
     try:
         await migrate(pool)
         node, metrics = app[NODE], app[METRICS]
@@ -95,7 +74,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound)
         app[RECONCILER] = reconciler = Reconciler(
-            pool, engine, directory, node, hub, work, outbound, settings.file.routing
+            pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
         await directory.apply_file(settings.file)
         for tok in settings.file.tokens:
@@ -106,8 +85,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         await directory.sync_live()
         yield
     finally:
-        await redis.aclose()
-        await pool_r.disconnect()
+        await redis.aclose(close_connection_pool=True)
         await pool.close()
 
 
@@ -181,7 +159,9 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
     app.router.add_static("/static/", static_dir(), follow_symlinks=False)
-    for name in ("desktop", "wallboard"):
+    # Each folder of agent_desktop/static at the top level, so a page's relative imports
+    # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
+    for name in ("desktop", "wallboard", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_static(f"/{name}/", static_dir() / name, follow_symlinks=False)
 

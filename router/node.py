@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 
 @dataclass
 class Node:
@@ -13,3 +15,6 @@ class Node:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     base_url: str = ""
     """Set once the listening address is known."""
+
+
+NODE = web.AppKey("node", Node)

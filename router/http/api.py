@@ -19,7 +19,7 @@ from context_store import config as cstore_config
 from context_store import customers as cstore
 from context_store import interactions as istore
 from context_store.db import q
-from router import services
+from router.backends import POOL
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
@@ -44,17 +44,17 @@ from router.contracts import (
     TokenOut,
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
-from router.http import auth
-from router.http.auth import Principal
 from router.http.openapi import openapi_document
-from router.metrics import Metrics
-from router.node import Node
-from router.realtime.hub import Hub, interaction_out
-from router.routing.directory import Directory
-from router.routing.engine import Engine
+from router.metrics import METRICS, Metrics
+from router.node import NODE, Node
+from router.realtime.hub import HUB, Hub, interaction_out
+from router.routing.directory import DIRECTORY, Directory
+from router.routing.engine import ENGINE, Engine
 from router.routing.events import jsonable, publish_message_status
-from router.routing.stats import Statistics
-from router.service.ingest import Ingest
+from router.routing.stats import STATS, Statistics
+from router.service import auth
+from router.service.auth import TOKENS, Principal
+from router.service.ingest import INGEST, Ingest
 
 log = structlog.get_logger("router.http.api")
 
@@ -148,39 +148,39 @@ class API:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        return self.app[services.POOL]
+        return self.app[POOL]
 
     @property
     def engine(self) -> Engine:
-        return self.app[services.ENGINE]
+        return self.app[ENGINE]
 
     @property
     def directory(self) -> Directory:
-        return self.app[services.DIRECTORY]
+        return self.app[DIRECTORY]
 
     @property
     def stats(self) -> Statistics:
-        return self.app[services.STATS]
+        return self.app[STATS]
 
     @property
     def ingest(self) -> Ingest:
-        return self.app[services.INGEST]
+        return self.app[INGEST]
 
     @property
     def counters(self) -> Metrics:
-        return self.app[services.METRICS]
+        return self.app[METRICS]
 
     @property
     def node(self) -> Node:
-        return self.app[services.NODE]
+        return self.app[NODE]
 
     @property
     def hub(self) -> Hub:
-        return self.app[services.HUB]
+        return self.app[HUB]
 
     @property
     def tokens(self) -> auth.TokenCache:
-        return self.app[services.TOKENS]
+        return self.app[TOKENS]
 
     async def who(self, request: web.Request, *roles: Role) -> Principal:
         principal = await auth.authenticate(request, self.tokens, *roles)

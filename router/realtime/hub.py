@@ -54,6 +54,10 @@ class AgentSession:
     state: str = "away"  # the agent's last chosen state, re-announced if Redis loses it
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
+
     async def send(self, frame: BaseModel) -> None:
         await self.send_text(frame.model_dump_json())
 
@@ -362,3 +366,6 @@ class Hub:
                         await sup.send_json_text(text)
             except Exception:  # a failed statistics round is logged; the next event retries it
                 log.exception("supervisor.push_failed")
+
+
+HUB = web.AppKey("hub", Hub)

@@ -18,12 +18,12 @@ from pydantic import ValidationError
 from agent_desktop import frames
 from router.contracts import Channel, Role
 from router.errors import Forbidden, NotFound, OmnirouteError
-from router.http.auth import TokenCache, authenticate
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
+from router.service.auth import TokenCache, authenticate
 from router.service.outbound import Outbound
 from router.service.work import Work
 
@@ -231,3 +231,6 @@ class Sockets:
         finally:
             self.hub.supervisors.discard(sup)
         return ws
+
+
+SOCKETS = web.AppKey("sockets", Sockets)

@@ -5,6 +5,7 @@ eligibility (which agents' skills meet which queues' minimum levels)."""
 from __future__ import annotations
 
 import asyncpg
+from aiohttp import web
 
 from context_store import config as store
 from router.config import FileConfig
@@ -137,3 +138,6 @@ class Directory:
             if channel in self.queues[queue_id].channels:
                 return queue_id
         return None
+
+
+DIRECTORY = web.AppKey("directory", Directory)

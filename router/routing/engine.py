@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from aiohttp import web
 from redis.commands.core import AsyncScript
 
 from router.contracts.channels import lua_header as channels_header
@@ -202,3 +203,6 @@ class Engine:
 
     async def offer(self, offer_id: str) -> dict[str, str]:
         return await self._hash(self.keys.offer(offer_id))
+
+
+ENGINE = web.AppKey("engine", Engine)

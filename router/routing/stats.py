@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from aiohttp import web
 
 from context_store.db import q as sql
 from router.contracts import Channel, QueueStats
@@ -141,3 +142,6 @@ class Statistics:
         states: list[str | None] = await pipe.execute() if owners else []
         count = len({a for a, st in zip(owners, states, strict=True) if st == "wrapup"})
         return count
+
+
+STATS = web.AppKey("stats", Statistics)

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import customers as cstore
 from context_store import interactions as istore
@@ -325,3 +326,6 @@ class Ingest:
         full = await istore.get_interaction(self.pool, iid, full=False)
         assert full is not None
         return full
+
+
+INGEST = web.AppKey("ingest", Ingest)

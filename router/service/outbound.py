@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import interactions as istore
 from context_store.db import q
@@ -159,3 +160,6 @@ class Outbound:
             references=[r["external_id"] for r in refs],
             attributes=it["attributes"],
         )
+
+
+OUTBOUND = web.AppKey("outbound", Outbound)

@@ -16,22 +16,34 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import interactions as istore
 from context_store.db import q
 from router.config import RoutingSection
 from router.errors import NotReady
 from router.node import Node
-from router.realtime.hub import Hub
 from router.routing.directory import Directory
 from router.routing.engine import Engine, rank_score
 from router.service.outbound import Outbound
 from router.service.work import Work
+
+
+class Desktop(Protocol):
+    """A desktop socket open on this process (the hub's sessions, by agent id)."""
+
+    agent_id: str
+    session_id: str
+    state: str
+
+    @property
+    def closed(self) -> bool: ...
+
 
 log = structlog.get_logger("router.service.reconciler")
 
@@ -80,7 +92,7 @@ class Reconciler:
         engine: Engine,
         directory: Directory,
         node: Node,
-        hub: Hub,
+        desktops: Mapping[str, Desktop],
         work: Work,
         outbound: Outbound | None,
         settings: RoutingSection,
@@ -89,7 +101,7 @@ class Reconciler:
         self.engine = engine
         self.directory = directory
         self.node = node
-        self.hub = hub
+        self.desktops = desktops
         self.work = work
         self.outbound = outbound
         self.settings = settings
@@ -136,7 +148,7 @@ class Reconciler:
 
     async def reannounce(self) -> None:
         """After a rebuild, tell the new index about the desktops connected to this process."""
-        for session in list(self.hub.agents.values()):
+        for session in list(self.desktops.values()):
             await self.engine.presence(
                 session.agent_id, "connect", session.session_id, self.node.id, session.state
             )
@@ -262,7 +274,7 @@ class Reconciler:
         keys = self.engine.keys
         await self.engine.redis.set(keys.node(self.node.id), "1", px=int(beat * NODE_TTL_BEATS * 1000))
         await self.sweep_dead_nodes()
-        sessions = list(self.hub.agents.values())
+        sessions = list(self.desktops.values())
         if sessions:
             pipe = self.engine.redis.pipeline(transaction=False)
             for s in sessions:
@@ -271,8 +283,8 @@ class Reconciler:
                 if (
                     connected != "1"
                     and current is None
-                    and self.hub.agents.get(s.agent_id) is s
-                    and not s.ws.closed
+                    and self.desktops.get(s.agent_id) is s
+                    and not s.closed
                 ):
                     log.warning("agent.reannounced", agent_id=s.agent_id)
                     await self.engine.presence(s.agent_id, "connect", s.session_id, self.node.id, s.state)
@@ -303,3 +315,6 @@ class Reconciler:
             _forever("heartbeat", settings.heartbeat_seconds, lambda: self.heartbeat()),
             _forever("repair", settings.reconcile_interval_seconds, lambda: self.repair_round()),
         )
+
+
+RECONCILER = web.AppKey("reconciler", Reconciler)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiohttp import web
 
 from context_store import customers as cstore
 from context_store import interactions as istore
@@ -243,3 +244,6 @@ async def _address_on(pool: asyncpg.Pool, row: dict[str, Any], channel: str) -> 
 
 def _ts(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+WORK = web.AppKey("work", Work)

@@ -40,8 +40,10 @@ from typing import Any, TextIO
 
 import aiohttp
 import psutil  # type: ignore[import-untyped,unused-ignore]
+import redis.asyncio as aioredis
 
 from router.contracts import Channel
+from router.routing.engine import Engine, load_script_source
 from router.tools.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
 
 # the load's channels, each with the identity kind its customers arrive with
@@ -452,17 +454,11 @@ async def _rate_of(
 
 
 def matching_script_size() -> int:
-    from router.routing.engine import load_script_source
-
     return len(load_script_source("match_agent").encode())
 
 
 async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
     """Plain ``EVALSHA`` of a script padded to the matching script's size, and the engine's own."""
-    import redis.asyncio as aioredis
-
-    from router.routing.engine import Engine
-
     size = matching_script_size()
     body = "redis.call('INCR', KEYS[1])\nreturn 1\n"
     pad = size - len(body)

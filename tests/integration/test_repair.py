@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from router import services
+from router.service.reconciler import RECONCILER
 from tests.support.servers import TestServer
 
 
@@ -37,7 +37,7 @@ async def test_repair_requeues_a_committed_interaction_the_live_index_never_got(
         await rt.redis.zrem(rt.engine.keys.queue_age("chat"), iid)
         await rt.redis.delete(rt.engine.keys.interaction(iid))
     await _age(server, lost["id"], 60)
-    assert await server.server[services.RECONCILER].repair() == 1
+    assert await server.server[RECONCILER].repair() == 1
     assert await rt.engine.position("chat", lost["id"]) == 1
     # a recent one may be a write in flight: left alone until it is old enough
     assert await rt.engine.position("chat", fresh["id"]) is None
@@ -61,7 +61,7 @@ async def test_repair_closes_work_whose_end_the_record_missed_and_drops_ended_li
         channel="chat", queue="chat", content="y", **{"from": {"kind": "chat_visitor", "value": "d"}}
     )
     await rt.pool.execute("UPDATE interactions SET status = 'abandoned' WHERE id = $1", uuid.UUID(gone["id"]))
-    assert await server.server[services.RECONCILER].repair() == 2
+    assert await server.server[RECONCILER].repair() == 2
     status = await rt.pool.fetchval("SELECT status FROM interactions WHERE id = $1", uuid.UUID(held["id"]))
     assert status == "completed"
     assert await rt.engine.interaction_live(gone["id"]) == {}

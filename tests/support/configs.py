@@ -54,11 +54,15 @@ def _upsert(entries: list[dict[str, Any]], ident: str, fields: dict[str, Any]) -
 
 @dataclass(frozen=True)
 class Config:
+    server: dict[str, Any] | None = None  # None: no [server] table at all
     routing: dict[str, Any] | None = None  # None: no [routing] table at all
     queues: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
     adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def with_server(self, **settings: Any) -> Config:
+        return replace(self, server={**(self.server or {}), **settings})
 
     def with_routing(self, **settings: Any) -> Config:
         return replace(self, routing={**(self.routing or {}), **settings})
@@ -87,6 +91,8 @@ class Config:
 
     def toml(self) -> str:
         parts = []
+        if self.server is not None:
+            parts.append(_table("[server]", self.server))
         if self.routing is not None:
             parts.append(_table("[routing]", self.routing))
         parts += [_table("[[queues]]", q) for q in self.queues]

@@ -17,13 +17,13 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from router import services
 from router.app import Server
+from router.backends import POOL
 from router.config import Settings
-from router.node import Node
-from router.realtime.hub import Hub
-from router.routing.directory import Directory
-from router.routing.engine import Engine
+from router.node import NODE, Node
+from router.realtime.hub import HUB, Hub
+from router.routing.directory import DIRECTORY, Directory
+from router.routing.engine import ENGINE, Engine
 from tests.support.agents import AgentClient
 from tests.support.ports import free_port
 
@@ -53,11 +53,11 @@ class TestServer:
     # the running application's services, for tests that look behind the API
     @property
     def pool(self) -> asyncpg.Pool:
-        return self.server[services.POOL]
+        return self.server[POOL]
 
     @property
     def engine(self) -> Engine:
-        return self.server[services.ENGINE]
+        return self.server[ENGINE]
 
     @property
     def redis(self) -> Any:
@@ -65,15 +65,15 @@ class TestServer:
 
     @property
     def hub(self) -> Hub:
-        return self.server[services.HUB]
+        return self.server[HUB]
 
     @property
     def directory(self) -> Directory:
-        return self.server[services.DIRECTORY]
+        return self.server[DIRECTORY]
 
     @property
     def node(self) -> Node:
-        return self.server[services.NODE]
+        return self.server[NODE]
 
     async def start(self) -> str:
         self.url = await self.server.start()

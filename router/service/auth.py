@@ -91,3 +91,6 @@ async def authenticate(
     if roles and principal.role not in roles and principal.role != Role.admin:
         raise Forbidden(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
     return principal
+
+
+TOKENS = web.AppKey("tokens", TokenCache)

@@ -14,7 +14,7 @@ from typing import TypeVar
 import structlog
 from aiohttp import WSCloseCode, web
 
-from context_store import config as cstore_config
+from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
 from router.backends import POOL, redis_client
 from router.config import SETTINGS, Settings
@@ -78,9 +78,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         )
         await directory.apply_file(settings.file)
         for tok in settings.file.tokens:
-            await cstore_config.insert_token(
-                pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name
-            )
+            await token_store.insert(pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name)
         await reconciler.wait_built()
         await directory.sync_live()
         yield

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,10 +16,10 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from context_store import config as cstore_config
-from context_store import customers as cstore
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import customers, interactions, journey, messages
+from context_store import tokens as token_store
+from context_store.db import parse_uuid, ping
+from context_store.records import InteractionDetail
 from router.backends import POOL
 from router.contracts import (
     ID_PATTERN,
@@ -224,26 +225,26 @@ class API:
         self.counters.observe("ingest", time.perf_counter() - started)
         return ok(result, 201 if result.created else 200)
 
-    async def _interaction_for(self, request: web.Request, principal: Principal) -> dict[str, Any]:
-        iid = cstore.parse_uuid(request.match_info["id"])
-        row = await istore.get_interaction(self.pool, iid, full=True) if iid else None
-        if row is None:
+    async def _interaction_for(self, request: web.Request, principal: Principal) -> InteractionDetail:
+        iid = parse_uuid(request.match_info["id"])
+        detail = await interactions.get_detail(self.pool, iid) if iid else None
+        if detail is None:
             raise NotFound(f"interaction {request.match_info['id']} not found")
-        if principal.role == Role.agent and not await self._agent_may_see(principal, str(row["customer_id"])):
-            raise Forbidden("agents see only the customers they are serving")
-        return row
-
-    async def _agent_may_see(self, principal: Principal, customer_id: str) -> bool:
-        assert principal.agent_id is not None
-        if await self.pool.fetchval(
-            q("agent_serves_customer"), principal.agent_id, cstore.parse_uuid(customer_id)
+        if principal.role == Role.agent and not await self._agent_may_see(
+            principal, detail.interaction.customer_id
         ):
+            raise Forbidden("agents see only the customers they are serving")
+        return detail
+
+    async def _agent_may_see(self, principal: Principal, customer_id: uuid.UUID) -> bool:
+        assert principal.agent_id is not None
+        if await interactions.agent_serves_customer(self.pool, principal.agent_id, customer_id):
             return True
         offers = await self.engine.agent_offers(principal.agent_id)
         if not offers:
             return False
-        rows = await self.pool.fetch(q("interaction_customers"), [cstore.parse_uuid(o["i"]) for o in offers])
-        return any(str(r["customer_id"]) == customer_id for r in rows)
+        offered = [iid for iid in (parse_uuid(o["i"]) for o in offers) if iid is not None]
+        return customer_id in await interactions.customer_ids(self.pool, offered)
 
     async def find_interaction(self, request: web.Request) -> web.Response:
         """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
@@ -255,36 +256,37 @@ class API:
                 "give channel and external_id",
                 errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
             )
-        iid = await self.pool.fetchval(q("interaction_by_external"), channel, external_id)
+        iid = await interactions.id_by_external(self.pool, channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
-        row = await istore.get_interaction(self.pool, iid, full=True)
-        assert row is not None
-        return ok(await self._live_view(row))
+        detail = await interactions.get_detail(self.pool, iid)
+        assert detail is not None
+        return ok(await self._live_view(detail))
 
-    async def _live_view(self, row: dict[str, Any]) -> InteractionOut:
-        out = interaction_out(row)
-        if row["status"] == InteractionStatus.transferred:
-            live = await self.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
+    async def _live_view(self, detail: InteractionDetail) -> InteractionOut:
+        it = detail.interaction
+        out = interaction_out(it, detail)
+        if it.status == InteractionStatus.transferred:
+            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
             out.live_id = str(live) if live else None
-        if row["status"] == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await self.ingest.live_position(row)
-        if row["agent_id"] and row["agent_id"] in self.directory.agents:
-            out.agent_address = self.directory.agents[row["agent_id"]].address or f"client:{row['agent_id']}"
+        if it.status == InteractionStatus.queued:
+            out.position, out.estimated_wait_seconds = await self.ingest.live_position(it)
+        if it.agent_id and it.agent_id in self.directory.agents:
+            out.agent_address = self.directory.agents[it.agent_id].address or f"client:{it.agent_id}"
         return out
 
     async def get_interaction(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.supervisor, Role.agent)
-        row = await self._interaction_for(request, principal)
-        return ok(await self._live_view(row))
+        detail = await self._interaction_for(request, principal)
+        return ok(await self._live_view(detail))
 
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)
         msg = await body(request, MessageIn)
         if principal.role == Role.agent:
             msg = msg.model_copy(update={"direction": "outbound", "agent_id": principal.agent_id})
-            row = await self._interaction_for(request, principal)
-            if row["agent_id"] != principal.agent_id:
+            detail = await self._interaction_for(request, principal)
+            if detail.interaction.agent_id != principal.agent_id:
                 raise Forbidden("only the agent holding the interaction writes in it")
         message, created = await self.ingest.add_message(request.match_info["id"], msg)
         return ok(jsonable(message), 201 if created else 200)
@@ -292,32 +294,32 @@ class API:
     async def post_end(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         reason = (await body(request, EndIn)) if request.can_read_body else EndIn()
-        row = await self.ingest.customer_end(request.match_info["id"], reason.reason)
-        return ok(interaction_out(row))
+        it = await self.ingest.customer_end(request.match_info["id"], reason.reason)
+        return ok(interaction_out(it))
 
     # ------------------------------------------------------------ customers
 
     async def get_context(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor, Role.agent)
-        customer_id = request.match_info["id"]
-        if cstore.parse_uuid(customer_id) is None:
-            raise NotFound(f"customer {customer_id} not found")
+        customer_id = parse_uuid(request.match_info["id"])
+        if customer_id is None:
+            raise NotFound(f"customer {request.match_info['id']} not found")
         if principal.role == Role.agent and not await self._agent_may_see(principal, customer_id):
             raise Forbidden("agents see only the customers they are serving")
-        record = await cstore.context_record(self.pool, customer_id)
+        record = await customers.context_json(self.pool, customer_id)
         if record is None:
-            raise NotFound(f"customer {customer_id} not found")
-        return ok(ContextRecord.model_validate(record))
+            raise NotFound(f"customer {request.match_info['id']} not found")
+        return ok(ContextRecord.model_validate_json(record))
 
     async def post_customer_event(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         customer_id = request.match_info["id"]
         ev = await body(request, JourneyEventIn)
-        uid = cstore.parse_uuid(customer_id)
-        if uid is None or await cstore.get_customer(self.pool, customer_id) is None:
+        uid = parse_uuid(customer_id)
+        if uid is None or await customers.get(self.pool, uid) is None:
             raise NotFound(f"customer {customer_id} not found")
-        row = await cstore.add_journey_event(self.pool, uid, ev.type, ev.data, at=ev.at)
-        return ok(jsonable(row), 201)
+        event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
+        return ok(jsonable(event), 201)
 
     # ------------------------------------------------------------ directory
 
@@ -413,9 +415,7 @@ class API:
                 f"unknown agent {tin.agent_id!r}", errors=[{"loc": ["agent_id"], "msg": "unknown"}]
             )
         token = auth.new_token()
-        await cstore_config.insert_token(
-            self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name
-        )
+        await token_store.insert(self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name)
         log.info("token.created", token_role=tin.role.value, agent_id=tin.agent_id)
         return ok(TokenOut(token=token, role=tin.role, agent_id=tin.agent_id), 201)
 
@@ -424,26 +424,24 @@ class API:
     async def post_message_status(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         st = await body(request, MessageStatusIn)
-        mid = cstore.parse_uuid(request.match_info["id"])
-        row = (
-            await self.pool.fetchrow(q("message_set_status"), mid, st.status, st.detail, st.external_id)
-            if mid
-            else None
-        )
-        if row is None:
+        mid = parse_uuid(request.match_info["id"])
+        changed = None
+        if mid is not None:
+            changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
+        if changed is None:
             raise NotFound(f"message {request.match_info['id']} not found")
-        await publish_message_status(self.engine, row, row["status"], st.detail)
-        return ok({"id": str(row["id"]), "status": row["status"]})
+        await publish_message_status(self.engine, changed, changed.status, st.detail)
+        return ok({"id": str(changed.id), "status": changed.status})
 
     async def post_status_by_external(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         st = await body(request, MessageStatusIn)
         if not st.external_id:
             raise BadRequest("external_id is required", errors=[{"loc": ["external_id"], "msg": "required"}])
-        rows = await self.pool.fetch(q("message_status_by_external"), st.external_id, st.status, st.detail)
-        for row in rows:
-            await publish_message_status(self.engine, row, row["status"], st.detail)
-        return ok({"updated": len(rows)})
+        changed = await messages.set_status_by_external(self.pool, st.external_id, st.status, st.detail)
+        for m in changed:
+            await publish_message_status(self.engine, m, m.status, st.detail)
+        return ok({"updated": len(changed)})
 
     # ------------------------------------------------------------ operations
 
@@ -458,7 +456,7 @@ class API:
     async def healthz(self, request: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
-            await self.pool.fetchval("SELECT 1")
+            await ping(self.pool)
             checks["postgres"] = "ok"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["postgres"] = f"error: {type(exc).__name__}"

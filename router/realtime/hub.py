@@ -20,9 +20,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from agent_desktop import frames
-from context_store import customers as cstore
-from context_store import interactions as istore
-from router.contracts import ContextRecord, InteractionOut
+from context_store import customers, interactions
+from context_store.records import Interaction, InteractionDetail, Message, Note
+from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut
 from router.metrics import Metrics
 from router.node import Node
 from router.routing.directory import Directory
@@ -87,22 +87,19 @@ class SupervisorSession:
                 pass
 
 
-async def context_for(pool: asyncpg.Pool, customer_id: str) -> dict[str, Any]:
-    record = await cstore.context_record(pool, customer_id)
-    return record or {}
-
-
 async def work_view(pool: asyncpg.Pool, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
     """The interaction (with messages and notes) and its customer's context record."""
-    row = await istore.get_interaction(pool, interaction_id, full=False)
-    if row is None:
+    it = await interactions.get(pool, interaction_id)
+    if it is None:
         return None
-    record = ContextRecord.model_validate(await context_for(pool, str(row["customer_id"])))
-    current = next((i for i in record.interactions if i.id == str(row["id"])), None)
-    if current is None:
-        full = await istore.get_interaction(pool, interaction_id, full=True)
-        assert full is not None
-        current = interaction_out(full)
+    raw = await customers.context_json(pool, it.customer_id)
+    assert raw is not None, "an interaction's customer exists"
+    record = ContextRecord.model_validate_json(raw)
+    current = next((i for i in record.interactions if i.id == str(it.id)), None)
+    if current is None:  # older than the record's window
+        detail = await interactions.get_detail(pool, it.id)
+        assert detail is not None
+        current = interaction_out(detail.interaction, detail)
     return current, record
 
 
@@ -111,17 +108,57 @@ def _stream_id(event_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def interaction_out(row: dict[str, Any]) -> InteractionOut:
-    data: dict[str, Any] = {
-        k: (str(v) if k in ("id", "customer_id", "conversation_id", "parent_id") and v is not None else v)
-        for k, v in row.items()
-    }
-    for m in data.get("messages", []):
-        m["id"], m["interaction_id"] = str(m["id"]), str(m["interaction_id"])
-    for n in data.get("notes", []):
-        n["id"] = str(n["id"])
-        n["interaction_id"] = str(n["interaction_id"]) if n["interaction_id"] else None
-    return InteractionOut.model_validate(data)
+def message_out(m: Message) -> MessageOut:
+    return MessageOut(
+        id=str(m.id),
+        interaction_id=str(m.interaction_id),
+        direction=m.direction,
+        body=m.body,
+        agent_id=m.agent_id,
+        external_id=m.external_id,
+        status=m.status,
+        attachments=m.attachments,
+        created_at=m.created_at,
+    )
+
+
+def note_out(n: Note) -> NoteOut:
+    return NoteOut(
+        id=str(n.id),
+        interaction_id=str(n.interaction_id) if n.interaction_id else None,
+        agent_id=n.agent_id,
+        body=n.body,
+        created_at=n.created_at,
+    )
+
+
+def interaction_out(it: Interaction, detail: InteractionDetail | None = None) -> InteractionOut:
+    """The wire view of a stored interaction; with its messages and notes when ``detail`` holds them."""
+    return InteractionOut(
+        id=str(it.id),
+        customer_id=str(it.customer_id),
+        conversation_id=str(it.conversation_id),
+        parent_id=str(it.parent_id) if it.parent_id else None,
+        channel=it.channel,
+        external_id=it.external_id,
+        queue=it.queue,
+        status=it.status,
+        priority=it.priority,
+        attributes=it.attributes,
+        subject=it.subject,
+        agent_id=it.agent_id,
+        disposition=it.disposition,
+        summary=it.summary,
+        end_reason=it.end_reason,
+        created_at=it.created_at,
+        enqueued_at=it.enqueued_at,
+        assigned_at=it.assigned_at,
+        ended_at=it.ended_at,
+        from_kind=it.from_kind,
+        from_value=it.from_value,
+        messages=[message_out(m) for m in detail.messages] if detail else [],
+        notes=[note_out(n) for n in detail.notes] if detail else [],
+    )
 
 
 class Hub:
@@ -167,24 +204,23 @@ class Hub:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
         frame is the same document as :class:`agent_desktop.frames.Offer` (a test holds them equal)."""
-        found = await cstore.offer_context(self.pool, uuid.UUID(interaction_id))
+        found = await customers.offer_context(self.pool, uuid.UUID(interaction_id))
         if found is None:
             return None
-        record, current = found
+        current = found.interaction
         if current is None:  # older than the record's window: the slow path
             frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
             return frame.model_dump_json() if frame is not None else None
-        it = json.loads(current)
-        queue = self.directory.queues.get(it["queue"])
+        queue = self.directory.queues.get(current.queue)
         reason = {
-            "queue": it["queue"],
+            "queue": current.queue,
             "skills": dict(queue.skills) if queue else {},
-            "channel": it["channel"],
+            "channel": current.channel,
         }
         head = json.dumps(
             {"type": "offer", "offer_id": offer_id, "deadline": deadline_ms / 1000, "reason": reason}
         )
-        return f'{head[:-1]}, "interaction": {current}, "context": {record}}}'
+        return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
         self, offer_id: str, interaction_id: str, deadline_ms: float

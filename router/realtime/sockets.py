@@ -177,10 +177,10 @@ class Sockets:
             return {"interaction_id": iid}
         if isinstance(f, frames.SendMessage):
             message = await self.work.send_message(agent, f.interaction_id, f.body, f.subject)
-            return {"message_id": str(message["id"])}
+            return {"message_id": str(message.id)}
         if isinstance(f, frames.AddNote):
             note = await self.work.add_note(agent, f.interaction_id, f.body)
-            return {"note_id": str(note["id"])}
+            return {"note_id": str(note.id)}
         if isinstance(f, frames.Complete):
             until = await self.work.complete(agent, f.interaction_id, f.disposition, f.summary)
             await s.send(

@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
-from context_store import config as store
+from context_store import agents as agent_store
+from context_store import queues as queue_store
+from context_store import rules as rule_store
+from context_store.records import AgentRecord, QueueRecord
 from router.config import FileConfig
 from router.contracts import AgentConfig, QueueConfig, RoutingRule
 from router.routing import events
@@ -16,6 +19,30 @@ from router.routing.engine import Engine
 
 def eligible(agent: AgentConfig, queue: QueueConfig) -> bool:
     return all(agent.skills.get(skill, 0) >= level for skill, level in queue.skills.items())
+
+
+def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
+    return QueueRecord(
+        id=queue_id,
+        name=cfg.name,
+        skills=dict(cfg.skills),
+        channels=[c.value for c in cfg.channels],
+        priority=cfg.priority,
+        offer_timeout_seconds=cfg.offer_timeout_seconds,
+        wrapup_seconds=cfg.wrapup_seconds,
+        service_level_seconds=cfg.service_level_seconds,
+    )
+
+
+def agent_record(agent_id: str, cfg: AgentConfig) -> AgentRecord:
+    return AgentRecord(
+        id=agent_id,
+        name=cfg.name,
+        skills=dict(cfg.skills),
+        capacity={c.value: n for c, n in cfg.capacity.items()},
+        voice_blocks_other_channels=cfg.voice_blocks_other_channels,
+        address=cfg.address,
+    )
 
 
 class Directory:
@@ -31,30 +58,31 @@ class Directory:
         self.rules: list[RoutingRule] = []
 
     async def reload(self) -> None:
-        rows = await store.all_queues(self.pool)
         self.queues = {
-            r["id"]: QueueConfig(
-                name=r["name"],
-                skills=r["skills"],
-                channels=r["channels"],
-                priority=r["priority"],
-                offer_timeout_seconds=r["offer_timeout_seconds"],
-                wrapup_seconds=r["wrapup_seconds"],
-                service_level_seconds=r["service_level_seconds"],
+            r.id: QueueConfig(
+                name=r.name,
+                skills=r.skills,
+                channels=r.channels,
+                priority=r.priority,
+                offer_timeout_seconds=r.offer_timeout_seconds,
+                wrapup_seconds=r.wrapup_seconds,
+                service_level_seconds=r.service_level_seconds,
             )
-            for r in rows
+            for r in await queue_store.list_all(self.pool)
         }
         self.agents = {
-            r["id"]: AgentConfig(
-                name=r["name"],
-                skills=r["skills"],
-                capacity=r["capacity"],
-                voice_blocks_other_channels=r["voice_blocks_other_channels"],
-                address=r["address"],
+            r.id: AgentConfig(
+                name=r.name,
+                skills=r.skills,
+                capacity=r.capacity,
+                voice_blocks_other_channels=r.voice_blocks_other_channels,
+                address=r.address,
             )
-            for r in await store.all_agents(self.pool)
+            for r in await agent_store.list_all(self.pool)
         }
-        self.rules = [RoutingRule.model_validate(r) for r in await store.all_rules(self.pool)]
+        self.rules = [
+            RoutingRule(when=r.when, queue=r.queue_id) for r in await rule_store.list_all(self.pool)
+        ]
 
     async def sync_live(self) -> None:
         """Write capacity, timeouts and eligibility of the cached directory into the live index."""
@@ -92,31 +120,31 @@ class Directory:
     async def put_queue(self, queue_id: str, cfg: QueueConfig) -> None:
         """Create or change one queue: only that queue is written to the live index, so a change costs
         the same with ten agents or ten thousand."""
-        await store.upsert_queue(self.pool, queue_id, cfg.model_dump(mode="json"))
+        await queue_store.upsert(self.pool, queue_record(queue_id, cfg))
         self.queues[queue_id] = cfg
         await self.sync_queue(queue_id)
         await self.announce_change()
 
     async def put_agent(self, agent_id: str, cfg: AgentConfig) -> None:
         """Create or change one agent; only that agent is written to the live index."""
-        await store.upsert_agent(self.pool, agent_id, cfg.model_dump(mode="json"))
+        await agent_store.upsert(self.pool, agent_record(agent_id, cfg))
         self.agents[agent_id] = cfg
         await self.sync_agent(agent_id)
         await self.announce_change()
 
     async def put_rules(self, rules: list[RoutingRule]) -> None:
-        await store.replace_rules(self.pool, [r.model_dump(mode="json") for r in rules])
+        await rule_store.replace(self.pool, [(r.when, r.queue) for r in rules])
         await self.reload()
         await self.announce_change()
 
     async def apply_file(self, cfg: FileConfig) -> None:
         """Apply the configuration file's queues, agents and rules (declarative upserts)."""
         for q in cfg.queues:
-            await store.upsert_queue(self.pool, q.id, q.model_dump(mode="json", exclude={"id"}))
+            await queue_store.upsert(self.pool, queue_record(q.id, q))
         for a in cfg.agents:
-            await store.upsert_agent(self.pool, a.id, a.model_dump(mode="json", exclude={"id"}))
+            await agent_store.upsert(self.pool, agent_record(a.id, a))
         if cfg.rules:
-            await store.replace_rules(self.pool, [r.model_dump(mode="json") for r in cfg.rules])
+            await rule_store.replace(self.pool, [(r.when, r.queue) for r in cfg.rules])
         await self.reload()
 
     def choose_queue(self, channel: str, attributes: dict[str, object]) -> str | None:

@@ -5,6 +5,7 @@ its own sockets: offers to the agents connected here, statistics to supervisors.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 import redis.exceptions
 import structlog
 
+from context_store.records import JourneyEvent, Message, MessageStatus
 from router.routing.engine import Engine
 
 log = structlog.get_logger("router.routing.events")
@@ -33,27 +35,32 @@ async def publish(engine: Engine, kind: str, data: dict[str, Any]) -> str:
     return str(event_id)
 
 
-async def publish_message_status(engine: Engine, row: Any, status: str, detail: str | None) -> None:
-    """Tell the agent (wherever its desktop is) how its reply is doing. ``row`` is a message row."""
+async def publish_message_status(
+    engine: Engine, message: Message | MessageStatus, status: str, detail: str | None
+) -> None:
+    """Tell the agent (wherever its desktop is) how its reply is doing."""
     await publish(
         engine,
         "message_status",
         {
-            "interaction_id": str(row["interaction_id"]),
-            "message_id": str(row["id"]),
+            "interaction_id": str(message.interaction_id),
+            "message_id": str(message.id),
             "status": status,
             "detail": detail,
-            "agent_id": row["agent_id"],
+            "agent_id": message.agent_id,
         },
     )
 
 
-def jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    """A database row as JSON data: timestamps in ISO 8601, UUIDs as strings."""
-    return {
-        k: v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
-        for k, v in row.items()
-    }
+def jsonable(record: Message | JourneyEvent) -> dict[str, Any]:
+    """A stored record as JSON data: timestamps in ISO 8601, UUIDs as strings."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        v = getattr(record, f.name)
+        out[f.name] = (
+            v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
+        )
+    return out
 
 
 async def last_event_id(engine: Engine) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from context_store.db import q as sql
+from context_store import interactions as interaction_store
 from router.contracts import Channel, QueueStats
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -88,14 +88,9 @@ class Statistics:
         return round(position * aht_s / slots, 1)
 
     async def day_counts(self) -> dict[str, dict[str, int]]:
-        rows = await self.pool.fetch(sql("queue_day_stats"), _start_of_day())
         return {
-            r["queue_id"]: {
-                "answered": r["answered"],
-                "in_sl": r["answered_in_sl"],
-                "abandoned": r["abandoned"],
-            }
-            for r in rows
+            r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
+            for r in await interaction_store.day_counts(self.pool, _start_of_day())
         }
 
     async def queue_stats(self, queue: str, day: dict[str, int] | None = None) -> QueueStats:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 from aiohttp import web
 
-from context_store import config as store
+from context_store import tokens as token_store
 from router.contracts import Role
 from router.errors import Forbidden, Unauthorized
 
@@ -62,8 +62,8 @@ class TokenCache:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        row = await store.get_token(self.pool, key)
-        principal = Principal(Role(row["role"]), row["agent_id"]) if row else None
+        found = await token_store.get(self.pool, key)
+        principal = Principal(Role(found.role), found.agent_id) if found else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = (now + CACHE_SECONDS, principal)

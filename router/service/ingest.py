@@ -12,15 +12,14 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import customers as cstore
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import conversations, customers, interactions, messages
+from context_store.db import parse_uuid
+from context_store.records import Interaction, Message
 from router.contracts import (
     Channel,
     InboundEvent,
@@ -46,8 +45,8 @@ ENQUEUE_RETRY_SECONDS = 15.0
 class _Written:
     interaction_id: uuid.UUID
     created: bool
-    message: dict[str, Any] | None = None
-    row: dict[str, Any] | None = None  # the new interaction, as interaction_create returned it
+    message: Message | None = None
+    interaction: Interaction | None = None  # the new one
 
 
 def _keys(ev: InboundEvent) -> list[tuple[str, str]]:
@@ -87,16 +86,16 @@ class Ingest:
         msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
         async with self.pool.acquire() as conn, conn.transaction():
             written = await self._write(conn, ev, keys, join_open, msg_ext)
-        row = written.row or await istore.get_interaction(self.pool, written.interaction_id, full=False)
-        assert row is not None
+        it = written.interaction or await interactions.get(self.pool, written.interaction_id)
+        assert it is not None
         if written.message is not None:
-            await self._announce_message(row, written.message)
-        if row["status"] == InteractionStatus.queued:
-            await self.enqueue_row(row)
+            await self._announce_message(it, written.message)
+        if it.status == InteractionStatus.queued:
+            await self.enqueue_row(it)
         self.metrics.inc(
             "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
         )
-        return await self.result_for(row, created=written.created)
+        return await self.result_for(it, created=written.created)
 
     async def _write(
         self,
@@ -107,17 +106,17 @@ class Ingest:
         msg_ext: str | None,
     ) -> _Written:
         channel = ev.channel.value
-        await conn.execute(q("lock_key"), f"ext:{channel}:{ev.external_id}")
-        existing = await conn.fetchval(q("interaction_by_external"), channel, ev.external_id)
+        await interactions.lock_external_id(conn, channel, ev.external_id)
+        existing = await interactions.id_by_external(conn, channel, ev.external_id)
         if existing is not None:
             return _Written(existing, created=False)
         if msg_ext is not None:
-            await conn.execute(q("lock_key"), f"msg:{channel}:{msg_ext}")
-            m = await conn.fetchrow(q("message_by_external"), channel, msg_ext)
-            if m is not None:
-                return _Written(m["interaction_id"], created=False)
+            await messages.lock_external_id(conn, channel, msg_ext)
+            ref = await messages.ref_by_external(conn, channel, msg_ext)
+            if ref is not None:
+                return _Written(ref.interaction_id, created=False)
         hints = ev.customer
-        customer_id = await cstore.resolve_customer(
+        customer_id = await customers.resolve_customer(
             conn,
             keys,
             name=hints.name if hints else None,
@@ -128,25 +127,25 @@ class Ingest:
         )
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
-            conversation_id = cstore.parse_uuid(ev.conversation_id)
-            conv = await conn.fetchrow(q("conversation_get"), conversation_id) if conversation_id else None
-            if conv is None or conv["customer_id"] != customer_id:
+            conversation_id = parse_uuid(ev.conversation_id)
+            conv = await conversations.get(conn, conversation_id) if conversation_id else None
+            if conv is None or conv.customer_id != customer_id:
                 raise BadRequest(
                     "conversation_id does not name a conversation of this customer",
                     errors=[{"loc": ["conversation_id"], "msg": "unknown conversation for this customer"}],
                 )
         elif ev.thread_refs:
-            conversation_id = await conn.fetchval(q("conversation_by_refs"), ev.thread_refs)
+            conversation_id = await conversations.by_message_refs(conn, ev.thread_refs)
         attachments = [a.model_dump(mode="json", exclude_none=True) for a in ev.attachments]
         if join_open:
-            open_id = await conn.fetchval(q("open_interaction_for"), customer_id, channel, conversation_id)
+            open_id = await interactions.open_for(conn, customer_id, channel, conversation_id)
             if open_id is not None:
-                row = await conn.fetchrow(q("interaction_get"), open_id)
-                assert row is not None
-                message = await istore.insert_message(
+                joined = await interactions.get(conn, open_id)
+                assert joined is not None
+                message = await messages.insert(
                     conn,
                     interaction_id=open_id,
-                    conversation_id=row["conversation_id"],
+                    conversation_id=joined.conversation_id,
                     channel=channel,
                     direction="inbound",
                     body=ev.content or "",
@@ -174,27 +173,24 @@ class Ingest:
         conversation_id = conversation_id or uuid.uuid4()
         interaction_id = uuid.uuid4()
         priority = ev.priority if ev.priority is not None else queue.priority
-        row = await conn.fetchrow(
-            q("interaction_create"),
-            interaction_id,
-            customer_id,
-            conversation_id,
-            new_conversation,
-            channel,
-            ev.external_id,
-            ev.from_.kind,
-            ev.from_.value,
-            queue_id,
-            priority,
-            ev.attributes,
-            ev.subject,
-            int(time.time() * 1000),
-            uuid.uuid4(),
-            {"channel": channel, "queue": queue_id, "attributes": ev.attributes},
-            {"queue": queue_id},
+        created = await interactions.create(
+            conn,
+            interaction_id=interaction_id,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            new_conversation=new_conversation,
+            channel=channel,
+            external_id=ev.external_id,
+            from_kind=ev.from_.kind,
+            from_value=ev.from_.value,
+            queue_id=queue_id,
+            priority=priority,
+            attributes=ev.attributes,
+            subject=ev.subject,
+            venq_ms=int(time.time() * 1000),
         )
         if ev.content or attachments:
-            await istore.insert_message(
+            await messages.insert(
                 conn,
                 interaction_id=interaction_id,
                 conversation_id=conversation_id,
@@ -204,20 +200,20 @@ class Ingest:
                 external_id=msg_ext,
                 attachments=attachments,
             )
-        return _Written(interaction_id, created=True, row=dict(row))
+        return _Written(interaction_id, created=True, interaction=created)
 
-    async def enqueue_row(self, row: dict[str, Any], exclude: str | None = None) -> None:
-        """Queue (idempotently) a PostgreSQL interaction row in the live index, waiting out a rebuild."""
+    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> None:
+        """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
-        created_ms = int(row["created_at"].timestamp() * 1000)
+        created_ms = int(it.created_at.timestamp() * 1000)
         while True:
             try:
                 await self.engine.enqueue(
-                    str(row["id"]),
-                    row["queue"],
-                    row["channel"],
-                    row["priority"],
-                    row["venq_ms"],
+                    str(it.id),
+                    it.queue,
+                    it.channel,
+                    it.priority,
+                    it.venq_ms,
                     created_ms,
                     exclude,
                 )
@@ -227,63 +223,63 @@ class Ingest:
                     raise
                 await asyncio.sleep(0.05)
 
-    async def result_for(self, row: dict[str, Any], *, created: bool) -> IngestResult:
-        position, ewt = await self.live_position(row)
+    async def result_for(self, it: Interaction, *, created: bool) -> IngestResult:
+        position, ewt = await self.live_position(it)
         return IngestResult(
-            id=str(row["id"]),
-            customer_id=str(row["customer_id"]),
-            conversation_id=str(row["conversation_id"]),
-            status=row["status"],
-            queue=row["queue"],
+            id=str(it.id),
+            customer_id=str(it.customer_id),
+            conversation_id=str(it.conversation_id),
+            status=InteractionStatus(it.status),
+            queue=it.queue,
             position=position,
             estimated_wait_seconds=ewt,
             created=created,
         )
 
-    async def live_position(self, row: dict[str, Any]) -> tuple[int | None, float | None]:
-        if row["status"] != InteractionStatus.queued:
+    async def live_position(self, it: Interaction) -> tuple[int | None, float | None]:
+        if it.status != InteractionStatus.queued:
             return None, None
-        position = await self.engine.position(row["queue"], str(row["id"]))
+        position = await self.engine.position(it.queue, str(it.id))
         if position is None:  # offered right now
             return 0, 0.0
-        return position, await self.stats.estimate_wait(row["queue"], row["channel"], position)
+        return position, await self.stats.estimate_wait(it.queue, it.channel, position)
 
-    async def _announce_message(self, row: dict[str, Any], message: dict[str, Any]) -> None:
-        live = await self.engine.interaction_live(str(row["id"]))
+    async def _announce_message(self, it: Interaction, message: Message) -> None:
+        live = await self.engine.interaction_live(str(it.id))
         await publish(
             self.engine,
             "message",
             {
-                "interaction_id": str(row["id"]),
+                "interaction_id": str(it.id),
                 "agent_id": live.get("agent") if live.get("st") != "offered" else None,
                 "message": jsonable(message),
             },
         )
 
-    async def add_message(self, interaction_id: str, msg: MessageIn) -> tuple[dict[str, Any], bool]:
+    async def add_message(self, interaction_id: str, msg: MessageIn) -> tuple[Message, bool]:
         """A customer message from an adapter (or an agent's reply posted over HTTP). Returns the message
         and whether it was new. Messages to an interaction that was transferred go to the live one of its
         conversation, so a customer's next chat line follows the transfer."""
-        iid = cstore.parse_uuid(interaction_id)
-        row = await istore.get_interaction(self.pool, iid, full=False) if iid else None
-        if row is None:
+        iid = parse_uuid(interaction_id)
+        it = await interactions.get(self.pool, iid) if iid else None
+        if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
-        if row["status"] in (InteractionStatus.transferred,):
-            live = await self.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
+        if it.status == InteractionStatus.transferred:
+            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
             if live is not None:
-                row = await istore.get_interaction(self.pool, live, full=False)
-                assert row is not None
+                it = await interactions.get(self.pool, live)
+                assert it is not None
         if msg.direction == "outbound":
             from_agent = msg.agent_id
             if not from_agent:
                 raise BadRequest(
                     "an outbound message needs agent_id", errors=[{"loc": ["agent_id"], "msg": "required"}]
                 )
-        message = await istore.insert_message(
+        message = await messages.insert(
             self.pool,
-            interaction_id=row["id"],
-            conversation_id=row["conversation_id"],
-            channel=row["channel"],
+            interaction_id=it.id,
+            conversation_id=it.conversation_id,
+            channel=it.channel,
             direction=msg.direction,
             body=msg.body,
             agent_id=msg.agent_id,
@@ -291,26 +287,26 @@ class Ingest:
             status="received" if msg.direction == "inbound" else "pending",
             attachments=[a.model_dump(mode="json", exclude_none=True) for a in msg.attachments],
         )
-        if message is None:
-            existing = await self.pool.fetchrow(q("message_by_external"), row["channel"], msg.external_id)
+        if message is None:  # a retry: the provider id is stored already
+            assert msg.external_id is not None
+            existing = await messages.get_by_external(self.pool, it.channel, msg.external_id)
             assert existing is not None
-            full = await self.pool.fetchrow(q("message_get"), existing["id"])
-            return dict(full) if full else {}, False
-        await self._announce_message(row, message)
+            return existing, False
+        await self._announce_message(it, message)
         if msg.direction == "outbound" and self.outbound is not None:
-            await self.outbound.submit(str(message["id"]))
+            await self.outbound.submit(str(message.id))
         return message, True
 
-    async def customer_end(self, interaction_id: str, reason: str) -> dict[str, Any]:
+    async def customer_end(self, interaction_id: str, reason: str) -> Interaction:
         """The customer hung up or left: abandoned if still waiting; otherwise the agent is told and
         completes it as usual."""
-        iid = cstore.parse_uuid(interaction_id)
-        row = await self.pool.fetchrow(q("interaction_customer_ended"), iid, reason) if iid else None
-        if row is None:
-            existing = await istore.get_interaction(self.pool, iid, full=False) if iid else None
+        iid = parse_uuid(interaction_id)
+        ended = await interactions.customer_ended(self.pool, iid, reason) if iid else None
+        if ended is None:
+            existing = await interactions.get(self.pool, iid) if iid else None
             if existing is None:
                 raise NotFound(f"interaction {interaction_id} not found")
-            if existing["status"] in (
+            if existing.status in (
                 InteractionStatus.queued,
                 InteractionStatus.assigned,
                 InteractionStatus.wrapup,
@@ -318,12 +314,12 @@ class Ingest:
                 raise Conflict("interaction changed concurrently; retry")
             return existing  # already over: ending again changes nothing
         assert iid is not None
-        await istore.add_history(self.pool, iid, row["status"], reason=reason)
+        await interactions.add_history(self.pool, iid, ended.status, reason=reason)
         try:
             await self.engine.customer_end(str(iid))
         except NotReady:
             pass  # the rebuild reads PostgreSQL, where it is already ended
-        full = await istore.get_interaction(self.pool, iid, full=False)
+        full = await interactions.get(self.pool, iid)
         assert full is not None
         return full
 

@@ -23,8 +23,8 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import interactions, messages
+from context_store.records import OpenInteraction
 from router.config import RoutingSection
 from router.errors import NotReady
 from router.node import Node
@@ -51,17 +51,17 @@ BATCH = 500
 REPAIR_AFTER_MS = 10_000  # a gap older than this is a crash's leftover, not a write in flight
 
 
-def _live_item(row: dict[str, Any]) -> dict[str, Any]:
-    st = {"queued": "waiting", "assigned": "assigned", "wrapup": "wrapup"}[row["status"]]
+def _live_item(it: OpenInteraction) -> dict[str, Any]:
+    st = {"queued": "waiting", "assigned": "assigned", "wrapup": "wrapup"}[it.status]
     return {
-        "id": str(row["id"]),
-        "q": row["queue_id"],
-        "ch": row["channel"],
-        "score": rank_score(row["priority"], row["venq_ms"]),
-        "arr": int(row["created_ms"]),
+        "id": str(it.id),
+        "q": it.queue_id,
+        "ch": it.channel,
+        "score": rank_score(it.priority, it.venq_ms),
+        "arr": int(it.created_ms),
         "st": st,
-        "agent": row["agent_id"] or "",
-        "wrapup_until_ms": int((row["wrapup_until"] or time.time()) * 1000),
+        "agent": it.agent_id or "",
+        "wrapup_until_ms": int((it.wrapup_until or time.time()) * 1000),
     }
 
 
@@ -118,8 +118,8 @@ class Reconciler:
             started = time.perf_counter()
             await self.directory.reload()
             await self.directory.sync_live()
-            rows = [dict(r) for r in await self.pool.fetch(q("interactions_open"))]
-            items = [_live_item(r) for r in rows if r["status"] == "queued" or r["agent_id"]]
+            open_work = await interactions.open_all(self.pool)
+            items = [_live_item(it) for it in open_work if it.status == "queued" or it.agent_id]
             for k in range(0, len(items), BATCH):
                 await self.engine.restore(items[k : k + BATCH], self.node.grace_ms)
             # unique across flushes (a counter in Redis would restart at 1 and hide the rebuild)
@@ -161,42 +161,43 @@ class Reconciler:
         record has not changed for ``REPAIR_AFTER_MS`` and both stores still disagree when looked at again.
         """
         now_ms = time.time() * 1000
-        rows = [
-            dict(r)
-            for r in await self.pool.fetch(q("interactions_open"))
-            if now_ms - max(r["created_ms"], r["changed_ms"] or 0) > REPAIR_AFTER_MS
+        settled = [
+            it
+            for it in await interactions.open_all(self.pool)
+            if now_ms - max(it.created_ms, it.changed_ms or 0) > REPAIR_AFTER_MS
         ]
         fixed = 0
         pipe = self.engine.redis.pipeline(transaction=False)
-        for row in rows:
-            pipe.hget(self.engine.keys.interaction(str(row["id"])), "st")
-        live_states: list[str | None] = await pipe.execute() if rows else []
-        for row, st in zip(rows, live_states, strict=True):
-            iid = str(row["id"])
+        for it in settled:
+            pipe.hget(self.engine.keys.interaction(str(it.id)), "st")
+        live_states: list[str | None] = await pipe.execute() if settled else []
+        for it, st in zip(settled, live_states, strict=True):
+            iid = str(it.id)
             if st is None:
-                if row["status"] == "queued":
+                if it.status == "queued":
                     await self.engine.enqueue(
                         iid,
-                        row["queue_id"],
-                        row["channel"],
-                        row["priority"],
-                        row["venq_ms"],
-                        int(row["created_ms"]),
+                        it.queue_id,
+                        it.channel,
+                        it.priority,
+                        it.venq_ms,
+                        int(it.created_ms),
                     )
-                elif row["status"] in ("assigned", "wrapup"):
+                elif it.status in ("assigned", "wrapup"):
                     # held work is only dropped from the live index when it ends (a flush is rebuilt
                     # whole, not repaired): the process died before it closed the record
-                    await self.work.close_after_wrapup(iid, row["agent_id"])
+                    await self.work.close_after_wrapup(iid, it.agent_id)
                 else:
                     continue
                 fixed += 1
-            elif st == "assigned" and row["status"] == "queued":
+            elif st == "assigned" and it.status == "queued":
                 live = await self.engine.interaction_live(iid)
-                if live.get("st") == "assigned":
-                    await self.pool.fetchval(q("interaction_assign"), row["id"], live.get("agent"))
+                agent = live.get("agent")
+                if live.get("st") == "assigned" and agent:
+                    await interactions.assign(self.pool, it.id, agent)
                     fixed += 1
-            elif st == "waiting" and row["status"] == "assigned":
-                await self.pool.fetchval(q("interaction_requeue"), row["id"])
+            elif st == "waiting" and it.status == "assigned":
+                await interactions.requeue(self.pool, it.id)
                 fixed += 1
         fixed += await self._drop_closed()
         if fixed:
@@ -218,8 +219,10 @@ class Reconciler:
         ]
         if not live:
             return 0
-        rows = await self.pool.fetch(q("interaction_statuses"), [uuid.UUID(i) for i in live])
-        closed = [str(r["id"]) for r in rows if r["status"] not in ("queued", "assigned", "wrapup")]
+        statuses = await interactions.statuses(self.pool, [uuid.UUID(i) for i in live])
+        closed = [
+            str(iid) for iid, status in statuses.items() if status not in ("queued", "assigned", "wrapup")
+        ]
         for iid in closed:
             await self.engine.customer_end(iid)
         return len(closed)
@@ -228,13 +231,13 @@ class Reconciler:
         fired = await self.engine.fire_timers()
         for kind, ident, extra in fired:
             if kind == "o":
-                await istore.add_history(self.pool, ident, "offer_timeout", extra or None)
+                await interactions.add_history(self.pool, ident, "offer_timeout", extra or None)
             elif kind == "w":
                 await self.work.close_after_wrapup(ident, extra or None)
             elif kind == "g":
                 for iid in filter(None, extra.split(",")):
-                    await self.pool.fetchval(q("interaction_requeue"), uuid.UUID(iid))
-                    await istore.add_history(self.pool, iid, "requeued", ident, reason="agent_not_back")
+                    await interactions.requeue(self.pool, iid)
+                    await interactions.add_history(self.pool, iid, "requeued", ident, reason="agent_not_back")
                 log.info("agent.grace_expired", agent_id=ident, requeued=extra)
         return len(fired)
 
@@ -264,8 +267,8 @@ class Reconciler:
     async def resubmit_pending(self) -> None:
         if self.outbound is None:
             return
-        for row in await self.pool.fetch(q("messages_pending")):
-            await self.outbound.submit(str(row["id"]))
+        for message_id in await messages.pending_ids(self.pool):
+            await self.outbound.submit(str(message_id))
 
     async def heartbeat(self) -> None:
         """Prove this process alive, disconnect the desktops of processes that died, and put back this

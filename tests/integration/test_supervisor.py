@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 
 class Supervisor:

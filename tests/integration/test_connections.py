@@ -10,9 +10,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from tests.helpers import DEFAULT_CONFIG
-
-SERVER = "[server]\nidle_timeout_seconds = 1\nmax_connections_per_address = {cap}\n"
+from tests.support.configs import DEFAULT
 
 
 async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
@@ -25,7 +23,7 @@ async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
 
 
 async def test_idle_and_half_sent_connections_are_closed(make_server) -> None:  # type: ignore[no-untyped-def]
-    server = await make_server(SERVER.format(cap=0) + DEFAULT_CONFIG)
+    server = await make_server(DEFAULT.with_server(idle_timeout_seconds=1, max_connections_per_address=0))
     host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
     conns = [await asyncio.open_connection(host, port) for _ in range(40)]
     for k, (_, writer) in enumerate(conns):
@@ -44,7 +42,7 @@ async def test_idle_and_half_sent_connections_are_closed(make_server) -> None:  
 
 
 async def test_a_refused_socket_upgrade_closes_its_connection(make_server) -> None:  # type: ignore[no-untyped-def]
-    server = await make_server(SERVER.format(cap=0) + DEFAULT_CONFIG)
+    server = await make_server(DEFAULT.with_server(idle_timeout_seconds=1, max_connections_per_address=0))
     host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(
@@ -61,7 +59,7 @@ async def test_a_refused_socket_upgrade_closes_its_connection(make_server) -> No
 
 
 async def test_one_address_can_be_capped(make_server) -> None:  # type: ignore[no-untyped-def]
-    server = await make_server(SERVER.format(cap=5) + DEFAULT_CONFIG)
+    server = await make_server(DEFAULT.with_server(idle_timeout_seconds=1, max_connections_per_address=5))
     host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
     held = [await asyncio.open_connection(host, port) for _ in range(5)]
     await asyncio.sleep(0.2)

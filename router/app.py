@@ -20,6 +20,7 @@ from router.config import Settings
 from router.contracts import Role
 from router.http.api import API, HUB, RUNTIME, TOKENS, problem_middleware
 from router.http.auth import TokenCache, hash_token
+from router.http.routes import SOCKET_ROUTES, route_defs
 from router.logs import AccessLogger
 from router.realtime.hub import Hub
 from router.realtime.sockets import agent_socket, supervisor_socket
@@ -147,8 +148,8 @@ def create_app(settings: Settings) -> web.Application:
     async def supervisor_ws(request: web.Request) -> web.StreamResponse:
         return await route(request, "supervisor")
 
-    app.router.add_get("/v1/agents/{agent_id}/socket", agent_ws)
-    app.router.add_get("/v1/supervisor/socket", supervisor_ws)
+    sockets = {"agent_socket": agent_ws, "supervisor_socket": supervisor_ws}
+    app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
     app.add_routes(API(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])

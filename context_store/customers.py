@@ -1,15 +1,14 @@
-"""Customers, their identities, journey events and the context record."""
+"""Customers: identity resolution, profile, identities and the context record."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from context_store.db import as_uuid, q
+from context_store.db import Conn, as_uuid, lock_key, q
+from context_store.records import Customer, Identity, OfferContext, OfferedInteraction, from_row_or_none
 
 MAX_CONTEXT_INTERACTIONS = 50
 MAX_CONTEXT_EVENTS = 200
@@ -31,7 +30,7 @@ async def resolve_customer(
     """
     keys = sorted(set(keys))
     for kind, value in keys:
-        await conn.execute(q("lock_key"), f"id:{kind}:{value}")
+        await lock_key(conn, f"id:{kind}:{value}")
     rows = await conn.fetch(q("identities_lookup"), [k for k, _ in keys], [v for _, v in keys])
     if rows:
         customer_id: uuid.UUID = rows[0]["customer_id"]
@@ -46,51 +45,9 @@ async def resolve_customer(
     return customer_id
 
 
-async def add_journey_event(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    customer_id: uuid.UUID | str,
-    type_: str,
-    data: dict[str, Any],
-    *,
-    interaction_id: uuid.UUID | str | None = None,
-    at: datetime | None = None,
-) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        q("journey_event_insert"),
-        uuid.uuid4(),
-        as_uuid(customer_id),
-        _uuid_or_none(interaction_id),
-        type_,
-        data,
-        at,
-    )
-    assert row is not None
-    return dict(row)
-
-
-async def get_customer(conn: asyncpg.Connection | asyncpg.Pool, customer_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(q("customer_get"), as_uuid(customer_id))
-    return dict(row) if row else None
-
-
-async def context_record(
-    conn: asyncpg.Connection | asyncpg.Pool, customer_id: uuid.UUID | str
-) -> dict[str, Any] | None:
-    """The customer's whole context record as plain JSON data (one query)."""
-    raw = await conn.fetchval(
-        q("context_record"), as_uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
-    )
-    record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
-    if record is None or record.get("customer") is None:
-        return None
-    return record
-
-
-async def offer_context(
-    conn: asyncpg.Connection | asyncpg.Pool, interaction_id: uuid.UUID
-) -> tuple[str, str | None] | None:
-    """The context record of the interaction's customer as JSON text, and the interaction's own JSON
-    (None when it is older than the record's window)."""
+async def offer_context(conn: Conn, interaction_id: uuid.UUID) -> OfferContext | None:
+    """The context record of the interaction's customer, in one round trip; None when there is no such
+    interaction."""
     raw = await conn.fetchval(
         q("context_record"), None, MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, interaction_id
     )
@@ -98,15 +55,24 @@ async def offer_context(
         return None
     wanted = str(interaction_id)
     current = next((i for i in json.loads(raw)["interactions"] if i["id"] == wanted), None)
-    return raw, json.dumps(current) if current is not None else None
+    if current is None:
+        return OfferContext(raw, None)
+    return OfferContext(raw, OfferedInteraction(json.dumps(current), current["queue"], current["channel"]))
 
 
-def _uuid_or_none(value: uuid.UUID | str | None) -> uuid.UUID | None:
-    return None if value is None else as_uuid(value)
+async def get(conn: Conn, customer_id: uuid.UUID | str) -> Customer | None:
+    return from_row_or_none(Customer, await conn.fetchrow(q("customer_get"), as_uuid(customer_id)))
 
 
-def parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
+async def identities(conn: Conn, customer_id: uuid.UUID | str) -> list[Identity]:
+    """The customer's resolution keys, oldest first (a dict of them keeps the newest of each kind)."""
+    return [Identity(**r) for r in await conn.fetch(q("identities_of_customer"), as_uuid(customer_id))]
+
+
+async def context_json(conn: Conn, customer_id: uuid.UUID | str) -> str | None:
+    """The customer's context record as JSON text (customer, identities, interactions newest first with
+    their messages and notes, journey events newest first); None when there is no such customer."""
+    raw: str | None = await conn.fetchval(
+        q("context_record"), as_uuid(customer_id), MAX_CONTEXT_INTERACTIONS, MAX_CONTEXT_EVENTS, None
+    )
+    return raw

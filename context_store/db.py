@@ -12,8 +12,7 @@ import json
 import re
 import uuid
 from importlib import resources
-from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import asyncpg
 import structlog
@@ -21,6 +20,9 @@ import structlog
 from context_store.errors import StoreError
 
 log = structlog.get_logger("context_store")
+
+Conn: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
+"""Where a query runs: a pooled connection (inside a transaction or not) or the pool itself."""
 
 MIGRATION_LOCK_ID = 0x6F6D6E69  # "omni"
 _NAME_RE = re.compile(r"^--\s*name:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
@@ -119,9 +121,19 @@ def as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def sql_path() -> Path:
-    return Path(str(resources.files("context_store") / "sql"))
+def parse_uuid(value: str) -> uuid.UUID | None:
+    """The UUID written in ``value``, or None when it is not one (an id from a URL)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
-def record(row: asyncpg.Record | None) -> dict[str, Any] | None:
-    return dict(row) if row is not None else None
+async def lock_key(conn: asyncpg.Connection, key: str) -> None:
+    """Serialize work on ``key`` until the end of the current transaction (``conn`` must be in one)."""
+    await conn.execute(q("lock_key"), key)
+
+
+async def ping(conn: Conn) -> None:
+    """Raises when PostgreSQL does not answer."""
+    await conn.fetchval(q("ping"))

@@ -1,29 +1,28 @@
-"""Interactions, their status history, messages and notes."""
+"""Interactions and their status history: creation (unique per channel and provider id), the
+lifecycle (assigned, wrap-up, closed), and what the live index is rebuilt and repaired from."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeAlias
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from context_store.db import as_uuid, q
-
-Conn: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
-
-
-async def get_interaction(
-    conn: Conn, interaction_id: uuid.UUID | str, *, full: bool = True
-) -> dict[str, Any] | None:
-    iid = interaction_id if isinstance(interaction_id, uuid.UUID) else uuid.UUID(str(interaction_id))
-    row = await conn.fetchrow(q("interaction_get"), iid)
-    if row is None:
-        return None
-    out = dict(row)
-    if full:
-        out["messages"] = [dict(m) for m in await conn.fetch(q("interaction_messages"), iid)]
-        out["notes"] = [dict(n) for n in await conn.fetch(q("interaction_notes"), iid)]
-    return out
+from context_store.db import Conn, as_uuid, lock_key, q
+from context_store.errors import Duplicate
+from context_store.records import (
+    Closed,
+    Interaction,
+    InteractionDetail,
+    JSONObject,
+    Message,
+    Note,
+    OpenInteraction,
+    QueueDayCounts,
+    from_row,
+    from_row_or_none,
+)
 
 
 async def add_history(
@@ -32,50 +31,197 @@ async def add_history(
     await conn.execute(q("history_insert"), as_uuid(interaction_id), status, agent_id, detail)
 
 
-async def insert_message(
+async def get(conn: Conn, interaction_id: uuid.UUID | str) -> Interaction | None:
+    return from_row_or_none(Interaction, await conn.fetchrow(q("interaction_get"), as_uuid(interaction_id)))
+
+
+async def get_detail(conn: Conn, interaction_id: uuid.UUID | str) -> InteractionDetail | None:
+    """The interaction with its messages and notes."""
+    iid = as_uuid(interaction_id)
+    it = await get(conn, iid)
+    if it is None:
+        return None
+    messages = tuple(Message(**m) for m in await conn.fetch(q("interaction_messages"), iid))
+    notes = tuple(Note(**n) for n in await conn.fetch(q("interaction_notes"), iid))
+    return InteractionDetail(it, messages, notes)
+
+
+async def lock_external_id(conn: asyncpg.Connection, channel: str, external_id: str) -> None:
+    """Serialize ingests of one provider id until the transaction ends (then look it up)."""
+    await lock_key(conn, f"ext:{channel}:{external_id}")
+
+
+async def id_by_external(conn: Conn, channel: str, external_id: str) -> uuid.UUID | None:
+    iid: uuid.UUID | None = await conn.fetchval(q("interaction_by_external"), channel, external_id)
+    return iid
+
+
+async def open_for(
+    conn: Conn, customer_id: uuid.UUID, channel: str, conversation_id: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The customer's newest open (waiting or assigned) interaction on a channel, optionally in one
+    conversation."""
+    iid: uuid.UUID | None = await conn.fetchval(
+        q("open_interaction_for"), customer_id, channel, conversation_id
+    )
+    return iid
+
+
+async def live_in_conversation(conn: Conn, conversation_id: uuid.UUID) -> uuid.UUID | None:
+    """The newest interaction of a conversation that has not ended (where a transfer went)."""
+    iid: uuid.UUID | None = await conn.fetchval(q("live_interaction_in_conversation"), conversation_id)
+    return iid
+
+
+async def create(
     conn: Conn,
     *,
-    interaction_id: uuid.UUID | str,
-    conversation_id: uuid.UUID | str,
+    interaction_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    new_conversation: bool,
     channel: str,
-    direction: str,
-    body: str,
-    agent_id: str | None = None,
-    external_id: str | None = None,
-    status: str | None = None,
-    attachments: list[dict[str, Any]] | None = None,
-) -> dict[str, Any] | None:
-    """Insert a message; ``None`` when a message with that provider id already exists (a retry)."""
-    row = await conn.fetchrow(
-        q("message_insert"),
-        uuid.uuid4(),
-        as_uuid(interaction_id),
-        as_uuid(conversation_id),
-        channel,
-        direction,
-        body,
-        agent_id,
-        external_id,
-        status,
-        attachments or [],
-    )
-    return dict(row) if row else None
+    external_id: str,
+    from_kind: str | None,
+    from_value: str | None,
+    queue_id: str,
+    priority: int,
+    attributes: JSONObject,
+    subject: str | None,
+    venq_ms: int,
+) -> Interaction:
+    """A new waiting interaction, with its conversation (when ``new_conversation``), its first status
+    and its ``interaction.created`` journey event: one statement. The pair (channel, external_id) is
+    unique: a second one raises :class:`Duplicate`."""
+    try:
+        row = await conn.fetchrow(
+            q("interaction_create"),
+            interaction_id,
+            customer_id,
+            conversation_id,
+            new_conversation,
+            channel,
+            external_id,
+            from_kind,
+            from_value,
+            queue_id,
+            priority,
+            attributes,
+            subject,
+            venq_ms,
+            uuid.uuid4(),
+            {"channel": channel, "queue": queue_id, "attributes": attributes},
+            {"queue": queue_id},
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Duplicate(f"a {channel} interaction with external id {external_id!r} exists") from exc
+    return from_row(Interaction, row)
 
 
-async def insert_note(
+async def insert(
     conn: Conn,
-    customer_id: uuid.UUID | str,
-    interaction_id: uuid.UUID | str | None,
-    agent_id: str | None,
-    body: str,
-) -> dict[str, Any]:
-    row = await conn.fetchrow(
-        q("note_insert"),
-        uuid.uuid4(),
-        as_uuid(customer_id),
-        as_uuid(interaction_id) if interaction_id else None,
-        agent_id,
-        body,
-    )
-    assert row is not None
-    return dict(row)
+    *,
+    interaction_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    channel: str,
+    external_id: str,
+    from_kind: str | None,
+    from_value: str | None,
+    queue_id: str,
+    priority: int,
+    attributes: JSONObject,
+    subject: str | None,
+    venq_ms: int,
+) -> Interaction:
+    """A waiting interaction in an existing conversation (a transfer's continuation); the caller
+    records its history."""
+    try:
+        row = await conn.fetchrow(
+            q("interaction_insert"),
+            interaction_id,
+            customer_id,
+            conversation_id,
+            parent_id,
+            channel,
+            external_id,
+            from_kind,
+            from_value,
+            queue_id,
+            priority,
+            attributes,
+            subject,
+            venq_ms,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Duplicate(f"a {channel} interaction with external id {external_id!r} exists") from exc
+    return from_row(Interaction, row)
+
+
+async def assign(conn: Conn, interaction_id: uuid.UUID | str, agent_id: str) -> bool:
+    """Assigned to the agent; False when it is no longer waiting or assigned (the customer left)."""
+    return await conn.fetchval(q("interaction_assign"), as_uuid(interaction_id), agent_id) is not None
+
+
+async def requeue(conn: Conn, interaction_id: uuid.UUID | str) -> bool:
+    """Back to waiting; False unless it was assigned."""
+    return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id)) is not None
+
+
+async def wrapup(
+    conn: Conn,
+    interaction_id: uuid.UUID | str,
+    disposition: str | None,
+    summary: str | None,
+    until: datetime | None,
+) -> bool:
+    """Into wrap-up until ``until`` (keeps an earlier disposition or summary when given None); False
+    unless it was assigned or in wrap-up."""
+    found = await conn.fetchval(q("interaction_wrapup"), as_uuid(interaction_id), disposition, summary, until)
+    return found is not None
+
+
+async def close(
+    conn: Conn, interaction_id: uuid.UUID | str, status: str, end_reason: str | None = None
+) -> Closed | None:
+    """A final status; None when it had already ended."""
+    row = await conn.fetchrow(q("interaction_close"), as_uuid(interaction_id), status, end_reason)
+    return from_row_or_none(Closed, row)
+
+
+async def customer_ended(conn: Conn, interaction_id: uuid.UUID | str, reason: str) -> Closed | None:
+    """The customer left: ``abandoned`` while waiting, otherwise its status stays (the agent completes
+    it) with the reason and end time recorded. None when it had already ended or does not exist."""
+    row = await conn.fetchrow(q("interaction_customer_ended"), as_uuid(interaction_id), reason)
+    return from_row_or_none(Closed, row)
+
+
+async def set_subject(conn: Conn, interaction_id: uuid.UUID | str, subject: str) -> None:
+    await conn.execute(q("interaction_set_subject"), as_uuid(interaction_id), subject)
+
+
+async def open_all(conn: Conn) -> list[OpenInteraction]:
+    """Every interaction not ended: what the live index is rebuilt from."""
+    return [OpenInteraction(**r) for r in await conn.fetch(q("interactions_open"))]
+
+
+async def statuses(conn: Conn, interaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(q("interaction_statuses"), interaction_ids)
+    return {r["id"]: r["status"] for r in rows}
+
+
+async def customer_ids(conn: Conn, interaction_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The customers these interactions belong to (unknown ids are left out)."""
+    return {r["customer_id"] for r in await conn.fetch(q("interaction_customers"), interaction_ids)}
+
+
+async def agent_serves_customer(conn: Conn, agent_id: str, customer_id: uuid.UUID) -> bool:
+    """Does the agent hold (assigned or in wrap-up) work of this customer?"""
+    return bool(await conn.fetchval(q("agent_serves_customer"), agent_id, customer_id))
+
+
+async def day_counts(conn: Conn, since: datetime) -> list[QueueDayCounts]:
+    """Per queue, the interactions created since ``since``: answered, answered within the queue's
+    service level, abandoned."""
+    return [QueueDayCounts(**r) for r in await conn.fetch(q("queue_day_stats"), since)]

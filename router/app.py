@@ -9,34 +9,40 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
-import redis.asyncio as aioredis
 import structlog
 from aiohttp import WSCloseCode, web
 
-from context_store import config as cstore_config
+from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
-from router.config import Settings
+from router.backends import POOL, redis_client
+from router.config import SETTINGS, Settings
 from router.contracts import Role
-from router.http.api import API, HUB, RUNTIME, TOKENS, problem_middleware
-from router.http.auth import TokenCache, hash_token
+from router.http.api import API, problem_middleware
 from router.http.routes import SOCKET_ROUTES, route_defs
 from router.logs import AccessLogger
-from router.realtime.hub import Hub
-from router.realtime.sockets import agent_socket, supervisor_socket
-from router.routing import directory, events
-from router.routing.engine import Engine
+from router.metrics import METRICS, Metrics
+from router.node import NODE, Node
+from router.realtime.hub import HUB, Hub
+from router.realtime.sockets import SOCKETS, Sockets
+from router.routing import events
+from router.routing.directory import DIRECTORY, Directory
+from router.routing.engine import ENGINE, Engine
+from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
-from router.service import reconciler
-from router.service.outbound import Outbound
-from router.state import Principal, Runtime
+from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.ingest import INGEST, Ingest
+from router.service.outbound import OUTBOUND, Outbound
+from router.service.reconciler import RECONCILER, Reconciler
+from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
-SETTINGS = web.AppKey("settings", Settings)
 ADAPTER_CLIENT = web.AppKey("adapter_client", RouterClient)
 ADAPTER_HOST = web.AppKey("adapter_host", adapter_host.AdapterHost)
 
@@ -46,52 +52,52 @@ def static_dir() -> Path:
 
 
 async def _connections(app: web.Application) -> AsyncIterator[None]:
+    """Open PostgreSQL and Redis, build every service from the ones it uses, and make the live index
+    ready before the first request."""
     settings = app[SETTINGS]
     assert settings.database_url and settings.redis_url, "URLs are resolved before the app is built"
     pool = await create_pool(settings.database_url)
-    # a blocking pool: a burst (thousands of desktops reconnecting at once) waits for a connection
-    # instead of failing with MaxConnectionsError
-    pool_r = aioredis.BlockingConnectionPool.from_url(
-        settings.redis_url, decode_responses=True, health_check_interval=10, max_connections=64, timeout=30
-    )
-    redis = aioredis.Redis(connection_pool=pool_r)
+    redis = redis_client(settings.redis_url)
     try:
         await migrate(pool)
-        rt = Runtime(settings=settings, pool=pool, redis=redis, engine=Engine(redis, settings.namespace))
-        hub = Hub(rt)
-        rt.hub = hub
-        app[RUNTIME] = rt
-        app[HUB] = hub
-        app[TOKENS] = TokenCache()
-        await directory.apply_file(rt, settings.file)
+        node, metrics = app[NODE], app[METRICS]
+        engine = Engine(redis, settings.namespace)
+        directory = Directory(pool, engine, node.id, settings.file.routing.default_queue)
+        stats = Statistics(pool, engine, directory)
+        tokens = TokenCache(pool, settings.admin_token)
+        adapter_token = app[ADAPTER_CLIENT].token
+        tokens.add_internal(adapter_token, Principal(Role.adapter))
+        outbound = Outbound(pool, engine, directory, adapter_token)
+        ingest = Ingest(pool, engine, directory, stats, metrics, outbound)
+        work = Work(pool, engine, directory, stats, metrics, ingest)
+        hub = Hub(pool, engine, directory, stats, metrics, node)
+        app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
+        app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
+        app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound)
+        app[RECONCILER] = reconciler = Reconciler(
+            pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
+        )
+        await directory.apply_file(settings.file)
         for tok in settings.file.tokens:
-            await cstore_config.insert_token(
-                pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name
-            )
-        adapter_token = app[ADAPTER_CLIENT]._token
-        rt.internal_tokens[adapter_token] = Principal(Role.adapter)
-        rt.outbound = Outbound(rt, adapter_token)
-        await reconciler.wait_built(rt)
-        await directory.sync_live(rt)
+            await token_store.insert(pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name)
+        await reconciler.wait_built()
+        await directory.sync_live()
         yield
     finally:
-        await redis.aclose()
-        await pool_r.disconnect()
+        await redis.aclose(close_connection_pool=True)
         await pool.close()
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    rt, hub = app[RUNTIME], app[HUB]
+    engine, hub = app[ENGINE], app[HUB]
     stop = asyncio.Event()
-    pump = asyncio.create_task(events.pump(rt, hub.handle, stop), name="events")
+    pump = asyncio.create_task(events.pump(engine, hub.handle, stop), name="events")
     tasks = [
         pump,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),
-        asyncio.create_task(reconciler.run(rt, hub), name="reconciler"),
+        asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
+        asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
     ]
-    if rt.outbound is not None:
-        tasks.append(asyncio.create_task(rt.outbound.run(), name="outbound"))
-    rt.tasks = tasks
     yield
     stop.set()
     for t in tasks:
@@ -130,23 +136,19 @@ def _page(name: str) -> web.RouteDef:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[problem_middleware], client_max_size=4 * 1024 * 1024)
     app[SETTINGS] = settings
+    app[NODE] = Node(grace_ms=int(settings.file.routing.reconnect_grace_seconds * 1000))
+    app[METRICS] = Metrics()
     client = RouterClient("http://127.0.0.1", "or_internal_" + secrets.token_urlsafe(24))
     app[ADAPTER_CLIENT] = client
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_sockets)
 
-    async def route(request: web.Request, kind: str) -> web.StreamResponse:
-        rt, hub, tokens = request.app[RUNTIME], request.app[HUB], request.app[TOKENS]
-        if kind == "agent":
-            return await agent_socket(request, rt, hub, tokens)
-        return await supervisor_socket(request, rt, hub, tokens)
-
     async def agent_ws(request: web.Request) -> web.StreamResponse:
-        return await route(request, "agent")
+        return await request.app[SOCKETS].agent_socket(request)
 
     async def supervisor_ws(request: web.Request) -> web.StreamResponse:
-        return await route(request, "supervisor")
+        return await request.app[SOCKETS].supervisor_socket(request)
 
     sockets = {"agent_socket": agent_ws, "supervisor_socket": supervisor_ws}
     app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
@@ -156,14 +158,16 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
     app.router.add_static("/static/", static_dir(), follow_symlinks=False)
-    for name in ("desktop", "wallboard"):
+    # Each folder of agent_desktop/static at the top level, so a page's relative imports
+    # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
+    for name in ("desktop", "wallboard", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_static(f"/{name}/", static_dir() / name, follow_symlinks=False)
 
     sections = {k: v for k, v in settings.file.adapters.items() if isinstance(v, dict)}
     adapters = adapter_host.load(sections, client)
     if adapters:
-        host = adapter_host.AdapterHost(adapters, client, client._token)
+        host = adapter_host.AdapterHost(adapters, client, client.token)
         app[ADAPTER_HOST] = host
         app.add_subapp("/adapters/", host.app())
     return app
@@ -179,27 +183,23 @@ def _redirect(target: str) -> Handler:
 def bind_base_url(app: web.Application, base_url: str) -> None:
     """Once the listening address is known: the in-process adapters call the router there, and the
     router hands replies to them there (or to an external adapter's ``outbound_url``)."""
-    rt = app[RUNTIME]
-    rt.base_url = base_url.rstrip("/")
-    app[ADAPTER_CLIENT].base_url = rt.base_url
-    if rt.outbound is None:
-        return
+    node, outbound = app[NODE], app[OUTBOUND]
+    node.base_url = base_url.rstrip("/")
+    app[ADAPTER_CLIENT].base_url = node.base_url
     host = app.get(ADAPTER_HOST)
     if host is not None:
         for adapter in host.adapters.values():
-            rt.outbound.add_route(
-                adapter.name, adapter.channel.value, f"{rt.base_url}/adapters/{adapter.name}/outbound"
+            outbound.add_route(
+                adapter.name, adapter.channel.value, f"{node.base_url}/adapters/{adapter.name}/outbound"
             )
             caps = adapter.capabilities.model_dump()
-            rt.capabilities[adapter.channel.value] = sorted(
-                set(rt.capabilities.get(adapter.channel.value, [])) | {k for k, v in caps.items() if v}
-            )
-    for name, section in rt.settings.file.adapters.items():
+            outbound.declare(adapter.channel.value, {k for k, v in caps.items() if v})
+    for name, section in app[SETTINGS].file.adapters.items():
         if isinstance(section, dict) and section.get("outbound_url") and section.get("channel"):
             # an adapter in its own process: it checks the token it was started with
             token_env = str(section.get("outbound_token_env", "OMNIROUTE_ADAPTER_TOKEN"))
             token = section.get("outbound_token") or os.environ.get(token_env)
-            rt.outbound.add_route(
+            outbound.add_route(
                 name, str(section["channel"]), str(section["outbound_url"]), str(token) if token else None
             )
 
@@ -225,9 +225,9 @@ class Server:
         bind_base_url(self.app, self.url)
         return self.url
 
-    @property
-    def runtime(self) -> Runtime:
-        return self.app[RUNTIME]
+    def __getitem__(self, key: web.AppKey[T]) -> T:
+        """A service of the running application (``server[ENGINE]``), for the CLI and the tests."""
+        return self.app[key]
 
     async def stop(self) -> None:
         await self.runner.cleanup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import importlib
 import importlib.util
 import json
@@ -22,6 +23,7 @@ from aiohttp import web
 
 from router import logs
 from router.app import Server
+from router.backends import BackendUnavailable, wait_for_backends
 from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
 from router.contracts import Role
 from router.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis
@@ -91,8 +93,21 @@ async def serve(args: argparse.Namespace) -> int:
             embedded.append(rd)
         host = args.host or settings.file.server.host
         port = args.port if args.port is not None else settings.file.server.port
+        await wait_for_backends(
+            settings.database_url, settings.redis_url, settings.file.server.backend_wait_seconds
+        )
         server = Server(settings, host, port)
-        url = await server.start()
+        try:
+            url = await server.start()
+        except OSError as exc:
+            await server.stop()
+            if exc.errno == errno.EADDRINUSE:
+                print(
+                    f"omniroute: port {port} on {host} is already in use; choose another with --port",
+                    file=sys.stderr,
+                )
+                return 1
+            raise
         _banner(url, settings, demo_tokens, [type(e).__name__ for e in embedded])
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -102,7 +117,7 @@ async def serve(args: argparse.Namespace) -> int:
         log.info("server.stopping")
         await server.stop()
         return 0
-    except (EmbeddedError, adapter_host.AdapterConfigError) as exc:
+    except (EmbeddedError, adapter_host.AdapterConfigError, BackendUnavailable) as exc:
         print(f"omniroute: {exc}", file=sys.stderr)
         return 1
     finally:

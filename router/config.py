@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule
@@ -23,6 +24,9 @@ class ServerSection(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str | None = Field(default=None, description="the URL providers and browsers reach")
+    backend_wait_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=60, description="how long start-up waits for PostgreSQL and Redis to answer"
+    )
 
 
 class RoutingSection(_Section):
@@ -136,3 +140,6 @@ def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, 
         data_dir=data_dir,
         config_path=path,
     )
+
+
+SETTINGS = web.AppKey("settings", Settings)

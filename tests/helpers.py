@@ -10,9 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from router.app import Server
+from router.backends import POOL
 from router.config import Settings
+from router.node import NODE, Node
+from router.realtime.hub import HUB, Hub
+from router.routing.directory import DIRECTORY, Directory
+from router.routing.engine import ENGINE, Engine
 
 DEFAULT_CONFIG = """
 [routing]
@@ -95,9 +101,30 @@ class TestServer:
         assert self.settings.admin_token
         return self.settings.admin_token
 
+    # the running application's services, for tests that look behind the API
     @property
-    def runtime(self):  # type: ignore[no-untyped-def]
-        return self.server.runtime
+    def pool(self) -> asyncpg.Pool:
+        return self.server[POOL]
+
+    @property
+    def engine(self) -> Engine:
+        return self.server[ENGINE]
+
+    @property
+    def redis(self) -> Any:
+        return self.engine.redis
+
+    @property
+    def hub(self) -> Hub:
+        return self.server[HUB]
+
+    @property
+    def directory(self) -> Directory:
+        return self.server[DIRECTORY]
+
+    @property
+    def node(self) -> Node:
+        return self.server[NODE]
 
     async def start(self) -> str:
         self.url = await self.server.start()

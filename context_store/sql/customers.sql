@@ -38,12 +38,16 @@ RETURNING id, type, data, interaction_id, at;
 
 -- name: context_record
 -- The whole context record of one customer as JSON text (one round trip; an offer splices it into its
--- frame as it is). $1 customer_id (NULL: the customer of interaction $4), $2 max interactions,
--- $3 max journey events, $4 interaction id (nullable)
+-- frame as it is); no row when there is no such customer. $1 customer_id (NULL: the customer of
+-- interaction $4), $2 max interactions, $3 max journey events, $4 interaction id (nullable)
+WITH c AS (
+    SELECT id, name, email, phone, created_at FROM customers
+    WHERE id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid))
+)
 SELECT json_build_object(
-    'customer', (SELECT to_json(c) FROM (SELECT id, name, email, phone, created_at FROM customers WHERE id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid))) c),
+    'customer', to_json(c),
     'identities', COALESCE((SELECT json_agg(i ORDER BY i.created_at) FROM
-        (SELECT kind, value, created_at FROM identities WHERE customer_id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid))) i), '[]'),
+        (SELECT kind, value, created_at FROM identities WHERE customer_id = c.id) i), '[]'),
     'interactions', COALESCE((SELECT json_agg(x ORDER BY x.created_at DESC) FROM (
         SELECT it.id, it.customer_id, it.conversation_id, it.parent_id, it.channel, it.external_id,
                it.queue_id AS queue, it.status, it.priority, it.attributes, it.subject, it.agent_id,
@@ -58,8 +62,9 @@ SELECT json_build_object(
                COALESCE((SELECT json_agg(n ORDER BY n.created_at) FROM (
                    SELECT id, interaction_id, agent_id, body, created_at
                    FROM notes WHERE interaction_id = it.id) n), '[]') AS notes
-        FROM interactions it WHERE it.customer_id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid)) ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
+        FROM interactions it WHERE it.customer_id = c.id ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
     'events', COALESCE((SELECT json_agg(e ORDER BY e.at DESC) FROM (
         SELECT id, type, data, interaction_id, at FROM journey_events
-        WHERE customer_id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid)) ORDER BY at DESC LIMIT $3) e), '[]')
-)::text AS record;
+        WHERE customer_id = c.id ORDER BY at DESC LIMIT $3) e), '[]')
+)::text AS record
+FROM c;

@@ -28,7 +28,11 @@ SELECT id, customer_id FROM conversations WHERE id = $1;
 -- $8 from_value, $9 queue_id, $10 priority, $11 attributes, $12 subject, $13 venq_ms
 INSERT INTO interactions (id, customer_id, conversation_id, parent_id, channel, external_id, from_kind,
                           from_value, queue_id, status, priority, attributes, subject, venq_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13);
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
+RETURNING id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
+          queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
+          created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until,
+          ended_at;
 
 -- name: interaction_create
 -- A new interaction with its conversation (when new), its first status and its journey event: one
@@ -43,7 +47,10 @@ it AS (
     INSERT INTO interactions (id, customer_id, conversation_id, channel, external_id, from_kind, from_value,
                               queue_id, status, priority, attributes, subject, venq_ms)
     VALUES ($1, $2, $3, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
-    RETURNING id, customer_id, conversation_id, channel, queue_id AS queue, status, priority, venq_ms, created_at
+    RETURNING id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
+              queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
+              created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until,
+              ended_at
 ),
 h AS (
     INSERT INTO interaction_history (interaction_id, status, detail) SELECT id, 'queued', $16 FROM it

@@ -9,9 +9,13 @@ RETURNING id, interaction_id, direction, body, agent_id, external_id, status, at
 
 -- name: message_get
 -- $1 id
-SELECT id, interaction_id, conversation_id, channel, direction, body, agent_id, external_id, status,
-       attachments, created_at, attempts
+SELECT id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at
 FROM messages WHERE id = $1;
+
+-- name: message_get_by_external
+-- $1 channel, $2 external_id
+SELECT id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at
+FROM messages WHERE channel = $1 AND external_id = $2;
 
 -- name: message_set_status
 -- Delivery progress of an outbound message. A status never moves back: the in-flight states (pending,

@@ -3,8 +3,8 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
 from router.contracts.wire import (
-    DEFAULT_CAPACITY,
     ID_PATTERN,
     OPEN_STATUSES,
     AgentConfig,
@@ -12,8 +12,8 @@ from router.contracts.wire import (
     AgentOut,
     AgentState,
     Attachment,
-    Channel,
     ChannelCapabilities,
+    ChannelInfo,
     ContextRecord,
     CustomerHints,
     CustomerOut,
@@ -32,6 +32,7 @@ from router.contracts.wire import (
     MessageOut,
     MessageStatusIn,
     MessageStatusOut,
+    Meta,
     NoteOut,
     OutboundAccepted,
     OutboundMessage,
@@ -51,6 +52,7 @@ from router.contracts.wire import (
 )
 
 __all__ = [
+    "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
     "OPEN_STATUSES",
@@ -61,6 +63,8 @@ __all__ = [
     "Attachment",
     "Channel",
     "ChannelCapabilities",
+    "ChannelInfo",
+    "ChannelSpec",
     "ContextRecord",
     "CustomerHints",
     "CustomerOut",
@@ -79,6 +83,7 @@ __all__ = [
     "MessageOut",
     "MessageStatusIn",
     "MessageStatusOut",
+    "Meta",
     "NoteOut",
     "OutboundAccepted",
     "OutboundMessage",
@@ -94,5 +99,6 @@ __all__ = [
     "Strict",
     "TokenIn",
     "TokenOut",
+    "lua_header",
     "normalize_identity",
 ]

@@ -14,20 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from router.contracts.channels import DEFAULT_CAPACITY, Channel
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="letters, digits, _ . - (max 64)")]
 SkillLevel = Annotated[int, Field(ge=1, le=10)]
-
-
-class Channel(StrEnum):
-    voice = "voice"
-    chat = "chat"
-    email = "email"
-    social = "social"
-    sms = "sms"
-
-
-DEFAULT_CAPACITY: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "social": 3, "sms": 3}
 
 
 class Role(StrEnum):
@@ -378,6 +369,39 @@ class Health(BaseModel):
 
     status: Literal["ok", "unhealthy"]
     checks: dict[str, str]
+
+
+class ChannelInfo(BaseModel):
+    """One row of the channel table, as the pages and integrators read it."""
+
+    name: Channel
+    label: str
+    arrival: str
+    default_capacity: int
+    exclusive: bool
+    text: bool
+    capabilities: list[str]
+    icon: str
+
+    @classmethod
+    def of(cls, channel: Channel) -> ChannelInfo:
+        s = channel.spec
+        return cls(
+            name=channel,
+            label=s.label,
+            arrival=s.arrival,
+            default_capacity=s.default_capacity,
+            exclusive=s.exclusive,
+            text=s.text,
+            capabilities=list(s.capabilities),
+            icon=s.icon,
+        )
+
+
+class Meta(BaseModel):
+    """``GET /v1/meta``: what every client needs to know of this server before it draws anything."""
+
+    channels: list[ChannelInfo]
 
 
 class Problem(BaseModel):

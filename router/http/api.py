@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -15,15 +16,18 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from context_store import config as cstore_config
-from context_store import customers as cstore
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import customers, interactions, journey, messages
+from context_store import tokens as token_store
+from context_store.db import parse_uuid, ping
+from context_store.records import InteractionDetail
+from router.backends import POOL
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
     AgentLive,
     AgentOut,
+    Channel,
+    ChannelInfo,
     ContextRecord,
     EndIn,
     InboundEvent,
@@ -32,6 +36,7 @@ from router.contracts import (
     JourneyEventIn,
     MessageIn,
     MessageStatusIn,
+    Meta,
     QueueConfig,
     QueueOut,
     Role,
@@ -40,22 +45,22 @@ from router.contracts import (
     TokenOut,
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
-from router.http import auth
 from router.http.openapi import openapi_document
 from router.http.routes import HTTP_ROUTES, route_defs
-from router.realtime.hub import Hub, interaction_out
-from router.routing import directory, stats
+from router.metrics import METRICS, Metrics
+from router.node import NODE, Node
+from router.realtime.hub import HUB, Hub, interaction_out
+from router.routing.directory import DIRECTORY, Directory
+from router.routing.engine import ENGINE, Engine
 from router.routing.events import jsonable, publish_message_status
-from router.service import ingest
-from router.state import Principal, Runtime
+from router.routing.stats import STATS, Statistics
+from router.service import auth
+from router.service.auth import TOKENS, Principal
+from router.service.ingest import INGEST, Ingest
 
 log = structlog.get_logger("router.http.api")
 
 M = TypeVar("M", bound=BaseModel)
-
-RUNTIME = web.AppKey("runtime", Runtime)
-HUB = web.AppKey("hub", Hub)
-TOKENS = web.AppKey("tokens", auth.TokenCache)
 
 
 def problem(
@@ -138,14 +143,38 @@ def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.
 
 
 class API:
-    """Handlers bound to an application; its runtime exists once the app has started."""
+    """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
     @property
-    def rt(self) -> Runtime:
-        return self.app[RUNTIME]
+    def pool(self) -> asyncpg.Pool:
+        return self.app[POOL]
+
+    @property
+    def engine(self) -> Engine:
+        return self.app[ENGINE]
+
+    @property
+    def directory(self) -> Directory:
+        return self.app[DIRECTORY]
+
+    @property
+    def stats(self) -> Statistics:
+        return self.app[STATS]
+
+    @property
+    def ingest(self) -> Ingest:
+        return self.app[INGEST]
+
+    @property
+    def counters(self) -> Metrics:
+        return self.app[METRICS]
+
+    @property
+    def node(self) -> Node:
+        return self.app[NODE]
 
     @property
     def hub(self) -> Hub:
@@ -156,7 +185,7 @@ class API:
         return self.app[TOKENS]
 
     async def who(self, request: web.Request, *roles: Role) -> Principal:
-        principal = await auth.authenticate(request, self.rt, self.tokens, *roles)
+        principal = await auth.authenticate(request, self.tokens, *roles)
         structlog.contextvars.bind_contextvars(role=principal.role.value)
         return principal
 
@@ -171,32 +200,30 @@ class API:
         started = time.perf_counter()
         ev = await body(request, InboundEvent)
         structlog.contextvars.bind_contextvars(channel=ev.channel.value)
-        result = await ingest.ingest(self.rt, ev)
-        self.rt.metrics.observe("ingest", time.perf_counter() - started)
+        result = await self.ingest.ingest(ev)
+        self.counters.observe("ingest", time.perf_counter() - started)
         return ok(result, 201 if result.created else 200)
 
-    async def _interaction_for(self, request: web.Request, principal: Principal) -> dict[str, Any]:
-        iid = cstore.parse_uuid(request.match_info["id"])
-        row = await istore.get_interaction(self.rt.pool, iid, full=True) if iid else None
-        if row is None:
+    async def _interaction_for(self, request: web.Request, principal: Principal) -> InteractionDetail:
+        iid = parse_uuid(request.match_info["id"])
+        detail = await interactions.get_detail(self.pool, iid) if iid else None
+        if detail is None:
             raise NotFound(f"interaction {request.match_info['id']} not found")
-        if principal.role == Role.agent and not await self._agent_may_see(principal, str(row["customer_id"])):
-            raise Forbidden("agents see only the customers they are serving")
-        return row
-
-    async def _agent_may_see(self, principal: Principal, customer_id: str) -> bool:
-        assert principal.agent_id is not None
-        if await self.rt.pool.fetchval(
-            q("agent_serves_customer"), principal.agent_id, cstore.parse_uuid(customer_id)
+        if principal.role == Role.agent and not await self._agent_may_see(
+            principal, detail.interaction.customer_id
         ):
+            raise Forbidden("agents see only the customers they are serving")
+        return detail
+
+    async def _agent_may_see(self, principal: Principal, customer_id: uuid.UUID) -> bool:
+        assert principal.agent_id is not None
+        if await interactions.agent_serves_customer(self.pool, principal.agent_id, customer_id):
             return True
-        offers = await self.rt.engine.agent_offers(principal.agent_id)
+        offers = await self.engine.agent_offers(principal.agent_id)
         if not offers:
             return False
-        rows = await self.rt.pool.fetch(
-            q("interaction_customers"), [cstore.parse_uuid(o["i"]) for o in offers]
-        )
-        return any(str(r["customer_id"]) == customer_id for r in rows)
+        offered = [iid for iid in (parse_uuid(o["i"]) for o in offers) if iid is not None]
+        return customer_id in await interactions.customer_ids(self.pool, offered)
 
     async def find_interaction(self, request: web.Request) -> web.Response:
         """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
@@ -208,102 +235,101 @@ class API:
                 "give channel and external_id",
                 errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
             )
-        iid = await self.rt.pool.fetchval(q("interaction_by_external"), channel, external_id)
+        iid = await interactions.id_by_external(self.pool, channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
-        row = await istore.get_interaction(self.rt.pool, iid, full=True)
-        assert row is not None
-        return ok(await self._live_view(row))
+        detail = await interactions.get_detail(self.pool, iid)
+        assert detail is not None
+        return ok(await self._live_view(detail))
 
-    async def _live_view(self, row: dict[str, Any]) -> InteractionOut:
-        out = interaction_out(row)
-        if row["status"] == InteractionStatus.transferred:
-            live = await self.rt.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
+    async def _live_view(self, detail: InteractionDetail) -> InteractionOut:
+        it = detail.interaction
+        out = interaction_out(it, detail)
+        if it.status == InteractionStatus.transferred:
+            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
             out.live_id = str(live) if live else None
-        if row["status"] == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await ingest.live_position(self.rt, row)
-        if row["agent_id"] and row["agent_id"] in self.rt.agents:
-            out.agent_address = self.rt.agents[row["agent_id"]].address or f"client:{row['agent_id']}"
+        if it.status == InteractionStatus.queued:
+            out.position, out.estimated_wait_seconds = await self.ingest.live_position(it)
+        if it.agent_id and it.agent_id in self.directory.agents:
+            out.agent_address = self.directory.agents[it.agent_id].address or f"client:{it.agent_id}"
         return out
 
     async def get_interaction(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.supervisor, Role.agent)
-        row = await self._interaction_for(request, principal)
-        return ok(await self._live_view(row))
+        detail = await self._interaction_for(request, principal)
+        return ok(await self._live_view(detail))
 
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)
         msg = await body(request, MessageIn)
         if principal.role == Role.agent:
             msg = msg.model_copy(update={"direction": "outbound", "agent_id": principal.agent_id})
-            row = await self._interaction_for(request, principal)
-            if row["agent_id"] != principal.agent_id:
+            detail = await self._interaction_for(request, principal)
+            if detail.interaction.agent_id != principal.agent_id:
                 raise Forbidden("only the agent holding the interaction writes in it")
-        message, created = await ingest.add_message(self.rt, request.match_info["id"], msg)
+        message, created = await self.ingest.add_message(request.match_info["id"], msg)
         return ok(jsonable(message), 201 if created else 200)
 
     async def post_end(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         reason = (await body(request, EndIn)) if request.can_read_body else EndIn()
-        row = await ingest.customer_end(self.rt, request.match_info["id"], reason.reason)
-        return ok(interaction_out(row))
+        it = await self.ingest.customer_end(request.match_info["id"], reason.reason)
+        return ok(interaction_out(it))
 
     # ------------------------------------------------------------ customers
 
     async def get_context(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor, Role.agent)
-        customer_id = request.match_info["id"]
-        if cstore.parse_uuid(customer_id) is None:
-            raise NotFound(f"customer {customer_id} not found")
+        customer_id = parse_uuid(request.match_info["id"])
+        if customer_id is None:
+            raise NotFound(f"customer {request.match_info['id']} not found")
         if principal.role == Role.agent and not await self._agent_may_see(principal, customer_id):
             raise Forbidden("agents see only the customers they are serving")
-        record = await cstore.context_record(self.rt.pool, customer_id)
+        record = await customers.context_json(self.pool, customer_id)
         if record is None:
-            raise NotFound(f"customer {customer_id} not found")
-        return ok(ContextRecord.model_validate(record))
+            raise NotFound(f"customer {request.match_info['id']} not found")
+        return ok(ContextRecord.model_validate_json(record))
 
     async def post_customer_event(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         customer_id = request.match_info["id"]
         ev = await body(request, JourneyEventIn)
-        uid = cstore.parse_uuid(customer_id)
-        if uid is None or await cstore.get_customer(self.rt.pool, customer_id) is None:
+        uid = parse_uuid(customer_id)
+        if uid is None or await customers.get(self.pool, uid) is None:
             raise NotFound(f"customer {customer_id} not found")
-        row = await cstore.add_journey_event(self.rt.pool, uid, ev.type, ev.data, at=ev.at)
-        return ok(jsonable(row), 201)
+        event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
+        return ok(jsonable(event), 201)
 
     # ------------------------------------------------------------ directory
 
     async def list_queues(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
-        day = await stats.day_counts(self.rt)
+        day = await self.stats.day_counts()
         out = [
-            QueueOut(id=qid, stats=await stats.queue_stats(self.rt, qid, day.get(qid)), **cfg.model_dump())
-            for qid, cfg in sorted(self.rt.queues.items())
+            QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump())
+            for qid, cfg in sorted(self.directory.queues.items())
         ]
         return ok(out)
 
     async def get_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
         qid = request.match_info["id"]
-        cfg = self.rt.queues.get(qid)
+        cfg = self.directory.queues.get(qid)
         if cfg is None:
             raise NotFound(f"queue {qid} not found")
-        day = await stats.day_counts(self.rt)
-        return ok(
-            QueueOut(id=qid, stats=await stats.queue_stats(self.rt, qid, day.get(qid)), **cfg.model_dump())
-        )
+        day = await self.stats.day_counts()
+        return ok(QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump()))
 
     async def put_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         qid = _ident(request.match_info["id"])
         cfg = await body(request, QueueConfig)
-        created = qid not in self.rt.queues
-        await directory.put_queue(self.rt, qid, cfg)
+        created = qid not in self.directory.queues
+        await self.directory.put_queue(qid, cfg)
         return ok(QueueOut(id=qid, **cfg.model_dump()), 201 if created else 200)
 
     async def _agent_out(self, agent_id: str, cfg: AgentConfig) -> AgentOut:
-        live = await self.rt.engine.agent_live(agent_id)
+        live = await self.engine.agent_live(agent_id)
         cap = cfg.full_capacity()
         return AgentOut(
             id=agent_id,
@@ -322,14 +348,14 @@ class API:
 
     async def list_agents(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor)
-        return ok([await self._agent_out(a, cfg) for a, cfg in sorted(self.rt.agents.items())])
+        return ok([await self._agent_out(a, cfg) for a, cfg in sorted(self.directory.agents.items())])
 
     async def get_agent(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor, Role.agent)
         agent_id = request.match_info["id"]
         if principal.role == Role.agent and principal.agent_id != agent_id:
             raise Forbidden("an agent token reads only its own agent")
-        cfg = self.rt.agents.get(agent_id)
+        cfg = self.directory.agents.get(agent_id)
         if cfg is None:
             raise NotFound(f"agent {agent_id} not found")
         return ok(await self._agent_out(agent_id, cfg))
@@ -338,23 +364,21 @@ class API:
         await self.who(request, Role.admin)
         agent_id = _ident(request.match_info["id"])
         cfg = await body(request, AgentConfig)
-        created = agent_id not in self.rt.agents
-        await directory.put_agent(self.rt, agent_id, cfg)
+        created = agent_id not in self.directory.agents
+        await self.directory.put_agent(agent_id, cfg)
         return ok(await self._agent_out(agent_id, cfg), 201 if created else 200)
 
     async def get_rules(self, request: web.Request) -> web.Response:
         await self.who(request, Role.supervisor)
-        return ok(self.rt.rules)
+        return ok(self.directory.rules)
 
     async def put_rules(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         rules = (await body(request, RulesIn)).rules
-        unknown = [r.queue for r in rules if r.queue not in self.rt.queues]
+        unknown = [r.queue for r in rules if r.queue not in self.directory.queues]
         if unknown:
             raise BadRequest(f"rules name unknown queues: {', '.join(unknown)}")
-        await cstore_config.replace_rules(self.rt.pool, [r.model_dump(mode="json") for r in rules])
-        await directory.reload(self.rt)
-        await directory.announce_change(self.rt)
+        await self.directory.put_rules(rules)
         return ok(rules)
 
     async def post_token(self, request: web.Request) -> web.Response:
@@ -365,14 +389,12 @@ class API:
                 "agent_id is required for an agent token and only for it",
                 errors=[{"loc": ["agent_id"], "msg": "required with role agent, else forbidden"}],
             )
-        if tin.agent_id is not None and tin.agent_id not in self.rt.agents:
+        if tin.agent_id is not None and tin.agent_id not in self.directory.agents:
             raise BadRequest(
                 f"unknown agent {tin.agent_id!r}", errors=[{"loc": ["agent_id"], "msg": "unknown"}]
             )
         token = auth.new_token()
-        await cstore_config.insert_token(
-            self.rt.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name
-        )
+        await token_store.insert(self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name)
         log.info("token.created", token_role=tin.role.value, agent_id=tin.agent_id)
         return ok(TokenOut(token=token, role=tin.role, agent_id=tin.agent_id), 201)
 
@@ -381,28 +403,31 @@ class API:
     async def post_message_status(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         st = await body(request, MessageStatusIn)
-        mid = cstore.parse_uuid(request.match_info["id"])
-        row = (
-            await self.rt.pool.fetchrow(q("message_set_status"), mid, st.status, st.detail, st.external_id)
-            if mid
-            else None
-        )
-        if row is None:
+        mid = parse_uuid(request.match_info["id"])
+        changed = None
+        if mid is not None:
+            changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
+        if changed is None:
             raise NotFound(f"message {request.match_info['id']} not found")
-        await publish_message_status(self.rt, row, row["status"], st.detail)
-        return ok({"id": str(row["id"]), "status": row["status"]})
+        await publish_message_status(self.engine, changed, changed.status, st.detail)
+        return ok({"id": str(changed.id), "status": changed.status})
 
     async def post_status_by_external(self, request: web.Request) -> web.Response:
         await self.who(request, Role.adapter)
         st = await body(request, MessageStatusIn)
         if not st.external_id:
             raise BadRequest("external_id is required", errors=[{"loc": ["external_id"], "msg": "required"}])
-        rows = await self.rt.pool.fetch(q("message_status_by_external"), st.external_id, st.status, st.detail)
-        for row in rows:
-            await publish_message_status(self.rt, row, row["status"], st.detail)
-        return ok({"updated": len(rows)})
+        changed = await messages.set_status_by_external(self.pool, st.external_id, st.status, st.detail)
+        for m in changed:
+            await publish_message_status(self.engine, m, m.status, st.detail)
+        return ok({"updated": len(changed)})
 
     # ------------------------------------------------------------ operations
+
+    async def meta(self, request: web.Request) -> web.Response:
+        """The channel table and other facts a client reads before it draws anything; public, like the
+        pages that read it."""
+        return ok(Meta(channels=[ChannelInfo.of(ch) for ch in Channel]))
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(openapi_document())
@@ -410,14 +435,14 @@ class API:
     async def healthz(self, request: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         try:
-            await self.rt.pool.fetchval("SELECT 1")
+            await ping(self.pool)
             checks["postgres"] = "ok"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["postgres"] = f"error: {type(exc).__name__}"
         try:
-            await self.rt.redis.ping()
+            await self.engine.redis.ping()
             checks["redis"] = "ok"
-            checks["index"] = "ready" if await self.rt.engine.is_built() else "rebuilding"
+            checks["index"] = "ready" if await self.engine.is_built() else "rebuilding"
         except Exception as exc:  # reported, not raised: this is the health report
             checks["redis"] = f"error: {type(exc).__name__}"
         healthy = checks.get("postgres") == "ok" and checks.get("redis") == "ok"
@@ -430,16 +455,16 @@ class API:
             "queue_waiting": [],
             "queue_oldest_wait_seconds": [],
             "agents_connected": [],
-            "sockets_open": [({"node": self.rt.node_id}, float(len(self.hub.all_sockets)))],
+            "sockets_open": [({"node": self.node.id}, float(len(self.hub.all_sockets)))],
         }
-        for qid in sorted(self.rt.queues):
-            st = await stats.queue_stats(self.rt, qid)
+        for qid in sorted(self.directory.queues):
+            st = await self.stats.queue_stats(qid)
             gauges["queue_waiting"].append(({"queue": qid}, st.waiting))
             gauges["queue_oldest_wait_seconds"].append(({"queue": qid}, st.oldest_wait_seconds))
         gauges["agents_connected"].append(
-            ({}, float(await self.rt.redis.scard(self.rt.engine.keys.connected)))
+            ({}, float(await self.engine.redis.scard(self.engine.keys.connected)))
         )
-        return web.Response(text=self.rt.metrics.render(gauges), content_type="text/plain")
+        return web.Response(text=self.counters.render(gauges), content_type="text/plain")
 
 
 def _ident(value: str) -> str:

@@ -417,6 +417,18 @@ HTTP_ROUTES: tuple[Route, ...] = (
     # operations
     _route(
         "GET",
+        "/v1/meta",
+        "meta",
+        "The channel table and server facts",
+        tag="operations",
+        roles=(),
+        backend=False,
+        description="What every client reads before it draws anything: the channels, their labels,"
+        " default capacities and capabilities.",
+        ok={200: _json("The server's facts.", c.Meta)},
+    ),
+    _route(
+        "GET",
         "/v1/openapi.json",
         "openapi",
         "This document",

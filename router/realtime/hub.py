@@ -14,16 +14,20 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
 
 from agent_desktop import frames
-from context_store import customers as cstore
-from context_store import interactions as istore
-from router.contracts import ContextRecord, InteractionOut
-from router.routing import directory, stats
-from router.state import Runtime
+from context_store import customers, interactions
+from context_store.records import Interaction, InteractionDetail, Message, Note
+from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut
+from router.metrics import Metrics
+from router.node import Node
+from router.routing.directory import Directory
+from router.routing.engine import Engine
+from router.routing.stats import Statistics
 
 log = structlog.get_logger("router.realtime.hub")
 
@@ -49,6 +53,10 @@ class AgentSession:
     ws: web.WebSocketResponse
     state: str = "away"  # the agent's last chosen state, re-announced if Redis loses it
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
 
     async def send(self, frame: BaseModel) -> None:
         await self.send_text(frame.model_dump_json())
@@ -79,22 +87,19 @@ class SupervisorSession:
                 pass
 
 
-async def context_for(rt: Runtime, customer_id: str) -> dict[str, Any]:
-    record = await cstore.context_record(rt.pool, customer_id)
-    return record or {}
-
-
-async def work_view(rt: Runtime, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
+async def work_view(pool: asyncpg.Pool, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
     """The interaction (with messages and notes) and its customer's context record."""
-    row = await istore.get_interaction(rt.pool, interaction_id, full=False)
-    if row is None:
+    it = await interactions.get(pool, interaction_id)
+    if it is None:
         return None
-    record = ContextRecord.model_validate(await context_for(rt, str(row["customer_id"])))
-    current = next((i for i in record.interactions if i.id == str(row["id"])), None)
-    if current is None:
-        full = await istore.get_interaction(rt.pool, interaction_id, full=True)
-        assert full is not None
-        current = interaction_out(full)
+    raw = await customers.context_json(pool, it.customer_id)
+    assert raw is not None, "an interaction's customer exists"
+    record = ContextRecord.model_validate_json(raw)
+    current = next((i for i in record.interactions if i.id == str(it.id)), None)
+    if current is None:  # older than the record's window
+        detail = await interactions.get_detail(pool, it.id)
+        assert detail is not None
+        current = interaction_out(detail.interaction, detail)
     return current, record
 
 
@@ -103,22 +108,77 @@ def _stream_id(event_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def interaction_out(row: dict[str, Any]) -> InteractionOut:
-    data: dict[str, Any] = {
-        k: (str(v) if k in ("id", "customer_id", "conversation_id", "parent_id") and v is not None else v)
-        for k, v in row.items()
-    }
-    for m in data.get("messages", []):
-        m["id"], m["interaction_id"] = str(m["id"]), str(m["interaction_id"])
-    for n in data.get("notes", []):
-        n["id"] = str(n["id"])
-        n["interaction_id"] = str(n["interaction_id"]) if n["interaction_id"] else None
-    return InteractionOut.model_validate(data)
+def message_out(m: Message) -> MessageOut:
+    return MessageOut(
+        id=str(m.id),
+        interaction_id=str(m.interaction_id),
+        direction=m.direction,
+        body=m.body,
+        agent_id=m.agent_id,
+        external_id=m.external_id,
+        status=m.status,
+        attachments=m.attachments,
+        created_at=m.created_at,
+    )
+
+
+def note_out(n: Note) -> NoteOut:
+    return NoteOut(
+        id=str(n.id),
+        interaction_id=str(n.interaction_id) if n.interaction_id else None,
+        agent_id=n.agent_id,
+        body=n.body,
+        created_at=n.created_at,
+    )
+
+
+def interaction_out(it: Interaction, detail: InteractionDetail | None = None) -> InteractionOut:
+    """The wire view of a stored interaction; with its messages and notes when ``detail`` holds them."""
+    return InteractionOut(
+        id=str(it.id),
+        customer_id=str(it.customer_id),
+        conversation_id=str(it.conversation_id),
+        parent_id=str(it.parent_id) if it.parent_id else None,
+        channel=it.channel,
+        external_id=it.external_id,
+        queue=it.queue,
+        status=it.status,
+        priority=it.priority,
+        attributes=it.attributes,
+        subject=it.subject,
+        agent_id=it.agent_id,
+        disposition=it.disposition,
+        summary=it.summary,
+        end_reason=it.end_reason,
+        created_at=it.created_at,
+        enqueued_at=it.enqueued_at,
+        assigned_at=it.assigned_at,
+        ended_at=it.ended_at,
+        from_kind=it.from_kind,
+        from_value=it.from_value,
+        messages=[message_out(m) for m in detail.messages] if detail else [],
+        notes=[note_out(n) for n in detail.notes] if detail else [],
+    )
 
 
 class Hub:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    """The sockets of this process, and what each event on the stream means for them."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        engine: Engine,
+        directory: Directory,
+        stats: Statistics,
+        metrics: Metrics,
+        node: Node,
+    ) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
+        self.stats = stats
+        self.metrics = metrics
+        self.node = node
         self.agents: dict[str, AgentSession] = {}
         self.supervisors: weakref.WeakSet[SupervisorSession] = weakref.WeakSet()
         self.all_sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -144,33 +204,32 @@ class Hub:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
         frame is the same document as :class:`agent_desktop.frames.Offer` (a test holds them equal)."""
-        found = await cstore.offer_context(self.rt.pool, uuid.UUID(interaction_id))
+        found = await customers.offer_context(self.pool, uuid.UUID(interaction_id))
         if found is None:
             return None
-        record, current = found
+        current = found.interaction
         if current is None:  # older than the record's window: the slow path
             frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
             return frame.model_dump_json() if frame is not None else None
-        it = json.loads(current)
-        queue = self.rt.queues.get(it["queue"])
+        queue = self.directory.queues.get(current.queue)
         reason = {
-            "queue": it["queue"],
+            "queue": current.queue,
             "skills": dict(queue.skills) if queue else {},
-            "channel": it["channel"],
+            "channel": current.channel,
         }
         head = json.dumps(
             {"type": "offer", "offer_id": offer_id, "deadline": deadline_ms / 1000, "reason": reason}
         )
-        return f'{head[:-1]}, "interaction": {current}, "context": {record}}}'
+        return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
         self, offer_id: str, interaction_id: str, deadline_ms: float
     ) -> frames.Offer | None:
-        view = await work_view(self.rt, interaction_id)
+        view = await work_view(self.pool, interaction_id)
         if view is None:
             return None
         interaction, record = view
-        queue = self.rt.queues.get(interaction.queue)
+        queue = self.directory.queues.get(interaction.queue)
         reason = {
             "queue": interaction.queue,
             "skills": dict(queue.skills) if queue else {},
@@ -189,14 +248,13 @@ class Hub:
     async def handle(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
         if _stream_id(event_id) > _stream_id(self.last_event_id):
             self.last_event_id = event_id
-        rt = self.rt
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None
         if kind == "offer" and session is not None:
             text = await self.offer_text(data["offer_id"], data["interaction_id"], float(data["deadline"]))
             if text is not None:
                 await session.send_text(text)
-                rt.metrics.inc("offers_sent_total")
+                self.metrics.inc("offers_sent_total")
                 log.info(
                     "offer.sent",
                     agent_id=agent_id,
@@ -210,7 +268,7 @@ class Hub:
                 )
             )
             if data["reason"] == "timeout":
-                rt.metrics.inc("offers_timed_out_total")
+                self.metrics.inc("offers_timed_out_total")
                 log.info("offer.timeout", agent_id=agent_id, interaction_id=data["interaction_id"])
         elif kind == "message" and session is not None:
             msg = data["message"]
@@ -238,10 +296,10 @@ class Hub:
             await session.send(frames.Error(code="session_replaced", detail="signed in from another desktop"))
             await session.ws.close(code=4001, message=b"session replaced")
         elif kind == "config":
-            if data.get("node") != rt.node_id:
-                await directory.reload(rt)
+            if data.get("node") != self.node.id:
+                await self.directory.reload()
         if kind == "agent":
-            rt.staffing_cache.clear()  # wait estimates count the agents signed in
+            self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
         if agent_id:
@@ -257,14 +315,14 @@ class Hub:
     # ------------------------------------------------------------ supervisors
 
     async def agent_status(self, agent_id: str) -> frames.AgentStatus | None:
-        cfg = self.rt.agents.get(agent_id)
+        cfg = self.directory.agents.get(agent_id)
         if cfg is None:
             return None
-        live = await self.rt.engine.agent_live(agent_id)
-        work = await self.rt.engine.agent_work(agent_id)
+        live = await self.engine.agent_live(agent_id)
+        work = await self.engine.agent_work(agent_id)
         wrapup = 0
         for iid in work:
-            if (await self.rt.engine.interaction_live(iid)).get("st") == "wrapup":
+            if (await self.engine.interaction_live(iid)).get("st") == "wrapup":
                 wrapup += 1
         cap = cfg.full_capacity()
         return frames.AgentStatus(
@@ -279,8 +337,8 @@ class Hub:
         )
 
     async def queue_snapshot(self, queue_id: str, day: dict[str, dict[str, int]]) -> frames.QueueSnapshot:
-        cfg = self.rt.queues.get(queue_id)
-        st = await stats.queue_stats(self.rt, queue_id, day.get(queue_id))
+        cfg = self.directory.queues.get(queue_id)
+        st = await self.stats.queue_stats(queue_id, day.get(queue_id))
         await self._record_history(queue_id, st.waiting)
         return frames.QueueSnapshot(
             id=queue_id,
@@ -290,16 +348,16 @@ class Hub:
         )
 
     async def _record_history(self, queue_id: str, waiting: int) -> None:
-        key = f"{self.rt.engine.keys.prefix}:qhist:{queue_id}"
+        key = self.engine.keys.queue_history(queue_id)
         now = time.time()
-        pipe = self.rt.redis.pipeline(transaction=False)
+        pipe = self.engine.redis.pipeline(transaction=False)
         pipe.zadd(key, {f"{now:.3f}:{waiting}": now})
         pipe.zremrangebyscore(key, "-inf", now - HISTORY_SECONDS)
         await pipe.execute()
 
     async def history(self, queue_id: str) -> list[tuple[float, int]]:
-        key = f"{self.rt.engine.keys.prefix}:qhist:{queue_id}"
-        rows = await self.rt.redis.zrangebyscore(key, time.time() - HISTORY_SECONDS, "+inf")
+        key = self.engine.keys.queue_history(queue_id)
+        rows = await self.engine.redis.zrangebyscore(key, time.time() - HISTORY_SECONDS, "+inf")
         out = []
         for r in rows:
             ts, _, waiting = str(r).partition(":")
@@ -307,10 +365,12 @@ class Hub:
         return out
 
     async def snapshot(self) -> frames.SupervisorSnapshot:
-        day = await stats.day_counts(self.rt)
-        queues = [await self.queue_snapshot(q, day) for q in sorted(self.rt.queues)]
-        agents = [a for a in [await self.agent_status(a) for a in sorted(self.rt.agents)] if a is not None]
-        history = {q: await self.history(q) for q in sorted(self.rt.queues)}
+        day = await self.stats.day_counts()
+        queues = [await self.queue_snapshot(q, day) for q in sorted(self.directory.queues)]
+        agents = [
+            a for a in [await self.agent_status(a) for a in sorted(self.directory.agents)] if a is not None
+        ]
+        history = {q: await self.history(q) for q in sorted(self.directory.queues)}
         return frames.SupervisorSnapshot(
             event_id=self.last_event_id, queues=queues, agents=agents, history=history
         )
@@ -324,7 +384,7 @@ class Hub:
             if not self.supervisors:
                 continue
             try:
-                day = await stats.day_counts(self.rt) if queues else {}
+                day = await self.stats.day_counts() if queues else {}
                 texts = []
                 for q in sorted(queues):
                     snap = await self.queue_snapshot(q, day)
@@ -342,3 +402,6 @@ class Hub:
                         await sup.send_json_text(text)
             except Exception:  # a failed statistics round is logged; the next event retries it
                 log.exception("supervisor.push_failed")
+
+
+HUB = web.AppKey("hub", Hub)

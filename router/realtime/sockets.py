@@ -10,18 +10,22 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import structlog
 from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
-from router.contracts import Role
+from router.contracts import Channel, Role
 from router.errors import Forbidden, NotFound, OmnirouteError
-from router.http.auth import TokenCache, authenticate
+from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.routing import events
-from router.service import work
-from router.state import Runtime
+from router.routing.directory import Directory
+from router.routing.engine import Engine
+from router.service.auth import TokenCache, authenticate
+from router.service.outbound import Outbound
+from router.service.work import Work
 
 log = structlog.get_logger("router.realtime.sockets")
 
@@ -32,178 +36,201 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
 
 
-async def hello(rt: Runtime, hub: Hub, agent_id: str, state: str, since: float) -> frames.Hello:
-    cfg = rt.agents[agent_id]
-    items = []
-    for iid in await rt.engine.agent_work(agent_id):
-        view = await work_view(rt, iid)
-        if view is not None:
-            live = await rt.engine.interaction_live(iid)
-            until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
-            items.append(frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until))
-    offers = []
-    for o in await rt.engine.agent_offers(agent_id):
-        frame = await hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]))
-        if frame is not None:
-            offers.append(frames.OfferInfo.model_validate(frame.model_dump(exclude={"type"})))
-    return frames.Hello(
-        agent_id=agent_id,
-        name=cfg.name,
-        state=state,
-        state_since=since,
-        skills=dict(cfg.skills),
-        capacity=cfg.full_capacity(),
-        work=items,
-        offers=offers,
-        queues=sorted(rt.queues),
-        channels=channel_capabilities(rt),
-    )
+FALLBACK_CAPABILITIES = {ch.value: list(ch.spec.capabilities) for ch in Channel}
 
 
-FALLBACK_CAPABILITIES = {
-    "voice": ["voice"],
-    "chat": ["text"],
-    "email": ["text", "subject"],
-    "social": ["text", "media", "delivery_receipts", "read_receipts"],
-    "sms": ["text", "media", "delivery_receipts"],
-}
-
-
-def channel_capabilities(rt: Runtime) -> dict[str, list[str]]:
+def channel_capabilities(declared: dict[str, list[str]]) -> dict[str, list[str]]:
     """What each channel can do, as its adapters declare it (a table for channels served elsewhere)."""
-    return {**FALLBACK_CAPABILITIES, **rt.capabilities}
+    return {**FALLBACK_CAPABILITIES, **declared}
 
 
-async def agent_socket(request: web.Request, rt: Runtime, hub: Hub, cache: TokenCache) -> web.StreamResponse:
-    agent_id = request.match_info["agent_id"]
-    principal = await authenticate(request, rt, cache, Role.agent, allow_query=True)
-    if principal.role != Role.agent or principal.agent_id != agent_id:
-        raise Forbidden("an agent token opens only its own agent's socket")
-    if agent_id not in rt.agents:
-        raise NotFound(f"agent {agent_id} is not configured")
-    # no per-message compression: offers carry large context records, and deflating each costs more CPU
-    # on the hot path than it saves on a LAN
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_FRAME_BYTES, compress=False)
-    await ws.prepare(request)
-    hub.all_sockets.add(ws)
-    session = AgentSession(agent_id, uuid.uuid4().hex, ws)
-    structlog.contextvars.bind_contextvars(agent_id=agent_id)
-    old = hub.attach(session)
-    if old is not None and not old.ws.closed:
-        await old.ws.close(code=4001, message=b"session replaced")
-    try:
-        presence = await rt.engine.presence(agent_id, "connect", session.session_id, rt.node_id, "")
-        assert presence is not None
-        session.state = presence.state
-        log.info("agent.connected", session=session.session_id)
-        await session.send(await hello(rt, hub, agent_id, presence.state, presence.since))
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                await _agent_frame(rt, hub, session, msg.data)
-            elif msg.type == WSMsgType.BINARY:
-                await session.send(frames.Error(code="invalid_frame", detail="frames are JSON text"))
-    finally:
-        if hub.detach(session):
-            try:
-                await rt.engine.presence(
-                    agent_id, "disconnect", session.session_id, rt.node_id, "", rt.grace_ms
-                )
-            except OmnirouteError:
-                log.warning("agent.disconnect_not_recorded")
-        log.info("agent.disconnected", session=session.session_id)
-        structlog.contextvars.unbind_contextvars("agent_id")
-    return ws
+class Sockets:
+    """The two websocket endpoints of this process."""
 
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        engine: Engine,
+        directory: Directory,
+        node: Node,
+        hub: Hub,
+        work: Work,
+        tokens: TokenCache,
+        outbound: Outbound | None,
+    ) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
+        self.node = node
+        self.hub = hub
+        self.work = work
+        self.tokens = tokens
+        self.outbound = outbound
 
-async def _agent_frame(rt: Runtime, hub: Hub, session: AgentSession, text: str) -> None:
-    ref: str | None = None
-    try:
-        raw = json.loads(text)
-        if isinstance(raw, dict) and isinstance(raw.get("ref"), str):
-            ref = raw["ref"]
-        frame = frames.agent_client_frame.validate_python(raw)
-    except (ValueError, ValidationError) as exc:
-        errs = _errors(exc) if isinstance(exc, ValidationError) else None
-        await session.send(frames.Error(code="invalid_frame", detail="malformed frame", ref=ref, errors=errs))
-        return
-    try:
-        result = await _dispatch(rt, hub, session, frame)
-    except OmnirouteError as exc:
-        await session.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
-        return
-    await session.send(frames.Ack(ref=ref, result=result))
+    def outbound_capabilities(self) -> dict[str, list[str]]:
+        return self.outbound.capabilities if self.outbound is not None else {}
 
-
-async def _dispatch(rt: Runtime, hub: Hub, s: AgentSession, f: Any) -> dict[str, Any]:
-    agent = s.agent_id
-    if isinstance(f, frames.SetState):
-        presence = await rt.engine.presence(agent, "state", s.session_id, rt.node_id, f.state.value)
-        if presence is None:
-            raise Forbidden("this desktop session was replaced by a newer one")
-        s.state = presence.state
-        await s.send(frames.StateFrame(state=presence.state, state_since=presence.since))
-        return {"state": presence.state}
-    if isinstance(f, frames.Accept):
-        iid = await work.accept(rt, agent, f.offer_id)
-        view = await work_view(rt, iid)
-        if view is not None:
-            await s.send(frames.Assigned(interaction=view[0], context=view[1]))
-        return {"interaction_id": iid}
-    if isinstance(f, frames.Reject):
-        iid = await work.reject(rt, agent, f.offer_id, f.reason)
-        return {"interaction_id": iid}
-    if isinstance(f, frames.SendMessage):
-        message = await work.send_message(rt, agent, f.interaction_id, f.body, f.subject)
-        return {"message_id": str(message["id"])}
-    if isinstance(f, frames.AddNote):
-        note = await work.add_note(rt, agent, f.interaction_id, f.body)
-        return {"note_id": str(note["id"])}
-    if isinstance(f, frames.Complete):
-        until = await work.complete(rt, agent, f.interaction_id, f.disposition, f.summary)
-        await s.send(
-            frames.InteractionEnded(interaction_id=f.interaction_id, reason="completed", wrapup_until=until)
+    async def hello(self, agent_id: str, state: str, since: float) -> frames.Hello:
+        cfg = self.directory.agents[agent_id]
+        items = []
+        for iid in await self.engine.agent_work(agent_id):
+            view = await work_view(self.pool, iid)
+            if view is not None:
+                live = await self.engine.interaction_live(iid)
+                until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
+                items.append(frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until))
+        offers = []
+        for o in await self.engine.agent_offers(agent_id):
+            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]))
+            if frame is not None:
+                offers.append(frames.OfferInfo.model_validate(frame.model_dump(exclude={"type"})))
+        return frames.Hello(
+            agent_id=agent_id,
+            name=cfg.name,
+            state=state,
+            state_since=since,
+            skills=dict(cfg.skills),
+            capacity=cfg.full_capacity(),
+            work=items,
+            offers=offers,
+            queues=sorted(self.directory.queues),
+            channels=channel_capabilities(self.outbound_capabilities()),
         )
-        return {"wrapup_until": until}
-    if isinstance(f, frames.Transfer):
-        new_id = await work.transfer(rt, agent, f.interaction_id, f.queue, f.channel, f.note)
-        await s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
-        return {"interaction_id": new_id}
-    if isinstance(f, frames.EndWrapup):
-        await work.end_wrapup(rt, agent, f.interaction_id)
-        return {}
-    return {}  # ping
 
+    async def agent_socket(self, request: web.Request) -> web.StreamResponse:
+        agent_id = request.match_info["agent_id"]
+        principal = await authenticate(request, self.tokens, Role.agent, allow_query=True)
+        if principal.role != Role.agent or principal.agent_id != agent_id:
+            raise Forbidden("an agent token opens only its own agent's socket")
+        if agent_id not in self.directory.agents:
+            raise NotFound(f"agent {agent_id} is not configured")
+        # no per-message compression: offers carry large context records, and deflating each costs more CPU
+        # on the hot path than it saves on a LAN
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_FRAME_BYTES, compress=False)
+        await ws.prepare(request)
+        self.hub.all_sockets.add(ws)
+        session = AgentSession(agent_id, uuid.uuid4().hex, ws)
+        structlog.contextvars.bind_contextvars(agent_id=agent_id)
+        old = self.hub.attach(session)
+        if old is not None and not old.ws.closed:
+            await old.ws.close(code=4001, message=b"session replaced")
+        try:
+            presence = await self.engine.presence(agent_id, "connect", session.session_id, self.node.id, "")
+            assert presence is not None
+            session.state = presence.state
+            log.info("agent.connected", session=session.session_id)
+            await session.send(await self.hello(agent_id, presence.state, presence.since))
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._agent_frame(session, msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await session.send(frames.Error(code="invalid_frame", detail="frames are JSON text"))
+        finally:
+            if self.hub.detach(session):
+                try:
+                    await self.engine.presence(
+                        agent_id, "disconnect", session.session_id, self.node.id, "", self.node.grace_ms
+                    )
+                except OmnirouteError:
+                    log.warning("agent.disconnect_not_recorded")
+            log.info("agent.disconnected", session=session.session_id)
+            structlog.contextvars.unbind_contextvars("agent_id")
+        return ws
 
-async def supervisor_socket(
-    request: web.Request, rt: Runtime, hub: Hub, cache: TokenCache
-) -> web.StreamResponse:
-    await authenticate(request, rt, cache, Role.supervisor, allow_query=True)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024, compress=False)
-    await ws.prepare(request)
-    hub.all_sockets.add(ws)
-    sup = SupervisorSession(ws, raw_events=request.query.get("events") in ("1", "true"))
-    after = request.query.get("after")
-    if after:
-        for event_id, kind, data in await events.read_after(rt, after):
-            await sup.send_json_text(
-                frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()
+    async def _agent_frame(self, session: AgentSession, text: str) -> None:
+        ref: str | None = None
+        try:
+            raw = json.loads(text)
+            if isinstance(raw, dict) and isinstance(raw.get("ref"), str):
+                ref = raw["ref"]
+            frame = frames.agent_client_frame.validate_python(raw)
+        except (ValueError, ValidationError) as exc:
+            errs = _errors(exc) if isinstance(exc, ValidationError) else None
+            await session.send(
+                frames.Error(code="invalid_frame", detail="malformed frame", ref=ref, errors=errs)
             )
-    await sup.send_json_text((await hub.snapshot()).model_dump_json())
-    hub.supervisors.add(sup)
-    try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            try:
-                raw = json.loads(msg.data)
-            except ValueError:
-                raw = None
-            if isinstance(raw, dict) and raw.get("type") == "ping":
-                ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
-                await sup.send_json_text(frames.Ack(ref=ref).model_dump_json())
-            else:
-                detail = "the supervisor socket takes only ping frames; it pushes the rest"
-                await sup.send_json_text(frames.Error(code="invalid_frame", detail=detail).model_dump_json())
-    finally:
-        hub.supervisors.discard(sup)
-    return ws
+            return
+        try:
+            result = await self._dispatch(session, frame)
+        except OmnirouteError as exc:
+            await session.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
+            return
+        await session.send(frames.Ack(ref=ref, result=result))
+
+    async def _dispatch(self, s: AgentSession, f: Any) -> dict[str, Any]:
+        agent = s.agent_id
+        if isinstance(f, frames.SetState):
+            presence = await self.engine.presence(agent, "state", s.session_id, self.node.id, f.state.value)
+            if presence is None:
+                raise Forbidden("this desktop session was replaced by a newer one")
+            s.state = presence.state
+            await s.send(frames.StateFrame(state=presence.state, state_since=presence.since))
+            return {"state": presence.state}
+        if isinstance(f, frames.Accept):
+            iid = await self.work.accept(agent, f.offer_id)
+            view = await work_view(self.pool, iid)
+            if view is not None:
+                await s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            return {"interaction_id": iid}
+        if isinstance(f, frames.Reject):
+            iid = await self.work.reject(agent, f.offer_id, f.reason)
+            return {"interaction_id": iid}
+        if isinstance(f, frames.SendMessage):
+            message = await self.work.send_message(agent, f.interaction_id, f.body, f.subject)
+            return {"message_id": str(message.id)}
+        if isinstance(f, frames.AddNote):
+            note = await self.work.add_note(agent, f.interaction_id, f.body)
+            return {"note_id": str(note.id)}
+        if isinstance(f, frames.Complete):
+            until = await self.work.complete(agent, f.interaction_id, f.disposition, f.summary)
+            await s.send(
+                frames.InteractionEnded(
+                    interaction_id=f.interaction_id, reason="completed", wrapup_until=until
+                )
+            )
+            return {"wrapup_until": until}
+        if isinstance(f, frames.Transfer):
+            new_id = await self.work.transfer(agent, f.interaction_id, f.queue, f.channel, f.note)
+            await s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
+            return {"interaction_id": new_id}
+        if isinstance(f, frames.EndWrapup):
+            await self.work.end_wrapup(agent, f.interaction_id)
+            return {}
+        return {}  # ping
+
+    async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
+        await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
+        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024, compress=False)
+        await ws.prepare(request)
+        self.hub.all_sockets.add(ws)
+        sup = SupervisorSession(ws, raw_events=request.query.get("events") in ("1", "true"))
+        after = request.query.get("after")
+        if after:
+            for event_id, kind, data in await events.read_after(self.engine, after):
+                await sup.send_json_text(
+                    frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()
+                )
+        await sup.send_json_text((await self.hub.snapshot()).model_dump_json())
+        self.hub.supervisors.add(sup)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    raw = json.loads(msg.data)
+                except ValueError:
+                    raw = None
+                if isinstance(raw, dict) and raw.get("type") == "ping":
+                    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
+                    await sup.send_json_text(frames.Ack(ref=ref).model_dump_json())
+                else:
+                    detail = "the supervisor socket takes only ping frames; it pushes the rest"
+                    await sup.send_json_text(
+                        frames.Error(code="invalid_frame", detail=detail).model_dump_json()
+                    )
+        finally:
+            self.hub.supervisors.discard(sup)
+        return ws
+
+
+SOCKETS = web.AppKey("sockets", Sockets)

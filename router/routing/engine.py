@@ -13,9 +13,13 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from aiohttp import web
 from redis.commands.core import AsyncScript
 
-from router.errors import Conflict, NotFound, NotReady, OfferGone
+from router.contracts.channels import lua_header as channels_header
+from router.routing.keys import Keys
+from router.routing.script_errors import ScriptError, raise_for
+from router.routing.script_errors import lua_header as errors_header
 
 SCRIPTS = (
     "enqueue",
@@ -40,70 +44,17 @@ def rank_score(priority: int, venq_ms: int) -> int:
 
 
 def load_script_source(name: str) -> str:
+    """One script as it is registered: headers generated from the channel table and the error-code
+    table, ``lib.lua``, then the script."""
     lua = resources.files("router.routing") / "lua"
-    return (lua / "lib.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
-
-
-@dataclass(frozen=True)
-class Keys:
-    prefix: str
-
-    @classmethod
-    def for_namespace(cls, namespace: str) -> Keys:
-        return cls("{" + namespace + "}")
-
-    @property
-    def built(self) -> str:
-        return f"{self.prefix}:built"
-
-    @property
-    def events(self) -> str:
-        return f"{self.prefix}:events"
-
-    @property
-    def timers(self) -> str:
-        return f"{self.prefix}:timers"
-
-    @property
-    def connected(self) -> str:
-        return f"{self.prefix}:connected"
-
-    @property
-    def rebuild_lock(self) -> str:
-        return f"{self.prefix}:rebuilding"
-
-    def queue(self, q: str) -> str:
-        return f"{self.prefix}:q:{q}"
-
-    def queue_age(self, q: str) -> str:
-        return f"{self.prefix}:qage:{q}"
-
-    def queue_avail(self, q: str) -> str:
-        return f"{self.prefix}:qavail:{q}"
-
-    def queue_agents(self, q: str) -> str:
-        return f"{self.prefix}:qagents:{q}"
-
-    def queue_stats(self, q: str) -> str:
-        return f"{self.prefix}:qstats:{q}"
-
-    def agent(self, a: str) -> str:
-        return f"{self.prefix}:a:{a}"
-
-    def agent_offers(self, a: str) -> str:
-        return f"{self.prefix}:ao:{a}"
-
-    def agent_work(self, a: str) -> str:
-        return f"{self.prefix}:aw:{a}"
-
-    def interaction(self, i: str) -> str:
-        return f"{self.prefix}:i:{i}"
-
-    def offer(self, o: str) -> str:
-        return f"{self.prefix}:o:{o}"
-
-    def node(self, n: str) -> str:
-        return f"{self.prefix}:node:{n}"
+    return "\n".join(
+        (
+            channels_header(),
+            errors_header(),
+            (lua / "lib.lua").read_text(),
+            (lua / f"{name}.lua").read_text(),
+        )
+    )
 
 
 @dataclass
@@ -131,11 +82,10 @@ class Engine:
         return await self._scripts[name](keys=[self.keys.built], args=[self.keys.prefix, *args])
 
     @staticmethod
-    def _check(result: Any, *, what: str = "") -> Any:
+    def _check(result: Any, **context: str) -> Any:
+        """A script's answer, or the typed error its negative code stands for (``script_errors``)."""
         if isinstance(result, int) and result < 0:
-            if result == -1:
-                raise NotReady("the live routing index is being rebuilt")
-            raise Conflict(f"{what} refused ({result})")
+            raise_for(result, **context)
         return result
 
     # ------------------------------------------------------------ index state
@@ -192,31 +142,19 @@ class Engine:
 
     async def accept(self, agent_id: str, offer_id: str) -> str:
         res = await self._run("accept", agent_id, offer_id)
-        if res == -2:
-            raise OfferGone(f"offer {offer_id} is no longer open (it timed out or was revoked)")
-        if res == -3:
-            raise OfferGone(f"offer {offer_id} is not yours")
-        return str(self._check(res))
+        return str(self._check(res, offer=offer_id, agent=agent_id))
 
     async def reject(self, agent_id: str, offer_id: str) -> str:
         res = await self._run("reject", agent_id, offer_id)
-        if res in (-2, -3):
-            raise OfferGone(f"offer {offer_id} is no longer open")
-        return str(self._check(res))
+        return str(self._check(res, offer=offer_id, agent=agent_id))
 
     async def complete(self, agent_id: str, interaction_id: str, wrapup_ms: int) -> int:
         res = await self._run("complete", agent_id, interaction_id, wrapup_ms)
-        if res == -2:
-            raise NotFound(f"interaction {interaction_id} is not held by agent {agent_id}")
-        if res == -3:
-            raise Conflict(f"interaction {interaction_id} is already in wrap-up")
-        return int(self._check(res))
+        return int(self._check(res, interaction=interaction_id, agent=agent_id))
 
     async def release(self, agent_id: str, interaction_id: str, reason: str) -> None:
         res = await self._run("release", agent_id, interaction_id, reason)
-        if res == -2:
-            raise NotFound(f"interaction {interaction_id} is not held by agent {agent_id}")
-        self._check(res)
+        self._check(res, interaction=interaction_id, agent=agent_id)
 
     async def customer_end(self, interaction_id: str) -> str:
         return str(self._check(await self._run("customer_end", interaction_id)))
@@ -225,11 +163,9 @@ class Engine:
         self, agent_id: str, op: str, session: str, node: str, state: str = "away", grace_ms: int = 0
     ) -> Presence | None:
         res = await self._run("agent_presence", agent_id, op, session, node, state, grace_ms)
-        if res == -2:
-            return None
-        if res == -3:
-            raise NotFound(f"agent {agent_id} is not configured")
-        res = self._check(res)
+        if res == ScriptError.STALE_SESSION:
+            return None  # a session that is no longer current changes nothing
+        res = self._check(res, agent=agent_id, session=session)
         return Presence(str(res[0]), int(res[1]) / 1000)
 
     async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
@@ -267,3 +203,6 @@ class Engine:
 
     async def offer(self, offer_id: str) -> dict[str, str]:
         return await self._hash(self.keys.offer(offer_id))
+
+
+ENGINE = web.AppKey("engine", Engine)

@@ -5,6 +5,7 @@ its own sockets: offers to the agents connected here, statistics to supervisors.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import uuid
@@ -14,7 +15,8 @@ from typing import Any
 import redis.exceptions
 import structlog
 
-from router.state import Runtime
+from context_store.records import JourneyEvent, Message, MessageStatus
+from router.routing.engine import Engine
 
 log = structlog.get_logger("router.routing.events")
 
@@ -23,9 +25,9 @@ STREAM_MAXLEN = 100_000
 Handler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
 
-async def publish(rt: Runtime, kind: str, data: dict[str, Any]) -> str:
-    event_id = await rt.redis.xadd(
-        rt.engine.keys.events,
+async def publish(engine: Engine, kind: str, data: dict[str, Any]) -> str:
+    event_id = await engine.redis.xadd(
+        engine.keys.events,
         {"type": kind, "data": json.dumps(data, default=str)},
         maxlen=STREAM_MAXLEN,
         approximate=True,
@@ -33,38 +35,43 @@ async def publish(rt: Runtime, kind: str, data: dict[str, Any]) -> str:
     return str(event_id)
 
 
-async def publish_message_status(rt: Runtime, row: Any, status: str, detail: str | None) -> None:
-    """Tell the agent (wherever its desktop is) how its reply is doing. ``row`` is a message row."""
+async def publish_message_status(
+    engine: Engine, message: Message | MessageStatus, status: str, detail: str | None
+) -> None:
+    """Tell the agent (wherever its desktop is) how its reply is doing."""
     await publish(
-        rt,
+        engine,
         "message_status",
         {
-            "interaction_id": str(row["interaction_id"]),
-            "message_id": str(row["id"]),
+            "interaction_id": str(message.interaction_id),
+            "message_id": str(message.id),
             "status": status,
             "detail": detail,
-            "agent_id": row["agent_id"],
+            "agent_id": message.agent_id,
         },
     )
 
 
-def jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    """A database row as JSON data: timestamps in ISO 8601, UUIDs as strings."""
-    return {
-        k: v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
-        for k, v in row.items()
-    }
+def jsonable(record: Message | JourneyEvent) -> dict[str, Any]:
+    """A stored record as JSON data: timestamps in ISO 8601, UUIDs as strings."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        v = getattr(record, f.name)
+        out[f.name] = (
+            v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
+        )
+    return out
 
 
-async def last_event_id(rt: Runtime) -> str:
-    info = await rt.redis.xrevrange(rt.engine.keys.events, count=1)
+async def last_event_id(engine: Engine) -> str:
+    info = await engine.redis.xrevrange(engine.keys.events, count=1)
     return str(info[0][0]) if info else "0-0"
 
 
-async def read_after(rt: Runtime, after: str, count: int = 1000) -> list[tuple[str, str, dict[str, Any]]]:
+async def read_after(engine: Engine, after: str, count: int = 1000) -> list[tuple[str, str, dict[str, Any]]]:
     """Events after an id (for supervisors resuming)."""
-    rows: list[tuple[str, dict[str, str]]] = await rt.redis.xrange(  # type: ignore[assignment]
-        rt.engine.keys.events, min=f"({after}", count=count
+    rows: list[tuple[str, dict[str, str]]] = await engine.redis.xrange(  # type: ignore[assignment]
+        engine.keys.events, min=f"({after}", count=count
     )
     return [(str(i), f["type"], json.loads(f["data"])) for i, f in rows]
 
@@ -109,17 +116,17 @@ class Dispatcher:
             await asyncio.wait(list(self._tails.values()), timeout=5)
 
 
-async def pump(rt: Runtime, handler: Handler, stop: asyncio.Event) -> None:
+async def pump(engine: Engine, handler: Handler, stop: asyncio.Event) -> None:
     """Read the stream from its current end and dispatch every event until ``stop`` is set.
 
     A blocking XREAD does not give way to task cancellation, so the loop reads in short blocks and
     checks the flag between them: shutdown takes at most one block."""
     dispatcher = Dispatcher(handler)
-    last = await last_event_id(rt)
+    last = await last_event_id(engine)
     while not stop.is_set():
         try:
-            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await rt.redis.xread(  # type: ignore[assignment]
-                {rt.engine.keys.events: last}, block=BLOCK_MS, count=500
+            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await engine.redis.xread(  # type: ignore[assignment]
+                {engine.keys.events: last}, block=BLOCK_MS, count=500
             )
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             log.warning("events.read_failed", error=type(exc).__name__)
@@ -136,6 +143,6 @@ async def pump(rt: Runtime, handler: Handler, stop: asyncio.Event) -> None:
                 dispatcher.submit(last, fields.get("type", ""), data)
         if not batch:
             # the stream may have been flushed with Redis: start again from its (new) end
-            if not await rt.redis.exists(rt.engine.keys.events):
+            if not await engine.redis.exists(engine.keys.events):
                 last = "0-0"
     await dispatcher.drain()

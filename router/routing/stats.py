@@ -11,63 +11,17 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from context_store.db import q as sql
-from router.contracts import QueueStats
-from router.state import Runtime
+import asyncpg
+from aiohttp import web
+
+from context_store import interactions as interaction_store
+from router.contracts import Channel, QueueStats
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 
 DEFAULT_AHT_SECONDS = 180.0
 AHT_WEIGHT = 0.1  # exponential moving average weight of the newest handle time
-
-
-async def record_handle_time(rt: Runtime, queue: str, seconds: float) -> None:
-    key = rt.engine.keys.queue_stats(queue)
-    old = await rt.redis.hget(key, "aht")
-    aht = seconds if old is None else (1 - AHT_WEIGHT) * float(old) + AHT_WEIGHT * seconds
-    await rt.redis.hset(key, mapping={"aht": f"{aht:.3f}"})
-
-
-async def staffed(rt: Runtime, queue: str, channel: str | None) -> tuple[int, int, int]:
-    """(capacity slots on the channel, agents available, agents busy); wrap-up is `_count_wrapup`."""
-    keys = rt.engine.keys
-    agents = sorted(str(a) for a in await rt.redis.smembers(keys.queue_agents(queue)))
-    if not agents:
-        return 0, 0, 0
-    pipe = rt.redis.pipeline(transaction=False)
-    for a in agents:
-        pipe.hgetall(keys.agent(a))
-    rows: list[dict[str, str]] = await pipe.execute()
-    slots = available = busy = 0
-    for row in rows:
-        if row.get("connected") != "1":
-            continue
-        loads = sum(int(row.get(f"load:{ch}", 0)) for ch in ("voice", "chat", "email", "social", "sms"))
-        if channel:
-            slots += int(row.get(f"cap:{channel}", 0))
-        if loads > 0:
-            busy += 1
-        elif row.get("state") == "available":
-            available += 1
-    return slots, available, busy
-
-
 STAFFING_TTL = 1.0  # seconds a queue's staffed capacity and handle time are reused for wait estimates
-
-
-async def estimate_wait(rt: Runtime, queue: str, channel: str, position: int | None) -> float | None:
-    if position is None:
-        return 0.0
-    now = time.monotonic()
-    cached = rt.staffing_cache.get((queue, channel))
-    if cached is None or cached[0] < now:
-        slots, *_ = await staffed(rt, queue, channel)
-        aht = await rt.redis.hget(rt.engine.keys.queue_stats(queue), "aht")
-        cached = (now + STAFFING_TTL, slots, float(aht) if aht is not None else DEFAULT_AHT_SECONDS)
-        if slots:  # "nobody staffed" is never reused: the first agent to sign in changes it
-            rt.staffing_cache[(queue, channel)] = cached
-    _, slots, aht_s = cached
-    if slots == 0:
-        return None
-    return round(position * aht_s / slots, 1)
 
 
 def _start_of_day() -> datetime:
@@ -75,56 +29,114 @@ def _start_of_day() -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-async def day_counts(rt: Runtime) -> dict[str, dict[str, int]]:
-    rows = await rt.pool.fetch(sql("queue_day_stats"), _start_of_day())
-    return {
-        r["queue_id"]: {"answered": r["answered"], "in_sl": r["answered_in_sl"], "abandoned": r["abandoned"]}
-        for r in rows
-    }
+class Statistics:
+    """Live statistics of the queues, read from the live index (and today's counts from the record)."""
+
+    def __init__(self, pool: asyncpg.Pool, engine: Engine, directory: Directory) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
+        self._staffing: dict[tuple[str, str], tuple[float, int, float]] = {}
+
+    def forget_staffing(self) -> None:
+        """Agents signed in or out: wait estimates count them afresh."""
+        self._staffing.clear()
+
+    async def record_handle_time(self, queue: str, seconds: float) -> None:
+        key = self.engine.keys.queue_stats(queue)
+        old = await self.engine.redis.hget(key, "aht")
+        aht = seconds if old is None else (1 - AHT_WEIGHT) * float(old) + AHT_WEIGHT * seconds
+        await self.engine.redis.hset(key, mapping={"aht": f"{aht:.3f}"})
+
+    async def staffed(self, queue: str, channel: str | None) -> tuple[int, int, int]:
+        """(capacity slots on the channel, agents available, agents busy); wrap-up is `_count_wrapup`."""
+        keys = self.engine.keys
+        agents = sorted(str(a) for a in await self.engine.redis.smembers(keys.queue_agents(queue)))
+        if not agents:
+            return 0, 0, 0
+        pipe = self.engine.redis.pipeline(transaction=False)
+        for a in agents:
+            pipe.hgetall(keys.agent(a))
+        rows: list[dict[str, str]] = await pipe.execute()
+        slots = available = busy = 0
+        for row in rows:
+            if row.get("connected") != "1":
+                continue
+            loads = sum(int(row.get(f"load:{ch}", 0)) for ch in Channel)
+            if channel:
+                slots += int(row.get(f"cap:{channel}", 0))
+            if loads > 0:
+                busy += 1
+            elif row.get("state") == "available":
+                available += 1
+        return slots, available, busy
+
+    async def estimate_wait(self, queue: str, channel: str, position: int | None) -> float | None:
+        if position is None:
+            return 0.0
+        now = time.monotonic()
+        cached = self._staffing.get((queue, channel))
+        if cached is None or cached[0] < now:
+            slots, *_ = await self.staffed(queue, channel)
+            aht = await self.engine.redis.hget(self.engine.keys.queue_stats(queue), "aht")
+            cached = (now + STAFFING_TTL, slots, float(aht) if aht is not None else DEFAULT_AHT_SECONDS)
+            if slots:  # "nobody staffed" is never reused: the first agent to sign in changes it
+                self._staffing[(queue, channel)] = cached
+        _, slots, aht_s = cached
+        if slots == 0:
+            return None
+        return round(position * aht_s / slots, 1)
+
+    async def day_counts(self) -> dict[str, dict[str, int]]:
+        return {
+            r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
+            for r in await interaction_store.day_counts(self.pool, _start_of_day())
+        }
+
+    async def queue_stats(self, queue: str, day: dict[str, int] | None = None) -> QueueStats:
+        keys = self.engine.keys
+        pipe = self.engine.redis.pipeline(transaction=False)
+        pipe.zcard(keys.queue(queue))
+        pipe.zrange(keys.queue_age(queue), 0, 0, withscores=True)
+        res: list[Any] = await pipe.execute()
+        waiting = int(res[0])
+        oldest = (time.time() * 1000 - float(res[1][0][1])) / 1000 if res[1] else 0.0
+        _, available, busy = await self.staffed(queue, None)
+        wrapup = await self._count_wrapup(queue)
+        cfg = self.directory.queues.get(queue)
+        channel = cfg.channels[0].value if cfg and cfg.channels else "voice"
+        ewt = await self.estimate_wait(queue, channel, waiting + 1) if waiting else 0.0
+        day = day or {}
+        answered = day.get("answered", 0)
+        return QueueStats(
+            waiting=waiting,
+            oldest_wait_seconds=round(max(oldest, 0.0), 1),
+            estimated_wait_seconds=ewt,
+            agents_available=available,
+            agents_busy=busy,
+            agents_wrapup=wrapup,
+            answered_today=answered,
+            answered_in_sl_today=day.get("in_sl", 0),
+            abandoned_today=day.get("abandoned", 0),
+            service_level=round(day.get("in_sl", 0) / answered, 3) if answered else None,
+        )
+
+    async def _count_wrapup(self, queue: str) -> int:
+        keys = self.engine.keys
+        agents = sorted(str(a) for a in await self.engine.redis.smembers(keys.queue_agents(queue)))
+        pipe = self.engine.redis.pipeline(transaction=False)
+        for a in agents:
+            pipe.smembers(keys.agent_work(a))
+        held: list[set[str]] = await pipe.execute()
+        pipe = self.engine.redis.pipeline(transaction=False)
+        owners = []
+        for a, work in zip(agents, held, strict=True):
+            for iid in work:
+                pipe.hget(keys.interaction(str(iid)), "st")
+                owners.append(a)
+        states: list[str | None] = await pipe.execute() if owners else []
+        count = len({a for a, st in zip(owners, states, strict=True) if st == "wrapup"})
+        return count
 
 
-async def queue_stats(rt: Runtime, queue: str, day: dict[str, int] | None = None) -> QueueStats:
-    keys = rt.engine.keys
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.zcard(keys.queue(queue))
-    pipe.zrange(keys.queue_age(queue), 0, 0, withscores=True)
-    res: list[Any] = await pipe.execute()
-    waiting = int(res[0])
-    oldest = (time.time() * 1000 - float(res[1][0][1])) / 1000 if res[1] else 0.0
-    _, available, busy = await staffed(rt, queue, None)
-    wrapup = await _count_wrapup(rt, queue)
-    cfg = rt.queues.get(queue)
-    channel = cfg.channels[0].value if cfg and cfg.channels else "voice"
-    ewt = await estimate_wait(rt, queue, channel, waiting + 1) if waiting else 0.0
-    day = day or {}
-    answered = day.get("answered", 0)
-    return QueueStats(
-        waiting=waiting,
-        oldest_wait_seconds=round(max(oldest, 0.0), 1),
-        estimated_wait_seconds=ewt,
-        agents_available=available,
-        agents_busy=busy,
-        agents_wrapup=wrapup,
-        answered_today=answered,
-        answered_in_sl_today=day.get("in_sl", 0),
-        abandoned_today=day.get("abandoned", 0),
-        service_level=round(day.get("in_sl", 0) / answered, 3) if answered else None,
-    )
-
-
-async def _count_wrapup(rt: Runtime, queue: str) -> int:
-    keys = rt.engine.keys
-    agents = sorted(str(a) for a in await rt.redis.smembers(keys.queue_agents(queue)))
-    pipe = rt.redis.pipeline(transaction=False)
-    for a in agents:
-        pipe.smembers(keys.agent_work(a))
-    held: list[set[str]] = await pipe.execute()
-    pipe = rt.redis.pipeline(transaction=False)
-    owners = []
-    for a, work in zip(agents, held, strict=True):
-        for iid in work:
-            pipe.hget(keys.interaction(str(iid)), "st")
-            owners.append(a)
-    states: list[str | None] = await pipe.execute() if owners else []
-    count = len({a for a, st in zip(owners, states, strict=True) if st == "wrapup"})
-    return count
+STATS = web.AppKey("stats", Statistics)

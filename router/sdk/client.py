@@ -29,6 +29,11 @@ class RouterClient:
         self._session = session
         self._own_session = session is None
 
+    @property
+    def token(self) -> str:
+        """The token this client sends (the in-process adapters' own)."""
+        return self._token
+
     async def __aenter__(self) -> RouterClient:
         return self
 

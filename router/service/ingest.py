@@ -12,14 +12,14 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import structlog
+from aiohttp import web
 
-from context_store import customers as cstore
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import conversations, customers, interactions, messages
+from context_store.db import parse_uuid
+from context_store.records import Interaction, Message
 from router.contracts import (
     Channel,
     InboundEvent,
@@ -29,9 +29,12 @@ from router.contracts import (
     normalize_identity,
 )
 from router.errors import BadRequest, Conflict, NotFound, NotReady
-from router.routing import directory, stats
+from router.metrics import Metrics
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from router.routing.events import jsonable, publish
-from router.state import Runtime
+from router.routing.stats import Statistics
+from router.service.outbound import Outbound
 
 log = structlog.get_logger("router.service.ingest")
 
@@ -42,8 +45,8 @@ ENQUEUE_RETRY_SECONDS = 15.0
 class _Written:
     interaction_id: uuid.UUID
     created: bool
-    message: dict[str, Any] | None = None
-    row: dict[str, Any] | None = None  # the new interaction, as interaction_create returned it
+    message: Message | None = None
+    interaction: Interaction | None = None  # the new one
 
 
 def _keys(ev: InboundEvent) -> list[tuple[str, str]]:
@@ -58,253 +61,267 @@ def _keys(ev: InboundEvent) -> list[tuple[str, str]]:
     return keys
 
 
-async def ingest(rt: Runtime, ev: InboundEvent) -> IngestResult:
-    keys = _keys(ev)
-    join_open = ev.join_open if ev.join_open is not None else ev.channel != Channel.voice
-    msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
-    async with rt.pool.acquire() as conn, conn.transaction():
-        written = await _write(rt, conn, ev, keys, join_open, msg_ext)
-    row = written.row or await istore.get_interaction(rt.pool, written.interaction_id, full=False)
-    assert row is not None
-    if written.message is not None:
-        await _announce_message(rt, row, written.message)
-    if row["status"] == InteractionStatus.queued:
-        await enqueue_row(rt, row)
-    rt.metrics.inc(
-        "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
-    )
-    return await result_for(rt, row, created=written.created)
+class Ingest:
+    """Inbound events and messages become durable interactions, then live ones."""
 
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        engine: Engine,
+        directory: Directory,
+        stats: Statistics,
+        metrics: Metrics,
+        outbound: Outbound | None,
+    ) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
+        self.stats = stats
+        self.metrics = metrics
+        self.outbound = outbound
 
-async def _write(
-    rt: Runtime,
-    conn: asyncpg.Connection,
-    ev: InboundEvent,
-    keys: list[tuple[str, str]],
-    join_open: bool,
-    msg_ext: str | None,
-) -> _Written:
-    channel = ev.channel.value
-    await conn.execute(q("lock_key"), f"ext:{channel}:{ev.external_id}")
-    existing = await conn.fetchval(q("interaction_by_external"), channel, ev.external_id)
-    if existing is not None:
-        return _Written(existing, created=False)
-    if msg_ext is not None:
-        await conn.execute(q("lock_key"), f"msg:{channel}:{msg_ext}")
-        m = await conn.fetchrow(q("message_by_external"), channel, msg_ext)
-        if m is not None:
-            return _Written(m["interaction_id"], created=False)
-    hints = ev.customer
-    customer_id = await cstore.resolve_customer(
-        conn,
-        keys,
-        name=hints.name if hints else None,
-        email=hints.email.lower() if hints and hints.email else None,
-        phone=normalize_identity("phone", hints.phone)[1]
-        if hints and hints.phone
-        else (keys[0][1] if keys[0][0] == "phone" else None),
-    )
-    conversation_id: uuid.UUID | None = None
-    if ev.conversation_id:
-        conversation_id = cstore.parse_uuid(ev.conversation_id)
-        conv = await conn.fetchrow(q("conversation_get"), conversation_id) if conversation_id else None
-        if conv is None or conv["customer_id"] != customer_id:
+    async def ingest(self, ev: InboundEvent) -> IngestResult:
+        keys = _keys(ev)
+        join_open = ev.join_open if ev.join_open is not None else ev.channel != Channel.voice
+        msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
+        async with self.pool.acquire() as conn, conn.transaction():
+            written = await self._write(conn, ev, keys, join_open, msg_ext)
+        it = written.interaction or await interactions.get(self.pool, written.interaction_id)
+        assert it is not None
+        if written.message is not None:
+            await self._announce_message(it, written.message)
+        if it.status == InteractionStatus.queued:
+            await self.enqueue_row(it)
+        self.metrics.inc(
+            "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
+        )
+        return await self.result_for(it, created=written.created)
+
+    async def _write(
+        self,
+        conn: asyncpg.Connection,
+        ev: InboundEvent,
+        keys: list[tuple[str, str]],
+        join_open: bool,
+        msg_ext: str | None,
+    ) -> _Written:
+        channel = ev.channel.value
+        await interactions.lock_external_id(conn, channel, ev.external_id)
+        existing = await interactions.id_by_external(conn, channel, ev.external_id)
+        if existing is not None:
+            return _Written(existing, created=False)
+        if msg_ext is not None:
+            await messages.lock_external_id(conn, channel, msg_ext)
+            ref = await messages.ref_by_external(conn, channel, msg_ext)
+            if ref is not None:
+                return _Written(ref.interaction_id, created=False)
+        hints = ev.customer
+        customer_id = await customers.resolve_customer(
+            conn,
+            keys,
+            name=hints.name if hints else None,
+            email=hints.email.lower() if hints and hints.email else None,
+            phone=normalize_identity("phone", hints.phone)[1]
+            if hints and hints.phone
+            else (keys[0][1] if keys[0][0] == "phone" else None),
+        )
+        conversation_id: uuid.UUID | None = None
+        if ev.conversation_id:
+            conversation_id = parse_uuid(ev.conversation_id)
+            conv = await conversations.get(conn, conversation_id) if conversation_id else None
+            if conv is None or conv.customer_id != customer_id:
+                raise BadRequest(
+                    "conversation_id does not name a conversation of this customer",
+                    errors=[{"loc": ["conversation_id"], "msg": "unknown conversation for this customer"}],
+                )
+        elif ev.thread_refs:
+            conversation_id = await conversations.by_message_refs(conn, ev.thread_refs)
+        attachments = [a.model_dump(mode="json", exclude_none=True) for a in ev.attachments]
+        if join_open:
+            open_id = await interactions.open_for(conn, customer_id, channel, conversation_id)
+            if open_id is not None:
+                joined = await interactions.get(conn, open_id)
+                assert joined is not None
+                message = await messages.insert(
+                    conn,
+                    interaction_id=open_id,
+                    conversation_id=joined.conversation_id,
+                    channel=channel,
+                    direction="inbound",
+                    body=ev.content or "",
+                    external_id=msg_ext,
+                    attachments=attachments,
+                )
+                return _Written(open_id, created=False, message=message)
+        queue_id = ev.queue or self.directory.choose_queue(channel, ev.attributes)
+        if queue_id is None:
             raise BadRequest(
-                "conversation_id does not name a conversation of this customer",
-                errors=[{"loc": ["conversation_id"], "msg": "unknown conversation for this customer"}],
+                f"no queue takes channel {channel}; name one or add a routing rule",
+                errors=[{"loc": ["queue"], "msg": "no queue for this interaction"}],
             )
-    elif ev.thread_refs:
-        conversation_id = await conn.fetchval(q("conversation_by_refs"), ev.thread_refs)
-    attachments = [a.model_dump(mode="json", exclude_none=True) for a in ev.attachments]
-    if join_open:
-        open_id = await conn.fetchval(q("open_interaction_for"), customer_id, channel, conversation_id)
-        if open_id is not None:
-            row = await conn.fetchrow(q("interaction_get"), open_id)
-            assert row is not None
-            message = await istore.insert_message(
+        queue = self.directory.queues.get(queue_id)
+        if queue is None:
+            raise BadRequest(
+                f"unknown queue {queue_id!r}", errors=[{"loc": ["queue"], "msg": "unknown queue"}]
+            )
+        if ev.channel not in queue.channels:
+            raise BadRequest(
+                f"queue {queue_id!r} does not take channel {channel}",
+                errors=[{"loc": ["channel"], "msg": f"queue {queue_id} does not take it"}],
+            )
+        new_conversation = conversation_id is None
+        conversation_id = conversation_id or uuid.uuid4()
+        interaction_id = uuid.uuid4()
+        priority = ev.priority if ev.priority is not None else queue.priority
+        created = await interactions.create(
+            conn,
+            interaction_id=interaction_id,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            new_conversation=new_conversation,
+            channel=channel,
+            external_id=ev.external_id,
+            from_kind=ev.from_.kind,
+            from_value=ev.from_.value,
+            queue_id=queue_id,
+            priority=priority,
+            attributes=ev.attributes,
+            subject=ev.subject,
+            venq_ms=int(time.time() * 1000),
+        )
+        if ev.content or attachments:
+            await messages.insert(
                 conn,
-                interaction_id=open_id,
-                conversation_id=row["conversation_id"],
+                interaction_id=interaction_id,
+                conversation_id=conversation_id,
                 channel=channel,
                 direction="inbound",
                 body=ev.content or "",
                 external_id=msg_ext,
                 attachments=attachments,
             )
-            return _Written(open_id, created=False, message=message)
-    queue_id = ev.queue or directory.choose_queue(rt, channel, ev.attributes)
-    if queue_id is None:
-        raise BadRequest(
-            f"no queue takes channel {channel}; name one or add a routing rule",
-            errors=[{"loc": ["queue"], "msg": "no queue for this interaction"}],
+        return _Written(interaction_id, created=True, interaction=created)
+
+    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> None:
+        """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""
+        deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
+        created_ms = int(it.created_at.timestamp() * 1000)
+        while True:
+            try:
+                await self.engine.enqueue(
+                    str(it.id),
+                    it.queue,
+                    it.channel,
+                    it.priority,
+                    it.venq_ms,
+                    created_ms,
+                    exclude,
+                )
+                return
+            except NotReady:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+    async def result_for(self, it: Interaction, *, created: bool) -> IngestResult:
+        position, ewt = await self.live_position(it)
+        return IngestResult(
+            id=str(it.id),
+            customer_id=str(it.customer_id),
+            conversation_id=str(it.conversation_id),
+            status=InteractionStatus(it.status),
+            queue=it.queue,
+            position=position,
+            estimated_wait_seconds=ewt,
+            created=created,
         )
-    queue = rt.queues.get(queue_id)
-    if queue is None:
-        raise BadRequest(f"unknown queue {queue_id!r}", errors=[{"loc": ["queue"], "msg": "unknown queue"}])
-    if ev.channel not in queue.channels:
-        raise BadRequest(
-            f"queue {queue_id!r} does not take channel {channel}",
-            errors=[{"loc": ["channel"], "msg": f"queue {queue_id} does not take it"}],
+
+    async def live_position(self, it: Interaction) -> tuple[int | None, float | None]:
+        if it.status != InteractionStatus.queued:
+            return None, None
+        position = await self.engine.position(it.queue, str(it.id))
+        if position is None:  # offered right now
+            return 0, 0.0
+        return position, await self.stats.estimate_wait(it.queue, it.channel, position)
+
+    async def _announce_message(self, it: Interaction, message: Message) -> None:
+        live = await self.engine.interaction_live(str(it.id))
+        await publish(
+            self.engine,
+            "message",
+            {
+                "interaction_id": str(it.id),
+                "agent_id": live.get("agent") if live.get("st") != "offered" else None,
+                "message": jsonable(message),
+            },
         )
-    new_conversation = conversation_id is None
-    conversation_id = conversation_id or uuid.uuid4()
-    interaction_id = uuid.uuid4()
-    priority = ev.priority if ev.priority is not None else queue.priority
-    row = await conn.fetchrow(
-        q("interaction_create"),
-        interaction_id,
-        customer_id,
-        conversation_id,
-        new_conversation,
-        channel,
-        ev.external_id,
-        ev.from_.kind,
-        ev.from_.value,
-        queue_id,
-        priority,
-        ev.attributes,
-        ev.subject,
-        int(time.time() * 1000),
-        uuid.uuid4(),
-        {"channel": channel, "queue": queue_id, "attributes": ev.attributes},
-        {"queue": queue_id},
-    )
-    if ev.content or attachments:
-        await istore.insert_message(
-            conn,
-            interaction_id=interaction_id,
-            conversation_id=conversation_id,
-            channel=channel,
-            direction="inbound",
-            body=ev.content or "",
-            external_id=msg_ext,
-            attachments=attachments,
-        )
-    return _Written(interaction_id, created=True, row=dict(row))
 
-
-async def enqueue_row(rt: Runtime, row: dict[str, Any], exclude: str | None = None) -> None:
-    """Queue (idempotently) a PostgreSQL interaction row in the live index, waiting out a rebuild."""
-    deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
-    created_ms = int(row["created_at"].timestamp() * 1000)
-    while True:
-        try:
-            await rt.engine.enqueue(
-                str(row["id"]),
-                row["queue"],
-                row["channel"],
-                row["priority"],
-                row["venq_ms"],
-                created_ms,
-                exclude,
-            )
-            return
-        except NotReady:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
-async def result_for(rt: Runtime, row: dict[str, Any], *, created: bool) -> IngestResult:
-    position, ewt = await live_position(rt, row)
-    return IngestResult(
-        id=str(row["id"]),
-        customer_id=str(row["customer_id"]),
-        conversation_id=str(row["conversation_id"]),
-        status=row["status"],
-        queue=row["queue"],
-        position=position,
-        estimated_wait_seconds=ewt,
-        created=created,
-    )
-
-
-async def live_position(rt: Runtime, row: dict[str, Any]) -> tuple[int | None, float | None]:
-    if row["status"] != InteractionStatus.queued:
-        return None, None
-    position = await rt.engine.position(row["queue"], str(row["id"]))
-    if position is None:  # offered right now
-        return 0, 0.0
-    return position, await stats.estimate_wait(rt, row["queue"], row["channel"], position)
-
-
-async def _announce_message(rt: Runtime, row: dict[str, Any], message: dict[str, Any]) -> None:
-    live = await rt.engine.interaction_live(str(row["id"]))
-    await publish(
-        rt,
-        "message",
-        {
-            "interaction_id": str(row["id"]),
-            "agent_id": live.get("agent") if live.get("st") != "offered" else None,
-            "message": jsonable(message),
-        },
-    )
-
-
-async def add_message(rt: Runtime, interaction_id: str, msg: MessageIn) -> tuple[dict[str, Any], bool]:
-    """A customer message from an adapter (or an agent's reply posted over HTTP). Returns the message
-    and whether it was new. Messages to an interaction that was transferred go to the live one of its
-    conversation, so a customer's next chat line follows the transfer."""
-    iid = cstore.parse_uuid(interaction_id)
-    row = await istore.get_interaction(rt.pool, iid, full=False) if iid else None
-    if row is None:
-        raise NotFound(f"interaction {interaction_id} not found")
-    if row["status"] in (InteractionStatus.transferred,):
-        live = await rt.pool.fetchval(q("live_interaction_in_conversation"), row["conversation_id"])
-        if live is not None:
-            row = await istore.get_interaction(rt.pool, live, full=False)
-            assert row is not None
-    if msg.direction == "outbound":
-        from_agent = msg.agent_id
-        if not from_agent:
-            raise BadRequest(
-                "an outbound message needs agent_id", errors=[{"loc": ["agent_id"], "msg": "required"}]
-            )
-    message = await istore.insert_message(
-        rt.pool,
-        interaction_id=row["id"],
-        conversation_id=row["conversation_id"],
-        channel=row["channel"],
-        direction=msg.direction,
-        body=msg.body,
-        agent_id=msg.agent_id,
-        external_id=msg.external_id,
-        status="received" if msg.direction == "inbound" else "pending",
-        attachments=[a.model_dump(mode="json", exclude_none=True) for a in msg.attachments],
-    )
-    if message is None:
-        existing = await rt.pool.fetchrow(q("message_by_external"), row["channel"], msg.external_id)
-        assert existing is not None
-        full = await rt.pool.fetchrow(q("message_get"), existing["id"])
-        return dict(full) if full else {}, False
-    await _announce_message(rt, row, message)
-    if msg.direction == "outbound" and rt.outbound is not None:
-        await rt.outbound.submit(str(message["id"]))
-    return message, True
-
-
-async def customer_end(rt: Runtime, interaction_id: str, reason: str) -> dict[str, Any]:
-    """The customer hung up or left: abandoned if still waiting; otherwise the agent is told and
-    completes it as usual."""
-    iid = cstore.parse_uuid(interaction_id)
-    row = await rt.pool.fetchrow(q("interaction_customer_ended"), iid, reason) if iid else None
-    if row is None:
-        existing = await istore.get_interaction(rt.pool, iid, full=False) if iid else None
-        if existing is None:
+    async def add_message(self, interaction_id: str, msg: MessageIn) -> tuple[Message, bool]:
+        """A customer message from an adapter (or an agent's reply posted over HTTP). Returns the message
+        and whether it was new. Messages to an interaction that was transferred go to the live one of its
+        conversation, so a customer's next chat line follows the transfer."""
+        iid = parse_uuid(interaction_id)
+        it = await interactions.get(self.pool, iid) if iid else None
+        if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
-        if existing["status"] in (
-            InteractionStatus.queued,
-            InteractionStatus.assigned,
-            InteractionStatus.wrapup,
-        ):
-            raise Conflict("interaction changed concurrently; retry")
-        return existing  # already over: ending again changes nothing
-    assert iid is not None
-    await istore.add_history(rt.pool, iid, row["status"], reason=reason)
-    try:
-        await rt.engine.customer_end(str(iid))
-    except NotReady:
-        pass  # the rebuild reads PostgreSQL, where it is already ended
-    full = await istore.get_interaction(rt.pool, iid, full=False)
-    assert full is not None
-    return full
+        if it.status == InteractionStatus.transferred:
+            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
+            if live is not None:
+                it = await interactions.get(self.pool, live)
+                assert it is not None
+        if msg.direction == "outbound":
+            from_agent = msg.agent_id
+            if not from_agent:
+                raise BadRequest(
+                    "an outbound message needs agent_id", errors=[{"loc": ["agent_id"], "msg": "required"}]
+                )
+        message = await messages.insert(
+            self.pool,
+            interaction_id=it.id,
+            conversation_id=it.conversation_id,
+            channel=it.channel,
+            direction=msg.direction,
+            body=msg.body,
+            agent_id=msg.agent_id,
+            external_id=msg.external_id,
+            status="received" if msg.direction == "inbound" else "pending",
+            attachments=[a.model_dump(mode="json", exclude_none=True) for a in msg.attachments],
+        )
+        if message is None:  # a retry: the provider id is stored already
+            assert msg.external_id is not None
+            existing = await messages.get_by_external(self.pool, it.channel, msg.external_id)
+            assert existing is not None
+            return existing, False
+        await self._announce_message(it, message)
+        if msg.direction == "outbound" and self.outbound is not None:
+            await self.outbound.submit(str(message.id))
+        return message, True
+
+    async def customer_end(self, interaction_id: str, reason: str) -> Interaction:
+        """The customer hung up or left: abandoned if still waiting; otherwise the agent is told and
+        completes it as usual."""
+        iid = parse_uuid(interaction_id)
+        ended = await interactions.customer_ended(self.pool, iid, reason) if iid else None
+        if ended is None:
+            existing = await interactions.get(self.pool, iid) if iid else None
+            if existing is None:
+                raise NotFound(f"interaction {interaction_id} not found")
+            if existing.status in (
+                InteractionStatus.queued,
+                InteractionStatus.assigned,
+                InteractionStatus.wrapup,
+            ):
+                raise Conflict("interaction changed concurrently; retry")
+            return existing  # already over: ending again changes nothing
+        assert iid is not None
+        await interactions.add_history(self.pool, iid, ended.status, reason=reason)
+        try:
+            await self.engine.customer_end(str(iid))
+        except NotReady:
+            pass  # the rebuild reads PostgreSQL, where it is already ended
+        full = await interactions.get(self.pool, iid)
+        assert full is not None
+        return full
+
+
+INGEST = web.AppKey("ingest", Ingest)

@@ -8,18 +8,19 @@ reconciler, so a reply is never lost (delivery is at least once)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
+import asyncpg
 import structlog
+from aiohttp import web
 
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import conversations, interactions, messages
+from context_store.records import Interaction, Message
 from router.contracts import IdentityIn, OutboundMessage
+from router.routing.directory import Directory
+from router.routing.engine import Engine
 from router.routing.events import publish_message_status
-from router.state import Runtime
 
 log = structlog.get_logger("router.service.outbound")
 
@@ -36,10 +37,16 @@ class Route:
 
 
 class Outbound:
-    def __init__(self, rt: Runtime, token: str) -> None:
-        self.rt = rt
+    """Where each channel's replies go (the adapters' routes and what they declare they can do), and
+    the delivery loop."""
+
+    def __init__(self, pool: asyncpg.Pool, engine: Engine, directory: Directory, token: str) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
         self.token = token
         self.routes: list[Route] = []
+        self.capabilities: dict[str, list[str]] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[str] = set()
@@ -48,6 +55,10 @@ class Outbound:
     def add_route(self, adapter: str, channel: str, url: str, token: str | None = None) -> None:
         """Where replies of a channel go; an adapter in its own process checks its own token."""
         self.routes.append(Route(adapter, channel, url, token or self.token))
+
+    def declare(self, channel: str, capabilities: set[str]) -> None:
+        """What an adapter of the channel can do; the desktop shows only what the channel supports."""
+        self.capabilities[channel] = sorted(set(self.capabilities.get(channel, [])) | capabilities)
 
     def route_for(self, channel: str, from_kind: str | None) -> Route | None:
         candidates = [r for r in self.routes if r.channel == channel]
@@ -72,30 +83,28 @@ class Outbound:
         finally:
             await self._session.close()
 
-    async def _status(self, row: dict[str, Any], status: str, detail: str | None) -> None:
-        updated = await self.rt.pool.fetchrow(q("message_set_status"), row["id"], status, detail, None)
+    async def _status(self, message: Message, status: str, detail: str | None) -> None:
+        updated = await messages.set_status(self.pool, message.id, status, detail)
         if updated is not None:
-            await publish_message_status(self.rt, row, status, detail)
+            await publish_message_status(self.engine, message, status, detail)
 
     async def _deliver(self, message_id: str) -> None:
         try:
-            row = await self.rt.pool.fetchrow(q("message_get"), uuid.UUID(message_id))
-            if row is None or row["status"] not in ("pending", "retrying"):
+            message = await messages.get(self.pool, message_id)
+            if message is None or message.status not in ("pending", "retrying"):
                 return
-            it = await istore.get_interaction(self.rt.pool, row["interaction_id"], full=False)
+            it = await interactions.get(self.pool, message.interaction_id)
             assert it is not None
-            route = self.route_for(it["channel"], it["from_kind"])
+            route = self.route_for(it.channel, it.from_kind)
             if route is None:
-                await self._status(
-                    dict(row), "failed", f"no adapter is configured for channel {it['channel']}"
-                )
+                await self._status(message, "failed", f"no adapter is configured for channel {it.channel}")
                 return
-            body = await self._build(dict(row), it)
+            body = await self._build(message, it)
             delay = BASE_DELAY
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 error = await self._post(route, body)
                 if error is None:
-                    await self._status(dict(row), "queued", f"handed to {route.adapter}")
+                    await self._status(message, "queued", f"handed to {route.adapter}")
                     log.info("outbound.handed_over", message_id=message_id, adapter=route.adapter)
                     return
                 log.warning(
@@ -106,9 +115,9 @@ class Outbound:
                     error=error,
                 )
                 if attempt == MAX_ATTEMPTS:
-                    await self._status(dict(row), "failed", f"adapter unreachable: {error}")
+                    await self._status(message, "failed", f"adapter unreachable: {error}")
                     return
-                await self._status(dict(row), "retrying", error)
+                await self._status(message, "retrying", error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
         finally:
@@ -128,22 +137,25 @@ class Outbound:
         except (aiohttp.ClientError, TimeoutError) as exc:
             return type(exc).__name__
 
-    async def _build(self, row: dict[str, Any], it: dict[str, Any]) -> OutboundMessage:
-        refs = await self.rt.pool.fetch(q("conversation_external_ids"), it["conversation_id"])
-        inbound = [r["external_id"] for r in refs if r["direction"] == "inbound"]
-        agent = self.rt.agents.get(row["agent_id"] or "")
+    async def _build(self, message: Message, it: Interaction) -> OutboundMessage:
+        refs = await conversations.thread_refs(self.pool, it.conversation_id)
+        inbound = [r.external_id for r in refs if r.direction == "inbound"]
+        agent = self.directory.agents.get(message.agent_id or "")
         return OutboundMessage(
-            message_id=str(row["id"]),
-            interaction_id=str(it["id"]),
-            conversation_id=str(it["conversation_id"]),
-            customer_id=str(it["customer_id"]),
-            channel=it["channel"],
-            to=IdentityIn(kind=it["from_kind"] or "unknown", value=it["from_value"] or "unknown"),
-            body=row["body"],
-            agent_id=row["agent_id"],
+            message_id=str(message.id),
+            interaction_id=str(it.id),
+            conversation_id=str(it.conversation_id),
+            customer_id=str(it.customer_id),
+            channel=it.channel,
+            to=IdentityIn(kind=it.from_kind or "unknown", value=it.from_value or "unknown"),
+            body=message.body,
+            agent_id=message.agent_id,
             agent_name=agent.name if agent else None,
-            subject=it["subject"],
+            subject=it.subject,
             in_reply_to=inbound[-1] if inbound else None,
-            references=[r["external_id"] for r in refs],
-            attributes=it["attributes"],
+            references=[r.external_id for r in refs],
+            attributes=it.attributes,
         )
+
+
+OUTBOUND = web.AppKey("outbound", Outbound)

@@ -7,215 +7,217 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
+import asyncpg
 import structlog
+from aiohttp import web
 
-from context_store import customers as cstore
-from context_store import interactions as istore
-from context_store.db import q
+from context_store import customers, interactions, journey, notes
+from context_store.db import parse_uuid
+from context_store.records import Interaction, Message, Note
 from router.contracts import Channel, InteractionStatus, MessageIn
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone
-from router.routing import stats
-from router.service.ingest import add_message, enqueue_row
-from router.state import Runtime
+from router.metrics import Metrics
+from router.routing.directory import Directory
+from router.routing.engine import Engine
+from router.routing.stats import Statistics
+from router.service.ingest import Ingest
 
 log = structlog.get_logger("router.service.work")
 
 
-async def _held(rt: Runtime, agent_id: str, interaction_id: str) -> dict[str, Any]:
-    """The interaction, if this agent holds it (assigned or in wrap-up)."""
-    iid = cstore.parse_uuid(interaction_id)
-    row = await istore.get_interaction(rt.pool, iid, full=False) if iid else None
-    if row is None:
-        raise NotFound(f"interaction {interaction_id} not found")
-    if row["agent_id"] != agent_id or row["status"] not in (
-        InteractionStatus.assigned,
-        InteractionStatus.wrapup,
-    ):
-        raise Forbidden(f"interaction {interaction_id} is not held by you")
-    return row
+class Work:
+    """What an agent does with the work it is offered and holds."""
 
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        engine: Engine,
+        directory: Directory,
+        stats: Statistics,
+        metrics: Metrics,
+        ingest: Ingest,
+    ) -> None:
+        self.pool = pool
+        self.engine = engine
+        self.directory = directory
+        self.stats = stats
+        self.metrics = metrics
+        self.ingest = ingest
 
-async def accept(rt: Runtime, agent_id: str, offer_id: str) -> str:
-    started = time.perf_counter()
-    interaction_id = await rt.engine.accept(agent_id, offer_id)
-    assigned = await rt.pool.fetchval(q("interaction_assign"), uuid.UUID(interaction_id), agent_id)
-    if assigned is None:  # the customer left between the offer and the accept
-        await rt.engine.release(agent_id, interaction_id, "customer_left")
-        raise OfferGone("the customer left before the offer was accepted")
-    await istore.add_history(rt.pool, interaction_id, "assigned", agent_id, offer_id=offer_id)
-    rt.metrics.inc("offers_accepted_total")
-    rt.metrics.observe("accept", time.perf_counter() - started)
-    log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
-    return interaction_id
+    async def _held(self, agent_id: str, interaction_id: str) -> Interaction:
+        """The interaction, if this agent holds it (assigned or in wrap-up)."""
+        iid = parse_uuid(interaction_id)
+        it = await interactions.get(self.pool, iid) if iid else None
+        if it is None:
+            raise NotFound(f"interaction {interaction_id} not found")
+        if it.agent_id != agent_id or it.status not in (
+            InteractionStatus.assigned,
+            InteractionStatus.wrapup,
+        ):
+            raise Forbidden(f"interaction {interaction_id} is not held by you")
+        return it
 
+    async def accept(self, agent_id: str, offer_id: str) -> str:
+        started = time.perf_counter()
+        interaction_id = await self.engine.accept(agent_id, offer_id)
+        if not await interactions.assign(self.pool, interaction_id, agent_id):
+            # the customer left between the offer and the accept
+            await self.engine.release(agent_id, interaction_id, "customer_left")
+            raise OfferGone("the customer left before the offer was accepted")
+        await interactions.add_history(self.pool, interaction_id, "assigned", agent_id, offer_id=offer_id)
+        self.metrics.inc("offers_accepted_total")
+        self.metrics.observe("accept", time.perf_counter() - started)
+        log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
+        return interaction_id
 
-async def reject(rt: Runtime, agent_id: str, offer_id: str, reason: str | None) -> str:
-    interaction_id = await rt.engine.reject(agent_id, offer_id)
-    await istore.add_history(
-        rt.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
-    )
-    rt.metrics.inc("offers_rejected_total")
-    log.info("offer.rejected", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
-    return interaction_id
-
-
-async def complete(
-    rt: Runtime, agent_id: str, interaction_id: str, disposition: str | None, summary: str | None
-) -> float | None:
-    """Finish the work; returns the wrap-up end (unix seconds) or None when there is no wrap-up."""
-    row = await _held(rt, agent_id, interaction_id)
-    if row["status"] == InteractionStatus.wrapup:
-        raise Conflict("already completed; in wrap-up")
-    queue = rt.queues.get(row["queue"])
-    wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
-    until_ms = await rt.engine.complete(agent_id, interaction_id, wrap_ms)
-    iid = row["id"]
-    if until_ms:
-        await rt.pool.execute(q("interaction_wrapup"), iid, disposition, summary, _ts(until_ms / 1000))
-        await istore.add_history(rt.pool, iid, "wrapup", agent_id, disposition=disposition)
-    else:
-        await rt.pool.execute(q("interaction_wrapup"), iid, disposition, summary, None)
-        await rt.pool.execute(q("interaction_close"), iid, "completed", None)
-        await istore.add_history(rt.pool, iid, "completed", agent_id, disposition=disposition)
-    if row["assigned_at"] is not None:
-        await stats.record_handle_time(rt, row["queue"], time.time() - row["assigned_at"].timestamp())
-    await cstore.add_journey_event(
-        rt.pool,
-        row["customer_id"],
-        "interaction.completed",
-        {"channel": row["channel"], "agent_id": agent_id, "disposition": disposition},
-        interaction_id=iid,
-    )
-    rt.metrics.inc("interactions_completed_total", channel=row["channel"])
-    return until_ms / 1000 if until_ms else None
-
-
-async def end_wrapup(rt: Runtime, agent_id: str, interaction_id: str) -> None:
-    row = await _held(rt, agent_id, interaction_id)
-    if row["status"] != InteractionStatus.wrapup:
-        raise Conflict("not in wrap-up: complete it first")
-    await rt.engine.release(agent_id, interaction_id, "wrapup_ended")
-    await close_after_wrapup(rt, interaction_id, agent_id)
-
-
-async def close_after_wrapup(rt: Runtime, interaction_id: str, agent_id: str | None) -> None:
-    closed = await rt.pool.fetchval(q("interaction_close"), uuid.UUID(interaction_id), "completed", None)
-    if closed is not None:
-        await istore.add_history(rt.pool, interaction_id, "completed", agent_id)
-
-
-async def add_note(rt: Runtime, agent_id: str, interaction_id: str, body: str) -> dict[str, Any]:
-    row = await _held(rt, agent_id, interaction_id)
-    note = await istore.insert_note(rt.pool, row["customer_id"], row["id"], agent_id, body)
-    return note
-
-
-async def send_message(
-    rt: Runtime, agent_id: str, interaction_id: str, body: str, subject: str | None = None
-) -> dict[str, Any]:
-    row = await _held(rt, agent_id, interaction_id)
-    if row["channel"] == Channel.voice:
-        raise BadRequest("a voice interaction has no text channel; escalate to one to write")
-    if subject:
-        await rt.pool.execute(q("interaction_set_subject"), row["id"], subject)
-    message, _ = await add_message(
-        rt, str(row["id"]), MessageIn(direction="outbound", body=body, agent_id=agent_id)
-    )
-    return message
-
-
-async def transfer(
-    rt: Runtime, agent_id: str, interaction_id: str, queue_id: str, channel: Channel | None, note: str | None
-) -> str:
-    """Move the work to another queue (and optionally another channel) in the same conversation. The new
-    interaction keeps the original virtual enqueue time, so it does not lose its place; the context
-    travels because it belongs to the customer and the conversation."""
-    row = await _held(rt, agent_id, interaction_id)
-    if row["status"] != InteractionStatus.assigned:
-        raise Conflict("only assigned work can be transferred")
-    target = rt.queues.get(queue_id)
-    if target is None:
-        raise BadRequest(f"unknown queue {queue_id!r}", errors=[{"loc": ["queue"], "msg": "unknown queue"}])
-    new_channel = channel.value if channel else row["channel"]
-    if new_channel not in [c.value for c in target.channels]:
-        raise BadRequest(
-            f"queue {queue_id!r} does not take channel {new_channel}",
-            errors=[{"loc": ["channel"], "msg": "not taken by the target queue"}],
+    async def reject(self, agent_id: str, offer_id: str, reason: str | None) -> str:
+        interaction_id = await self.engine.reject(agent_id, offer_id)
+        await interactions.add_history(
+            self.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
         )
-    from_kind, from_value = row["from_kind"], row["from_value"]
-    if new_channel != row["channel"]:
-        from_kind, from_value = await _address_on(rt, row, new_channel)
-    new_id = uuid.uuid4()
-    attributes = dict(row["attributes"])
-    attributes.update({"transferred_from_agent": agent_id, "transferred_from_queue": row["queue"]})
-    async with rt.pool.acquire() as conn, conn.transaction():
-        if note:
-            await istore.insert_note(conn, row["customer_id"], row["id"], agent_id, note)
-        await conn.execute(
-            q("interaction_insert"),
-            new_id,
-            row["customer_id"],
-            row["conversation_id"],
-            row["id"],
-            new_channel,
-            f"transfer:{new_id}",
-            from_kind,
-            from_value,
-            queue_id,
-            row["priority"],
-            attributes,
-            row["subject"],
-            row["venq_ms"],
+        self.metrics.inc("offers_rejected_total")
+        log.info("offer.rejected", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
+        return interaction_id
+
+    async def complete(
+        self, agent_id: str, interaction_id: str, disposition: str | None, summary: str | None
+    ) -> float | None:
+        """Finish the work; returns the wrap-up end (unix seconds) or None when there is no wrap-up."""
+        it = await self._held(agent_id, interaction_id)
+        if it.status == InteractionStatus.wrapup:
+            raise Conflict("already completed; in wrap-up")
+        queue = self.directory.queues.get(it.queue)
+        wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
+        until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms)
+        if until_ms:
+            await interactions.wrapup(self.pool, it.id, disposition, summary, _ts(until_ms / 1000))
+            await interactions.add_history(self.pool, it.id, "wrapup", agent_id, disposition=disposition)
+        else:
+            await interactions.wrapup(self.pool, it.id, disposition, summary, None)
+            await interactions.close(self.pool, it.id, "completed")
+            await interactions.add_history(self.pool, it.id, "completed", agent_id, disposition=disposition)
+        if it.assigned_at is not None:
+            await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
+        await journey.add_event(
+            self.pool,
+            it.customer_id,
+            "interaction.completed",
+            {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
+            interaction_id=it.id,
         )
-        await istore.add_history(conn, new_id, "queued", queue=queue_id, transferred_from=str(row["id"]))
-        await conn.execute(q("interaction_close"), row["id"], "transferred", f"transferred to {queue_id}")
-        await istore.add_history(
-            conn, row["id"], "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
+        self.metrics.inc("interactions_completed_total", channel=it.channel)
+        return until_ms / 1000 if until_ms else None
+
+    async def end_wrapup(self, agent_id: str, interaction_id: str) -> None:
+        it = await self._held(agent_id, interaction_id)
+        if it.status != InteractionStatus.wrapup:
+            raise Conflict("not in wrap-up: complete it first")
+        await self.engine.release(agent_id, interaction_id, "wrapup_ended")
+        await self.close_after_wrapup(interaction_id, agent_id)
+
+    async def close_after_wrapup(self, interaction_id: str, agent_id: str | None) -> None:
+        if await interactions.close(self.pool, interaction_id, "completed") is not None:
+            await interactions.add_history(self.pool, interaction_id, "completed", agent_id)
+
+    async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
+        it = await self._held(agent_id, interaction_id)
+        return await notes.insert(self.pool, it.customer_id, it.id, agent_id, body)
+
+    async def send_message(
+        self, agent_id: str, interaction_id: str, body: str, subject: str | None = None
+    ) -> Message:
+        it = await self._held(agent_id, interaction_id)
+        if it.channel == Channel.voice:
+            raise BadRequest("a voice interaction has no text channel; escalate to one to write")
+        if subject:
+            await interactions.set_subject(self.pool, it.id, subject)
+        message, _ = await self.ingest.add_message(
+            str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id)
         )
-        await cstore.add_journey_event(
-            conn,
-            row["customer_id"],
+        return message
+
+    async def transfer(
+        self, agent_id: str, interaction_id: str, queue_id: str, channel: Channel | None, note: str | None
+    ) -> str:
+        """Move the work to another queue (and optionally another channel) in the same conversation. The new
+        interaction keeps the original virtual enqueue time, so it does not lose its place; the context
+        travels because it belongs to the customer and the conversation."""
+        it = await self._held(agent_id, interaction_id)
+        if it.status != InteractionStatus.assigned:
+            raise Conflict("only assigned work can be transferred")
+        target = self.directory.queues.get(queue_id)
+        if target is None:
+            raise BadRequest(
+                f"unknown queue {queue_id!r}", errors=[{"loc": ["queue"], "msg": "unknown queue"}]
+            )
+        new_channel = channel.value if channel else it.channel
+        if new_channel not in [c.value for c in target.channels]:
+            raise BadRequest(
+                f"queue {queue_id!r} does not take channel {new_channel}",
+                errors=[{"loc": ["channel"], "msg": "not taken by the target queue"}],
+            )
+        from_kind, from_value = it.from_kind, it.from_value
+        if new_channel != it.channel:
+            from_kind, from_value = await _address_on(self.pool, it, new_channel)
+        new_id = uuid.uuid4()
+        attributes = dict(it.attributes)
+        attributes.update({"transferred_from_agent": agent_id, "transferred_from_queue": it.queue})
+        async with self.pool.acquire() as conn, conn.transaction():
+            if note:
+                await notes.insert(conn, it.customer_id, it.id, agent_id, note)
+            moved = await interactions.insert(
+                conn,
+                interaction_id=new_id,
+                customer_id=it.customer_id,
+                conversation_id=it.conversation_id,
+                parent_id=it.id,
+                channel=new_channel,
+                external_id=f"transfer:{new_id}",
+                from_kind=from_kind,
+                from_value=from_value,
+                queue_id=queue_id,
+                priority=it.priority,
+                attributes=attributes,
+                subject=it.subject,
+                venq_ms=it.venq_ms,
+            )
+            await interactions.add_history(
+                conn, new_id, "queued", queue=queue_id, transferred_from=str(it.id)
+            )
+            await interactions.close(conn, it.id, "transferred", f"transferred to {queue_id}")
+            await interactions.add_history(
+                conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
+            )
+            await journey.add_event(
+                conn,
+                it.customer_id,
+                "interaction.transferred",
+                {"from_queue": it.queue, "to_queue": queue_id, "channel": new_channel, "agent_id": agent_id},
+                interaction_id=it.id,
+            )
+        await self.engine.release(agent_id, interaction_id, "transferred")
+        # a transfer hands the work to someone else; an escalation onto another channel may well stay with
+        # the agent who made it
+        await self.ingest.enqueue_row(moved, exclude=agent_id if new_channel == it.channel else None)
+        self.metrics.inc("interactions_transferred_total")
+        log.info(
             "interaction.transferred",
-            {"from_queue": row["queue"], "to_queue": queue_id, "channel": new_channel, "agent_id": agent_id},
-            interaction_id=row["id"],
+            agent_id=agent_id,
+            interaction_id=interaction_id,
+            to_queue=queue_id,
+            new_interaction_id=str(new_id),
         )
-    await rt.engine.release(agent_id, interaction_id, "transferred")
-    new_row = await istore.get_interaction(rt.pool, new_id, full=False)
-    assert new_row is not None
-    # a transfer hands the work to someone else; an escalation onto another channel may well stay with
-    # the agent who made it
-    await enqueue_row(rt, new_row, exclude=agent_id if new_channel == row["channel"] else None)
-    rt.metrics.inc("interactions_transferred_total")
-    log.info(
-        "interaction.transferred",
-        agent_id=agent_id,
-        interaction_id=interaction_id,
-        to_queue=queue_id,
-        new_interaction_id=str(new_id),
-    )
-    return str(new_id)
+        return str(new_id)
 
 
-_ADDRESS_KINDS = {
-    "email": ("email",),
-    "sms": ("phone",),
-    "voice": ("phone",),
-    "chat": ("chat_visitor",),
-    "social": ("whatsapp", "messenger", "phone"),
-}
-
-
-async def _address_on(rt: Runtime, row: dict[str, Any], channel: str) -> tuple[str, str]:
+async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tuple[str, str]:
     """The customer's address on another channel, for an escalation: the reply must go to their e-mail
     address, not to the phone number the chat came from. Refused when the customer has none."""
-    if channel == "social" and row["from_kind"] in ("whatsapp", "messenger"):
-        return row["from_kind"], row["from_value"]
-    identities = {
-        r["kind"]: r["value"] for r in await rt.pool.fetch(q("identities_of_customer"), row["customer_id"])
-    }
-    for kind in _ADDRESS_KINDS[channel]:
+    if channel == "social" and it.from_kind in ("whatsapp", "messenger") and it.from_value is not None:
+        return it.from_kind, it.from_value
+    identities = {i.kind: i.value for i in await customers.identities(pool, it.customer_id)}
+    for kind in Channel[channel].spec.reply_identities:
         if kind in identities:
             value = identities[kind]
             if channel == "social" and kind == "phone":
@@ -229,3 +231,6 @@ async def _address_on(rt: Runtime, row: dict[str, Any], channel: str) -> tuple[s
 
 def _ts(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+WORK = web.AppKey("work", Work)

@@ -40,11 +40,20 @@ from typing import Any, TextIO
 
 import aiohttp
 import psutil  # type: ignore[import-untyped,unused-ignore]
+import redis.asyncio as aioredis
 
+from router.contracts import Channel
+from router.routing.engine import Engine, load_script_source
 from router.tools.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
 
-CHANNELS = ("voice", "chat", "sms", "email")
-_IDENTITY_KIND = {"voice": "phone", "chat": "visitor", "sms": "phone", "email": "email"}
+# the load's channels, each with the identity kind its customers arrive with
+_IDENTITY_KIND: dict[str, str] = {
+    Channel.voice: "phone",
+    Channel.chat: "visitor",
+    Channel.sms: "phone",
+    Channel.email: "email",
+}
+CHANNELS = tuple(_IDENTITY_KIND)
 
 
 def _pcts_ms(xs: list[float]) -> dict[str, float | int | None]:
@@ -445,17 +454,11 @@ async def _rate_of(
 
 
 def matching_script_size() -> int:
-    from router.routing.engine import load_script_source
-
     return len(load_script_source("match_agent").encode())
 
 
 async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
     """Plain ``EVALSHA`` of a script padded to the matching script's size, and the engine's own."""
-    import redis.asyncio as aioredis
-
-    from router.routing.engine import Engine
-
     size = matching_script_size()
     body = "redis.call('INCR', KEYS[1])\nreturn 1\n"
     pad = size - len(body)

@@ -47,6 +47,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from router.contracts import Channel
 from router.tools import erlang
 
 # ---------------------------------------------------------------- outcomes
@@ -393,7 +394,7 @@ class Api:
             {
                 "name": agent_id,
                 "skills": {skill: 1},
-                "capacity": {"voice": 1, "chat": 0, "email": 0, "social": 0, "sms": 0},
+                "capacity": {ch.value: int(ch is Channel.voice) for ch in Channel},
             },
         )
         return await self.token("agent", agent_id)

@@ -16,7 +16,7 @@ from tests.helpers import TestServer
 async def counts(server: TestServer) -> dict[str, int]:
     out = {}
     for table in ("customers", "identities", "interactions", "messages", "journey_events", "conversations"):
-        out[table] = await server.runtime.pool.fetchval(f"SELECT count(*) FROM {table}")
+        out[table] = await server.pool.fetchval(f"SELECT count(*) FROM {table}")
     return out
 
 
@@ -144,7 +144,7 @@ async def test_bad_input_is_problem_json_and_stores_nothing(server: TestServer) 
         "PUT", "/v1/queues/general", {"skills": {"x": 11}, "channels": []}, token=server.admin_token
     )
     assert status == 422 and {e["loc"][0] for e in body["errors"]} == {"skills", "channels"}
-    assert server.runtime.queues["general"].skills == {"general": 1}
+    assert server.directory.queues["general"].skills == {"general": 1}
 
 
 async def test_tokens_and_roles(server: TestServer) -> None:

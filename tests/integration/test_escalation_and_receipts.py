@@ -38,7 +38,7 @@ async def test_escalating_sms_to_email_addresses_the_customers_email(server: Tes
         {"type": "transfer", "interaction_id": sms["id"], "queue": "general", "channel": "email"}
     )
     assert ack["type"] == "ack", ack
-    new = await server.runtime.pool.fetchrow(
+    new = await server.pool.fetchrow(
         "SELECT channel, from_kind, from_value FROM interactions WHERE id = $1",
         uuid.UUID(ack["result"]["interaction_id"]),
     )
@@ -56,7 +56,7 @@ async def test_escalation_without_an_address_on_the_target_channel_is_refused(se
         {"type": "transfer", "interaction_id": chat["id"], "queue": "general", "channel": "email"}
     )
     assert err["type"] == "error" and "no email address" in err["detail"]
-    live = await server.runtime.engine.interaction_live(chat["id"])
+    live = await server.engine.interaction_live(chat["id"])
     assert live["st"] == "assigned" and live["agent"] == "carol", "a refused transfer changes nothing"
     await carol.close()
 
@@ -113,11 +113,11 @@ outbound_token = "recorder-token-123"
             "POST", f"/v1/messages/{mid}/status", {"status": status}, role="adapter"
         )
         assert code in (200, 404), body
-        row = await server.runtime.pool.fetchval("SELECT status FROM messages WHERE id = $1", uuid.UUID(mid))
+        row = await server.pool.fetchval("SELECT status FROM messages WHERE id = $1", uuid.UUID(mid))
         assert row == expect, (status, row)
     frame = await carol.next("message_status", message_id=mid, status="read")
     assert frame["interaction_id"] == chat["id"]
-    subject = await server.runtime.pool.fetchval(
+    subject = await server.pool.fetchval(
         "SELECT subject FROM interactions WHERE id = $1", uuid.UUID(chat["id"])
     )
     assert subject == "Your question"

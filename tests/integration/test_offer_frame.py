@@ -26,7 +26,7 @@ async def test_fast_offer_text_is_the_typed_offer(server: TestServer) -> None:
         content="<b>hi</b>",
         **{"from": {"kind": "whatsapp", "value": "15550111"}},
     )
-    hub = server.runtime.hub
+    hub = server.hub
     assert hub is not None
     text = await hub.offer_text("o-test", second["id"], 1_800_000_000_000)
     typed = await hub.offer_frame("o-test", second["id"], 1_800_000_000_000)

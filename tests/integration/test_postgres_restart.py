@@ -82,10 +82,10 @@ async def test_router_survives_a_postgres_restart(services: Services, namespace:
             **{"from": {"kind": "chat_visitor", "value": "pg-down"}},
         )
         assert retried["id"] == again["id"] and again["created"] is False
-        engine = server.runtime.engine
+        engine = server.engine
         assert [await engine.position("chat", i) for i in ids] == [1, 2, 3], "waiting work kept its place"
         assert await engine.position("chat", retried["id"]) == 4
-        assert await server.runtime.pool.fetchval("SELECT count(*) FROM interactions") == 4
+        assert await server.pool.fetchval("SELECT count(*) FROM interactions") == 4
     finally:
         await server.stop()
         await asyncio.to_thread(pg.stop)

@@ -10,10 +10,10 @@ from tests.helpers import TestServer
 
 async def test_a_live_desktop_marked_disconnected_is_reannounced(server: TestServer) -> None:
     carol = await server.agent("carol")
-    rt = server.runtime
+    rt = server
     live = await rt.engine.agent_live("carol")
     # what another process's sweep does when it believes this one died
-    await rt.engine.presence("carol", "disconnect", live["session"], live["node"], "", rt.grace_ms)
+    await rt.engine.presence("carol", "disconnect", live["session"], live["node"], "", rt.node.grace_ms)
     assert (await rt.engine.agent_live("carol"))["connected"] == "0"
     for _ in range(100):
         if (await rt.engine.agent_live("carol")).get("connected") == "1":

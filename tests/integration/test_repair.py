@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from router.service import reconciler
+from router.service.reconciler import RECONCILER
 from tests.helpers import TestServer
 
 
 async def _age(server: TestServer, iid: str, seconds: float) -> None:
     """Make an interaction's record look as if it was last changed ``seconds`` ago."""
-    pool = server.runtime.pool
+    pool = server.pool
     await pool.execute(
         "UPDATE interactions SET created_at = created_at - make_interval(secs => $2) WHERE id = $1",
         uuid.UUID(iid),
@@ -24,7 +24,7 @@ async def _age(server: TestServer, iid: str, seconds: float) -> None:
 
 
 async def test_repair_requeues_a_committed_interaction_the_live_index_never_got(server: TestServer) -> None:
-    rt = server.runtime
+    rt = server
     lost = await server.ingest(
         channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "a"}}
     )
@@ -37,7 +37,7 @@ async def test_repair_requeues_a_committed_interaction_the_live_index_never_got(
         await rt.redis.zrem(rt.engine.keys.queue_age("chat"), iid)
         await rt.redis.delete(rt.engine.keys.interaction(iid))
     await _age(server, lost["id"], 60)
-    assert await reconciler.repair(rt) == 1
+    assert await server.server[RECONCILER].repair() == 1
     assert await rt.engine.position("chat", lost["id"]) == 1
     # a recent one may be a write in flight: left alone until it is old enough
     assert await rt.engine.position("chat", fresh["id"]) is None
@@ -46,7 +46,7 @@ async def test_repair_requeues_a_committed_interaction_the_live_index_never_got(
 async def test_repair_closes_work_whose_end_the_record_missed_and_drops_ended_live_entries(
     server: TestServer,
 ) -> None:
-    rt = server.runtime
+    rt = server
     carol = await server.agent("carol")
     held = await server.ingest(
         channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "c"}}
@@ -61,7 +61,7 @@ async def test_repair_closes_work_whose_end_the_record_missed_and_drops_ended_li
         channel="chat", queue="chat", content="y", **{"from": {"kind": "chat_visitor", "value": "d"}}
     )
     await rt.pool.execute("UPDATE interactions SET status = 'abandoned' WHERE id = $1", uuid.UUID(gone["id"]))
-    assert await reconciler.repair(rt) == 2
+    assert await server.server[RECONCILER].repair() == 2
     status = await rt.pool.fetchval("SELECT status FROM interactions WHERE id = $1", uuid.UUID(held["id"]))
     assert status == "completed"
     assert await rt.engine.interaction_live(gone["id"]) == {}

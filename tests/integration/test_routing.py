@@ -54,7 +54,7 @@ def chat(n: int, **extra: Any) -> dict[str, Any]:
 
 
 async def history(server: TestServer, iid: str) -> list[tuple[str, str | None]]:
-    rows = await server.runtime.pool.fetch(
+    rows = await server.pool.fetch(
         "SELECT status, agent_id FROM interaction_history WHERE interaction_id = $1 ORDER BY id",
         uuid.UUID(iid),
     )
@@ -71,9 +71,9 @@ async def test_offer_timeout_requeues_at_original_place_and_excludes_the_agent(m
     revoked = await x.next("offer_revoked", timeout=5, offer_id=offer["offer_id"])
     assert revoked["reason"] == "timeout"
     # back in the queue ahead of the later arrival, and never offered to x again
-    live = await server.runtime.engine.interaction_live(first["id"])
+    live = await server.engine.interaction_live(first["id"])
     assert live["st"] == "waiting"
-    assert await server.runtime.engine.position("q", first["id"]) == 1
+    assert await server.engine.position("q", first["id"]) == 1
     y = await server.agent("y")
     y_offer = await y.next("offer")
     assert y_offer["interaction"]["id"] == first["id"], "the requeued interaction kept its original place"
@@ -118,8 +118,8 @@ async def test_disconnect_revokes_offers_at_once_and_keeps_assignments_for_the_g
     await x.close()
     # the open offer is back in the queue at once
     await asyncio.sleep(0.3)
-    assert (await server.runtime.engine.interaction_live(b["id"]))["st"] == "waiting"
-    assert (await server.runtime.engine.interaction_live(a["id"]))["st"] == "assigned"
+    assert (await server.engine.interaction_live(b["id"]))["st"] == "waiting"
+    assert (await server.engine.interaction_live(a["id"]))["st"] == "assigned"
     # reconnecting resumes the held work from hello
     x2 = await server.agent("x", available=False)
     assert [w["interaction"]["id"] for w in x2.hello["work"]] == [a["id"]]
@@ -136,7 +136,7 @@ async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_s
     await x.close()
 
     async def requeued() -> bool:
-        return (await server.runtime.engine.interaction_live(a["id"])).get("st") == "waiting"
+        return (await server.engine.interaction_live(a["id"])).get("st") == "waiting"
 
     for _ in range(60):
         if await requeued():
@@ -144,7 +144,7 @@ async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_s
         await asyncio.sleep(0.1)
     assert await requeued()
     for _ in range(50):  # the record follows the live index
-        row = await server.runtime.pool.fetchrow(
+        row = await server.pool.fetchrow(
             "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(a["id"])
         )
         if row["status"] == "queued":
@@ -175,7 +175,7 @@ async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
     offer = await x.next("offer", timeout=5)
     assert offer["interaction"]["id"] == waiting["id"]
     for _ in range(50):  # the record follows the live index
-        row = await server.runtime.pool.fetchrow(
+        row = await server.pool.fetchrow(
             "SELECT status, disposition FROM interactions WHERE id = $1", uuid.UUID(call["id"])
         )
         if row["status"] == "completed":
@@ -209,7 +209,7 @@ async def test_voice_blocks_other_channels_and_capacity_is_per_channel(make_serv
     c = await server.ingest(**chat(1))
     await asyncio.sleep(0.3)
     assert x.pending("offer") == [], "a chat was offered during a call"
-    assert (await server.runtime.engine.interaction_live(c["id"]))["st"] == "waiting"
+    assert (await server.engine.interaction_live(c["id"]))["st"] == "waiting"
     await x.close()
 
 
@@ -247,7 +247,7 @@ async def test_customer_leaving_while_waiting_is_abandoned_and_while_offered_rev
     assert status == 200
     revoked = await x.next("offer_revoked", offer_id=offer["offer_id"])
     assert revoked["reason"] == "customer_left"
-    assert await server.runtime.engine.interaction_live(offered["id"]) == {}
+    assert await server.engine.interaction_live(offered["id"]) == {}
     # after an assignment, the agent is told and completes as usual
     held = await server.ingest(**chat(3))
     await x.accept_next()

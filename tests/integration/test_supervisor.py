@@ -33,7 +33,7 @@ async def test_supervisor_gets_a_snapshot_then_pushed_changes_and_can_resume(ser
         ws = await s.ws_connect(server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={token}")
         sup = Supervisor(ws)
         snap = await sup.next(lambda f: f["type"] == "snapshot")
-        assert {q["id"] for q in snap["queues"]} == set(server.runtime.queues)
+        assert {q["id"] for q in snap["queues"]} == set(server.directory.queues)
         assert {a["id"] for a in snap["agents"]} == {"alice", "bob", "carol"}
         assert all(q["stats"]["waiting"] == 0 for q in snap["queues"])
 

@@ -18,7 +18,8 @@ def test_serve_and_adapter_never_import_the_tools() -> None:
         "import sys\n"
         "from router.cli import build_parser\n"
         "build_parser().parse_args(['serve', '--port', '0'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('router.tools') or m in ('matplotlib', 'psutil')))\n"
+        "heavy = ('matplotlib', 'psutil')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('router.tools') or m in heavy))\n"
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -183,37 +183,6 @@ export function startTicker(root = document, onTick = null) {
 
 // ---------------------------------------------------------------- misc
 
-export const CHANNEL_LABELS = {
-  voice: "Call",
-  chat: "Chat",
-  email: "E-mail",
-  social: "Social",
-  sms: "SMS",
-};
-
-// Small glyphs drawn with SVG paths (no icon font, no network).
-const CHANNEL_PATHS = {
-  voice:
-    "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z",
-  chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
-  email: "M3 5h18a1 1 0 0 1 1 1v12a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zm0 2v.5l9 5.5 9-5.5V7l-9 5.5z",
-  social: "M12 3a9 9 0 0 0-7.8 13.5L3 21l4.6-1.2A9 9 0 1 0 12 3z",
-  sms: "M5 3h14a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2h-5l-5 4v-4H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm2 6v2h2V9zm4 0v2h2V9zm4 0v2h2V9z",
-};
-
-/** An icon for a channel, hidden from screen readers (the label next to it is read instead). */
-export function channelIcon(channel) {
-  return svg(
-    "svg",
-    { class: `icon channel-${channel}`, viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" },
-    svg("path", { d: CHANNEL_PATHS[channel] || CHANNEL_PATHS.chat, fill: "currentColor" }),
-  );
-}
-
-export function channelLabel(channel) {
-  return CHANNEL_LABELS[channel] || String(channel);
-}
-
 /** A web address that is safe to link to (http or https only), or null. */
 export function safeUrl(value) {
   try {

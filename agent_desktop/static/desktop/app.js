@@ -4,10 +4,11 @@
 // `hello` frame on every (re)connect carries the state, the work held and the open offers, so a
 // dropped connection resumes where it was. There is no polling.
 
-import { channelLabel, fill, h, nowUnix, startTicker } from "../static/common/dom.js";
-import { ReconnectingSocket, socketUrl } from "../static/common/socket.js";
+import { fill, h, nowUnix, startTicker } from "../common/dom.js";
+import { channelLabel, loadChannels } from "../common/channels.js";
+import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { OfferList } from "./offers.js";
-import { Workspace } from "./work.js";
+import { Workspace } from "./workspace.js";
 
 const STORE_KEY = "omniroute.desktop.session";
 const REQUEST_TIMEOUT_MS = 15000;
@@ -466,6 +467,7 @@ function loadSession() {
   return null;
 }
 
+await loadChannels();
 const desktop = new Desktop();
 desktop.start();
 // A handle for debugging from the console.

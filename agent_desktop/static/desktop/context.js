@@ -1,15 +1,8 @@
 // The context panel: who the customer is and everything that happened before, across channels,
 // newest first, so the agent never asks the customer to repeat themselves.
 
-import {
-  channelIcon,
-  channelLabel,
-  formatValue,
-  h,
-  humanize,
-  timeEl,
-  toUnix,
-} from "../static/common/dom.js";
+import { formatValue, h, humanize, timeEl, toUnix } from "../common/dom.js";
+import { channelIcon, channelLabel, hasCapability } from "../common/channels.js";
 
 const STATUS_WORDS = {
   queued: "waiting",
@@ -221,7 +214,7 @@ function renderInteraction(it, isCurrent) {
       ? h(
           "details",
           { class: "tl-transcript" },
-          h("summary", {}, `${it.channel === "email" ? "Thread" : "Transcript"} (${messages.length} message${messages.length === 1 ? "" : "s"})`),
+          h("summary", {}, `${hasCapability(it.channel, "subject") ? "Thread" : "Transcript"} (${messages.length} message${messages.length === 1 ? "" : "s"})`),
           h(
             "ol",
             { class: "tl-messages" },

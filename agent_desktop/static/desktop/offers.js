@@ -1,14 +1,7 @@
 // Offer cards: what is offered, to whom it belongs, why it came here, and how long is left.
 
-import { channelIcon, channelLabel, formatDuration, formatValue, h, humanize, nowUnix } from "../static/common/dom.js";
-
-const ARRIVAL_WORDS = {
-  voice: "Incoming call",
-  chat: "New chat",
-  email: "New e-mail",
-  social: "New social message",
-  sms: "New SMS",
-};
+import { formatDuration, formatValue, h, humanize, nowUnix } from "../common/dom.js";
+import { arrivalWords, channelIcon } from "../common/channels.js";
 
 const REVOKE_WORDS = {
   timeout: "the time to accept ran out",
@@ -178,7 +171,7 @@ export class OfferList {
         "header",
         { class: "offer-head" },
         channelIcon(it.channel),
-        h("h2", { id: titleId }, `${ARRIVAL_WORDS[it.channel] || channelLabel(it.channel)}: `, h("span", { class: "offer-customer", text: customerName(offer) })),
+        h("h2", { id: titleId }, `${arrivalWords(it.channel)}: `, h("span", { class: "offer-customer", text: customerName(offer) })),
         left,
       ),
       bar,

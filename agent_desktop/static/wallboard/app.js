@@ -4,13 +4,13 @@
 // things change; after a drop it reconnects with `?after=<last event id>` to resume. A one-second
 // local timer only advances the clocks shown (time in state, oldest wait) and slides the charts.
 
-import { channelLabel, fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../static/common/dom.js";
-import { ReconnectingSocket, socketUrl } from "../static/common/socket.js";
+import { fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../common/dom.js";
+import { channelLabel, channelNames, loadChannels } from "../common/channels.js";
+import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
 const HISTORY_SECONDS = 15 * 60;
-const CHANNEL_ORDER = ["voice", "chat", "email", "social", "sms"];
 const $ = (id) => document.getElementById(id);
 
 class Wallboard {
@@ -335,8 +335,9 @@ class Wallboard {
       p.since.textContent = "–";
     }
     const capacity = a.capacity || {};
-    const channels = CHANNEL_ORDER.filter((c) => c in capacity || c in load).concat(
-      Object.keys({ ...capacity, ...load }).filter((c) => !CHANNEL_ORDER.includes(c)),
+    const order = channelNames();
+    const channels = order.filter((c) => c in capacity || c in load).concat(
+      Object.keys({ ...capacity, ...load }).filter((c) => !order.includes(c)),
     );
     fill(
       p.work,
@@ -442,6 +443,7 @@ function takeToken() {
   return sessionStorage.getItem(STORE_KEY);
 }
 
+await loadChannels();
 const board = new Wallboard();
 board.start();
 window.omniroute = board;

@@ -1,6 +1,6 @@
 // A small inline-SVG step chart of a queue's waiting count over a time window.
 
-import { formatClock, svg } from "../static/common/dom.js";
+import { formatClock, svg } from "../common/dom.js";
 
 const W = 300;
 const H = 70;

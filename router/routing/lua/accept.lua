@@ -1,13 +1,14 @@
 -- accept.lua: the agent takes an offer; the interaction becomes assigned to it.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] agent id, [3] offer id
--- Returns the interaction id; -1 not built, -2 no such offer (expired or revoked), -3 not this agent's.
-if not ready() then return -1 end
+-- Returns the interaction id; E.NOT_READY, E.NO_SUCH_OFFER (expired or revoked),
+-- E.NOT_YOUR_OFFER.
+if not ready() then return E.NOT_READY end
 local agent, offer = ARGV[2], ARGV[3]
 local okey = P .. ':o:' .. offer
 local o = redis.call('HMGET', okey, 'i', 'a', 'deadline')
-if not o[1] then return -2 end
-if o[2] ~= agent then return -3 end
+if not o[1] then return E.NO_SUCH_OFFER end
+if o[2] ~= agent then return E.NOT_YOUR_OFFER end
 local iid = o[1]
 redis.call('DEL', okey)
 redis.call('SREM', P .. ':ao:' .. agent, offer)

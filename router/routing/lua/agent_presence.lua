@@ -3,12 +3,12 @@
 -- ARGV[1] P, [2] agent id, [3] op ("connect" | "state" | "disconnect"), [4] session id, [5] node id,
 -- [6] state (available|away|offline; "" on connect keeps the last one), [7] grace ms (disconnect: how long assignments wait for a reconnect)
 -- A connect takes over from any older session of the same agent. "state" and "disconnect" from a session
--- that is no longer current change nothing (return -2).
--- Returns {state, since ms}; -1 not built, -2 stale session, -3 agent unknown.
-if not ready() then return -1 end
+-- that is no longer current change nothing (E.STALE_SESSION).
+-- Returns {state, since ms}; E.NOT_READY, E.STALE_SESSION, E.UNKNOWN_AGENT.
+if not ready() then return E.NOT_READY end
 local agent, op, session, node, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local a = P .. ':a:' .. agent
-if redis.call('EXISTS', a) == 0 then return -3 end
+if redis.call('EXISTS', a) == 0 then return E.UNKNOWN_AGENT end
 local t = now_ms()
 local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
 local function leave_avail()
@@ -21,7 +21,7 @@ if op == 'connect' then
   if state == '' then state = redis.call('HGET', a, 'state') or 'away' end
   op = 'state'
 elseif redis.call('HGET', a, 'session') ~= session then
-  return -2
+  return E.STALE_SESSION
 end
 if op == 'disconnect' then
   redis.call('HSET', a, 'connected', '0')

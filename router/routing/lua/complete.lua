@@ -2,13 +2,13 @@
 -- until wrap-up ends (timer or end_wrapup).
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] agent id, [3] interaction id, [4] wrap-up ms (0: none)
--- Returns the wrap-up end ms (0 when released at once); -1 not built, -2 not held by the agent,
--- -3 already in wrap-up.
-if not ready() then return -1 end
+-- Returns the wrap-up end ms (0 when released at once); E.NOT_READY, E.NOT_HELD,
+-- E.ALREADY_IN_WRAPUP.
+if not ready() then return E.NOT_READY end
 local agent, iid, wrap = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if redis.call('SISMEMBER', P .. ':aw:' .. agent, iid) == 0 then return -2 end
+if redis.call('SISMEMBER', P .. ':aw:' .. agent, iid) == 0 then return E.NOT_HELD end
 local ikey = P .. ':i:' .. iid
-if redis.call('HGET', ikey, 'st') == 'wrapup' then return -3 end
+if redis.call('HGET', ikey, 'st') == 'wrapup' then return E.ALREADY_IN_WRAPUP end
 local t = now_ms()
 if wrap <= 0 then
   finish_work(iid, t, 'completed')

@@ -3,8 +3,8 @@
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] interaction id
 -- Returns the live status it had ("waiting", "offered", "assigned", "wrapup") or "" if unknown;
--- -1 not built.
-if not ready() then return -1 end
+-- E.NOT_READY.
+if not ready() then return E.NOT_READY end
 local iid = ARGV[2]
 local ikey = P .. ':i:' .. iid
 local i = redis.call('HMGET', ikey, 'st', 'q', 'offer', 'agent')

@@ -3,8 +3,8 @@
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] interaction id, [3] queue, [4] channel, [5] rank score, [6] arrival ms,
 -- [7] an agent not to offer it to ("" for none: a transfer is not offered back to the agent who made it)
--- Returns {status, offer id or "", position (1-based, 0 when offered)}; -1 when the index is not built.
-if not ready() then return -1 end
+-- Returns {status, offer id or "", position (1-based, 0 when offered)}; E.NOT_READY.
+if not ready() then return E.NOT_READY end
 local iid, q, ch, score, arr = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local ikey = P .. ':i:' .. iid
 local t = now_ms()

@@ -1,29 +1,18 @@
 -- lib.lua: functions shared by every omniroute script. The engine prepends this file to each
 -- script before registering it, so each script stays one atomic EVALSHA.
 --
--- Key layout (P is the routing domain's prefix, a hash tag such as "{omniroute}", so every key
--- of a domain lives in one Redis Cluster slot; KEYS[1] of every script is P..":built"):
---   P:built            generation of the live index; absent after a flush (scripts answer -1)
---   P:q:<queue>        zset  waiting interaction -> rank score (priority, then virtual enqueue time)
---   P:qage:<queue>     zset  waiting interaction -> arrival ms (oldest wait)
---   P:qcfg:<queue>     hash  timeout_ms, wrapup_ms
---   P:qagents:<queue>  set   agents whose skills meet the queue's minimum levels
---   P:aqueues:<agent>  set   queues the agent is eligible for
---   P:qavail:<queue>   zset  eligible agents connected and available -> idle-since ms
---   P:a:<agent>        hash  state, since, session, node, connected, idle, vblock, cap:<ch>, load:<ch>
---   P:connected        set   agents with a live desktop socket
---   P:i:<id>           hash  q, ch, score, arr, st (waiting|offered|assigned|wrapup), agent, offer
---   P:ix:<id>          set   agents excluded for that interaction (rejected it or let it time out)
---   P:o:<offer>        hash  i, a, deadline
---   P:ao:<agent>       set   the agent's open offers
---   P:aw:<agent>       set   interactions the agent holds (assigned or in wrap-up)
---   P:timers           zset  "o:<offer>" | "w:<interaction>" | "g:<agent>" -> due ms
---   P:events           stream of every change: type, data (JSON)
+-- Every key is P .. ':<segment>' or P .. ':<segment>:<id>', P being the routing domain's prefix (a hash
+-- tag such as "{omniroute}", so every key of a domain lives in one Redis Cluster slot; KEYS[1] of every
+-- script is P..":built"). The segments, their types and what they hold are the key catalogue in
+-- router/routing/keys.py; a test fails on any segment used here that is not listed there.
+-- Scripts refuse with E.<NAME> (router/routing/script_errors.py) and see the channel table as
+-- CHANNELS and EXCLUSIVE; both come in headers generated when the scripts are registered.
 
 local P = ARGV[1]
 local SCAN_ITEMS = 64     -- waiting interactions looked at per queue per match
 local SCAN_AGENTS = 256   -- available agents looked at per interaction
-local CHANNELS = {'voice', 'chat', 'email', 'social', 'sms'}
+-- CHANNELS (every channel, in table order) and EXCLUSIVE (channel -> true) come from the channel table
+-- (router/contracts/channels.py) in the header the engine puts before this file.
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -38,22 +27,33 @@ local function ready()
   return redis.call('EXISTS', P .. ':built') == 1
 end
 
+-- The agent hash fields free_channels reads, in one HMGET: vblock, then cap:<ch> and load:<ch> per channel.
+local CAPACITY_FIELDS = {'vblock'}
+for _, ch in ipairs(CHANNELS) do
+  table.insert(CAPACITY_FIELDS, 'cap:' .. ch)
+  table.insert(CAPACITY_FIELDS, 'load:' .. ch)
+end
+
 -- The channels on which the agent can take one more interaction (one HMGET). Offers count against
--- capacity; voice blocks the other channels (and needs them empty) unless the agent says otherwise.
+-- capacity; an exclusive channel (voice) blocks the other channels while it holds work, and needs them
+-- empty, unless the agent says otherwise (vblock "0").
 local function free_channels(agent)
-  local v = redis.call('HMGET', P .. ':a:' .. agent, 'vblock',
-                       'cap:voice', 'cap:chat', 'cap:email', 'cap:social', 'cap:sms',
-                       'load:voice', 'load:chat', 'load:email', 'load:social', 'load:sms')
+  local v = redis.call('HMGET', P .. ':a:' .. agent, unpack(CAPACITY_FIELDS))
   local vblock = v[1] ~= '0'
-  local busy_other = false
-  for k = 8, 11 do if (tonumber(v[k] or 0) or 0) > 0 then busy_other = true end end  -- chat..sms loads
-  local on_voice = (tonumber(v[7] or 0) or 0) > 0
-  local free, any = {}, false
+  local cap, load = {}, {}
+  local busy_exclusive, busy_other = false, false
   for k, ch in ipairs(CHANNELS) do
-    local cap, load = tonumber(v[1 + k] or 0) or 0, tonumber(v[6 + k] or 0) or 0
-    local ok = load < cap
+    cap[ch] = tonumber(v[2 * k] or 0) or 0
+    load[ch] = tonumber(v[2 * k + 1] or 0) or 0
+    if load[ch] > 0 then
+      if EXCLUSIVE[ch] then busy_exclusive = true else busy_other = true end
+    end
+  end
+  local free, any = {}, false
+  for _, ch in ipairs(CHANNELS) do
+    local ok = load[ch] < cap[ch]
     if ok and vblock then
-      if ch == 'voice' then ok = not busy_other else ok = not on_voice end
+      if EXCLUSIVE[ch] then ok = not busy_other else ok = not busy_exclusive end
     end
     if ok then free[ch] = true; any = true end
   end

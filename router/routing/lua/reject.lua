@@ -2,12 +2,12 @@
 -- queue, is not offered to this agent again, and is offered to the next agent if one is free.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] agent id, [3] offer id
--- Returns the interaction id; -1 not built, -2 no such offer, -3 not this agent's.
-if not ready() then return -1 end
+-- Returns the interaction id; E.NOT_READY, E.NO_SUCH_OFFER, E.NOT_YOUR_OFFER.
+if not ready() then return E.NOT_READY end
 local agent, offer = ARGV[2], ARGV[3]
 local o = redis.call('HMGET', P .. ':o:' .. offer, 'i', 'a')
-if not o[1] then return -2 end
-if o[2] ~= agent then return -3 end
+if not o[1] then return E.NO_SUCH_OFFER end
+if o[2] ~= agent then return E.NOT_YOUR_OFFER end
 local t = now_ms()
 local iid = drop_offer(offer, t, 'rejected', true)
 match_interaction(iid, t)

@@ -2,9 +2,9 @@
 -- capacity frees and the agent is matched again.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] agent id, [3] interaction id, [4] reason
--- Returns 1; -1 not built, -2 not held by the agent.
-if not ready() then return -1 end
+-- Returns 1; E.NOT_READY, E.NOT_HELD.
+if not ready() then return E.NOT_READY end
 local agent, iid = ARGV[2], ARGV[3]
-if redis.call('SISMEMBER', P .. ':aw:' .. agent, iid) == 0 then return -2 end
+if redis.call('SISMEMBER', P .. ':aw:' .. agent, iid) == 0 then return E.NOT_HELD end
 finish_work(iid, now_ms(), ARGV[4])
 return 1

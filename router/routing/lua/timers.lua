@@ -3,8 +3,8 @@
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] max items to fire
 -- Returns a flat list of fired items: kind ("o" | "w" | "g"), id, and for "g" the requeued interactions
--- joined by ","; -1 not built.
-if not ready() then return -1 end
+-- joined by ","; E.NOT_READY.
+if not ready() then return E.NOT_READY end
 local t = now_ms()
 local due = redis.call('ZRANGEBYSCORE', P .. ':timers', '-inf', t, 'LIMIT', 0, tonumber(ARGV[2]))
 local fired = {}

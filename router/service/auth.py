@@ -10,15 +10,24 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 
+import asyncpg
 from aiohttp import web
 
-from context_store import config as store
+from context_store import tokens as token_store
 from router.contracts import Role
 from router.errors import Forbidden, Unauthorized
-from router.state import Principal, Runtime
 
 CACHE_SECONDS = 10.0
+
+
+@dataclass
+class Principal:
+    """Who a request or socket acts as: a role, and for an agent token its agent id."""
+
+    role: Role
+    agent_id: str | None = None
 
 
 def hash_token(token: str) -> str:
@@ -30,13 +39,22 @@ def new_token() -> str:
 
 
 class TokenCache:
-    def __init__(self) -> None:
+    """Resolves bearer tokens: the configured admin token, this process's internal tokens (the in-process
+    adapters'), and stored tokens (cached for ``CACHE_SECONDS``)."""
+
+    def __init__(self, pool: asyncpg.Pool, admin_token: str | None) -> None:
+        self.pool = pool
+        self.admin_token = admin_token
+        self._internal: dict[str, Principal] = {}
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
-    async def lookup(self, rt: Runtime, token: str) -> Principal | None:
-        if rt.settings.admin_token and hmac.compare_digest(token, rt.settings.admin_token):
+    def add_internal(self, token: str, principal: Principal) -> None:
+        self._internal[token] = principal
+
+    async def lookup(self, token: str) -> Principal | None:
+        if self.admin_token and hmac.compare_digest(token, self.admin_token):
             return Principal(Role.admin)
-        internal = rt.internal_tokens.get(token)
+        internal = self._internal.get(token)
         if internal is not None:
             return internal
         key = hash_token(token)
@@ -44,8 +62,8 @@ class TokenCache:
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
-        row = await store.get_token(rt.pool, key)
-        principal = Principal(Role(row["role"]), row["agent_id"]) if row else None
+        found = await token_store.get(self.pool, key)
+        principal = Principal(Role(found.role), found.agent_id) if found else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = (now + CACHE_SECONDS, principal)
@@ -62,14 +80,17 @@ def bearer(request: web.Request, *, allow_query: bool = False) -> str | None:
 
 
 async def authenticate(
-    request: web.Request, rt: Runtime, cache: TokenCache, *roles: Role, allow_query: bool = False
+    request: web.Request, cache: TokenCache, *roles: Role, allow_query: bool = False
 ) -> Principal:
     token = bearer(request, allow_query=allow_query)
     if not token:
         raise Unauthorized("send Authorization: Bearer <token>")
-    principal = await cache.lookup(rt, token)
+    principal = await cache.lookup(token)
     if principal is None:
         raise Unauthorized("unknown token")
     if roles and principal.role not in roles and principal.role != Role.admin:
         raise Forbidden(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
     return principal
+
+
+TOKENS = web.AppKey("tokens", TokenCache)

@@ -1,0 +1,88 @@
+"""Messages of interactions, both ways, and the delivery status of agents' replies.
+
+A provider message id is unique per channel: storing it again is a retry, answered with nothing new.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from context_store.db import Conn, as_uuid, lock_key, q
+from context_store.records import JSONObject, Message, MessageRef, MessageStatus, from_row_or_none
+
+
+async def insert(
+    conn: Conn,
+    *,
+    interaction_id: uuid.UUID | str,
+    conversation_id: uuid.UUID | str,
+    channel: str,
+    direction: str,
+    body: str,
+    agent_id: str | None = None,
+    external_id: str | None = None,
+    status: str | None = None,
+    attachments: list[JSONObject] | None = None,
+) -> Message | None:
+    """Store a message; None when one with that provider id is already stored on the channel."""
+    row = await conn.fetchrow(
+        q("message_insert"),
+        uuid.uuid4(),
+        as_uuid(interaction_id),
+        as_uuid(conversation_id),
+        channel,
+        direction,
+        body,
+        agent_id,
+        external_id,
+        status,
+        attachments or [],
+    )
+    return from_row_or_none(Message, row)
+
+
+async def get(conn: Conn, message_id: uuid.UUID | str) -> Message | None:
+    return from_row_or_none(Message, await conn.fetchrow(q("message_get"), as_uuid(message_id)))
+
+
+async def get_by_external(conn: Conn, channel: str, external_id: str) -> Message | None:
+    return from_row_or_none(Message, await conn.fetchrow(q("message_get_by_external"), channel, external_id))
+
+
+async def lock_external_id(conn: asyncpg.Connection, channel: str, external_id: str) -> None:
+    """Serialize work on one provider message id until the transaction ends (then look it up)."""
+    await lock_key(conn, f"msg:{channel}:{external_id}")
+
+
+async def ref_by_external(conn: Conn, channel: str, external_id: str) -> MessageRef | None:
+    """Which message (and interaction) holds this provider message id."""
+    return from_row_or_none(MessageRef, await conn.fetchrow(q("message_by_external"), channel, external_id))
+
+
+async def set_status(
+    conn: Conn,
+    message_id: uuid.UUID | str,
+    status: str,
+    detail: str | None,
+    external_id: str | None = None,
+) -> MessageStatus | None:
+    """Record delivery progress of an outbound message (and the provider's id, when given). None when
+    the message does not exist or the status would move back (sent < delivered < read; failed is
+    final)."""
+    row = await conn.fetchrow(q("message_set_status"), as_uuid(message_id), status, detail, external_id)
+    return from_row_or_none(MessageStatus, row)
+
+
+async def set_status_by_external(
+    conn: Conn, external_id: str, status: str, detail: str | None
+) -> list[MessageStatus]:
+    """A provider receipt: every outbound message with that provider id whose status moves forward."""
+    rows = await conn.fetch(q("message_status_by_external"), external_id, status, detail)
+    return [MessageStatus(**r) for r in rows]
+
+
+async def pending_ids(conn: Conn) -> list[uuid.UUID]:
+    """Outbound messages not yet handed to an adapter, oldest first (at most 500)."""
+    return [r["id"] for r in await conn.fetch(q("messages_pending"))]

@@ -1,0 +1,25 @@
+"""Skill queues of the routing directory."""
+
+from __future__ import annotations
+
+from context_store.db import Conn, q
+from context_store.records import QueueRecord
+
+
+async def upsert(conn: Conn, queue: QueueRecord) -> None:
+    """Create the queue or replace its configuration."""
+    await conn.execute(
+        q("queue_upsert"),
+        queue.id,
+        queue.name,
+        queue.skills,
+        list(queue.channels),
+        queue.priority,
+        float(queue.offer_timeout_seconds),
+        float(queue.wrapup_seconds),
+        float(queue.service_level_seconds),
+    )
+
+
+async def list_all(conn: Conn) -> list[QueueRecord]:
+    return [QueueRecord(**r) for r in await conn.fetch(q("queues_all"))]

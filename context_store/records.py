@@ -1,0 +1,250 @@
+"""Typed records: what the store's functions return, one frozen dataclass per row shape.
+
+Each record's fields are exactly the columns of the queries that produce it (same names, same order),
+so a row becomes a record with ``Record(**row)``; ``tests/store`` holds every query's columns equal to
+its record's fields against the migrated schema. JSON columns stay JSON data (``dict`` / ``list``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+JSONObject = dict[str, Any]
+
+R = TypeVar("R")
+
+
+def from_row(cls: type[R], row: asyncpg.Record) -> R:
+    """One row as a record of ``cls`` (the row's columns are the record's fields)."""
+    return cls(**row)
+
+
+def from_row_or_none(cls: type[R], row: asyncpg.Record | None) -> R | None:
+    return None if row is None else cls(**row)
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+# ---------------------------------------------------------------- customers
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: uuid.UUID
+    name: str | None
+    email: str | None
+    phone: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A resolution key of a customer: ``kind`` is normalized (``phone`` in E.164, ``email``…)."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyEvent:
+    id: uuid.UUID
+    type: str
+    data: JSONObject
+    interaction_id: uuid.UUID | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedInteraction:
+    """An interaction as the context record holds it: JSON text to splice into a frame as it is, with
+    the two facts an offer's reason names."""
+
+    text: str
+    queue: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferContext:
+    """The context record of an offered interaction's customer as JSON text, and that interaction
+    (None when it is older than the record's window)."""
+
+    record_text: str
+    interaction: OfferedInteraction | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+
+
+# ---------------------------------------------------------------- interactions
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    conversation_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    channel: str
+    external_id: str
+    from_kind: str | None
+    from_value: str | None
+    queue: str
+    status: str
+    priority: int
+    attributes: JSONObject
+    subject: str | None
+    agent_id: str | None
+    disposition: str | None
+    summary: str | None
+    end_reason: str | None
+    created_at: datetime
+    enqueued_at: datetime
+    venq_ms: int
+    """virtual enqueue time (unix milliseconds), kept through requeues and transfers"""
+    assigned_at: datetime | None
+    wrapup_until: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: uuid.UUID
+    interaction_id: uuid.UUID
+    direction: str
+    body: str
+    agent_id: str | None
+    external_id: str | None
+    status: str | None
+    attachments: list[JSONObject]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: uuid.UUID
+    interaction_id: uuid.UUID | None
+    agent_id: str | None
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionDetail:
+    """An interaction with its messages and notes, oldest first."""
+
+    interaction: Interaction
+    messages: tuple[Message, ...]
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInteraction:
+    """An interaction not ended, as the live index is rebuilt and repaired from it."""
+
+    id: uuid.UUID
+    queue_id: str
+    channel: str
+    status: str
+    priority: int
+    venq_ms: int
+    agent_id: str | None
+    customer_id: uuid.UUID
+    created_ms: float
+    wrapup_until: float | None
+    """unix seconds"""
+    changed_ms: float | None
+    """unix milliseconds of the newest status change"""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The outcome of closing an interaction: its id and the status it ended in."""
+
+    id: uuid.UUID
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDayCounts:
+    queue_id: str
+    answered: int
+    answered_in_sl: int
+    abandoned: int
+
+
+# ---------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a provider message id was stored."""
+
+    id: uuid.UUID
+    interaction_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus:
+    """A message whose delivery status just changed."""
+
+    id: uuid.UUID
+    interaction_id: uuid.UUID
+    status: str
+    agent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    """A provider id of a conversation's message (e-mail References)."""
+
+    external_id: str
+    direction: str
+
+
+# ---------------------------------------------------------------- routing configuration
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRecord:
+    id: str
+    name: str | None
+    skills: dict[str, int]
+    channels: list[str]
+    priority: int
+    offer_timeout_seconds: float
+    wrapup_seconds: float
+    service_level_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    id: str
+    name: str
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    voice_blocks_other_channels: bool
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    position: int
+    when: JSONObject
+    queue_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    role: str
+    agent_id: str | None

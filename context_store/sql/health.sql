@@ -1,0 +1,3 @@
+-- name: ping
+-- Is PostgreSQL answering? (health checks)
+SELECT 1;

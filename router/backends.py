@@ -1,0 +1,72 @@
+"""Connections to the two backends: PostgreSQL (the record) and Redis (the live index)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlsplit
+
+import asyncpg
+import redis.asyncio as aioredis
+import redis.exceptions
+import structlog
+from aiohttp import web
+
+log = structlog.get_logger("router.backends")
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """A client on a blocking pool: a burst (thousands of desktops reconnecting at once) waits for a
+    connection instead of failing with MaxConnectionsError."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, health_check_interval=10, max_connections=64, timeout=30
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+class BackendUnavailable(Exception):
+    """A backend did not answer within the start-up wait."""
+
+
+def where(url: str) -> str:
+    """``host:port`` of a backend URL: what an operator needs, without the credentials."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or ''}".rstrip(":")
+
+
+async def _postgres_answers(url: str) -> None:
+    conn = await asyncpg.connect(url, timeout=5)
+    await conn.close()
+
+
+async def _redis_answers(url: str) -> None:
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def wait_for_backends(database_url: str, redis_url: str, wait_seconds: float) -> None:
+    """Wait until PostgreSQL and Redis both answer, retrying with a growing delay (0.25 s, doubling, at most
+    5 s) for at most ``wait_seconds``; a container started beside its database need not win the race."""
+    deadline = time.monotonic() + wait_seconds
+    checks = (("PostgreSQL", database_url, _postgres_answers), ("Redis", redis_url, _redis_answers))
+    for name, url, check in checks:
+        delay = 0.25
+        while True:
+            try:
+                await check(url)
+                break
+            except (TimeoutError, OSError, asyncpg.PostgresError, redis.exceptions.RedisError) as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BackendUnavailable(
+                        f"{name} at {where(url)} did not answer within {wait_seconds:g} s "
+                        f"({type(exc).__name__})"
+                    ) from exc
+                log.warning("backend.waiting", backend=name, at=where(url), error=type(exc).__name__)
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 5.0)

@@ -1,0 +1,135 @@
+"""The Redis key catalogue: every key of the live index, its type and what it holds.
+
+Python builds keys only through :class:`Keys`; the Lua scripts build them as ``P .. ':<segment>:' ..`` with
+``P`` the domain's prefix (a hash tag such as ``{omniroute}``, so every key of a routing domain lives in one
+Redis Cluster slot). A test reads every ``.lua`` file and fails on a segment that is not listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    segment: str
+    """The part after the prefix: ``P:<segment>`` or ``P:<segment>:<id>``."""
+    type: str
+    of: str | None
+    """What the id names (a queue, an agent, …), or None for a key of the whole domain."""
+    holds: str
+
+
+CATALOGUE: tuple[KeySpec, ...] = (
+    KeySpec(
+        "built",
+        "string",
+        None,
+        "index generation; absent after a flush (scripts answer NOT_READY)",
+    ),
+    KeySpec("rebuilding", "string", None, "lock of the process rebuilding the index (node id, expires)"),
+    KeySpec("events", "stream", None, "every change: type, data (JSON)"),
+    KeySpec("timers", "zset", None, '"o:<offer>" | "w:<interaction>" | "g:<agent>" -> due ms'),
+    KeySpec("connected", "set", None, "agents with a live desktop socket"),
+    KeySpec("offerseq", "string", None, "counter behind offer ids"),
+    KeySpec("q", "zset", "queue", "waiting interaction -> rank score (priority, then virtual enqueue time)"),
+    KeySpec("qage", "zset", "queue", "waiting interaction -> arrival ms (oldest wait)"),
+    KeySpec("qcfg", "hash", "queue", "timeout_ms, wrapup_ms"),
+    KeySpec("qagents", "set", "queue", "agents whose skills meet the queue's minimum levels"),
+    KeySpec("qavail", "zset", "queue", "eligible agents connected and available -> idle-since ms"),
+    KeySpec("qstats", "hash", "queue", "aht: moving average of handle times (seconds)"),
+    KeySpec("qhist", "zset", "queue", '"<unix s>:<waiting>" -> unix s, the last 15 minutes of queue length'),
+    KeySpec(
+        "a", "hash", "agent", "state, since, session, node, connected, idle, vblock, cap:<ch>, load:<ch>"
+    ),
+    KeySpec("aqueues", "set", "agent", "queues the agent is eligible for"),
+    KeySpec("ao", "set", "agent", "the agent's open offers"),
+    KeySpec("aw", "set", "agent", "interactions the agent holds (assigned or in wrap-up)"),
+    KeySpec("i", "hash", "interaction", "q ch score arr st(waiting|offered|assigned|wrapup) agent offer"),
+    KeySpec("ix", "set", "interaction", "agents excluded for it (rejected it or let it time out)"),
+    KeySpec("o", "hash", "offer", "i, a, deadline"),
+    KeySpec("node", "string", "node", "a router process's heartbeat (expires when it stops beating)"),
+)
+
+SEGMENTS = {k.segment: k for k in CATALOGUE}
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The keys of one routing domain."""
+
+    prefix: str
+
+    @classmethod
+    def for_namespace(cls, namespace: str) -> Keys:
+        return cls("{" + namespace + "}")
+
+    def _key(self, segment: str, ident: str | None = None) -> str:
+        spec = SEGMENTS[segment]
+        assert (ident is None) == (spec.of is None), f"{segment} keys are per {spec.of}"
+        return f"{self.prefix}:{segment}" if ident is None else f"{self.prefix}:{segment}:{ident}"
+
+    @property
+    def built(self) -> str:
+        return self._key("built")
+
+    @property
+    def rebuild_lock(self) -> str:
+        return self._key("rebuilding")
+
+    @property
+    def events(self) -> str:
+        return self._key("events")
+
+    @property
+    def timers(self) -> str:
+        return self._key("timers")
+
+    @property
+    def connected(self) -> str:
+        return self._key("connected")
+
+    def queue(self, q: str) -> str:
+        return self._key("q", q)
+
+    def queue_age(self, q: str) -> str:
+        return self._key("qage", q)
+
+    def queue_config(self, q: str) -> str:
+        return self._key("qcfg", q)
+
+    def queue_agents(self, q: str) -> str:
+        return self._key("qagents", q)
+
+    def queue_avail(self, q: str) -> str:
+        return self._key("qavail", q)
+
+    def queue_stats(self, q: str) -> str:
+        return self._key("qstats", q)
+
+    def queue_history(self, q: str) -> str:
+        return self._key("qhist", q)
+
+    def agent(self, a: str) -> str:
+        return self._key("a", a)
+
+    def agent_queues(self, a: str) -> str:
+        return self._key("aqueues", a)
+
+    def agent_offers(self, a: str) -> str:
+        return self._key("ao", a)
+
+    def agent_work(self, a: str) -> str:
+        return self._key("aw", a)
+
+    def interaction(self, i: str) -> str:
+        return self._key("i", i)
+
+    def exclusions(self, i: str) -> str:
+        return self._key("ix", i)
+
+    def offer(self, o: str) -> str:
+        return self._key("o", o)
+
+    def node(self, n: str) -> str:
+        return self._key("node", n)

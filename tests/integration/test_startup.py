@@ -1,0 +1,125 @@
+"""Start-up as operators expect: the server waits for its backends (bounded), and a port in use or a
+backend that never answers is one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from router.embedded import redis_binary
+from tests.helpers import DEFAULT_CONFIG, Services
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config(tmp_path: Path, wait_seconds: float) -> Path:
+    path = tmp_path / "omniroute.toml"
+    namespace = "t" + uuid.uuid4().hex[:10]
+    assert "[routing]" in DEFAULT_CONFIG
+    body = DEFAULT_CONFIG.replace("[routing]", f'[routing]\nnamespace = "{namespace}"', 1)
+    path.write_text(f"[server]\nbackend_wait_seconds = {wait_seconds}\n\n{body}")
+    return path
+
+
+def _env(services: Services, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": services.database_url,
+        "REDIS_URL": redis_url,
+        "OMNIROUTE_ADMIN_TOKEN": "admin-" + uuid.uuid4().hex,
+        "OMNIROUTE_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+async def test_serve_waits_for_a_backend_that_comes_up_late(services: Services, tmp_path: Path) -> None:
+    redis_port, port = _free_port(), _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "router", "serve", "--config", str(_config(tmp_path, 60)), "--port", str(port),
+        env=_env(services, f"redis://127.0.0.1:{redis_port}/0", tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    redis = None
+    try:
+        await asyncio.sleep(1.5)  # the router is retrying by now
+        assert proc.returncode is None, "serve gave up instead of waiting for Redis"
+        redis = await asyncio.create_subprocess_exec(
+            *(redis_binary(), "--port", str(redis_port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no"),
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("serve did not come up once Redis answered")
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        out, err = await proc.communicate()
+        if redis is not None:
+            redis.terminate()
+            await redis.wait()
+    assert b"Traceback" not in err
+    assert b"backend.waiting" in out + err, "the wait was not logged"
+
+
+async def test_a_backend_that_never_answers_is_one_line(services: Services, tmp_path: Path) -> None:
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "router", "serve", "--config", str(_config(tmp_path, 1)), "--port", "0"],
+        env=_env(services, f"redis://user:s3cret@127.0.0.1:{_free_port()}/0", tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("omniroute: Redis at 127.0.0.1:") and "did not answer within 1 s" in last
+    assert "Traceback" not in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+
+
+async def test_a_port_in_use_is_one_line(services: Services, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "router",
+                "serve",
+                "--config",
+                str(_config(tmp_path, 5)),
+                "--port",
+                str(port),
+            ],
+            env=_env(services, services.redis_url, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"omniroute: port {port} on 127.0.0.1 is already in use; choose another with --port"
+    )
+    assert "Traceback" not in done.stderr

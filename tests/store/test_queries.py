@@ -1,0 +1,100 @@
+"""Every named query against the migrated schema: it prepares, its header lists exactly the ``$1..$n``
+it takes, and the columns of each query that yields a record are that record's fields, with matching
+types. A typo in a query, a column renamed by a migration or a record out of step fails here, not in
+a request."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from context_store import records
+from context_store.db import QUERIES
+
+RECORD_OF: dict[str, type[Any]] = {
+    "interaction_get": records.Interaction,
+    "interaction_create": records.Interaction,
+    "interaction_insert": records.Interaction,
+    "interaction_messages": records.Message,
+    "message_insert": records.Message,
+    "message_get": records.Message,
+    "message_get_by_external": records.Message,
+    "interaction_notes": records.Note,
+    "note_insert": records.Note,
+    "interactions_open": records.OpenInteraction,
+    "interaction_close": records.Closed,
+    "interaction_customer_ended": records.Closed,
+    "queue_day_stats": records.QueueDayCounts,
+    "message_by_external": records.MessageRef,
+    "message_set_status": records.MessageStatus,
+    "message_status_by_external": records.MessageStatus,
+    "conversation_external_ids": records.ThreadRef,
+    "conversation_get": records.Conversation,
+    "customer_get": records.Customer,
+    "identities_of_customer": records.Identity,
+    "journey_event_insert": records.JourneyEvent,
+    "queues_all": records.QueueRecord,
+    "agents_all": records.AgentRecord,
+    "rules_all": records.RuleRecord,
+    "token_get": records.TokenRecord,
+}
+
+PG_TYPES: dict[str, type[Any]] = {
+    "uuid": uuid.UUID,
+    "text": str,
+    "int2": int,
+    "int4": int,
+    "int8": int,
+    "float8": float,
+    "bool": bool,
+    "timestamptz": datetime,
+    "text[]": list,
+}
+
+
+def _header_params(sql: str) -> set[int]:
+    header = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        header.append(line)
+    return {int(n) for n in re.findall(r"\$(\d+)", "\n".join(header))}
+
+
+def _python_type(hint: Any) -> type[Any]:
+    """``X | None`` → X; ``list[str]`` → list."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [a for a in typing.get_args(hint) if a is not type(None)]
+    return typing.get_origin(hint) or hint
+
+
+async def test_every_query_prepares_and_lists_its_arguments(pool: asyncpg.Pool) -> None:
+    assert len(QUERIES) > 40
+    async with pool.acquire() as conn:
+        for name, sql in QUERIES.items():
+            stmt = await conn.prepare(sql)
+            taken = len(stmt.get_parameters())
+            assert _header_params(sql) == set(range(1, taken + 1)), (
+                f"{name}: the header must list $1..${taken}"
+            )
+
+
+async def test_record_fields_are_the_columns_of_their_queries(pool: asyncpg.Pool) -> None:
+    assert set(RECORD_OF) <= set(QUERIES)
+    async with pool.acquire() as conn:
+        for name, cls in RECORD_OF.items():
+            attrs = (await conn.prepare(QUERIES[name])).get_attributes()
+            assert tuple(a.name for a in attrs) == records.field_names(cls), name
+            hints = typing.get_type_hints(cls)
+            for a in attrs:
+                want = _python_type(hints[a.name])
+                if a.type.name in ("json", "jsonb"):
+                    assert want in (dict, list), f"{name}.{a.name} is JSON, typed {want}"
+                else:
+                    assert PG_TYPES[a.type.name] is want, f"{name}.{a.name}: {a.type.name} typed {want}"

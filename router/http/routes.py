@@ -503,7 +503,8 @@ SOCKET_ROUTES: tuple[Route, ...] = (
             Param(
                 "after",
                 "query",
-                "an event id: the raw events since then are replayed (`event` frames) before the snapshot",
+                "an event id (`<ms>-<seq>`): the raw events since then are replayed (`event` frames)"
+                " before the snapshot",
                 required=False,
             ),
             Param(
@@ -516,6 +517,7 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
         " `queue` and `agent` frames whenever an event touches them. The client sends only `ping`.",
         ok=_UPGRADE,
+        errors={422: _problem("`after` is not an event id.")},
     ),
 )
 

@@ -506,6 +506,7 @@ SOCKET_ROUTES: tuple[Route, ...] = (
                 "an event id (`<ms>-<seq>`): the raw events since then are replayed (`event` frames)"
                 " before the snapshot",
                 required=False,
+                schema={"type": "string", "pattern": r"^\d{1,20}(-\d{1,20})?$"},
             ),
             Param(
                 "events",

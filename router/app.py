@@ -20,6 +20,7 @@ from router.backends import POOL, redis_client
 from router.config import SETTINGS, Settings
 from router.contracts import Role
 from router.http.api import API, problem_middleware
+from router.http.routes import SOCKET_ROUTES, route_defs
 from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
 from router.metrics import METRICS, Metrics
@@ -179,8 +180,8 @@ def create_app(settings: Settings) -> web.Application:
     async def supervisor_ws(request: web.Request) -> web.StreamResponse:
         return await request.app[SOCKETS].supervisor_socket(request)
 
-    app.router.add_get("/v1/agents/{agent_id}/socket", agent_ws)
-    app.router.add_get("/v1/supervisor/socket", supervisor_ws)
+    sockets = {"agent_socket": agent_ws, "supervisor_socket": supervisor_ws}
+    app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
     app.add_routes(API(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])

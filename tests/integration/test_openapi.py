@@ -24,7 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from router.contracts import Role
-from tests.helpers import AgentClient, TestServer
+from tests.support.agents import AgentClient
+from tests.support.servers import TestServer
 
 DOCUMENTED_PREFIXES = ("/v1/",)
 DOCUMENTED_PATHS = ("/healthz", "/metrics")

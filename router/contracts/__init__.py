@@ -4,6 +4,16 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 Adapters and the agent desktop import from here and from the SDK only."""
 
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.identities import (
+    ANONYMOUS_KIND,
+    PHONE_KINDS,
+    NotAnIdentity,
+    WithheldIdentity,
+    is_region,
+    is_withheld,
+    normalize_identity,
+    phone_e164,
+)
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
@@ -36,6 +46,7 @@ from router.contracts.wire import (
     NoteOut,
     OutboundAccepted,
     OutboundMessage,
+    PossibleMatch,
     Problem,
     QueueConfig,
     QueueOut,
@@ -48,14 +59,15 @@ from router.contracts.wire import (
     Strict,
     TokenIn,
     TokenOut,
-    normalize_identity,
 )
 
 __all__ = [
+    "ANONYMOUS_KIND",
     "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
     "OPEN_STATUSES",
+    "PHONE_KINDS",
     "AgentConfig",
     "AgentLive",
     "AgentOut",
@@ -84,9 +96,11 @@ __all__ = [
     "MessageStatusIn",
     "MessageStatusOut",
     "Meta",
+    "NotAnIdentity",
     "NoteOut",
     "OutboundAccepted",
     "OutboundMessage",
+    "PossibleMatch",
     "Problem",
     "QueueConfig",
     "QueueOut",
@@ -99,6 +113,10 @@ __all__ = [
     "Strict",
     "TokenIn",
     "TokenOut",
+    "WithheldIdentity",
+    "is_region",
+    "is_withheld",
     "lua_header",
     "normalize_identity",
+    "phone_e164",
 ]

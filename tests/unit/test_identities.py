@@ -124,7 +124,7 @@ def test_the_deployment_default_region_is_configured_and_checked() -> None:
     assert parse_config("").identity.default_region == "US"
     assert parse_config('[identity]\ndefault_region = "gb"\n').identity.default_region == "GB"
     for bad in ('"XX"', '"USA"', "1"):
-        with pytest.raises(ConfigError, match="identity.default_region"):
+        with pytest.raises(ConfigError, match=r"identity\.default_region"):
             parse_config(f"[identity]\ndefault_region = {bad}\n")
     with pytest.raises(ConfigError, match="identity"):
         parse_config('[identity]\nregion = "US"\n')
@@ -133,7 +133,7 @@ def test_the_deployment_default_region_is_configured_and_checked() -> None:
 def test_an_adapter_may_read_numbers_in_its_own_region() -> None:
     assert Settings("twilio_voice", {}).default_region() is None
     assert Settings("twilio_voice", {"default_region": "gb"}).default_region() == "GB"
-    with pytest.raises(AdapterConfigError, match="adapters.webchat.default_region"):
+    with pytest.raises(AdapterConfigError, match=r"adapters\.webchat\.default_region"):
         Settings("webchat", {"default_region": "ZZ"}).default_region()
     with pytest.raises(ValueError):
         InboundEvent.model_validate(

@@ -47,7 +47,9 @@ from router.contracts.wire import (
     SkillLevel,
     Strict,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
+    TokenState,
     normalize_identity,
 )
 
@@ -98,7 +100,9 @@ __all__ = [
     "SkillLevel",
     "Strict",
     "TokenIn",
+    "TokenInfoOut",
     "TokenOut",
+    "TokenState",
     "lua_header",
     "normalize_identity",
 ]

@@ -51,3 +51,8 @@ async def all_tokens(conn: Conn) -> list[TokenInfo]:
 async def revoke(conn: Conn, token_id: uuid.UUID) -> TokenInfo | None:
     """Revoke a token (revoking it again changes nothing); None when no token has this id."""
     return from_row_or_none(TokenInfo, await conn.fetchrow(q("token_revoke"), token_id))
+
+
+async def revoked_among(conn: Conn, token_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of these tokens that were revoked (or are no longer stored)."""
+    return [r["id"] for r in await conn.fetch(q("tokens_not_usable"), list(token_ids))]

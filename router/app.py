@@ -112,6 +112,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         pump,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),
+        asyncio.create_task(hub.token_sockets.run(), name="token-sweep"),
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
     ]

@@ -65,3 +65,9 @@ FROM api_tokens ORDER BY created_at, id;
 -- $1 id
 UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
 RETURNING id, role, agent_id, name, created_at, expires_at, revoked_at, source;
+
+-- name: tokens_not_usable
+-- Of these token ids, those revoked or no longer stored (expiry is not considered).
+-- $1 ids
+SELECT t.id FROM unnest($1::uuid[]) AS t (id)
+WHERE NOT EXISTS (SELECT 1 FROM api_tokens a WHERE a.id = t.id AND a.revoked_at IS NULL);

@@ -3,17 +3,22 @@
 Each process keeps the sockets it holds by token id. A ``token_revoked`` event (published by the process
 that revoked the token, read by every process) drops the token from the process's token cache and closes
 its sockets here; a timer closes a socket when its token's expiry passes. Both close with
-:data:`TOKEN_REFUSED` so the desktop or wallboard can tell the user to sign in again."""
+:data:`TOKEN_REFUSED` so the desktop or wallboard can tell the user to sign in again. Should an event be
+lost (Redis restarted empty before a process read it), :meth:`TokenSockets.run` asks PostgreSQL every
+:data:`SWEEP_SECONDS` which of the tokens with open sockets here were revoked."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 import weakref
 
+import asyncpg
 import structlog
 from aiohttp import web
 
+from context_store import tokens as token_store
 from router.service.auth import Principal, TokenCache
 
 log = structlog.get_logger("router.realtime.revocation")
@@ -24,6 +29,9 @@ expired``)."""
 
 CLOSE_TIMEOUT = 2.0
 """How long a closing handshake may wait for the peer before the socket is dropped."""
+
+SWEEP_SECONDS = 5.0
+"""How often the tokens of open sockets are checked against PostgreSQL (the net under lost events)."""
 
 _REARM_SECONDS = 3600.0  # a far expiry is checked again hourly, so timers of closed sockets do not pile up
 
@@ -60,6 +68,27 @@ class TokenSockets:
             self._close(ws, "token revoked")
         if first or sockets:
             log.info("token.sockets_closed", token_id=token_id, sockets_closed=len(sockets))
+
+    async def sweep(self) -> int:
+        """Close the sockets of tokens revoked without this process hearing of it; how many tokens."""
+        open_ids = [tid for tid, sockets in self._by_token.items() if any(not ws.closed for ws in sockets)]
+        for tid in [tid for tid in self._by_token if tid not in open_ids]:
+            del self._by_token[tid]  # only closed sockets left
+        if not open_ids:
+            return 0
+        revoked = await token_store.revoked_among(self.tokens.pool, [uuid.UUID(t) for t in open_ids])
+        for token_id in revoked:
+            self.revoked(str(token_id))
+        return len(revoked)
+
+    async def run(self, interval: float = SWEEP_SECONDS) -> None:
+        """:meth:`sweep` every ``interval`` seconds; a round that cannot reach PostgreSQL is skipped."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("token.sweep_failed", error=type(exc).__name__)
 
     def _arm(self, ref: weakref.ref[web.WebSocketResponse], expires_at: float) -> None:
         delay = min(max(0.0, expires_at - time.time()), _REARM_SECONDS)

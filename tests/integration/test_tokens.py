@@ -12,6 +12,8 @@ from typing import Any
 
 import aiohttp
 
+from context_store import tokens as token_store
+from router.realtime.revocation import SWEEP_SECONDS
 from router.service.auth import hash_token
 from tests.conftest import MakeServer
 from tests.support.agents import AgentClient
@@ -278,6 +280,25 @@ async def test_a_token_removed_from_the_configuration_file_is_revoked_at_the_nex
         # naming it in the file again does not revive it
         c = await make_server(config(kept=kept, dropped=dropped))
         status, _ = await c.request("GET", "/v1/agents", token=dropped)
+        assert status == 401
+    finally:
+        await session.close()
+
+
+async def test_a_socket_is_closed_even_when_the_revocation_event_is_lost(make_server: MakeServer) -> None:
+    """Revoked in PostgreSQL without the event (as when Redis restarts empty before a process reads it):
+    the periodic check of open sockets' tokens still closes the socket, and the cache lets it go."""
+    server = await make_server()
+    created = await _create(server, role="supervisor")
+    session, sup = await _supervisor_socket(server, created["token"])
+    try:
+        start = time.time()
+        assert await token_store.revoke(server.pool, uuid.UUID(created["id"])) is not None
+        closed_at, code, reason = await _server_close(sup, SWEEP_SECONDS + 5)
+        print(f"\nsocket closed {(closed_at - start) * 1000:.0f} ms after a revocation whose event was lost")
+        assert (code, reason) == (4003, "token revoked")
+        assert closed_at - start <= SWEEP_SECONDS + CLOSE_BOUND
+        status, _ = await server.request("GET", "/v1/agents", token=created["token"])
         assert status == 401
     finally:
         await session.close()

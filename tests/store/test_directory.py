@@ -73,6 +73,8 @@ async def test_revoked_and_expired_tokens_are_not_found_but_listed(pool: asyncpg
     again = await tokens.revoke(pool, gone.id)
     assert again is not None and again.revoked_at == revoked.revoked_at
     assert await tokens.revoke(pool, uuid.uuid4()) is None
+    never = uuid.uuid4()
+    assert set(await tokens.revoked_among(pool, [live.id, old.id, gone.id, never])) == {gone.id, never}
     listed = {t.id: t for t in await tokens.all_tokens(pool)}
     assert set(listed) == {live.id, old.id, gone.id}
     assert listed[gone.id].revoked_at == revoked.revoked_at

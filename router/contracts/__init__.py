@@ -58,7 +58,9 @@ from router.contracts.wire import (
     SkillLevel,
     Strict,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
+    TokenState,
 )
 
 __all__ = [
@@ -112,7 +114,9 @@ __all__ = [
     "SkillLevel",
     "Strict",
     "TokenIn",
+    "TokenInfoOut",
     "TokenOut",
+    "TokenState",
     "WithheldIdentity",
     "is_region",
     "is_withheld",

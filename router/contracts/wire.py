@@ -7,11 +7,11 @@ document at ``/v1/openapi.json`` is generated from them. Adapters depend on this
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
 
@@ -340,12 +340,51 @@ class TokenIn(Strict):
     role: Role
     agent_id: Ident | None = None
     name: Annotated[str | None, Field(max_length=200)] = None
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the token stops working (RFC 3339 with an offset); none: never"
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("expires_at is out of range") from None
 
 
 class TokenOut(BaseModel):
+    """A new token: the secret (``token``) is shown this once; ``id`` names it from then on."""
+
+    id: str
     token: str
     role: Role
     agent_id: str | None = None
+    name: str | None = None
+    expires_at: datetime | None = None
+
+
+class TokenState(StrEnum):
+    active = "active"
+    expired = "expired"
+    revoked = "revoked"
+
+
+class TokenInfoOut(BaseModel):
+    """A stored token as ``GET /v1/tokens`` lists it: never its secret nor its hash. ``source`` is
+    ``file`` for the tokens named in the configuration file (revoked at start once removed from it)."""
+
+    id: str
+    role: Role
+    agent_id: str | None = None
+    name: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    state: TokenState
+    source: Literal["api", "file"]
 
 
 class MessageStatusOut(BaseModel):

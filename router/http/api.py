@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from context_store import customers, interactions, journey, messages
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
-from context_store.records import InteractionDetail
+from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL
 from router.contracts import (
     ID_PATTERN,
@@ -42,7 +43,9 @@ from router.contracts import (
     Role,
     RulesIn,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
+    TokenState,
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
 from router.http.openapi import openapi_document
@@ -52,7 +55,7 @@ from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
-from router.routing.events import jsonable, publish_message_status
+from router.routing.events import jsonable, publish, publish_message_status
 from router.routing.stats import STATS, Statistics
 from router.service import auth
 from router.service.auth import TOKENS, Principal
@@ -130,6 +133,27 @@ async def body(request: web.Request, model: type[M]) -> M:
     except ValidationError as exc:
         errs = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         raise BadRequest(f"{len(errs)} invalid field(s)", errors=errs) from exc
+
+
+def token_info_out(t: TokenInfo, now: datetime) -> TokenInfoOut:
+    """A stored token as listed: what it is and whether it works, never its secret nor its hash."""
+    if t.revoked_at is not None:
+        state = TokenState.revoked
+    elif t.expires_at is not None and t.expires_at <= now:
+        state = TokenState.expired
+    else:
+        state = TokenState.active
+    return TokenInfoOut(
+        id=str(t.id),
+        role=Role(t.role),
+        agent_id=t.agent_id,
+        name=t.name,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
+        state=state,
+        source="file" if t.source == "file" else "api",
+    )
 
 
 def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.Response:
@@ -396,10 +420,42 @@ class API:
             raise BadRequest(
                 f"unknown agent {tin.agent_id!r}", errors=[{"loc": ["agent_id"], "msg": "unknown"}]
             )
+        if tin.expires_at is not None and tin.expires_at <= datetime.now(UTC):
+            raise BadRequest(
+                "expires_at is in the past",
+                errors=[{"loc": ["expires_at"], "msg": "must be in the future"}],
+            )
         token = auth.new_token()
-        await token_store.insert(self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name)
-        log.info("token.created", token_role=tin.role.value, agent_id=tin.agent_id)
-        return ok(TokenOut(token=token, role=tin.role, agent_id=tin.agent_id), 201)
+        stored = await token_store.insert(
+            self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name, tin.expires_at
+        )
+        log.info("token.created", token_id=str(stored.id), token_role=tin.role.value, agent_id=tin.agent_id)
+        out = TokenOut(
+            id=str(stored.id),
+            token=token,
+            role=tin.role,
+            agent_id=tin.agent_id,
+            name=tin.name,
+            expires_at=stored.expires_at,
+        )
+        return ok(out, 201)
+
+    async def list_tokens(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.admin)
+        now = datetime.now(UTC)
+        return ok([token_info_out(t, now) for t in await token_store.all_tokens(self.pool)])
+
+    async def delete_token(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.admin)
+        token_id = parse_uuid(request.match_info["id"])
+        revoked = await token_store.revoke(self.pool, token_id) if token_id is not None else None
+        if revoked is None:
+            raise NotFound(f"token {request.match_info['id']} not found")
+        # refused here at once; every other process refuses it when the event reaches it
+        self.hub.token_sockets.revoked(str(revoked.id))
+        await publish(self.engine, "token_revoked", {"token_id": str(revoked.id), "role": revoked.role})
+        log.info("token.revoke", token_id=str(revoked.id), token_role=revoked.role)
+        return web.Response(status=204)
 
     # ------------------------------------------------------------ message receipts
 

@@ -50,7 +50,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Route:
-    method: Literal["GET", "POST", "PUT"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str
     handler: str
     summary: str
@@ -97,7 +97,7 @@ def _problem(description: str) -> Reply:
 
 
 def _route(
-    method: Literal["GET", "POST", "PUT"],
+    method: Literal["GET", "POST", "PUT", "DELETE"],
     path: str,
     handler: str,
     summary: str,
@@ -380,9 +380,36 @@ HTTP_ROUTES: tuple[Route, ...] = (
         errors={
             422: _problem(
                 "The body does not match the model, `agent_id` is missing for an agent token (or given for"
-                " another role), or names an unknown agent."
+                " another role), names an unknown agent, or `expires_at` is not in the future."
             )
         },
+    ),
+    _route(
+        "GET",
+        "/v1/tokens",
+        "list_tokens",
+        "Every stored token",
+        tag="tokens",
+        roles=(ADMIN,),
+        description="Each token's id, role, agent, name, creation, expiry, revocation and state (`active`,"
+        " `expired`, `revoked`), and whether it came from the configuration file; never the secret nor its"
+        " hash. The admin token of `OMNIROUTE_ADMIN_TOKEN` is not stored and not listed.",
+        ok={200: _json("The tokens, oldest first.", c.TokenInfoOut, many=True)},
+    ),
+    _route(
+        "DELETE",
+        "/v1/tokens/{id}",
+        "delete_token",
+        "Revoke a token",
+        tag="tokens",
+        roles=(ADMIN,),
+        params=(Param("id", "path", "the token's id (from `POST /v1/tokens` or `GET /v1/tokens`)"),),
+        description="The token is refused at once by every router process, and the sockets opened with it"
+        " are closed (close code 4003, reason `token revoked`). Revoking a revoked token changes nothing."
+        " A token of the configuration file is revoked for good: naming it in the file again does not"
+        " revive it.",
+        ok={204: Reply("The token is revoked.")},
+        errors={404: _problem("No token has this id.")},
     ),
     # message receipts
     _route(

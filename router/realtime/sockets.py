@@ -119,6 +119,7 @@ class Sockets:
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_FRAME_BYTES, compress=False)
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
+        self.hub.token_sockets.watch(ws, principal)
         session = AgentSession(agent_id, uuid.uuid4().hex, ws)
         structlog.contextvars.bind_contextvars(agent_id=agent_id)
         old = self.hub.attach(session)
@@ -209,7 +210,7 @@ class Sockets:
         return {}  # ping
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
-        await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
+        principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
         after = request.query.get("after")
         if after and not _is_event_id(after):
             # refused before the upgrade: once the socket is open an error can no longer be answered
@@ -220,6 +221,7 @@ class Sockets:
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024, compress=False)
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
+        self.hub.token_sockets.watch(ws, principal)
         sup = SupervisorSession(ws, raw_events=request.query.get("events") in ("1", "true"))
         if after:
             for event_id, kind, data in await events.read_after(self.engine, after):

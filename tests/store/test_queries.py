@@ -44,6 +44,11 @@ RECORD_OF: dict[str, type[Any]] = {
     "agents_all": records.AgentRecord,
     "rules_all": records.RuleRecord,
     "token_get": records.TokenRecord,
+    "token_insert": records.TokenInfo,
+    "token_file_upsert": records.TokenInfo,
+    "tokens_file_revoke_missing": records.TokenInfo,
+    "tokens_all": records.TokenInfo,
+    "token_revoke": records.TokenInfo,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

@@ -10,6 +10,7 @@ import uuid
 import asyncpg
 
 from context_store.db import Conn, as_uuid, lock_key, q
+from context_store.errors import Duplicate
 from context_store.records import JSONObject, Message, MessageRef, MessageStatus, from_row_or_none
 
 
@@ -70,8 +71,11 @@ async def set_status(
 ) -> MessageStatus | None:
     """Record delivery progress of an outbound message (and the provider's id, when given). None when
     the message does not exist or the status would move back (sent < delivered < read; failed is
-    final)."""
-    row = await conn.fetchrow(q("message_set_status"), as_uuid(message_id), status, detail, external_id)
+    final). Raises :class:`Duplicate` when ``external_id`` is another message's on the channel."""
+    try:
+        row = await conn.fetchrow(q("message_set_status"), as_uuid(message_id), status, detail, external_id)
+    except asyncpg.UniqueViolationError as exc:
+        raise Duplicate(f"provider id {external_id!r} belongs to another message") from exc
     return from_row_or_none(MessageStatus, row)
 
 

@@ -44,6 +44,29 @@ async def insert(
     return from_row_or_none(Message, row)
 
 
+async def insert_held(
+    conn: Conn,
+    *,
+    interaction_id: uuid.UUID | str,
+    agent_id: str,
+    body: str,
+    external_id: str | None = None,
+    attachments: list[JSONObject] | None = None,
+) -> Message | None:
+    """Store an agent's reply in an interaction that agent holds now (assigned or in wrap-up), atomically
+    with that check; None when the agent does not hold it (or the provider id is stored already)."""
+    row = await conn.fetchrow(
+        q("message_insert_held"),
+        uuid.uuid4(),
+        as_uuid(interaction_id),
+        agent_id,
+        body,
+        external_id,
+        attachments or [],
+    )
+    return from_row_or_none(Message, row)
+
+
 async def get(conn: Conn, message_id: uuid.UUID | str) -> Message | None:
     return from_row_or_none(Message, await conn.fetchrow(q("message_get"), as_uuid(message_id)))
 

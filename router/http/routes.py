@@ -234,10 +234,10 @@ HTTP_ROUTES: tuple[Route, ...] = (
         roles=(ADAPTER, AGENT),
         body=c.MessageIn,
         description="An adapter adds the customer's messages (or an outbound one naming `agent_id`); an agent"
-        " token writes outbound replies only in the interactions it holds now (assigned or in wrap-up): not in"
-        " one it transferred or completed. An adapter's message to a transferred interaction goes to the"
-        " live one of its conversation. Idempotent on `external_id`. The body is customer text: a NUL or"
-        " a lone surrogate in it is dropped, the rest stored as sent.",
+        " token writes outbound replies only in the interactions it holds now (assigned or in wrap-up):"
+        " not in one it transferred or completed. An adapter's message to a transferred interaction goes"
+        " to the live one of its conversation. Idempotent on `external_id`. The body is customer text: a"
+        " NUL or a lone surrogate in it is dropped, the rest stored as sent.",
         ok={
             201: _json("The message was added.", c.MessageOut),
             200: _json("A message with this `external_id` already exists: that message.", c.MessageOut),

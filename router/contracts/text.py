@@ -98,35 +98,34 @@ def parse_json(raw: bytes | str) -> Any:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BodyError(f"the body is not UTF-8: {exc.reason}", decodable=False) from exc
-    depth = _depth(raw)
-    if depth > MAX_JSON_DEPTH:
-        raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(raw or "null", parse_constant=_no_constant)
+        data = json.loads(raw or "null", parse_constant=_no_constant)
     except BodyError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:  # the parser guards its own recursion: far past any sane depth
+        raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    except ValueError as exc:
         raise BodyError(f"the body is not valid JSON: {exc}") from exc
+    if _too_deep(data):
+        raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
-_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-
-
-def _depth(text: str) -> int:
-    """The deepest nesting of arrays and objects in JSON text, skipping strings; counted before parsing
-    so that a hostile body never reaches the recursive parser. Unbalanced text is left to the parser."""
-    depth = deepest = 0
-    for token in _STRUCTURE.finditer(text):
-        mark = token.group()
-        if mark == "[" or mark == "{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_JSON_DEPTH:
-                    return deepest
-        elif mark == "]" or mark == "}":
-            depth -= 1
-    return deepest
+def _too_deep(data: Any) -> bool:
+    """Whether arrays and objects nest deeper than :data:`MAX_JSON_DEPTH` (walked without recursion)."""
+    stack: list[tuple[int, Any]] = [(1, data)]
+    while stack:
+        depth, item = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        stack.extend((depth + 1, child) for child in children)
+    return False
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ its assigned work for the reconnect grace period."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from agent_desktop import frames
 from router.contracts import Channel, Role
-from router.errors import Forbidden, NotFound, OmnirouteError
+from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.routing import events
@@ -30,6 +31,15 @@ from router.service.work import Work
 log = structlog.get_logger("router.realtime.sockets")
 
 MAX_FRAME_BYTES = 1 << 20
+
+
+_EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
+
+
+def _is_event_id(value: str) -> bool:
+    """A Redis stream id (``<ms>`` or ``<ms>-<seq>``, each part below 2**64)."""
+    m = _EVENT_ID.fullmatch(value)
+    return m is not None and all(int(part) < 2**64 for part in m.groups(default="0"))
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -200,11 +210,17 @@ class Sockets:
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
         await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
+        after = request.query.get("after")
+        if after and not _is_event_id(after):
+            # refused before the upgrade: once the socket is open an error can no longer be answered
+            raise BadRequest(
+                "after is an event id, as in 1700000000000-0",
+                errors=[{"loc": ["query", "after"], "msg": "not an event id"}],
+            )
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024, compress=False)
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
         sup = SupervisorSession(ws, raw_events=request.query.get("events") in ("1", "true"))
-        after = request.query.get("after")
         if after:
             for event_id, kind, data in await events.read_after(self.engine, after):
                 await sup.send_json_text(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.chaos.backends import OwnPostgres, OwnRedis
 from tests.chaos.load import Adapter, Audit, Desk, Ledger, audit, config_toml, open_count, scale
-from tests.helpers import RouterProcess, Services
+from tests.support.servers import RouterProcess, Services
 
 AGENTS = [f"c{k}" for k in range(1, 9)]
 RATE = 40.0  # interactions a second, about half of what the agents can take

@@ -9,8 +9,8 @@ and the audit that ends every run.
   dropped connection) with the same external id, as channel adapters do, until it is answered 2xx.
 - :func:`audit` checks the end state against PostgreSQL and the live index.
 
-Sizes scale with ``OMNIROUTE_CHAOS_SCALE`` (default 1: a few hundred interactions per run, so the
-whole folder runs in a few minutes on two cores); ``OMNIROUTE_CHAOS_SCALE=10`` runs ten times as many.
+Sizes scale with ``OMNIROUTE_CHAOS_SCALE`` (default 1: 480 interactions per run, so the whole folder
+runs in about 75 s on two cores); ``OMNIROUTE_CHAOS_SCALE=10`` posts ten times as many at the same rate.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from router.routing.keys import Keys
+from tests.support.configs import chat_only, toml_value
 
 
 def scale() -> float:
@@ -43,42 +44,34 @@ def scale() -> float:
     return value
 
 
-QUEUE = "chat"
+QUEUE = "general"  # the queue of tests.support.configs.chat_only
 CAPACITY = 3
 HOLD_SECONDS = (0.15, 0.5)  # how long an agent works an interaction before completing it
 OPEN = ("queued", "assigned", "wrapup")
 
 
 def config_toml(namespace: str, tokens: dict[str, str]) -> str:
-    """The routers' configuration: one chat queue, the agents, and the tokens of the run (a token named
-    in the file is stored at start, so no request depends on an admin call)."""
+    """The routers' configuration: one chat queue, the agents, and the run's tokens (a token named in the
+    file is stored at start, so no request of the run depends on an admin call)."""
     agents = sorted(a for a in tokens if a != "adapter")
-    head = f"""
-[routing]
-namespace = "{namespace}"
-reconnect_grace_seconds = 60
-timer_interval_seconds = 0.05
-reconcile_interval_seconds = 0.5
-heartbeat_seconds = 0.2
-
-[[queues]]
-id = "{QUEUE}"
-skills = {{ chat = 1 }}
-channels = ["chat"]
-offer_timeout_seconds = 10
-wrapup_seconds = 0
-
-[[tokens]]
-token = "{tokens["adapter"]}"
-role = "adapter"
-"""
-    body = "".join(
-        f'\n[[agents]]\nid = "{a}"\nname = "{a}"\nskills = {{ chat = 5 }}\n'
-        f"capacity = {{ chat = {CAPACITY}, voice = 0, email = 0, social = 0, sms = 0 }}\n"
-        f'\n[[tokens]]\ntoken = "{tokens[a]}"\nrole = "agent"\nagent_id = "{a}"\n'
-        for a in agents
+    config = chat_only(
+        agents,
+        capacity=CAPACITY,
+        offer_timeout_seconds=10,
+        namespace=namespace,
+        # longer than a run: held work is never requeued because its agent is away, so a second
+        # assignment of one interaction is always a fault
+        reconnect_grace_seconds=60,
+        reconcile_interval_seconds=0.5,
+        # a killed process is declared dead after ten missed beats: 2 s here instead of 10 s
+        heartbeat_seconds=0.2,
     )
-    return head + body
+    entries = [{"token": tokens["adapter"], "role": "adapter"}]
+    entries += [{"token": tokens[a], "role": "agent", "agent_id": a} for a in agents]
+    listed = "".join(
+        "\n[[tokens]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in e.items()) for e in entries
+    )
+    return str(config) + listed
 
 
 @dataclass

@@ -4,14 +4,11 @@ fails. Each kind of damage is made by hand on a real router's record and live in
 from __future__ import annotations
 
 import asyncpg
-import pytest
 import redis.asyncio as aioredis
 
 from router.routing.keys import Keys
 from tests.chaos.cluster import Cluster
 from tests.chaos.load import QUEUE, Adapter, audit
-
-pytestmark = pytest.mark.chaos
 
 
 async def test_audit_finds_lost_duplicated_and_stuck_work(cluster: Cluster) -> None:

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from router.routing.keys import Keys
 from tests.chaos.cluster import Cluster, Figures
 
-pytestmark = [pytest.mark.chaos, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def assert_whole(cluster: Cluster, fig: Figures) -> None:

@@ -34,6 +34,7 @@ class Figures:
     other_errors: dict[str, int]
     reconnects: int
     missed_offers: int
+    accept_errors: dict[str, int]
     frames_before_hello: int
     unhandled: dict[str, int]
     closes: dict[str, int]
@@ -47,13 +48,15 @@ class Figures:
 
     def line(self) -> str:
         other = ", ".join(f"{n} x {s}" for s, n in sorted(self.other_errors.items())) or "none"
+        refused = ", ".join(f"{n} x {c}" for c, n in sorted(self.accept_errors.items())) or "none"
         closes = ", ".join(f"{n} x {c}" for c, n in sorted(self.closes.items())) or "none"
         unhandled = ", ".join(f"{n} x {s}" for s, n in sorted(self.unhandled.items())) or "none"
         return (
             f"{self.run}: {self.interactions} interactions, {self.answered} answered 2xx "
             f"({self.refused_503} 503s and {self.connection_errors} connection errors retried; "
             f"other errors: {other}; {self.unanswered} never answered), {self.reconnects} reconnects, "
-            f"{self.missed_offers} missed offers, {self.frames_before_hello} frames before hello, "
+            f"{self.missed_offers} missed offers, accepts refused: {refused}, "
+            f"{self.frames_before_hello} frames before hello, "
             f"socket closes {closes}, 500s logged: {unhandled}; "
             f"lost {self.lost}, duplicated {self.duplicated}, stuck {self.stuck}, "
             f"{self.still_open} still open after the settle time; outage "
@@ -129,6 +132,7 @@ class Cluster:
             other_errors=dict(led.other_errors),
             reconnects=led.reconnects,
             missed_offers=led.missed_offers,
+            accept_errors=dict(led.accept_errors),
             frames_before_hello=led.frames_before_hello,
             unhandled=self.unhandled(),
             closes=dict(Counter(str(code) for _, _, code in led.disconnects)),

@@ -5,7 +5,9 @@ A provider message id is unique per channel: storing it again is a retry, answer
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 
@@ -70,17 +72,46 @@ async def set_status(
 ) -> MessageStatus | None:
     """Record delivery progress of an outbound message (and the provider's id, when given). None when
     the message does not exist or the status would move back (sent < delivered < read; failed is
-    final)."""
-    row = await conn.fetchrow(q("message_set_status"), as_uuid(message_id), status, detail, external_id)
-    return from_row_or_none(MessageStatus, row)
+    final). Receipts that came for the provider id before it was known are applied now, so the record
+    returned carries the furthest status."""
+    if external_id is None:
+        row = await conn.fetchrow(q("message_set_status"), as_uuid(message_id), status, detail, None)
+        return from_row_or_none(MessageStatus, row)
+    async with _transaction(conn) as tx:
+        await lock_key(tx, f"receipt:{external_id}")
+        row = await tx.fetchrow(q("message_set_status"), as_uuid(message_id), status, detail, external_id)
+        changed = from_row_or_none(MessageStatus, row)
+        parked = sorted(await tx.fetch(q("early_receipts_take"), external_id), key=lambda r: r["received_at"])
+        for receipt in parked:
+            later = await tx.fetch(
+                q("message_status_by_external"), external_id, receipt["status"], receipt["detail"]
+            )
+            changed = next((MessageStatus(**r) for r in later), changed)
+        return changed
 
 
 async def set_status_by_external(
     conn: Conn, external_id: str, status: str, detail: str | None
 ) -> list[MessageStatus]:
-    """A provider receipt: every outbound message with that provider id whose status moves forward."""
-    rows = await conn.fetch(q("message_status_by_external"), external_id, status, detail)
-    return [MessageStatus(**r) for r in rows]
+    """A provider receipt: every outbound message with that provider id whose status moves forward. A
+    receipt for an id not recorded yet is kept and applied when :func:`set_status` records it."""
+    async with _transaction(conn) as tx:
+        await lock_key(tx, f"receipt:{external_id}")
+        rows = await tx.fetch(q("message_status_by_external"), external_id, status, detail)
+        if not rows and not await tx.fetchval(q("message_external_known"), external_id):
+            await tx.execute(q("early_receipt_park"), external_id, status, detail)
+        return [MessageStatus(**r) for r in rows]
+
+
+@contextlib.asynccontextmanager
+async def _transaction(conn: Conn) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on ``conn``, or on a connection of it when it is a pool."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as c, c.transaction():
+            yield c
+    else:
+        async with conn.transaction():
+            yield conn
 
 
 async def pending_ids(conn: Conn) -> list[uuid.UUID]:

@@ -37,6 +37,20 @@ WHERE external_id = $1 AND direction = 'outbound'
       (CASE status WHEN 'failed' THEN 9 WHEN 'read' THEN 4 WHEN 'delivered' THEN 3 WHEN 'sent' THEN 2 ELSE 1 END)
 RETURNING id, interaction_id, status, agent_id;
 
+-- name: message_external_known
+-- Whether any outbound message carries this provider id. $1 external_id
+SELECT EXISTS (SELECT 1 FROM messages WHERE external_id = $1 AND direction = 'outbound');
+
+-- name: early_receipt_park
+-- A receipt for a provider id not known yet, kept until the id is recorded. $1 external_id, $2 status,
+-- $3 detail
+INSERT INTO early_receipts (external_id, status, detail) VALUES ($1, $2, $3)
+ON CONFLICT (external_id, status) DO NOTHING;
+
+-- name: early_receipts_take
+-- The receipts waiting for this provider id, oldest first, removed. $1 external_id
+DELETE FROM early_receipts WHERE external_id = $1 RETURNING status, detail, received_at;
+
 -- name: messages_pending
 -- Outbound messages not yet handed to an adapter (for redelivery after a restart).
 SELECT id FROM messages WHERE direction = 'outbound' AND status IN ('pending', 'retrying')

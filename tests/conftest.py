@@ -33,6 +33,7 @@ LAYERS = {
     "adapters": "adapters",
     "acceptance": "acceptance",
     "browser": "browser",
+    "chaos": "chaos",
 }
 
 

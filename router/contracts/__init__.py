@@ -14,6 +14,16 @@ from router.contracts.identities import (
     normalize_identity,
     phone_e164,
 )
+from router.contracts.text import (
+    MAX_JSON_DEPTH,
+    BodyError,
+    CustomerText,
+    parse_json,
+    refuse_unstorable,
+    strip_unstorable,
+    unstorable_path,
+    validation_errors,
+)
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
@@ -68,6 +78,7 @@ __all__ = [
     "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
+    "MAX_JSON_DEPTH",
     "OPEN_STATUSES",
     "PHONE_KINDS",
     "AgentConfig",
@@ -75,6 +86,7 @@ __all__ = [
     "AgentOut",
     "AgentState",
     "Attachment",
+    "BodyError",
     "Channel",
     "ChannelCapabilities",
     "ChannelInfo",
@@ -82,6 +94,7 @@ __all__ = [
     "ContextRecord",
     "CustomerHints",
     "CustomerOut",
+    "CustomerText",
     "EndIn",
     "Health",
     "Ident",
@@ -122,5 +135,10 @@ __all__ = [
     "is_withheld",
     "lua_header",
     "normalize_identity",
+    "parse_json",
     "phone_e164",
+    "refuse_unstorable",
+    "strip_unstorable",
+    "unstorable_path",
+    "validation_errors",
 ]

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
+from router.contracts.text import CustomerText, refuse_unstorable
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="letters, digits, _ . - (max 64)")]
@@ -47,7 +48,16 @@ class AgentState(StrEnum):
 
 
 class Strict(BaseModel):
+    """Every model the router receives: unknown fields are refused, and so is a NUL or a lone surrogate
+    in any string (at any depth of a free-form object), except in :data:`CustomerText`, which is stored
+    without them (``router.contracts.text``)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return refuse_unstorable(value)
 
 
 # ---------------------------------------------------------------- identities
@@ -59,7 +69,7 @@ class IdentityIn(Strict):
 
 
 class CustomerHints(Strict):
-    name: Annotated[str | None, Field(max_length=200)] = None
+    name: Annotated[CustomerText | None, Field(max_length=200)] = None
     email: Annotated[str | None, Field(max_length=320)] = None
     phone: Annotated[str | None, Field(max_length=40)] = None
     verified: bool = Field(
@@ -88,8 +98,8 @@ class InboundEvent(Strict):
     queue: Ident | None = None
     priority: Annotated[int | None, Field(ge=0, le=100)] = None
     attributes: dict[str, Any] = Field(default_factory=dict)
-    content: Annotated[str | None, Field(max_length=100_000)] = None
-    subject: Annotated[str | None, Field(max_length=1000)] = None
+    content: Annotated[CustomerText | None, Field(max_length=100_000)] = None
+    subject: Annotated[CustomerText | None, Field(max_length=1000)] = None
     attachments: list[Attachment] = Field(default_factory=list)
     message_external_id: Annotated[str | None, Field(max_length=300)] = Field(
         default=None, description="the provider's id of the first message (e-mail Message-ID, wamid)"
@@ -136,7 +146,7 @@ class IngestResult(BaseModel):
 
 class MessageIn(Strict):
     direction: Literal["inbound", "outbound"] = "inbound"
-    body: Annotated[str, Field(max_length=100_000)] = ""
+    body: Annotated[CustomerText, Field(max_length=100_000)] = ""
     external_id: Annotated[str | None, Field(max_length=200)] = None
     attachments: list[Attachment] = Field(default_factory=list)
     agent_id: str | None = None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from context_store import customers, interactions, journey, messages
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
+from context_store.errors import Duplicate
 from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL
 from router.contracts import (
@@ -27,6 +28,7 @@ from router.contracts import (
     AgentConfig,
     AgentLive,
     AgentOut,
+    BodyError,
     Channel,
     ChannelInfo,
     ContextRecord,
@@ -46,8 +48,11 @@ from router.contracts import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    parse_json,
+    unstorable_path,
+    validation_errors,
 )
-from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError, Undecodable
 from router.http.openapi import openapi_document
 from router.http.routes import HTTP_ROUTES, route_defs
 from router.metrics import METRICS, Metrics
@@ -123,15 +128,22 @@ async def problem_middleware(
 
 
 async def body(request: web.Request, model: type[M]) -> M:
-    raw = await request.read()
+    """The request's body as ``model``: 400 when it cannot be decoded, 422 when it is not acceptable JSON
+    (``NaN``, nesting past ``MAX_JSON_DEPTH``) or does not fit the model (each error names its field)."""
     try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        raw = await request.read()
+    except web.RequestPayloadError as exc:
+        raise Undecodable(f"the body cannot be read: {' '.join(str(exc).split())}") from exc
+    try:
+        data = parse_json(raw)
+    except BodyError as exc:
+        if not exc.decodable:
+            raise Undecodable(str(exc)) from exc
+        raise BadRequest(str(exc)) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errs = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        errs = validation_errors(exc)
         raise BadRequest(f"{len(errs)} invalid field(s)", errors=errs) from exc
 
 
@@ -262,6 +274,12 @@ class API:
                 "give channel and external_id",
                 errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
             )
+        for name, value in (("channel", channel), ("external_id", external_id)):
+            if unstorable_path(value) is not None:
+                raise BadRequest(
+                    f"{name} contains NUL or a lone surrogate",
+                    errors=[{"loc": ["query", name], "msg": "must not contain NUL or a lone surrogate"}],
+                )
         iid = await interactions.id_by_external(self.pool, channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
@@ -289,12 +307,13 @@ class API:
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)
         msg = await body(request, MessageIn)
+        held_by = None
         if principal.role == Role.agent:
+            # an agent writes only into work it holds now: not into one it transferred or finished
             msg = msg.model_copy(update={"direction": "outbound", "agent_id": principal.agent_id})
-            detail = await self._interaction_for(request, principal)
-            if detail.interaction.agent_id != principal.agent_id:
-                raise Forbidden("only the agent holding the interaction writes in it")
-        message, created = await self.ingest.add_message(request.match_info["id"], msg)
+            await self._interaction_for(request, principal)
+            held_by = principal.agent_id
+        message, created = await self.ingest.add_message(request.match_info["id"], msg, held_by=held_by)
         return ok(jsonable(message), 201 if created else 200)
 
     async def post_end(self, request: web.Request) -> web.Response:
@@ -465,7 +484,12 @@ class API:
         mid = parse_uuid(request.match_info["id"])
         changed = None
         if mid is not None:
-            changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
+            try:
+                changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
+            except Duplicate as exc:
+                raise Conflict(
+                    str(exc), errors=[{"loc": ["external_id"], "msg": "belongs to another message"}]
+                ) from exc
         if changed is None:
             raise NotFound(f"message {request.match_info['id']} not found")
         await publish_message_status(self.engine, changed, changed.status, st.detail)

@@ -36,8 +36,14 @@ class Principal:
         return self.expires_at is not None and self.expires_at <= (time.time() if now is None else now)
 
 
+def _raw(token: str) -> bytes:
+    """A token's bytes, whatever characters a client sent (``hmac.compare_digest`` takes ASCII text
+    only; a header may carry any)."""
+    return token.encode("utf-8", "surrogatepass")
+
+
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(_raw(token)).hexdigest()
 
 
 def new_token() -> str:
@@ -70,7 +76,7 @@ class TokenCache:
                 del self._cache[key]
 
     async def lookup(self, token: str) -> Principal | None:
-        if self.admin_token and hmac.compare_digest(token, self.admin_token):
+        if self.admin_token and hmac.compare_digest(_raw(token), _raw(self.admin_token)):
             return Principal(Role.admin)
         internal = self._internal.get(token)
         if internal is not None:

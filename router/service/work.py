@@ -133,7 +133,7 @@ class Work:
         if subject:
             await interactions.set_subject(self.pool, it.id, subject)
         message, _ = await self.ingest.add_message(
-            str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id)
+            str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id), held_by=agent_id
         )
         return message
 

@@ -23,6 +23,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "interaction_insert": records.Interaction,
     "interaction_messages": records.Message,
     "message_insert": records.Message,
+    "message_insert_held": records.Message,
     "message_get": records.Message,
     "message_get_by_external": records.Message,
     "interaction_notes": records.Note,

@@ -186,3 +186,36 @@ async def test_national_numbers_are_read_in_the_configured_region(make_server: M
         **{"from": {"kind": "sms", "value": "07700 900123"}},
     )
     assert stray["customer_id"] not in (caller["customer_id"], american["customer_id"])
+
+
+async def test_an_escalation_reaches_the_address_given_without_making_it_an_identity(
+    server: TestServer,
+) -> None:
+    sms = await server.ingest(
+        channel="sms",
+        queue="chat",
+        content="send me the contract by mail",
+        customer={"email": "Dev@Example.com"},
+        **{"from": {"kind": "sms", "value": "+15550133444"}},
+    )
+    carol = await server.agent("carol")
+    await carol.accept_next()
+    ack = await carol.call(
+        {"type": "transfer", "interaction_id": sms["id"], "queue": "general", "channel": "email"}
+    )
+    assert ack["type"] == "ack", ack
+    status, mail = await server.request(
+        "GET", f"/v1/interactions/{ack['result']['interaction_id']}", role="admin"
+    )
+    assert status == 200 and (mail["from_kind"], mail["from_value"]) == ("email", "dev@example.com")
+    record = await context(server, sms["customer_id"])
+    assert [(i["kind"], i["value"]) for i in record["identities"]] == [("phone", "+15550133444")]
+    # so an e-mail from that address is not this customer: the address was never proven theirs
+    other = await server.ingest(
+        channel="email",
+        queue="general",
+        subject="hi",
+        **{"from": {"kind": "email", "value": "dev@example.com"}},
+    )
+    assert other["customer_id"] != sms["customer_id"]
+    await carol.close()

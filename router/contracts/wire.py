@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
+from router.contracts.identities import is_region
 from router.contracts.text import CustomerText, refuse_unstorable
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -114,6 +115,13 @@ class InboundEvent(Strict):
         description="append to the customer's open interaction on this channel instead of opening a"
         " new one (default: true for chat, social, sms and email; false for voice)",
     )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, v: str | None) -> str | None:
+        if v is not None and not is_region(v):
+            raise ValueError(f"{v!r} is not a region phone numbers are known for")
+        return v.upper() if v else v
 
     @field_validator("attributes")
     @classmethod

@@ -70,6 +70,23 @@ async def test_an_impossible_number_is_kept_on_the_interaction_and_links_no_one(
         assert status == 200 and it["attributes"]["raw_from"] == "1"
         assert (it["from_kind"], it["from_value"]) == ("phone", "1")
     assert ids[0] != ids[1]
+    # an impossible number in a hint is kept too, and links no one
+    hinted = await server.ingest(
+        channel="chat",
+        queue="chat",
+        content="hi",
+        customer={"phone": "12", "verified": True},
+        **{"from": {"kind": "chat_visitor", "value": "v-raw"}},
+    )
+    status, it = await server.request("GET", f"/v1/interactions/{hinted['id']}", role="admin")
+    assert status == 200 and it["attributes"]["raw_customer_phone"] == "12"
+    status, body = await server.request(
+        "POST",
+        "/v1/interactions",
+        {"channel": "chat", "external_id": "r", "from": {"kind": "phone", "value": "1"}, "region": "ZZ"},
+        role="adapter",
+    )
+    assert status == 422 and any("region" in json.dumps(e["loc"]) for e in body["errors"]), body
     record = await context(server, ids[0])
     assert record["identities"] == [] and record["customer"]["anonymous"] is False
 

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from router.service.reconciler import RECONCILER
+from tests.support.configs import DEFAULT
 from tests.support.servers import TestServer
+
+
+@pytest.fixture
+async def server(make_server) -> TestServer:  # type: ignore[no-untyped-def]
+    """A server whose own repair rounds do not run during the test (only the first, at start), so each
+    test's explicit repair is the one that finds the gaps it made."""
+    started: TestServer = await make_server(DEFAULT.with_routing(reconcile_interval_seconds=3600))
+    return started
 
 
 async def _age(server: TestServer, iid: str, seconds: float) -> None:

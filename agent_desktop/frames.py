@@ -12,11 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from router.contracts import AgentState, Channel, ContextRecord, InteractionOut, MessageOut, QueueStats
+from router.contracts.text import REFUSE, STRIP
 
-Ref = Annotated[str | None, Field(max_length=100)]
+Ref = Annotated[str, Field(max_length=100), REFUSE] | None
+Id = Annotated[str, Field(max_length=100), REFUSE]
+"""An interaction or offer id, a code: NUL or a lone surrogate is an error naming the field."""
 
 
 class _Frame(BaseModel):
+    """A frame from a client. Text the agent wrote (a message, a note, a summary, a reason) is kept
+    without the characters PostgreSQL cannot store (NUL, lone surrogates; ``STRIP``); any other string
+    with one is refused with an ``error`` frame naming the field (``REFUSE``)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -31,54 +38,54 @@ class SetState(_Frame):
 
 class Accept(_Frame):
     type: Literal["accept"]
-    offer_id: Annotated[str, Field(min_length=1, max_length=100)]
+    offer_id: Annotated[str, Field(min_length=1, max_length=100), REFUSE]
     ref: Ref = None
 
 
 class Reject(_Frame):
     type: Literal["reject"]
-    offer_id: Annotated[str, Field(min_length=1, max_length=100)]
-    reason: Annotated[str | None, Field(max_length=200)] = None
+    offer_id: Annotated[str, Field(min_length=1, max_length=100), REFUSE]
+    reason: Annotated[str, Field(max_length=200), STRIP] | None = None
     ref: Ref = None
 
 
 class SendMessage(_Frame):
     type: Literal["send_message"]
-    interaction_id: str
-    body: Annotated[str, Field(min_length=1, max_length=100_000)]
-    subject: Annotated[
-        str | None, Field(max_length=1000, description="e-mail: sets the thread's subject")
-    ] = None
+    interaction_id: Id
+    body: Annotated[str, Field(min_length=1, max_length=100_000), STRIP]
+    subject: (
+        Annotated[str, Field(max_length=1000, description="e-mail: sets the thread's subject"), STRIP] | None
+    ) = None
     ref: Ref = None
 
 
 class AddNote(_Frame):
     type: Literal["add_note"]
-    interaction_id: str
-    body: Annotated[str, Field(min_length=1, max_length=20_000)]
+    interaction_id: Id
+    body: Annotated[str, Field(min_length=1, max_length=20_000), STRIP]
     ref: Ref = None
 
 
 class Complete(_Frame):
     type: Literal["complete"]
-    interaction_id: str
-    disposition: Annotated[str | None, Field(max_length=100)] = None
-    summary: Annotated[str | None, Field(max_length=20_000)] = None
+    interaction_id: Id
+    disposition: Annotated[str, Field(max_length=100), REFUSE] | None = None
+    summary: Annotated[str, Field(max_length=20_000), STRIP] | None = None
     ref: Ref = None
 
 
 class Transfer(_Frame):
     type: Literal["transfer"]
-    interaction_id: str
-    queue: Annotated[str, Field(min_length=1, max_length=64)]
+    interaction_id: Id
+    queue: Annotated[str, Field(min_length=1, max_length=64), REFUSE]
     channel: Channel | None = Field(default=None, description="escalate onto another channel")
-    note: Annotated[str | None, Field(max_length=20_000)] = None
+    note: Annotated[str, Field(max_length=20_000), STRIP] | None = None
     ref: Ref = None
 
 
 class EndWrapup(_Frame):
     type: Literal["end_wrapup"]
-    interaction_id: str
+    interaction_id: Id
     ref: Ref = None
 
 
@@ -114,6 +121,7 @@ class OfferInfo(BaseModel):
 class Hello(BaseModel):
     type: Literal["hello"] = "hello"
     agent_id: str
+    session_id: str = Field(description="this socket's desktop session, as the live index records it")
     name: str
     state: AgentState
     state_since: float | None = None

@@ -20,6 +20,8 @@ from router.backends import POOL, redis_client
 from router.config import SETTINGS, Settings
 from router.contracts import Role
 from router.http.api import API, problem_middleware
+from router.http.routes import SOCKET_ROUTES, route_defs
+from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
 from router.metrics import METRICS, Metrics
 from router.node import NODE, Node
@@ -132,8 +134,36 @@ def _page(name: str) -> web.RouteDef:
     return web.get(f"/{name}/", handler)
 
 
+# Every response: no MIME sniffing, no referrer. Every page: only this server's own scripts, styles and
+# sockets, and no framing (a page that needs more, such as the web chat page with its inline script, sets
+# its own policy and keeps it).
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+
+
+@web.middleware
+async def _close_refused_upgrades(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A socket upgrade answered with an error closes the connection instead of keeping it alive."""
+    response = await handler(request)
+    if response.status >= 400 and request.headers.get("Upgrade", "").lower() == "websocket":
+        response.force_close()
+    return response
+
+
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware], client_max_size=4 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[_close_refused_upgrades, problem_middleware], client_max_size=4 * 1024 * 1024
+    )
     app[SETTINGS] = settings
     app[NODE] = Node(grace_ms=int(settings.file.routing.reconnect_grace_seconds * 1000))
     app[METRICS] = Metrics()
@@ -142,6 +172,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(_background)
     app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(_security_headers)
 
     async def agent_ws(request: web.Request) -> web.StreamResponse:
         return await request.app[SOCKETS].agent_socket(request)
@@ -149,19 +180,19 @@ def create_app(settings: Settings) -> web.Application:
     async def supervisor_ws(request: web.Request) -> web.StreamResponse:
         return await request.app[SOCKETS].supervisor_socket(request)
 
-    app.router.add_get("/v1/agents/{agent_id}/socket", agent_ws)
-    app.router.add_get("/v1/supervisor/socket", supervisor_ws)
+    sockets = {"agent_socket": agent_ws, "supervisor_socket": supervisor_ws}
+    app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
     app.add_routes(API(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
-    app.router.add_static("/static/", static_dir(), follow_symlinks=False)
+    app.router.add_routes([_files("/static/", static_dir())])
     # Each folder of agent_desktop/static at the top level, so a page's relative imports
     # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
     for name in ("desktop", "wallboard", "common"):
         if (static_dir() / name).is_dir():
-            app.router.add_static(f"/{name}/", static_dir() / name, follow_symlinks=False)
+            app.router.add_routes([_files(f"/{name}/", static_dir() / name)])
 
     sections = {k: v for k, v in settings.file.adapters.items() if isinstance(v, dict)}
     adapters = adapter_host.load(sections, client)
@@ -170,6 +201,20 @@ def create_app(settings: Settings) -> web.Application:
         app[ADAPTER_HOST] = host
         app.add_subapp("/adapters/", host.app())
     return app
+
+
+def _files(prefix: str, root: Path) -> web.RouteDef:
+    """Files under ``root`` at ``prefix``; a missing file is a problem+json 404 like any other (aiohttp's
+    own static handler answers it as an empty file response), and nothing outside ``root`` is served."""
+    base = root.resolve()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        path = (base / request.match_info["path"]).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    return web.get(prefix + "{path:.+}", handler)
 
 
 def _redirect(target: str) -> Handler:
@@ -209,16 +254,23 @@ class Server:
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = create_app(settings)
         self.host, self.port = host, port
-        self.runner = web.AppRunner(self.app, access_log_class=AccessLogger, shutdown_timeout=5)
+        server = settings.file.server
+        # a connection that has not completed a request (idle keep-alive, headers never finished) is
+        # closed after the idle timeout
+        self.runner = web.AppRunner(
+            self.app,
+            access_log_class=AccessLogger,
+            shutdown_timeout=5,
+            keepalive_timeout=server.idle_timeout_seconds,
+        )
+        self.cap = ConnectionCap(server.max_connections_per_address, self.app[METRICS])
         self.url = ""
 
     async def start(self) -> str:
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
+        site = CappedSite(self.runner, self.host, self.port, self.cap)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[attr-defined]
-        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        port = site.bound_port
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         self.url = f"http://{shown}:{port}"
         bind_base_url(self.app, self.url)

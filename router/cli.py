@@ -27,6 +27,8 @@ from router.backends import BackendUnavailable, wait_for_backends
 from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
 from router.contracts import Role
 from router.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis
+from router.listener import AcceptErrorLog, raise_file_limit
+from router.metrics import METRICS
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 
@@ -96,7 +98,10 @@ async def serve(args: argparse.Namespace) -> int:
         await wait_for_backends(
             settings.database_url, settings.redis_url, settings.file.server.backend_wait_seconds
         )
+        soft, _ = raise_file_limit()
+        log.info("server.file_limit", open_files=soft)
         server = Server(settings, host, port)
+        asyncio.get_running_loop().set_exception_handler(AcceptErrorLog(server[METRICS]))
         try:
             url = await server.start()
         except OSError as exc:

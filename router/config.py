@@ -27,6 +27,12 @@ class ServerSection(_Section):
     backend_wait_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
         default=60, description="how long start-up waits for PostgreSQL and Redis to answer"
     )
+    idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=15, description="a connection without a complete request for this long is closed"
+    )
+    max_connections_per_address: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="open connections one client address may hold (0: no cap)"
+    )
 
 
 class RoutingSection(_Section):

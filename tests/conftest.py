@@ -17,15 +17,56 @@ import pytest
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
 
 from router.config import Settings, parse_config
-from tests.helpers import DEFAULT_CONFIG, RouterProcess, Services, TestServer
+from tests.support.configs import DEFAULT, Config
+from tests.support.servers import RouterProcess, Services, TestServer
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+# Each folder is a layer with a marker of its own (``-m engine``); the modules at the top test the
+# offline tools.
+LAYERS = {
+    "unit": "unit",
+    "engine": "engine",
+    "store": "store",
+    "integration": "integration",
+    "adapters": "adapters",
+    "acceptance": "acceptance",
+    "browser": "browser",
+    "chaos": "chaos",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        parts = item.path.relative_to(TESTS).parts
+        item.add_marker(LAYERS[parts[0]] if len(parts) > 1 else "tools")
 
 
 @pytest.fixture(scope="session")
-def services() -> Iterator[Services]:
+def redis_url() -> Iterator[str]:
+    """The machine's Redis (``OMNIROUTE_TEST_REDIS_URL``), or an embedded one for the session. Tests
+    share it safely: each works in a namespace of its own."""
+    url = os.environ.get("OMNIROUTE_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    from router.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omniroute-test-redis-")))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def services(redis_url: str) -> Iterator[Services]:
+    """PostgreSQL (``OMNIROUTE_TEST_DATABASE_URL``, or an embedded server) with a database of this
+    session's own, and the session's Redis."""
     db = os.environ.get("OMNIROUTE_TEST_DATABASE_URL")
-    rd = os.environ.get("OMNIROUTE_TEST_REDIS_URL")
     started = []
     data_dir = Path(tempfile.mkdtemp(prefix="omniroute-test-"))
     if not db:
@@ -34,17 +75,11 @@ def services() -> Iterator[Services]:
         pg = EmbeddedPostgres(data_dir)
         db = pg.start()
         started.append(pg)
-    if not rd:
-        from router.embedded import EmbeddedRedis
-
-        er = EmbeddedRedis(data_dir)
-        rd = er.start()
-        started.append(er)
     # a database of this session's own, so concurrent runs on one server never touch each other
     dbname = "omniroute_t_" + uuid.uuid4().hex[:10]
     asyncio.run(_admin_sql(db, f'CREATE DATABASE "{dbname}"'))
     try:
-        yield Services(database_url=_with_database(db, dbname), redis_url=rd, data_dir=data_dir)
+        yield Services(database_url=_with_database(db, dbname), redis_url=redis_url, data_dir=data_dir)
     finally:
         asyncio.run(_admin_sql(db, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         for s in reversed(started):
@@ -91,8 +126,8 @@ async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeS
     await _reset(services)
     servers: list[TestServer] = []
 
-    async def factory(config_toml: str | None = None) -> TestServer:
-        cfg = parse_config(config_toml if config_toml is not None else DEFAULT_CONFIG, source="test config")
+    async def factory(config: Config | str = DEFAULT) -> TestServer:
+        cfg = parse_config(str(config), source="test config")
         cfg.routing.namespace = namespace
         settings = Settings(
             file=cfg,
@@ -125,10 +160,8 @@ async def processes(
     admin = "admin-" + uuid.uuid4().hex
     started: list[RouterProcess] = []
 
-    async def factory(config_toml: str) -> RouterProcess:
-        toml = config_toml.replace("[routing]", f'[routing]\nnamespace = "{namespace}"', 1)
-        assert "namespace" in toml, "the config needs a [routing] table"
-        proc = RouterProcess(toml, services, admin, tmp_path)
+    async def factory(config: Config) -> RouterProcess:
+        proc = RouterProcess(str(config.with_routing(namespace=namespace)), services, admin, tmp_path)
         await proc.start()
         started.append(proc)
         return proc

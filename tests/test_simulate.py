@@ -24,6 +24,7 @@ from router.tools.simulate import (
     simulate,
     write_chart,
 )
+from tests.support.configs import Config
 
 # ---------------------------------------------------------------- the reference model
 
@@ -104,7 +105,7 @@ def test_staffing_command_output() -> None:
 
 # ---------------------------------------------------------------- against the real server
 
-_EMPTY = "[routing]\ntimer_interval_seconds = 0.05\n"
+_EMPTY = Config(routing={"timer_interval_seconds": 0.05})
 
 
 @pytest.mark.slow

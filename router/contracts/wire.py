@@ -350,6 +350,27 @@ class TokenOut(BaseModel):
     agent_id: str | None = None
 
 
+class MessageStatusOut(BaseModel):
+    """The answer to ``POST /v1/messages/{id}/status``: the message's status after the report."""
+
+    id: str
+    status: str
+
+
+class ReceiptsApplied(BaseModel):
+    """The answer to ``POST /v1/messages/status``: how many messages the receipt moved forward."""
+
+    updated: int
+
+
+class Health(BaseModel):
+    """``GET /healthz``: ``ok`` when PostgreSQL and Redis answer; ``index`` says whether the live index is
+    built or being rebuilt."""
+
+    status: Literal["ok", "unhealthy"]
+    checks: dict[str, str]
+
+
 class ChannelInfo(BaseModel):
     """One row of the channel table, as the pages and integrators read it."""
 

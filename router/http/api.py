@@ -46,6 +46,7 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
 from router.http.openapi import openapi_document
+from router.http.routes import HTTP_ROUTES, route_defs
 from router.metrics import METRICS, Metrics
 from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
@@ -92,9 +93,12 @@ async def problem_middleware(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return problem(
+        response = problem(
             exc.status, exc.reason, exc.text if exc.text != f"{exc.status}: {exc.reason}" else None
         )
+        if "Allow" in exc.headers:  # a 405 says which methods the resource takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except (
         OSError,
         asyncpg.PostgresConnectionError,
@@ -189,30 +193,8 @@ class API:
         return principal
 
     def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/v1/interactions", self.post_interaction),
-            web.get("/v1/interactions", self.find_interaction),
-            web.get("/v1/interactions/{id}", self.get_interaction),
-            web.post("/v1/interactions/{id}/messages", self.post_message),
-            web.post("/v1/interactions/{id}/end", self.post_end),
-            web.get("/v1/customers/{id}/context", self.get_context),
-            web.post("/v1/customers/{id}/events", self.post_customer_event),
-            web.get("/v1/queues", self.list_queues),
-            web.get("/v1/queues/{id}", self.get_queue),
-            web.put("/v1/queues/{id}", self.put_queue),
-            web.get("/v1/agents", self.list_agents),
-            web.get("/v1/agents/{id}", self.get_agent),
-            web.put("/v1/agents/{id}", self.put_agent),
-            web.get("/v1/rules", self.get_rules),
-            web.put("/v1/rules", self.put_rules),
-            web.post("/v1/tokens", self.post_token),
-            web.post("/v1/messages/status", self.post_status_by_external),
-            web.post("/v1/messages/{id}/status", self.post_message_status),
-            web.get("/v1/meta", self.meta),
-            web.get("/v1/openapi.json", self.openapi),
-            web.get("/healthz", self.healthz),
-            web.get("/metrics", self.metrics),
-        ]
+        """The HTTP routes of the route table (``router.http.routes``), bound to this API's handlers."""
+        return route_defs(HTTP_ROUTES, lambda name: getattr(self, name))
 
     # ------------------------------------------------------------ interactions
 

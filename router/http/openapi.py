@@ -1,162 +1,119 @@
-"""The OpenAPI 3.1 document, generated from the pydantic contracts."""
+"""The OpenAPI 3.1 document, generated from the route table (``router.http.routes``) and the JSON schemas
+of the pydantic contracts: request bodies in their validation form, answers in their serialization form."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from router import contracts as c
+from router.http.routes import ROUTES, Reply, Route
 
-# (method, path, summary, roles, request model, response model, success status)
-ROUTES: list[tuple[str, str, str, str, type[BaseModel] | None, type[BaseModel] | None, int]] = [
-    (
-        "post",
-        "/v1/interactions",
-        "Ingest an inbound event (idempotent on channel + external_id)",
-        "adapter",
-        c.InboundEvent,
-        c.IngestResult,
-        201,
-    ),
-    (
-        "get",
-        "/v1/interactions/{id}",
-        "An interaction with messages, notes and live position",
-        "adapter, supervisor, agent",
-        None,
-        c.InteractionOut,
-        200,
-    ),
-    (
-        "post",
-        "/v1/interactions/{id}/messages",
-        "Add a customer message or an agent's reply",
-        "adapter, agent",
-        c.MessageIn,
-        c.MessageOut,
-        201,
-    ),
-    (
-        "post",
-        "/v1/interactions/{id}/end",
-        "The customer hung up or left",
-        "adapter",
-        c.EndIn,
-        c.InteractionOut,
-        200,
-    ),
-    (
-        "get",
-        "/v1/customers/{id}/context",
-        "The customer's context record",
-        "supervisor, agent serving them",
-        None,
-        c.ContextRecord,
-        200,
-    ),
-    (
-        "post",
-        "/v1/customers/{id}/events",
-        "Add a journey event",
-        "adapter",
-        c.JourneyEventIn,
-        c.JourneyEventOut,
-        201,
-    ),
-    ("get", "/v1/queues", "Queues with live statistics", "supervisor, agent, adapter", None, c.QueueOut, 200),
-    (
-        "get",
-        "/v1/queues/{id}",
-        "One queue with live statistics",
-        "supervisor, agent, adapter",
-        None,
-        c.QueueOut,
-        200,
-    ),
-    ("put", "/v1/queues/{id}", "Create or update a queue", "admin", c.QueueConfig, c.QueueOut, 200),
-    ("get", "/v1/agents", "Agents with live state", "supervisor", None, c.AgentOut, 200),
-    ("get", "/v1/agents/{id}", "One agent with live state", "supervisor, the agent", None, c.AgentOut, 200),
-    ("put", "/v1/agents/{id}", "Create or update an agent", "admin", c.AgentConfig, c.AgentOut, 200),
-    ("get", "/v1/rules", "Routing rules", "supervisor", None, c.RulesIn, 200),
-    ("put", "/v1/rules", "Replace the routing rules", "admin", c.RulesIn, c.RulesIn, 200),
-    ("post", "/v1/tokens", "Create an API token", "admin", c.TokenIn, c.TokenOut, 201),
-    ("get", "/v1/meta", "The channel table and server facts", "any (no token needed)", None, c.Meta, 200),
-    (
-        "post",
-        "/v1/messages/{id}/status",
-        "Report an outbound message's delivery",
-        "adapter",
-        c.MessageStatusIn,
-        None,
-        200,
-    ),
-    (
-        "post",
-        "/v1/messages/status",
-        "Record a provider receipt by provider message id",
-        "adapter",
-        c.MessageStatusIn,
-        None,
-        200,
-    ),
-]
+TAGS = {
+    "interactions": "Ingest and follow interactions (adapters), read them (supervisors, agents).",
+    "customers": "The customer's context record and journey.",
+    "directory": "Queues, agents and routing rules.",
+    "tokens": "API tokens.",
+    "messages": "Delivery receipts of agents' replies.",
+    "operations": "Health, metrics and this document.",
+    "sockets": "Websockets: the agent desktop and the supervisor's live view.",
+}
+
+PROBLEM = "application/problem+json"
+
+Refs = Mapping[tuple[Any, JsonSchemaMode], dict[str, Any]]
+
+
+def _schema_keys(routes: tuple[Route, ...]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    keys: set[tuple[type[BaseModel], Literal["validation", "serialization"]]] = {(c.Problem, "serialization")}
+    for r in routes:
+        if r.body is not None:
+            keys.add((r.body, "validation"))
+        keys |= {(reply.model, "serialization") for reply in r.responses.values() if reply.model is not None}
+    return sorted(keys, key=lambda k: (k[0].__name__, k[1]))
+
+
+def _content(reply: Reply, refs: Refs) -> Any:
+    if reply.problem:
+        return {PROBLEM: {"schema": refs[(c.Problem, "serialization")]}}
+    if reply.model is not None:
+        schema = refs[(reply.model, "serialization")]
+        return {"application/json": {"schema": {"type": "array", "items": schema} if reply.many else schema}}
+    if reply.media_type is not None:
+        return {reply.media_type: {"schema": dict(reply.schema or {})}}
+    return None
+
+
+def _operation(r: Route, refs: Refs) -> dict[str, Any]:
+    who = f"Roles: {', '.join(role.value for role in r.admitted)}." if r.roles else "No token needed."
+    op: dict[str, Any] = {
+        "operationId": r.handler,
+        "summary": r.summary,
+        "description": f"{r.description}\n\n{who}" if r.description else who,
+        "tags": [r.tag],
+        "x-roles": [role.value for role in r.admitted],
+        "security": [] if r.public else [{"bearer": []}, *([{"query_token": []}] if r.websocket else [])],
+    }
+    if r.websocket:
+        op["x-websocket"] = True
+    if r.params:
+        op["parameters"] = [
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required or p.where == "path",
+                "description": p.description,
+                "schema": dict(p.schema),
+            }
+            for p in r.params
+        ]
+    if r.body is not None:
+        op["requestBody"] = {
+            "required": r.body_required,
+            "content": {"application/json": {"schema": refs[(r.body, "validation")]}},
+        }
+    responses: dict[str, Any] = {}
+    for status, reply in r.responses.items():
+        answer: dict[str, Any] = {"description": reply.description}
+        content = _content(reply, refs)
+        if content is not None:
+            answer["content"] = content
+        responses[str(status)] = answer
+    op["responses"] = responses
+    return op
 
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models = {m for r in ROUTES for m in (r[4], r[5]) if m is not None} | {c.Problem}
-    _, schema = models_json_schema(
-        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
-        ref_template="#/components/schemas/{model}",
-    )
+    refs, top = models_json_schema(_schema_keys(ROUTES), ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for method, path, summary, roles, req, resp, status in ROUTES:
-        op: dict[str, Any] = {
-            "summary": summary,
-            "description": f"Roles: {roles}.",
-            "security": [{"bearer": []}],
-            "responses": {
-                str(status): {
-                    "description": "OK",
-                    **(
-                        {
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": f"#/components/schemas/{resp.__name__}"}
-                                }
-                            }
-                        }
-                        if resp
-                        else {}
-                    ),
-                },
-                "401": {"description": "missing or unknown token", "content": problem},
-                "403": {"description": "wrong role", "content": problem},
-                "422": {"description": "invalid body", "content": problem},
-            },
-        }
-        if req is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{req.__name__}"}}},
-            }
-        if "{id}" in path:
-            op["parameters"] = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-        paths.setdefault(path, {})[method] = op
+    for r in ROUTES:
+        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, refs)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "omniroute",
             "version": "1",
-            "description": "Omnichannel contact-center routing API",
+            "description": "Omnichannel contact-center routing API. Every error is"
+            " `application/problem+json`. Generated from the route table in `router/http/routes.py` and the"
+            " models in `router/contracts`.",
         },
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
         "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": top.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "query_token": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "token",
+                    "description": "Sockets only: browsers cannot set headers on a websocket; a header wins.",
+                },
+            },
         },
     }

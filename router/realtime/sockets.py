@@ -26,7 +26,7 @@ from agent_desktop import frames
 from context_store.db import ping
 from router.contracts import Channel, Role
 from router.contracts.text import storable
-from router.errors import Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
+from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
@@ -44,7 +44,6 @@ MAX_DEPTH = 32
 """Client frames nested deeper than this are refused (a valid frame is two or three levels deep)."""
 PROBE_SECONDS = 2.0
 """How long the backends get to answer before a socket is refused with 503."""
-EVENT_ID = re.compile(r"\d{1,19}(-\d{1,19})?")
 
 BACKEND_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -57,6 +56,15 @@ BACKEND_ERRORS: tuple[type[BaseException], ...] = (
 )
 """A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
 REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
+
+
+_EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
+
+
+def _is_event_id(value: str) -> bool:
+    """A Redis stream id (``<ms>`` or ``<ms>-<seq>``, each part below 2**64)."""
+    m = _EVENT_ID.fullmatch(value)
+    return m is not None and all(int(part) < 2**64 for part in m.groups(default="0"))
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -297,6 +305,13 @@ class Sockets:
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
         await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
+        after = request.query.get("after")
+        if after and not _is_event_id(after):
+            # refused before the upgrade, like any other bad request
+            raise BadRequest(
+                "after is an event id, as in 1700000000000-0",
+                errors=[{"loc": ["query", "after"], "msg": "not an event id"}],
+            )
         await self.backends_answer()
         ws = web.WebSocketResponse(
             heartbeat=20, max_msg_size=64 * 1024, compress=False, timeout=CLOSE_SECONDS
@@ -306,7 +321,7 @@ class Sockets:
         outbox = Outbox(ws, request.transport, self.hub.metrics, "supervisor")
         sup = SupervisorSession(outbox, raw_events=request.query.get("events") in ("1", "true"))
         try:
-            await self._open_supervisor(sup, request.query.get("after"))
+            await self._open_supervisor(sup, after)
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT or sup.outbox.closing:
                     continue
@@ -326,18 +341,10 @@ class Sockets:
         return ws
 
     async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
-        """Replay the events after ``after`` (an ``error`` frame if it is not an event id), then the
-        snapshot; from then on the hub pushes. A backend that fails now closes with 1013 (try again)."""
+        """Replay the events after ``after`` (checked before the upgrade), then the snapshot; from then on
+        the hub pushes. A backend that fails now closes with 1013 (try again)."""
         try:
-            if after and not EVENT_ID.fullmatch(after):
-                sup.send(
-                    frames.Error(
-                        code="invalid",
-                        detail="after must be an event id such as 1700000000000-0; the snapshot follows",
-                        errors=[{"loc": ["query", "after"], "msg": "not an event id", "type": "value_error"}],
-                    )
-                )
-            elif after:
+            if after:
                 for event_id, kind, data in await events.read_after(self.engine, after):
                     sup.send(frames.EventFrame(event_id=event_id, kind=kind, data=data))
             sup.send(await self.hub.snapshot())

@@ -70,6 +70,7 @@ NODE_TTL_BEATS = 10  # a process is declared dead after missing this many heartb
 
 async def _forever(name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
     """Run one duty every ``interval`` seconds; a failed round is logged and the next one runs."""
+    task = asyncio.current_task()
     while True:
         try:
             await step()
@@ -80,6 +81,10 @@ async def _forever(name: str, interval: float, step: Callable[[], Awaitable[obje
         except Exception:  # the loop must survive a failed round (Redis restarting); it is logged
             log.exception("reconciler.round_failed", duty=name)
             await asyncio.sleep(1)
+        if task is not None and task.cancelling():
+            # a cancellation that a round swallowed still stops the loop: redis-py's asyncio client
+            # can return normally from a command whose task was cancelled during it
+            raise asyncio.CancelledError
         await asyncio.sleep(interval)
 
 

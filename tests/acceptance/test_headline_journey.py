@@ -3,7 +3,7 @@ from a phone call to a WhatsApp chat and through a transfer, without any extra r
 
 from __future__ import annotations
 
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 PHONE = "+14155550123"
 

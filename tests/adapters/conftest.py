@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import Recorder, RouterStub, SmtpRelay
+from tests.support.recorders import Recorder, RouterStub, SmtpRelay
 
 
 @pytest.fixture

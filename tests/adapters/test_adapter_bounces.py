@@ -13,7 +13,8 @@ from adapters.email.bounces import bounce_of
 from adapters.email.mime import parse_mail, read_mail
 from router.contracts import MessageStatusIn
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import RouterStub, delivery_report, fixture_bytes
+from tests.support.providers import delivery_report, fixture_bytes
+from tests.support.recorders import RouterStub
 
 
 @pytest.mark.parametrize("headers_only", [False, True], ids=["message-rfc822", "text-rfc822-headers"])

@@ -19,7 +19,8 @@ from router.contracts import Channel
 from router.sdk.adapter import ChannelAdapter
 from router.sdk.client import RouterClient
 from router.sdk.host import available
-from tests.adapters.adapter_testkit import RouterStub, fixture_bytes, meta_headers, serve_adapter
+from tests.support.providers import fixture_bytes, meta_headers
+from tests.support.recorders import RouterStub, serve_adapter
 
 MINIMAL: dict[type[Any], dict[str, Any]] = {
     TwilioVoiceAdapter: {"auth_token": "t"},

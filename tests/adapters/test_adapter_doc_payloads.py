@@ -12,7 +12,7 @@ from adapters.meta.messenger_payload import Receipt, parse_batch, receipts_for
 from adapters.meta.whatsapp_payload import parse_notification
 from adapters.twilio.sms import sms_event
 from router.contracts import MessageStatusIn
-from tests.adapters.adapter_testkit import KOREAN_BODY, KOREAN_NAME, KOREAN_SUBJECT, encoded_word, korean_mail
+from tests.support.providers import KOREAN_BODY, KOREAN_NAME, KOREAN_SUBJECT, encoded_word, korean_mail
 
 GRAPH = "https://graph.test/v21.0"
 

@@ -11,7 +11,8 @@ import pytest
 
 from adapters.email.adapter import EmailAdapter
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import KOREAN_BODY, KOREAN_SUBJECT, RouterStub, fixture_bytes, korean_mail
+from tests.support.providers import KOREAN_BODY, KOREAN_SUBJECT, fixture_bytes, korean_mail
+from tests.support.recorders import RouterStub
 
 
 @pytest.fixture

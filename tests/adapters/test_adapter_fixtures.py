@@ -11,7 +11,7 @@ from adapters.meta.whatsapp_payload import parse_notification
 from adapters.twilio.ivr import DEFAULT_MENU, IvrMenu, call_event, clean_account
 from adapters.twilio.sms import sms_event
 from router.contracts import Channel, InboundEvent, MessageStatusIn, normalize_identity
-from tests.adapters.adapter_testkit import fixture_bytes, fixture_json, providers_dir
+from tests.support.providers import fixture_bytes, fixture_json, providers_dir
 
 COVERED = {
     "twilio_voice/incoming_call.txt",

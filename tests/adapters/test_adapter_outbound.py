@@ -22,7 +22,8 @@ from adapters.webchat.adapter import WebChatAdapter
 from router.contracts import OutboundMessage
 from router.sdk.adapter import DeliveryError
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import Recorder, RouterStub, SmtpRelay, meta_headers, serve_adapter
+from tests.support.providers import meta_headers
+from tests.support.recorders import Recorder, RouterStub, SmtpRelay, serve_adapter
 
 
 def reply(channel: str, kind: str, value: str, **extra: Any) -> OutboundMessage:

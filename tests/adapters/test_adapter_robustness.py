@@ -15,7 +15,7 @@ from adapters.email.bounces import bounce_of
 from adapters.email.mime import parse_mail, read_mail
 from adapters.meta.messenger_payload import parse_batch
 from adapters.meta.whatsapp_payload import parse_notification
-from tests.adapters.adapter_testkit import fixture_bytes, fixture_json
+from tests.support.providers import fixture_bytes, fixture_json
 
 MAILS = [
     "email/reply_in_reply_to_references.eml",

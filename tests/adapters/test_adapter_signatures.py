@@ -14,7 +14,7 @@ from adapters.kit.signatures import (
     twilio_valid,
     url_port_variants,
 )
-from tests.adapters.adapter_testkit import fixture_bytes, fixture_json
+from tests.support.providers import fixture_bytes, fixture_json
 
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 VECTOR_SIGNATURE = "RSOYDt4T1cUTdK1PDd93/VVr8B8="

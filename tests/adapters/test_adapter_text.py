@@ -10,7 +10,7 @@ from adapters.meta.messenger import MessengerAdapter
 from router.contracts import OutboundMessage
 from router.sdk.adapter import DeliveryError
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import Recorder
+from tests.support.recorders import Recorder
 
 
 def test_short_text_is_one_part() -> None:

@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 
 from adapters.twilio.voice import TwilioVoiceAdapter
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import RouterStub, fixture_json, serve_adapter, twilio_headers
+from tests.support.providers import fixture_json, twilio_headers
+from tests.support.recorders import RouterStub, serve_adapter
 
 TOKEN = "voice-auth-token"
 PUBLIC = "https://voice.example.com"

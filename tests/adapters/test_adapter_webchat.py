@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from adapters.webchat.adapter import WebChatAdapter
 from router.contracts import OutboundMessage
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import RouterStub, serve_adapter
+from tests.support.recorders import RouterStub, serve_adapter
 
 Client = TestClient[web.Request, web.Application]
 VISITOR = "visitor-0001-abcd"

@@ -16,14 +16,8 @@ from adapters.meta.messenger import MessengerAdapter
 from adapters.meta.whatsapp import WhatsAppAdapter
 from adapters.twilio.sms import TwilioSmsAdapter
 from router.sdk.client import RouterClient
-from tests.adapters.adapter_testkit import (
-    RouterStub,
-    fixture_bytes,
-    fixture_json,
-    meta_headers,
-    serve_adapter,
-    twilio_headers,
-)
+from tests.support.providers import fixture_bytes, fixture_json, meta_headers, twilio_headers
+from tests.support.recorders import RouterStub, serve_adapter
 
 TOKEN = "twilio-auth-token-value"
 APP_SECRET = "meta-app-secret-value"

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.adapters.e2e_support import config
 from tests.conftest import MakeServer
+from tests.support.configs import with_adapters
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def test_customer_chats_from_the_page(make_server: MakeServer, chromium: Browser) -> None:
-    server = await make_server(config(webchat={"poll_seconds": 0.2}))
+    server = await make_server(with_adapters(webchat={"poll_seconds": 0.2}))
     errors: list[str] = []
     page: Page = await chromium.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))

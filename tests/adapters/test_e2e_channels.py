@@ -11,16 +11,11 @@ from urllib.parse import parse_qsl
 import aiohttp
 from aiohttp import web
 
-from tests.adapters.adapter_testkit import Recorder, fixture_json
-from tests.adapters.e2e_support import (
-    META_SECRET,
-    TWILIO_TOKEN,
-    config,
-    interaction,
-    post_meta,
-    post_twilio,
-)
 from tests.conftest import MakeServer
+from tests.support.configs import with_adapters
+from tests.support.providers import META_SECRET, TWILIO_TOKEN, fixture_json, post_meta, post_twilio
+from tests.support.recorders import Recorder
+from tests.support.servers import interaction
 
 SMS = {
     "account_sid": "AC123",
@@ -40,7 +35,7 @@ async def test_sms_in_reply_out_through_the_messages_api(make_server: MakeServer
     provider.routes[("POST", "/2010-04-01/Accounts/AC123/Messages.json")] = answer(
         {"sid": "SM-REPLY-1", "status": "queued"}, 201
     )
-    server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
+    server = await make_server(with_adapters(twilio_sms={**SMS, "base_url": provider.url}))
     carol = await server.agent("carol")
     params = fixture_json("twilio_sms/incoming_sms.params.json")
     status, text = await post_twilio(server.url, "/adapters/twilio/sms", params)
@@ -84,7 +79,7 @@ async def test_sms_provider_refusal_is_shown_to_the_agent(
     provider.routes[("POST", "/2010-04-01/Accounts/AC123/Messages.json")] = answer(
         {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}, 400
     )
-    server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
+    server = await make_server(with_adapters(twilio_sms={**SMS, "base_url": provider.url}))
     carol = await server.agent("carol")
     assert (
         await post_twilio(
@@ -108,7 +103,7 @@ async def test_messenger_in_reply_out_and_delivery(make_server: MakeServer, prov
         {"recipient_id": "<PSID>", "message_id": delivered_mid}
     )
     server = await make_server(
-        config(
+        with_adapters(
             messenger={
                 "app_secret": META_SECRET,
                 "verify_token": "v",
@@ -153,7 +148,7 @@ async def test_messenger_in_reply_out_and_delivery(make_server: MakeServer, prov
 
 
 async def test_webchat_visitor_waits_then_chats_and_is_linked_by_phone(make_server: MakeServer) -> None:
-    server = await make_server(config(webchat={"poll_seconds": 0.1}, twilio_sms={**SMS}))
+    server = await make_server(with_adapters(webchat={"poll_seconds": 0.1}, twilio_sms={**SMS}))
     # The customer is known from an earlier SMS.
     params = fixture_json("twilio_sms/incoming_sms.params.json")
     assert (await post_twilio(server.url, "/adapters/twilio/sms", params))[0] == 200
@@ -219,7 +214,7 @@ async def test_sms_provider_outage_is_retried_until_the_reply_leaves(
         return web.json_response({"sid": "SM-AFTER-OUTAGE", "status": "queued"}, status=201)
 
     provider.routes[("POST", "/2010-04-01/Accounts/AC123/Messages.json")] = flaky
-    server = await make_server(config(twilio_sms={**SMS, "base_url": provider.url}))
+    server = await make_server(with_adapters(twilio_sms={**SMS, "base_url": provider.url}))
     carol = await server.agent("carol")
     params = fixture_json("twilio_sms/incoming_sms.params.json")
     assert (await post_twilio(server.url, "/adapters/twilio/sms", params))[0] == 200

@@ -7,9 +7,12 @@ import asyncio
 import smtplib
 from email import message_from_bytes, policy
 
-from tests.adapters.adapter_testkit import SmtpRelay, delivery_report, fixture_bytes
-from tests.adapters.e2e_support import config, free_port, interaction
 from tests.conftest import MakeServer
+from tests.support.configs import with_adapters
+from tests.support.ports import free_port
+from tests.support.providers import delivery_report, fixture_bytes
+from tests.support.recorders import SmtpRelay
+from tests.support.servers import interaction
 
 FIRST = (
     b"From: Ann Lee <Ann@Customer.example>\r\n"
@@ -31,7 +34,7 @@ def smtp_send(port: int, raw: bytes) -> None:
 async def test_email_reply_threads_into_its_conversation(make_server: MakeServer, relay: SmtpRelay) -> None:
     port = free_port()
     server = await make_server(
-        config(
+        with_adapters(
             email={
                 "smtp_port": port,
                 "relay_port": relay.port,
@@ -97,7 +100,9 @@ async def test_a_bounced_reply_is_shown_failed_to_the_agent(
 ) -> None:
     port = free_port()
     server = await make_server(
-        config(email={"smtp_port": port, "relay_port": relay.port, "from_address": "support@shop.example"})
+        with_adapters(
+            email={"smtp_port": port, "relay_port": relay.port, "from_address": "support@shop.example"}
+        )
     )
     carol = await server.agent("carol")
     await asyncio.to_thread(smtp_send, port, FIRST)

@@ -7,16 +7,18 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tests.adapters.adapter_testkit import fixture_json
-from tests.adapters.e2e_support import ROUTING, TWILIO_TOKEN, free_port, interaction, post_twilio
 from tests.conftest import MakeServer
+from tests.support.configs import ADAPTERS_BASE
+from tests.support.ports import free_port
+from tests.support.providers import TWILIO_TOKEN, fixture_json, post_twilio
+from tests.support.servers import interaction
 
 
 async def test_sms_adapter_process_posts_to_the_router(make_server: MakeServer, tmp_path: Path) -> None:
-    server = await make_server(ROUTING)
+    server = await make_server(ADAPTERS_BASE)
     config = tmp_path / "adapter.toml"
     config.write_text(
-        ROUTING + f'\n[adapters.twilio_sms]\nauth_token = "{TWILIO_TOKEN}"\nfrom_number = "+15558675310"\n'
+        str(ADAPTERS_BASE.adapter("twilio_sms", auth_token=TWILIO_TOKEN, from_number="+15558675310"))
     )
     port = free_port()
     process = await asyncio.create_subprocess_exec(

@@ -12,17 +12,18 @@ from xml.etree.ElementTree import Element, fromstring
 
 from aiohttp import web
 
-from tests.adapters.adapter_testkit import Recorder, fixture_bytes, fixture_json
-from tests.adapters.e2e_support import (
+from tests.conftest import MakeServer
+from tests.support.configs import with_adapters
+from tests.support.providers import (
     META_SECRET,
     TWILIO_TOKEN,
-    config,
-    interaction,
+    fixture_bytes,
+    fixture_json,
     post_meta,
     post_twilio,
 )
-from tests.conftest import MakeServer
-from tests.helpers import TestServer
+from tests.support.recorders import Recorder
+from tests.support.servers import TestServer, interaction
 
 CALLER = "+16505551234"  # the wa_id of the recorded WhatsApp message is this number
 
@@ -55,7 +56,7 @@ async def test_ivr_billing_call_then_whatsapp_from_the_same_number(
 
     provider.routes[("POST", "/v21.0/")] = graph
     server = await make_server(
-        config(
+        with_adapters(
             twilio_voice={"auth_token": TWILIO_TOKEN, "wait_pause_seconds": 1},
             whatsapp={
                 "app_secret": META_SECRET,
@@ -139,7 +140,7 @@ async def test_ivr_billing_call_then_whatsapp_from_the_same_number(
 
 
 async def test_caller_hanging_up_while_waiting_abandons_the_call(make_server: MakeServer) -> None:
-    server = await make_server(config(twilio_voice={"auth_token": TWILIO_TOKEN}))
+    server = await make_server(with_adapters(twilio_voice={"auth_token": TWILIO_TOKEN}))
     params: dict[str, str] = {
         **fixture_json("twilio_voice/incoming_call.params.json"),
         "CallSid": "CA-hangup-1",

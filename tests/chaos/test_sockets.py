@@ -21,31 +21,13 @@ import redis.asyncio as aioredis
 from router.config import Settings, parse_config
 from router.embedded import free_port, redis_binary
 from router.routing.keys import Keys
-from tests.helpers import DEFAULT_CONFIG, AgentClient, RouterProcess, Services, TestServer
+from tests.support.agents import AgentClient
+from tests.support.configs import DEFAULT, chat_only
+from tests.support.servers import RouterProcess, Services, TestServer
 
 pytestmark = pytest.mark.chaos
 
-SLOW_CONFIG = """
-[routing]
-reconnect_grace_seconds = 2
-timer_interval_seconds = 0.05
-
-[[queues]]
-id = "chat"
-skills = { chat = 1 }
-channels = ["chat"]
-offer_timeout_seconds = 15
-wrapup_seconds = 0
-""" + "".join(
-    f"""
-[[agents]]
-id = "a{n}"
-name = "Agent {n}"
-skills = {{ chat = 5 }}
-capacity = {{ chat = 3 }}
-"""
-    for n in range(1, 5)
-)
+SLOW_CONFIG = chat_only([f"a{n}" for n in range(1, 5)], capacity=3, offer_timeout_seconds=15)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -161,7 +143,7 @@ async def _drop_namespace(redis_url: str, namespace: str) -> None:
 
 
 async def test_a_wallboard_that_stops_reading_never_delays_offers(
-    processes: Callable[[str], Awaitable[RouterProcess]], services: Services, namespace: str
+    processes: Callable[[Any], Awaitable[RouterProcess]], services: Services, namespace: str
 ) -> None:
     """A supervisor socket with ``?events=1`` that never reads (a wallboard laptop gone to sleep) while 200
     chats, the first ones carrying 100 kB messages, flow to four healthy desktops: offers keep their
@@ -222,6 +204,7 @@ async def test_a_wallboard_that_stops_reading_never_delays_offers(
                 "/v1/interactions",
                 {
                     "channel": "chat",
+                    "queue": "general",
                     "external_id": f"slow-{uuid.uuid4().hex}",
                     "from": {"kind": "chat_visitor", "value": f"v-{i}"},
                     "content": f"hello {i}",
@@ -449,7 +432,7 @@ async def test_a_backend_outage_answers_frames_with_errors_and_refuses_new_socke
     ``unavailable`` error frame and stays open (ping still acked); a new desktop or wallboard socket is
     refused with 503 problem+json before the upgrade. Once Redis is back (empty), a new socket opens."""
     del make_server  # requested for its clean database only
-    cfg = parse_config(DEFAULT_CONFIG, source="test config")
+    cfg = parse_config(str(DEFAULT), source="test config")
     cfg.routing.namespace = "t" + uuid.uuid4().hex[:10]
     settings = Settings(
         file=cfg,

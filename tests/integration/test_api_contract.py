@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 
 async def counts(server: TestServer) -> dict[str, int]:

@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.helpers import DEFAULT_CONFIG, TestServer
+from tests.support.configs import DEFAULT
+from tests.support.servers import TestServer
 
 
 async def test_escalating_sms_to_email_addresses_the_customers_email(server: TestServer) -> None:
@@ -77,13 +78,12 @@ async def test_delivery_status_never_moves_back_and_reaches_the_agent(make_serve
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     server: TestServer = await make_server(
-        DEFAULT_CONFIG
-        + f"""
-[adapters.recorder]
-channel = "chat"
-outbound_url = "http://127.0.0.1:{port}/out"
-outbound_token = "recorder-token-123"
-"""
+        DEFAULT.adapter(
+            "recorder",
+            channel="chat",
+            outbound_url=f"http://127.0.0.1:{port}/out",
+            outbound_token="recorder-token-123",
+        )
     )
     chat = await server.ingest(
         channel="chat", queue="chat", content="hi", **{"from": {"kind": "chat_visitor", "value": "r"}}

@@ -13,27 +13,20 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from tests.helpers import AgentClient, RouterProcess, Services
+from tests.support.agents import AgentClient
+from tests.support.configs import chat_only
+from tests.support.servers import RouterProcess, Services
 
 AGENTS = [f"a{n:02d}" for n in range(12)]
 CAPACITY = 3
 N = 1000
 
-CONFIG = """
-[routing]
-reconnect_grace_seconds = 30
-timer_interval_seconds = 0.05
-
-[[queues]]
-id = "general"
-skills = { general = 1 }
-channels = ["chat"]
-offer_timeout_seconds = 30
-wrapup_seconds = 0
-""" + "".join(
-    f'\n[[agents]]\nid = "{a}"\nname = "Agent {a}"\nskills = {{ general = 5 }}\n'
-    f"capacity = {{ chat = {CAPACITY}, voice = 0, email = 0, social = 0, sms = 0 }}\n"
-    for a in AGENTS
+CONFIG = chat_only(
+    AGENTS,
+    capacity=CAPACITY,
+    offer_timeout_seconds=30,
+    name="Agent {id}",
+    reconnect_grace_seconds=30,
 )
 
 

@@ -13,27 +13,19 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.routing.engine import rank_score
-from tests.helpers import AgentClient, RouterProcess, Services, TestServer
+from tests.support.agents import AgentClient
+from tests.support.configs import chat_only
+from tests.support.servers import RouterProcess, Services, TestServer
 
 AGENTS = ["n1", "n2", "n3", "n4"]
 
-CONFIG = """
-[routing]
-reconnect_grace_seconds = 30
-timer_interval_seconds = 0.05
-reconcile_interval_seconds = 0.5
-heartbeat_seconds = 0.2
-
-[[queues]]
-id = "general"
-skills = { general = 1 }
-channels = ["chat"]
-offer_timeout_seconds = 60
-wrapup_seconds = 0
-""" + "".join(
-    f'\n[[agents]]\nid = "{a}"\nname = "{a}"\nskills = {{ general = 5 }}\n'
-    "capacity = { chat = 2, voice = 0, email = 0, social = 0, sms = 0 }\n"
-    for a in AGENTS
+CONFIG = chat_only(
+    AGENTS,
+    capacity=2,
+    offer_timeout_seconds=60,
+    reconnect_grace_seconds=30,
+    reconcile_interval_seconds=0.5,
+    heartbeat_seconds=0.2,
 )
 
 

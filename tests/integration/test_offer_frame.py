@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from agent_desktop import frames
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 
 async def test_fast_offer_text_is_the_typed_offer(server: TestServer) -> None:

@@ -11,14 +11,15 @@ import pytest
 
 from router.config import Settings, parse_config
 from router.embedded import EmbeddedPostgres
-from tests.helpers import DEFAULT_CONFIG, Services, TestServer
+from tests.support.configs import DEFAULT
+from tests.support.servers import Services, TestServer
 
 
 @pytest.mark.slow
 async def test_router_survives_a_postgres_restart(services: Services, namespace: str, tmp_path: Path) -> None:
     pg = EmbeddedPostgres(tmp_path)  # a server of this test's own: it is stopped and started again
     url = await asyncio.to_thread(pg.start)
-    cfg = parse_config(DEFAULT_CONFIG)
+    cfg = parse_config(str(DEFAULT))
     cfg.routing.namespace = namespace
     server = TestServer(
         Settings(

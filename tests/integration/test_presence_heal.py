@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 
 async def test_a_live_desktop_marked_disconnected_is_reannounced(server: TestServer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from router.service.reconciler import RECONCILER
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 
 async def _age(server: TestServer, iid: str, seconds: float) -> None:

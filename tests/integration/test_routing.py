@@ -7,40 +7,22 @@ import asyncio
 import uuid
 from typing import Any
 
-from tests.helpers import TestServer
+from tests.support.configs import routing
+from tests.support.servers import TestServer
 
-FAST = """
-[routing]
-reconnect_grace_seconds = 1
-timer_interval_seconds = 0.05
-
-[[queues]]
-id = "q"
-skills = { s = 1 }
-channels = ["chat", "voice", "email"]
-offer_timeout_seconds = 0.6
-wrapup_seconds = 0.8
-
-[[queues]]
-id = "vip"
-skills = { s = 1 }
-channels = ["chat"]
-priority = 50
-offer_timeout_seconds = 5
-wrapup_seconds = 0
-
-[[agents]]
-id = "x"
-name = "X"
-skills = { s = 5 }
-capacity = { chat = 2, voice = 1, email = 1 }
-
-[[agents]]
-id = "y"
-name = "Y"
-skills = { s = 5 }
-capacity = { chat = 2, voice = 1, email = 1 }
-"""
+FAST = (
+    routing(reconnect_grace_seconds=1)
+    .queue(
+        "q",
+        skills={"s": 1},
+        channels=["chat", "voice", "email"],
+        offer_timeout_seconds=0.6,
+        wrapup_seconds=0.8,
+    )
+    .queue("vip", skills={"s": 1}, channels=["chat"], priority=50, offer_timeout_seconds=5, wrapup_seconds=0)
+    .agent("x", name="X", skills={"s": 5}, capacity={"chat": 2, "voice": 1, "email": 1})
+    .agent("y", name="Y", skills={"s": 5}, capacity={"chat": 2, "voice": 1, "email": 1})
+)
 
 
 def chat(n: int, **extra: Any) -> dict[str, Any]:
@@ -106,9 +88,7 @@ async def test_reject_requeues_and_offers_the_next_agent(make_server: Any) -> No
 async def test_disconnect_revokes_offers_at_once_and_keeps_assignments_for_the_grace_period(
     make_server: Any,
 ) -> None:
-    server: TestServer = await make_server(
-        FAST.replace("reconnect_grace_seconds = 1", "reconnect_grace_seconds = 30")
-    )
+    server: TestServer = await make_server(FAST.with_routing(reconnect_grace_seconds=30))
     x = await server.agent("x")
     a = await server.ingest(**chat(1))
     _, assigned = await x.accept_next()
@@ -186,7 +166,7 @@ async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
 
 
 async def test_end_wrapup_frees_capacity_early(make_server: Any) -> None:
-    server: TestServer = await make_server(FAST.replace("wrapup_seconds = 0.8", "wrapup_seconds = 600"))
+    server: TestServer = await make_server(FAST.queue("q", wrapup_seconds=600))
     x = await server.agent("x")
     call = await server.ingest(
         channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}}

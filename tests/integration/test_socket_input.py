@@ -15,7 +15,8 @@ import pytest
 
 from router.errors import BadRequest
 from router.service.work import WORK
-from tests.helpers import AgentClient, TestServer
+from tests.support.agents import AgentClient
+from tests.support.servers import TestServer
 
 NESTED_1000 = '{"type": "ping", "ref": "deep", "x": ' + "[" * 1000 + "]" * 1000 + "}"
 NESTED_40 = '{"type": "ping", "ref": "deep", "x": ' + "[" * 40 + "]" * 40 + "}"
@@ -194,27 +195,6 @@ async def test_a_backend_error_while_a_frame_is_handled_answers_an_error_frame(s
         await still_open(desk)
     finally:
         await desk.close()
-
-
-@pytest.mark.parametrize("after", ["garbage", "1-2-3", "9" * 30, "(0-0"])
-async def test_a_supervisor_socket_with_a_bad_after_gets_an_error_then_the_snapshot(
-    server: TestServer, after: str
-) -> None:
-    token = await server.token("supervisor")
-    url = server.url.replace("http", "ws") + "/v1/supervisor/socket"
-    async with aiohttp.ClientSession() as s, s.ws_connect(url, params={"token": token, "after": after}) as ws:
-        first = json.loads(await ws.receive_str(timeout=10))
-        assert first["type"] == "error" and first["code"] == "invalid", first
-        assert locs(first) == [["query", "after"]]
-        second = json.loads(await ws.receive_str(timeout=10))
-        assert second["type"] == "snapshot"
-        await ws.send_json({"type": "ping", "ref": "p"})
-        while True:
-            frame = json.loads(await ws.receive_str(timeout=10))
-            if frame["type"] == "ack":
-                assert frame["ref"] == "p"
-                break
-        assert not ws.closed
 
 
 async def test_a_supervisor_frame_nested_1000_deep_is_answered_and_the_socket_stays_open(

@@ -14,21 +14,17 @@ from pathlib import Path
 import aiohttp
 
 from router.embedded import redis_binary
-from tests.helpers import DEFAULT_CONFIG, Services
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.configs import DEFAULT
+from tests.support.ports import free_port
+from tests.support.servers import Services
 
 
 def _config(tmp_path: Path, wait_seconds: float) -> Path:
     path = tmp_path / "omniroute.toml"
     namespace = "t" + uuid.uuid4().hex[:10]
-    assert "[routing]" in DEFAULT_CONFIG
-    body = DEFAULT_CONFIG.replace("[routing]", f'[routing]\nnamespace = "{namespace}"', 1)
-    path.write_text(f"[server]\nbackend_wait_seconds = {wait_seconds}\n\n{body}")
+    path.write_text(
+        str(DEFAULT.with_server(backend_wait_seconds=wait_seconds).with_routing(namespace=namespace))
+    )
     return path
 
 
@@ -43,7 +39,7 @@ def _env(services: Services, redis_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 async def test_serve_waits_for_a_backend_that_comes_up_late(services: Services, tmp_path: Path) -> None:
-    redis_port, port = _free_port(), _free_port()
+    redis_port, port = free_port(), free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "router", "serve", "--config", str(_config(tmp_path, 60)), "--port", str(port),
         env=_env(services, f"redis://127.0.0.1:{redis_port}/0", tmp_path),
@@ -84,7 +80,7 @@ async def test_a_backend_that_never_answers_is_one_line(services: Services, tmp_
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "router", "serve", "--config", str(_config(tmp_path, 1)), "--port", "0"],
-        env=_env(services, f"redis://user:s3cret@127.0.0.1:{_free_port()}/0", tmp_path),
+        env=_env(services, f"redis://user:s3cret@127.0.0.1:{free_port()}/0", tmp_path),
         capture_output=True,
         text=True,
         timeout=60,

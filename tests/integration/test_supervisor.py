@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.helpers import TestServer
+from tests.support.servers import TestServer
 
 
 class Supervisor:
@@ -80,3 +80,27 @@ async def test_supervisor_socket_needs_a_supervisor_token(server: TestServer) ->
             raise AssertionError("an agent opened the supervisor socket")
         except aiohttp.WSServerHandshakeError as exc:
             assert exc.status == 403
+
+
+async def test_a_malformed_resume_id_is_refused_before_the_upgrade(server: TestServer) -> None:
+    """``?after=`` that is not a stream id answered a corrupt frame once the socket was open; it is now a
+    problem+json 422 before the upgrade, and a well-formed id far in the future replays nothing."""
+    token = await server.token("supervisor")
+    ws_url = server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={token}"
+    async with aiohttp.ClientSession() as s:
+        for bad in ("garbage", "1-2-3", "-1", "99999999999999999999999"):
+            async with s.get(server.url + f"/v1/supervisor/socket?token={token}&after={bad}") as resp:
+                assert resp.status == 422, bad
+                assert resp.content_type == "application/problem+json"
+                assert (await resp.json())["errors"][0]["loc"] == ["query", "after"]
+            try:
+                await s.ws_connect(ws_url + f"&after={bad}")
+            except aiohttp.WSServerHandshakeError as exc:
+                assert exc.status == 422, bad
+            else:
+                raise AssertionError(f"the socket opened with after={bad}")
+        ws = await s.ws_connect(ws_url + "&after=99999999999999-0")
+        sup = Supervisor(ws)
+        first = await sup.next(lambda f: True)
+        assert first["type"] == "snapshot"
+        await ws.close()

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from context_store.db import QUERIES, create_pool, migrate, migration_files
-from tests.helpers import Services
+from tests.support.servers import Services
 
 
 async def test_migrations_apply_once_even_when_processes_start_together(services: Services) -> None:

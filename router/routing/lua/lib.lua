@@ -9,8 +9,8 @@
 -- CHANNELS and EXCLUSIVE; both come in headers generated when the scripts are registered.
 
 local P = ARGV[1]
-local SCAN_ITEMS = 64     -- waiting interactions looked at per queue per match
-local SCAN_AGENTS = 256   -- available agents looked at per interaction
+local SCAN_ITEMS = 64     -- waiting interactions read per ZRANGE page when matching an agent
+local SCAN_AGENTS = 256   -- available agents read per ZRANGE page when matching an interaction
 -- CHANNELS (every channel, in table order) and EXCLUSIVE (channel -> true) come from the channel table
 -- (router/contracts/channels.py) in the header the engine puts before this file.
 
@@ -19,8 +19,19 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local function emit_json(kind, json)
+  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 100000, '*', 'type', kind, 'data', json)
+end
+
 local function emit(kind, data)
-  redis.call('XADD', P .. ':events', 'MAXLEN', '~', 100000, '*', 'type', kind, 'data', cjson.encode(data))
+  emit_json(kind, cjson.encode(data))
+end
+
+-- A list as JSON. cjson writes an empty table as an object ({}), so a list field would change type
+-- on the wire when it is empty.
+local function json_list(items)
+  if #items == 0 then return '[]' end
+  return cjson.encode(items)
 end
 
 local function ready()
@@ -96,24 +107,31 @@ local function create_offer(iid, agent, t)
 end
 
 -- Find the best agent for one waiting interaction: eligible, available, connected, free capacity
--- on its channel, not excluded, idle longest. Returns the offer id or false.
+-- on its channel, not excluded, idle longest. Returns the offer id or false. The available agents are
+-- read page by page until one fits: however many cannot take it, none who can is passed over.
 local function match_interaction(iid, t)
   local ikey = P .. ':i:' .. iid
   local i = redis.call('HMGET', ikey, 'q', 'ch', 'st')
   if i[3] ~= 'waiting' then return false end
   local q, ch = i[1], i[2]
-  local agents = redis.call('ZRANGE', P .. ':qavail:' .. q, 0, SCAN_AGENTS - 1)
-  for _, agent in ipairs(agents) do
-    if redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 and has_capacity(agent, ch) then
-      return create_offer(iid, agent, t)
+  local start = 0
+  while true do
+    local agents = redis.call('ZRANGE', P .. ':qavail:' .. q, start, start + SCAN_AGENTS - 1)
+    for _, agent in ipairs(agents) do
+      if redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 and has_capacity(agent, ch) then
+        return create_offer(iid, agent, t)
+      end
     end
+    if #agents < SCAN_AGENTS then return false end
+    start = start + SCAN_AGENTS
   end
-  return false
 end
 
 -- Offer the agent the best waiting work across its queues until its capacity is used up. The free
 -- channels are read once per offer made, so an agent with nothing free costs one call, however long
--- the queues are.
+-- the queues are. Each queue is read page by page until the first item the agent can take (or one
+-- ranked after the best found so far): work behind a long run of items on channels the agent has
+-- no room for, or that it refused, is never passed over.
 local function match_agent(agent, t, limit)
   local a = P .. ':a:' .. agent
   local st = redis.call('HMGET', a, 'state', 'connected')
@@ -125,15 +143,21 @@ local function match_agent(agent, t, limit)
     if not any then break end
     local best, best_score = nil, nil
     for _, q in ipairs(queues) do
-      local items = redis.call('ZRANGE', P .. ':q:' .. q, 0, SCAN_ITEMS - 1, 'WITHSCORES')
-      for k = 1, #items, 2 do
-        local iid, score = items[k], tonumber(items[k + 1])
-        if best_score ~= nil and score >= best_score then break end
-        local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
-        if ch and free[ch] and redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 then
-          best, best_score = iid, score
-          break
+      local start, done = 0, false
+      while not done do
+        local items = redis.call('ZRANGE', P .. ':q:' .. q, start, start + SCAN_ITEMS - 1, 'WITHSCORES')
+        done = #items < 2 * SCAN_ITEMS
+        for k = 1, #items, 2 do
+          local iid, score = items[k], tonumber(items[k + 1])
+          if best_score ~= nil and score >= best_score then done = true; break end
+          local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
+          if ch and free[ch] and redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 then
+            best, best_score = iid, score
+            done = true
+            break
+          end
         end
+        start = start + SCAN_ITEMS
       end
     end
     if best == nil then break end

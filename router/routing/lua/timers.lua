@@ -39,7 +39,7 @@ for _, item in ipairs(due) do
         end
       end
       for _, iid in ipairs(back) do match_interaction(iid, t) end
-      emit('grace_expired', {agent_id = id, requeued = back})
+      emit_json('grace_expired', '{"agent_id":' .. cjson.encode(id) .. ',"requeued":' .. json_list(back) .. '}')
       table.insert(fired, 'g'); table.insert(fired, id); table.insert(fired, table.concat(back, ','))
     end
   end

@@ -1,0 +1,535 @@
+"""The route table: one entry per operation of the HTTP API and its two sockets.
+
+It is the single home of what the API offers: ``API.routes()`` and ``router.app`` register the aiohttp
+routes from it, and ``router.http.openapi`` generates the OpenAPI document (``GET /v1/openapi.json``) from
+it and the pydantic contracts. An entry names its handler (a method of ``router.http.api.API``, or a socket
+handler registered by ``router.app``), the roles it admits, the request body model, the query parameters
+and every answer it gives: status code → body model, or problem+json for an error.
+
+The answers every route of a kind gives are added by ``_route`` so that no entry forgets them:
+401 when a role is needed, 403 when some role is refused, 413 and 422 when a body is read, and 503 (the
+problem middleware's answer when PostgreSQL or Redis is unreachable, or the live index is being rebuilt)
+when the handler touches them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from router import contracts as c
+from router.contracts import Role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One documented answer: a JSON body of ``model`` (``many``: a JSON array of them), a problem+json
+    body (``problem``), another media type with a plain schema, or no body at all."""
+
+    description: str
+    model: type[BaseModel] | None = None
+    many: bool = False
+    problem: bool = False
+    media_type: str | None = None
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: Literal["path", "query"]
+    description: str
+    required: bool = True
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: Literal["GET", "POST", "PUT"]
+    path: str
+    handler: str
+    summary: str
+    tag: str
+    roles: tuple[Role, ...]
+    responses: Mapping[int, Reply]
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    params: tuple[Param, ...] = ()
+    description: str = ""
+    websocket: bool = False
+    admin: bool = True  # an admin token is admitted (everywhere but the agent socket)
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+    @property
+    def admitted(self) -> tuple[Role, ...]:
+        """Every role admitted, admin included where it is."""
+        return (*self.roles, Role.admin) if self.admin and self.roles else self.roles
+
+
+# ---------------------------------------------------------------- answers shared by many routes
+
+UNAUTHORIZED = Reply("No `Authorization: Bearer` token, or an unknown one.", problem=True)
+FORBIDDEN = Reply("The token's role is not admitted here.", problem=True)
+TOO_LARGE = Reply("The body is larger than 4 MiB.", problem=True)
+INVALID = Reply(
+    "The body is not JSON or does not match the model; `errors` lists the failing fields.", problem=True
+)
+UNAVAILABLE = Reply(
+    "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt: retry shortly.",
+    problem=True,
+)
+
+
+def _json(description: str, model: type[BaseModel], *, many: bool = False) -> Reply:
+    return Reply(description, model=model, many=many)
+
+
+def _problem(description: str) -> Reply:
+    return Reply(description, problem=True)
+
+
+def _route(
+    method: Literal["GET", "POST", "PUT"],
+    path: str,
+    handler: str,
+    summary: str,
+    *,
+    tag: str,
+    roles: tuple[Role, ...],
+    ok: Mapping[int, Reply],
+    errors: Mapping[int, Reply] | None = None,
+    body: type[BaseModel] | None = None,
+    body_required: bool = True,
+    params: tuple[Param, ...] = (),
+    description: str = "",
+    backend: bool = True,
+    websocket: bool = False,
+    admin: bool = True,
+) -> Route:
+    responses: dict[int, Reply] = dict(ok)
+    if roles:
+        responses[401] = UNAUTHORIZED
+        if set(roles) | ({Role.admin} if admin else set()) != set(Role):
+            responses[403] = FORBIDDEN
+    if body is not None:
+        responses[413] = TOO_LARGE
+        responses[422] = INVALID
+    responses.update(errors or {})
+    if backend:
+        responses[503] = UNAVAILABLE
+    for name in _path_names(path):
+        if not any(p.name == name and p.where == "path" for p in params):
+            params = (Param(name, "path", f"the {name.replace('_', ' ')}"), *params)
+    return Route(
+        method=method,
+        path=path,
+        handler=handler,
+        summary=summary,
+        tag=tag,
+        roles=roles,
+        responses=dict(sorted(responses.items())),
+        body=body,
+        body_required=body_required,
+        params=params,
+        description=description,
+        websocket=websocket,
+        admin=admin,
+    )
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+ADAPTER, AGENT, SUPERVISOR, ADMIN = Role.adapter, Role.agent, Role.supervisor, Role.admin
+NO_INTERACTION = _problem("No interaction has this id.")
+NOT_SERVING = _problem(
+    "The token's role is not admitted, or an agent token asks about a customer it is not serving."
+)
+CHANNEL = Param(
+    "channel",
+    "query",
+    "the interaction's channel",
+    schema={"type": "string", "enum": [ch.value for ch in c.Channel]},
+)
+
+# ---------------------------------------------------------------- the table
+
+HTTP_ROUTES: tuple[Route, ...] = (
+    # interactions
+    _route(
+        "POST",
+        "/v1/interactions",
+        "post_interaction",
+        "Ingest an inbound event",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=c.InboundEvent,
+        description="Resolves the customer, opens the interaction (or appends the message to the customer's"
+        " open one on the channel) and queues it. Idempotent on channel + `external_id` (and on"
+        " `message_external_id`): a retry answers 200 with the same interaction.",
+        ok={
+            201: _json("A new interaction was opened.", c.IngestResult),
+            200: _json(
+                "Nothing new was opened: a retry of an event already ingested, or a message appended to the"
+                " customer's open interaction (`created` is false).",
+                c.IngestResult,
+            ),
+        },
+        errors={
+            422: _problem(
+                "The body does not match the model, the sender's identity is unusable, the conversation is"
+                " not this customer's, or no queue takes the interaction."
+            )
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/interactions",
+        "find_interaction",
+        "Find an interaction by its provider id",
+        tag="interactions",
+        roles=(ADAPTER, SUPERVISOR),
+        params=(CHANNEL, Param("external_id", "query", "the provider's id of the interaction")),
+        description="A stateless adapter finds the interaction a provider callback is about"
+        " (`?channel=voice&external_id=CA…`).",
+        ok={200: _json("The interaction, with its messages, notes and live position.", c.InteractionOut)},
+        errors={
+            404: _problem("No interaction of this channel has this provider id."),
+            422: _problem("`channel` or `external_id` is missing."),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/interactions/{id}",
+        "get_interaction",
+        "An interaction with messages, notes and live position",
+        tag="interactions",
+        roles=(ADAPTER, SUPERVISOR, AGENT),
+        description="An agent token reads only interactions of customers it is serving or being offered.",
+        ok={200: _json("The interaction.", c.InteractionOut)},
+        errors={403: NOT_SERVING, 404: NO_INTERACTION},
+    ),
+    _route(
+        "POST",
+        "/v1/interactions/{id}/messages",
+        "post_message",
+        "Add a customer message or an agent's reply",
+        tag="interactions",
+        roles=(ADAPTER, AGENT),
+        body=c.MessageIn,
+        description="An adapter adds the customer's messages (or an outbound one naming `agent_id`); an agent"
+        " token writes outbound replies in the interactions it holds. A message to a transferred"
+        " interaction goes to the live one of its conversation. Idempotent on `external_id`.",
+        ok={
+            201: _json("The message was added.", c.MessageOut),
+            200: _json("A message with this `external_id` already exists: that message.", c.MessageOut),
+        },
+        errors={
+            403: _problem("The token's role is not admitted, or the agent does not hold the interaction."),
+            404: NO_INTERACTION,
+            422: _problem("The body does not match the model, or an outbound message has no `agent_id`."),
+        },
+    ),
+    _route(
+        "POST",
+        "/v1/interactions/{id}/end",
+        "post_end",
+        "The customer hung up or left",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=c.EndIn,
+        body_required=False,
+        description="A waiting interaction is abandoned; one an agent holds ends, and the agent completes it"
+        " as usual. Ending an interaction that is already over changes nothing and answers it.",
+        ok={200: _json("The interaction after the end (without messages and notes).", c.InteractionOut)},
+        errors={404: NO_INTERACTION, 409: _problem("The interaction changed concurrently: retry.")},
+    ),
+    # customers
+    _route(
+        "GET",
+        "/v1/customers/{id}/context",
+        "get_context",
+        "The customer's context record",
+        tag="customers",
+        roles=(SUPERVISOR, AGENT),
+        description="An agent token reads only customers it is serving or being offered.",
+        ok={200: _json("The context record.", c.ContextRecord)},
+        errors={403: NOT_SERVING, 404: _problem("No customer has this id.")},
+    ),
+    _route(
+        "POST",
+        "/v1/customers/{id}/events",
+        "post_customer_event",
+        "Add a journey event",
+        tag="customers",
+        roles=(ADAPTER,),
+        body=c.JourneyEventIn,
+        ok={201: _json("The event was recorded.", c.JourneyEventOut)},
+        errors={404: _problem("No customer has this id.")},
+    ),
+    # directory
+    _route(
+        "GET",
+        "/v1/queues",
+        "list_queues",
+        "Queues with live statistics",
+        tag="directory",
+        roles=(SUPERVISOR, AGENT, ADAPTER),
+        ok={200: _json("Every queue, sorted by id.", c.QueueOut, many=True)},
+    ),
+    _route(
+        "GET",
+        "/v1/queues/{id}",
+        "get_queue",
+        "One queue with live statistics",
+        tag="directory",
+        roles=(SUPERVISOR, AGENT, ADAPTER),
+        ok={200: _json("The queue.", c.QueueOut)},
+        errors={404: _problem("No queue has this id.")},
+    ),
+    _route(
+        "PUT",
+        "/v1/queues/{id}",
+        "put_queue",
+        "Create or replace a queue",
+        tag="directory",
+        roles=(ADMIN,),
+        body=c.QueueConfig,
+        ok={
+            201: _json("The queue was created (without statistics).", c.QueueOut),
+            200: _json("The queue was replaced (without statistics).", c.QueueOut),
+        },
+        errors={422: _problem("The id or the body is invalid; `errors` lists the failing fields.")},
+    ),
+    _route(
+        "GET",
+        "/v1/agents",
+        "list_agents",
+        "Agents with live state",
+        tag="directory",
+        roles=(SUPERVISOR,),
+        ok={200: _json("Every agent, sorted by id.", c.AgentOut, many=True)},
+    ),
+    _route(
+        "GET",
+        "/v1/agents/{id}",
+        "get_agent",
+        "One agent with live state",
+        tag="directory",
+        roles=(SUPERVISOR, AGENT),
+        description="An agent token reads only its own agent.",
+        ok={200: _json("The agent.", c.AgentOut)},
+        errors={
+            403: _problem("The token's role is not admitted, or an agent token asks about another agent."),
+            404: _problem("No agent has this id."),
+        },
+    ),
+    _route(
+        "PUT",
+        "/v1/agents/{id}",
+        "put_agent",
+        "Create or replace an agent",
+        tag="directory",
+        roles=(ADMIN,),
+        body=c.AgentConfig,
+        ok={
+            201: _json("The agent was created.", c.AgentOut),
+            200: _json("The agent was replaced.", c.AgentOut),
+        },
+        errors={422: _problem("The id or the body is invalid; `errors` lists the failing fields.")},
+    ),
+    _route(
+        "GET",
+        "/v1/rules",
+        "get_rules",
+        "Routing rules",
+        tag="directory",
+        roles=(SUPERVISOR,),
+        ok={200: _json("The rules, in the order they are tried.", c.RoutingRule, many=True)},
+    ),
+    _route(
+        "PUT",
+        "/v1/rules",
+        "put_rules",
+        "Replace the routing rules",
+        tag="directory",
+        roles=(ADMIN,),
+        body=c.RulesIn,
+        ok={200: _json("The rules now in force.", c.RoutingRule, many=True)},
+        errors={422: _problem("The body does not match the model, or a rule names an unknown queue.")},
+    ),
+    _route(
+        "POST",
+        "/v1/tokens",
+        "post_token",
+        "Create an API token",
+        tag="tokens",
+        roles=(ADMIN,),
+        body=c.TokenIn,
+        description="The token is shown once; only its hash is stored.",
+        ok={201: _json("The token was created.", c.TokenOut)},
+        errors={
+            422: _problem(
+                "The body does not match the model, `agent_id` is missing for an agent token (or given for"
+                " another role), or names an unknown agent."
+            )
+        },
+    ),
+    # message receipts
+    _route(
+        "POST",
+        "/v1/messages/status",
+        "post_status_by_external",
+        "Record a provider receipt by provider message id",
+        tag="messages",
+        roles=(ADAPTER,),
+        body=c.MessageStatusIn,
+        description="Moves the outbound messages with this `external_id` forward (sent < delivered < read;"
+        " failed always wins); a receipt that would move a status back changes nothing.",
+        ok={200: _json("How many messages moved forward.", c.ReceiptsApplied)},
+        errors={422: _problem("The body does not match the model, or has no `external_id`.")},
+    ),
+    _route(
+        "POST",
+        "/v1/messages/{id}/status",
+        "post_message_status",
+        "Report an outbound message's delivery",
+        tag="messages",
+        roles=(ADAPTER,),
+        body=c.MessageStatusIn,
+        ok={200: _json("The message's status after the report.", c.MessageStatusOut)},
+        errors={
+            404: _problem(
+                "No message has this id, or the report would move its status back (a status never moves"
+                " back, and failed is final)."
+            )
+        },
+    ),
+    # operations
+    _route(
+        "GET",
+        "/v1/meta",
+        "meta",
+        "The channel table and server facts",
+        tag="operations",
+        roles=(),
+        backend=False,
+        description="What every client reads before it draws anything: the channels, their labels,"
+        " default capacities and capabilities.",
+        ok={200: _json("The server's facts.", c.Meta)},
+    ),
+    _route(
+        "GET",
+        "/v1/openapi.json",
+        "openapi",
+        "This document",
+        tag="operations",
+        roles=(),
+        backend=False,
+        ok={
+            200: Reply("The OpenAPI 3.1 document.", media_type="application/json", schema={"type": "object"})
+        },
+    ),
+    _route(
+        "GET",
+        "/healthz",
+        "healthz",
+        "Health of PostgreSQL and Redis",
+        tag="operations",
+        roles=(),
+        backend=False,
+        ok={
+            200: _json("PostgreSQL and Redis answer.", c.Health),
+            503: _json("PostgreSQL or Redis does not answer; `checks` says which.", c.Health),
+        },
+    ),
+    _route(
+        "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics",
+        tag="operations",
+        roles=(),
+        ok={
+            200: Reply("The Prometheus text exposition.", media_type="text/plain", schema={"type": "string"})
+        },
+    ),
+)
+
+_UPGRADE = {
+    101: Reply("Switching protocols: the websocket is open."),
+    400: _problem("The request is not a websocket upgrade."),
+}
+
+SOCKET_ROUTES: tuple[Route, ...] = (
+    _route(
+        "GET",
+        "/v1/agents/{agent_id}/socket",
+        "agent_socket",
+        "The agent desktop's websocket",
+        tag="sockets",
+        roles=(AGENT,),
+        admin=False,
+        websocket=True,
+        description="JSON frames with a `type` (`agent_desktop/frames.py`). The server sends `hello`,"
+        " `offer`, `offer_revoked`, `assigned`, `message`, `message_status`, `interaction_ended`,"
+        " `wrapup_ended`, `state`, `ack` and `error`. The agent sends `set_state`, `accept`, `reject`,"
+        " `send_message`, `add_note`, `complete`, `transfer`, `end_wrapup` and `ping`. A malformed frame"
+        " gets an `error` frame and the socket stays open.",
+        ok=_UPGRADE,
+        errors={
+            403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),
+            404: _problem("No agent has this id."),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/supervisor/socket",
+        "supervisor_socket",
+        "The supervisor's live websocket",
+        tag="sockets",
+        roles=(SUPERVISOR,),
+        websocket=True,
+        params=(
+            Param(
+                "after",
+                "query",
+                "an event id (`<ms>-<seq>`): the raw events since then are replayed (`event` frames)"
+                " before the snapshot",
+                required=False,
+                schema={"type": "string", "pattern": r"^\d{1,20}(-\d{1,20})?$"},
+            ),
+            Param(
+                "events",
+                "query",
+                "`1` or `true`: stream the raw events live as well",
+                required=False,
+            ),
+        ),
+        description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
+        " `queue` and `agent` frames whenever an event touches them. The client sends only `ping`.",
+        ok=_UPGRADE,
+        errors={422: _problem("`after` is not an event id.")},
+    ),
+)
+
+ROUTES: tuple[Route, ...] = HTTP_ROUTES + SOCKET_ROUTES
+
+
+def route_defs(routes: Iterable[Route], handler: Callable[[str], Handler]) -> list[web.RouteDef]:
+    """aiohttp route definitions for these entries; ``handler`` maps a handler name to the handler. GET
+    routes answer HEAD as well (aiohttp's default)."""
+    defs = []
+    for r in routes:
+        fn = handler(r.handler)
+        defs.append(web.get(r.path, fn) if r.method == "GET" else web.route(r.method, r.path, fn))
+    return defs

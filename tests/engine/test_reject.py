@@ -1,0 +1,88 @@
+"""reject.lua: a declined offer goes back to its original place, never to that agent again, and on to
+the next free agent; the agent is matched again."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.errors import NotReady, OfferGone
+from router.routing.engine import Engine
+from tests.support.engine import T0, Live, Stream, score
+
+
+async def test_requeued_at_its_original_place_and_the_agent_excluded(
+    engine: Engine, live: Live, stream: Stream
+) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    first = await engine.enqueue("first", "q", "chat", 0, T0, T0)
+    await engine.enqueue("second", "q", "chat", 0, T0 + 5, T0 + 5)
+    assert first.offer_id
+    await stream.read()
+    assert await engine.reject("a", first.offer_id) == "first"
+    # the rejected one is back ahead of the later arrival, with the very same score...
+    assert await live.waiting("q") == [("first", score(0, T0))]
+    assert await live.excluded("first") == {"a"}
+    # ...and the agent, free again, is offered the next one it may take
+    assert set(await live.offers_of("a")) == {"second"}
+    assert (await live.load("a"))["chat"] == 1
+    events = await stream.read()
+    assert [e.type for e in events] == ["offer_revoked", "requeued", "offer"]
+    assert events[0].data == {
+        "offer_id": first.offer_id,
+        "interaction_id": "first",
+        "agent_id": "a",
+        "reason": "rejected",
+    }
+    assert events[1].data == {"interaction_id": "first", "queue": "q"}
+    assert events[2].data["interaction_id"] == "second"
+
+
+async def test_offered_to_the_next_free_agent(engine: Engine, live: Live, stream: Stream) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    await live.agent("b", queues=["q"], chat=1)
+    res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
+    assert res.offer_id and (await engine.offer(res.offer_id))["a"] == "a"
+    await engine.reject("a", res.offer_id)
+    assert set(await live.offers_of("b")) == {"i1"}
+    assert await live.offers_of("a") == {}
+    assert (await live.load("a"))["chat"] == 0
+
+
+async def test_the_rejecting_agent_is_never_offered_it_again(engine: Engine, live: Live) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
+    assert res.offer_id
+    await engine.reject("a", res.offer_id)
+    await live.set_state("a", "away")
+    await live.set_state("a", "available")
+    assert await engine.match_agent("a") == 0
+    await live.agent("b", queues=["q"], chat=1)
+    assert set(await live.offers_of("b")) == {"i1"}
+
+
+async def test_an_offer_that_is_gone_or_not_yours(engine: Engine, live: Live, stream: Stream) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    await live.agent("b", queues=["q"], state="away", chat=1)
+    res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
+    assert res.offer_id
+    await stream.read()
+    with pytest.raises(OfferGone):
+        await engine.reject("b", res.offer_id)
+    with pytest.raises(OfferGone):
+        await engine.reject("a", "o-unknown")
+    assert (await engine.offer(res.offer_id))["a"] == "a"
+    assert await stream.read() == []
+
+
+async def test_refused_while_the_index_is_not_built(engine: Engine, live: Live) -> None:
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
+    await engine.redis.delete(engine.keys.built)
+    with pytest.raises(NotReady):
+        await engine.reject("a", res.offer_id or "")
+    assert (await engine.offer(res.offer_id or ""))["a"] == "a"

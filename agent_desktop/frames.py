@@ -11,8 +11,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from router.contracts import AgentState, Channel, ContextRecord, InteractionOut, MessageOut, QueueStats
-from router.contracts.text import REFUSE, STRIP
+from router.contracts import (
+    REFUSE,
+    STRIP,
+    AgentState,
+    Channel,
+    ContextRecord,
+    InteractionOut,
+    MessageOut,
+    QueueStats,
+)
 
 Ref = Annotated[str, Field(max_length=100), REFUSE] | None
 Id = Annotated[str, Field(max_length=100), REFUSE]

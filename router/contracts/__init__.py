@@ -4,6 +4,7 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 Adapters and the agent desktop import from here and from the SDK only."""
 
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.text import REFUSE, STRIP, is_storable, storable
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
@@ -56,6 +57,8 @@ __all__ = [
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
     "OPEN_STATUSES",
+    "REFUSE",
+    "STRIP",
     "AgentConfig",
     "AgentLive",
     "AgentOut",
@@ -99,6 +102,8 @@ __all__ = [
     "Strict",
     "TokenIn",
     "TokenOut",
+    "is_storable",
     "lua_header",
     "normalize_identity",
+    "storable",
 ]

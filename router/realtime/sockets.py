@@ -24,8 +24,7 @@ from pydantic import ValidationError
 
 from agent_desktop import frames
 from context_store.db import ping
-from router.contracts import Channel, Role
-from router.contracts.text import storable
+from router.contracts import Channel, Role, storable
 from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
@@ -71,22 +70,33 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
 
 
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+"""A JSON string (skipped whole) or a bracket: what nesting is counted from."""
+
+
+def _nested_too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        c = token.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
 def parse_frame(text: str) -> Any:
-    """A client frame's JSON; ``ValueError`` when it is not JSON or nests deeper than ``MAX_DEPTH``."""
-    try:
-        raw = json.loads(text)
-    except RecursionError as exc:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from exc
-    level: list[tuple[Any, int]] = [(raw, 1)]
-    while level:
-        value, depth = level.pop()
-        if depth > MAX_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            level.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            level.extend((v, depth + 1) for v in value)
-    return raw
+    """A client frame's JSON; ``ValueError`` when it is not JSON or nests deeper than ``MAX_DEPTH``.
+
+    The depth is counted before parsing: the parser's own limit surfaces as a RecursionError, which
+    leaves CPython 3.11's recursion bookkeeping unreliable for the rest of the process."""
+    if _nested_too_deep(text):
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    return json.loads(text)
 
 
 def _unavailable(ref: str | None = None) -> frames.Error:

@@ -15,8 +15,7 @@ from aiohttp import web
 from context_store import customers, interactions, journey, notes
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
-from router.contracts import Channel, InteractionStatus, MessageIn
-from router.contracts.text import is_storable, storable
+from router.contracts import Channel, InteractionStatus, MessageIn, is_storable, storable
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone
 from router.metrics import Metrics
 from router.routing.directory import Directory

@@ -9,30 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from router.contracts import (
-    REFUSE,
-    STRIP,
     AgentState,
     Channel,
     ContextRecord,
+    CustomerText,
     InteractionOut,
     MessageOut,
     QueueStats,
+    Strict,
 )
 
-Ref = Annotated[str, Field(max_length=100), REFUSE] | None
-Id = Annotated[str, Field(max_length=100), REFUSE]
-"""An interaction or offer id, a code: NUL or a lone surrogate is an error naming the field."""
+Ref = Annotated[str | None, Field(max_length=100)]
+Id = Annotated[str, Field(max_length=100)]
 
 
-class _Frame(BaseModel):
-    """A frame from a client. Text the agent wrote (a message, a note, a summary, a reason) is kept
-    without the characters PostgreSQL cannot store (NUL, lone surrogates; ``STRIP``); any other string
-    with one is refused with an ``error`` frame naming the field (``REFUSE``)."""
-
-    model_config = ConfigDict(extra="forbid")
+class _Frame(Strict):
+    """A frame from a client. Text the agent wrote for a person (a message, a note, a summary, a
+    reason: :data:`~router.contracts.CustomerText`) is kept without the characters PostgreSQL cannot
+    store (NUL, lone surrogates); any other string with one is refused with an ``error`` frame naming
+    the field (:class:`~router.contracts.Strict`)."""
 
 
 # ---------------------------------------------------------------- agent → server
@@ -46,48 +44,48 @@ class SetState(_Frame):
 
 class Accept(_Frame):
     type: Literal["accept"]
-    offer_id: Annotated[str, Field(min_length=1, max_length=100), REFUSE]
+    offer_id: Annotated[str, Field(min_length=1, max_length=100)]
     ref: Ref = None
 
 
 class Reject(_Frame):
     type: Literal["reject"]
-    offer_id: Annotated[str, Field(min_length=1, max_length=100), REFUSE]
-    reason: Annotated[str, Field(max_length=200), STRIP] | None = None
+    offer_id: Annotated[str, Field(min_length=1, max_length=100)]
+    reason: Annotated[CustomerText | None, Field(max_length=200)] = None
     ref: Ref = None
 
 
 class SendMessage(_Frame):
     type: Literal["send_message"]
     interaction_id: Id
-    body: Annotated[str, Field(min_length=1, max_length=100_000), STRIP]
-    subject: (
-        Annotated[str, Field(max_length=1000, description="e-mail: sets the thread's subject"), STRIP] | None
-    ) = None
+    body: Annotated[CustomerText, Field(min_length=1, max_length=100_000)]
+    subject: Annotated[
+        CustomerText | None, Field(max_length=1000, description="e-mail: sets the thread's subject")
+    ] = None
     ref: Ref = None
 
 
 class AddNote(_Frame):
     type: Literal["add_note"]
     interaction_id: Id
-    body: Annotated[str, Field(min_length=1, max_length=20_000), STRIP]
+    body: Annotated[CustomerText, Field(min_length=1, max_length=20_000)]
     ref: Ref = None
 
 
 class Complete(_Frame):
     type: Literal["complete"]
     interaction_id: Id
-    disposition: Annotated[str, Field(max_length=100), REFUSE] | None = None
-    summary: Annotated[str, Field(max_length=20_000), STRIP] | None = None
+    disposition: Annotated[str | None, Field(max_length=100)] = None
+    summary: Annotated[CustomerText | None, Field(max_length=20_000)] = None
     ref: Ref = None
 
 
 class Transfer(_Frame):
     type: Literal["transfer"]
     interaction_id: Id
-    queue: Annotated[str, Field(min_length=1, max_length=64), REFUSE]
+    queue: Annotated[str, Field(min_length=1, max_length=64)]
     channel: Channel | None = Field(default=None, description="escalate onto another channel")
-    note: Annotated[str, Field(max_length=20_000), STRIP] | None = None
+    note: Annotated[CustomerText | None, Field(max_length=20_000)] = None
     ref: Ref = None
 
 

@@ -246,5 +246,23 @@ class RuleRecord:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
+    """A token that may be used now (neither revoked nor expired)."""
+
+    id: uuid.UUID
     role: str
     agent_id: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What is known of a token, never its secret nor its hash. ``source``: ``api`` or ``file``."""
+
+    id: uuid.UUID
+    role: str
+    agent_id: str | None
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    source: str

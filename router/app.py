@@ -11,13 +11,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+import asyncpg
 import structlog
 from aiohttp import WSCloseCode, web
 
 from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
 from router.backends import POOL, redis_client
-from router.config import SETTINGS, Settings
+from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http.api import API, problem_middleware
 from router.http.routes import SOCKET_ROUTES, route_defs
@@ -71,7 +72,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         outbound = Outbound(pool, engine, directory, adapter_token)
         ingest = Ingest(pool, engine, directory, stats, metrics, outbound)
         work = Work(pool, engine, directory, stats, metrics, ingest)
-        hub = Hub(pool, engine, directory, stats, metrics, node)
+        hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound)
@@ -79,14 +80,29 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
         await directory.apply_file(settings.file)
-        for tok in settings.file.tokens:
-            await token_store.insert(pool, hash_token(tok.token), tok.role.value, tok.agent_id, tok.name)
+        await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
         await directory.sync_live()
         yield
     finally:
         await redis.aclose(close_connection_pool=True)
         await pool.close()
+
+
+async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[TokenEntry]) -> None:
+    """Store the tokens the configuration file names, and revoke those it named before and no longer
+    does (every running process is told, so their sockets close too). A revoked token stays revoked even
+    when the file names it again: a new secret is needed."""
+    hashes = []
+    for tok in entries:
+        token_hash = hash_token(tok.token)
+        hashes.append(token_hash)
+        stored = await token_store.upsert_from_file(pool, token_hash, tok.role.value, tok.agent_id, tok.name)
+        if stored.revoked_at is not None:
+            log.warning("token.file_token_revoked", token_id=str(stored.id), token_name=tok.name)
+    for gone in await token_store.revoke_file_tokens_except(pool, hashes):
+        log.info("token.revoked_removed_from_file", token_id=str(gone.id), token_name=gone.name)
+        await events.publish(engine, "token_revoked", {"token_id": str(gone.id), "role": gone.role})
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
@@ -96,6 +112,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         pump,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),
+        asyncio.create_task(hub.token_sockets.run(), name="token-sweep"),
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
     ]

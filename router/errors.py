@@ -20,6 +20,12 @@ class BadRequest(OmnirouteError):
     status, code, title = 422, "invalid", "Invalid request"
 
 
+class Undecodable(OmnirouteError):
+    """The body cannot be read as text at all (a broken ``Content-Encoding``, bytes that are not UTF-8)."""
+
+    status, code, title = 400, "undecodable", "The body cannot be decoded"
+
+
 class Unauthorized(OmnirouteError):
     status, code, title = 401, "unauthorized", "Missing or unknown token"
 

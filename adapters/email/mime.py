@@ -20,7 +20,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
-from router.contracts import Attachment, Channel, CustomerHints, InboundEvent
+from router.contracts import Attachment, Channel, CustomerHints, InboundEvent, strip_unstorable
 
 SUPERSETS = {
     "ks_c_5601-1987": "cp949",
@@ -70,8 +70,9 @@ def unescape(text: str, fallback: str | None = None) -> str:
 
 
 def clean(text: str) -> str:
-    """Without NUL and other control characters (PostgreSQL text cannot hold NUL)."""
-    return CONTROLS.sub("", text)
+    """Without NUL, other control characters and lone surrogates (PostgreSQL text cannot hold NUL or a
+    lone surrogate; the router refuses them in every field but the customer's own text)."""
+    return strip_unstorable(CONTROLS.sub("", text))
 
 
 def decode_words(raw: str | None, fallback: str | None = None) -> str:
@@ -109,7 +110,7 @@ def message_ids(*values: str | None) -> list[str]:
     """Message ids (``<…>``) in header values, in order, without repeats."""
     seen: list[str] = []
     for value in values:
-        for found in MSG_ID.findall(value or ""):
+        for found in map(clean, MSG_ID.findall(value or "")):
             if found not in seen:
                 seen.append(found)
     return seen
@@ -166,7 +167,7 @@ def attachments(message: EmailMessage) -> list[Attachment]:
         found.append(
             Attachment(
                 filename=decode_words(filename)[:300] or None if filename else None,
-                content_type=part.get_content_type(),
+                content_type=clean(part.get_content_type()),
                 size=len(payload) if isinstance(payload, bytes) else None,
             )
         )
@@ -206,7 +207,7 @@ def mail_event(message: EmailMessage, raw: bytes, *, recipients: list[str] | Non
         attributes["mailbox"] = recipients[0].lower()
     if html is not None:
         attributes["html"] = clean(html[:HTML_KEPT])
-    auto = str(message.get("Auto-Submitted", "")).strip().lower()
+    auto = clean(str(message.get("Auto-Submitted", ""))).strip().lower()
     if auto and auto != "no":
         attributes["auto_submitted"] = auto  # an out-of-office or other automatic reply (RFC 3834)
     name = " ".join(decode_words(sender_name, charset).split())[:200] or None

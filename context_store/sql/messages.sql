@@ -7,6 +7,23 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (channel, external_id) WHERE external_id IS NOT NULL DO NOTHING
 RETURNING id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at;
 
+-- name: message_insert_held
+-- An agent's reply, stored only while that agent holds the interaction (assigned or in wrap-up). The
+-- interaction's row is share-locked, so a transfer or completion running at the same moment either ends
+-- before (and nothing is stored) or waits until the message is in. No row: not held, or a retry of a
+-- provider id already stored on the channel.
+-- $1 id, $2 interaction_id, $3 agent_id, $4 body, $5 external_id, $6 attachments jsonb
+WITH held AS (
+    SELECT id, conversation_id, channel FROM interactions
+    WHERE id = $2 AND agent_id = $3 AND status IN ('assigned', 'wrapup')
+    FOR SHARE
+)
+INSERT INTO messages (id, interaction_id, conversation_id, channel, direction, body, agent_id, external_id,
+                      status, attachments)
+SELECT $1, held.id, held.conversation_id, held.channel, 'outbound', $4, $3, $5, 'pending', $6 FROM held
+ON CONFLICT (channel, external_id) WHERE external_id IS NOT NULL DO NOTHING
+RETURNING id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at;
+
 -- name: message_get
 -- $1 id
 SELECT id, interaction_id, direction, body, agent_id, external_id, status, attachments, created_at
@@ -36,6 +53,20 @@ WHERE external_id = $1 AND direction = 'outbound'
   AND (CASE $2 WHEN 'failed' THEN 9 WHEN 'read' THEN 4 WHEN 'delivered' THEN 3 WHEN 'sent' THEN 2 ELSE 1 END) >
       (CASE status WHEN 'failed' THEN 9 WHEN 'read' THEN 4 WHEN 'delivered' THEN 3 WHEN 'sent' THEN 2 ELSE 1 END)
 RETURNING id, interaction_id, status, agent_id;
+
+-- name: message_external_known
+-- Whether any outbound message carries this provider id. $1 external_id
+SELECT EXISTS (SELECT 1 FROM messages WHERE external_id = $1 AND direction = 'outbound');
+
+-- name: early_receipt_park
+-- A receipt for a provider id not known yet, kept until the id is recorded. $1 external_id, $2 status,
+-- $3 detail
+INSERT INTO early_receipts (external_id, status, detail) VALUES ($1, $2, $3)
+ON CONFLICT (external_id, status) DO NOTHING;
+
+-- name: early_receipts_take
+-- The receipts waiting for this provider id, oldest first, removed. $1 external_id
+DELETE FROM early_receipts WHERE external_id = $1 RETURNING status, detail, received_at;
 
 -- name: messages_pending
 -- Outbound messages not yet handed to an adapter (for redelivery after a restart).

@@ -4,7 +4,16 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 Adapters and the agent desktop import from here and from the SDK only."""
 
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
-from router.contracts.text import REFUSE, STRIP, is_storable, storable
+from router.contracts.text import (
+    MAX_JSON_DEPTH,
+    BodyError,
+    CustomerText,
+    parse_json,
+    refuse_unstorable,
+    strip_unstorable,
+    unstorable_path,
+    validation_errors,
+)
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
@@ -48,7 +57,9 @@ from router.contracts.wire import (
     SkillLevel,
     Strict,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
+    TokenState,
     normalize_identity,
 )
 
@@ -56,14 +67,14 @@ __all__ = [
     "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
+    "MAX_JSON_DEPTH",
     "OPEN_STATUSES",
-    "REFUSE",
-    "STRIP",
     "AgentConfig",
     "AgentLive",
     "AgentOut",
     "AgentState",
     "Attachment",
+    "BodyError",
     "Channel",
     "ChannelCapabilities",
     "ChannelInfo",
@@ -71,6 +82,7 @@ __all__ = [
     "ContextRecord",
     "CustomerHints",
     "CustomerOut",
+    "CustomerText",
     "EndIn",
     "Health",
     "Ident",
@@ -101,9 +113,14 @@ __all__ = [
     "SkillLevel",
     "Strict",
     "TokenIn",
+    "TokenInfoOut",
     "TokenOut",
-    "is_storable",
+    "TokenState",
     "lua_header",
     "normalize_identity",
-    "storable",
+    "parse_json",
+    "refuse_unstorable",
+    "strip_unstorable",
+    "unstorable_path",
+    "validation_errors",
 ]

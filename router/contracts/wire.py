@@ -8,13 +8,14 @@ document at ``/v1/openapi.json`` is generated from them. Adapters depend on this
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
+from router.contracts.text import CustomerText, refuse_unstorable
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="letters, digits, _ . - (max 64)")]
@@ -48,7 +49,16 @@ class AgentState(StrEnum):
 
 
 class Strict(BaseModel):
+    """Every model the router receives: unknown fields are refused, and so is a NUL or a lone surrogate
+    in any string (at any depth of a free-form object), except in :data:`CustomerText`, which is stored
+    without them (``router.contracts.text``)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return refuse_unstorable(value)
 
 
 # ---------------------------------------------------------------- identities
@@ -60,7 +70,7 @@ class IdentityIn(Strict):
 
 
 class CustomerHints(Strict):
-    name: Annotated[str | None, Field(max_length=200)] = None
+    name: Annotated[CustomerText | None, Field(max_length=200)] = None
     email: Annotated[str | None, Field(max_length=320)] = None
     phone: Annotated[str | None, Field(max_length=40)] = None
 
@@ -106,8 +116,8 @@ class InboundEvent(Strict):
     queue: Ident | None = None
     priority: Annotated[int | None, Field(ge=0, le=100)] = None
     attributes: dict[str, Any] = Field(default_factory=dict)
-    content: Annotated[str | None, Field(max_length=100_000)] = None
-    subject: Annotated[str | None, Field(max_length=1000)] = None
+    content: Annotated[CustomerText | None, Field(max_length=100_000)] = None
+    subject: Annotated[CustomerText | None, Field(max_length=1000)] = None
     attachments: list[Attachment] = Field(default_factory=list)
     message_external_id: Annotated[str | None, Field(max_length=300)] = Field(
         default=None, description="the provider's id of the first message (e-mail Message-ID, wamid)"
@@ -154,7 +164,7 @@ class IngestResult(BaseModel):
 
 class MessageIn(Strict):
     direction: Literal["inbound", "outbound"] = "inbound"
-    body: Annotated[str, Field(max_length=100_000)] = ""
+    body: Annotated[CustomerText, Field(max_length=100_000)] = ""
     external_id: Annotated[str | None, Field(max_length=200)] = None
     attachments: list[Attachment] = Field(default_factory=list)
     agent_id: str | None = None
@@ -342,12 +352,51 @@ class TokenIn(Strict):
     role: Role
     agent_id: Ident | None = None
     name: Annotated[str | None, Field(max_length=200)] = None
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the token stops working (RFC 3339 with an offset); none: never"
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("expires_at is out of range") from None
 
 
 class TokenOut(BaseModel):
+    """A new token: the secret (``token``) is shown this once; ``id`` names it from then on."""
+
+    id: str
     token: str
     role: Role
     agent_id: str | None = None
+    name: str | None = None
+    expires_at: datetime | None = None
+
+
+class TokenState(StrEnum):
+    active = "active"
+    expired = "expired"
+    revoked = "revoked"
+
+
+class TokenInfoOut(BaseModel):
+    """A stored token as ``GET /v1/tokens`` lists it: never its secret nor its hash. ``source`` is
+    ``file`` for the tokens named in the configuration file (revoked at start once removed from it)."""
+
+    id: str
+    role: Role
+    agent_id: str | None = None
+    name: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    state: TokenState
+    source: Literal["api", "file"]
 
 
 class MessageStatusOut(BaseModel):

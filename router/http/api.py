@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -19,13 +20,15 @@ from pydantic import BaseModel, ValidationError
 from context_store import customers, interactions, journey, messages
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
-from context_store.records import InteractionDetail
+from context_store.errors import Duplicate
+from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
     AgentLive,
     AgentOut,
+    BodyError,
     Channel,
     ChannelInfo,
     ContextRecord,
@@ -42,9 +45,14 @@ from router.contracts import (
     Role,
     RulesIn,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
+    TokenState,
+    parse_json,
+    unstorable_path,
+    validation_errors,
 )
-from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError, Undecodable
 from router.http.openapi import openapi_document
 from router.http.routes import HTTP_ROUTES, route_defs
 from router.metrics import METRICS, Metrics
@@ -52,7 +60,7 @@ from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
-from router.routing.events import jsonable, publish_message_status
+from router.routing.events import jsonable, publish, publish_message_status
 from router.routing.stats import STATS, Statistics
 from router.service import auth
 from router.service.auth import TOKENS, Principal
@@ -120,16 +128,44 @@ async def problem_middleware(
 
 
 async def body(request: web.Request, model: type[M]) -> M:
-    raw = await request.read()
+    """The request's body as ``model``: 400 when it cannot be decoded, 422 when it is not acceptable JSON
+    (``NaN``, nesting past ``MAX_JSON_DEPTH``) or does not fit the model (each error names its field)."""
     try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        raw = await request.read()
+    except web.RequestPayloadError as exc:
+        raise Undecodable(f"the body cannot be read: {' '.join(str(exc).split())}") from exc
+    try:
+        data = parse_json(raw)
+    except BodyError as exc:
+        if not exc.decodable:
+            raise Undecodable(str(exc)) from exc
+        raise BadRequest(str(exc)) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errs = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        errs = validation_errors(exc)
         raise BadRequest(f"{len(errs)} invalid field(s)", errors=errs) from exc
+
+
+def token_info_out(t: TokenInfo, now: datetime) -> TokenInfoOut:
+    """A stored token as listed: what it is and whether it works, never its secret nor its hash."""
+    if t.revoked_at is not None:
+        state = TokenState.revoked
+    elif t.expires_at is not None and t.expires_at <= now:
+        state = TokenState.expired
+    else:
+        state = TokenState.active
+    return TokenInfoOut(
+        id=str(t.id),
+        role=Role(t.role),
+        agent_id=t.agent_id,
+        name=t.name,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
+        state=state,
+        source="file" if t.source == "file" else "api",
+    )
 
 
 def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.Response:
@@ -238,6 +274,12 @@ class API:
                 "give channel and external_id",
                 errors=[{"loc": ["query"], "msg": "channel and external_id are required"}],
             )
+        for name, value in (("channel", channel), ("external_id", external_id)):
+            if unstorable_path(value) is not None:
+                raise BadRequest(
+                    f"{name} contains NUL or a lone surrogate",
+                    errors=[{"loc": ["query", name], "msg": "must not contain NUL or a lone surrogate"}],
+                )
         iid = await interactions.id_by_external(self.pool, channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
@@ -265,12 +307,13 @@ class API:
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)
         msg = await body(request, MessageIn)
+        held_by = None
         if principal.role == Role.agent:
+            # an agent writes only into work it holds now: not into one it transferred or finished
             msg = msg.model_copy(update={"direction": "outbound", "agent_id": principal.agent_id})
-            detail = await self._interaction_for(request, principal)
-            if detail.interaction.agent_id != principal.agent_id:
-                raise Forbidden("only the agent holding the interaction writes in it")
-        message, created = await self.ingest.add_message(request.match_info["id"], msg)
+            await self._interaction_for(request, principal)
+            held_by = principal.agent_id
+        message, created = await self.ingest.add_message(request.match_info["id"], msg, held_by=held_by)
         return ok(jsonable(message), 201 if created else 200)
 
     async def post_end(self, request: web.Request) -> web.Response:
@@ -396,10 +439,42 @@ class API:
             raise BadRequest(
                 f"unknown agent {tin.agent_id!r}", errors=[{"loc": ["agent_id"], "msg": "unknown"}]
             )
+        if tin.expires_at is not None and tin.expires_at <= datetime.now(UTC):
+            raise BadRequest(
+                "expires_at is in the past",
+                errors=[{"loc": ["expires_at"], "msg": "must be in the future"}],
+            )
         token = auth.new_token()
-        await token_store.insert(self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name)
-        log.info("token.created", token_role=tin.role.value, agent_id=tin.agent_id)
-        return ok(TokenOut(token=token, role=tin.role, agent_id=tin.agent_id), 201)
+        stored = await token_store.insert(
+            self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name, tin.expires_at
+        )
+        log.info("token.created", token_id=str(stored.id), token_role=tin.role.value, agent_id=tin.agent_id)
+        out = TokenOut(
+            id=str(stored.id),
+            token=token,
+            role=tin.role,
+            agent_id=tin.agent_id,
+            name=tin.name,
+            expires_at=stored.expires_at,
+        )
+        return ok(out, 201)
+
+    async def list_tokens(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.admin)
+        now = datetime.now(UTC)
+        return ok([token_info_out(t, now) for t in await token_store.all_tokens(self.pool)])
+
+    async def delete_token(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.admin)
+        token_id = parse_uuid(request.match_info["id"])
+        revoked = await token_store.revoke(self.pool, token_id) if token_id is not None else None
+        if revoked is None:
+            raise NotFound(f"token {request.match_info['id']} not found")
+        # refused here at once; every other process refuses it when the event reaches it
+        self.hub.token_sockets.revoked(str(revoked.id))
+        await publish(self.engine, "token_revoked", {"token_id": str(revoked.id), "role": revoked.role})
+        log.info("token.revoke", token_id=str(revoked.id), token_role=revoked.role)
+        return web.Response(status=204)
 
     # ------------------------------------------------------------ message receipts
 
@@ -409,7 +484,12 @@ class API:
         mid = parse_uuid(request.match_info["id"])
         changed = None
         if mid is not None:
-            changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
+            try:
+                changed = await messages.set_status(self.pool, mid, st.status, st.detail, st.external_id)
+            except Duplicate as exc:
+                raise Conflict(
+                    str(exc), errors=[{"loc": ["external_id"], "msg": "belongs to another message"}]
+                ) from exc
         if changed is None:
             raise NotFound(f"message {request.match_info['id']} not found")
         await publish_message_status(self.engine, changed, changed.status, st.detail)

@@ -7,7 +7,7 @@ handler registered by ``router.app``), the roles it admits, the request body mod
 and every answer it gives: status code → body model, or problem+json for an error.
 
 The answers every route of a kind gives are added by ``_route`` so that no entry forgets them:
-401 when a role is needed, 403 when some role is refused, 413 and 422 when a body is read, and 503 (the
+401 when a role is needed, 403 when some role is refused, 400, 413 and 422 when a body is read, and 503 (the
 problem middleware's answer when PostgreSQL or Redis is unreachable, or the live index is being rebuilt)
 when the handler touches them."""
 
@@ -50,7 +50,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Route:
-    method: Literal["GET", "POST", "PUT"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str
     handler: str
     summary: str
@@ -79,8 +79,14 @@ class Route:
 UNAUTHORIZED = Reply("No `Authorization: Bearer` token, or an unknown one.", problem=True)
 FORBIDDEN = Reply("The token's role is not admitted here.", problem=True)
 TOO_LARGE = Reply("The body is larger than 4 MiB.", problem=True)
+UNDECODABLE = Reply(
+    "The body cannot be decoded: a broken `Content-Encoding`, or bytes that are not UTF-8.", problem=True
+)
 INVALID = Reply(
-    "The body is not JSON or does not match the model; `errors` lists the failing fields.", problem=True
+    "The body is not JSON (`NaN` and `Infinity` are not), nests deeper than 32 levels, or does not match"
+    " the model; `errors` lists the failing fields (`loc` is the path, down to a key inside `attributes`"
+    " or `data`). A NUL or a lone surrogate is refused in any string except text a customer wrote.",
+    problem=True,
 )
 UNAVAILABLE = Reply(
     "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt: retry shortly.",
@@ -97,7 +103,7 @@ def _problem(description: str) -> Reply:
 
 
 def _route(
-    method: Literal["GET", "POST", "PUT"],
+    method: Literal["GET", "POST", "PUT", "DELETE"],
     path: str,
     handler: str,
     summary: str,
@@ -120,6 +126,7 @@ def _route(
         if set(roles) | ({Role.admin} if admin else set()) != set(Role):
             responses[403] = FORBIDDEN
     if body is not None:
+        responses[400] = UNDECODABLE
         responses[413] = TOO_LARGE
         responses[422] = INVALID
     responses.update(errors or {})
@@ -204,7 +211,7 @@ HTTP_ROUTES: tuple[Route, ...] = (
         ok={200: _json("The interaction, with its messages, notes and live position.", c.InteractionOut)},
         errors={
             404: _problem("No interaction of this channel has this provider id."),
-            422: _problem("`channel` or `external_id` is missing."),
+            422: _problem("`channel` or `external_id` is missing, or holds a NUL or a lone surrogate."),
         },
     ),
     _route(
@@ -227,14 +234,19 @@ HTTP_ROUTES: tuple[Route, ...] = (
         roles=(ADAPTER, AGENT),
         body=c.MessageIn,
         description="An adapter adds the customer's messages (or an outbound one naming `agent_id`); an agent"
-        " token writes outbound replies in the interactions it holds. A message to a transferred"
-        " interaction goes to the live one of its conversation. Idempotent on `external_id`.",
+        " token writes outbound replies only in the interactions it holds now (assigned or in wrap-up):"
+        " not in one it transferred or completed. An adapter's message to a transferred interaction goes"
+        " to the live one of its conversation. Idempotent on `external_id`. The body is customer text: a"
+        " NUL or a lone surrogate in it is dropped, the rest stored as sent.",
         ok={
             201: _json("The message was added.", c.MessageOut),
             200: _json("A message with this `external_id` already exists: that message.", c.MessageOut),
         },
         errors={
-            403: _problem("The token's role is not admitted, or the agent does not hold the interaction."),
+            403: _problem(
+                "The token's role is not admitted, or the agent does not hold the interaction now"
+                " (nothing is stored)."
+            ),
             404: NO_INTERACTION,
             422: _problem("The body does not match the model, or an outbound message has no `agent_id`."),
         },
@@ -380,9 +392,36 @@ HTTP_ROUTES: tuple[Route, ...] = (
         errors={
             422: _problem(
                 "The body does not match the model, `agent_id` is missing for an agent token (or given for"
-                " another role), or names an unknown agent."
+                " another role), names an unknown agent, or `expires_at` is not in the future."
             )
         },
+    ),
+    _route(
+        "GET",
+        "/v1/tokens",
+        "list_tokens",
+        "Every stored token",
+        tag="tokens",
+        roles=(ADMIN,),
+        description="Each token's id, role, agent, name, creation, expiry, revocation and state (`active`,"
+        " `expired`, `revoked`), and whether it came from the configuration file; never the secret nor its"
+        " hash. The admin token of `OMNIROUTE_ADMIN_TOKEN` is not stored and not listed.",
+        ok={200: _json("The tokens, oldest first.", c.TokenInfoOut, many=True)},
+    ),
+    _route(
+        "DELETE",
+        "/v1/tokens/{id}",
+        "delete_token",
+        "Revoke a token",
+        tag="tokens",
+        roles=(ADMIN,),
+        params=(Param("id", "path", "the token's id (from `POST /v1/tokens` or `GET /v1/tokens`)"),),
+        description="The token is refused at once by every router process, and the sockets opened with it"
+        " are closed (close code 4003, reason `token revoked`). Revoking a revoked token changes nothing."
+        " A token of the configuration file is revoked for good: naming it in the file again does not"
+        " revive it.",
+        ok={204: Reply("The token is revoked.")},
+        errors={404: _problem("No token has this id.")},
     ),
     # message receipts
     _route(
@@ -411,7 +450,8 @@ HTTP_ROUTES: tuple[Route, ...] = (
             404: _problem(
                 "No message has this id, or the report would move its status back (a status never moves"
                 " back, and failed is final)."
-            )
+            ),
+            409: _problem("The `external_id` is another message's on this channel; nothing changed."),
         },
     ),
     # operations

@@ -26,9 +26,11 @@ from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut
 from router.metrics import Metrics
 from router.node import Node
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
+from router.realtime.revocation import TokenSockets
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
+from router.service.auth import TokenCache
 
 log = structlog.get_logger("router.realtime.hub")
 
@@ -171,6 +173,7 @@ class Hub:
         stats: Statistics,
         metrics: Metrics,
         node: Node,
+        tokens: TokenCache,
     ) -> None:
         self.pool = pool
         self.engine = engine
@@ -178,6 +181,7 @@ class Hub:
         self.stats = stats
         self.metrics = metrics
         self.node = node
+        self.token_sockets = TokenSockets(tokens)  # closed when their token is revoked or expires
         self.agents: dict[str, AgentSession] = {}
         self.supervisors: weakref.WeakSet[SupervisorSession] = weakref.WeakSet()
         self.all_sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -325,6 +329,8 @@ class Hub:
         elif kind == "config":
             if data.get("node") != self.node.id:
                 await self.directory.reload()
+        elif kind == "token_revoked":
+            self.token_sockets.revoked(str(data["token_id"]))
         if kind == "agent":
             self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):

@@ -11,7 +11,6 @@ grace period."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from typing import Any
@@ -24,7 +23,7 @@ from pydantic import ValidationError
 
 from agent_desktop import frames
 from context_store.db import ping
-from router.contracts import Channel, Role, storable
+from router.contracts import Channel, Role, parse_json, strip_unstorable, validation_errors
 from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
@@ -39,8 +38,6 @@ from router.service.work import Work
 log = structlog.get_logger("router.realtime.sockets")
 
 MAX_FRAME_BYTES = 1 << 20
-MAX_DEPTH = 32
-"""Client frames nested deeper than this are refused (a valid frame is two or three levels deep)."""
 PROBE_SECONDS = 2.0
 """How long the backends get to answer before a socket is refused with 503."""
 
@@ -66,37 +63,10 @@ def _is_event_id(value: str) -> bool:
     return m is not None and all(int(part) < 2**64 for part in m.groups(default="0"))
 
 
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-
-
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-"""A JSON string (skipped whole) or a bracket: what nesting is counted from."""
-
-
-def _nested_too_deep(text: str) -> bool:
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return False
-    depth = 0
-    for token in _TOKENS.finditer(text):
-        c = token.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
-
-
 def parse_frame(text: str) -> Any:
-    """A client frame's JSON; ``ValueError`` when it is not JSON or nests deeper than ``MAX_DEPTH``.
-
-    The depth is counted before parsing: the parser's own limit surfaces as a RecursionError, which
-    leaves CPython 3.11's recursion bookkeeping unreliable for the rest of the process."""
-    if _nested_too_deep(text):
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    return json.loads(text)
+    """A client frame's JSON; ``ValueError`` (:class:`~router.contracts.BodyError`) when it is not JSON,
+    holds ``NaN`` or nests deeper than :data:`~router.contracts.MAX_JSON_DEPTH` levels."""
+    return parse_json(text)
 
 
 def _unavailable(ref: str | None = None) -> frames.Error:
@@ -194,6 +164,7 @@ class Sockets:
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
         outbox = Outbox(ws, request.transport, self.hub.metrics, "agent", held=True)
+        self.hub.token_sockets.watch(outbox, principal)
         session = AgentSession(agent_id, uuid.uuid4().hex, outbox)
         structlog.contextvars.bind_contextvars(agent_id=agent_id)
         try:
@@ -248,11 +219,11 @@ class Sockets:
         try:
             raw = parse_frame(text)
             if isinstance(raw, dict) and isinstance(raw.get("ref"), str):
-                ref = storable(raw["ref"])[:100]
+                ref = strip_unstorable(raw["ref"])[:100]
             frame = frames.agent_client_frame.validate_python(raw)
         except ValueError as exc:  # not JSON, too deep, or not a valid frame (ValidationError)
             if isinstance(exc, ValidationError):
-                detail, errs = "malformed frame", _errors(exc)
+                detail, errs = "malformed frame", validation_errors(exc)
             else:
                 detail, errs = f"malformed frame: {exc}", None
             session.send(frames.Error(code="invalid_frame", detail=detail, ref=ref, errors=errs))
@@ -314,7 +285,7 @@ class Sockets:
         return {}  # ping
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
-        await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
+        principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
         after = request.query.get("after")
         if after and not _is_event_id(after):
             # refused before the upgrade, like any other bad request
@@ -329,6 +300,7 @@ class Sockets:
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
         outbox = Outbox(ws, request.transport, self.hub.metrics, "supervisor")
+        self.hub.token_sockets.watch(outbox, principal)
         sup = SupervisorSession(outbox, raw_events=request.query.get("events") in ("1", "true"))
         try:
             await self._open_supervisor(sup, after)
@@ -340,7 +312,7 @@ class Sockets:
                 except ValueError:
                     raw = None
                 if isinstance(raw, dict) and raw.get("type") == "ping":
-                    ref = storable(raw["ref"])[:100] if isinstance(raw.get("ref"), str) else None
+                    ref = strip_unstorable(raw["ref"])[:100] if isinstance(raw.get("ref"), str) else None
                     sup.send(frames.Ack(ref=ref))
                 else:
                     detail = "the supervisor socket takes only ping frames; it pushes the rest"

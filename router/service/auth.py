@@ -24,14 +24,26 @@ CACHE_SECONDS = 10.0
 
 @dataclass
 class Principal:
-    """Who a request or socket acts as: a role, and for an agent token its agent id."""
+    """Who a request or socket acts as: a role, and for an agent token its agent id. A stored token also
+    has its id (by which it is revoked) and its expiry (seconds since the epoch), if it has one."""
 
     role: Role
     agent_id: str | None = None
+    token_id: str | None = None
+    expires_at: float | None = None
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (time.time() if now is None else now)
+
+
+def _raw(token: str) -> bytes:
+    """A token's bytes, whatever characters a client sent (``hmac.compare_digest`` takes ASCII text
+    only; a header may carry any)."""
+    return token.encode("utf-8", "surrogatepass")
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(_raw(token)).hexdigest()
 
 
 def new_token() -> str:
@@ -40,19 +52,31 @@ def new_token() -> str:
 
 class TokenCache:
     """Resolves bearer tokens: the configured admin token, this process's internal tokens (the in-process
-    adapters'), and stored tokens (cached for ``CACHE_SECONDS``)."""
+    adapters'), and stored tokens (cached for ``CACHE_SECONDS``).
+
+    The cache never serves an expired token, and :meth:`forget` drops a revoked one at once (every
+    process calls it on the ``token_revoked`` event). A lookup that was reading PostgreSQL while a
+    revocation arrived does not cache what it read."""
 
     def __init__(self, pool: asyncpg.Pool, admin_token: str | None) -> None:
         self.pool = pool
         self.admin_token = admin_token
         self._internal: dict[str, Principal] = {}
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._generation = 0
 
     def add_internal(self, token: str, principal: Principal) -> None:
         self._internal[token] = principal
 
+    def forget(self, token_id: str) -> None:
+        """A token was revoked: never serve it from the cache again."""
+        self._generation += 1
+        for key, (_, principal) in list(self._cache.items()):
+            if principal is not None and principal.token_id == token_id:
+                del self._cache[key]
+
     async def lookup(self, token: str) -> Principal | None:
-        if self.admin_token and hmac.compare_digest(token, self.admin_token):
+        if self.admin_token and hmac.compare_digest(_raw(token), _raw(self.admin_token)):
             return Principal(Role.admin)
         internal = self._internal.get(token)
         if internal is not None:
@@ -61,13 +85,25 @@ class TokenCache:
         hit = self._cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[0] > now:
-            return hit[1]
+            principal = hit[1]
+            return None if principal is not None and principal.expired() else principal
+        generation = self._generation
         found = await token_store.get(self.pool, key)
-        principal = Principal(Role(found.role), found.agent_id) if found else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now + CACHE_SECONDS, principal)
-        return principal
+        principal = (
+            Principal(
+                Role(found.role),
+                found.agent_id,
+                str(found.id),
+                found.expires_at.timestamp() if found.expires_at else None,
+            )
+            if found
+            else None
+        )
+        if generation == self._generation:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now + CACHE_SECONDS, principal)
+        return None if principal is not None and principal.expired() else principal
 
 
 def bearer(request: web.Request, *, allow_query: bool = False) -> str | None:

@@ -28,7 +28,7 @@ from router.contracts import (
     MessageIn,
     normalize_identity,
 )
-from router.errors import BadRequest, Conflict, NotFound, NotReady
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
 from router.metrics import Metrics
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -256,14 +256,22 @@ class Ingest:
             },
         )
 
-    async def add_message(self, interaction_id: str, msg: MessageIn) -> tuple[Message, bool]:
+    async def add_message(
+        self, interaction_id: str, msg: MessageIn, *, held_by: str | None = None
+    ) -> tuple[Message, bool]:
         """A customer message from an adapter (or an agent's reply posted over HTTP). Returns the message
         and whether it was new. Messages to an interaction that was transferred go to the live one of its
-        conversation, so a customer's next chat line follows the transfer."""
+        conversation, so a customer's next chat line follows the transfer.
+
+        ``held_by`` writes on an agent's behalf: the message goes into that interaction only while the
+        agent holds it (checked in the same statement as the insert), never on to where a transfer took
+        the conversation; otherwise :class:`Forbidden` and nothing is stored."""
         iid = parse_uuid(interaction_id)
         it = await interactions.get(self.pool, iid) if iid else None
         if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
+        if held_by is not None:
+            return await self._add_agent_message(it, held_by, msg)
         if it.status == InteractionStatus.transferred:
             live = await interactions.live_in_conversation(self.pool, it.conversation_id)
             if live is not None:
@@ -294,6 +302,31 @@ class Ingest:
             return existing, False
         await self._announce_message(it, message)
         if msg.direction == "outbound" and self.outbound is not None:
+            await self.outbound.submit(str(message.id))
+        return message, True
+
+    async def _add_agent_message(
+        self, it: Interaction, agent_id: str, msg: MessageIn
+    ) -> tuple[Message, bool]:
+        message = await messages.insert_held(
+            self.pool,
+            interaction_id=it.id,
+            agent_id=agent_id,
+            body=msg.body,
+            external_id=msg.external_id,
+            attachments=[a.model_dump(mode="json", exclude_none=True) for a in msg.attachments],
+        )
+        if message is None:
+            existing = (
+                await messages.get_by_external(self.pool, it.channel, msg.external_id)
+                if msg.external_id
+                else None
+            )
+            if existing is not None and existing.interaction_id == it.id:
+                return existing, False  # a retry of a reply already stored
+            raise Forbidden(f"interaction {it.id} is not held by agent {agent_id}")
+        await self._announce_message(it, message)
+        if self.outbound is not None:
             await self.outbound.submit(str(message.id))
         return message, True
 

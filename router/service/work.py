@@ -15,7 +15,7 @@ from aiohttp import web
 from context_store import customers, interactions, journey, notes
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
-from router.contracts import Channel, InteractionStatus, MessageIn, is_storable, storable
+from router.contracts import Channel, InteractionStatus, MessageIn, strip_unstorable, unstorable_path
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone
 from router.metrics import Metrics
 from router.routing.directory import Directory
@@ -88,12 +88,12 @@ class Work:
         Everything is checked before the first write: a disposition PostgreSQL cannot store is refused,
         and the summary (the agent's own words) is kept without such characters. The record's writes are
         one transaction, after the live index's, so nothing is applied in part."""
-        if disposition is not None and not is_storable(disposition):
+        if disposition is not None and unstorable_path(disposition) is not None:
             raise BadRequest(
                 "the disposition contains a NUL character or a lone surrogate",
                 errors=[{"loc": ["disposition"], "msg": "cannot be stored", "type": "value_error"}],
             )
-        summary = storable(summary) if summary is not None else None
+        summary = strip_unstorable(summary) if summary is not None else None
         it = await self._held(agent_id, interaction_id)
         if it.status == InteractionStatus.wrapup:
             raise Conflict("already completed; in wrap-up")
@@ -144,7 +144,7 @@ class Work:
         if subject:
             await interactions.set_subject(self.pool, it.id, subject)
         message, _ = await self.ingest.add_message(
-            str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id)
+            str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id), held_by=agent_id
         )
         return message
 

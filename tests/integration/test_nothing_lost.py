@@ -222,8 +222,10 @@ async def test_redis_flush_rebuilds_queues_in_order_and_keeps_assignments(
 
     # the live index is gone, as after FLUSHALL or a Redis restart (only this test's keys are removed, so
     # other runs sharing the server are untouched; every key of a routing domain carries its hash tag)
-    async for key in r.scan_iter(match=p + "*", count=1000):
-        await r.unlink(key)
+    # in one command, as FLUSHALL is: deleted key by key, the router would start rebuilding while the
+    # deletion went on, and the rest of the deletion would then eat into the rebuilt index
+    doomed = [key async for key in r.scan_iter(match=p + "*", count=1000)]
+    await r.unlink(*doomed)
 
     async def rebuilt() -> bool:
         return bool(await r.exists(f"{p}:built")) and await r.hget(f"{p}:a:n1", "connected") == "1"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 import pytest
 
@@ -41,17 +44,55 @@ async def test_rules_are_replaced_whole_and_kept_in_order(pool: asyncpg.Pool) ->
 
 
 async def test_tokens_by_hash_and_the_agent_binding_is_enforced(pool: asyncpg.Pool) -> None:
-    await tokens.insert(pool, "h1", "agent", "ana", "ana's desktop")
-    await tokens.insert(pool, "h2", "supervisor", None, None)
-    assert await tokens.get(pool, "h1") == TokenRecord("agent", "ana")
-    assert await tokens.get(pool, "h2") == TokenRecord("supervisor", None)
+    ana = await tokens.insert(pool, "h1", "agent", "ana", "ana's desktop")
+    sup = await tokens.insert(pool, "h2", "supervisor", None, None)
+    assert await tokens.get(pool, "h1") == TokenRecord(ana.id, "agent", "ana", None)
+    assert await tokens.get(pool, "h2") == TokenRecord(sup.id, "supervisor", None, None)
     assert await tokens.get(pool, "nope") is None
-    await tokens.insert(pool, "h1", "adapter", None, "reissued")
-    assert await tokens.get(pool, "h1") == TokenRecord("adapter", None)
+    with pytest.raises(asyncpg.UniqueViolationError):  # a new token never replaces a stored one
+        await tokens.insert(pool, "h1", "adapter", None, "reissued")
+    reissued = await tokens.upsert_from_file(pool, "h1", "adapter", None, "reissued")
+    assert (reissued.id, reissued.source) == (ana.id, "file")
+    assert await tokens.get(pool, "h1") == TokenRecord(ana.id, "adapter", None, None)
     with pytest.raises(asyncpg.CheckViolationError):
         await tokens.insert(pool, "h3", "agent", None, None)
     with pytest.raises(asyncpg.CheckViolationError):
         await tokens.insert(pool, "h4", "root", None, None)
+
+
+async def test_revoked_and_expired_tokens_are_not_found_but_listed(pool: asyncpg.Pool) -> None:
+    now = datetime.now(UTC)
+    live = await tokens.insert(pool, "live", "supervisor", None, "wallboard", now + timedelta(hours=1))
+    old = await tokens.insert(pool, "old", "adapter", None, None, now - timedelta(seconds=1))
+    gone = await tokens.insert(pool, "gone", "adapter", None, None)
+    assert await tokens.get(pool, "live") == TokenRecord(live.id, "supervisor", None, live.expires_at)
+    assert await tokens.get(pool, "old") is None
+    revoked = await tokens.revoke(pool, gone.id)
+    assert revoked is not None and revoked.revoked_at is not None
+    assert await tokens.get(pool, "gone") is None
+    again = await tokens.revoke(pool, gone.id)
+    assert again is not None and again.revoked_at == revoked.revoked_at
+    assert await tokens.revoke(pool, uuid.uuid4()) is None
+    never = uuid.uuid4()
+    assert set(await tokens.revoked_among(pool, [live.id, old.id, gone.id, never])) == {gone.id, never}
+    listed = {t.id: t for t in await tokens.all_tokens(pool)}
+    assert set(listed) == {live.id, old.id, gone.id}
+    assert listed[gone.id].revoked_at == revoked.revoked_at
+    assert listed[live.id].name == "wallboard" and listed[live.id].revoked_at is None
+
+
+async def test_file_tokens_no_longer_in_the_file_are_revoked(pool: asyncpg.Pool) -> None:
+    kept = await tokens.upsert_from_file(pool, "kept", "supervisor", None, None)
+    dropped = await tokens.upsert_from_file(pool, "dropped", "adapter", None, None)
+    api = await tokens.insert(pool, "api", "adapter", None, None)
+    revoked = await tokens.revoke_file_tokens_except(pool, ["kept"])
+    assert [t.id for t in revoked] == [dropped.id]
+    assert await tokens.get(pool, "dropped") is None
+    assert await tokens.get(pool, "kept") is not None and await tokens.get(pool, "api") is not None
+    assert (kept.source, api.source) == ("file", "api")
+    # named in the file again, a revoked token stays revoked
+    back = await tokens.upsert_from_file(pool, "dropped", "adapter", None, None)
+    assert back.revoked_at is not None and await tokens.get(pool, "dropped") is None
 
 
 async def test_ping(pool: asyncpg.Pool) -> None:

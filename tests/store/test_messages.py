@@ -3,6 +3,7 @@ a restart, e-mail threading; notes."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -83,6 +84,37 @@ async def test_delivery_status_only_moves_forward(pool: asyncpg.Pool) -> None:
     assert await messages.set_status(pool, uuid.uuid4(), "sent", None) is None
     attempts = await pool.fetchval("SELECT attempts FROM messages WHERE id = $1", m.id)
     assert attempts == 1, "a retry counts an attempt; a receipt does not"
+
+
+async def test_a_receipt_that_overtakes_the_provider_id_waits_and_is_applied(pool: asyncpg.Pool) -> None:
+    it = await _chat(pool)
+    m = await _reply(pool, it)
+    await messages.set_status(pool, m.id, "queued", "handed to twilio_sms")
+    # the provider's "delivered" callback arrives before the adapter reports the id it got back
+    assert await messages.set_status_by_external(pool, "SM-EARLY", "delivered", None) == []
+    assert await messages.set_status_by_external(pool, "SM-EARLY", "delivered", None) == [], "kept once"
+    assert (await messages.get(pool, m.id)).status == "queued"
+    # recording the id applies it: the answer carries the furthest status, and nothing waits any more
+    changed = await messages.set_status(pool, m.id, "sent", None, "SM-EARLY")
+    assert changed == MessageStatus(m.id, it.id, "delivered", "a1")
+    assert (await messages.get(pool, m.id)).status == "delivered"
+    assert await pool.fetchval("SELECT count(*) FROM early_receipts") == 0
+    # a receipt for an id that is known but would move back is not kept
+    assert await messages.set_status_by_external(pool, "SM-EARLY", "sent", None) == []
+    assert await pool.fetchval("SELECT count(*) FROM early_receipts") == 0
+
+
+async def test_a_receipt_racing_the_provider_id_is_never_lost(pool: asyncpg.Pool) -> None:
+    for n in range(20):
+        it = await _chat(pool)
+        m = await _reply(pool, it)
+        sid = f"SM-RACE-{n}"
+        await asyncio.gather(
+            messages.set_status(pool, m.id, "sent", None, sid),
+            messages.set_status_by_external(pool, sid, "delivered", None),
+        )
+        assert (await messages.get(pool, m.id)).status == "delivered", f"receipt lost in round {n}"
+    assert await pool.fetchval("SELECT count(*) FROM early_receipts") == 0
 
 
 async def test_thread_refs_and_threading_by_provider_ids(pool: asyncpg.Pool) -> None:

@@ -23,6 +23,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "interaction_insert": records.Interaction,
     "interaction_messages": records.Message,
     "message_insert": records.Message,
+    "message_insert_held": records.Message,
     "message_get": records.Message,
     "message_get_by_external": records.Message,
     "interaction_notes": records.Note,
@@ -43,6 +44,11 @@ RECORD_OF: dict[str, type[Any]] = {
     "agents_all": records.AgentRecord,
     "rules_all": records.RuleRecord,
     "token_get": records.TokenRecord,
+    "token_insert": records.TokenInfo,
+    "token_file_upsert": records.TokenInfo,
+    "tokens_file_revoke_missing": records.TokenInfo,
+    "tokens_all": records.TokenInfo,
+    "token_revoke": records.TokenInfo,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

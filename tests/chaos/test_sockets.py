@@ -8,9 +8,8 @@ import json
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,8 +18,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.config import Settings, parse_config
-from router.embedded import free_port, redis_binary
 from router.routing.keys import Keys
+from tests.chaos.backends import OwnRedis
 from tests.support.agents import AgentClient
 from tests.support.configs import DEFAULT, chat_only
 from tests.support.servers import RouterProcess, Services, TestServer
@@ -143,7 +142,10 @@ async def _drop_namespace(redis_url: str, namespace: str) -> None:
 
 
 async def test_a_wallboard_that_stops_reading_never_delays_offers(
-    processes: Callable[[Any], Awaitable[RouterProcess]], services: Services, namespace: str
+    processes: Callable[[Any], Awaitable[RouterProcess]],
+    services: Services,
+    namespace: str,
+    figures: Callable[[str], None],
 ) -> None:
     """A supervisor socket with ``?events=1`` that never reads (a wallboard laptop gone to sleep) while 200
     chats, the first ones carrying 100 kB messages, flow to four healthy desktops: offers keep their
@@ -259,8 +261,8 @@ async def test_a_wallboard_that_stops_reading_never_delays_offers(
 
         await asyncio.wait_for(acked(), 10)
         p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-        print(
-            f"\nslow wallboard: {total} chats in {flowed:.1f} s, {len(latencies)} offers; offer latency "
+        figures(
+            f"slow wallboard: {total} chats in {flowed:.1f} s, {len(latencies)} offers; offer latency "
             f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms; "
             f"router RSS {rss_start >> 20} MiB at start, {rss_peak >> 20} MiB peak, "
             f"{rss_end >> 20} MiB at end; judged too slow {judged_after:.1f} s after the first chat; "
@@ -320,7 +322,7 @@ async def _settled(a: Attempt, b: Attempt, trial: int) -> tuple[Attempt, Attempt
 
 
 async def test_racing_desktops_of_one_agent_leave_exactly_one_socket_and_no_ghost(
-    server: TestServer,
+    server: TestServer, figures: Callable[[str], None]
 ) -> None:
     """Two desktops of one agent connect at the same moment, 50 times: each time exactly one socket stays
     open and has its hello, the other is closed with 4001, and the live index says connected with the
@@ -369,8 +371,8 @@ async def test_racing_desktops_of_one_agent_leave_exactly_one_socket_and_no_ghos
                 if x.reader is not None:
                     await asyncio.gather(x.reader, return_exceptions=True)
                 await x.session.close()
-    print(
-        f"\nracing reconnects: 50 races, one survivor and no ghost each; the first socket won {first_won}, "
+    figures(
+        f"racing reconnects: 50 races, one survivor and no ghost each; the first socket won {first_won}, "
         f"settled in p50 {statistics.median(took) * 1000:.0f} ms, max {max(took) * 1000:.0f} ms"
     )
 
@@ -378,55 +380,8 @@ async def test_racing_desktops_of_one_agent_leave_exactly_one_socket_and_no_ghos
 # ---------------------------------------------------------------- a backend outage
 
 
-class OwnRedis:
-    """A Redis server of this test's own on a free port: stopping it touches nothing shared."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.data_dir = data_dir
-        self.proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            *(redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no"),
-            cwd=self.data_dir,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        client = aioredis.Redis.from_url(self.url)
-        try:
-            for _ in range(200):
-                try:
-                    await client.ping()
-                    return
-                except (OSError, aioredis.ConnectionError):
-                    await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-        raise RuntimeError("redis did not start")
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            await asyncio.wait_for(self.proc.wait(), 10)
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
-    r = OwnRedis(tmp_path)
-    await r.start()
-    yield r
-    await r.stop()
-
-
 async def test_a_backend_outage_answers_frames_with_errors_and_refuses_new_sockets_before_the_upgrade(
-    make_server: Any, services: Services, own_redis: OwnRedis
+    make_server: Any, services: Services, own_redis: OwnRedis, figures: Callable[[str], None]
 ) -> None:
     """With the router's Redis stopped: an open desktop socket answers a frame that needs Redis with an
     ``unavailable`` error frame and stays open (ping still acked); a new desktop or wallboard socket is
@@ -448,7 +403,7 @@ async def test_a_backend_outage_answers_frames_with_errors_and_refuses_new_socke
         desk = await server.agent("bob", available=False)
         sup_token = await server.token("supervisor")
         assert (await desk.call({"type": "ping"}))["type"] == "ack"
-        await own_redis.stop()
+        await asyncio.to_thread(own_redis.stop)
         started = time.monotonic()
         answer = await desk.call({"type": "set_state", "state": "available"}, timeout=60)
         answered_in = time.monotonic() - started
@@ -477,7 +432,7 @@ async def test_a_backend_outage_answers_frames_with_errors_and_refuses_new_socke
                 assert "Upgrade" not in resp.headers
         assert (await desk.call({"type": "ping"}))["type"] == "ack"
 
-        await own_redis.start()  # back, empty: the router rebuilds its index from PostgreSQL
+        await asyncio.to_thread(own_redis.start)  # back, empty: the router rebuilds its index from PostgreSQL
 
         async def reopened() -> dict[str, Any]:
             while True:
@@ -492,14 +447,14 @@ async def test_a_backend_outage_answers_frames_with_errors_and_refuses_new_socke
 
         hello = await asyncio.wait_for(reopened(), 60)
         assert hello["type"] == "hello" and hello["agent_id"] == "carol"
-        print(
-            f"\nbackend outage: a frame needing Redis answered 'unavailable' in {answered_in:.2f} s, "
+        figures(
+            f"backend outage: a frame needing Redis answered 'unavailable' in {answered_in:.2f} s, "
             f"the socket stayed open; new sockets refused before the upgrade: "
             + ", ".join(f"{s} {ct} in {t * 1000:.0f} ms" for s, ct, t in refused)
         )
     finally:
         if desk is not None:
             await desk.close()
-        if not own_redis.running:
-            await own_redis.start()
+        if own_redis.proc is None or own_redis.proc.poll() is not None:
+            await asyncio.to_thread(own_redis.start)
         await server.stop()

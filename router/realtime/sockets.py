@@ -52,6 +52,10 @@ BACKEND_ERRORS: tuple[type[BaseException], ...] = (
 )
 """A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
 REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
+RESYNC_FRAMES = (frames.Accept, frames.Reject, frames.Complete, frames.Transfer, frames.EndWrapup)
+"""Frames that write to both Redis and PostgreSQL: a backend error part-way closes the socket with 1013
+after the error frame, so the desktop resumes from a fresh hello. Any other frame's backend error leaves
+the socket open."""
 
 
 _EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
@@ -235,7 +239,14 @@ class Sockets:
             return
         except BACKEND_ERRORS as exc:
             log.warning("socket.frame_backend_unavailable", frame=frame.type, error=type(exc).__name__)
-            session.send(_unavailable(ref))
+            if isinstance(frame, RESYNC_FRAMES):
+                # the live index may have changed and the record not (an accept the script decided): the
+                # desktop's view can no longer be trusted, so it reconnects and resumes from hello
+                error = _unavailable(ref)
+                error.detail += "; reconnect: the work you hold is listed in hello"
+                session.outbox.close(TRY_AGAIN_LATER, "resync", last=error.model_dump_json())
+            else:
+                session.send(_unavailable(ref))
             return
         except Exception:  # last resort: the socket stays open; the error is logged with its trace
             log.exception("socket.frame_failed", frame=frame.type)

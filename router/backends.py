@@ -26,6 +26,19 @@ def redis_client(url: str) -> aioredis.Redis:
     return aioredis.Redis(connection_pool=pool)
 
 
+# What a lost connection to PostgreSQL or Redis raises: answered 503 over HTTP, an error frame on a socket
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    # a pooled connection whose server shut down mid-protocol ("cannot switch to state …")
+    asyncpg.InternalClientError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
 class BackendUnavailable(Exception):
     """A backend did not answer within the start-up wait."""
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
-import redis.exceptions
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -22,7 +21,7 @@ from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
 from context_store.errors import Duplicate
 from context_store.records import InteractionDetail, TokenInfo
-from router.backends import POOL
+from router.backends import POOL, UNAVAILABLE
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
@@ -107,14 +106,7 @@ async def problem_middleware(
         if "Allow" in exc.headers:  # a 405 says which methods the resource takes
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except (
-        OSError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.InterfaceError,
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-    ) as exc:
+    except UNAVAILABLE as exc:
         log.warning("http.backend_unavailable", error=type(exc).__name__, path=request.path)
         return problem(
             503,

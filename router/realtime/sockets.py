@@ -16,13 +16,13 @@ import uuid
 from typing import Any
 
 import asyncpg
-import redis.exceptions
 import structlog
 from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
 from context_store.db import ping
+from router.backends import UNAVAILABLE
 from router.contracts import Channel, Role, parse_json, strip_unstorable, validation_errors
 from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
@@ -41,15 +41,7 @@ MAX_FRAME_BYTES = 1 << 20
 PROBE_SECONDS = 2.0
 """How long the backends get to answer before a socket is refused with 503."""
 
-BACKEND_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
+BACKEND_ERRORS = UNAVAILABLE
 """A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
 REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
 RESYNC_FRAMES = (frames.Accept, frames.Reject, frames.Complete, frames.Transfer, frames.EndWrapup)

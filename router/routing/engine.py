@@ -25,6 +25,7 @@ SCRIPTS = (
     "enqueue",
     "match_agent",
     "accept",
+    "unaccept",
     "reject",
     "complete",
     "release",
@@ -145,6 +146,11 @@ class Engine:
     async def accept(self, agent_id: str, offer_id: str) -> str:
         res = await self._run("accept", agent_id, offer_id)
         return str(self._check(res, offer=offer_id, agent=agent_id))
+
+    async def unaccept(self, agent_id: str, interaction_id: str) -> None:
+        """Take back an accept the record could not follow: back to the queue at its original place."""
+        res = await self._run("unaccept", agent_id, interaction_id)
+        self._check(res, interaction=interaction_id, agent=agent_id)
 
     async def reject(self, agent_id: str, offer_id: str) -> str:
         res = await self._run("reject", agent_id, offer_id)

@@ -15,8 +15,9 @@ from aiohttp import web
 from context_store import customers, interactions, journey, notes
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
+from router.backends import UNAVAILABLE
 from router.contracts import Channel, InteractionStatus, MessageIn, strip_unstorable, unstorable_path
-from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone, Unavailable
 from router.metrics import Metrics
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -61,11 +62,22 @@ class Work:
     async def accept(self, agent_id: str, offer_id: str) -> str:
         started = time.perf_counter()
         interaction_id = await self.engine.accept(agent_id, offer_id)
-        if not await interactions.assign(self.pool, interaction_id, agent_id):
+        try:
+            assigned = await interactions.assign(self.pool, interaction_id, agent_id)
+            if assigned:
+                await interactions.add_history(
+                    self.pool, interaction_id, "assigned", agent_id, offer_id=offer_id
+                )
+        except UNAVAILABLE as exc:
+            # the live index decided, the record could not follow: take the decision back, so the desktop's
+            # error is the truth and the interaction waits at its place for the record to return (a record
+            # that did say "assigned" is put back by the reconciler's repair)
+            await self.engine.unaccept(agent_id, interaction_id)
+            raise Unavailable(f"the record could not be written ({type(exc).__name__}); retry") from exc
+        if not assigned:
             # the customer left between the offer and the accept
             await self.engine.release(agent_id, interaction_id, "customer_left")
             raise OfferGone("the customer left before the offer was accepted")
-        await interactions.add_history(self.pool, interaction_id, "assigned", agent_id, offer_id=offer_id)
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)

@@ -98,8 +98,9 @@ class Work:
         """Finish the work; returns the wrap-up end (unix seconds) or None when there is no wrap-up.
 
         Everything is checked before the first write: a disposition PostgreSQL cannot store is refused,
-        and the summary (the agent's own words) is kept without such characters. The record's writes are
-        one transaction, after the live index's, so nothing is applied in part."""
+        and the summary (the agent's own words) is kept without such characters, so bad input writes
+        nothing. The record's writes are one transaction after the live index's: a record that cannot
+        follow is left whole for the reconciler to repair, and the socket resyncs the desktop."""
         if disposition is not None and unstorable_path(disposition) is not None:
             raise BadRequest(
                 "the disposition contains a NUL character or a lone surrogate",

@@ -4,45 +4,104 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
 from context_store.db import Conn, as_uuid, lock_key, q
-from context_store.records import Customer, Identity, OfferContext, OfferedInteraction, from_row_or_none
+from context_store.records import (
+    Customer,
+    Identity,
+    OfferContext,
+    OfferedInteraction,
+    PossibleMatch,
+    from_row_or_none,
+)
 
 MAX_CONTEXT_INTERACTIONS = 50
 MAX_CONTEXT_EVENTS = 200
 
 
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Profile facts a contact brings: written on a customer it creates; on an existing customer they only
+    fill empty fields, and only when they were verified (see :func:`resolve_customer`)."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def over(self, other: Profile) -> Profile:
+        """These facts, each missing one taken from ``other``."""
+        return Profile(self.name or other.name, self.email or other.email, self.phone or other.phone)
+
+
 async def resolve_customer(
     conn: asyncpg.Connection,
-    keys: list[tuple[str, str]],
+    keys: Sequence[tuple[str, str]],
     *,
+    claimed: Sequence[tuple[str, str]] = (),
     name: str | None = None,
     email: str | None = None,
     phone: str | None = None,
+    claimed_profile: Profile | None = None,
+    anonymous: bool = False,
 ) -> uuid.UUID:
-    """Find the customer any of these normalized identity keys belongs to, or create one.
+    """The customer of a contact: found through its linking keys, or created.
 
-    Must run inside a transaction. The keys are locked (sorted, so concurrent resolutions never
-    deadlock) before they are read, so two first contacts from one new number create one customer.
-    When keys point at several customers the oldest wins and unlinked keys join it.
+    ``keys`` are the normalized keys that may link: the contact's own address first (its caller id,
+    ``wa_id``, sender), then hints marked verified. The contact goes to the customer of the first key
+    that is known; keys of that list still unknown become that customer's identities. A key known for
+    another customer links nothing and merges nothing: that customer is recorded as a possible match,
+    as is any customer that a ``claimed`` (unverified) key names. Claimed keys never become identities.
+
+    ``name``/``email``/``phone`` are verified facts: they fill empty fields of the customer found.
+    ``claimed_profile`` is used only for a customer created here. ``anonymous`` marks a created
+    customer whose contact had a withheld caller id.
+
+    Must run inside a transaction. Every key is locked (sorted, so concurrent resolutions never
+    deadlock) before it is read, so two first contacts from one new number create one customer.
     """
-    keys = sorted(set(keys))
-    for kind, value in keys:
+    linking = list(dict.fromkeys(keys))
+    others = [k for k in dict.fromkeys(claimed) if k not in linking]
+    every = linking + others
+    for kind, value in sorted(every):
         await lock_key(conn, f"id:{kind}:{value}")
-    rows = await conn.fetch(q("identities_lookup"), [k for k, _ in keys], [v for _, v in keys])
-    if rows:
-        customer_id: uuid.UUID = rows[0]["customer_id"]
+    owner: dict[tuple[str, str], uuid.UUID] = {}
+    if every:
+        rows = await conn.fetch(q("identities_lookup"), [k for k, _ in every], [v for _, v in every])
+        owner = {(r["kind"], r["value"]): r["customer_id"] for r in rows}
+    verified = Profile(name, email, phone)
+    found = next((owner[k] for k in linking if k in owner), None)
+    if found is not None:
+        customer_id = found
         await conn.execute(q("customer_fill_profile"), customer_id, name, email, phone)
     else:
         customer_id = uuid.uuid4()
-        await conn.execute(q("customer_insert"), customer_id, name, email, phone)
-    known = {(r["kind"], r["value"]) for r in rows}
-    for kind, value in keys:
-        if (kind, value) not in known:
-            await conn.execute(q("identity_insert"), kind, value, customer_id)
+        profile = verified.over(claimed_profile or Profile())
+        await conn.execute(
+            q("customer_insert"),
+            customer_id,
+            profile.name,
+            profile.email,
+            profile.phone,
+            anonymous and not linking,
+        )
+    for key in linking:
+        if key not in owner:
+            await conn.execute(q("identity_insert"), key[0], key[1], customer_id)
+    for key in every:
+        candidate = owner.get(key)
+        if candidate is not None and candidate != customer_id:
+            await conn.execute(q("possible_match_insert"), customer_id, candidate, key[0])
     return customer_id
+
+
+async def possible_matches(conn: Conn, customer_id: uuid.UUID | str) -> list[PossibleMatch]:
+    """The customers this customer's contacts pointed at without linking, oldest first."""
+    rows = await conn.fetch(q("possible_matches_of_customer"), as_uuid(customer_id))
+    return [PossibleMatch(**r) for r in rows]
 
 
 async def offer_context(conn: Conn, interaction_id: uuid.UUID) -> OfferContext | None:

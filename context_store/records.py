@@ -41,7 +41,17 @@ class Customer:
     name: str | None
     email: str | None
     phone: str | None
+    anonymous: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PossibleMatch:
+    """Another customer that a contact's unverified facts pointed at, and the kinds of key that matched."""
+
+    customer_id: uuid.UUID
+    name: str | None
+    matched: list[str]
 
 
 @dataclass(frozen=True, slots=True)

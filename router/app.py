@@ -70,7 +70,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         adapter_token = app[ADAPTER_CLIENT].token
         tokens.add_internal(adapter_token, Principal(Role.adapter))
         outbound = Outbound(pool, engine, directory, adapter_token)
-        ingest = Ingest(pool, engine, directory, stats, metrics, outbound)
+        ingest = Ingest(
+            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region
+        )
         work = Work(pool, engine, directory, stats, metrics, ingest)
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats

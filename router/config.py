@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule
+from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule, is_region
 
 
 class _Section(BaseModel):
@@ -44,6 +44,21 @@ class RoutingSection(_Section):
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1
 
 
+class IdentitySection(_Section):
+    default_region: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] = Field(
+        default="US",
+        description="the region (ISO 3166 alpha-2) national-format phone numbers are read in, unless an"
+        " adapter's default_region or the event's region says otherwise",
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        if not is_region(v):
+            raise ValueError(f"{v!r} is not a region phone numbers are known for")
+        return v.upper()
+
+
 class TokenEntry(_Section):
     token: Annotated[str, Field(min_length=16)]
     role: Role
@@ -62,6 +77,7 @@ class AgentEntry(AgentConfig):
 class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
+    identity: IdentitySection = Field(default_factory=IdentitySection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)

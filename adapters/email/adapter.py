@@ -65,7 +65,9 @@ class _Inbox:
             )
             return "550 5.6.0 message not readable"
         try:
-            result = await ingest(self.adapter.router, "email", event, queue=self.adapter.queue)
+            result = await ingest(
+                self.adapter.router, "email", event, queue=self.adapter.queue, region=self.adapter.region
+            )
         except RouterUnavailable:
             return "451 4.3.0 temporarily unable to accept the message, try again later"
         if result is None:
@@ -93,6 +95,7 @@ class EmailAdapter:
         settings = Settings(self.name, config)
         self.router = router
         self.queue = settings.optional_text("queue")
+        self.region = settings.default_region()
         self.smtp_host = settings.text("smtp_host", "127.0.0.1")
         self.smtp_port = settings.integer("smtp_port", 2525)
         self.hostname = settings.text("hostname", "omniroute.localhost")

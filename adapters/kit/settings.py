@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from router.contracts import is_region
+
 
 class AdapterConfigError(ValueError):
     """A required setting or secret is missing or has the wrong type."""
@@ -65,6 +67,18 @@ class Settings:
         if not isinstance(value, Mapping):
             raise AdapterConfigError(f"adapters.{self.adapter}.{key} must be a table")
         return {str(k): str(v) for k, v in value.items()}
+
+    def default_region(self) -> str | None:
+        """``default_region``: the region (ISO 3166 alpha-2) this adapter's national-format numbers are read
+        in; None leaves it to the router's ``[identity] default_region``."""
+        value = self.optional_text("default_region")
+        if value is None:
+            return None
+        if not is_region(value):
+            raise AdapterConfigError(
+                f"adapters.{self.adapter}.default_region: {value!r} is not a known region"
+            )
+        return value.upper()
 
     def optional_secret(self, key: str, env_default: str) -> str | None:
         direct = self._config.get(key)

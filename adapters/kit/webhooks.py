@@ -50,12 +50,20 @@ def _classify(adapter: str, exc: Exception, event: str, **fields: object) -> Non
 
 
 async def ingest(
-    router: RouterClient, adapter: str, event: InboundEvent, *, queue: str | None = None
+    router: RouterClient,
+    adapter: str,
+    event: InboundEvent,
+    *,
+    queue: str | None = None,
+    region: str | None = None,
 ) -> IngestResult | None:
     """Post one inbound event (into ``queue`` if the adapter is configured with one and the event
-    names none); ``None`` if the router rejected it for good."""
+    names none; its numbers read in the adapter's ``region`` unless the event names one); ``None`` if
+    the router rejected it for good."""
     if queue and not event.queue:
         event = event.model_copy(update={"queue": queue})
+    if region and not event.region:
+        event = event.model_copy(update={"region": region})
     try:
         result = await router.ingest(event)
     except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:

@@ -39,6 +39,7 @@ class MessengerAdapter:
         settings = Settings(self.name, config)
         self.router = router
         self.queue = settings.optional_text("queue")
+        self.region = settings.default_region()
         base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
         self.graph_url = f"{base_url}/{settings.text('api_version', 'v21.0')}"
         self.page_token = settings.secret("page_token", "MESSENGER_PAGE_TOKEN")
@@ -69,7 +70,7 @@ class MessengerAdapter:
             log.warning("adapter.payload_skipped", adapter=self.name, skipped=batch.skipped[:5])
         try:
             for event in batch.events:
-                await ingest(self.router, self.name, event, queue=self.queue)
+                await ingest(self.router, self.name, event, queue=self.queue, region=self.region)
             for receipt in batch.receipts:
                 sent = self._sent.get(receipt.psid, [])
                 for status in receipts_for(receipt, sent):

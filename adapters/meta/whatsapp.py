@@ -36,6 +36,7 @@ class WhatsAppAdapter:
         settings = Settings(self.name, config)
         self.router = router
         self.queue = settings.optional_text("queue")
+        self.region = settings.default_region()
         base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
         self.graph_url = f"{base_url}/{settings.text('api_version', 'v21.0')}"
         self.phone_number_id = settings.optional_text("phone_number_id")
@@ -65,7 +66,7 @@ class WhatsAppAdapter:
             log.warning("adapter.payload_skipped", adapter=self.name, skipped=notification.skipped[:5])
         try:
             for event in notification.events:
-                await ingest(self.router, self.name, event, queue=self.queue)
+                await ingest(self.router, self.name, event, queue=self.queue, region=self.region)
             for status in notification.statuses:
                 await record_status(self.router, self.name, status)
         except RouterUnavailable:

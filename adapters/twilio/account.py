@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +12,7 @@ from multidict import MultiDict
 from adapters.kit.settings import Settings
 from adapters.kit.signatures import twilio_valid
 from adapters.kit.webhooks import signature_rejected
-from router.contracts import IdentityIn
+from router.contracts import ANONYMOUS_KIND, IdentityIn, NotAnIdentity, is_withheld, phone_e164
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
@@ -29,6 +28,7 @@ class TwilioAccount:
         self.base_url = settings.text("base_url", "https://api.twilio.com").rstrip("/")
         public = settings.optional_text("public_url")
         self.public_url = public.rstrip("/") if public else None
+        self.region = settings.default_region()
 
     def basic_auth(self) -> str:
         """The ``Authorization`` header of the REST API (account SID and auth token)."""
@@ -53,14 +53,20 @@ class TwilioAccount:
         return MultiDict(params)
 
 
-def caller_identity(value: str) -> IdentityIn:
-    """A Twilio ``From``: a phone number becomes ``phone``; a client or anonymous caller keeps its kind."""
+def caller_identity(value: str, region: str | None = None) -> IdentityIn:
+    """A Twilio ``From``: a phone number becomes ``phone`` in E.164 (read in ``region`` when national); a
+    withheld caller id (a word such as ``Anonymous``, one of Twilio's placeholder numbers, nothing)
+    becomes ``anonymous_caller``, which the router links to no one; a client or SIP caller keeps its
+    kind. A number that cannot be parsed is passed on as given: the router keeps it on the interaction
+    and links no one by it."""
     raw = value.strip()
+    if is_withheld("phone", raw):
+        return IdentityIn(kind=ANONYMOUS_KIND, value=raw or "unknown")
     if raw.lower().startswith("client:"):
         return IdentityIn(kind="twilio_client", value=raw[len("client:") :] or "unknown")
     if raw.lower().startswith("sip:"):
         return IdentityIn(kind="sip", value=raw)
-    digits = re.sub(r"\D", "", raw)
-    if len(digits) >= 3:
-        return IdentityIn(kind="phone", value="+" + digits)
-    return IdentityIn(kind="anonymous_caller", value=raw or "unknown")
+    try:
+        return IdentityIn(kind="phone", value=phone_e164(raw, region))
+    except NotAnIdentity:
+        return IdentityIn(kind="phone", value=raw)

@@ -78,6 +78,7 @@ def call_event(
     account: str | None,
     intent_input: str | None,
     queues: Mapping[str, str],
+    region: str | None = None,
 ) -> InboundEvent:
     """The inbound event for a call whose IVR is done."""
     attributes: dict[str, object] = {"intent": intent}
@@ -94,7 +95,7 @@ def call_event(
         {
             "channel": Channel.voice,
             "external_id": params["CallSid"],
-            "from": caller_identity(params.get("From", "")),
+            "from": caller_identity(params.get("From", ""), region),
             "customer": CustomerHints(name=name) if name else None,
             "queue": queues.get(intent),
             "attributes": attributes,

@@ -47,7 +47,7 @@ STATUS_MAP = {
 }
 
 
-def sms_event(params: Mapping[str, str]) -> InboundEvent:
+def sms_event(params: Mapping[str, str], region: str | None = None) -> InboundEvent:
     """The inbound event for one Twilio messaging webhook."""
     attachments = []
     for index in range(_count(params.get("NumMedia"))):
@@ -65,7 +65,7 @@ def sms_event(params: Mapping[str, str]) -> InboundEvent:
             "channel": Channel.sms,
             "external_id": sid,
             "message_external_id": sid,
-            "from": caller_identity(params.get("From", "")),
+            "from": caller_identity(params.get("From", ""), region),
             "content": params.get("Body", ""),
             "attachments": attachments,
             "attributes": attributes,
@@ -115,12 +115,12 @@ class TwilioSmsAdapter:
         if isinstance(form, web.Response):
             return form
         try:
-            event = sms_event(form)
+            event = sms_event(form, self.account.region)
         except MALFORMED as exc:
             log.warning("adapter.payload_skipped", adapter=self.name, skipped=[skipped("message", exc)])
             return web.Response(status=400, text="not a Twilio message webhook")
         try:
-            await ingest(self.router, self.name, event, queue=self.queue)
+            await ingest(self.router, self.name, event, queue=self.queue, region=self.account.region)
         except RouterUnavailable:
             return unavailable()
         return TwiML().response()

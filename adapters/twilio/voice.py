@@ -173,8 +173,9 @@ class TwilioVoiceAdapter:
             account=clean_account(params.get("Digits")) or clean_account(query.get("account")),
             intent_input=query.get("i"),
             queues=self.queues,
+            region=self.account.region,
         )
-        result = await ingest(self.router, self.name, event, queue=self.queue)
+        result = await ingest(self.router, self.name, event, queue=self.queue, region=self.account.region)
         if result is None:
             return (
                 self._twiml().say("Sorry, we cannot take your call right now. Goodbye.").hangup().response()

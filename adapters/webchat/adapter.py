@@ -104,6 +104,7 @@ class WebChatAdapter:
         settings = Settings(self.name, config)
         self.router = router
         self.poll_seconds = settings.number("poll_seconds", 2.0)
+        self.region = settings.default_region()
         self.assigned_poll_seconds = settings.number("assigned_poll_seconds", 10.0)
         self.hello_timeout = settings.number("hello_timeout_seconds", 15.0)
         origins = settings.optional_text("allowed_origins")
@@ -236,7 +237,7 @@ class WebChatAdapter:
             }
         )
         try:
-            result = await ingest(self.router, self.name, event)
+            result = await ingest(self.router, self.name, event, region=self.region)
         except RouterUnavailable:
             await visitor.push(Error(detail="we could not take your message just now, please send it again"))
             return

@@ -11,8 +11,8 @@ WHERE (i.kind, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY c.created_at, c.id;
 
 -- name: customer_insert
--- $1 id uuid, $2 name, $3 email, $4 phone
-INSERT INTO customers (id, name, email, phone) VALUES ($1, $2, $3, $4);
+-- $1 id uuid, $2 name, $3 email, $4 phone, $5 anonymous boolean
+INSERT INTO customers (id, name, email, phone, anonymous) VALUES ($1, $2, $3, $4, $5);
 
 -- name: customer_fill_profile
 -- Fill profile fields that are still empty. $1 id, $2 name, $3 email, $4 phone
@@ -28,7 +28,19 @@ INSERT INTO identities (kind, value, customer_id) VALUES ($1, $2, $3) ON CONFLIC
 
 -- name: customer_get
 -- $1 id
-SELECT id, name, email, phone, created_at FROM customers WHERE id = $1;
+SELECT id, name, email, phone, anonymous, created_at FROM customers WHERE id = $1;
+
+-- name: possible_match_insert
+-- $1 customer_id, $2 candidate_id, $3 matched (the kind of key that pointed at the candidate)
+INSERT INTO possible_matches (customer_id, candidate_id, matched) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;
+
+-- name: possible_matches_of_customer
+-- Candidates of one customer, oldest first, with what matched. $1 customer_id
+SELECT p.candidate_id AS customer_id, c.name, array_agg(p.matched ORDER BY p.matched) AS matched
+FROM possible_matches p JOIN customers c ON c.id = p.candidate_id
+WHERE p.customer_id = $1
+GROUP BY p.candidate_id, c.name
+ORDER BY min(p.created_at), p.candidate_id;
 
 -- name: journey_event_insert
 -- $1 id, $2 customer_id, $3 interaction_id (nullable), $4 type, $5 data jsonb, $6 at (nullable: now)
@@ -41,7 +53,7 @@ RETURNING id, type, data, interaction_id, at;
 -- frame as it is); no row when there is no such customer. $1 customer_id (NULL: the customer of
 -- interaction $4), $2 max interactions, $3 max journey events, $4 interaction id (nullable)
 WITH c AS (
-    SELECT id, name, email, phone, created_at FROM customers
+    SELECT id, name, email, phone, anonymous, created_at FROM customers
     WHERE id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid))
 )
 SELECT json_build_object(
@@ -65,6 +77,13 @@ SELECT json_build_object(
         FROM interactions it WHERE it.customer_id = c.id ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
     'events', COALESCE((SELECT json_agg(e ORDER BY e.at DESC) FROM (
         SELECT id, type, data, interaction_id, at FROM journey_events
-        WHERE customer_id = c.id ORDER BY at DESC LIMIT $3) e), '[]')
+        WHERE customer_id = c.id ORDER BY at DESC LIMIT $3) e), '[]'),
+    'possible_matches', COALESCE((SELECT json_agg(json_build_object(
+            'customer_id', pm.customer_id, 'name', pm.name, 'matched', pm.matched)
+            ORDER BY pm.first_at, pm.customer_id) FROM (
+        SELECT p.candidate_id AS customer_id, k.name, array_agg(p.matched ORDER BY p.matched) AS matched,
+               min(p.created_at) AS first_at
+        FROM possible_matches p JOIN customers k ON k.id = p.candidate_id
+        WHERE p.customer_id = c.id GROUP BY p.candidate_id, k.name) pm), '[]')
 )::text AS record
 FROM c;

@@ -4,6 +4,16 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 Adapters and the agent desktop import from here and from the SDK only."""
 
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.identities import (
+    ANONYMOUS_KIND,
+    PHONE_KINDS,
+    NotAnIdentity,
+    WithheldIdentity,
+    is_region,
+    is_withheld,
+    normalize_identity,
+    phone_e164,
+)
 from router.contracts.text import (
     MAX_JSON_DEPTH,
     BodyError,
@@ -46,6 +56,7 @@ from router.contracts.wire import (
     NoteOut,
     OutboundAccepted,
     OutboundMessage,
+    PossibleMatch,
     Problem,
     QueueConfig,
     QueueOut,
@@ -60,15 +71,16 @@ from router.contracts.wire import (
     TokenInfoOut,
     TokenOut,
     TokenState,
-    normalize_identity,
 )
 
 __all__ = [
+    "ANONYMOUS_KIND",
     "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
     "MAX_JSON_DEPTH",
     "OPEN_STATUSES",
+    "PHONE_KINDS",
     "AgentConfig",
     "AgentLive",
     "AgentOut",
@@ -99,9 +111,11 @@ __all__ = [
     "MessageStatusIn",
     "MessageStatusOut",
     "Meta",
+    "NotAnIdentity",
     "NoteOut",
     "OutboundAccepted",
     "OutboundMessage",
+    "PossibleMatch",
     "Problem",
     "QueueConfig",
     "QueueOut",
@@ -116,9 +130,13 @@ __all__ = [
     "TokenInfoOut",
     "TokenOut",
     "TokenState",
+    "WithheldIdentity",
+    "is_region",
+    "is_withheld",
     "lua_header",
     "normalize_identity",
     "parse_json",
+    "phone_e164",
     "refuse_unstorable",
     "strip_unstorable",
     "unstorable_path",

@@ -7,7 +7,6 @@ document at ``/v1/openapi.json`` is generated from them. Adapters depend on this
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -15,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
+from router.contracts.identities import is_region
 from router.contracts.text import CustomerText, refuse_unstorable
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
@@ -73,33 +73,11 @@ class CustomerHints(Strict):
     name: Annotated[CustomerText | None, Field(max_length=200)] = None
     email: Annotated[str | None, Field(max_length=320)] = None
     phone: Annotated[str | None, Field(max_length=40)] = None
-
-
-_PHONE_KINDS = {"phone", "whatsapp", "sms", "voice"}
-
-
-def normalize_identity(kind: str, value: str) -> tuple[str, str]:
-    """Map a raw identity to its resolution key.
-
-    Phone-like identities (a caller id, an SMS sender, a WhatsApp ``wa_id``) all become
-    ``phone`` in E.164 form, so a call and a WhatsApp message from the same number resolve
-    to one customer. E-mail addresses are compared case-insensitively.
-    """
-    kind = kind.strip().lower()
-    value = value.strip()
-    if kind in _PHONE_KINDS:
-        for prefix in ("whatsapp:", "tel:", "sip:"):
-            if value.lower().startswith(prefix):
-                value = value[len(prefix) :]
-        digits = re.sub(r"\D", "", value.split("@", 1)[0])
-        if not digits:
-            raise ValueError(f"{kind} identity has no digits")
-        return "phone", "+" + digits
-    if kind == "email":
-        if "@" not in value:
-            raise ValueError("email identity must contain @")
-        return "email", value.lower()
-    return kind, value
+    verified: bool = Field(
+        default=False,
+        description="the sender checked these facts (an IVR or bot that matched an OTP or account PIN):"
+        " only verified hints link the contact to an existing customer or change a stored profile",
+    )
 
 
 # ---------------------------------------------------------------- ingest
@@ -112,6 +90,11 @@ class InboundEvent(Strict):
     external_id: Annotated[str, Field(min_length=1, max_length=200, description="the provider's id")]
     from_: Annotated[IdentityIn, Field(alias="from")]
     customer: CustomerHints | None = None
+    region: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$", examples=["US", "GB"])] = Field(
+        default=None,
+        description="the region (ISO 3166 alpha-2) national-format numbers of this event are read in;"
+        " default: the deployment's [identity] default_region",
+    )
     conversation_id: str | None = None
     queue: Ident | None = None
     priority: Annotated[int | None, Field(ge=0, le=100)] = None
@@ -132,6 +115,13 @@ class InboundEvent(Strict):
         description="append to the customer's open interaction on this channel instead of opening a"
         " new one (default: true for chat, social, sms and email; false for voice)",
     )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, v: str | None) -> str | None:
+        if v is not None and not is_region(v):
+            raise ValueError(f"{v!r} is not a region phone numbers are known for")
+        return v.upper() if v else v
 
     @field_validator("attributes")
     @classmethod
@@ -252,7 +242,19 @@ class CustomerOut(BaseModel):
     name: str | None
     email: str | None
     phone: str | None
+    anonymous: bool = Field(
+        default=False, description="first reached with a withheld caller id: linked by no number"
+    )
     created_at: datetime
+
+
+class PossibleMatch(BaseModel):
+    """Another customer an unverified hint (or a second key of one contact) pointed at: shown so an agent
+    can verify the person, without any of that customer's history."""
+
+    customer_id: str
+    name: str | None
+    matched: list[str] = Field(description="the kinds of key that matched, e.g. phone, email")
 
 
 class JourneyEventOut(BaseModel):
@@ -270,6 +272,10 @@ class ContextRecord(BaseModel):
     identities: list[IdentityOut]
     interactions: list[InteractionOut] = Field(description="newest first, with messages and notes")
     events: list[JourneyEventOut] = Field(description="journey events, newest first")
+    possible_matches: list[PossibleMatch] = Field(
+        default_factory=list,
+        description="customers that unverified facts of this customer's contacts named; not linked",
+    )
 
 
 # ---------------------------------------------------------------- configuration

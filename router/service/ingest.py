@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from context_store import conversations, customers, interactions, messages
+from context_store.customers import Profile
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message
 from router.contracts import (
@@ -26,6 +27,8 @@ from router.contracts import (
     IngestResult,
     InteractionStatus,
     MessageIn,
+    NotAnIdentity,
+    WithheldIdentity,
     normalize_identity,
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
@@ -49,16 +52,57 @@ class _Written:
     interaction: Interaction | None = None  # the new one
 
 
-def _keys(ev: InboundEvent) -> list[tuple[str, str]]:
+@dataclass
+class _Keys:
+    """What an inbound event says about who sent it (see ``docs/identity.md``)."""
+
+    linking: list[tuple[str, str]]  # the channel's own address, then hints marked verified
+    claimed: list[tuple[str, str]]  # unverified hints: shown as possible matches, never linked
+    anonymous: bool  # the caller id was withheld
+    verified: Profile  # facts that may fill an existing customer's empty profile fields
+    claimed_profile: Profile  # what the event says of a customer it creates
+    refused: dict[str, str]  # raw addresses that are not identities, kept on the interaction
+
+
+def _keys(ev: InboundEvent, region: str) -> _Keys:
+    """The event's identity keys, read in the event's region or else the deployment's default."""
+    region = ev.region or region
+    out = _Keys([], [], False, Profile(), Profile(), {})
     try:
-        keys = [normalize_identity(ev.from_.kind, ev.from_.value)]
-        if ev.customer and ev.customer.email:
-            keys.append(normalize_identity("email", ev.customer.email))
-        if ev.customer and ev.customer.phone:
-            keys.append(normalize_identity("phone", ev.customer.phone))
-    except ValueError as exc:
-        raise BadRequest(str(exc), errors=[{"loc": ["from"], "msg": str(exc)}]) from exc
-    return keys
+        own = normalize_identity(ev.from_.kind, ev.from_.value, region)
+    except WithheldIdentity:
+        out.anonymous = True
+    except NotAnIdentity:
+        out.refused["raw_from"] = ev.from_.value
+    else:
+        out.linking.append(own)
+        kind, value = own
+        out.verified = Profile(
+            email=value if kind == "email" else None, phone=value if kind == "phone" else None
+        )
+    hints = ev.customer
+    if hints is None:
+        return out
+    email = phone = None
+    if hints.email:
+        try:
+            email = normalize_identity("email", hints.email, region)
+        except NotAnIdentity:
+            out.refused["raw_customer_email"] = hints.email
+    if hints.phone:
+        try:
+            phone = normalize_identity("phone", hints.phone, region)
+        except NotAnIdentity:
+            out.refused["raw_customer_phone"] = hints.phone
+    stated = Profile(hints.name, email[1] if email else None, phone[1] if phone else None)
+    hinted = [k for k in (email, phone) if k is not None]
+    if hints.verified:
+        out.linking.extend(hinted)
+        out.verified = out.verified.over(stated)
+    else:
+        out.claimed.extend(hinted)
+        out.claimed_profile = stated
+    return out
 
 
 class Ingest:
@@ -72,7 +116,9 @@ class Ingest:
         stats: Statistics,
         metrics: Metrics,
         outbound: Outbound | None,
+        default_region: str = "US",
     ) -> None:
+        self.default_region = default_region
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -81,7 +127,7 @@ class Ingest:
         self.outbound = outbound
 
     async def ingest(self, ev: InboundEvent) -> IngestResult:
-        keys = _keys(ev)
+        keys = _keys(ev, self.default_region)
         join_open = ev.join_open if ev.join_open is not None else ev.channel != Channel.voice
         msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -101,7 +147,7 @@ class Ingest:
         self,
         conn: asyncpg.Connection,
         ev: InboundEvent,
-        keys: list[tuple[str, str]],
+        keys: _Keys,
         join_open: bool,
         msg_ext: str | None,
     ) -> _Written:
@@ -115,15 +161,15 @@ class Ingest:
             ref = await messages.ref_by_external(conn, channel, msg_ext)
             if ref is not None:
                 return _Written(ref.interaction_id, created=False)
-        hints = ev.customer
         customer_id = await customers.resolve_customer(
             conn,
-            keys,
-            name=hints.name if hints else None,
-            email=hints.email.lower() if hints and hints.email else None,
-            phone=normalize_identity("phone", hints.phone)[1]
-            if hints and hints.phone
-            else (keys[0][1] if keys[0][0] == "phone" else None),
+            keys.linking,
+            claimed=keys.claimed,
+            name=keys.verified.name,
+            email=keys.verified.email,
+            phone=keys.verified.phone,
+            claimed_profile=keys.claimed_profile,
+            anonymous=keys.anonymous,
         )
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
@@ -185,7 +231,7 @@ class Ingest:
             from_value=ev.from_.value,
             queue_id=queue_id,
             priority=priority,
-            attributes=ev.attributes,
+            attributes={**ev.attributes, **keys.refused},
             subject=ev.subject,
             venq_ms=int(time.time() * 1000),
         )

@@ -247,6 +247,14 @@ async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tupl
             if channel == "social" and kind == "phone":
                 return "whatsapp", value.lstrip("+")
             return kind, value
+    # An address the customer gave on first contact but nobody verified is no identity (it links no
+    # one), yet it is where they asked to be answered: the agent escalates to it on purpose.
+    profile = await customers.get(pool, it.customer_id)
+    given: dict[str, str | None] = {"email": profile.email, "phone": profile.phone} if profile else {}
+    for kind in Channel[channel].spec.reply_identities:
+        address = given.get(kind)
+        if address and channel != "social":
+            return kind, address
     raise BadRequest(
         f"the customer has no {channel} address to escalate to",
         errors=[{"loc": ["channel"], "msg": f"no {channel} identity for this customer"}],

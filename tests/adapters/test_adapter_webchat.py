@@ -87,7 +87,12 @@ async def test_waiting_customer_sees_position_then_the_agents_reply(
     assert event["channel"] == "chat" and event["join_open"] is True
     assert event["external_id"] == f"{VISITOR}:m1" == event["message_external_id"]
     assert event["from"] == {"kind": "chat_visitor", "value": VISITOR}
-    assert event["customer"] == {"name": "Ann", "email": "Ann@Example.com", "phone": "+1 650 555 1234"}
+    assert event["customer"] == {
+        "name": "Ann",
+        "email": "Ann@Example.com",
+        "phone": "+1 650 555 1234",
+        "verified": False,
+    }
     assert event["content"] == "Where is my parcel?"
     assert event["attributes"] == {"contact_unverified": True}
 
@@ -193,6 +198,7 @@ async def test_contact_details_given_later_go_with_the_next_message(
         "name": None,
         "email": "known@example.com",
         "phone": None,
+        "verified": False,
     }
     await ws.close()
 
@@ -286,3 +292,21 @@ async def test_polling_slows_once_an_agent_has_the_chat(
     await ws.close()
     await adapter.stop()
     await client.close()
+
+
+async def test_the_adapters_region_reads_the_visitors_national_number(
+    router_client: RouterClient, router_stub: RouterStub
+) -> None:
+    adapter = WebChatAdapter({"poll_seconds": 0.05, "default_region": "gb"}, router_client)
+    client = await serve_adapter(adapter)
+    try:
+        ws, _ = await connect(client, phone="07700 900123")
+        await ws.send_json({"type": "message", "id": "m1", "text": "hello"})
+        await frame(ws, "ack")
+        [event] = router_stub.ingested()
+        assert event["region"] == "GB"
+        assert event["customer"] == {"name": None, "email": None, "phone": "07700 900123", "verified": False}
+        await ws.close()
+    finally:
+        await adapter.stop()
+        await client.close()

@@ -147,9 +147,11 @@ async def test_messenger_in_reply_out_and_delivery(make_server: MakeServer, prov
     await carol.close()
 
 
-async def test_webchat_visitor_waits_then_chats_and_is_linked_by_phone(make_server: MakeServer) -> None:
+async def test_webchat_visitor_waits_then_chats_and_a_typed_phone_only_suggests_a_match(
+    make_server: MakeServer,
+) -> None:
     server = await make_server(with_adapters(webchat={"poll_seconds": 0.1}, twilio_sms={**SMS}))
-    # The customer is known from an earlier SMS.
+    # A customer is known from an earlier SMS; the visitor types that number, which proves nothing.
     params = fixture_json("twilio_sms/incoming_sms.params.json")
     assert (await post_twilio(server.url, "/adapters/twilio/sms", params))[0] == 200
 
@@ -169,8 +171,12 @@ async def test_webchat_visitor_waits_then_chats_and_is_linked_by_phone(make_serv
         offers = [await carol.accept_next(), await carol.accept_next()]
         chat = next(o for o, _ in offers if o["interaction"]["id"] == ack["interaction_id"])
         sms = next(o for o, _ in offers if o["interaction"]["channel"] == "sms")
-        assert chat["interaction"]["customer_id"] == sms["interaction"]["customer_id"]
-        assert {i["channel"] for i in chat["context"]["interactions"]} == {"chat", "sms"}
+        assert chat["interaction"]["customer_id"] != sms["interaction"]["customer_id"]
+        assert {i["channel"] for i in chat["context"]["interactions"]} == {"chat"}
+        assert chat["context"]["possible_matches"] == [
+            {"customer_id": sms["interaction"]["customer_id"], "name": None, "matched": ["phone"]}
+        ]
+        assert chat["interaction"]["attributes"] == {"contact_unverified": True}
 
         # the page is told as soon as the adapter's next poll sees the assignment (a poll already in
         # flight may still report "queued")

@@ -159,3 +159,29 @@ async def test_caller_hanging_up_while_waiting_abandons_the_call(make_server: Ma
     assert (await interaction(server, interaction_id))["status"] == "abandoned"
     doc = await twiml(server, wait_path, params)
     assert doc.find("Hangup") is not None
+
+
+async def test_withheld_numbers_are_never_one_customer(make_server: MakeServer) -> None:
+    """Two calls from Twilio's placeholder for a withheld number and one from ``Anonymous``: three
+    customers, each marked anonymous, and no offer shows another caller's note."""
+    server = await make_server(with_adapters(twilio_voice={"auth_token": TWILIO_TOKEN}))
+    alice = await server.agent("alice")
+    base: dict[str, str] = fixture_json("twilio_voice/incoming_call.params.json")
+    secret = "told us the door code is 4471"
+    customers = []
+    for n, caller in enumerate(("+266696687", "+266696687", "Anonymous")):
+        await call_through_ivr(server, {**base, "From": caller, "CallSid": f"CA{n:032d}"})
+        offer, _ = await alice.accept_next()
+        call = offer["interaction"]
+        assert call["from_kind"] == "anonymous_caller" and call["from_value"] == caller
+        assert secret not in json.dumps(offer), "an anonymous caller's offer shows another caller's note"
+        assert offer["context"]["customer"]["anonymous"] is True
+        assert offer["context"]["identities"] == []
+        assert [i["id"] for i in offer["context"]["interactions"]] == [call["id"]]
+        customers.append(call["customer_id"])
+        ack = await alice.call({"type": "add_note", "interaction_id": call["id"], "body": secret})
+        assert ack["type"] == "ack", ack
+        ack = await alice.call({"type": "complete", "interaction_id": call["id"]})
+        assert ack["type"] == "ack", ack
+    assert len(set(customers)) == 3
+    await alice.close()

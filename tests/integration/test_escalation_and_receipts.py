@@ -21,13 +21,13 @@ async def test_escalating_sms_to_email_addresses_the_customers_email(server: Tes
         queue="general",
         content="earlier mail",
         **{"from": {"kind": "email", "value": "Lee@Example.com"}},
-        customer={"phone": "+15550142"},
+        customer={"phone": "+1 555 010 0142", "verified": True},  # checked: it links the two
     )
     sms = await server.ingest(
         channel="sms",
         queue="chat",
         content="text me back by mail",
-        **{"from": {"kind": "phone", "value": "+15550142"}},
+        **{"from": {"kind": "phone", "value": "+15550100142"}},
     )
     carol = await server.agent("carol")
     while True:  # carol may first be offered the e-mail; take the SMS

@@ -29,6 +29,7 @@ TABLES = (
     "journey_events",
     "interactions",
     "conversations",
+    "possible_matches",
     "identities",
     "customers",
     "routing_rules",

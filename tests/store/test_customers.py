@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from context_store import customers, journey, messages, notes
-from context_store.records import Customer, Identity, JourneyEvent
+from context_store.records import Customer, Identity, JourneyEvent, PossibleMatch
 from tests.store.conftest import new_customer, new_interaction
 
 
@@ -52,13 +52,64 @@ async def test_resolution_creates_once_then_finds_and_fills_the_profile(pool: as
     assert await customers.identities(pool, uuid.uuid4()) == []
 
 
-async def test_keys_of_two_customers_join_the_oldest(pool: asyncpg.Pool) -> None:
+async def test_keys_of_two_customers_merge_nothing(pool: asyncpg.Pool) -> None:
+    """A contact whose own address is one customer's and whose second key is another's goes to the first
+    key's customer; the other is a possible match, keeps its key and is not touched."""
     first = await _resolve(pool, [("phone", "+15550102")])
     second = await _resolve(pool, [("email", "b@example.com")])
     assert first != second
     both = await _resolve(pool, [("email", "b@example.com"), ("phone", "+15550102"), ("chat_visitor", "v1")])
-    assert both == first
-    assert Identity("chat_visitor", "v1") in await customers.identities(pool, first)
+    assert both == second
+    assert await customers.identities(pool, second) == [
+        Identity("email", "b@example.com"),
+        Identity("chat_visitor", "v1"),
+    ]
+    assert await customers.identities(pool, first) == [Identity("phone", "+15550102")]
+    assert await customers.possible_matches(pool, second) == [PossibleMatch(first, None, ["phone"])]
+    assert await customers.possible_matches(pool, first) == []
+
+
+async def test_claimed_keys_never_link_nor_change_a_profile(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        known = await customers.resolve_customer(
+            conn, [("phone", "+15550105")], name="Ana", phone="+15550105"
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        visitor = await customers.resolve_customer(
+            conn,
+            [("chat_visitor", "v9")],
+            claimed=[("phone", "+15550105"), ("email", "ana@example.com")],
+            claimed_profile=customers.Profile("Mallory", "ana@example.com", "+15550105"),
+        )
+    assert visitor != known
+    stored = await customers.get(pool, known)
+    assert stored is not None and (stored.name, stored.email) == ("Ana", None)
+    assert await customers.identities(pool, known) == [Identity("phone", "+15550105")]
+    assert await customers.identities(pool, visitor) == [Identity("chat_visitor", "v9")]
+    created = await customers.get(pool, visitor)
+    assert created is not None and (created.name, created.phone) == ("Mallory", "+15550105")
+    assert await customers.possible_matches(pool, visitor) == [PossibleMatch(known, "Ana", ["phone"])]
+    record = json.loads(await customers.context_json(pool, visitor) or "{}")
+    assert record["possible_matches"] == [{"customer_id": str(known), "name": "Ana", "matched": ["phone"]}]
+
+
+async def test_anonymous_contacts_are_customers_of_their_own(pool: asyncpg.Pool) -> None:
+    ids = []
+    for _ in range(2):
+        async with pool.acquire() as conn, conn.transaction():
+            ids.append(await customers.resolve_customer(conn, [], anonymous=True))
+    assert ids[0] != ids[1]
+    for cid in ids:
+        stored = await customers.get(pool, cid)
+        assert stored is not None and stored.anonymous
+        assert await customers.identities(pool, cid) == []
+
+
+async def test_a_verified_hint_links_and_brings_the_new_address(pool: asyncpg.Pool) -> None:
+    caller = await _resolve(pool, [("phone", "+14155550123")])
+    mail = await _resolve(pool, [("email", "jo@example.com"), ("phone", "+14155550123")])
+    assert mail == caller
+    assert Identity("email", "jo@example.com") in await customers.identities(pool, caller)
 
 
 async def test_concurrent_first_contacts_from_one_new_address_create_one_customer(pool: asyncpg.Pool) -> None:

@@ -39,6 +39,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "conversation_get": records.Conversation,
     "customer_get": records.Customer,
     "identities_of_customer": records.Identity,
+    "possible_matches_of_customer": records.PossibleMatch,
     "journey_event_insert": records.JourneyEvent,
     "queues_all": records.QueueRecord,
     "agents_all": records.AgentRecord,

@@ -43,6 +43,9 @@ export function renderContext(context, current, idBase) {
       { class: "ctx-section ctx-profile", "aria-labelledby": `${idBase}-profile` },
       heading("profile", "Customer"),
       h("p", { class: "ctx-name", title: customer.id ? `Customer ${customer.id}` : null, text: customer.name || "Name not known" }),
+      customer.anonymous
+        ? h("p", { class: "ctx-anonymous", text: "Withheld number: this caller is linked to no one by their number." })
+        : null,
       h(
         "dl",
         { class: "facts" },
@@ -51,6 +54,7 @@ export function renderContext(context, current, idBase) {
         customer.created_at ? [h("dt", { text: "Since" }), h("dd", {}, timeEl(customer.created_at, { long: true }))] : null,
       ),
     ),
+    renderMatches(context, idBase),
     renderHighlights(context, current, idBase),
     h(
       "section",
@@ -85,6 +89,37 @@ export function renderContext(context, current, idBase) {
       { class: "ctx-section ctx-journey", "aria-labelledby": `${idBase}-journey` },
       heading("journey", "Journey, newest first"),
       renderTimeline(context, current),
+    ),
+  );
+}
+
+/**
+ * Customers that unverified details of this contact named (a phone typed into the web chat): who the
+ * person might be, never their history, which stays hidden until the person is verified.
+ */
+function renderMatches(context, idBase) {
+  const matches = (context && context.possible_matches) || [];
+  if (!matches.length) return null;
+  return h(
+    "section",
+    { class: "ctx-section ctx-matches", "aria-labelledby": `${idBase}-matches` },
+    h("h3", { id: `${idBase}-matches`, text: "Possible matches, not verified" }),
+    h("p", { class: "muted", text: "Their history is not shown. Verify the person before discussing any account." }),
+    h(
+      "ul",
+      { class: "match-list" },
+      matches.map((m) =>
+        h(
+          "li",
+          { title: `Customer ${m.customer_id}` },
+          h("span", { class: "match-name", text: m.name || "Name not known" }),
+          " ",
+          h("span", {
+            class: "muted",
+            text: `(same ${(m.matched || []).map((k) => (IDENTITY_WORDS[k] || humanize(k)).toLowerCase()).join(", ")})`,
+          }),
+        ),
+      ),
     ),
   );
 }

@@ -9,15 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
-from router.contracts import AgentState, Channel, ContextRecord, InteractionOut, MessageOut, QueueStats
+from router.contracts import (
+    AgentState,
+    Channel,
+    ContextRecord,
+    CustomerText,
+    InteractionOut,
+    MessageOut,
+    QueueStats,
+    Strict,
+)
 
 Ref = Annotated[str | None, Field(max_length=100)]
+Id = Annotated[str, Field(max_length=100)]
 
 
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Frame(Strict):
+    """A frame from a client. Text the agent wrote for a person (a message, a note, a summary, a
+    reason: :data:`~router.contracts.CustomerText`) is kept without the characters PostgreSQL cannot
+    store (NUL, lone surrogates); any other string with one is refused with an ``error`` frame naming
+    the field (:class:`~router.contracts.Strict`)."""
 
 
 # ---------------------------------------------------------------- agent → server
@@ -38,47 +51,47 @@ class Accept(_Frame):
 class Reject(_Frame):
     type: Literal["reject"]
     offer_id: Annotated[str, Field(min_length=1, max_length=100)]
-    reason: Annotated[str | None, Field(max_length=200)] = None
+    reason: Annotated[CustomerText | None, Field(max_length=200)] = None
     ref: Ref = None
 
 
 class SendMessage(_Frame):
     type: Literal["send_message"]
-    interaction_id: str
-    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    interaction_id: Id
+    body: Annotated[CustomerText, Field(min_length=1, max_length=100_000)]
     subject: Annotated[
-        str | None, Field(max_length=1000, description="e-mail: sets the thread's subject")
+        CustomerText | None, Field(max_length=1000, description="e-mail: sets the thread's subject")
     ] = None
     ref: Ref = None
 
 
 class AddNote(_Frame):
     type: Literal["add_note"]
-    interaction_id: str
-    body: Annotated[str, Field(min_length=1, max_length=20_000)]
+    interaction_id: Id
+    body: Annotated[CustomerText, Field(min_length=1, max_length=20_000)]
     ref: Ref = None
 
 
 class Complete(_Frame):
     type: Literal["complete"]
-    interaction_id: str
+    interaction_id: Id
     disposition: Annotated[str | None, Field(max_length=100)] = None
-    summary: Annotated[str | None, Field(max_length=20_000)] = None
+    summary: Annotated[CustomerText | None, Field(max_length=20_000)] = None
     ref: Ref = None
 
 
 class Transfer(_Frame):
     type: Literal["transfer"]
-    interaction_id: str
+    interaction_id: Id
     queue: Annotated[str, Field(min_length=1, max_length=64)]
     channel: Channel | None = Field(default=None, description="escalate onto another channel")
-    note: Annotated[str | None, Field(max_length=20_000)] = None
+    note: Annotated[CustomerText | None, Field(max_length=20_000)] = None
     ref: Ref = None
 
 
 class EndWrapup(_Frame):
     type: Literal["end_wrapup"]
-    interaction_id: str
+    interaction_id: Id
     ref: Ref = None
 
 
@@ -114,6 +127,7 @@ class OfferInfo(BaseModel):
 class Hello(BaseModel):
     type: Literal["hello"] = "hello"
     agent_id: str
+    session_id: str = Field(description="this socket's desktop session, as the live index records it")
     name: str
     state: AgentState
     state_since: float | None = None

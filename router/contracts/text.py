@@ -98,6 +98,8 @@ def parse_json(raw: bytes | str) -> Any:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BodyError(f"the body is not UTF-8: {exc.reason}", decodable=False) from exc
+    if _brackets_too_deep(raw):
+        raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(raw or "null", parse_constant=_no_constant)
     except BodyError:
@@ -109,6 +111,28 @@ def parse_json(raw: bytes | str) -> Any:
     if _too_deep(data):
         raise BodyError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+"""A JSON string (skipped whole) or a bracket: what nesting is counted from."""
+
+
+def _brackets_too_deep(text: str) -> bool:
+    """Whether the text nests deeper than :data:`MAX_JSON_DEPTH`, counted before parsing: the parser's
+    own limit surfaces as a RecursionError, after which CPython 3.11's recursion bookkeeping is off for
+    the rest of the process (a later ``compile`` fails with SystemError)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        c = token.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
 
 
 def _too_deep(data: Any) -> bool:

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -25,6 +25,7 @@ from context_store.records import Interaction, InteractionDetail, Message, Note
 from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut
 from router.metrics import Metrics
 from router.node import Node
+from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
 from router.realtime.revocation import TokenSockets
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -50,43 +51,41 @@ QUEUE_EVENTS = {
 
 @dataclass(eq=False)
 class AgentSession:
+    """One agent desktop socket. ``epoch`` orders the sessions of one agent (the live index gives each
+    connect a larger one), so of two racing desktops exactly the later one survives."""
+
     agent_id: str
     session_id: str
-    ws: web.WebSocketResponse
+    outbox: Outbox
+    epoch: int = 0
     state: str = "away"  # the agent's last chosen state, re-announced if Redis loses it
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def closed(self) -> bool:
-        return self.ws.closed
+        return self.outbox.closing
 
-    async def send(self, frame: BaseModel) -> None:
-        await self.send_text(frame.model_dump_json())
+    def send(self, frame: BaseModel) -> None:
+        self.outbox.put(frame.model_dump_json())
 
-    async def send_text(self, text: str) -> None:
-        if self.ws.closed:
-            return
-        async with self.lock:
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                log.info("socket.send_failed", agent_id=self.agent_id)
+    def send_text(self, text: str) -> None:
+        self.outbox.put(text)
+
+    def replaced(self) -> None:
+        """A newer desktop of the same agent took over: say so, then close with 4001."""
+        error = frames.Error(code="session_replaced", detail="signed in from another desktop")
+        self.outbox.close(SESSION_REPLACED, "session replaced", last=error.model_dump_json())
 
 
 @dataclass(eq=False)
 class SupervisorSession:
-    ws: web.WebSocketResponse
+    outbox: Outbox
     raw_events: bool = False
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def send_json_text(self, text: str) -> None:
-        if self.ws.closed:
-            return
-        async with self.lock:
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                pass
+    def send(self, frame: BaseModel) -> None:
+        self.outbox.put(frame.model_dump_json())
+
+    def send_text(self, text: str) -> None:
+        self.outbox.put(text)
 
 
 async def work_view(pool: asyncpg.Pool, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
@@ -186,23 +185,53 @@ class Hub:
         self.agents: dict[str, AgentSession] = {}
         self.supervisors: weakref.WeakSet[SupervisorSession] = weakref.WeakSet()
         self.all_sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._epochs: dict[str, int] = {}
         self.last_event_id = "0-0"
+        for kind in ("agent", "supervisor"):  # the counters exist from the start, at 0
+            metrics.inc(SLOW_METRIC, 0, kind=kind)
+            metrics.inc(ABANDONED_METRIC, 0, kind=kind)
         self._dirty_queues: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._wake = asyncio.Event()
 
     # ------------------------------------------------------------ agents
 
-    def attach(self, session: AgentSession) -> AgentSession | None:
-        old = self.agents.get(session.agent_id)
+    def attach(self, session: AgentSession) -> bool:
+        """Make ``session`` the agent's socket on this process, closing an older one (4001). False when a
+        newer session of the agent already exists (here or, as an event said, on another process): the
+        caller closes this one instead."""
+        current = self.agents.get(session.agent_id)
+        newest = max(self._epochs.get(session.agent_id, 0), current.epoch if current else 0)
+        if session.epoch < newest:
+            return False
+        self._epochs[session.agent_id] = session.epoch
         self.agents[session.agent_id] = session
-        return old
+        if current is not None and current is not session:
+            current.replaced()
+        return True
 
     def detach(self, session: AgentSession) -> bool:
         if self.agents.get(session.agent_id) is session:
             del self.agents[session.agent_id]
             return True
         return False
+
+    def _presence_event(self, agent_id: str, data: dict[str, Any]) -> None:
+        """An agent's presence changed in the live index. A session with a larger epoch than the one held
+        here means a newer desktop signed in (here or elsewhere): the older socket is superseded."""
+        epoch = int(data.get("epoch") or 0)
+        if not epoch:
+            return
+        if epoch > self._epochs.get(agent_id, 0):
+            self._epochs[agent_id] = epoch
+        session = self.agents.get(agent_id)
+        if session is None:
+            return
+        if data.get("session") == session.session_id:
+            session.epoch = max(session.epoch, epoch)  # re-announced after a rebuild of the index
+        elif epoch > session.epoch:
+            self.detach(session)
+            session.replaced()
 
     async def offer_text(self, offer_id: str, interaction_id: str, deadline_ms: float) -> str | None:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
@@ -250,14 +279,17 @@ class Hub:
     # ------------------------------------------------------------ events
 
     async def handle(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
+        """What one event means for the sockets here. Frames are only queued (each socket's outbox writes
+        them): nothing here waits on a client's network."""
         if _stream_id(event_id) > _stream_id(self.last_event_id):
             self.last_event_id = event_id
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None
         if kind == "offer" and session is not None:
             text = await self.offer_text(data["offer_id"], data["interaction_id"], float(data["deadline"]))
-            if text is not None:
-                await session.send_text(text)
+            session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
+            if text is not None and session is not None:
+                session.send_text(text)
                 self.metrics.inc("offers_sent_total")
                 log.info(
                     "offer.sent",
@@ -266,7 +298,7 @@ class Hub:
                     offer_id=data["offer_id"],
                 )
         elif kind == "offer_revoked" and session is not None:
-            await session.send(
+            session.send(
                 frames.OfferRevoked(
                     offer_id=data["offer_id"], interaction_id=data["interaction_id"], reason=data["reason"]
                 )
@@ -276,7 +308,7 @@ class Hub:
                 log.info("offer.timeout", agent_id=agent_id, interaction_id=data["interaction_id"])
         elif kind == "message" and session is not None:
             msg = data["message"]
-            await session.send(
+            session.send(
                 frames.MessageFrame.model_validate(
                     {
                         "interaction_id": data["interaction_id"],
@@ -285,20 +317,15 @@ class Hub:
                 )
             )
         elif kind == "customer_left" and session is not None:
-            await session.send(
+            session.send(
                 frames.InteractionEnded(interaction_id=data["interaction_id"], reason="customer_left")
             )
         elif kind == "work_ended" and session is not None and data.get("reason") != "transferred":
-            await session.send(frames.WrapupEnded(interaction_id=data["interaction_id"]))
+            session.send(frames.WrapupEnded(interaction_id=data["interaction_id"]))
         elif kind == "message_status" and session is not None:
-            await session.send(frames.MessageStatusFrame.model_validate(data))
-        elif (
-            kind == "agent" and session is not None and data.get("session") not in (None, session.session_id)
-        ):
-            # the agent signed in elsewhere: this older socket is superseded
-            self.detach(session)
-            await session.send(frames.Error(code="session_replaced", detail="signed in from another desktop"))
-            await session.ws.close(code=4001, message=b"session replaced")
+            session.send(frames.MessageStatusFrame.model_validate(data))
+        elif kind == "agent" and agent_id:
+            self._presence_event(agent_id, data)
         elif kind == "config":
             if data.get("node") != self.node.id:
                 await self.directory.reload()
@@ -312,11 +339,11 @@ class Hub:
             self._dirty_agents.add(agent_id)
         if self.supervisors and (self._dirty_queues or self._dirty_agents):
             self._wake.set()
-        for sup in list(self.supervisors):
-            if sup.raw_events:
-                await sup.send_json_text(
-                    frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()
-                )
+        watching = [sup for sup in self.supervisors if sup.raw_events]
+        if watching:
+            text = frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()
+            for sup in watching:
+                sup.send_text(text)
 
     # ------------------------------------------------------------ supervisors
 
@@ -405,7 +432,7 @@ class Hub:
                         )
                 for sup in list(self.supervisors):
                     for text in texts:
-                        await sup.send_json_text(text)
+                        sup.send_text(text)
             except Exception:  # a failed statistics round is logged; the next event retries it
                 log.exception("supervisor.push_failed")
 

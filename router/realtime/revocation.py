@@ -3,8 +3,9 @@
 Each process keeps the sockets it holds by token id. A ``token_revoked`` event (published by the process
 that revoked the token, read by every process) drops the token from the process's token cache and closes
 its sockets here; a timer closes a socket when its token's expiry passes. Both close with
-:data:`TOKEN_REFUSED` so the desktop or wallboard can tell the user to sign in again. Should an event be
-lost (Redis restarted empty before a process read it), :meth:`TokenSockets.run` asks PostgreSQL every
+:data:`TOKEN_REFUSED` through the socket's outbox (after the frames already queued, and bounded like
+any close), so the desktop or wallboard can tell the user to sign in again. Should an event be lost
+(Redis restarted empty before a process read it), :meth:`TokenSockets.run` asks PostgreSQL every
 :data:`SWEEP_SECONDS` which of the tokens with open sockets here were revoked."""
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import weakref
 
 import asyncpg
 import structlog
-from aiohttp import web
 
 from context_store import tokens as token_store
+from router.realtime.outbox import Outbox
 from router.service.auth import Principal, TokenCache
 
 log = structlog.get_logger("router.realtime.revocation")
@@ -26,9 +27,6 @@ log = structlog.get_logger("router.realtime.revocation")
 TOKEN_REFUSED = 4003
 """The close code of a socket whose token was revoked (reason ``token revoked``) or expired (``token
 expired``)."""
-
-CLOSE_TIMEOUT = 2.0
-"""How long a closing handshake may wait for the peer before the socket is dropped."""
 
 SWEEP_SECONDS = 5.0
 """How often the tokens of open sockets are checked against PostgreSQL (the net under lost events)."""
@@ -41,37 +39,38 @@ class TokenSockets:
 
     def __init__(self, tokens: TokenCache) -> None:
         self.tokens = tokens
-        self._by_token: dict[str, weakref.WeakSet[web.WebSocketResponse]] = {}
+        self._by_token: dict[str, weakref.WeakSet[Outbox]] = {}
         self._revoked: set[str] = set()
-        self._closing: set[asyncio.Task[None]] = set()
 
-    def watch(self, ws: web.WebSocketResponse, principal: Principal) -> None:
-        """Close ``ws`` when the token it was opened with is revoked or expires (at once if that has
-        happened since the token was checked)."""
+    def watch(self, outbox: Outbox, principal: Principal) -> None:
+        """Close the socket of ``outbox`` when the token it was opened with is revoked or expires (at once if
+        that has happened since the token was checked)."""
         token_id = principal.token_id
         if token_id is None:  # the configured admin token or an internal one: never revoked
             return
         if token_id in self._revoked:
-            self._close(ws, "token revoked")
+            self._close(outbox, "token revoked")
             return
-        self._by_token.setdefault(token_id, weakref.WeakSet()).add(ws)
+        self._by_token.setdefault(token_id, weakref.WeakSet()).add(outbox)
         if principal.expires_at is not None:
-            self._arm(weakref.ref(ws), principal.expires_at)
+            self._arm(weakref.ref(outbox), principal.expires_at)
 
     def revoked(self, token_id: str) -> None:
         """The token was revoked (here or on another process): refuse it and close its sockets."""
         self.tokens.forget(token_id)
         first = token_id not in self._revoked
         self._revoked.add(token_id)
-        sockets = [ws for ws in self._by_token.pop(token_id, ()) if not ws.closed]
-        for ws in sockets:
-            self._close(ws, "token revoked")
+        sockets = [outbox for outbox in self._by_token.pop(token_id, ()) if not outbox.closing]
+        for outbox in sockets:
+            self._close(outbox, "token revoked")
         if first or sockets:
             log.info("token.sockets_closed", token_id=token_id, sockets_closed=len(sockets))
 
     async def sweep(self) -> int:
         """Close the sockets of tokens revoked without this process hearing of it; how many tokens."""
-        open_ids = [tid for tid, sockets in self._by_token.items() if any(not ws.closed for ws in sockets)]
+        open_ids = [
+            tid for tid, sockets in self._by_token.items() if any(not outbox.closing for outbox in sockets)
+        ]
         for tid in [tid for tid in self._by_token if tid not in open_ids]:
             del self._by_token[tid]  # only closed sockets left
         if not open_ids:
@@ -90,28 +89,20 @@ class TokenSockets:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("token.sweep_failed", error=type(exc).__name__)
 
-    def _arm(self, ref: weakref.ref[web.WebSocketResponse], expires_at: float) -> None:
+    def _arm(self, ref: weakref.ref[Outbox], expires_at: float) -> None:
         delay = min(max(0.0, expires_at - time.time()), _REARM_SECONDS)
         asyncio.get_running_loop().call_later(delay, self._expiry_due, ref, expires_at)
 
-    def _expiry_due(self, ref: weakref.ref[web.WebSocketResponse], expires_at: float) -> None:
-        ws = ref()
-        if ws is None or ws.closed:
+    def _expiry_due(self, ref: weakref.ref[Outbox], expires_at: float) -> None:
+        outbox = ref()
+        if outbox is None or outbox.closing:
             return
         if time.time() < expires_at:
             self._arm(ref, expires_at)
             return
         log.info("token.expired_socket_closed")
-        self._close(ws, "token expired")
-
-    def _close(self, ws: web.WebSocketResponse, reason: str) -> None:
-        task = asyncio.create_task(self._close_socket(ws, reason))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._close(outbox, "token expired")
 
     @staticmethod
-    async def _close_socket(ws: web.WebSocketResponse, reason: str) -> None:
-        try:
-            await asyncio.wait_for(ws.close(code=TOKEN_REFUSED, message=reason.encode()), CLOSE_TIMEOUT)
-        except (TimeoutError, ConnectionError, RuntimeError):
-            log.info("socket.close_abandoned", reason=reason)
+    def _close(outbox: Outbox, reason: str) -> None:
+        outbox.close(TOKEN_REFUSED, reason)

@@ -1,12 +1,16 @@
 """The agent desktop socket and the supervisor socket.
 
-A malformed or refused frame is answered with an ``error`` frame (echoing the frame's ``ref``) and
-the socket stays open. A dropped agent socket revokes the agent's open offers at once and keeps
-its assigned work for the reconnect grace period."""
+A socket is opened only while PostgreSQL and Redis answer (503 problem+json before the upgrade
+otherwise). Once open, nothing a client sends closes it: a malformed, refused or too deeply nested
+frame, and a backend error while a frame is handled, are each answered with an ``error`` frame
+(echoing the frame's ``ref``) and the socket stays open. Every frame out goes through the socket's
+:class:`~router.realtime.outbox.Outbox`. The agent socket's first frame is always ``hello``. A dropped
+agent socket revokes the agent's open offers at once and keeps its assigned work for the reconnect
+grace period."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -17,10 +21,13 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
-from router.contracts import Channel, Role
-from router.errors import BadRequest, Forbidden, NotFound, OmnirouteError
+from context_store.db import ping
+from router.backends import UNAVAILABLE
+from router.contracts import Channel, Role, parse_json, strip_unstorable, validation_errors
+from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
+from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -31,6 +38,16 @@ from router.service.work import Work
 log = structlog.get_logger("router.realtime.sockets")
 
 MAX_FRAME_BYTES = 1 << 20
+PROBE_SECONDS = 2.0
+"""How long the backends get to answer before a socket is refused with 503."""
+
+BACKEND_ERRORS = UNAVAILABLE
+"""A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
+REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
+RESYNC_FRAMES = (frames.Accept, frames.Reject, frames.Complete, frames.Transfer, frames.EndWrapup)
+"""Frames that write to both Redis and PostgreSQL: a backend error part-way closes the socket with 1013
+after the error frame, so the desktop resumes from a fresh hello. Any other frame's backend error leaves
+the socket open."""
 
 
 _EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
@@ -42,8 +59,14 @@ def _is_event_id(value: str) -> bool:
     return m is not None and all(int(part) < 2**64 for part in m.groups(default="0"))
 
 
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+def parse_frame(text: str) -> Any:
+    """A client frame's JSON; ``ValueError`` (:class:`~router.contracts.BodyError`) when it is not JSON,
+    holds ``NaN`` or nests deeper than :data:`~router.contracts.MAX_JSON_DEPTH` levels."""
+    return parse_json(text)
+
+
+def _unavailable(ref: str | None = None) -> frames.Error:
+    return frames.Error(code="unavailable", detail="a backing service is unavailable; retry shortly", ref=ref)
 
 
 FALLBACK_CAPABILITIES = {ch.value: list(ch.spec.capabilities) for ch in Channel}
@@ -80,7 +103,20 @@ class Sockets:
     def outbound_capabilities(self) -> dict[str, list[str]]:
         return self.outbound.capabilities if self.outbound is not None else {}
 
-    async def hello(self, agent_id: str, state: str, since: float) -> frames.Hello:
+    async def backends_answer(self) -> None:
+        """Refuse (503, before any upgrade) while PostgreSQL or Redis does not answer or the live index is
+        being rebuilt: a socket accepted then would only be dropped."""
+        try:
+            async with asyncio.timeout(PROBE_SECONDS):
+                built = await self.engine.is_built()
+                await ping(self.pool)
+        except BACKEND_ERRORS as exc:
+            log.warning("socket.refused_backend_unavailable", error=type(exc).__name__)
+            raise Unavailable(f"{type(exc).__name__}; retry shortly") from exc
+        if built is None:
+            raise NotReady("the live routing index is being rebuilt; retry shortly")
+
+    async def hello(self, agent_id: str, session_id: str, state: str, since: float) -> frames.Hello:
         cfg = self.directory.agents[agent_id]
         items = []
         for iid in await self.engine.agent_work(agent_id):
@@ -96,6 +132,7 @@ class Sockets:
                 offers.append(frames.OfferInfo.model_validate(frame.model_dump(exclude={"type"})))
         return frames.Hello(
             agent_id=agent_id,
+            session_id=session_id,
             name=cfg.name,
             state=state,
             state_since=since,
@@ -114,59 +151,100 @@ class Sockets:
             raise Forbidden("an agent token opens only its own agent's socket")
         if agent_id not in self.directory.agents:
             raise NotFound(f"agent {agent_id} is not configured")
+        await self.backends_answer()
         # no per-message compression: offers carry large context records, and deflating each costs more CPU
         # on the hot path than it saves on a LAN
-        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_FRAME_BYTES, compress=False)
+        ws = web.WebSocketResponse(
+            heartbeat=20, max_msg_size=MAX_FRAME_BYTES, compress=False, timeout=CLOSE_SECONDS
+        )
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
-        self.hub.token_sockets.watch(ws, principal)
-        session = AgentSession(agent_id, uuid.uuid4().hex, ws)
+        outbox = Outbox(ws, request.transport, self.hub.metrics, "agent", held=True)
+        self.hub.token_sockets.watch(outbox, principal)
+        session = AgentSession(agent_id, uuid.uuid4().hex, outbox)
         structlog.contextvars.bind_contextvars(agent_id=agent_id)
-        old = self.hub.attach(session)
-        if old is not None and not old.ws.closed:
-            await old.ws.close(code=4001, message=b"session replaced")
         try:
-            presence = await self.engine.presence(agent_id, "connect", session.session_id, self.node.id, "")
-            assert presence is not None
-            session.state = presence.state
-            log.info("agent.connected", session=session.session_id)
-            await session.send(await self.hello(agent_id, presence.state, presence.since))
+            await self._open_agent(session)
             async for msg in ws:
+                if session.closed:
+                    continue  # replaced or too slow: closing, nothing more is done for it
                 if msg.type == WSMsgType.TEXT:
                     await self._agent_frame(session, msg.data)
                 elif msg.type == WSMsgType.BINARY:
-                    await session.send(frames.Error(code="invalid_frame", detail="frames are JSON text"))
+                    session.send(frames.Error(code="invalid_frame", detail="frames are JSON text"))
         finally:
-            if self.hub.detach(session):
-                try:
-                    await self.engine.presence(
-                        agent_id, "disconnect", session.session_id, self.node.id, "", self.node.grace_ms
-                    )
-                except OmnirouteError:
-                    log.warning("agent.disconnect_not_recorded")
+            self.hub.detach(session)
+            try:
+                # a no-op (a stale session) unless this socket is the agent's current session
+                await self.engine.presence(
+                    agent_id, "disconnect", session.session_id, self.node.id, "", self.node.grace_ms
+                )
+            except REFUSED:
+                log.warning("agent.disconnect_not_recorded")
             log.info("agent.disconnected", session=session.session_id)
+            await outbox.wait_closed()
             structlog.contextvars.unbind_contextvars("agent_id")
         return ws
+
+    async def _open_agent(self, session: AgentSession) -> None:
+        """Make the session current in the live index and here, then send ``hello`` ahead of anything that
+        was queued for the session meanwhile. A session that lost a race to a newer desktop of the same
+        agent is closed with 4001; a backend that fails now closes the socket with 1013 (try again)."""
+        agent_id = session.agent_id
+        try:
+            presence = await self.engine.presence(agent_id, "connect", session.session_id, self.node.id, "")
+            assert presence is not None, "a connect is never stale"
+            session.state, session.epoch = presence.state, presence.epoch
+            if not self.hub.attach(session):
+                log.info("agent.superseded", session=session.session_id, epoch=session.epoch)
+                session.replaced()
+                return
+            log.info("agent.connected", session=session.session_id, epoch=session.epoch)
+            hello = await self.hello(agent_id, session.session_id, presence.state, presence.since)
+            session.outbox.first(hello.model_dump_json())
+        except REFUSED as exc:
+            log.warning("agent.open_failed", error=type(exc).__name__)
+            if isinstance(exc, OmnirouteError):
+                error = frames.Error(code=exc.code, detail=exc.detail)
+            else:
+                error = _unavailable()
+            session.outbox.close(TRY_AGAIN_LATER, "try again later", last=error.model_dump_json())
 
     async def _agent_frame(self, session: AgentSession, text: str) -> None:
         ref: str | None = None
         try:
-            raw = json.loads(text)
+            raw = parse_frame(text)
             if isinstance(raw, dict) and isinstance(raw.get("ref"), str):
-                ref = raw["ref"]
+                ref = strip_unstorable(raw["ref"])[:100]
             frame = frames.agent_client_frame.validate_python(raw)
-        except (ValueError, ValidationError) as exc:
-            errs = _errors(exc) if isinstance(exc, ValidationError) else None
-            await session.send(
-                frames.Error(code="invalid_frame", detail="malformed frame", ref=ref, errors=errs)
-            )
+        except ValueError as exc:  # not JSON, too deep, or not a valid frame (ValidationError)
+            if isinstance(exc, ValidationError):
+                detail, errs = "malformed frame", validation_errors(exc)
+            else:
+                detail, errs = f"malformed frame: {exc}", None
+            session.send(frames.Error(code="invalid_frame", detail=detail, ref=ref, errors=errs))
             return
         try:
             result = await self._dispatch(session, frame)
         except OmnirouteError as exc:
-            await session.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
+            session.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
             return
-        await session.send(frames.Ack(ref=ref, result=result))
+        except BACKEND_ERRORS as exc:
+            log.warning("socket.frame_backend_unavailable", frame=frame.type, error=type(exc).__name__)
+            if isinstance(frame, RESYNC_FRAMES):
+                # the live index may have changed and the record not (an accept the script decided): the
+                # desktop's view can no longer be trusted, so it reconnects and resumes from hello
+                error = _unavailable(ref)
+                error.detail += "; reconnect: the work you hold is listed in hello"
+                session.outbox.close(TRY_AGAIN_LATER, "resync", last=error.model_dump_json())
+            else:
+                session.send(_unavailable(ref))
+            return
+        except Exception:  # last resort: the socket stays open; the error is logged with its trace
+            log.exception("socket.frame_failed", frame=frame.type)
+            session.send(frames.Error(code="internal", detail="the error was logged", ref=ref))
+            return
+        session.send(frames.Ack(ref=ref, result=result))
 
     async def _dispatch(self, s: AgentSession, f: Any) -> dict[str, Any]:
         agent = s.agent_id
@@ -175,13 +253,13 @@ class Sockets:
             if presence is None:
                 raise Forbidden("this desktop session was replaced by a newer one")
             s.state = presence.state
-            await s.send(frames.StateFrame(state=presence.state, state_since=presence.since))
+            s.send(frames.StateFrame(state=presence.state, state_since=presence.since))
             return {"state": presence.state}
         if isinstance(f, frames.Accept):
             iid = await self.work.accept(agent, f.offer_id)
             view = await work_view(self.pool, iid)
             if view is not None:
-                await s.send(frames.Assigned(interaction=view[0], context=view[1]))
+                s.send(frames.Assigned(interaction=view[0], context=view[1]))
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
             iid = await self.work.reject(agent, f.offer_id, f.reason)
@@ -194,7 +272,7 @@ class Sockets:
             return {"note_id": str(note.id)}
         if isinstance(f, frames.Complete):
             until = await self.work.complete(agent, f.interaction_id, f.disposition, f.summary)
-            await s.send(
+            s.send(
                 frames.InteractionEnded(
                     interaction_id=f.interaction_id, reason="completed", wrapup_until=until
                 )
@@ -202,7 +280,7 @@ class Sockets:
             return {"wrapup_until": until}
         if isinstance(f, frames.Transfer):
             new_id = await self.work.transfer(agent, f.interaction_id, f.queue, f.channel, f.note)
-            await s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
+            s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
             return {"interaction_id": new_id}
         if isinstance(f, frames.EndWrapup):
             await self.work.end_wrapup(agent, f.interaction_id)
@@ -213,42 +291,52 @@ class Sockets:
         principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
         after = request.query.get("after")
         if after and not _is_event_id(after):
-            # refused before the upgrade: once the socket is open an error can no longer be answered
+            # refused before the upgrade, like any other bad request
             raise BadRequest(
                 "after is an event id, as in 1700000000000-0",
                 errors=[{"loc": ["query", "after"], "msg": "not an event id"}],
             )
-        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024, compress=False)
+        await self.backends_answer()
+        ws = web.WebSocketResponse(
+            heartbeat=20, max_msg_size=64 * 1024, compress=False, timeout=CLOSE_SECONDS
+        )
         await ws.prepare(request)
         self.hub.all_sockets.add(ws)
-        self.hub.token_sockets.watch(ws, principal)
-        sup = SupervisorSession(ws, raw_events=request.query.get("events") in ("1", "true"))
-        if after:
-            for event_id, kind, data in await events.read_after(self.engine, after):
-                await sup.send_json_text(
-                    frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()
-                )
-        await sup.send_json_text((await self.hub.snapshot()).model_dump_json())
-        self.hub.supervisors.add(sup)
+        outbox = Outbox(ws, request.transport, self.hub.metrics, "supervisor")
+        self.hub.token_sockets.watch(outbox, principal)
+        sup = SupervisorSession(outbox, raw_events=request.query.get("events") in ("1", "true"))
         try:
+            await self._open_supervisor(sup, after)
             async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
+                if msg.type != WSMsgType.TEXT or sup.outbox.closing:
                     continue
                 try:
-                    raw = json.loads(msg.data)
+                    raw = parse_frame(msg.data)
                 except ValueError:
                     raw = None
                 if isinstance(raw, dict) and raw.get("type") == "ping":
-                    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else None
-                    await sup.send_json_text(frames.Ack(ref=ref).model_dump_json())
+                    ref = strip_unstorable(raw["ref"])[:100] if isinstance(raw.get("ref"), str) else None
+                    sup.send(frames.Ack(ref=ref))
                 else:
                     detail = "the supervisor socket takes only ping frames; it pushes the rest"
-                    await sup.send_json_text(
-                        frames.Error(code="invalid_frame", detail=detail).model_dump_json()
-                    )
+                    sup.send(frames.Error(code="invalid_frame", detail=detail))
         finally:
             self.hub.supervisors.discard(sup)
+            await outbox.wait_closed()
         return ws
+
+    async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
+        """Replay the events after ``after`` (checked before the upgrade), then the snapshot; from then on
+        the hub pushes. A backend that fails now closes with 1013 (try again)."""
+        try:
+            if after:
+                for event_id, kind, data in await events.read_after(self.engine, after):
+                    sup.send(frames.EventFrame(event_id=event_id, kind=kind, data=data))
+            sup.send(await self.hub.snapshot())
+            self.hub.supervisors.add(sup)
+        except REFUSED as exc:
+            log.warning("supervisor.open_failed", error=type(exc).__name__)
+            sup.outbox.close(TRY_AGAIN_LATER, "try again later", last=_unavailable().model_dump_json())
 
 
 SOCKETS = web.AppKey("sockets", Sockets)

@@ -69,6 +69,8 @@ class EnqueueResult:
 class Presence:
     state: str
     since: float
+    epoch: int = 0
+    """The session's place in the order of the agent's connects (``agent_presence.lua``)."""
 
 
 class Engine:
@@ -172,7 +174,7 @@ class Engine:
         if res == ScriptError.STALE_SESSION:
             return None  # a session that is no longer current changes nothing
         res = self._check(res, agent=agent_id, session=session)
-        return Presence(str(res[0]), int(res[1]) / 1000)
+        return Presence(str(res[0]), int(res[1]) / 1000, int(res[2]))
 
     async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
         res = self._check(await self._run("timers", limit))

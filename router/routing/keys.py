@@ -40,7 +40,10 @@ CATALOGUE: tuple[KeySpec, ...] = (
     KeySpec("qstats", "hash", "queue", "aht: moving average of handle times (seconds)"),
     KeySpec("qhist", "zset", "queue", '"<unix s>:<waiting>" -> unix s, the last 15 minutes of queue length'),
     KeySpec(
-        "a", "hash", "agent", "state, since, session, node, connected, idle, vblock, cap:<ch>, load:<ch>"
+        "a",
+        "hash",
+        "agent",
+        "state, since, session, epoch, node, connected, idle, vblock, cap:<ch>, load:<ch>",
     ),
     KeySpec("aqueues", "set", "agent", "queues the agent is eligible for"),
     KeySpec("ao", "set", "agent", "the agent's open offers"),

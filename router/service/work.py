@@ -16,7 +16,7 @@ from context_store import customers, interactions, journey, notes
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
 from router.backends import UNAVAILABLE
-from router.contracts import Channel, InteractionStatus, MessageIn
+from router.contracts import Channel, InteractionStatus, MessageIn, strip_unstorable, unstorable_path
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone, Unavailable
 from router.metrics import Metrics
 from router.routing.directory import Directory
@@ -95,29 +95,41 @@ class Work:
     async def complete(
         self, agent_id: str, interaction_id: str, disposition: str | None, summary: str | None
     ) -> float | None:
-        """Finish the work; returns the wrap-up end (unix seconds) or None when there is no wrap-up."""
+        """Finish the work; returns the wrap-up end (unix seconds) or None when there is no wrap-up.
+
+        Everything is checked before the first write: a disposition PostgreSQL cannot store is refused,
+        and the summary (the agent's own words) is kept without such characters, so bad input writes
+        nothing. The record's writes are one transaction after the live index's: a record that cannot
+        follow is left whole for the reconciler to repair, and the socket resyncs the desktop."""
+        if disposition is not None and unstorable_path(disposition) is not None:
+            raise BadRequest(
+                "the disposition contains a NUL character or a lone surrogate",
+                errors=[{"loc": ["disposition"], "msg": "cannot be stored", "type": "value_error"}],
+            )
+        summary = strip_unstorable(summary) if summary is not None else None
         it = await self._held(agent_id, interaction_id)
         if it.status == InteractionStatus.wrapup:
             raise Conflict("already completed; in wrap-up")
         queue = self.directory.queues.get(it.queue)
         wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
         until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms)
-        if until_ms:
-            await interactions.wrapup(self.pool, it.id, disposition, summary, _ts(until_ms / 1000))
-            await interactions.add_history(self.pool, it.id, "wrapup", agent_id, disposition=disposition)
-        else:
-            await interactions.wrapup(self.pool, it.id, disposition, summary, None)
-            await interactions.close(self.pool, it.id, "completed")
-            await interactions.add_history(self.pool, it.id, "completed", agent_id, disposition=disposition)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if until_ms:
+                await interactions.wrapup(conn, it.id, disposition, summary, _ts(until_ms / 1000))
+                await interactions.add_history(conn, it.id, "wrapup", agent_id, disposition=disposition)
+            else:
+                await interactions.wrapup(conn, it.id, disposition, summary, None)
+                await interactions.close(conn, it.id, "completed")
+                await interactions.add_history(conn, it.id, "completed", agent_id, disposition=disposition)
+            await journey.add_event(
+                conn,
+                it.customer_id,
+                "interaction.completed",
+                {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
+                interaction_id=it.id,
+            )
         if it.assigned_at is not None:
             await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
-        await journey.add_event(
-            self.pool,
-            it.customer_id,
-            "interaction.completed",
-            {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
-            interaction_id=it.id,
-        )
         self.metrics.inc("interactions_completed_total", channel=it.channel)
         return until_ms / 1000 if until_ms else None
 

@@ -25,12 +25,49 @@ async def test_connect_and_become_available(engine: Engine, live: Live, stream: 
         "node-1",
         "available",
     )
+    assert int(agent["epoch"]) == presence.epoch and now <= presence.epoch < now + 1000
     assert await engine.redis.smembers(engine.keys.connected) == {"a"}
     assert await live.available("q") == ["a"]
     events = await stream.read()
     assert [(e.type, e.data) for e in events] == [
-        ("agent", {"agent_id": "a", "state": "available", "connected": True, "session": "s1"})
+        (
+            "agent",
+            {
+                "agent_id": "a",
+                "state": "available",
+                "connected": True,
+                "session": "s1",
+                "epoch": presence.epoch,
+            },
+        )
     ]
+
+
+async def test_each_connect_gets_a_larger_epoch_and_state_changes_name_it(
+    engine: Engine, live: Live, stream: Stream
+) -> None:
+    """The epoch orders one agent's sessions, so of two racing desktops every process can tell the newer:
+    strictly larger on each connect (even within one millisecond), unchanged by state changes and
+    disconnects, and taken from the clock when the agent's live record is made again (a rebuilt index)."""
+    await live.queue("q")
+    await live.agent("a", queues=["q"], state=None, chat=1)
+    epochs = []
+    for n in range(20):  # many within one millisecond
+        presence = await engine.presence("a", "connect", f"s{n}", "node-1", "away")
+        assert presence is not None
+        epochs.append(presence.epoch)
+    assert epochs == sorted(set(epochs)), "strictly increasing"
+    await stream.read()
+    presence = await engine.presence("a", "state", "s19", "node-1", "available")
+    assert presence is not None and presence.epoch == epochs[-1]
+    assert (await stream.read())[0].data["epoch"] == epochs[-1]
+    assert await engine.presence("a", "disconnect", "s19", "node-1", "", 1000) is not None
+    assert int((await engine.agent_live("a"))["epoch"]) == epochs[-1]
+    await engine.redis.delete(engine.keys.agent("a"))  # the record is made again, without its epoch
+    await live.agent("a", queues=["q"], state=None, chat=1)
+    now = await redis_now_ms(engine)
+    again = await engine.presence("a", "connect", "s20", "node-1", "away")
+    assert again is not None and again.epoch >= now  # from the clock: it does not start again at 1
 
 
 async def test_connect_without_a_state_keeps_the_last_one(engine: Engine, live: Live) -> None:

@@ -2,9 +2,12 @@
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] agent id, [3] op ("connect" | "state" | "disconnect"), [4] session id, [5] node id,
 -- [6] state (available|away|offline; "" on connect keeps the last one), [7] grace ms (disconnect: how long assignments wait for a reconnect)
--- A connect takes over from any older session of the same agent. "state" and "disconnect" from a session
--- that is no longer current change nothing (E.STALE_SESSION).
--- Returns {state, since ms}; E.NOT_READY, E.STALE_SESSION, E.UNKNOWN_AGENT.
+-- A connect takes over from any older session of the same agent and gives the new one an epoch larger than
+-- any before it (max(now ms, last epoch + 1), so it keeps growing across a rebuilt index): of two racing
+-- desktops the one with the larger epoch is the current session, and processes close the other one.
+-- "state" and "disconnect" from a session that is no longer current change nothing (E.STALE_SESSION).
+-- The 'agent' event of a connect or a state change names the session and its epoch.
+-- Returns {state, since ms, epoch}; E.NOT_READY, E.STALE_SESSION, E.UNKNOWN_AGENT.
 if not ready() then return E.NOT_READY end
 local agent, op, session, node, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local a = P .. ':a:' .. agent
@@ -15,7 +18,8 @@ local function leave_avail()
   for _, q in ipairs(queues) do redis.call('ZREM', P .. ':qavail:' .. q, agent) end
 end
 if op == 'connect' then
-  redis.call('HSET', a, 'session', session, 'node', node, 'connected', '1')
+  local epoch = math.max(t, tonumber(redis.call('HGET', a, 'epoch') or '0') + 1)
+  redis.call('HSET', a, 'session', session, 'node', node, 'connected', '1', 'epoch', string.format('%d', epoch))
   redis.call('SADD', P .. ':connected', agent)
   redis.call('ZREM', P .. ':timers', 'g:' .. agent)
   if state == '' then state = redis.call('HGET', a, 'state') or 'away' end
@@ -36,8 +40,8 @@ if op == 'disconnect' then
     redis.call('ZADD', P .. ':timers', t + tonumber(ARGV[7]), 'g:' .. agent)
   end
   emit('agent', {agent_id = agent, connected = false})
-  local s = redis.call('HMGET', a, 'state', 'since')
-  return {s[1] or 'away', s[2] or tostring(t)}
+  local s = redis.call('HMGET', a, 'state', 'since', 'epoch')
+  return {s[1] or 'away', s[2] or tostring(t), s[3] or '0'}
 end
 -- op == 'state'
 local prev = redis.call('HGET', a, 'state')
@@ -51,7 +55,8 @@ if state == 'available' then
 else
   leave_avail()
 end
-emit('agent', {agent_id = agent, state = state, connected = true, session = session})
+local epoch = redis.call('HGET', a, 'epoch') or '0'
+emit('agent', {agent_id = agent, state = state, connected = true, session = session, epoch = tonumber(epoch)})
 if state == 'available' then match_agent(agent, t, 16) end
 local s = redis.call('HMGET', a, 'state', 'since')
-return {s[1], s[2]}
+return {s[1], s[2], epoch}

@@ -72,15 +72,27 @@ def redis_binary() -> str:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path) -> None:
+    """A Redis-compatible server under ``data_dir`` that keeps nothing on disk. With a ``port``, every start
+    listens there (a restart comes back at the same URL, empty); without, each start picks a free one."""
+
+    def __init__(self, data_dir: Path, port: int = 0) -> None:
         self.dir = data_dir / "redis"
         self._proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        self.fixed_port = port
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
         binary = redis_binary()
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         self._proc = subprocess.Popen(
             [
                 binary,
@@ -111,10 +123,16 @@ class EmbeddedRedis:
                     s.sendall(b"PING\r\n")
                     if s.recv(16).startswith(b"+PONG"):
                         log.info("embedded.redis_started", binary=os.path.basename(binary), port=self.port)
-                        return f"redis://127.0.0.1:{self.port}/0"
+                        return self.url
             except OSError:
                 time.sleep(0.05)
         raise EmbeddedError(f"{binary} did not answer on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL: the server and everything it held are gone at once."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(10)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -5,16 +5,13 @@ the address the routers already use."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from router.embedded import EmbeddedPostgres, free_port, redis_binary
+from router.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
 
 class OwnPostgres:
@@ -60,61 +57,9 @@ class OwnPostgres:
         return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
-class OwnRedis:
-    """A Redis-compatible server on a fixed loopback port, without persistence: a restart is empty."""
+class OwnRedis(EmbeddedRedis):
+    """A Redis-compatible server on a fixed loopback port, without persistence: a restart is empty and
+    answers at the same URL."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.dir = data_dir / "redis"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> str:
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        self.proc = subprocess.Popen(
-            [
-                redis_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-                "--logfile",
-                str(self.dir / "server.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis exited with {self.proc.returncode}; see {self.dir / 'server.log'}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return self.url
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis did not answer on port {self.port}")
-
-    def kill(self) -> None:
-        """SIGKILL: the server and everything it held are gone at once."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        super().__init__(data_dir, port=free_port())

@@ -41,7 +41,7 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
 @pytest.fixture
 async def cluster(own_postgres: OwnPostgres, own_redis: OwnRedis, tmp_path: Path) -> AsyncIterator[Cluster]:
     # a run that failed half-way may have left a server down: every run starts with both up
-    if own_redis.proc is None or own_redis.proc.poll() is not None:
+    if not own_redis.running:
         own_redis.start()
     if not (own_postgres.embedded.pgdata / "postmaster.pid").exists():
         await asyncio.to_thread(own_postgres.up)

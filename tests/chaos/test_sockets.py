@@ -455,6 +455,6 @@ async def test_a_backend_outage_answers_frames_with_errors_and_refuses_new_socke
     finally:
         if desk is not None:
             await desk.close()
-        if own_redis.proc is None or own_redis.proc.poll() is not None:
+        if not own_redis.running:
             await asyncio.to_thread(own_redis.start)
         await server.stop()

@@ -20,7 +20,7 @@ from adapters.kit.settings import Settings
 from adapters.kit.text import MESSENGER_LIMIT, send_parts, split_text
 from adapters.kit.webhooks import RouterUnavailable, ingest, log, record_status, unavailable
 from adapters.meta.messenger_payload import parse_batch, receipts_for
-from adapters.meta.webhook import MetaWebhook
+from adapters.meta.webhook import MetaWebhook, graph_url
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
 from router.sdk.client import RouterClient
 
@@ -40,8 +40,7 @@ class MessengerAdapter:
         self.router = router
         self.queue = settings.optional_text("queue")
         self.region = settings.default_region()
-        base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
-        self.graph_url = f"{base_url}/{settings.text('api_version', 'v21.0')}"
+        self.graph_url = graph_url(settings)
         self.page_token = settings.secret("page_token", "MESSENGER_PAGE_TOKEN")
         self.messaging_type = settings.text("messaging_type", "RESPONSE")
         self.webhook = MetaWebhook(

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.kit.settings import Settings
 from adapters.kit.signatures import meta_valid
 from adapters.kit.webhooks import log, signature_rejected
 
@@ -47,3 +48,9 @@ class MetaWebhook:
         if not isinstance(payload, dict):
             return web.Response(status=400, text="body is not a JSON object")
         return payload
+
+
+def graph_url(settings: Settings) -> str:
+    """The Graph API both Meta platforms call: ``base_url`` and ``api_version`` of the adapter's section."""
+    base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
+    return f"{base_url}/{settings.text('api_version', 'v21.0')}"

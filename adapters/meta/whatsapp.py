@@ -18,7 +18,7 @@ from adapters.kit.provider_http import ProviderHttp
 from adapters.kit.settings import Settings
 from adapters.kit.text import WHATSAPP_LIMIT, send_parts, split_text
 from adapters.kit.webhooks import RouterUnavailable, ingest, log, record_status, unavailable
-from adapters.meta.webhook import MetaWebhook
+from adapters.meta.webhook import MetaWebhook, graph_url
 from adapters.meta.whatsapp_payload import parse_notification
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
 from router.sdk.adapter import DeliveryError
@@ -37,8 +37,7 @@ class WhatsAppAdapter:
         self.router = router
         self.queue = settings.optional_text("queue")
         self.region = settings.default_region()
-        base_url = settings.text("base_url", "https://graph.facebook.com").rstrip("/")
-        self.graph_url = f"{base_url}/{settings.text('api_version', 'v21.0')}"
+        self.graph_url = graph_url(settings)
         self.phone_number_id = settings.optional_text("phone_number_id")
         self.access_token = settings.secret("access_token", "WHATSAPP_ACCESS_TOKEN")
         self.webhook = MetaWebhook(

@@ -111,6 +111,8 @@ class Reconciler:
         self.outbound = outbound
         self.settings = settings
         self.built_generation: str | None = None
+        self.repair_rounds = 0
+        """Periodic repair rounds finished by this process (the first runs at start)."""
 
     async def rebuild(self) -> bool:
         """Rebuild the live index if it is missing. Returns True if this process rebuilt it."""
@@ -308,6 +310,7 @@ class Reconciler:
     async def repair_round(self) -> None:
         await self.repair()
         await self.resubmit_pending()
+        self.repair_rounds += 1
 
     async def run(self) -> None:
         """The background duties of one process, each in its own loop so a slow one never delays another:

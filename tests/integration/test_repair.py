@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -16,6 +17,12 @@ async def server(make_server) -> TestServer:  # type: ignore[no-untyped-def]
     """A server whose own repair rounds do not run during the test (only the first, at start), so each
     test's explicit repair is the one that finds the gaps it made."""
     started: TestServer = await make_server(DEFAULT.with_routing(reconcile_interval_seconds=3600))
+    reconciler = started.server[RECONCILER]
+    for _ in range(500):  # the round at start must be over before the test makes its gaps
+        if reconciler.repair_rounds:
+            break
+        await asyncio.sleep(0.01)
+    assert reconciler.repair_rounds == 1
     return started
 
 

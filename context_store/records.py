@@ -276,3 +276,18 @@ class TokenInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     source: str
+
+
+# ---------------------------------------------------------------- personal data
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """One erasure of a customer's personal data: when, who asked (never a secret), how many rows of each
+    kind were erased."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    erased_by: str
+    erased_at: datetime
+    counts: JSONObject

@@ -38,6 +38,7 @@ from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.ingest import INGEST, Ingest
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.reconciler import RECONCILER, Reconciler
+from router.service.retention import Retention
 from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
@@ -70,8 +71,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         adapter_token = app[ADAPTER_CLIENT].token
         tokens.add_internal(adapter_token, Principal(Role.adapter))
         outbound = Outbound(pool, engine, directory, adapter_token)
+        identity = settings.file.identity
         ingest = Ingest(
-            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region
+            pool, engine, directory, stats, metrics, outbound, identity.default_region, identity.journey_cap
         )
         work = Work(pool, engine, directory, stats, metrics, ingest)
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
@@ -118,6 +120,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
     ]
+    retention = Retention(app[POOL], app[SETTINGS].file.retention)
+    if retention.enabled:
+        tasks.append(asyncio.create_task(retention.run(), name="retention"))
     yield
     stop.set()
     for t in tasks:

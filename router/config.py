@@ -58,6 +58,21 @@ class IdentitySection(_Section):
             raise ValueError(f"{v!r} is not a region phone numbers are known for")
         return v.upper()
 
+    journey_cap: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=500,
+        description="journey events kept per customer; each new one beyond it drops the oldest (by `at`)",
+    )
+
+
+class RetentionSection(_Section):
+    message_days: Annotated[int | None, Field(ge=1)] = Field(
+        default=None,
+        description="message bodies and attachments older than this many days are blanked (unset: kept)",
+    )
+    purge_interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        default=3600, description="how often each router process runs the retention purge"
+    )
+
 
 class TokenEntry(_Section):
     token: Annotated[str, Field(min_length=16)]
@@ -78,6 +93,7 @@ class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)

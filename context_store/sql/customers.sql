@@ -43,9 +43,11 @@ GROUP BY p.candidate_id, c.name
 ORDER BY min(p.created_at), p.candidate_id;
 
 -- name: journey_event_insert
+-- No row when the customer does not exist or was erased.
 -- $1 id, $2 customer_id, $3 interaction_id (nullable), $4 type, $5 data jsonb, $6 at (nullable: now)
 INSERT INTO journey_events (id, customer_id, interaction_id, type, data, at)
-VALUES ($1, $2, $3, $4, $5, COALESCE($6, clock_timestamp()))
+SELECT $1, c.id, $3, $4, $5, COALESCE($6, clock_timestamp())
+FROM customers c WHERE c.id = $2 AND c.erased_at IS NULL
 RETURNING id, type, data, interaction_id, at;
 
 -- name: context_record

@@ -14,6 +14,12 @@ from router.contracts.identities import (
     normalize_identity,
     phone_e164,
 )
+from router.contracts.privacy import (
+    CustomerExport,
+    ErasureOut,
+    IdentityJourneyEventIn,
+    JourneyEventRecorded,
+)
 from router.contracts.text import (
     MAX_JSON_DEPTH,
     BodyError,
@@ -92,13 +98,16 @@ __all__ = [
     "ChannelInfo",
     "ChannelSpec",
     "ContextRecord",
+    "CustomerExport",
     "CustomerHints",
     "CustomerOut",
     "CustomerText",
     "EndIn",
+    "ErasureOut",
     "Health",
     "Ident",
     "IdentityIn",
+    "IdentityJourneyEventIn",
     "IdentityOut",
     "InboundEvent",
     "IngestResult",
@@ -106,6 +115,7 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "JourneyEventRecorded",
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",

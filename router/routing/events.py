@@ -63,6 +63,34 @@ def jsonable(record: Message | JourneyEvent) -> dict[str, Any]:
     return out
 
 
+TEXT_EVENTS = frozenset({"message", "message_status"})
+"""Event kinds that carry what a person wrote (a message body, a provider's delivery detail)."""
+
+
+async def forget(engine: Engine, interaction_ids: set[str], page: int = 1000) -> int:
+    """Delete from the stream the events of these interactions that carry a person's text (an erasure:
+    a supervisor replaying the stream must not read an erased body). Other events, which carry ids only,
+    stay. One pass over the bounded stream, each page's matches removed with one XDEL; returns how many."""
+    if not interaction_ids:
+        return 0
+    removed, start = 0, "-"
+    while True:
+        rows: list[tuple[str, dict[str, str]]] = await engine.redis.xrange(  # type: ignore[assignment]
+            engine.keys.events, min=start, count=page
+        )
+        doomed = [
+            str(event_id)
+            for event_id, fields in rows
+            if fields.get("type") in TEXT_EVENTS
+            and json.loads(fields.get("data", "{}")).get("interaction_id") in interaction_ids
+        ]
+        if doomed:
+            removed += int(await engine.redis.xdel(engine.keys.events, *doomed))
+        if len(rows) < page:
+            return removed
+        start = f"({rows[-1][0]}"
+
+
 async def last_event_id(engine: Engine) -> str:
     info = await engine.redis.xrevrange(engine.keys.events, count=1)
     return str(info[0][0]) if info else "0-0"

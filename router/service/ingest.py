@@ -17,12 +17,14 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import conversations, customers, interactions, messages
+from context_store import conversations, customers, interactions, journey, messages
 from context_store.customers import Profile
 from context_store.db import parse_uuid
-from context_store.records import Interaction, Message
+from context_store.journey import DEFAULT_JOURNEY_CAP
+from context_store.records import Interaction, JourneyEvent, Message
 from router.contracts import (
     Channel,
+    IdentityJourneyEventIn,
     InboundEvent,
     IngestResult,
     InteractionStatus,
@@ -117,8 +119,10 @@ class Ingest:
         metrics: Metrics,
         outbound: Outbound | None,
         default_region: str = "US",
+        journey_cap: int = DEFAULT_JOURNEY_CAP,
     ) -> None:
         self.default_region = default_region
+        self.journey_cap = journey_cap
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -235,6 +239,7 @@ class Ingest:
             subject=ev.subject,
             venq_ms=int(time.time() * 1000),
         )
+        await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
         if ev.content or attachments:
             await messages.insert(
                 conn,
@@ -247,6 +252,31 @@ class Ingest:
                 attachments=attachments,
             )
         return _Written(interaction_id, created=True, interaction=created)
+
+    async def journey_event(self, ev: IdentityJourneyEventIn) -> tuple[uuid.UUID, JourneyEvent]:
+        """Record an event for whoever owns ``ev.identity``: a customer of that identity is created when
+        none is known, so the pages a visitor browsed before a first chat are in that chat's context (the
+        chat's own address resolves to the same customer). The identity is normalized as a contact's own
+        address is; a withheld or impossible one is refused (:class:`BadRequest`), nothing stored."""
+        try:
+            key = normalize_identity(ev.identity.kind, ev.identity.value, self.default_region)
+        except NotAnIdentity as exc:
+            why = "withheld" if isinstance(exc, WithheldIdentity) else "not an identity"
+            raise BadRequest(
+                f"the identity is {why}: a journey needs an address that names one person",
+                errors=[{"loc": ["identity"], "msg": why}],
+            ) from exc
+        async with self.pool.acquire() as conn, conn.transaction():
+            customer_id = await customers.resolve_customer(
+                conn,
+                [key],
+                email=key[1] if key[0] == "email" else None,
+                phone=key[1] if key[0] == "phone" else None,
+            )
+            event = await journey.add_event(
+                conn, customer_id, ev.type, ev.data, at=ev.at, cap=self.journey_cap
+            )
+        return customer_id, event
 
     async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> None:
         """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""

@@ -127,6 +127,7 @@ class Work:
                 "interaction.completed",
                 {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
                 interaction_id=it.id,
+                cap=self.ingest.journey_cap,
             )
         if it.assigned_at is not None:
             await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
@@ -219,6 +220,7 @@ class Work:
                 "interaction.transferred",
                 {"from_queue": it.queue, "to_queue": queue_id, "channel": new_channel, "agent_id": agent_id},
                 interaction_id=it.id,
+                cap=self.ingest.journey_cap,
             )
         await self.engine.release(agent_id, interaction_id, "transferred")
         # a transfer hands the work to someone else; an escalation onto another channel may well stay with

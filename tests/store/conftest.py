@@ -30,6 +30,7 @@ TABLES = (
     "interactions",
     "conversations",
     "possible_matches",
+    "erasures",
     "identities",
     "customers",
     "routing_rules",

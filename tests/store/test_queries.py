@@ -41,6 +41,8 @@ RECORD_OF: dict[str, type[Any]] = {
     "identities_of_customer": records.Identity,
     "possible_matches_of_customer": records.PossibleMatch,
     "journey_event_insert": records.JourneyEvent,
+    "erasure_insert": records.Erasure,
+    "erasure_first": records.Erasure,
     "queues_all": records.QueueRecord,
     "agents_all": records.AgentRecord,
     "rules_all": records.RuleRecord,

@@ -60,6 +60,9 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
             for kind, value in sorted(keys - locked):
                 await lock_key(conn, f"id:{kind}:{value}")
             locked |= keys
+        # the journey lock before the customer's row: a journey write holds the former while its insert
+        # checks the latter, so the other order could deadlock with it
+        await lock_key(conn, f"journey:{cid}")
         row = await conn.fetchrow(q("customer_lock"), cid)
         if row is None:
             return None
@@ -70,7 +73,6 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
         live = await conn.fetchval(q("customer_live_work"), cid)
         if live:
             raise LiveWork(int(live))
-        await lock_key(conn, f"journey:{cid}")
         interaction_ids = [r["id"] for r in await conn.fetch(q("customer_interaction_ids"), cid)]
         counts = {
             "messages": await conn.fetchval(q("customer_erase_messages"), cid),

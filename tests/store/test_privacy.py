@@ -142,3 +142,57 @@ async def test_retention_purges_old_bodies_only(pool: asyncpg.Pool) -> None:
     assert rows[ids["new"]] == ("new body", [{"url": "https://files.example/new.png"}], False)
     # an outbound reply not yet handed to its adapter is never blanked before it is sent
     assert rows[ids["pending"]][0] == "pending body"
+
+
+async def _contact(pool: asyncpg.Pool, phone: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """What ingest does for a new call: resolve the caller and open a waiting interaction, one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        cid = await customers.resolve_customer(conn, [("phone", phone)], phone=phone)
+        it = await new_interaction(conn, cid, channel="voice")  # type: ignore[arg-type]
+        await journey.trim(conn, cid, journey.DEFAULT_JOURNEY_CAP)
+    return cid, it.id
+
+
+async def _erase(pool: asyncpg.Pool, cid: uuid.UUID) -> str:
+    try:
+        erased = await privacy.erase(pool, cid, "admin:t")
+    except privacy.LiveWork:
+        return "refused"
+    assert erased is not None
+    return "erased"
+
+
+async def _journal(pool: asyncpg.Pool, cid: uuid.UUID) -> bool:
+    try:
+        await journey.add_event(pool, cid, "page_view", {})
+    except RecordNotFound:
+        return False
+    return True
+
+
+async def test_an_erasure_racing_a_contact_and_journey_writes_leaves_no_stranger_and_no_deadlock(
+    pool: asyncpg.Pool,
+) -> None:
+    outcomes: list[str] = []
+    for n in range(15):
+        phone = f"+1555017{n:04d}"
+        cid = await new_customer(pool, phone)
+        erasure, (owner, iid), _ = await asyncio.gather(
+            _erase(pool, cid), _contact(pool, phone), _journal(pool, cid)
+        )
+        outcomes.append(erasure)
+        if erasure == "erased":
+            # the contact came after: a new customer, and the erased one holds no live work nor journey
+            assert owner != cid
+            assert await pool.fetchval("SELECT erased_at FROM customers WHERE id = $1", cid) is not None
+            live = await pool.fetchval(
+                "SELECT count(*) FROM interactions WHERE customer_id = $1 AND status = 'queued'", cid
+            )
+            assert live == 0
+            assert await pool.fetchval("SELECT count(*) FROM journey_events WHERE customer_id = $1", cid) == 0
+        else:
+            # the contact came first: it is the customer's, and nothing of theirs was erased
+            assert owner == cid
+            assert (await customers.get(pool, cid)).phone == phone  # type: ignore[union-attr]
+        assert await pool.fetchval("SELECT customer_id FROM interactions WHERE id = $1", iid) == owner
+    assert len(outcomes) == 15

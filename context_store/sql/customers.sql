@@ -89,3 +89,14 @@ SELECT json_build_object(
         WHERE p.customer_id = c.id GROUP BY p.candidate_id, k.name) pm), '[]')
 )::text AS record
 FROM c;
+
+-- name: customer_fill_profile_unreached
+-- Fill empty profile fields of a customer no contact has reached yet (one a journey event created before
+-- the visitor's first contact): what that first contact says of itself, as a new customer would get it.
+-- $1 id, $2 name, $3 email, $4 phone
+UPDATE customers SET
+    name = COALESCE(name, $2), email = COALESCE(email, $3), phone = COALESCE(phone, $4),
+    updated_at = now()
+WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM interactions WHERE customer_id = $1)
+  AND ((name IS NULL AND $2::text IS NOT NULL) OR (email IS NULL AND $3::text IS NOT NULL)
+       OR (phone IS NULL AND $4::text IS NOT NULL));

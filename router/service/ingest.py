@@ -175,6 +175,10 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
+        if keys.claimed_profile != Profile():
+            # unverified facts link only through the contact's own address: a customer of that address
+            # created by a journey event before this first contact gets them as a new customer would
+            await customers.fill_unreached_profile(conn, customer_id, keys.claimed_profile)
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
             conversation_id = parse_uuid(ev.conversation_id)

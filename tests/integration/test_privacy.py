@@ -37,10 +37,19 @@ async def test_pages_browsed_before_the_first_chat_are_in_its_offer(server: Test
         owners.add(body["customer_id"])
     assert len(owners) == 1, "one visitor, one customer"
     carol = await server.agent("carol")
-    chat = await server.ingest(channel="chat", queue="chat", content="hi", **{"from": visitor})
+    chat = await server.ingest(
+        channel="chat",
+        queue="chat",
+        content="hi",
+        customer={"name": "Ines", "email": "ines@example.com"},
+        **{"from": visitor},
+    )
     assert chat["customer_id"] in owners, "the first chat links to the visitor's customer"
     offer, _ = await carol.accept_next()
     assert offer["interaction"]["id"] == chat["id"]
+    # what the first contact says of itself fills the profile, as on a customer it would have created
+    customer = offer["context"]["customer"]
+    assert (customer["name"], customer["email"]) == ("Ines", "ines@example.com")
     seen = [e["data"]["url"] for e in offer["context"]["events"] if e["type"] == "page_view"]
     assert seen == list(reversed(pages)), "the pages, newest first, in the chat's offer"
     await carol.close()

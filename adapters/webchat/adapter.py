@@ -47,6 +47,7 @@ from adapters.webchat.frames import (
 )
 from router.contracts import (
     OPEN_STATUSES,
+    BodyError,
     Channel,
     ChannelCapabilities,
     CustomerHints,
@@ -56,6 +57,7 @@ from router.contracts import (
     InteractionStatus,
     OutboundAccepted,
     OutboundMessage,
+    parse_json,
 )
 from router.sdk.adapter import DeliveryError
 from router.sdk.client import RouterAPIError, RouterClient
@@ -170,8 +172,8 @@ class WebChatAdapter:
     async def _greet(self, ws: web.WebSocketResponse) -> _Visitor | None:
         try:
             first = await ws.receive(timeout=self.hello_timeout)
-            frame = customer_frame.validate_json(first.data) if first.type == WSMsgType.TEXT else None
-        except (TimeoutError, ValidationError):
+            frame = _frame(first.data) if first.type == WSMsgType.TEXT else None
+        except (TimeoutError, ValidationError, BodyError):
             frame = None
         if not isinstance(frame, Hello):
             if not ws.closed:
@@ -205,7 +207,10 @@ class WebChatAdapter:
 
     async def _on_frame(self, visitor: _Visitor, data: str) -> None:
         try:
-            frame = customer_frame.validate_json(data)
+            frame = _frame(data)
+        except BodyError as exc:
+            await visitor.push(Error(detail=str(exc)))
+            return
         except ValidationError as exc:
             await visitor.push(Error(detail=str(exc.errors()[0].get("msg", "invalid frame"))))
             return
@@ -335,6 +340,13 @@ class WebChatAdapter:
             group.discard(visitor)
             if not group:
                 del self._by_visitor[visitor.hello.visitor_id]
+
+
+def _frame(data: str) -> Hello | Say | End | Contact | PageView:
+    """A customer's frame. A browser's JSON may escape a lone surrogate (text pasted from a broken
+    source): the project's own decoder reads it (pydantic's refuses the whole frame), and the text fields
+    then drop what cannot be stored, so the customer's words are not lost over it."""
+    return customer_frame.validate_python(parse_json(data))
 
 
 def _line(message_id: str, direction: str, body: str, agent_id: str | None) -> ChatLine:

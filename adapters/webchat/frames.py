@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from router.contracts import ChannelCapabilities, InteractionStatus
+from router.contracts import ChannelCapabilities, CustomerText, InteractionStatus
 
 VisitorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 ClientMessageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -37,7 +37,7 @@ class Hello(_Frame):
 class Say(_Frame):
     type: Literal["message"]
     id: ClientMessageId
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[CustomerText, Field(min_length=1, max_length=4000)]
 
 
 class End(_Frame):
@@ -55,11 +55,12 @@ class Contact(_Frame):
 
 class PageView(_Frame):
     """A page the visitor opened: recorded on the visitor's journey, so the agent of their first chat
-    sees what they browsed before it."""
+    sees what they browsed before it. Both fields come from the visitor's browser: a NUL or a lone
+    surrogate in them is dropped, never a reason to lose the page."""
 
     type: Literal["page_view"]
-    url: Annotated[str, Field(min_length=1, max_length=2000)]
-    title: Annotated[str | None, Field(max_length=300)] = None
+    url: Annotated[CustomerText, Field(min_length=1, max_length=2000)]
+    title: Annotated[CustomerText | None, Field(max_length=300)] = None
 
 
 CustomerFrame = Annotated[Hello | Say | End | Contact | PageView, Field(discriminator="type")]

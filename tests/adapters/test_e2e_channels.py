@@ -249,7 +249,10 @@ async def test_webchat_pages_opened_before_the_first_message_reach_the_chats_off
     visitor = "e2e-browsing-visitor"
     async with aiohttp.ClientSession() as session:
         socket_url = server.url.replace("http", "ws") + "/adapters/webchat/socket"
-        for url, title in (("https://shop.example/pricing", "Pricing"), ("https://shop.example/help", "")):
+        for url, title in (
+            ("https://shop.example/pricing", "Pri\x00cing\ud800"),
+            ("https://shop.example/help", ""),
+        ):
             ws = await session.ws_connect(socket_url)
             await ws.send_json({"type": "hello", "visitor_id": visitor})
             assert (await ws.receive_json(timeout=5))["type"] == "welcome"
@@ -272,11 +275,13 @@ async def test_webchat_pages_opened_before_the_first_message_reach_the_chats_off
         assert (await ws.receive_json(timeout=5))["type"] == "welcome"
         await ws.send_json({"type": "page_view", "url": "x" * 3000})  # too long: an error frame, socket open
         assert (await ws.receive_json(timeout=5))["type"] == "error"
-        await ws.send_json({"type": "message", "id": "m1", "text": "Which plan fits me?"})
+        # a lone surrogate (a broken paste) is dropped; the rest of the customer's words arrive
+        await ws.send_json({"type": "message", "id": "m1", "text": "Which plan \ud800fits me?"})
         carol = await server.agent("carol")
         offer, _ = await carol.accept_next()
         pages = [e["data"]["url"] for e in offer["context"]["events"] if e["type"] == "page_view"]
         assert pages == ["https://shop.example/help", "https://shop.example/pricing"]
         assert offer["context"]["identities"][0]["value"] == visitor
+        assert [m["body"] for m in offer["interaction"]["messages"]] == ["Which plan fits me?"]
         await ws.close()
     await carol.close()

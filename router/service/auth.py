@@ -58,8 +58,9 @@ class TokenCache:
     process calls it on the ``token_revoked`` event). A lookup that was reading PostgreSQL while a
     revocation arrived does not cache what it read."""
 
-    def __init__(self, pool: asyncpg.Pool, admin_token: str | None) -> None:
+    def __init__(self, pool: asyncpg.Pool, namespace: str, admin_token: str | None) -> None:
         self.pool = pool
+        self.namespace = namespace
         self.admin_token = admin_token
         self._internal: dict[str, Principal] = {}
         self._cache: dict[str, tuple[float, Principal | None]] = {}
@@ -88,7 +89,7 @@ class TokenCache:
             principal = hit[1]
             return None if principal is not None and principal.expired() else principal
         generation = self._generation
-        found = await token_store.get(self.pool, key)
+        found = await token_store.get(self.pool, self.namespace, key)
         principal = (
             Principal(
                 Role(found.role),

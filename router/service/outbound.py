@@ -93,7 +93,7 @@ class Outbound:
             message = await messages.get(self.pool, message_id)
             if message is None or message.status not in ("pending", "retrying"):
                 return
-            it = await interactions.get(self.pool, message.interaction_id)
+            it = await interactions.get(self.pool, self.engine.namespace, message.interaction_id)
             assert it is not None
             route = self.route_for(it.channel, it.from_kind)
             if route is None:

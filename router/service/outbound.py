@@ -94,7 +94,8 @@ class Outbound:
             if message is None or message.status not in ("pending", "retrying"):
                 return
             it = await interactions.get(self.pool, self.engine.namespace, message.interaction_id)
-            assert it is not None
+            if it is None:
+                return  # a reply in another routing domain: that domain's servers deliver it
             route = self.route_for(it.channel, it.from_kind)
             if route is None:
                 await self._status(message, "failed", f"no adapter is configured for channel {it.channel}")

@@ -220,3 +220,22 @@ async def test_a_domain_with_nothing_configured_lists_nothing_of_the_other(
     bare = await make_server(routing(), domain="new")
     status, body = await bare.request("GET", path, token=bare.admin_token)
     assert status == 200 and body == [], body
+
+
+async def test_a_domain_starting_leaves_the_other_domains_file_tokens_alone(make_server: MakeServer) -> None:
+    """Each start revokes the file tokens its own file no longer names: another domain's file tokens are
+    that file's business, even when both files name the same secret."""
+    shared, eu_only = "file-token-shared-0123456789", "file-token-eu-only-0123456789"
+    tokens = "".join(
+        f'\n[[tokens]]\ntoken = "{secret}"\nrole = "supervisor"\n' for secret in (shared, eu_only)
+    )
+    eu = await make_server(str(EU) + tokens, domain="eu")
+    us = await make_server(str(US) + f'\n[[tokens]]\ntoken = "{shared}"\nrole = "supervisor"\n', domain="us")
+    bare = await make_server(routing(), domain="new")  # names no token at all
+    assert (await eu.request("GET", "/v1/queues", token=eu_only))[0] == 200
+    assert (await eu.request("GET", "/v1/queues", token=shared))[0] == 200
+    assert (await us.request("GET", "/v1/queues", token=shared))[0] == 200
+    assert (await us.request("GET", "/v1/queues", token=eu_only))[0] == 401
+    assert (await bare.request("GET", "/v1/queues", token=shared))[0] == 401
+    status, listed = await us.request("GET", "/v1/tokens", token=us.admin_token)
+    assert status == 200 and [(t["source"], t["state"]) for t in listed] == [("file", "active")]

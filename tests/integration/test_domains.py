@@ -127,9 +127,10 @@ async def test_the_same_queue_in_two_domains_routes_independently(make_server: M
             "GET", "/v1/interactions?channel=chat&external_id=chat-1", role="adapter"
         )
         assert status == 200 and body["id"] == mine["id"]
-        assert (await server.request("POST", f"/v1/interactions/{theirs['id']}/end", {}, role="adapter"))[
-            0
-        ] == 404
+        theirs_path = f"/v1/interactions/{theirs['id']}"
+        assert (await server.request("POST", theirs_path + "/end", {}, role="adapter"))[0] == 404
+        message = {"direction": "inbound", "body": "are you there?"}
+        assert (await server.request("POST", theirs_path + "/messages", message, role="adapter"))[0] == 404
         status, support = await server.request("GET", "/v1/queues/support", role="supervisor")
         assert status == 200 and support["stats"]["waiting"] == 1
 

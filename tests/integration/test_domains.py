@@ -240,3 +240,36 @@ async def test_a_domain_starting_leaves_the_other_domains_file_tokens_alone(make
     assert (await bare.request("GET", "/v1/queues", token=shared))[0] == 401
     status, listed = await us.request("GET", "/v1/tokens", token=us.admin_token)
     assert status == 200 and [(t["source"], t["state"]) for t in listed] == [("file", "active")]
+
+
+async def test_concurrent_repeats_of_one_call_in_two_domains_make_one_interaction_each(
+    make_server: MakeServer,
+) -> None:
+    """Idempotency holds per domain under racing retries: the same provider call id sent many times at
+    once to both regions opens exactly one interaction in each."""
+    eu, us = await _started(make_server)
+    call = {
+        "channel": "voice",
+        "external_id": "CA-race",
+        "queue": "support",
+        "from": {"kind": "phone", "value": "+14155550123"},
+    }
+    voice_support = {"name": "Support", "skills": {"chat": 1}, "channels": ["chat", "voice"]}
+    for server in (eu, us):
+        assert (await server.request("PUT", "/v1/queues/support", voice_support, token=server.admin_token))[
+            0
+        ] == 200
+    results = await asyncio.gather(
+        *(s.request("POST", "/v1/interactions", call, role="adapter") for _ in range(12) for s in (eu, us))
+    )
+    by_domain: dict[int, list[tuple[int, Any]]] = {0: [], 1: []}
+    for k, answer in enumerate(results):
+        by_domain[k % 2].append(answer)
+    ids = []
+    for answers in by_domain.values():
+        assert sorted(status for status, _ in answers) == [200] * 11 + [201], answers
+        assert len({body["id"] for _, body in answers}) == 1
+        ids.append(answers[0][1]["id"])
+    assert ids[0] != ids[1]
+    count = await eu.pool.fetchval("SELECT count(*) FROM interactions WHERE external_id = 'CA-race'")
+    assert count == 2

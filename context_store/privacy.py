@@ -1,10 +1,12 @@
 """Personal data on request: a customer's export, the erasure of their personal data, and the retention
 purge of old message bodies.
 
-An erasure keeps the customer's row and interactions (so the counts reports read stay right) and removes
-what names or describes the person: profile, identities (so their next contact starts a new customer),
-journey, possible matches, message and note bodies, attachments, the sender's address, collected
-attributes, subjects and summaries. It refuses while any of the customer's work is live.
+Customers are shared by every routing domain of a deployment, so an erasure reaches the customer's data
+in all of them. It keeps the customer's row and interactions (so the counts reports read stay right) and
+removes what names or describes the person: profile, identities (so their next contact starts a new
+customer), journey, possible matches, message and note bodies, attachments, the sender's address,
+collected attributes, subjects and summaries. It refuses while any of the customer's work is live, in
+any domain.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class LiveWork(Exception):
 class Erased:
     erasure: Erasure
     new: bool  # False: the customer had been erased before; that erasure is answered
-    interaction_ids: list[uuid.UUID]
+    interactions: dict[str, set[str]]  # routing domain (namespace) → ids of the customer's interactions
 
 
 async def export_json(conn: Conn, customer_id: uuid.UUID | str) -> str | None:
@@ -69,11 +71,13 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
         if row["erased_at"] is not None:
             first = await conn.fetchrow(q("erasure_first"), cid)
             if first is not None:
-                return Erased(from_row(Erasure, first), False, [])
+                return Erased(from_row(Erasure, first), False, {})
         live = await conn.fetchval(q("customer_live_work"), cid)
         if live:
             raise LiveWork(int(live))
-        interaction_ids = [r["id"] for r in await conn.fetch(q("customer_interaction_ids"), cid)]
+        interactions: dict[str, set[str]] = {}
+        for r in await conn.fetch(q("customer_interaction_ids"), cid):
+            interactions.setdefault(r["namespace"], set()).add(str(r["id"]))
         counts = {
             "messages": await conn.fetchval(q("customer_erase_messages"), cid),
             "notes": await conn.fetchval(q("customer_erase_notes"), cid),
@@ -84,7 +88,7 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
         }
         await conn.fetchval(q("customer_erase_profile"), cid)
         erasure = await conn.fetchrow(q("erasure_insert"), uuid.uuid4(), cid, erased_by, counts)
-        return Erased(from_row(Erasure, erasure), True, interaction_ids)
+        return Erased(from_row(Erasure, erasure), True, interactions)
 
 
 async def purge_messages_before(pool: asyncpg.Pool, before: datetime, batch: int = PURGE_BATCH) -> int:

@@ -8,8 +8,8 @@ SELECT id, erased_at FROM customers WHERE id = $1 FOR UPDATE;
 SELECT count(*) FROM interactions WHERE customer_id = $1 AND status IN ('queued', 'assigned', 'wrapup');
 
 -- name: customer_interaction_ids
--- $1 customer_id
-SELECT id FROM interactions WHERE customer_id = $1 ORDER BY created_at;
+-- The customer's interactions in every routing domain, with the domain's namespace. $1 customer_id
+SELECT id, namespace FROM interactions WHERE customer_id = $1 ORDER BY created_at;
 
 -- name: customer_erase_messages
 -- Blank the bodies, attachments and provider details of every message of the customer's interactions.

@@ -384,8 +384,11 @@ class API:
         if erased is None:
             raise NotFound(f"customer {request.match_info['id']} not found")
         if erased.new:
-            # the event stream keeps recent message events for supervisors' replay: drop this customer's
-            removed = await forget(self.engine, {str(i) for i in erased.interaction_ids})
+            # each domain's event stream keeps recent message events for supervisors' replay: drop this
+            # customer's, in every domain that served them (the domains of one deployment share a Redis)
+            removed = 0
+            for namespace, ids in sorted(erased.interactions.items()):
+                removed += await forget(self.engine, namespace, ids)
             log.info(
                 "customer.erased",
                 customer_id=str(uid),

@@ -17,6 +17,7 @@ import structlog
 
 from context_store.records import JourneyEvent, Message, MessageStatus
 from router.routing.engine import Engine
+from router.routing.keys import Keys
 
 log = structlog.get_logger("router.routing.events")
 
@@ -67,16 +68,18 @@ TEXT_EVENTS = frozenset({"message", "message_status"})
 """Event kinds that carry what a person wrote (a message body, a provider's delivery detail)."""
 
 
-async def forget(engine: Engine, interaction_ids: set[str], page: int = 1000) -> int:
-    """Delete from the stream the events of these interactions that carry a person's text (an erasure:
-    a supervisor replaying the stream must not read an erased body). Other events, which carry ids only,
-    stay. One pass over the bounded stream, each page's matches removed with one XDEL; returns how many."""
+async def forget(engine: Engine, namespace: str, interaction_ids: set[str], page: int = 1000) -> int:
+    """Delete from the stream of routing domain ``namespace`` (this one's or another's on the same Redis)
+    the events of these interactions that carry a person's text (an erasure: a supervisor replaying the
+    stream must not read an erased body). Other events, which carry ids only, stay. One pass over the
+    bounded stream, each page's matches removed with one XDEL; returns how many."""
     if not interaction_ids:
         return 0
+    stream = Keys.for_namespace(namespace).events
     removed, start = 0, "-"
     while True:
         rows: list[tuple[str, dict[str, str]]] = await engine.redis.xrange(  # type: ignore[assignment]
-            engine.keys.events, min=start, count=page
+            stream, min=start, count=page
         )
         doomed = [
             str(event_id)
@@ -85,7 +88,7 @@ async def forget(engine: Engine, interaction_ids: set[str], page: int = 1000) ->
             and json.loads(fields.get("data", "{}")).get("interaction_id") in interaction_ids
         ]
         if doomed:
-            removed += int(await engine.redis.xdel(engine.keys.events, *doomed))
+            removed += int(await engine.redis.xdel(stream, *doomed))
         if len(rows) < page:
             return removed
         start = f"({rows[-1][0]}"

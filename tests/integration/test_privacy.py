@@ -231,3 +231,30 @@ async def test_retention_blanks_old_bodies_only(make_server: MakeServer) -> None
         assert time.monotonic() < deadline, "the retention purge never ran"
         await asyncio.sleep(0.1)
     assert sorted(bodies) == ["", "a new line"], "only the old body is blanked"
+
+
+async def test_an_erasure_reaches_the_customer_in_every_domain(make_server: MakeServer) -> None:
+    """Customers are shared by the routing domains of a deployment: an erasure asked in one domain blanks
+    the customer's messages served by another, and that domain's event stream forgets their text."""
+    eu = await make_server(DEFAULT, domain="eu")
+    us = await make_server(DEFAULT, domain="us")
+    sender = {"kind": "sms", "value": PHONE}
+    carol = await us.agent("carol")
+    first = await us.ingest(channel="sms", queue="chat", content=SAID, **{"from": sender})
+    offer, _ = await carol.accept_next()
+    assert offer["interaction"]["id"] == first["id"]
+    ack = await carol.call({"type": "send_message", "interaction_id": first["id"], "body": f"Hi {NAME}"})
+    assert ack["type"] == "ack", ack
+    # the customer is live in the us domain: the eu domain's admin cannot erase them yet
+    status, _ = await eu.request("DELETE", f"/v1/customers/{first['customer_id']}", role="admin")
+    assert status == 409
+    assert (await carol.call({"type": "complete", "interaction_id": first["id"]}))["type"] == "ack"
+    await carol.close()
+
+    status, erasure = await eu.request("DELETE", f"/v1/customers/{first['customer_id']}", role="admin")
+    assert status == 200, erasure
+    stream = await us.redis.xrange(us.engine.keys.events)
+    text = json.dumps([fields for _, fields in stream])
+    assert NAME not in text and SAID not in text, "the other domain's stream still replays the erased text"
+    status, it = await us.request("GET", f"/v1/interactions/{first['id']}", role="admin")
+    assert status == 200 and [m["body"] for m in it["messages"]] == ["", ""]

@@ -21,3 +21,30 @@ CREATE TABLE customer_merges (
 );
 CREATE INDEX customer_merges_customer ON customer_merges (customer_id, merged_at);
 CREATE INDEX customer_merges_other ON customer_merges (other_customer_id, merged_at);
+
+-- A row written for a customer that has been merged away goes to the customer it was merged into: a writer
+-- that read the customer before the merge (an agent's note, a transfer's new interaction, a journey event)
+-- must not leave it where no context record shows it. FOR SHARE waits for a merge in progress (it holds
+-- the customer's row), then reads where the customer went.
+CREATE FUNCTION follow_customer_merge() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    target uuid;
+    hops integer := 0;
+BEGIN
+    LOOP
+        SELECT merged_into INTO target FROM customers WHERE id = NEW.customer_id FOR SHARE;
+        EXIT WHEN target IS NULL OR hops >= 16;
+        NEW.customer_id := target;
+        hops := hops + 1;
+    END LOOP;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER conversations_follow_merge BEFORE INSERT ON conversations
+    FOR EACH ROW EXECUTE FUNCTION follow_customer_merge();
+CREATE TRIGGER interactions_follow_merge BEFORE INSERT ON interactions
+    FOR EACH ROW EXECUTE FUNCTION follow_customer_merge();
+CREATE TRIGGER notes_follow_merge BEFORE INSERT ON notes
+    FOR EACH ROW EXECUTE FUNCTION follow_customer_merge();
+CREATE TRIGGER journey_events_follow_merge BEFORE INSERT ON journey_events
+    FOR EACH ROW EXECUTE FUNCTION follow_customer_merge();

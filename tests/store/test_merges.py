@@ -202,3 +202,32 @@ async def test_a_contact_resolved_while_its_customer_is_merged_lands_on_the_kept
     assert owners == {kept}, "an interaction was left on the customer merged away"
     async with pool.acquire() as conn, conn.transaction():
         assert await customers.resolve_customer(conn, [("phone", "+15550522")]) == kept
+
+
+async def test_writes_for_a_customer_merged_away_follow_the_merge(pool: asyncpg.Pool) -> None:
+    """A writer that read the customer before the merge (an agent's note, a transfer's new interaction, a
+    journey event) writes after it: the rows go to the customer kept, also while the merge is in flight."""
+    kept = await new_customer(pool, "+15550611")
+    other = await new_customer(pool, "+15550622")
+    it = await new_interaction(pool, other)
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await merges._merge(conn, kept, other, "r", "admin")  # in flight: not committed yet
+        late_note = asyncio.create_task(notes.insert(pool, other, it.id, "alice", "written meanwhile"))
+        await asyncio.sleep(0.3)
+        assert not late_note.done(), "the write did not wait for the merge in flight"
+        await tx.commit()
+    note = await late_note
+    after = await new_interaction(pool, other, conversation_id=it.conversation_id)
+    event = await journey.add_event(pool, other, "page_view", {"url": "/late"})
+    owners = await pool.fetch(
+        "SELECT customer_id FROM notes WHERE id = $1 UNION ALL SELECT customer_id FROM interactions"
+        " WHERE id = $2 UNION ALL SELECT customer_id FROM journey_events WHERE id = $3",
+        note.id,
+        after.id,
+        event.id,
+    )
+    assert [r[0] for r in owners] == [kept, kept, kept]
+    record = await customers.context_json(pool, kept)
+    assert record is not None and "written meanwhile" in record and "/late" in record

@@ -11,8 +11,8 @@ Locking: the other customer's resolution keys first (the advisory locks a contac
 the same sorted order), so no contact can be resolved to a customer while its rows move; then both
 customers' rows, in id order, so two merges of the same customers queue instead of deadlocking. The key
 set is read before it is locked: when it changed meanwhile, the transaction starts again. A row inserted
-later for the customer merged away (by a writer that read it before the merge) is put on the customer
-kept by the ``follow_customer_merge`` trigger of migration 0005.
+later by a writer that read the customer before a merge or an unmerge is put on its parent's customer,
+and past any merge, by the ``follow_customer_merge`` trigger of migration 0005.
 """
 
 from __future__ import annotations

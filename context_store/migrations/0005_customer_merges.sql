@@ -22,15 +22,28 @@ CREATE TABLE customer_merges (
 CREATE INDEX customer_merges_customer ON customer_merges (customer_id, merged_at);
 CREATE INDEX customer_merges_other ON customer_merges (other_customer_id, merged_at);
 
--- A row written for a customer that has been merged away goes to the customer it was merged into: a writer
--- that read the customer before the merge (an agent's note, a transfer's new interaction, a journey event)
--- must not leave it where no context record shows it. FOR SHARE waits for a merge in progress (it holds
--- the customer's row), then reads where the customer went.
+-- A row goes to the customer of its parent and, when that customer has been merged away, to the customer it
+-- was merged into: a writer that read the customer before a merge or an unmerge (an agent's note, a
+-- transfer's new interaction, a journey event) must not leave its row where no context record shows it. A
+-- note or journey event of an interaction belongs to that interaction's customer, an interaction to its
+-- conversation's (a parent inserted by the same statement is not seen yet: the row keeps its customer).
+-- FOR SHARE waits for a merge in progress (it holds the customer's row), then reads where it went.
 CREATE FUNCTION follow_customer_merge() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    owner uuid;
     target uuid;
     hops integer := 0;
 BEGIN
+    IF TG_TABLE_NAME IN ('notes', 'journey_events') THEN
+        IF NEW.interaction_id IS NOT NULL THEN
+            SELECT customer_id INTO owner FROM interactions WHERE id = NEW.interaction_id;
+        END IF;
+    ELSIF TG_TABLE_NAME = 'interactions' THEN
+        SELECT customer_id INTO owner FROM conversations WHERE id = NEW.conversation_id;
+    END IF;
+    IF owner IS NOT NULL THEN
+        NEW.customer_id := owner;
+    END IF;
     LOOP
         SELECT merged_into INTO target FROM customers WHERE id = NEW.customer_id FOR SHARE;
         EXIT WHEN target IS NULL OR hops >= 16;

@@ -231,3 +231,28 @@ async def test_writes_for_a_customer_merged_away_follow_the_merge(pool: asyncpg.
     assert [r[0] for r in owners] == [kept, kept, kept]
     record = await customers.context_json(pool, kept)
     assert record is not None and "written meanwhile" in record and "/late" in record
+
+
+async def test_writes_that_read_the_customer_before_an_unmerge_follow_their_parent(
+    pool: asyncpg.Pool,
+) -> None:
+    kept = await new_customer(pool, "+15550711")
+    other = await new_customer(pool, "+15550722")
+    it = await new_interaction(pool, other)
+    done = await merges.merge(pool, kept, other, reason="r", merged_by="admin")
+    await merges.unmerge(pool, kept, done.id, unmerged_by="admin")
+    # written by someone who read the customer while the two were merged
+    note = await notes.insert(pool, kept, it.id, "alice", "read while merged")
+    event = await journey.add_event(pool, kept, "call.note", {}, interaction_id=it.id)
+    transfer = await new_interaction(pool, kept, conversation_id=it.conversation_id)
+    own = await notes.insert(pool, kept, None, "alice", "the kept customer's own")
+    owners = await pool.fetch(
+        "SELECT customer_id FROM notes WHERE id = $1 UNION ALL SELECT customer_id FROM journey_events"
+        " WHERE id = $2 UNION ALL SELECT customer_id FROM interactions WHERE id = $3"
+        " UNION ALL SELECT customer_id FROM notes WHERE id = $4",
+        note.id,
+        event.id,
+        transfer.id,
+        own.id,
+    )
+    assert [r[0] for r in owners] == [other, other, other, kept]

@@ -210,7 +210,8 @@ async def test_merge_errors_and_who_may_merge(server: TestServer) -> None:
         )
     )["customer_id"]
     before = {x: await context(server, x) for x in (a, b, c)}
-    good = {"other_customer_id": b, "reason": "same person"}
+    # the reason is a person's words: a NUL is dropped, anything else kept as written
+    good = {"other_customer_id": b, "reason": "same person \u0000— Kim Ø 🙂"}
 
     async def post(path: str, body: Any, **who: Any) -> tuple[int, Any]:
         status, answer = await server.request("POST", path, body, **who)
@@ -246,7 +247,7 @@ async def test_merge_errors_and_who_may_merge(server: TestServer) -> None:
         assert await context(server, x) == before[x], "a refused merge changed something"
 
     status, merged = await post(f"/v1/customers/{a}/merge", good, role="supervisor")
-    assert status == 201
+    assert status == 201 and merged["reason"] == "same person — Kim Ø 🙂", merged
     for path, body in (
         (f"/v1/customers/{c}/merge", {"other_customer_id": b, "reason": "r"}),  # b is merged away
         (f"/v1/customers/{b}/merge", {"other_customer_id": c, "reason": "r"}),

@@ -9,6 +9,7 @@ import json
 import uuid
 from typing import Any
 
+from tests.conftest import MakeServer
 from tests.integration.test_identity import SECRET, context, noted_call
 from tests.support.agents import AgentClient
 from tests.support.servers import TestServer
@@ -298,3 +299,33 @@ async def test_merges_racing_over_http_leave_one_consistent_record(server: TestS
         for x in ids:
             if x not in alive:
                 assert records[x]["interactions"] == [] and records[x]["identities"] == []
+
+
+async def test_a_desktop_on_another_router_process_is_shown_the_merged_context(
+    make_server: MakeServer,
+) -> None:
+    first, second = await make_server(), await make_server()
+    alice = await second.agent("alice")
+    call = await second.ingest(
+        channel="voice", queue="general", **{"from": {"kind": "phone", "value": "+14155550177"}}
+    )
+    await alice.accept_next()
+    known = await first.ingest(
+        channel="email",
+        queue="general",
+        subject="hi",
+        **{"from": {"kind": "email", "value": "lee@example.com"}},
+    )
+    status, merged = await first.request(
+        "POST",
+        f"/v1/customers/{known['customer_id']}/merge",
+        {"other_customer_id": call["customer_id"], "reason": "same person"},
+        role="supervisor",
+    )
+    assert status == 201, merged
+    pushed = await alice.next("context", interaction_id=call["id"])
+    assert pushed["context"]["customer"]["id"] == known["customer_id"]
+    assert [m["id"] for m in pushed["context"]["merges"]] == [merged["id"]]
+    kinds = [fields["type"] for _, fields in await first.redis.xrange(first.engine.keys.events)]
+    assert "customer_merged" in kinds and "context_changed" in kinds
+    await alice.close()

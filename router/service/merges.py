@@ -19,6 +19,7 @@ from context_store.db import parse_uuid
 from context_store.errors import RecordNotFound
 from context_store.merges import MergeRefused
 from context_store.records import Merge
+from router.backends import UNAVAILABLE
 from router.contracts import InteractionStatus, MergeOut, Role
 from router.errors import Conflict, Forbidden, NotFound
 from router.routing.engine import Engine
@@ -126,7 +127,18 @@ async def link_customer(
 
 async def _announce(pool: asyncpg.Pool, engine: Engine, kind: str, done: Merge) -> None:
     """One event for the merge (supervisors, replay), then one per interaction held now by an agent whose
-    context changed, for the process that holds that agent's desktop."""
+    context changed, for the process that holds that agent's desktop.
+
+    The merge is committed by then and is the truth: if Redis does not answer, the request still succeeds
+    (an error would invite a retry of what is done) and the desktops see the new context at their next
+    ``hello`` or offer; the failure is logged."""
+    try:
+        await _publish_all(pool, engine, kind, done)
+    except UNAVAILABLE as exc:
+        log.warning("customer.merge_not_announced", merge_id=str(done.id), error=type(exc).__name__)
+
+
+async def _publish_all(pool: asyncpg.Pool, engine: Engine, kind: str, done: Merge) -> None:
     await publish(
         engine,
         kind,

@@ -177,8 +177,8 @@ async def merges_of(conn: asyncpg.Connection | asyncpg.Pool, customer_id: uuid.U
 
 
 async def held_work(
-    conn: asyncpg.Connection | asyncpg.Pool, customer_ids: Sequence[uuid.UUID | str]
+    conn: asyncpg.Connection | asyncpg.Pool, namespace: str, customer_ids: Sequence[uuid.UUID | str]
 ) -> list[HeldWork]:
-    """The interactions of these customers that an agent holds now."""
-    rows = await conn.fetch(q("customers_held_work"), [as_uuid(c) for c in customer_ids])
+    """The interactions of these customers that an agent of this routing domain holds now."""
+    rows = await conn.fetch(q("customers_held_work"), [as_uuid(c) for c in customer_ids], namespace)
     return [from_row(HeldWork, r) for r in rows]

@@ -136,8 +136,10 @@ FROM customer_merges WHERE customer_id = $1 OR other_customer_id = $1
 ORDER BY merged_at, id;
 
 -- name: customers_held_work
--- The interactions of these customers that an agent holds now (assigned or in wrap-up): their desktops
--- are shown the new context after a merge or an unmerge. $1 customer ids uuid[]
+-- The interactions of these customers that an agent of one routing domain holds now (assigned or in
+-- wrap-up): their desktops are shown the new context after a merge or an unmerge.
+-- $1 customer ids uuid[], $2 namespace
 SELECT id, agent_id FROM interactions
-WHERE customer_id = ANY($1::uuid[]) AND status IN ('assigned', 'wrapup') AND agent_id IS NOT NULL
+WHERE customer_id = ANY($1::uuid[]) AND namespace = $2 AND status IN ('assigned', 'wrapup')
+  AND agent_id IS NOT NULL
 ORDER BY id;

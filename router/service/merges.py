@@ -111,7 +111,7 @@ async def link_customer(
     is merged into it. Refused (nothing changed) when the agent does not hold the work, an id is unknown,
     the contact already is that customer, or either customer was merged away."""
     iid, target = parse_uuid(interaction_id), parse_uuid(customer_id)
-    it = await interactions.get(pool, iid) if iid else None
+    it = await interactions.get(pool, engine.namespace, iid) if iid else None
     if it is None:
         raise NotFound(f"interaction {interaction_id} not found")
     if it.agent_id != agent_id or it.status not in (InteractionStatus.assigned, InteractionStatus.wrapup):
@@ -127,7 +127,9 @@ async def link_customer(
 
 async def _announce(pool: asyncpg.Pool, engine: Engine, kind: str, done: Merge) -> None:
     """One event for the merge (supervisors, replay), then one per interaction held now by an agent whose
-    context changed, for the process that holds that agent's desktop.
+    context changed, for the process that holds that agent's desktop. Customers are shared by every
+    routing domain, but agents and their desktops are a domain's own: the desktops of this domain are told
+    at once, those of other domains see the new context at their next ``hello`` or offer.
 
     The merge is committed by then and is the truth: if Redis does not answer, the request still succeeds
     (an error would invite a retry of what is done) and the desktops see the new context at their next
@@ -149,7 +151,7 @@ async def _publish_all(pool: asyncpg.Pool, engine: Engine, kind: str, done: Merg
             "by": done.unmerged_by if done.unmerged_at else done.merged_by,
         },
     )
-    for work in await merges.held_work(pool, (done.customer_id, done.other_customer_id)):
+    for work in await merges.held_work(pool, engine.namespace, (done.customer_id, done.other_customer_id)):
         await publish(
             engine,
             "context_changed",

@@ -12,6 +12,7 @@ from typing import Any
 from tests.conftest import MakeServer
 from tests.integration.test_identity import SECRET, context, noted_call
 from tests.support.agents import AgentClient
+from tests.support.configs import routing
 from tests.support.servers import TestServer
 
 ANA = {"kind": "phone", "value": "+14155550123"}
@@ -329,3 +330,38 @@ async def test_a_desktop_on_another_router_process_is_shown_the_merged_context(
     kinds = [fields["type"] for _, fields in await first.redis.xrange(first.engine.keys.events)]
     assert "customer_merged" in kinds and "context_changed" in kinds
     await alice.close()
+
+
+async def test_a_merge_tells_only_its_own_domains_desktops(make_server: MakeServer) -> None:
+    """Customers are shared by routing domains, agents are not: a merge made in one domain never sends a
+    context frame about another domain's work to a desktop of the same agent id here."""
+    base = routing().queue("support", skills={"chat": 1}, channels=["chat"], wrapup_seconds=0)
+    desk = base.agent("alice", name="Alice", skills={"chat": 5}, capacity={"chat": 2})
+    eu, us = await make_server(desk, domain="eu"), await make_server(desk, domain="us")
+    alice_eu, alice_us = await eu.agent("alice"), await us.agent("alice")
+    visitor = {"kind": "chat_visitor", "value": "v-shared"}
+    in_eu = await eu.ingest(channel="chat", queue="support", content="hi", **{"from": visitor})
+    await alice_eu.accept_next()
+    known = await us.ingest(
+        channel="chat", queue="support", content="hi", **{"from": {"kind": "chat_visitor", "value": "v-us"}}
+    )
+    in_us, _ = await alice_us.accept_next()
+    status, merged = await us.request(
+        "POST",
+        f"/v1/customers/{known['customer_id']}/merge",
+        {"other_customer_id": in_eu["customer_id"], "reason": "same person"},
+        role="supervisor",
+    )
+    assert status == 201, merged
+    pushed = await alice_us.next("context", interaction_id=in_us["interaction"]["id"])
+    assert {i["id"] for i in pushed["context"]["interactions"]} >= {in_eu["id"], in_us["interaction"]["id"]}
+    await still_open(alice_us)
+    assert [f for f in alice_us.pending("context") if f["interaction_id"] == in_eu["id"]] == []
+    assert alice_eu.pending("context") == []
+    # the other domain's desktop has the merged context at its next hello
+    await alice_eu.close()
+    alice_eu = await eu.agent("alice", available=False)
+    (work,) = alice_eu.hello["work"]
+    assert work["context"]["customer"]["id"] == known["customer_id"]
+    await alice_eu.close()
+    await alice_us.close()

@@ -80,9 +80,9 @@ async def merge(
         try:
             async with pool.acquire() as conn, conn.transaction():
                 return await _merge(conn, kept, other, reason, merged_by)
-        except (_KeysChanged, asyncpg.DeadlockDetectedError):
+        except (_KeysChanged, asyncpg.DeadlockDetectedError) as exc:
             if attempt == ATTEMPTS - 1:
-                raise
+                raise MergeRefused("the customers kept changing during the merge; try again") from exc
     raise AssertionError("unreachable")
 
 
@@ -141,9 +141,9 @@ async def unmerge(
         try:
             async with pool.acquire() as conn, conn.transaction():
                 return await _unmerge(conn, kept, mid, unmerged_by)
-        except asyncpg.DeadlockDetectedError:
+        except asyncpg.DeadlockDetectedError as exc:
             if attempt == ATTEMPTS - 1:
-                raise
+                raise MergeRefused("the customers kept changing during the unmerge; try again") from exc
     raise AssertionError("unreachable")
 
 

@@ -309,7 +309,10 @@ HTTP_ROUTES: tuple[Route, ...] = (
         ok={201: _json("The merge was done.", c.MergeOut)},
         errors={
             404: _problem("No customer has this id, or none has `other_customer_id`."),
-            409: _problem("The two are one customer, or either was merged into another customer already."),
+            409: _problem(
+                "The two are one customer, either was merged into another customer already, or they kept"
+                " changing while the merge waited (try again)."
+            ),
         },
     ),
     _route(

@@ -54,6 +54,8 @@ from router.contracts.wire import (
     InteractionStatus,
     JourneyEventIn,
     JourneyEventOut,
+    MergeIn,
+    MergeOut,
     MessageIn,
     MessageOut,
     MessageStatusIn,
@@ -77,6 +79,7 @@ from router.contracts.wire import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
 )
 
 __all__ = [
@@ -116,6 +119,8 @@ __all__ = [
     "JourneyEventIn",
     "JourneyEventOut",
     "JourneyEventRecorded",
+    "MergeIn",
+    "MergeOut",
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",
@@ -140,6 +145,7 @@ __all__ = [
     "TokenInfoOut",
     "TokenOut",
     "TokenState",
+    "UnmergeIn",
     "WithheldIdentity",
     "is_region",
     "is_withheld",

@@ -34,6 +34,7 @@ TABLES = (
     "conversations",
     "possible_matches",
     "erasures",
+    "customer_merges",
     "identities",
     "customers",
     "routing_rules",

@@ -85,6 +85,8 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
             "journey_events": await conn.fetchval(q("customer_erase_journey"), cid),
             "identities": await conn.fetchval(q("customer_erase_identities"), cid),
             "possible_matches": await conn.fetchval(q("customer_erase_possible_matches"), cid),
+            "merged_customers": await conn.fetchval(q("customer_erase_merged"), cid),
+            "merges": await conn.fetchval(q("customer_erase_merge_records"), cid),
         }
         await conn.fetchval(q("customer_erase_profile"), cid)
         erasure = await conn.fetchrow(q("erasure_insert"), uuid.uuid4(), cid, erased_by, counts)

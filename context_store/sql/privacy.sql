@@ -60,6 +60,30 @@ WITH done AS (
 )
 SELECT count(*) FROM done;
 
+-- name: customer_erase_merged
+-- The customers merged into this one (at any depth) are the same person: their kept profiles go too.
+-- $1 customer_id
+WITH RECURSIVE merged AS (
+    SELECT id FROM customers WHERE merged_into = $1
+    UNION SELECT c.id FROM customers c JOIN merged m ON c.merged_into = m.id
+), done AS (
+    UPDATE customers SET name = NULL, email = NULL, phone = NULL, erased_at = COALESCE(erased_at, now()),
+        updated_at = now()
+    WHERE id IN (SELECT id FROM merged)
+    RETURNING id
+)
+SELECT count(*) FROM done;
+
+-- name: customer_erase_merge_records
+-- The merge records of this customer keep who, when and the ids moved, not the reason typed nor the
+-- identity keys moved (an unmerge after the erasure has no identities to give back). $1 customer_id
+WITH done AS (
+    UPDATE customer_merges SET reason = '', moved = jsonb_set(moved, '{identities}', '[]'::jsonb)
+    WHERE customer_id = $1 OR other_customer_id = $1
+    RETURNING id
+)
+SELECT count(*) FROM done;
+
 -- name: customer_erase_profile
 -- $1 customer_id
 UPDATE customers SET name = NULL, email = NULL, phone = NULL, erased_at = now(), updated_at = now()
@@ -111,6 +135,10 @@ SELECT json_build_object(
     'possible_matches', COALESCE((SELECT json_agg(p ORDER BY p.created_at, p.customer_id, p.matched) FROM (
         SELECT candidate_id AS customer_id, matched, created_at
         FROM possible_matches WHERE customer_id = c.id) p), '[]'),
+    'merges', COALESCE((SELECT json_agg(g ORDER BY g.merged_at, g.id) FROM (
+        SELECT id, customer_id, other_customer_id, reason, matched, merged_by, merged_at, unmerged_by,
+               unmerged_at
+        FROM customer_merges WHERE customer_id = c.id OR other_customer_id = c.id) g), '[]'),
     'erasures', COALESCE((SELECT json_agg(r ORDER BY r.erased_at, r.id) FROM (
         SELECT id, erased_by, erased_at, counts FROM erasures WHERE customer_id = c.id) r), '[]')
 )::text AS record

@@ -80,6 +80,18 @@ class ErasureInfo(BaseModel):
     counts: dict[str, int]
 
 
+class ExportedMerge(BaseModel):
+    id: str
+    customer_id: str = Field(description="the customer kept")
+    other_customer_id: str = Field(description="the customer merged into it")
+    reason: str
+    matched: list[str]
+    merged_by: str
+    merged_at: datetime
+    unmerged_by: str | None = None
+    unmerged_at: datetime | None = None
+
+
 class CustomerExport(BaseModel):
     """Everything stored about one customer."""
 
@@ -91,4 +103,5 @@ class CustomerExport(BaseModel):
     notes: list[ExportedNote]
     journey: list[JourneyEventOut] = Field(description="journey events, oldest first")
     possible_matches: list[ExportedPossibleMatch]
+    merges: list[ExportedMerge] = Field(description="merges into or of this customer, oldest first")
     erasures: list[ErasureInfo]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from context_store import customers, journey, messages, notes, privacy
+from context_store import customers, journey, merges, messages, notes, privacy
 from context_store.errors import RecordNotFound
 from context_store.records import Interaction
 from tests.store.conftest import new_customer, new_interaction
@@ -84,6 +84,8 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
         "journey_events": 2,  # interaction.created and the page view
         "identities": 1,
         "possible_matches": 1,
+        "merged_customers": 0,
+        "merges": 0,
     }
     raw = await privacy.export_json(pool, cid)
     assert raw is not None
@@ -197,3 +199,22 @@ async def test_an_erasure_racing_a_contact_and_journey_writes_leaves_no_stranger
             assert (await customers.get(pool, cid)).phone == phone  # type: ignore[union-attr]
         assert await pool.fetchval("SELECT customer_id FROM interactions WHERE id = $1", iid) == owner
     assert len(outcomes) == 15
+
+
+async def test_erasing_a_merged_customer_reaches_the_record_merged_into_it(pool: asyncpg.Pool) -> None:
+    kept = await new_customer(pool, "+15550190")
+    other = await new_customer(pool, "+15550191")
+    await pool.execute("UPDATE customers SET name = 'Ana Lindqvist' WHERE id = $1", other)
+    done = await merges.merge(
+        pool, kept, other, reason="said she is Ana Lindqvist", merged_by="supervisor:t1"
+    )
+    erased = await privacy.erase(pool, kept, "admin:t1")
+    assert erased is not None and erased.erasure.counts["merged_customers"] == 1
+    assert erased.erasure.counts["merges"] == 1 and erased.erasure.counts["identities"] == 2
+    raw = await privacy.export_json(pool, kept)
+    assert raw is not None
+    for secret in ("Lindqvist", "+15550190", "+15550191"):
+        assert secret not in raw, f"{secret!r} survived the erasure"
+    assert [m["id"] for m in json.loads(raw)["merges"]] == [str(done.id)]
+    other_row = await customers.get(pool, other)
+    assert other_row is not None and other_row.name is None and other_row.phone is None

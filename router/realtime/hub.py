@@ -44,6 +44,7 @@ QUEUE_EVENTS = {
     "abandoned",
     "work_ended",
     "wrapup_started",
+    "wrapup_undone",
     "customer_left",
     "grace_expired",
 }

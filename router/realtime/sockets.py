@@ -44,10 +44,6 @@ PROBE_SECONDS = 2.0
 BACKEND_ERRORS = UNAVAILABLE
 """A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
 REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
-RESYNC_FRAMES = (frames.Accept, frames.Reject, frames.Complete, frames.Transfer, frames.EndWrapup)
-"""Frames that write to both Redis and PostgreSQL: a backend error part-way closes the socket with 1013
-after the error frame, so the desktop resumes from a fresh hello. Any other frame's backend error leaves
-the socket open."""
 
 
 _EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
@@ -230,15 +226,11 @@ class Sockets:
             session.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
             return
         except BACKEND_ERRORS as exc:
+            # a frame that writes to both stores (accept, reject, complete, transfer, end_wrapup) is never
+            # half applied (router/service/work.py orders or takes back its steps), so an error here means
+            # nothing changed: the desktop's view still holds and the socket stays open
             log.warning("socket.frame_backend_unavailable", frame=frame.type, error=type(exc).__name__)
-            if isinstance(frame, RESYNC_FRAMES):
-                # the live index may have changed and the record not (an accept the script decided): the
-                # desktop's view can no longer be trusted, so it reconnects and resumes from hello
-                error = _unavailable(ref)
-                error.detail += "; reconnect: the work you hold is listed in hello"
-                session.outbox.close(TRY_AGAIN_LATER, "resync", last=error.model_dump_json())
-            else:
-                session.send(_unavailable(ref))
+            session.send(_unavailable(ref))
             return
         except Exception:  # last resort: the socket stays open; the error is logged with its trace
             log.exception("socket.frame_failed", frame=frame.type)
@@ -290,12 +282,7 @@ class Sockets:
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
         principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
         after = request.query.get("after")
-        if after and not _is_event_id(after):
-            # refused before the upgrade, like any other bad request
-            raise BadRequest(
-                "after is an event id, as in 1700000000000-0",
-                errors=[{"loc": ["query", "after"], "msg": "not an event id"}],
-            )
+        bad_after = bool(after) and not _is_event_id(after or "")
         await self.backends_answer()
         ws = web.WebSocketResponse(
             heartbeat=20, max_msg_size=64 * 1024, compress=False, timeout=CLOSE_SECONDS
@@ -306,6 +293,17 @@ class Sockets:
         self.hub.token_sockets.watch(outbox, principal)
         sup = SupervisorSession(outbox, raw_events=request.query.get("events") in ("1", "true"))
         try:
+            if bad_after:
+                # bad input on a socket is an error frame on a socket that stays open: the wallboard is
+                # told, and continues from the snapshot (nothing to replay after an id that is none)
+                sup.send(
+                    frames.Error(
+                        code=BadRequest.code,
+                        detail="after is an event id, as in 1700000000000-0; nothing was replayed",
+                        errors=[{"loc": ["query", "after"], "msg": "not an event id", "type": "value_error"}],
+                    )
+                )
+                after = None
             await self._open_supervisor(sup, after)
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT or sup.outbox.closing:
@@ -326,7 +324,7 @@ class Sockets:
         return ws
 
     async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
-        """Replay the events after ``after`` (checked before the upgrade), then the snapshot; from then on
+        """Replay the events after ``after`` (a valid event id), then the snapshot; from then on
         the hub pushes. A backend that fails now closes with 1013 (try again)."""
         try:
             if after:

@@ -20,6 +20,7 @@ from context_store.records import (
     Note,
     OpenInteraction,
     QueueDayCounts,
+    QueueDayMetrics,
     from_row,
     from_row_or_none,
 )
@@ -225,3 +226,9 @@ async def day_counts(conn: Conn, since: datetime) -> list[QueueDayCounts]:
     """Per queue, the interactions created since ``since``: answered, answered within the queue's
     service level, abandoned."""
     return [QueueDayCounts(**r) for r in await conn.fetch(q("queue_day_stats"), since)]
+
+
+async def day_metrics(conn: Conn, since: datetime) -> list[QueueDayMetrics]:
+    """Per queue, the interactions that arrived since ``since``: arrived, answered, abandoned, and the
+    average speed of answer (arrival to acceptance) of the answered ones."""
+    return [QueueDayMetrics(**r) for r in await conn.fetch(q("queue_day_metrics"), since)]

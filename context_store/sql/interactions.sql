@@ -159,3 +159,15 @@ SELECT queue_id,
                         <= (SELECT service_level_seconds * 1000 FROM queues q WHERE q.id = queue_id)) AS answered_in_sl,
        count(*) FILTER (WHERE status = 'abandoned') AS abandoned
 FROM interactions WHERE created_at >= $1 GROUP BY queue_id;
+
+-- name: queue_day_metrics
+-- Per queue, the interactions that arrived since $1 (the start of the day): arrived, answered (accepted
+-- by an agent), abandoned (the customer left while waiting), and the average speed of answer (arrival to
+-- acceptance, seconds) of the answered ones. $1 since timestamptz
+SELECT queue_id,
+       count(*) AS arrived,
+       count(*) FILTER (WHERE assigned_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
+       (avg(extract(epoch FROM assigned_at - created_at)) FILTER (WHERE assigned_at IS NOT NULL))::float8
+           AS asa_seconds
+FROM interactions WHERE created_at >= $1 GROUP BY queue_id;

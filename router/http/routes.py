@@ -500,7 +500,11 @@ HTTP_ROUTES: tuple[Route, ...] = (
         tag="operations",
         roles=(),
         ok={
-            200: Reply("The Prometheus text exposition.", media_type="text/plain", schema={"type": "string"})
+            200: Reply(
+                "The Prometheus text exposition; the metrics are listed in docs/metrics.md.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            )
         },
     ),
 )

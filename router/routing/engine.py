@@ -38,6 +38,7 @@ SCRIPTS = (
     "set_agent",
     "set_queue",
     "restore",
+    "metrics_lease",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -198,6 +199,10 @@ class Engine:
     async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
         res = self._check(await self._run("timers", limit))
         return [(str(res[k]), str(res[k + 1]), str(res[k + 2])) for k in range(0, len(res), 3)]
+
+    async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:
+        """Take or renew the lease of the process exporting the deployment's gauges; True if it is ours."""
+        return int(await self._run("metrics_lease", node_id, lease_ms)) == 1
 
     # ------------------------------------------------------------ reads
 

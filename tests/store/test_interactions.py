@@ -12,7 +12,14 @@ import pytest
 
 from context_store import conversations, interactions, messages, notes
 from context_store.errors import Duplicate
-from context_store.records import Closed, Interaction, InteractionDetail, OpenInteraction, QueueDayCounts
+from context_store.records import (
+    Closed,
+    Interaction,
+    InteractionDetail,
+    OpenInteraction,
+    QueueDayCounts,
+    QueueDayMetrics,
+)
 from tests.store.conftest import new_customer, new_interaction
 
 
@@ -231,3 +238,22 @@ async def test_day_counts_per_queue(pool: asyncpg.Pool) -> None:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     assert await interactions.day_counts(pool, today) == [QueueDayCounts("q1", 2, 1, 1)]
     assert await interactions.day_counts(pool, today + timedelta(days=1)) == []
+
+
+async def test_day_metrics_per_queue(pool: asyncpg.Pool) -> None:
+    """Arrived, answered, abandoned and the average speed of answer (arrival to acceptance) of today."""
+    await pool.execute("INSERT INTO queues (id, channels, service_level_seconds) VALUES ('q1', '{chat}', 20)")
+    cid = await new_customer(pool)
+    quick, slow, gone, _waiting = [await new_interaction(pool, cid, queue_id="q1") for _ in range(4)]
+    for it, waited in ((quick, 10), (slow, 50)):
+        await interactions.assign(pool, it.id, "a1")
+        await pool.execute(
+            "UPDATE interactions SET assigned_at = created_at + make_interval(secs => $2) WHERE id = $1",
+            it.id,
+            waited,
+        )
+    await interactions.customer_ended(pool, gone.id, "hung_up")
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    [row] = await interactions.day_metrics(pool, today)
+    assert row == QueueDayMetrics("q1", 4, 2, 1, pytest.approx(30.0))
+    assert await interactions.day_metrics(pool, today + timedelta(days=1)) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from typing import Any
 
@@ -44,6 +45,9 @@ PROBE_SECONDS = 2.0
 BACKEND_ERRORS = UNAVAILABLE
 """A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
 REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
+ASSIGNED_RETRY_SECONDS = 0.5
+ASSIGNED_RETRY_FOR_SECONDS = 120.0
+"""An ``assigned`` frame whose read failed after the accept is tried again this often, this long."""
 
 
 _EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
@@ -95,6 +99,7 @@ class Sockets:
         self.work = work
         self.tokens = tokens
         self.outbound = outbound
+        self._later: set[asyncio.Task[None]] = set()
 
     def outbound_capabilities(self) -> dict[str, list[str]]:
         return self.outbound.capabilities if self.outbound is not None else {}
@@ -249,9 +254,9 @@ class Sockets:
             return {"state": presence.state}
         if isinstance(f, frames.Accept):
             iid = await self.work.accept(agent, f.offer_id)
-            view = await work_view(self.pool, iid)
-            if view is not None:
-                s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            # the accept is applied: a read that fails now must not answer an error for work the agent
+            # holds; the assigned frame then follows once PostgreSQL answers again
+            await self._send_assigned(s, iid)
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
             iid = await self.work.reject(agent, f.offer_id, f.reason)
@@ -278,6 +283,33 @@ class Sockets:
             await self.work.end_wrapup(agent, f.interaction_id)
             return {}
         return {}  # ping
+
+    async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
+        """The ``assigned`` frame (the work with its context). When PostgreSQL does not answer, it is sent by
+        a task that tries again every ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is
+        also listed in the next ``hello``)."""
+        try:
+            view = await work_view(self.pool, interaction_id)
+        except BACKEND_ERRORS as exc:
+            log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
+            task = asyncio.create_task(self._assigned_later(s, interaction_id))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+            return
+        if view is not None:
+            s.send(frames.Assigned(interaction=view[0], context=view[1]))
+
+    async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
+        deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS
+        while not s.closed and time.monotonic() < deadline:
+            await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
+            try:
+                view = await work_view(self.pool, interaction_id)
+            except BACKEND_ERRORS:
+                continue
+            if view is not None and not s.closed:
+                s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            return
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
         principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)

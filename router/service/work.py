@@ -181,7 +181,12 @@ class Work:
         if not wrap_ms:
             await self._end_live(agent_id, interaction_id, "completed")
         if it.assigned_at is not None:
-            await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
+            try:
+                await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
+            except UNAVAILABLE as exc:  # a wait estimate input, not the frame's effect: it stands
+                log.warning(
+                    "work.handle_time_not_recorded", interaction_id=interaction_id, error=type(exc).__name__
+                )
         self.metrics.inc("interactions_completed_total", channel=it.channel)
         return until_ms / 1000 if wrap_ms else None
 

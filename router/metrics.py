@@ -142,7 +142,8 @@ class DeploymentGauges(Collector):
     """The gauges of the shared state, yielded from the last :class:`Deployment` read by this process, or
     without samples while another process exports them (``current`` is None)."""
 
-    def __init__(self) -> None:
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
         self.current: Deployment | None = None
 
     def describe(self) -> Iterator[Metric]:
@@ -152,48 +153,55 @@ class DeploymentGauges(Collector):
         return self._families(self.current)
 
     def _families(self, d: Deployment | None) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
+        ns = self.namespace
+        exporter = GaugeMetricFamily(
             "omniroute_metrics_exporter",
-            "1 on the one process that exports the deployment's gauges (queues, agents), else 0",
-            value=0 if d is None else 1,
+            "1 on the one process that exports the routing domain's gauges (queues, agents), else 0",
+            labels=["namespace"],
         )
+        exporter.add_metric([ns], 0 if d is None else 1)
+        yield exporter
         queue = {
-            name: GaugeMetricFamily(f"omniroute_{name}", text, labels=["queue"])
+            name: GaugeMetricFamily(f"omniroute_{name}", text, labels=["namespace", "queue"])
             for name, text in QUEUE_GAUGES.items()
         }
         agents_of_queue = GaugeMetricFamily(
             "omniroute_queue_agents",
             "Eligible agents of the queue by state: available (connected, available, nothing held), busy "
             "(holding work), wrapup (in wrap-up)",
-            labels=["queue", "state"],
+            labels=["namespace", "queue", "state"],
         )
         agents = GaugeMetricFamily(
             "omniroute_agents",
             "Configured agents by state: their presence state (available, away, ...) while their desktop is "
             "connected, offline otherwise",
-            labels=["state"],
+            labels=["namespace", "state"],
         )
-        connected = GaugeMetricFamily("omniroute_agents_connected", "Agents with a connected desktop")
+        connected = GaugeMetricFamily(
+            "omniroute_agents_connected", "Agents with a connected desktop", labels=["namespace"]
+        )
         if d is not None:
             for qid, st in sorted(d.queues.items()):
                 today = d.today.get(qid, QueueToday(0, 0, 0, None))
-                queue["queue_waiting"].add_metric([qid], st.waiting)
-                queue["queue_oldest_wait_seconds"].add_metric([qid], st.oldest_wait_seconds)
+                queue["queue_waiting"].add_metric([ns, qid], st.waiting)
+                queue["queue_oldest_wait_seconds"].add_metric([ns, qid], st.oldest_wait_seconds)
                 if st.service_level is not None:
-                    queue["queue_service_level_today"].add_metric([qid], st.service_level)
+                    queue["queue_service_level_today"].add_metric([ns, qid], st.service_level)
                 if today.asa_seconds is not None:
-                    queue["queue_asa_today_seconds"].add_metric([qid], today.asa_seconds)
-                queue["queue_offered_today"].add_metric([qid], today.arrived)
-                queue["queue_answered_today"].add_metric([qid], today.answered)
-                queue["queue_abandoned_today"].add_metric([qid], today.abandoned)
+                    queue["queue_asa_today_seconds"].add_metric([ns, qid], today.asa_seconds)
+                queue["queue_offered_today"].add_metric([ns, qid], today.arrived)
+                queue["queue_answered_today"].add_metric([ns, qid], today.answered)
+                queue["queue_abandoned_today"].add_metric([ns, qid], today.abandoned)
                 if today.arrived:
-                    queue["queue_abandonment_rate_today"].add_metric([qid], today.abandoned / today.arrived)
-                agents_of_queue.add_metric([qid, "available"], st.agents_available)
-                agents_of_queue.add_metric([qid, "busy"], st.agents_busy)
-                agents_of_queue.add_metric([qid, "wrapup"], st.agents_wrapup)
+                    queue["queue_abandonment_rate_today"].add_metric(
+                        [ns, qid], today.abandoned / today.arrived
+                    )
+                agents_of_queue.add_metric([ns, qid, "available"], st.agents_available)
+                agents_of_queue.add_metric([ns, qid, "busy"], st.agents_busy)
+                agents_of_queue.add_metric([ns, qid, "wrapup"], st.agents_wrapup)
             for state, count in sorted(d.agents_by_state.items()):
-                agents.add_metric([state], count)
-            connected.add_metric([], d.connected)
+                agents.add_metric([ns, state], count)
+            connected.add_metric([ns], d.connected)
         yield from queue.values()
         yield agents_of_queue
         yield agents
@@ -203,7 +211,7 @@ class DeploymentGauges(Collector):
 class Metrics:
     """The metrics of one router application (one registry)."""
 
-    def __init__(self) -> None:
+    def __init__(self, namespace: str = "omniroute") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
         prometheus_client.ProcessCollector(registry=reg)
@@ -229,7 +237,7 @@ class Metrics:
         self.sockets_open = Gauge(
             "omniroute_sockets_open", "Websockets open on this process", ("node",), registry=reg
         )
-        self.deployment = DeploymentGauges()
+        self.deployment = DeploymentGauges(namespace)
         reg.register(self.deployment)
 
     # ------------------------------------------------------------ what the code reports

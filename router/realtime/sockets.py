@@ -121,7 +121,7 @@ class Sockets:
         cfg = self.directory.agents[agent_id]
         items = []
         for iid in await self.engine.agent_work(agent_id):
-            view = await work_view(self.pool, iid)
+            view = await work_view(self.pool, self.engine.namespace, iid)
             if view is not None:
                 live = await self.engine.interaction_live(iid)
                 until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
@@ -289,7 +289,7 @@ class Sockets:
         a task that tries again every ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is
         also listed in the next ``hello``)."""
         try:
-            view = await work_view(self.pool, interaction_id)
+            view = await work_view(self.pool, self.engine.namespace, interaction_id)
         except BACKEND_ERRORS as exc:
             log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
             task = asyncio.create_task(self._assigned_later(s, interaction_id))
@@ -304,7 +304,7 @@ class Sockets:
         while not s.closed and time.monotonic() < deadline:
             await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
             try:
-                view = await work_view(self.pool, interaction_id)
+                view = await work_view(self.pool, self.engine.namespace, interaction_id)
             except BACKEND_ERRORS:
                 continue
             if view is not None and not s.closed:

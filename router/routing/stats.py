@@ -91,12 +91,13 @@ class Statistics:
     async def day_counts(self) -> dict[str, dict[str, int]]:
         return {
             r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
-            for r in await interaction_store.day_counts(self.pool, _start_of_day())
+            for r in await interaction_store.day_counts(self.pool, self.engine.namespace, _start_of_day())
         }
 
     async def day_metrics(self) -> dict[str, QueueDayMetrics]:
         """Per queue, today's arrived, answered, abandoned and average speed of answer (``/metrics``)."""
-        return {r.queue_id: r for r in await interaction_store.day_metrics(self.pool, _start_of_day())}
+        rows = await interaction_store.day_metrics(self.pool, self.engine.namespace, _start_of_day())
+        return {r.queue_id: r for r in rows}
 
     async def agents_by_state(self) -> dict[str, int]:
         """The configured agents by state: the presence state of those connected, ``offline`` for the

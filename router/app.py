@@ -38,6 +38,8 @@ from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.ingest import INGEST, Ingest
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.reconciler import RECONCILER, Reconciler
+from router.service.reports import REPORTS, Reports
+from router.service.surveys import SURVEYS, Surveys
 from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
@@ -65,15 +67,24 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         node, metrics = app[NODE], app[METRICS]
         engine = Engine(redis, settings.namespace)
         directory = Directory(pool, engine, node.id, settings.file.routing.default_queue)
-        stats = Statistics(pool, engine, directory)
+        stats = Statistics(pool, engine, directory, settings.file.server.timezone)
         tokens = TokenCache(pool, settings.admin_token)
         adapter_token = app[ADAPTER_CLIENT].token
         tokens.add_internal(adapter_token, Principal(Role.adapter))
         outbound = Outbound(pool, engine, directory, adapter_token)
-        ingest = Ingest(
-            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region
+        reports_cfg = settings.file.reports
+        surveys = Surveys(
+            pool,
+            directory,
+            outbound,
+            cooldown_days=reports_cfg.survey_cooldown_days,
+            reply_hours=reports_cfg.survey_reply_hours,
         )
-        work = Work(pool, engine, directory, stats, metrics, ingest)
+        ingest = Ingest(
+            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region, surveys
+        )
+        work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
+        app[SURVEYS], app[REPORTS] = surveys, Reports(pool, fcr_window_hours=reports_cfg.fcr_window_hours)
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub

@@ -38,6 +38,7 @@ from router.routing.engine import Engine
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.outbound import Outbound
+from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.ingest")
 
@@ -117,8 +118,10 @@ class Ingest:
         metrics: Metrics,
         outbound: Outbound | None,
         default_region: str = "US",
+        surveys: Surveys | None = None,
     ) -> None:
         self.default_region = default_region
+        self.surveys = surveys
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -171,6 +174,11 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
+        if self.surveys is not None and ev.conversation_id is None:
+            # a bare number texted back after a survey is its answer, not a new contact
+            answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
+            if answered is not None:
+                return _Written(answered[0], created=False, message=answered[1])
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
             conversation_id = parse_uuid(ev.conversation_id)

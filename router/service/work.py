@@ -23,6 +23,7 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
 from router.service.ingest import Ingest
+from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.work")
 
@@ -38,7 +39,9 @@ class Work:
         stats: Statistics,
         metrics: Metrics,
         ingest: Ingest,
+        surveys: Surveys | None = None,
     ) -> None:
+        self.surveys = surveys
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -131,6 +134,8 @@ class Work:
         if it.assigned_at is not None:
             await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
         self.metrics.inc("interactions_completed_total", channel=it.channel)
+        if not until_ms and self.surveys is not None:
+            await self.surveys.after_completion(it.id)
         return until_ms / 1000 if until_ms else None
 
     async def end_wrapup(self, agent_id: str, interaction_id: str) -> None:
@@ -143,6 +148,8 @@ class Work:
     async def close_after_wrapup(self, interaction_id: str, agent_id: str | None) -> None:
         if await interactions.close(self.pool, interaction_id, "completed") is not None:
             await interactions.add_history(self.pool, interaction_id, "completed", agent_id)
+            if self.surveys is not None:
+                await self.surveys.after_completion(interaction_id)
 
     async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
         it = await self._held(agent_id, interaction_id)

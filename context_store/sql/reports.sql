@@ -1,0 +1,118 @@
+-- name: kpi_counts
+-- Counts and sums per interval and key, from which router/service/reports.py computes each KPI
+-- (docs/reports.md defines them). An interaction counts in the interval of its arrival in its queue
+-- (created_at) in time zone $3; intervals are local: $4 seconds long from local midnight, or calendar days.
+-- $1 from timestamptz, $2 to timestamptz (exclusive), $3 time zone name, $4 interval seconds
+-- (86400: calendar days), $5 group_by ('queue', 'channel', 'agent', 'none'), $6 FCR window seconds
+WITH base AS (
+    SELECT i.id, i.customer_id, i.conversation_id, i.status, i.end_reason, i.created_at, i.assigned_at,
+           i.ended_at, i.closed_at, q.service_level_seconds,
+           CASE WHEN $4::integer >= 86400 THEN date_trunc('day', i.created_at AT TIME ZONE $3::text)
+                ELSE date_bin(make_interval(secs => $4::integer), i.created_at AT TIME ZONE $3::text,
+                              timestamp '2000-01-01') END AS bucket,
+           CASE $5::text WHEN 'queue' THEN i.queue_id WHEN 'channel' THEN i.channel
+                         WHEN 'agent' THEN i.agent_id ELSE 'all' END AS key
+    FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id
+    WHERE i.created_at >= $1 AND i.created_at < $2 AND ($5::text <> 'agent' OR i.agent_id IS NOT NULL)
+)
+SELECT b.bucket AT TIME ZONE $3::text AS interval_start, b.key,
+       count(*) AS offered,
+       count(*) FILTER (WHERE b.assigned_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE b.status = 'abandoned' AND b.end_reason IS DISTINCT FROM 'callback') AS abandoned,
+       count(*) FILTER (WHERE b.assigned_at IS NOT NULL
+                        AND b.assigned_at - b.created_at <= make_interval(secs => b.service_level_seconds))
+           AS answered_in_sl,
+       (sum(extract(epoch FROM b.assigned_at - b.created_at)) FILTER (WHERE b.assigned_at IS NOT NULL))::float8
+           AS wait_seconds,
+       count(*) FILTER (WHERE b.assigned_at IS NOT NULL AND b.closed_at IS NOT NULL
+                        AND b.status IN ('completed', 'transferred', 'ended')) AS handled,
+       (sum(extract(epoch FROM b.closed_at - b.assigned_at)) FILTER (
+           WHERE b.assigned_at IS NOT NULL AND b.closed_at IS NOT NULL
+             AND b.status IN ('completed', 'transferred', 'ended')))::float8 AS handle_seconds,
+       count(*) FILTER (WHERE b.status = 'transferred') AS transferred,
+       count(*) FILTER (WHERE b.status = 'completed') AS resolved,
+       count(*) FILTER (WHERE b.status = 'completed' AND NOT EXISTS (
+           SELECT 1 FROM interactions o
+           WHERE o.customer_id = b.customer_id AND o.id <> b.id AND o.parent_id IS NULL
+             AND o.created_at > b.created_at
+             AND o.created_at <= COALESCE(b.ended_at, b.created_at) + make_interval(secs => $6::integer)))
+           AS resolved_first,
+       (sum(extract(epoch FROM b.ended_at - (
+           SELECT min(f.created_at) FROM interactions f WHERE f.conversation_id = b.conversation_id)))
+           FILTER (WHERE b.status = 'completed'))::float8 AS resolution_seconds,
+       count(s.score) FILTER (WHERE s.kind = 'csat') AS csat_answers,
+       count(s.score) FILTER (WHERE s.kind = 'csat' AND s.score >= 4) AS csat_satisfied,
+       count(s.score) FILTER (WHERE s.kind = 'nps') AS nps_answers,
+       count(s.score) FILTER (WHERE s.kind = 'nps' AND s.score >= 9) AS nps_promoters,
+       count(s.score) FILTER (WHERE s.kind = 'nps' AND s.score <= 6) AS nps_detractors,
+       count(s.score) FILTER (WHERE s.kind = 'ces') AS ces_answers,
+       COALESCE(sum(s.score) FILTER (WHERE s.kind = 'ces'), 0)::int8 AS ces_total
+FROM base b LEFT JOIN surveys s ON s.interaction_id = b.id
+GROUP BY b.bucket, b.key
+ORDER BY b.bucket, b.key;
+
+-- name: kpi_agent_busy
+-- Per agent and interval: the seconds inside the interval during which the agent held work (assignment
+-- to the end of wrap-up; work still held counts up to now), summed over everything held at once.
+-- $1 from timestamptz, $2 to timestamptz (exclusive), $3 time zone name, $4 interval seconds
+-- (86400: calendar days)
+WITH spans AS (
+    SELECT agent_id, greatest(assigned_at, $1) AS s, least(COALESCE(closed_at, now()), $2) AS e
+    FROM interactions
+    WHERE agent_id IS NOT NULL AND assigned_at IS NOT NULL
+      AND tstzrange(assigned_at, greatest(assigned_at, COALESCE(closed_at, 'infinity'::timestamptz)))
+          && tstzrange($1, $2)
+),
+steps AS (
+    SELECT CASE WHEN $4::integer >= 86400 THEN interval '1 day' ELSE make_interval(secs => $4::integer) END
+        AS step
+),
+cut AS (
+    SELECT sp.agent_id, g.bucket,
+           extract(epoch FROM least(sp.e, (g.bucket + st.step) AT TIME ZONE $3::text)
+                              - greatest(sp.s, g.bucket AT TIME ZONE $3::text)) AS busy
+    FROM spans sp CROSS JOIN steps st,
+         LATERAL generate_series(
+             CASE WHEN $4::integer >= 86400 THEN date_trunc('day', sp.s AT TIME ZONE $3::text)
+                  ELSE date_bin(st.step, sp.s AT TIME ZONE $3::text, timestamp '2000-01-01') END,
+             sp.e AT TIME ZONE $3::text, st.step) AS g (bucket)
+    WHERE sp.e > sp.s
+)
+SELECT bucket AT TIME ZONE $3::text AS interval_start, agent_id AS key, sum(busy)::float8 AS busy_seconds
+FROM cut WHERE busy > 0
+GROUP BY bucket, agent_id
+ORDER BY bucket, agent_id;
+
+-- name: survey_insert
+-- The answer to an interaction's survey; no row when it was answered already.
+-- $1 interaction_id, $2 customer_id, $3 kind, $4 score, $5 comment (nullable)
+INSERT INTO surveys (interaction_id, customer_id, kind, score, comment) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (interaction_id) DO NOTHING
+RETURNING interaction_id, customer_id, kind, score, comment, answered_at;
+
+-- name: survey_get
+-- $1 interaction_id
+SELECT interaction_id, customer_id, kind, score, comment, answered_at FROM surveys WHERE interaction_id = $1;
+
+-- name: survey_request_insert
+-- A survey request for the interaction, unless the customer was sent one less than $5 days ago (the
+-- caller holds the customer's lock, so two completions cannot both pass); no row: not sent.
+-- $1 interaction_id, $2 customer_id, $3 kind, $4 channel, $5 cooldown days
+INSERT INTO survey_requests (interaction_id, customer_id, kind, channel)
+SELECT $1, $2, $3, $4
+WHERE NOT EXISTS (SELECT 1 FROM survey_requests
+                  WHERE customer_id = $2 AND sent_at > now() - make_interval(days => $5::integer))
+ON CONFLICT (interaction_id) DO NOTHING
+RETURNING interaction_id, customer_id, kind, channel, sent_at, closed_at;
+
+-- name: survey_request_open
+-- The customer's newest request still open on a channel, sent since $3.
+-- $1 customer_id, $2 channel, $3 since timestamptz
+SELECT interaction_id, customer_id, kind, channel, sent_at, closed_at FROM survey_requests
+WHERE customer_id = $1 AND channel = $2 AND closed_at IS NULL AND sent_at >= $3
+ORDER BY sent_at DESC LIMIT 1;
+
+-- name: survey_requests_close
+-- Close the customer's open requests (answered, or the customer wrote something else).
+-- $1 customer_id
+UPDATE survey_requests SET closed_at = now() WHERE customer_id = $1 AND closed_at IS NULL;

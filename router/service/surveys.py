@@ -1,0 +1,200 @@
+"""Surveys in the customer's own channel.
+
+After an interaction of a queue with a ``survey`` completes, the customer is asked one question in
+the channel they used: a text asking for a number on SMS, WhatsApp and Messenger, a line in the web
+chat. A bare number texted back from that customer on that channel while the request is open (for
+``[reports] survey_reply_hours``) is read as the answer, not as a new contact; anything else closes
+the request and is a contact as usual. Answers also arrive at ``POST /v1/interactions/{id}/survey``.
+A customer is sent at most one survey per ``[reports] survey_cooldown_days``."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from context_store import interactions, journey, messages
+from context_store import surveys as survey_store
+from context_store.db import parse_uuid
+from context_store.records import Interaction, Message, Survey
+from router.backends import UNAVAILABLE
+from router.contracts import SURVEY_SCALES, Channel, InteractionStatus, SurveyConfig, SurveyIn, SurveyKind
+from router.errors import Conflict, NotFound
+from router.routing.directory import Directory
+from router.service.outbound import Outbound
+
+log = structlog.get_logger("router.service.surveys")
+
+REPLY_CHANNELS = (Channel.sms, Channel.social)
+"""Where a survey is a text whose reply is read as the answer."""
+SENT_IN_CONVERSATION = (Channel.sms, Channel.social, Channel.chat)
+"""Where the survey is a message in the interaction itself (the web chat widget shows it as a line)."""
+
+QUESTIONS: dict[SurveyKind, str] = {
+    SurveyKind.csat: "How satisfied are you with the help you got today? Reply with a number from 1 (not at"
+    " all) to 5 (very satisfied).",
+    SurveyKind.nps: "How likely are you to recommend us to a friend? Reply with a number from 0 (not at all"
+    " likely) to 10 (extremely likely).",
+    SurveyKind.ces: "How easy was it to get what you needed today? Reply with a number from 1 (very easy) to"
+    " 7 (very difficult).",
+}
+
+_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")
+
+
+def read_score(kind: SurveyKind, text: str) -> int | None:
+    """The score a reply gives, or None when the reply is not a bare number on the kind's scale."""
+    m = _NUMBER.match(text)
+    if m is None:
+        return None
+    score = int(m.group(1))
+    low, high = SURVEY_SCALES[kind]
+    return score if low <= score <= high else None
+
+
+class Surveys:
+    """Sending surveys after completed work, and recording the answers."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        directory: Directory,
+        outbound: Outbound | None,
+        *,
+        cooldown_days: int,
+        reply_hours: float,
+    ) -> None:
+        self.pool = pool
+        self.directory = directory
+        self.outbound = outbound
+        self.cooldown_days = cooldown_days
+        self.reply_hours = reply_hours
+
+    async def answer(self, interaction_id: str, answer: SurveyIn) -> Survey:
+        """Record the answer to the survey about an interaction (the first answer stands: a second is a
+        :class:`Conflict`), close the customer's open requests, and put it on the journey."""
+        iid = parse_uuid(interaction_id)
+        it = await interactions.get(self.pool, iid) if iid else None
+        if it is None:
+            raise NotFound(f"interaction {interaction_id} not found")
+        async with self.pool.acquire() as conn, conn.transaction():
+            stored = await self._record(conn, it, answer.kind, answer.score, answer.comment, via="api")
+        if stored is None:
+            raise Conflict(f"the survey of interaction {interaction_id} was answered already")
+        return stored
+
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        it: Interaction,
+        kind: SurveyKind,
+        score: int,
+        comment: str | None,
+        *,
+        via: str,
+    ) -> Survey | None:
+        stored = await survey_store.answer(conn, it.id, it.customer_id, kind.value, score, comment)
+        if stored is None:
+            return None
+        await survey_store.close_requests(conn, it.customer_id)
+        await journey.add_event(
+            conn,
+            it.customer_id,
+            "survey.answered",
+            {"kind": kind.value, "score": score, "channel": it.channel, "queue": it.queue, "via": via},
+            interaction_id=it.id,
+        )
+        log.info("survey.answered", interaction_id=str(it.id), kind=kind.value, via=via)
+        return stored
+
+    async def reply(
+        self, conn: asyncpg.Connection, customer_id: uuid.UUID, channel: Channel, text: str | None
+    ) -> tuple[uuid.UUID, Message | None] | None:
+        """An inbound text on ``conn``'s transaction, before it becomes a contact: when the customer has
+        an open survey on this channel and the text is a bare number on its scale, it is the answer (the
+        text is kept in the surveyed interaction) and the surveyed interaction's id is returned. Any
+        other text closes the open request and returns None: it is a contact as usual."""
+        if channel not in REPLY_CHANNELS:
+            return None
+        since = datetime.now(UTC) - timedelta(hours=self.reply_hours)
+        request = await survey_store.open_request(conn, customer_id, channel.value, since)
+        if request is None:
+            return None
+        kind = SurveyKind(request.kind)
+        score = read_score(kind, text or "")
+        if score is None:
+            await survey_store.close_requests(conn, customer_id)
+            return None
+        it = await interactions.get(conn, request.interaction_id)
+        assert it is not None
+        if await self._record(conn, it, kind, score, None, via=channel.value) is None:
+            await survey_store.close_requests(conn, customer_id)
+            return None
+        stored = await messages.insert(
+            conn,
+            interaction_id=it.id,
+            conversation_id=it.conversation_id,
+            channel=it.channel,
+            direction="inbound",
+            body=text or "",
+            status="received",
+        )
+        return it.id, stored
+
+    async def after_completion(self, interaction_id: uuid.UUID | str) -> bool:
+        """Send the queue's survey about a completed interaction, unless the customer had one within the
+        cooldown or the channel has no way to ask; True when one was sent. A backend error is logged and
+        not raised: the work is complete either way."""
+        try:
+            return await self._send(interaction_id)
+        except UNAVAILABLE as exc:
+            log.warning("survey.not_sent", interaction_id=str(interaction_id), error=type(exc).__name__)
+            return False
+
+    async def _send(self, interaction_id: uuid.UUID | str) -> bool:
+        iid = interaction_id if isinstance(interaction_id, uuid.UUID) else uuid.UUID(str(interaction_id))
+        it = await interactions.get(self.pool, iid)
+        if it is None or it.status != InteractionStatus.completed:
+            return False
+        queue = self.directory.queues.get(it.queue)
+        config: SurveyConfig | None = queue.survey if queue else None
+        if config is None:
+            return False
+        channel = Channel[it.channel]
+        if channel not in SENT_IN_CONVERSATION:
+            log.info("survey.channel_not_supported", interaction_id=str(it.id), channel=channel.value)
+            return False
+        async with self.pool.acquire() as conn, conn.transaction():
+            request = await survey_store.request(
+                conn, it.id, it.customer_id, config.kind.value, channel.value, self.cooldown_days
+            )
+            if request is None:
+                log.info("survey.cooldown", interaction_id=str(it.id))
+                return False
+            message = await messages.insert(
+                conn,
+                interaction_id=it.id,
+                conversation_id=it.conversation_id,
+                channel=it.channel,
+                direction="outbound",
+                body=QUESTIONS[config.kind],
+                status="pending",
+            )
+            await journey.add_event(
+                conn,
+                it.customer_id,
+                "survey.sent",
+                {"kind": config.kind.value, "channel": channel.value, "queue": it.queue},
+                interaction_id=it.id,
+            )
+        if message is not None and self.outbound is not None:
+            await self.outbound.submit(str(message.id))
+        log.info("survey.sent", interaction_id=str(it.id), kind=config.kind.value, channel=channel.value)
+        return True
+
+
+SURVEYS = web.AppKey("surveys", Surveys)

@@ -70,7 +70,8 @@ SCRIPT: dict[str, Contact] = {
     "c4": Contact("+14155550004", "chat", "chat", at(16, "00:10:00"), "alice",
                   at(16, "00:10:20"), at(16, "00:15:20"), at(16, "00:15:20"), status="transferred"),
     "c4b": Contact("+14155550004", "chat", "billing", at(16, "00:15:20"), "bob",
-                   at(16, "00:15:25"), at(16, "00:25:25"), at(16, "00:26:25"), survey=("csat", 5), parent="c4"),
+                   at(16, "00:15:25"), at(16, "00:25:25"), at(16, "00:26:25"), survey=("csat", 5),
+                   parent="c4"),
     # the customer of c1 again, on another channel: c1 was not resolved at first contact
     "c5": Contact("+14155550001", "chat", "chat", at(16, "01:00:00"), "alice",
                   at(16, "01:00:40"), at(16, "01:10:40"), at(16, "01:11:40"), survey=("csat", 2)),

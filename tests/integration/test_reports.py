@@ -11,7 +11,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from context_store import customers, interactions, surveys
+from router.routing.stats import start_of_day
 from tests.conftest import MakeServer
 from tests.support.configs import routing
 from tests.support.servers import TestServer
@@ -311,3 +312,41 @@ async def test_reports_are_for_supervisors(server: TestServer) -> None:
     assert (await server.request("GET", q, role="adapter"))[0] == 403
     assert (await server.request("GET", q, token=await server.token("agent", "alice")))[0] == 403
     assert (await server.request("GET", q, token=server.admin_token))[0] == 200
+
+
+async def test_queue_statistics_count_today_in_the_server_timezone(make_server: MakeServer) -> None:
+    server = await make_server(CONFIG)
+    now = datetime.now(UTC)
+    local_midnight, utc_midnight = start_of_day("America/Los_Angeles", now), start_of_day("UTC", now)
+    # a contact answered one minute before one of the two midnights: in "today" by one day, not the other
+    if local_midnight > utc_midnight:
+        arrived, today = local_midnight - timedelta(minutes=1), False  # yesterday in Los Angeles
+    else:
+        arrived, today = utc_midnight - timedelta(minutes=1), True  # yesterday by the UTC day
+    async with server.pool.acquire() as conn, conn.transaction():
+        customer = await customers.resolve_customer(conn, [("phone", "+14155550009")], phone="+14155550009")
+        it = await interactions.create(
+            conn, interaction_id=uuid.uuid4(), customer_id=customer, conversation_id=uuid.uuid4(),
+            new_conversation=True, channel="voice", external_id="today", from_kind="phone",
+            from_value="+14155550009", queue_id="billing", priority=0, attributes={}, subject=None,
+            venq_ms=int(arrived.timestamp() * 1000),
+        )  # fmt: skip
+        assert await interactions.assign(conn, it.id, "alice")
+        assert await interactions.wrapup(conn, it.id, None, None, None)
+        assert await interactions.close(conn, it.id, "completed")
+        await conn.execute(
+            "UPDATE interactions SET created_at = $2::timestamptz,"
+            " assigned_at = $2::timestamptz + interval '5 seconds' WHERE id = $1",
+            it.id, arrived,
+        )  # fmt: skip
+    status, queue = await server.request("GET", "/v1/queues/billing", role="supervisor")
+    assert status == 200
+    assert queue["stats"]["answered_today"] == (1 if today else 0), (arrived, local_midnight, utc_midnight)
+
+
+def test_start_of_day_is_local_midnight() -> None:
+    # 07:30 UTC on January 16 is 23:30 on January 15 in Los Angeles
+    now = datetime(2026, 1, 16, 7, 30, tzinfo=UTC)
+    assert start_of_day("America/Los_Angeles", now) == datetime(2026, 1, 15, 8, 0, tzinfo=UTC)
+    assert start_of_day("UTC", now) == datetime(2026, 1, 16, 0, 0, tzinfo=UTC)
+    assert start_of_day("Asia/Kolkata", now) == datetime(2026, 1, 15, 18, 30, tzinfo=UTC)

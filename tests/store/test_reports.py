@@ -1,0 +1,61 @@
+"""Report queries against PostgreSQL over a synthetic history (the benchmark's loader): every contact
+of the range is counted once whatever the grouping, and agents' handling time adds up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from context_store import reports, synthetic
+
+START = datetime(2025, 3, 1, tzinfo=UTC)
+HISTORY = synthetic.SyntheticHistory(
+    interactions=3000,
+    start=START,
+    days=60,
+    customers=500,
+    queues=("billing", "support"),
+    channels=("voice", "chat", "sms"),
+    agents=7,
+)
+
+
+async def test_every_grouping_counts_each_contact_of_the_range_once(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        written: list[int] = []
+        await synthetic.load(conn, HISTORY, chunk=1000, progress=written.append)
+        assert written == [1000, 2000, 3000]
+    end = START + timedelta(days=60)
+    in_range = await pool.fetchval(
+        "SELECT count(*) FROM interactions WHERE created_at >= $1 AND created_at < $2", START, end
+    )
+    assert in_range == 3000
+    totals = {}
+    for group_by in ("none", "queue", "channel", "agent"):
+        rows = await reports.kpi_counts(
+            pool, start=START, end=end, tz="Europe/Paris", interval_seconds=86400, group_by=group_by,
+            fcr_window_seconds=72 * 3600,
+        )  # fmt: skip
+        totals[group_by] = (sum(r.offered for r in rows), sum(r.answered for r in rows))
+        assert {r.key for r in rows} <= {"all", "billing", "support", "voice", "chat", "sms"} | {
+            f"agent-{n:03}" for n in range(1, 8)
+        }
+    abandoned = await pool.fetchval("SELECT count(*) FROM interactions WHERE status = 'abandoned'")
+    assert totals["none"] == totals["queue"] == totals["channel"] == (3000, 3000 - abandoned)
+    # per agent: only answered contacts, every one of them
+    assert totals["agent"] == (3000 - abandoned, 3000 - abandoned)
+
+
+async def test_busy_seconds_are_the_handle_spans_cut_at_the_range(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await synthetic.load(conn, HISTORY)
+    start, end = START + timedelta(days=10), START + timedelta(days=20)
+    busy = await reports.agent_busy(pool, start=start, end=end, tz="UTC", interval_seconds=3600)
+    expected = await pool.fetchval(
+        "SELECT sum(extract(epoch FROM least(closed_at, $2) - greatest(assigned_at, $1)))::float8"
+        " FROM interactions WHERE assigned_at < $2 AND closed_at > $1",
+        start, end,
+    )  # fmt: skip
+    assert abs(sum(b.busy_seconds for b in busy) - expected) < 1e-3
+    assert all(start <= b.interval_start < end and 0 < b.busy_seconds for b in busy)

@@ -58,6 +58,7 @@ async def load(
             list(history.channels),
             history.agents,
             done,
+            history.interactions,
             timeout=LOAD_TIMEOUT,
         )
         done += count

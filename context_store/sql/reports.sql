@@ -2,18 +2,39 @@
 -- Counts and sums per interval and key, from which router/service/reports.py computes each KPI
 -- (docs/reports.md defines them). An interaction counts in the interval of its arrival in its queue
 -- (created_at) in time zone $3; intervals are local: $4 seconds long from local midnight, or calendar days.
+-- One indexed range read serves the report and first contact resolution: each contact's next contact from
+-- the same customer (a transfer's or escalation's continuation is none) is found among the contacts up to
+-- a day past the range's FCR window; only a contact whose own window reaches past that is looked up alone.
 -- $1 from timestamptz, $2 to timestamptz (exclusive), $3 time zone name, $4 interval seconds
 -- (86400: calendar days), $5 group_by ('queue', 'channel', 'agent', 'none'), $6 FCR window seconds
-WITH base AS (
-    SELECT i.id, i.customer_id, i.conversation_id, i.status, i.end_reason, i.created_at, i.assigned_at,
-           i.ended_at, i.closed_at, q.service_level_seconds,
-           CASE WHEN $4::integer >= 86400 THEN date_trunc('day', i.created_at AT TIME ZONE $3::text)
-                ELSE date_bin(make_interval(secs => $4::integer), i.created_at AT TIME ZONE $3::text,
+WITH scope AS (
+    SELECT i.id, i.customer_id, i.queue_id, i.channel, i.agent_id, i.status, i.end_reason, i.created_at,
+           i.assigned_at, i.ended_at, i.closed_at, i.venq_ms,
+           min(i.created_at) FILTER (WHERE i.parent_id IS NULL) OVER (
+               PARTITION BY i.customer_id ORDER BY i.created_at, i.id
+               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_contact
+    FROM interactions i
+    WHERE i.created_at >= $1 AND i.created_at < $2::timestamptz + make_interval(secs => $6::integer + 86400)
+),
+base AS (
+    SELECT c.*, q.service_level_seconds,
+           CASE WHEN $4::integer >= 86400 THEN date_trunc('day', c.created_at AT TIME ZONE $3::text)
+                ELSE date_bin(make_interval(secs => $4::integer), c.created_at AT TIME ZONE $3::text,
                               timestamp '2000-01-01') END AS bucket,
-           CASE $5::text WHEN 'queue' THEN i.queue_id WHEN 'channel' THEN i.channel
-                         WHEN 'agent' THEN i.agent_id ELSE 'all' END AS key
-    FROM interactions i LEFT JOIN queues q ON q.id = i.queue_id
-    WHERE i.created_at >= $1 AND i.created_at < $2 AND ($5::text <> 'agent' OR i.agent_id IS NOT NULL)
+           CASE $5::text WHEN 'queue' THEN c.queue_id WHEN 'channel' THEN c.channel
+                         WHEN 'agent' THEN c.agent_id ELSE 'all' END AS key,
+           c.status = 'completed'
+           AND COALESCE(c.next_contact > w.window_end, true)
+           AND (w.window_end < $2::timestamptz + make_interval(secs => $6::integer + 86400) OR NOT EXISTS (
+               SELECT 1 FROM interactions o
+               WHERE o.customer_id = c.customer_id AND o.parent_id IS NULL
+                 AND o.created_at >= $2::timestamptz + make_interval(secs => $6::integer + 86400)
+                 AND o.created_at <= w.window_end)) AS first_resolved
+    FROM scope c
+         CROSS JOIN LATERAL (SELECT COALESCE(c.ended_at, c.created_at) + make_interval(secs => $6::integer)
+                             AS window_end) w
+         LEFT JOIN queues q ON q.id = c.queue_id
+    WHERE c.created_at < $2 AND ($5::text <> 'agent' OR c.agent_id IS NOT NULL)
 )
 SELECT b.bucket AT TIME ZONE $3::text AS interval_start, b.key,
        count(*) AS offered,
@@ -31,15 +52,10 @@ SELECT b.bucket AT TIME ZONE $3::text AS interval_start, b.key,
              AND b.status IN ('completed', 'transferred', 'ended')))::float8 AS handle_seconds,
        count(*) FILTER (WHERE b.status = 'transferred') AS transferred,
        count(*) FILTER (WHERE b.status = 'completed') AS resolved,
-       count(*) FILTER (WHERE b.status = 'completed' AND NOT EXISTS (
-           SELECT 1 FROM interactions o
-           WHERE o.customer_id = b.customer_id AND o.id <> b.id AND o.parent_id IS NULL
-             AND o.created_at > b.created_at
-             AND o.created_at <= COALESCE(b.ended_at, b.created_at) + make_interval(secs => $6::integer)))
-           AS resolved_first,
-       (sum(extract(epoch FROM b.ended_at - (
-           SELECT min(f.created_at) FROM interactions f WHERE f.conversation_id = b.conversation_id)))
-           FILTER (WHERE b.status = 'completed'))::float8 AS resolution_seconds,
+       count(*) FILTER (WHERE b.first_resolved) AS resolved_first,
+       -- from the original arrival (venq_ms: kept through transfers and escalations) to the end
+       (sum(extract(epoch FROM b.ended_at) - b.venq_ms / 1000.0) FILTER (WHERE b.status = 'completed'))::float8
+           AS resolution_seconds,
        count(s.score) FILTER (WHERE s.kind = 'csat') AS csat_answers,
        count(s.score) FILTER (WHERE s.kind = 'csat' AND s.score >= 4) AS csat_satisfied,
        count(s.score) FILTER (WHERE s.kind = 'nps') AS nps_answers,

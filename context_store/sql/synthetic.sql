@@ -11,19 +11,20 @@ SELECT md5('synthetic-customer-' || n)::uuid, 'Customer ' || n, '+1555' || lpad(
 FROM generate_series(0, $1::integer - 1) AS n;
 
 -- name: synthetic_interactions
--- A synthetic history for benchmarks: interactions $8+1 .. $8+$1 arriving uniformly over $3 days from $2, each its own
+-- A synthetic history for benchmarks: interactions $8+1 .. $8+$1 of $9, arriving in order (as a center's
+-- rows are written) evenly over $3 days from $2, each its own
 -- conversation, from one of $4 customers, in one of the queues $5 and channels $6. 6 % abandon after 0-90 s;
 -- the rest are answered after 0-90 s by one of $7 agents ('agent-001'…), handled 60-600 s plus 30 s of
 -- wrap-up; 4 % of all are transferred, the others completed.
 -- $1 count, $2 start timestamptz, $3 days, $4 customers, $5 queue ids text[], $6 channels text[], $7 agents,
--- $8 number of the first interaction minus one (the loader writes in chunks)
+-- $8 number of the first interaction minus one (the loader writes in chunks), $9 interactions in all
 WITH g AS (
     SELECT n, (n * 2654435761) % $4::bigint AS cust, random() AS r1, random() AS r2, random() AS r3,
            random() AS r4, random() AS r5, random() AS r6
     FROM generate_series($8::bigint + 1, $8::bigint + $1::bigint) AS n
 ),
 t AS (
-    SELECT g.*, $2::timestamptz + r1 * $3::integer * interval '1 day' AS at,
+    SELECT g.*, $2::timestamptz + (n - 1 + r1) / $9::bigint * $3::integer * interval '1 day' AS at,
            r6 * interval '90 seconds' AS wait, (60 + r5 * 540) * interval '1 second' AS talk
     FROM g
 ),

@@ -71,8 +71,8 @@ class KpiRow(BaseModel):
         " resolved contact's end (transfers and escalations of a contact are not other contacts)"
     )
     ttr_seconds: float | None = Field(
-        description="time to resolution: mean, over resolved contacts, of the time from the first contact"
-        " of their conversation to the resolved contact's end"
+        description="time to resolution: mean, over resolved contacts, of the time from the customer's"
+        " original arrival (kept through transfers and escalations) to the resolved contact's end"
     )
     occupancy: float | None = Field(
         description="per agent: seconds spent handling work (acceptance to end of wrap-up, summed over"

@@ -91,11 +91,12 @@ async def write_day(pool: asyncpg.Pool) -> dict[str, uuid.UUID]:
         iid = uuid.uuid4()
         async with pool.acquire() as conn, conn.transaction():
             customer = await customers.resolve_customer(conn, [("phone", c.customer)], phone=c.customer)
+            # a transfer keeps the original arrival (its virtual enqueue time), as the router's does
             parent = await interactions.get(conn, ids[c.parent]) if c.parent else None
             fields: dict[str, Any] = dict(
                 interaction_id=iid, customer_id=customer, channel=c.channel, external_id=name,
                 from_kind="phone", from_value=c.customer, queue_id=c.queue, priority=0, attributes={},
-                subject=None, venq_ms=int(c.arrived.timestamp() * 1000),
+                subject=None, venq_ms=parent.venq_ms if parent else int(c.arrived.timestamp() * 1000),
             )  # fmt: skip
             if parent is not None:
                 await interactions.insert(

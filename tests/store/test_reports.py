@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from context_store import reports, synthetic
+from context_store import interactions, reports, synthetic
+from tests.store.conftest import new_customer, new_interaction
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 HISTORY = synthetic.SyntheticHistory(
@@ -59,3 +60,37 @@ async def test_busy_seconds_are_the_handle_spans_cut_at_the_range(pool: asyncpg.
     )  # fmt: skip
     assert abs(sum(b.busy_seconds for b in busy) - expected) < 1e-3
     assert all(start <= b.interval_start < end and 0 < b.busy_seconds for b in busy)
+
+
+async def test_a_repeat_long_after_the_range_still_counts_against_first_contact_resolution(
+    pool: asyncpg.Pool,
+) -> None:
+    """An e-mail that arrived in the range but ended eight days later: its FCR window reaches past what
+    the range's read covers, and a repeat contact in it is still found."""
+    customer = await new_customer(pool)
+    other = await new_customer(pool, "+15550199")
+    day = datetime(2025, 6, 2, tzinfo=UTC)
+    made = []
+    for who, arrived, ended in (
+        (customer, day + timedelta(hours=10), day + timedelta(days=8)),  # resolved late...
+        (customer, day + timedelta(days=10), day + timedelta(days=10, hours=1)),  # ...repeat within 72 h
+        (other, day + timedelta(hours=11), day + timedelta(days=8)),  # resolved late, no repeat
+    ):
+        it = await new_interaction(pool, who, channel="email")
+        async with pool.acquire() as conn, conn.transaction():
+            assert await interactions.assign(conn, it.id, "ann")
+            assert await interactions.wrapup(conn, it.id, None, None, None)
+            assert await interactions.close(conn, it.id, "completed")
+            await conn.execute(
+                "UPDATE interactions SET created_at = $2, assigned_at = $2, ended_at = $3, closed_at = $3,"
+                " venq_ms = (extract(epoch FROM $2::timestamptz) * 1000)::bigint WHERE id = $1",
+                it.id, arrived, ended,
+            )  # fmt: skip
+        made.append(it)
+    [row] = await reports.kpi_counts(
+        pool, start=day, end=day + timedelta(days=1), tz="UTC", interval_seconds=86400, group_by="none",
+        fcr_window_seconds=72 * 3600,
+    )  # fmt: skip
+    assert (row.offered, row.resolved, row.resolved_first) == (2, 2, 1)
+    # time to resolution: arrival to end, 8 days less 10 and 11 hours
+    assert row.resolution_seconds == (8 * 86400 - 10 * 3600) + (8 * 86400 - 11 * 3600)

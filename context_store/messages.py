@@ -145,3 +145,10 @@ async def _transaction(conn: Conn) -> AsyncIterator[asyncpg.Connection]:
 async def pending_ids(conn: Conn) -> list[uuid.UUID]:
     """Outbound messages not yet handed to an adapter, oldest first (at most 500)."""
     return [r["id"] for r in await conn.fetch(q("messages_pending"))]
+
+
+async def channel_of(conn: Conn, message_id: uuid.UUID | str) -> str | None:
+    """The channel the message goes by (a survey texted after a call is an ``sms`` message of the call);
+    None when there is no such message."""
+    channel: str | None = await conn.fetchval(q("message_channel"), as_uuid(message_id))
+    return channel

@@ -22,7 +22,18 @@ from context_store import surveys as survey_store
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Survey
 from router.backends import UNAVAILABLE
-from router.contracts import SURVEY_SCALES, Channel, InteractionStatus, SurveyConfig, SurveyIn, SurveyKind
+from router.contracts import (
+    PHONE_KINDS,
+    SURVEY_SCALES,
+    Channel,
+    InteractionStatus,
+    NotAnIdentity,
+    SurveyConfig,
+    SurveyIn,
+    SurveyKind,
+    WithheldIdentity,
+    normalize_identity,
+)
 from router.errors import Conflict, NotFound
 from router.routing.directory import Directory
 from router.service.outbound import Outbound
@@ -44,6 +55,17 @@ QUESTIONS: dict[SurveyKind, str] = {
 }
 
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")
+
+
+def _phone(it: Interaction) -> str | None:
+    """The caller's number in E.164, or None when the call came from no number that can be texted."""
+    if it.from_kind not in PHONE_KINDS or not it.from_value:
+        return None
+    try:
+        kind, value = normalize_identity(it.from_kind, it.from_value)
+    except (NotAnIdentity, WithheldIdentity):
+        return None
+    return value if kind == "phone" else None
 
 
 def read_score(kind: SurveyKind, text: str) -> int | None:
@@ -138,7 +160,7 @@ class Surveys:
             conn,
             interaction_id=it.id,
             conversation_id=it.conversation_id,
-            channel=it.channel,
+            channel=request.channel,
             direction="inbound",
             body=text or "",
             status="received",
@@ -155,6 +177,18 @@ class Surveys:
             log.warning("survey.not_sent", interaction_id=str(interaction_id), error=type(exc).__name__)
             return False
 
+    def _channel_for(self, it: Interaction) -> Channel | None:
+        """Where the survey about an interaction is asked: in its own conversation (SMS, WhatsApp,
+        Messenger, web chat), or by SMS to the caller after a call (when an SMS adapter is configured and
+        the caller's number can take a text); None: not asked."""
+        channel = Channel[it.channel]
+        if channel in SENT_IN_CONVERSATION:
+            return channel
+        if channel is Channel.voice and _phone(it) is not None:
+            if self.outbound is not None and self.outbound.route_for(Channel.sms.value, None) is not None:
+                return Channel.sms
+        return None
+
     async def _send(self, interaction_id: uuid.UUID | str) -> bool:
         iid = interaction_id if isinstance(interaction_id, uuid.UUID) else uuid.UUID(str(interaction_id))
         it = await interactions.get(self.pool, iid)
@@ -164,9 +198,9 @@ class Surveys:
         config: SurveyConfig | None = queue.survey if queue else None
         if config is None:
             return False
-        channel = Channel[it.channel]
-        if channel not in SENT_IN_CONVERSATION:
-            log.info("survey.channel_not_supported", interaction_id=str(it.id), channel=channel.value)
+        channel = self._channel_for(it)
+        if channel is None:
+            log.info("survey.channel_not_supported", interaction_id=str(it.id), channel=it.channel)
             return False
         async with self.pool.acquire() as conn, conn.transaction():
             request = await survey_store.request(
@@ -179,7 +213,7 @@ class Surveys:
                 conn,
                 interaction_id=it.id,
                 conversation_id=it.conversation_id,
-                channel=it.channel,
+                channel=channel.value,
                 direction="outbound",
                 body=QUESTIONS[config.kind],
                 status="pending",

@@ -1,12 +1,13 @@
 """A survey by SMS, through the Twilio SMS adapter: after the agent completes the text conversation the
 customer is texted the queue's question; the number they text back is the answer (not a new contact),
 shown in their context record; what they text after that is a contact again; and within the cooldown
-their next completed conversation sends no survey."""
+their next completed conversation sends no survey. A call is surveyed by SMS to the caller."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -112,3 +113,52 @@ async def test_a_text_that_is_no_number_closes_the_survey_and_is_a_contact(
     assert await server.pool.fetchval("SELECT count(*) FROM surveys") == 0
     assert await server.pool.fetchval("SELECT count(*) FROM survey_requests WHERE closed_at IS NULL") == 0
     await carol.close()
+
+
+async def test_a_call_is_surveyed_by_sms_and_the_texted_number_answers_it(
+    make_server: MakeServer, provider: Recorder
+) -> None:
+    provider.routes[("POST", MESSAGES)] = numbered_answers()
+    config = ADAPTERS_BASE.queue("voice_billing", survey={"kind": "csat", "channel": "same"})
+    server = await make_server(with_adapters(config, twilio_sms={**SMS, "base_url": provider.url}))
+    alice = await server.agent("alice")
+    call = await server.ingest(
+        channel="voice", queue="voice_billing", **{"from": {"kind": "phone", "value": "+15017122661"}}
+    )
+    offer, _ = await alice.accept_next()
+    assert offer["interaction"]["id"] == call["id"]
+    assert (await alice.call({"type": "complete", "interaction_id": call["id"]}))["type"] == "ack"
+
+    [question] = await texts_sent(provider, 1)
+    assert question["To"] == "+15017122661" and question["From"] == "+15558675310"
+    assert "1 (not at all) to 5" in question["Body"]
+    # the text is kept with the call, as an SMS
+    channel = await server.pool.fetchval(
+        "SELECT channel FROM messages WHERE interaction_id = $1 AND direction = 'outbound'",
+        uuid.UUID(call["id"]),
+    )
+    assert channel == "sms"
+
+    reply = {**fixture_json("twilio_sms/incoming_sms.params.json"), "Body": "4"}
+    assert (await post_twilio(server.url, "/adapters/twilio/sms", reply))[0] == 200
+    assert await server.pool.fetchval("SELECT count(*) FROM interactions") == 1
+    row = await server.pool.fetchrow("SELECT interaction_id, kind, score FROM surveys")
+    assert (str(row["interaction_id"]), row["kind"], row["score"]) == (call["id"], "csat", 4)
+    await alice.close()
+
+
+async def test_a_withheld_caller_is_not_texted(make_server: MakeServer, provider: Recorder) -> None:
+    provider.routes[("POST", MESSAGES)] = numbered_answers()
+    config = ADAPTERS_BASE.queue("voice_billing", survey={"kind": "csat", "channel": "same"})
+    server = await make_server(with_adapters(config, twilio_sms={**SMS, "base_url": provider.url}))
+    alice = await server.agent("alice")
+    call = await server.ingest(
+        channel="voice", queue="voice_billing", **{"from": {"kind": "phone", "value": "Anonymous"}}
+    )
+    await alice.accept_next()
+    assert (await alice.call({"type": "complete", "interaction_id": call["id"]}))["type"] == "ack"
+    # the survey is decided during the completion: nothing was recorded, nothing will be sent
+    assert await server.pool.fetchval("SELECT count(*) FROM survey_requests") == 0
+    assert await server.pool.fetchval("SELECT count(*) FROM messages") == 0
+    assert provider.made("POST", MESSAGES) == []
+    await alice.close()

@@ -174,7 +174,7 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
-        if self.surveys is not None and ev.conversation_id is None:
+        if self.surveys is not None:
             # a bare number texted back after a survey is its answer, not a new contact
             answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
             if answered is not None:

@@ -2,10 +2,11 @@
 
 After an interaction of a queue with a ``survey`` completes, the customer is asked one question in
 the channel they used: a text asking for a number on SMS, WhatsApp and Messenger, a line in the web
-chat. A bare number texted back from that customer on that channel while the request is open (for
-``[reports] survey_reply_hours``) is read as the answer, not as a new contact; anything else closes
-the request and is a contact as usual. Answers also arrive at ``POST /v1/interactions/{id}/survey``.
-A customer is sent at most one survey per ``[reports] survey_cooldown_days``."""
+chat widget, an SMS after a call. A bare number written back from that customer on that channel while
+the request is open (for ``[reports] survey_reply_hours``) is read as the answer, not as a new contact;
+anything else closes the request and is a contact as usual. Answers also arrive at
+``POST /v1/interactions/{id}/survey``. A customer is sent at most one survey per
+``[reports] survey_cooldown_days``."""
 
 from __future__ import annotations
 
@@ -40,10 +41,10 @@ from router.service.outbound import Outbound
 
 log = structlog.get_logger("router.service.surveys")
 
-REPLY_CHANNELS = (Channel.sms, Channel.social)
-"""Where a survey is a text whose reply is read as the answer."""
 SENT_IN_CONVERSATION = (Channel.sms, Channel.social, Channel.chat)
-"""Where the survey is a message in the interaction itself (the web chat widget shows it as a line)."""
+"""Where the survey is a message in the interaction itself (the web chat widget shows it as a line), and
+a bare number the customer writes back while it is open is read as the answer."""
+REPLY_CHANNELS = SENT_IN_CONVERSATION
 
 QUESTIONS: dict[SurveyKind, str] = {
     SurveyKind.csat: "How satisfied are you with the help you got today? Reply with a number from 1 (not at"

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 from aiohttp import web
 
 from tests.conftest import MakeServer
@@ -162,3 +163,39 @@ async def test_a_withheld_caller_is_not_texted(make_server: MakeServer, provider
     assert await server.pool.fetchval("SELECT count(*) FROM messages") == 0
     assert provider.made("POST", MESSAGES) == []
     await alice.close()
+
+
+async def test_the_web_chat_widget_shows_the_survey_and_the_typed_number_answers_it(
+    make_server: MakeServer,
+) -> None:
+    config = ADAPTERS_BASE.queue("general", survey={"kind": "ces", "channel": "same"})
+    server = await make_server(with_adapters(config, webchat={"poll_seconds": 0.1}))
+    carol = await server.agent("carol")
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(server.url.replace("http", "ws") + "/adapters/webchat/socket")
+        await ws.send_json({"type": "hello", "visitor_id": "survey-visitor-1"})
+        assert (await ws.receive_json(timeout=5))["type"] == "welcome"
+        await ws.send_json({"type": "message", "id": "c1", "text": "Where is my parcel?"})
+        offer, _ = await carol.accept_next()
+        chat = offer["interaction"]["id"]
+        assert (await carol.call({"type": "complete", "interaction_id": chat}))["type"] == "ack"
+
+        async def survey_line() -> dict[str, Any]:
+            while True:
+                frame = await ws.receive_json(timeout=5)
+                if frame["type"] == "message" and frame["sender"] == "agent":
+                    return dict(frame)
+
+        line = await asyncio.wait_for(survey_line(), 10)
+        assert "1 (very easy) to 7 (very difficult)" in line["text"]
+        await ws.send_json({"type": "message", "id": "c2", "text": "2"})
+
+        async def answered() -> int:
+            while (score := await server.pool.fetchval("SELECT score FROM surveys")) is None:
+                await asyncio.sleep(0.05)
+            return int(score)
+
+        assert await asyncio.wait_for(answered(), 10) == 2
+        assert await server.pool.fetchval("SELECT count(*) FROM interactions") == 1
+        await ws.close()
+    await carol.close()

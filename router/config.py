@@ -84,6 +84,9 @@ class ReportsSection(_Section):
         default=24,
         description="how long a bare number texted back after a survey is read as its answer",
     )
+    survey_link_days: Annotated[float, Field(gt=0, le=365)] = Field(
+        default=14, description="how long the signed link of an e-mail survey can be answered"
+    )
 
 
 class TokenEntry(_Section):
@@ -127,6 +130,8 @@ class Settings(BaseModel):
     database_url: str | None
     redis_url: str | None
     admin_token: str | None
+    survey_secret: str | None = None
+    """signs the links of e-mail surveys (``OMNIROUTE_SURVEY_SECRET``; the same in every process)"""
     data_dir: Path
     config_path: Path | None = None
 
@@ -187,6 +192,7 @@ def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, 
         database_url=env.get("DATABASE_URL") or cfg.database_url,
         redis_url=env.get("REDIS_URL") or cfg.redis_url,
         admin_token=env.get("OMNIROUTE_ADMIN_TOKEN") or None,
+        survey_secret=env.get("OMNIROUTE_SURVEY_SECRET") or None,
         data_dir=data_dir,
         config_path=path,
     )

@@ -38,6 +38,7 @@ from router.contracts import (
 from router.errors import Conflict, NotFound
 from router.routing.directory import Directory
 from router.service.outbound import Outbound
+from router.service.survey_links import SurveyLinks
 
 log = structlog.get_logger("router.service.surveys")
 
@@ -47,13 +48,26 @@ a bare number the customer writes back while it is open is read as the answer.""
 REPLY_CHANNELS = SENT_IN_CONVERSATION
 
 QUESTIONS: dict[SurveyKind, str] = {
-    SurveyKind.csat: "How satisfied are you with the help you got today? Reply with a number from 1 (not at"
-    " all) to 5 (very satisfied).",
-    SurveyKind.nps: "How likely are you to recommend us to a friend? Reply with a number from 0 (not at all"
-    " likely) to 10 (extremely likely).",
-    SurveyKind.ces: "How easy was it to get what you needed today? Reply with a number from 1 (very easy) to"
-    " 7 (very difficult).",
+    SurveyKind.csat: "How satisfied are you with the help you got today?",
+    SurveyKind.nps: "How likely are you to recommend us to a friend?",
+    SurveyKind.ces: "How easy was it to get what you needed today?",
 }
+SCALE_WORDS: dict[SurveyKind, str] = {
+    SurveyKind.csat: "1 (not at all) to 5 (very satisfied)",
+    SurveyKind.nps: "0 (not at all likely) to 10 (extremely likely)",
+    SurveyKind.ces: "1 (very easy) to 7 (very difficult)",
+}
+
+
+def question_text(kind: SurveyKind) -> str:
+    """The survey as a text to answer with a number."""
+    return f"{QUESTIONS[kind]} Reply with a number from {SCALE_WORDS[kind]}."
+
+
+def question_mail(kind: SurveyKind, url: str) -> str:
+    """The survey as an e-mail: the question and the link to its page."""
+    return f"{QUESTIONS[kind]}\n\nOne question, one click: {url}\n\nThank you."
+
 
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.!]?\s*$")
 
@@ -90,14 +104,19 @@ class Surveys:
         *,
         cooldown_days: int,
         reply_hours: float,
+        links: SurveyLinks | None = None,
     ) -> None:
+        self.links = links
         self.pool = pool
         self.directory = directory
         self.outbound = outbound
         self.cooldown_days = cooldown_days
         self.reply_hours = reply_hours
 
-    async def answer(self, interaction_id: str, answer: SurveyIn) -> Survey:
+    async def answered(self, interaction_id: uuid.UUID) -> Survey | None:
+        return await survey_store.get(self.pool, interaction_id)
+
+    async def answer(self, interaction_id: str, answer: SurveyIn, *, via: str = "api") -> Survey:
         """Record the answer to the survey about an interaction (the first answer stands: a second is a
         :class:`Conflict`), close the customer's open requests, and put it on the journey."""
         iid = parse_uuid(interaction_id)
@@ -105,7 +124,7 @@ class Surveys:
         if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
         async with self.pool.acquire() as conn, conn.transaction():
-            stored = await self._record(conn, it, answer.kind, answer.score, answer.comment, via="api")
+            stored = await self._record(conn, it, answer.kind, answer.score, answer.comment, via=via)
         if stored is None:
             raise Conflict(f"the survey of interaction {interaction_id} was answered already")
         return stored
@@ -180,10 +199,13 @@ class Surveys:
 
     def _channel_for(self, it: Interaction) -> Channel | None:
         """Where the survey about an interaction is asked: in its own conversation (SMS, WhatsApp,
-        Messenger, web chat), or by SMS to the caller after a call (when an SMS adapter is configured and
-        the caller's number can take a text); None: not asked."""
+        Messenger, web chat, e-mail with a signed link when links are configured), or by SMS to the caller
+        after a call (when an SMS adapter is configured and the caller's number can take a text); None: not
+        asked."""
         channel = Channel[it.channel]
         if channel in SENT_IN_CONVERSATION:
+            return channel
+        if channel is Channel.email and self.links is not None:
             return channel
         if channel is Channel.voice and _phone(it) is not None:
             if self.outbound is not None and self.outbound.route_for(Channel.sms.value, None) is not None:
@@ -216,7 +238,9 @@ class Surveys:
                 conversation_id=it.conversation_id,
                 channel=channel.value,
                 direction="outbound",
-                body=QUESTIONS[config.kind],
+                body=question_mail(config.kind, self.links.url(it.id, config.kind))
+                if channel is Channel.email and self.links is not None
+                else question_text(config.kind),
                 status="pending",
             )
             await journey.add_event(

@@ -132,3 +132,8 @@ ORDER BY sent_at DESC LIMIT 1;
 -- Close the customer's open requests (answered, or the customer wrote something else).
 -- $1 customer_id
 UPDATE survey_requests SET closed_at = now() WHERE customer_id = $1 AND closed_at IS NULL;
+
+-- name: report_work_mem
+-- Memory for this transaction's sorts and hashes: a month of contacts sorts in memory, not on disk.
+-- $1 size ('64MB')
+SELECT set_config('work_mem', $1, true);

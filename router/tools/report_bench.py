@@ -33,10 +33,11 @@ from context_store import synthetic
 from context_store.db import create_pool, migrate
 from router.app import Server
 from router.config import Settings, parse_config
+from router.contracts import Channel
 from router.embedded import EmbeddedPostgres, EmbeddedRedis
 
 QUEUES = ("billing", "support", "sales", "tech", "retention")
-CHANNELS = ("voice", "chat", "email", "social", "sms")
+CHANNELS = tuple(ch.value for ch in Channel)
 SHAPES: tuple[tuple[str, str], ...] = (
     ("none", "1d"),
     ("none", "1h"),
@@ -62,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--redis-url", default=None, help="a Redis for the router (default: an embedded one)")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
+    parser.add_argument(
+        "--loaded",
+        action="store_true",
+        help="time the history already in --database-url (loaded by an earlier run with the same"
+        " --days), without loading another",
+    )
 
 
 @asynccontextmanager
@@ -87,11 +94,17 @@ def _config(namespace: str) -> str:
     return f'[routing]\nnamespace = "{namespace}"\n\n{queues}'
 
 
-async def _load(database_url: str, history: synthetic.SyntheticHistory, out: TextIO) -> float:
+async def _load(
+    database_url: str, history: synthetic.SyntheticHistory, out: TextIO, *, loaded: bool
+) -> float:
     pool = await create_pool(database_url, min_size=1, max_size=2)
     try:
         await migrate(pool)
         async with pool.acquire() as conn:
+            if loaded:
+                count = await synthetic.interaction_count(conn)
+                print(f"timing the {count:,} interactions already loaded", file=out)
+                return 0.0
             if await synthetic.interaction_count(conn) > 0:
                 raise SystemExit("omniroute bench-reports: the database holds interactions: use an empty one")
             print(f"loading {history.interactions:,} interactions over {history.days} days…", file=out)
@@ -172,7 +185,10 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     async with AsyncExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="omniroute-bench-reports-")))
         database_url, redis_url = await stack.enter_async_context(_backends(args, workdir))
-        load_seconds = await _load(database_url, history, out)
+        if args.loaded and args.database_url is None:
+            print("omniroute bench-reports: --loaded needs --database-url", file=sys.stderr)
+            return 2
+        load_seconds = await _load(database_url, history, out, loaded=args.loaded)
         print(f"loaded in {load_seconds:.1f} s", file=out)
         settings = Settings(
             file=parse_config(_config("bench" + secrets.token_hex(4)), source="bench-reports"),

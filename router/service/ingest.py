@@ -174,11 +174,6 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
-        if self.surveys is not None:
-            # a bare number texted back after a survey is its answer, not a new contact
-            answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
-            if answered is not None:
-                return _Written(answered[0], created=False, message=answered[1])
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
             conversation_id = parse_uuid(ev.conversation_id)
@@ -207,6 +202,12 @@ class Ingest:
                     attachments=attachments,
                 )
                 return _Written(open_id, created=False, message=message)
+        if self.surveys is not None:
+            # not in a conversation that is going on: a bare number texted back after a survey is its
+            # answer, not a new contact
+            answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
+            if answered is not None:
+                return _Written(answered[0], created=False, message=answered[1])
         queue_id = ev.queue or self.directory.choose_queue(channel, ev.attributes)
         if queue_id is None:
             raise BadRequest(

@@ -199,3 +199,34 @@ async def test_the_web_chat_widget_shows_the_survey_and_the_typed_number_answers
         assert await server.pool.fetchval("SELECT count(*) FROM interactions") == 1
         await ws.close()
     await carol.close()
+
+
+async def test_a_number_in_a_conversation_going_on_stays_in_it(
+    make_server: MakeServer, provider: Recorder
+) -> None:
+    """A call's survey went by SMS while the caller's SMS conversation is still going on: the number they
+    text there is for the agent in that conversation, not the survey's answer."""
+    provider.routes[("POST", MESSAGES)] = numbered_answers()
+    config = ADAPTERS_BASE.queue("voice_billing", survey={"kind": "csat", "channel": "same"})
+    server = await make_server(with_adapters(config, twilio_sms={**SMS, "base_url": provider.url}))
+    alice, carol = await server.agent("alice"), await server.agent("carol")
+    params = fixture_json("twilio_sms/incoming_sms.params.json")
+    assert (await post_twilio(server.url, "/adapters/twilio/sms", params))[0] == 200
+    sms_offer, _ = await carol.accept_next()
+    call = await server.ingest(
+        channel="voice", queue="voice_billing", **{"from": {"kind": "phone", "value": "+15017122661"}}
+    )
+    await alice.accept_next()
+    assert (await alice.call({"type": "complete", "interaction_id": call["id"]}))["type"] == "ack"
+    await texts_sent(provider, 1)
+
+    number = {**params, "MessageSid": "SM" + "f" * 32, "Body": "3"}
+    assert (await post_twilio(server.url, "/adapters/twilio/sms", number))[0] == 200
+    bodies = await server.pool.fetch(
+        "SELECT body FROM messages WHERE interaction_id = $1 ORDER BY created_at",
+        uuid.UUID(sms_offer["interaction"]["id"]),
+    )
+    assert [r["body"] for r in bodies] == ["Ahoy", "3"]
+    assert await server.pool.fetchval("SELECT count(*) FROM surveys") == 0
+    await alice.close()
+    await carol.close()

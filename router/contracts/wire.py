@@ -307,7 +307,7 @@ class SurveyConfig(Strict):
 
 class SurveyIn(Strict):
     kind: SurveyKind
-    score: int = Field(description="CSAT 1 to 5, NPS 0 to 10, CES 1 to 7")
+    score: int = Field(ge=0, le=10, description="CSAT 1 to 5, NPS 0 to 10, CES 1 to 7")
     comment: Annotated[CustomerText | None, Field(max_length=2000)] = None
 
     @model_validator(mode="after")

@@ -29,7 +29,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass(frozen=True)
 class Reply:
     """One documented answer: a JSON body of ``model`` (``many``: a JSON array of them), a problem+json
-    body (``problem``), another media type with a plain schema, or no body at all."""
+    body (``problem``), another media type with a plain schema (beside ``model``: the same answer in that
+    form, when the request asks for it), or no body at all."""
 
     description: str
     model: type[BaseModel] | None = None
@@ -494,6 +495,8 @@ HTTP_ROUTES: tuple[Route, ...] = (
             200: Reply(
                 "The report (`format=csv`: `text/csv`, one line per row, a header first).",
                 model=c.KpiReport,
+                media_type="text/csv",
+                schema={"type": "string"},
             )
         },
         errors={422: _problem("A parameter is missing or invalid; `errors` names it.")},

@@ -169,6 +169,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/interactions/{id}": {"id": call["id"]},
             "/v1/interactions/{id}/messages": {"id": call["id"]},
             "/v1/interactions/{id}/end": {"id": chat["id"]},
+            "/v1/interactions/{id}/survey": {"id": call["id"]},
             "/v1/customers/{id}/context": {"id": call["customer_id"]},
             "/v1/customers/{id}/events": {"id": call["customer_id"]},
             "/v1/queues/{id}": {"id": "general"},
@@ -177,7 +178,10 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/agents/{agent_id}/socket": {"agent_id": "alice"},
             "/v1/tokens/{id}": {"id": spare["id"]},
         },
-        query={"/v1/interactions": {"channel": "voice", "external_id": found["external_id"]}},
+        query={
+            "/v1/interactions": {"channel": "voice", "external_id": found["external_id"]},
+            "/v1/reports/kpis": {"from": "2026-01-01", "to": "2026-01-02"},
+        },
     )
     return known, alice
 

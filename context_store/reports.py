@@ -25,6 +25,7 @@ async def _report(pool: asyncpg.Pool, name: str, *args: Any) -> list[asyncpg.Rec
 
 async def kpi_counts(
     pool: asyncpg.Pool,
+    namespace: str,
     *,
     start: datetime,
     end: datetime,
@@ -37,13 +38,15 @@ async def kpi_counts(
     arrived in ``[start, end)``."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {GROUPS}")
-    rows = await _report(pool, "kpi_counts", start, end, tz, interval_seconds, group_by, fcr_window_seconds)
+    rows = await _report(
+        pool, "kpi_counts", start, end, tz, interval_seconds, group_by, fcr_window_seconds, namespace
+    )
     return [KpiCounts(**r) for r in rows]
 
 
 async def agent_busy(
-    pool: asyncpg.Pool, *, start: datetime, end: datetime, tz: str, interval_seconds: int
+    pool: asyncpg.Pool, namespace: str, *, start: datetime, end: datetime, tz: str, interval_seconds: int
 ) -> list[AgentBusy]:
     """Per agent and interval, the seconds of handling inside the interval (clipped to the range)."""
-    rows = await _report(pool, "kpi_agent_busy", start, end, tz, interval_seconds)
+    rows = await _report(pool, "kpi_agent_busy", start, end, tz, interval_seconds, namespace)
     return [AgentBusy(**r) for r in rows]

@@ -51,10 +51,11 @@ async def request(
 
 
 async def open_request(
-    conn: Conn, customer_id: uuid.UUID, channel: str, since: datetime
+    conn: Conn, namespace: str, customer_id: uuid.UUID, channel: str, since: datetime
 ) -> SurveyRequest | None:
-    """The customer's newest open request on the channel sent since ``since``."""
-    row = await conn.fetchrow(q("survey_request_open"), customer_id, channel, since)
+    """The customer's newest open request on the channel sent since ``since`` about an interaction of the
+    routing domain ``namespace`` (customers are the deployment's; a domain reads only its own surveys)."""
+    row = await conn.fetchrow(q("survey_request_open"), customer_id, channel, since, namespace)
     return from_row_or_none(SurveyRequest, row)
 
 

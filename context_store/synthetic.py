@@ -24,6 +24,7 @@ class SyntheticHistory:
     queues: tuple[str, ...]
     channels: tuple[str, ...]
     agents: int
+    namespace: str = "omniroute"
     survey_share: float = 0.1
     seed: float = 0.42
 
@@ -59,6 +60,7 @@ async def load(
             history.agents,
             done,
             history.interactions,
+            history.namespace,
             timeout=LOAD_TIMEOUT,
         )
         done += count

@@ -123,14 +123,17 @@ MakeServer = Callable[..., Awaitable[TestServer]]
 @pytest.fixture
 async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeServer]:
     """Start real omniroute servers (in this process, on free loopback ports) sharing one database and
-    one Redis namespace; all are stopped at the end of the test."""
+    one Redis namespace; all are stopped at the end of the test. ``domain="eu"`` starts a server in a
+    routing domain of its own (the namespace ``<test namespace>-eu``) on the same database and Redis."""
     await _reset(services)
     servers: list[TestServer] = []
 
-    async def factory(config: Config | str = DEFAULT, **env_settings: Any) -> TestServer:
+    async def factory(
+        config: Config | str = DEFAULT, *, domain: str | None = None, **env_settings: Any
+    ) -> TestServer:
         """``env_settings``: what the environment would set (``survey_secret=…``)."""
         cfg = parse_config(str(config), source="test config")
-        cfg.routing.namespace = namespace
+        cfg.routing.namespace = f"{namespace}-{domain}" if domain else namespace
         settings = Settings(
             file=cfg,
             database_url=services.database_url,

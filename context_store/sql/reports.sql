@@ -6,9 +6,10 @@
 -- the same customer (a transfer's or escalation's continuation is none) is found among the contacts up to
 -- a day past the range's FCR window; only a contact whose own window reaches past that is looked up alone.
 -- $1 from timestamptz, $2 to timestamptz (exclusive), $3 time zone name, $4 interval seconds
--- (86400: calendar days), $5 group_by ('queue', 'channel', 'agent', 'none'), $6 FCR window seconds
+-- (86400: calendar days), $5 group_by ('queue', 'channel', 'agent', 'none'), $6 FCR window seconds,
+-- $7 namespace (the routing domain reported on; a repeat contact in any domain counts against FCR)
 WITH scope AS (
-    SELECT i.id, i.customer_id, i.queue_id, i.channel, i.agent_id, i.status, i.end_reason, i.created_at,
+    SELECT i.id, i.namespace, i.customer_id, i.queue_id, i.channel, i.agent_id, i.status, i.end_reason, i.created_at,
            i.assigned_at, i.ended_at, i.closed_at, i.venq_ms,
            min(i.created_at) FILTER (WHERE i.parent_id IS NULL) OVER (
                PARTITION BY i.customer_id ORDER BY i.created_at, i.id
@@ -33,8 +34,8 @@ base AS (
     FROM scope c
          CROSS JOIN LATERAL (SELECT COALESCE(c.ended_at, c.created_at) + make_interval(secs => $6::integer)
                              AS window_end) w
-         LEFT JOIN queues q ON q.id = c.queue_id
-    WHERE c.created_at < $2 AND ($5::text <> 'agent' OR c.agent_id IS NOT NULL)
+         LEFT JOIN queues q ON q.namespace = c.namespace AND q.id = c.queue_id
+    WHERE c.namespace = $7 AND c.created_at < $2 AND ($5::text <> 'agent' OR c.agent_id IS NOT NULL)
 )
 SELECT b.bucket AT TIME ZONE $3::text AS interval_start, b.key,
        count(*) AS offered,
@@ -71,11 +72,11 @@ ORDER BY b.bucket, b.key;
 -- Per agent and interval: the seconds inside the interval during which the agent held work (assignment
 -- to the end of wrap-up; work still held counts up to now), summed over everything held at once.
 -- $1 from timestamptz, $2 to timestamptz (exclusive), $3 time zone name, $4 interval seconds
--- (86400: calendar days)
+-- (86400: calendar days), $5 namespace
 WITH spans AS (
     SELECT agent_id, greatest(assigned_at, $1) AS s, least(COALESCE(closed_at, now()), $2) AS e
     FROM interactions
-    WHERE agent_id IS NOT NULL AND assigned_at IS NOT NULL
+    WHERE namespace = $5 AND agent_id IS NOT NULL AND assigned_at IS NOT NULL
       AND tstzrange(assigned_at, greatest(assigned_at, COALESCE(closed_at, 'infinity'::timestamptz)))
           && tstzrange($1, $2)
 ),
@@ -122,11 +123,12 @@ ON CONFLICT (interaction_id) DO NOTHING
 RETURNING interaction_id, customer_id, kind, channel, sent_at, closed_at;
 
 -- name: survey_request_open
--- The customer's newest request still open on a channel, sent since $3.
--- $1 customer_id, $2 channel, $3 since timestamptz
-SELECT interaction_id, customer_id, kind, channel, sent_at, closed_at FROM survey_requests
-WHERE customer_id = $1 AND channel = $2 AND closed_at IS NULL AND sent_at >= $3
-ORDER BY sent_at DESC LIMIT 1;
+-- The customer's newest request still open on a channel, sent since $3, about an interaction of domain $4.
+-- $1 customer_id, $2 channel, $3 since timestamptz, $4 namespace
+SELECT r.interaction_id, r.customer_id, r.kind, r.channel, r.sent_at, r.closed_at
+FROM survey_requests r JOIN interactions i ON i.id = r.interaction_id AND i.namespace = $4
+WHERE r.customer_id = $1 AND r.channel = $2 AND r.closed_at IS NULL AND r.sent_at >= $3
+ORDER BY r.sent_at DESC LIMIT 1;
 
 -- name: survey_requests_close
 -- Close the customer's open requests (answered, or the customer wrote something else).

@@ -17,7 +17,8 @@ FROM generate_series(0, $1::integer - 1) AS n;
 -- the rest are answered after 0-90 s by one of $7 agents ('agent-001'…), handled 60-600 s plus 30 s of
 -- wrap-up; 4 % of all are transferred, the others completed.
 -- $1 count, $2 start timestamptz, $3 days, $4 customers, $5 queue ids text[], $6 channels text[], $7 agents,
--- $8 number of the first interaction minus one (the loader writes in chunks), $9 interactions in all
+-- $8 number of the first interaction minus one (the loader writes in chunks), $9 interactions in all,
+-- $10 namespace (the routing domain they belong to)
 WITH g AS (
     SELECT n, (n * 2654435761) % $4::bigint AS cust, random() AS r1, random() AS r2, random() AS r3,
            random() AS r4, random() AS r5, random() AS r6
@@ -32,10 +33,10 @@ conv AS (
     INSERT INTO conversations (id, customer_id, created_at)
     SELECT md5('synthetic-conversation-' || n)::uuid, md5('synthetic-customer-' || cust)::uuid, at FROM t
 )
-INSERT INTO interactions (id, customer_id, conversation_id, channel, external_id, from_kind, from_value,
+INSERT INTO interactions (namespace, id, customer_id, conversation_id, channel, external_id, from_kind, from_value,
                           queue_id, status, priority, venq_ms, agent_id, end_reason, created_at, assigned_at,
                           ended_at, closed_at)
-SELECT md5('synthetic-interaction-' || n)::uuid, md5('synthetic-customer-' || cust)::uuid,
+SELECT $10::text, md5('synthetic-interaction-' || n)::uuid, md5('synthetic-customer-' || cust)::uuid,
        md5('synthetic-conversation-' || n)::uuid,
        ($6::text[])[1 + floor(r2 * cardinality($6::text[]))::integer], 'synthetic-' || n, 'phone',
        '+1555' || lpad(cust::text, 7, '0'),

@@ -95,7 +95,9 @@ class Statistics:
     async def day_counts(self) -> dict[str, dict[str, int]]:
         return {
             r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
-            for r in await interaction_store.day_counts(self.pool, start_of_day(self.timezone))
+            for r in await interaction_store.day_counts(
+                self.pool, self.engine.namespace, start_of_day(self.timezone)
+            )
         }
 
     async def queue_stats(self, queue: str, day: dict[str, int] | None = None) -> QueueStats:

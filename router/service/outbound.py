@@ -94,8 +94,9 @@ class Outbound:
             message = await messages.get(self.pool, message_id)
             if message is None or message.status not in ("pending", "retrying"):
                 return
-            it = await interactions.get(self.pool, message.interaction_id)
-            assert it is not None
+            it = await interactions.get(self.pool, self.engine.namespace, message.interaction_id)
+            if it is None:
+                return  # a reply in another routing domain: that domain's servers deliver it
             # a message goes by its interaction's channel, or by its own (a survey texted after a call)
             channel = await messages.channel_of(self.pool, message.id) or it.channel
             route = self.route_for(channel, it.from_kind if channel == it.channel else None)

@@ -141,14 +141,16 @@ def kpi_row(
 class Reports:
     """The KPI report: one indexed query for the counts, one more per agent for occupancy."""
 
-    def __init__(self, pool: asyncpg.Pool, *, fcr_window_hours: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, namespace: str, *, fcr_window_hours: float) -> None:
         self.pool = pool
+        self.namespace = namespace
         self.fcr_window_seconds = int(fcr_window_hours * 3600)
 
     async def kpis(self, kq: KpiQuery) -> KpiReport:
         zone = ZoneInfo(kq.tz)
         counts = await report_store.kpi_counts(
             self.pool,
+            self.namespace,
             start=kq.start,
             end=kq.end,
             tz=kq.tz,
@@ -160,7 +162,12 @@ class Reports:
         busy: dict[tuple[datetime, str], float] = {}
         if kq.group_by is ReportGroup.agent:
             for b in await report_store.agent_busy(
-                self.pool, start=kq.start, end=kq.end, tz=kq.tz, interval_seconds=kq.interval.seconds
+                self.pool,
+                self.namespace,
+                start=kq.start,
+                end=kq.end,
+                tz=kq.tz,
+                interval_seconds=kq.interval.seconds,
             ):
                 busy[(b.interval_start, b.key)] = b.busy_seconds
         rows = []

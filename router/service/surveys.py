@@ -99,6 +99,7 @@ class Surveys:
     def __init__(
         self,
         pool: asyncpg.Pool,
+        namespace: str,
         directory: Directory,
         outbound: Outbound | None,
         *,
@@ -108,6 +109,7 @@ class Surveys:
     ) -> None:
         self.links = links
         self.pool = pool
+        self.namespace = namespace
         self.directory = directory
         self.outbound = outbound
         self.cooldown_days = cooldown_days
@@ -120,7 +122,7 @@ class Surveys:
         """Record the answer to the survey about an interaction (the first answer stands: a second is a
         :class:`Conflict`), close the customer's open requests, and put it on the journey."""
         iid = parse_uuid(interaction_id)
-        it = await interactions.get(self.pool, iid) if iid else None
+        it = await interactions.get(self.pool, self.namespace, iid) if iid else None
         if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
         async with self.pool.acquire() as conn, conn.transaction():
@@ -163,7 +165,7 @@ class Surveys:
         if channel not in REPLY_CHANNELS:
             return None
         since = datetime.now(UTC) - timedelta(hours=self.reply_hours)
-        request = await survey_store.open_request(conn, customer_id, channel.value, since)
+        request = await survey_store.open_request(conn, self.namespace, customer_id, channel.value, since)
         if request is None:
             return None
         kind = SurveyKind(request.kind)
@@ -171,8 +173,8 @@ class Surveys:
         if score is None:
             await survey_store.close_requests(conn, customer_id)
             return None
-        it = await interactions.get(conn, request.interaction_id)
-        assert it is not None
+        it = await interactions.get(conn, self.namespace, request.interaction_id)
+        assert it is not None  # the request is of this domain's interaction
         if await self._record(conn, it, kind, score, None, via=channel.value) is None:
             await survey_store.close_requests(conn, customer_id)
             return None
@@ -214,7 +216,7 @@ class Surveys:
 
     async def _send(self, interaction_id: uuid.UUID | str) -> bool:
         iid = interaction_id if isinstance(interaction_id, uuid.UUID) else uuid.UUID(str(interaction_id))
-        it = await interactions.get(self.pool, iid)
+        it = await interactions.get(self.pool, self.namespace, iid)
         if it is None or it.status != InteractionStatus.completed:
             return False
         queue = self.directory.queues.get(it.queue)

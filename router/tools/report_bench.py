@@ -172,6 +172,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     end = start + timedelta(days=args.days)
     month_end = end.replace(day=1)
     month = ((month_end - timedelta(days=1)).replace(day=1), month_end)  # the last whole month
+    namespace = "bench-reports"  # fixed: a --loaded run finds the history of an earlier one
     history = synthetic.SyntheticHistory(
         interactions=args.interactions,
         start=start,
@@ -180,6 +181,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         queues=QUEUES,
         channels=CHANNELS,
         agents=args.agents,
+        namespace=namespace,
     )
     admin = secrets.token_urlsafe(24)
     async with AsyncExitStack() as stack:
@@ -191,7 +193,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         load_seconds = await _load(database_url, history, out, loaded=args.loaded)
         print(f"loaded in {load_seconds:.1f} s", file=out)
         settings = Settings(
-            file=parse_config(_config("bench" + secrets.token_hex(4)), source="bench-reports"),
+            file=parse_config(_config(namespace), source="bench-reports"),
             database_url=database_url,
             redis_url=redis_url,
             admin_token=admin,

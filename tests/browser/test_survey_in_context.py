@@ -58,9 +58,11 @@ async def test_the_next_agent_sees_the_survey_answer_of_the_last_call(
         )
         # the call was handled and completed by another agent (the record, as the work service leaves it)
         async with server.pool.acquire() as conn, conn.transaction():
-            assert await interactions.assign(conn, call["id"], "bob")
-            assert await interactions.wrapup(conn, call["id"], "resolved", None, None)
-            assert await interactions.close(conn, call["id"], "completed")
+            assert await interactions.assign(conn, server.settings.namespace, call["id"], "bob")
+            assert await interactions.wrapup(
+                conn, server.settings.namespace, call["id"], "resolved", None, None
+            )
+            assert await interactions.close(conn, server.settings.namespace, call["id"], "completed")
         await api.post(
             adapter, f"/v1/interactions/{call['id']}/survey", {"kind": "nps", "score": 3, "comment": COMMENT}
         )

@@ -85,16 +85,16 @@ SCRIPT: dict[str, Contact] = {
 }  # fmt: skip
 
 
-async def write_day(pool: asyncpg.Pool) -> dict[str, uuid.UUID]:
+async def write_day(pool: asyncpg.Pool, ns: str) -> dict[str, uuid.UUID]:
     ids: dict[str, uuid.UUID] = {}
     for name, c in SCRIPT.items():
         iid = uuid.uuid4()
         async with pool.acquire() as conn, conn.transaction():
             customer = await customers.resolve_customer(conn, [("phone", c.customer)], phone=c.customer)
             # a transfer keeps the original arrival (its virtual enqueue time), as the router's does
-            parent = await interactions.get(conn, ids[c.parent]) if c.parent else None
+            parent = await interactions.get(conn, ns, ids[c.parent]) if c.parent else None
             fields: dict[str, Any] = dict(
-                interaction_id=iid, customer_id=customer, channel=c.channel, external_id=name,
+                namespace=ns, interaction_id=iid, customer_id=customer, channel=c.channel, external_id=name,
                 from_kind="phone", from_value=c.customer, queue_id=c.queue, priority=0, attributes={},
                 subject=None, venq_ms=parent.venq_ms if parent else int(c.arrived.timestamp() * 1000),
             )  # fmt: skip
@@ -105,14 +105,14 @@ async def write_day(pool: asyncpg.Pool) -> dict[str, uuid.UUID]:
             else:
                 await interactions.create(conn, conversation_id=uuid.uuid4(), new_conversation=True, **fields)
             if c.agent:
-                assert await interactions.assign(conn, iid, c.agent)
+                assert await interactions.assign(conn, ns, iid, c.agent)
             if c.status == "abandoned":
-                assert await interactions.customer_ended(conn, iid, c.end_reason or "hangup")
+                assert await interactions.customer_ended(conn, ns, iid, c.end_reason or "hangup")
             elif c.status == "transferred":
-                assert await interactions.close(conn, iid, "transferred", "transferred to billing")
+                assert await interactions.close(conn, ns, iid, "transferred", "transferred to billing")
             else:
-                assert await interactions.wrapup(conn, iid, "resolved", None, None)
-                assert await interactions.close(conn, iid, "completed")
+                assert await interactions.wrapup(conn, ns, iid, "resolved", None, None)
+                assert await interactions.close(conn, ns, iid, "completed")
             if c.survey:
                 assert await surveys.answer(conn, iid, customer, c.survey[0], c.survey[1], None)
             await conn.execute(
@@ -127,7 +127,7 @@ async def write_day(pool: asyncpg.Pool) -> dict[str, uuid.UUID]:
 @pytest.fixture
 async def day(make_server: MakeServer) -> TestServer:
     server = await make_server(CONFIG)
-    await write_day(server.pool)
+    await write_day(server.pool, server.settings.namespace)
     return server
 
 
@@ -324,17 +324,18 @@ async def test_queue_statistics_count_today_in_the_server_timezone(make_server: 
         arrived, today = local_midnight - timedelta(minutes=1), False  # yesterday in Los Angeles
     else:
         arrived, today = utc_midnight - timedelta(minutes=1), True  # yesterday by the UTC day
+    ns = server.settings.namespace
     async with server.pool.acquire() as conn, conn.transaction():
         customer = await customers.resolve_customer(conn, [("phone", "+14155550009")], phone="+14155550009")
         it = await interactions.create(
-            conn, interaction_id=uuid.uuid4(), customer_id=customer, conversation_id=uuid.uuid4(),
-            new_conversation=True, channel="voice", external_id="today", from_kind="phone",
-            from_value="+14155550009", queue_id="billing", priority=0, attributes={}, subject=None,
-            venq_ms=int(arrived.timestamp() * 1000),
+            conn, namespace=ns, interaction_id=uuid.uuid4(), customer_id=customer,
+            conversation_id=uuid.uuid4(), new_conversation=True, channel="voice", external_id="today",
+            from_kind="phone", from_value="+14155550009", queue_id="billing", priority=0, attributes={},
+            subject=None, venq_ms=int(arrived.timestamp() * 1000),
         )  # fmt: skip
-        assert await interactions.assign(conn, it.id, "alice")
-        assert await interactions.wrapup(conn, it.id, None, None, None)
-        assert await interactions.close(conn, it.id, "completed")
+        assert await interactions.assign(conn, ns, it.id, "alice")
+        assert await interactions.wrapup(conn, ns, it.id, None, None, None)
+        assert await interactions.close(conn, ns, it.id, "completed")
         await conn.execute(
             "UPDATE interactions SET created_at = $2::timestamptz,"
             " assigned_at = $2::timestamptz + interval '5 seconds' WHERE id = $1",

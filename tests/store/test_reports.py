@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from context_store import interactions, reports, synthetic
-from tests.store.conftest import new_customer, new_interaction
+from tests.store.conftest import NS, new_customer, new_interaction
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 HISTORY = synthetic.SyntheticHistory(
@@ -19,6 +19,7 @@ HISTORY = synthetic.SyntheticHistory(
     queues=("billing", "support"),
     channels=("voice", "chat", "sms"),
     agents=7,
+    namespace=NS,
 )
 
 
@@ -35,7 +36,7 @@ async def test_every_grouping_counts_each_contact_of_the_range_once(pool: asyncp
     totals = {}
     for group_by in ("none", "queue", "channel", "agent"):
         rows = await reports.kpi_counts(
-            pool, start=START, end=end, tz="Europe/Paris", interval_seconds=86400, group_by=group_by,
+            pool, NS, start=START, end=end, tz="Europe/Paris", interval_seconds=86400, group_by=group_by,
             fcr_window_seconds=72 * 3600,
         )  # fmt: skip
         totals[group_by] = (sum(r.offered for r in rows), sum(r.answered for r in rows))
@@ -52,7 +53,7 @@ async def test_busy_seconds_are_the_handle_spans_cut_at_the_range(pool: asyncpg.
     async with pool.acquire() as conn:
         await synthetic.load(conn, HISTORY)
     start, end = START + timedelta(days=10), START + timedelta(days=20)
-    busy = await reports.agent_busy(pool, start=start, end=end, tz="UTC", interval_seconds=3600)
+    busy = await reports.agent_busy(pool, NS, start=start, end=end, tz="UTC", interval_seconds=3600)
     expected = await pool.fetchval(
         "SELECT sum(extract(epoch FROM least(closed_at, $2) - greatest(assigned_at, $1)))::float8"
         " FROM interactions WHERE assigned_at < $2 AND closed_at > $1",
@@ -78,9 +79,9 @@ async def test_a_repeat_long_after_the_range_still_counts_against_first_contact_
     ):
         it = await new_interaction(pool, who, channel="email")
         async with pool.acquire() as conn, conn.transaction():
-            assert await interactions.assign(conn, it.id, "ann")
-            assert await interactions.wrapup(conn, it.id, None, None, None)
-            assert await interactions.close(conn, it.id, "completed")
+            assert await interactions.assign(conn, NS, it.id, "ann")
+            assert await interactions.wrapup(conn, NS, it.id, None, None, None)
+            assert await interactions.close(conn, NS, it.id, "completed")
             await conn.execute(
                 "UPDATE interactions SET created_at = $2, assigned_at = $2, ended_at = $3, closed_at = $3,"
                 " venq_ms = (extract(epoch FROM $2::timestamptz) * 1000)::bigint WHERE id = $1",
@@ -88,7 +89,7 @@ async def test_a_repeat_long_after_the_range_still_counts_against_first_contact_
             )  # fmt: skip
         made.append(it)
     [row] = await reports.kpi_counts(
-        pool, start=day, end=day + timedelta(days=1), tz="UTC", interval_seconds=86400, group_by="none",
+        pool, NS, start=day, end=day + timedelta(days=1), tz="UTC", interval_seconds=86400, group_by="none",
         fcr_window_seconds=72 * 3600,
     )  # fmt: skip
     assert (row.offered, row.resolved, row.resolved_first) == (2, 2, 1)

@@ -37,6 +37,7 @@ from router.contracts import (
     InteractionOut,
     InteractionStatus,
     JourneyEventIn,
+    MergeIn,
     MessageIn,
     MessageStatusIn,
     Meta,
@@ -51,6 +52,7 @@ from router.contracts import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
     parse_json,
     unstorable_path,
     validation_errors,
@@ -58,14 +60,14 @@ from router.contracts import (
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError, Undecodable
 from router.http.openapi import openapi_document
 from router.http.routes import HTTP_ROUTES, route_defs
-from router.metrics import METRICS, Metrics
+from router.metrics import CONTENT_TYPE, METRICS, METRICS_LEASE_MS, Deployment, Metrics, QueueToday
 from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
 from router.routing.events import jsonable, publish, publish_message_status
 from router.routing.stats import STATS, Statistics
-from router.service import auth
+from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
 from router.service.ingest import INGEST, Ingest
 from router.service.reports import REPORTS, kpi_csv, parse_query
@@ -384,6 +386,27 @@ class API:
         event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
         return ok(jsonable(event), 201)
 
+    async def post_customer_merge(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor)
+        req = await body(request, MergeIn)
+        done = await merges.merge(
+            self.pool,
+            self.engine,
+            request.match_info["id"],
+            req.other_customer_id,
+            reason=req.reason,
+            by=merges.who(principal),
+        )
+        return ok(done, 201)
+
+    async def post_customer_unmerge(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor)
+        req = await body(request, UnmergeIn)
+        done = await merges.unmerge(
+            self.pool, self.engine, request.match_info["id"], req.merge_id, by=merges.who(principal)
+        )
+        return ok(done)
+
     # ------------------------------------------------------------ directory
 
     async def list_queues(self, request: web.Request) -> web.Response:
@@ -584,20 +607,35 @@ class API:
         )
 
     async def metrics(self, request: web.Request) -> web.Response:
-        gauges: dict[str, list[tuple[dict[str, str], float]]] = {
-            "queue_waiting": [],
-            "queue_oldest_wait_seconds": [],
-            "agents_connected": [],
-            "sockets_open": [({"node": self.node.id}, float(len(self.hub.all_sockets)))],
-        }
-        for qid in sorted(self.directory.queues):
-            st = await self.stats.queue_stats(qid)
-            gauges["queue_waiting"].append(({"queue": qid}, st.waiting))
-            gauges["queue_oldest_wait_seconds"].append(({"queue": qid}, st.oldest_wait_seconds))
-        gauges["agents_connected"].append(
-            ({}, float(await self.engine.redis.scard(self.engine.keys.connected)))
-        )
-        return web.Response(text=self.counters.render(gauges), content_type="text/plain")
+        """Prometheus exposition (``router/metrics.py``). The deployment's gauges (queues, agents) come
+        only from the process that holds the exporter lease (``metrics_lease.lua``), so each is counted
+        once however many processes are scraped; a process that cannot reach Redis or PostgreSQL now still
+        answers, with its own metrics."""
+        metrics = self.counters
+        metrics.sockets_open.labels(self.node.id).set(len(self.hub.all_sockets))
+        try:
+            if await self.engine.metrics_lease(self.node.id, METRICS_LEASE_MS):
+                day = await self.stats.day_counts()
+                queues = {
+                    qid: await self.stats.queue_stats(qid, day.get(qid))
+                    for qid in sorted(self.directory.queues)
+                }
+                today = {
+                    qid: QueueToday(r.arrived, r.answered, r.abandoned, r.asa_seconds)
+                    for qid, r in (await self.stats.day_metrics()).items()
+                }
+                metrics.deployment.current = Deployment(
+                    queues=queues,
+                    today=today,
+                    agents_by_state=await self.stats.agents_by_state(),
+                    connected=int(await self.engine.redis.scard(self.engine.keys.connected)),
+                )
+            else:
+                metrics.deployment.current = None
+        except UNAVAILABLE as exc:
+            log.warning("metrics.deployment_unavailable", error=type(exc).__name__)
+            metrics.deployment.current = None
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def _ident(value: str) -> str:

@@ -26,6 +26,8 @@ class _Database(Protocol):
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
     "early_receipts",
+    "survey_requests",
+    "surveys",
     "interaction_history",
     "messages",
     "notes",

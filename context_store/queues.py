@@ -18,6 +18,7 @@ async def upsert(conn: Conn, queue: QueueRecord) -> None:
         float(queue.offer_timeout_seconds),
         float(queue.wrapup_seconds),
         float(queue.service_level_seconds),
+        list(queue.dispositions),
     )
 
 

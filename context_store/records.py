@@ -235,6 +235,7 @@ class QueueRecord:
     offer_timeout_seconds: float
     wrapup_seconds: float
     service_level_seconds: float
+    dispositions: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,3 +277,22 @@ class TokenInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     source: str
+
+
+# ---------------------------------------------------------------- presence history
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One change of an agent's presence: the state and its not-ready reason (``""`` when none)."""
+
+    state: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    state: str
+    reason: str
+    seconds: float

@@ -22,6 +22,7 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "agent_states",
     "early_receipts",
     "interaction_history",
     "messages",

@@ -14,11 +14,16 @@ from context_store.records import AgentRecord, QueueRecord, RuleRecord, TokenRec
 
 
 async def test_queue_upsert_creates_then_replaces(pool: asyncpg.Pool) -> None:
-    sales = QueueRecord("sales", "Sales", {"sales": 2}, ["chat", "voice"], 5, 20.0, 30.0, 20.0)
+    sales = QueueRecord(
+        "sales", "Sales", {"sales": 2}, ["chat", "voice"], 5, 20.0, 30.0, 20.0, ["sold", "no_sale"]
+    )
     await queues.upsert(pool, sales)
-    await queues.upsert(pool, QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0))
-    assert await queues.list_all(pool) == [QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0), sales]
-    changed = QueueRecord("sales", "Sales EU", {}, ["chat"], 1, 10.0, 5.0, 15.0)
+    await queues.upsert(pool, QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0, []))
+    assert await queues.list_all(pool) == [
+        QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0, []),
+        sales,
+    ]
+    changed = QueueRecord("sales", "Sales EU", {}, ["chat"], 1, 10.0, 5.0, 15.0, ["sold"])
     await queues.upsert(pool, changed)
     assert (await queues.list_all(pool))[1] == changed
 

@@ -26,8 +26,9 @@ MAX_RANGE = timedelta(days=92)
 
 
 class Presence:
-    def __init__(self, pool: asyncpg.Pool, settings: PresenceSection) -> None:
+    def __init__(self, pool: asyncpg.Pool, namespace: str, settings: PresenceSection) -> None:
         self.pool = pool
+        self.namespace = namespace  # the routing domain: its agents and its event stream
         self.settings = settings
 
     def check(self, state: str, reason: str) -> None:
@@ -54,7 +55,13 @@ class Presence:
             return
         at = datetime.fromtimestamp(int(data["at"]) / 1000, UTC)
         await presence.record_change(
-            self.pool, str(data["agent_id"]), str(data["state"]), str(data.get("reason") or ""), at, event_id
+            self.pool,
+            self.namespace,
+            str(data["agent_id"]),
+            str(data["state"]),
+            str(data.get("reason") or ""),
+            at,
+            event_id,
         )
 
     async def report(self, agent_id: str, start: datetime, end: datetime) -> AgentStatesOut:
@@ -68,8 +75,12 @@ class Presence:
                 "the range is at most 92 days", errors=[{"loc": ["query", "from"], "msg": "range too long"}]
             )
         counted_to = min(end, datetime.now(UTC))
-        totals = await presence.totals(self.pool, agent_id, start, counted_to) if counted_to > start else []
-        changes = await presence.changes(self.pool, agent_id, start, end)
+        totals = (
+            await presence.totals(self.pool, self.namespace, agent_id, start, counted_to)
+            if counted_to > start
+            else []
+        )
+        changes = await presence.changes(self.pool, self.namespace, agent_id, start, end)
         return AgentStatesOut.model_validate(
             {
                 "agent_id": agent_id,

@@ -451,7 +451,7 @@ class Desktop {
   /** Away (above all after a missed offer) says so at the top, with a one-click way back. */
   renderPresenceBanner(state, reason) {
     const banner = this.$("presence-banner");
-    if (state !== "away" || !reason) {
+    if (state === "available" || !reason) {
       // plain away (as every desktop connects) is said by the state switch and the empty work area
       banner.hidden = true;
       banner.replaceChildren();
@@ -465,7 +465,7 @@ class Desktop {
       banner,
       h("span", {
         text: missed
-          ? "You missed an offer, so you are Away: no offers come until you are available again."
+          ? `You missed an offer, so you are ${stateWord(state)}: no offers come until you are available again.`
           : `You are Away${reason ? ` (${humanizeReason(reason)})` : ""}: no offers come until you are available.`,
       }),
       h(

@@ -49,6 +49,8 @@ from router.contracts.wire import (
     InteractionStatus,
     JourneyEventIn,
     JourneyEventOut,
+    MergeIn,
+    MergeOut,
     MessageIn,
     MessageOut,
     MessageStatusIn,
@@ -72,6 +74,7 @@ from router.contracts.wire import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
 )
 
 __all__ = [
@@ -108,6 +111,8 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "MergeIn",
+    "MergeOut",
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",
@@ -132,6 +137,7 @@ __all__ = [
     "TokenInfoOut",
     "TokenOut",
     "TokenState",
+    "UnmergeIn",
     "WithheldIdentity",
     "is_region",
     "is_withheld",

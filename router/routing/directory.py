@@ -32,6 +32,7 @@ def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
         wrapup_seconds=cfg.wrapup_seconds,
         service_level_seconds=cfg.service_level_seconds,
         dispositions=list(cfg.dispositions),
+        survey=cfg.survey.model_dump(mode="json") if cfg.survey else None,
     )
 
 
@@ -69,6 +70,7 @@ class Directory:
                 wrapup_seconds=r.wrapup_seconds,
                 service_level_seconds=r.service_level_seconds,
                 dispositions=r.dispositions,
+                survey=r.survey,
             )
             for r in await queue_store.list_all(self.pool, self.engine.namespace)
         }

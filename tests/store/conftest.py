@@ -27,6 +27,8 @@ class _Database(Protocol):
 TABLES = (
     "agent_states",
     "early_receipts",
+    "survey_requests",
+    "surveys",
     "interaction_history",
     "messages",
     "notes",

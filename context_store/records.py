@@ -268,6 +268,7 @@ class QueueRecord:
     offer_timeout_seconds: float
     wrapup_seconds: float
     service_level_seconds: float
+    dispositions: list[str]
     survey: JSONObject | None = None
     """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
 
@@ -326,6 +327,25 @@ class Erasure:
     erased_by: str
     erased_at: datetime
     counts: JSONObject
+
+
+# ---------------------------------------------------------------- presence history
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One change of an agent's presence: the state and its not-ready reason (``""`` when none)."""
+
+    state: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    state: str
+    reason: str
+    seconds: float
 
 
 # ---------------------------------------------------------------- reports and surveys

@@ -20,6 +20,7 @@ from router.contracts import (
     MessageOut,
     QueueStats,
     Strict,
+    Why,
 )
 
 Ref = Annotated[str | None, Field(max_length=100)]
@@ -122,6 +123,10 @@ class OfferInfo(BaseModel):
     interaction: InteractionOut
     context: ContextRecord
     reason: dict[str, Any] = Field(default_factory=dict, description="why it was routed: queue skills")
+    why: Why | None = Field(
+        default=None,
+        description="why this agent: strategy, step in force, preference, agents considered and passed over",
+    )
 
 
 class Hello(BaseModel):
@@ -187,6 +192,7 @@ class StateFrame(BaseModel):
     type: Literal["state"] = "state"
     state: AgentState
     state_since: float
+    reason: str = Field(default="", description='why, when the router set it: "missed" (an offer timed out)')
 
 
 class Ack(BaseModel):

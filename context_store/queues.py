@@ -18,6 +18,10 @@ async def upsert(conn: Conn, queue: QueueRecord) -> None:
         float(queue.offer_timeout_seconds),
         float(queue.wrapup_seconds),
         float(queue.service_level_seconds),
+        queue.strategy,
+        queue.steps,
+        float(queue.reject_cooldown_seconds),
+        float(queue.last_agent_seconds),
     )
 
 

@@ -8,7 +8,7 @@ its record's fields against the migrated schema. JSON columns stay JSON data (``
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -175,6 +175,9 @@ class OpenInteraction:
     """unix seconds"""
     changed_ms: float | None
     """unix milliseconds of the newest status change"""
+    avoid_agents: list[str]
+    exclusions: dict[str, float]
+    """agent -> unix ms: reject cooldowns still running"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +238,11 @@ class QueueRecord:
     offer_timeout_seconds: float
     wrapup_seconds: float
     service_level_seconds: float
+    strategy: str = "longest_idle"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """[{"after_seconds": float, "skills": {skill: level}}] in order"""
+    reject_cooldown_seconds: float = 30
+    last_agent_seconds: float = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,3 +284,15 @@ class TokenInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingDecisionRecord:
+    """One routing decision of an interaction (``routing_decisions``)."""
+
+    id: int
+    interaction_id: uuid.UUID
+    kind: str
+    agent_id: str | None
+    detail: dict[str, Any]
+    at: datetime

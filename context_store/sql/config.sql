@@ -1,14 +1,17 @@
 -- name: queue_upsert
 -- $1 id, $2 name, $3 skills jsonb, $4 channels text[], $5 priority, $6 offer_timeout_seconds,
--- $7 wrapup_seconds, $8 service_level_seconds
+-- $7 wrapup_seconds, $8 service_level_seconds, $9 strategy, $10 steps jsonb, $11 reject_cooldown_seconds,
+-- $12 last_agent_seconds
 INSERT INTO queues (id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds,
-                    service_level_seconds)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    service_level_seconds, strategy, steps, reject_cooldown_seconds, last_agent_seconds)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (id) DO UPDATE SET name = $2, skills = $3, channels = $4, priority = $5,
-    offer_timeout_seconds = $6, wrapup_seconds = $7, service_level_seconds = $8, updated_at = now();
+    offer_timeout_seconds = $6, wrapup_seconds = $7, service_level_seconds = $8, strategy = $9, steps = $10,
+    reject_cooldown_seconds = $11, last_agent_seconds = $12, updated_at = now();
 
 -- name: queues_all
-SELECT id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds, service_level_seconds
+SELECT id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds, service_level_seconds,
+       strategy, steps, reject_cooldown_seconds, last_agent_seconds
 FROM queues ORDER BY id;
 
 -- name: agent_upsert

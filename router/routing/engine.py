@@ -65,6 +65,21 @@ class EnqueueResult:
     position: int | None
 
 
+@dataclass(frozen=True)
+class Step:
+    """A widening step of a queue: after ``after_ms`` of waiting these minimum levels replace its skills."""
+
+    after_ms: int
+    levels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    interaction_id: str
+    excluded_until_ms: int
+    """The agent may be offered it again from this time (the queue's reject cooldown)."""
+
+
 @dataclass
 class Presence:
     state: str
@@ -103,16 +118,53 @@ class Engine:
         return int(await self._run("restore", json.dumps(items), grace_ms))
 
     async def set_agent(
-        self, agent_id: str, *, capacity: dict[str, int], voice_blocks: bool, queues: list[str]
+        self,
+        agent_id: str,
+        *,
+        capacity: dict[str, int],
+        voice_blocks: bool,
+        queues: list[str],
+        skills: dict[str, int] | None = None,
     ) -> int:
         return int(
             await self._run(
-                "set_agent", agent_id, "1" if voice_blocks else "0", json.dumps(capacity), ",".join(queues)
+                "set_agent",
+                agent_id,
+                "1" if voice_blocks else "0",
+                json.dumps(capacity),
+                ",".join(queues),
+                json.dumps(skills or {}),
             )
         )
 
-    async def set_queue(self, queue_id: str, *, timeout_ms: int, wrapup_ms: int, agents: list[str]) -> int:
-        return int(await self._run("set_queue", queue_id, timeout_ms, wrapup_ms, ",".join(agents)))
+    async def set_queue(
+        self,
+        queue_id: str,
+        *,
+        timeout_ms: int,
+        wrapup_ms: int,
+        agents: list[str],
+        strategy: str = "longest_idle",
+        skills: dict[str, int] | None = None,
+        steps: list[Step] | None = None,
+        cooldown_ms: int = 30_000,
+    ) -> int:
+        """One queue's live configuration. ``agents`` is the queue's pool (every agent some step admits);
+        ``skills`` and ``steps`` decide per interaction, by how long it has waited, who in the pool fits."""
+        ordered = sorted(steps or [], key=lambda s: s.after_ms)
+        return int(
+            await self._run(
+                "set_queue",
+                queue_id,
+                timeout_ms,
+                wrapup_ms,
+                ",".join(agents),
+                strategy,
+                json.dumps(skills or {}),
+                json.dumps([{"after_ms": s.after_ms, "levels": s.levels} for s in ordered]),
+                cooldown_ms,
+            )
+        )
 
     # ------------------------------------------------------------ routing
 
@@ -125,6 +177,10 @@ class Engine:
         venq_ms: int,
         arrival_ms: int,
         exclude: str | None = None,
+        *,
+        preferred: list[str] | None = None,
+        preferred_ms: int = 0,
+        avoid: list[str] | None = None,
     ) -> EnqueueResult:
         res = self._check(
             await self._run(
@@ -135,6 +191,10 @@ class Engine:
                 rank_score(priority, venq_ms),
                 arrival_ms,
                 exclude or "",
+                ",".join(preferred or []),
+                preferred_ms,
+                ",".join(avoid or []),
+                venq_ms,
             )
         )
         status, offer, pos = str(res[0]), str(res[1]), int(res[2])
@@ -152,9 +212,9 @@ class Engine:
         res = await self._run("unaccept", agent_id, interaction_id)
         self._check(res, interaction=interaction_id, agent=agent_id)
 
-    async def reject(self, agent_id: str, offer_id: str) -> str:
-        res = await self._run("reject", agent_id, offer_id)
-        return str(self._check(res, offer=offer_id, agent=agent_id))
+    async def reject(self, agent_id: str, offer_id: str) -> Rejected:
+        res = self._check(await self._run("reject", agent_id, offer_id), offer=offer_id, agent=agent_id)
+        return Rejected(str(res[0]), int(res[1]))
 
     async def complete(self, agent_id: str, interaction_id: str, wrapup_ms: int) -> int:
         res = await self._run("complete", agent_id, interaction_id, wrapup_ms)
@@ -176,8 +236,10 @@ class Engine:
         res = self._check(res, agent=agent_id, session=session)
         return Presence(str(res[0]), int(res[1]) / 1000, int(res[2]))
 
-    async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
-        res = self._check(await self._run("timers", limit))
+    async def fire_timers(self, limit: int = 200, missed_state: str = "away") -> list[tuple[str, str, str]]:
+        """Fire what is due (``timers.lua`` lists the kinds); a missed offer puts its agent in
+        ``missed_state`` with reason ``missed``."""
+        res = self._check(await self._run("timers", limit, missed_state))
         return [(str(res[k]), str(res[k + 1]), str(res[k + 2])) for k in range(0, len(res), 3)]
 
     # ------------------------------------------------------------ reads

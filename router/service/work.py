@@ -12,13 +12,14 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import customers, interactions, journey, notes
+from context_store import customers, interactions, journey, notes, routing
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
 from router.backends import UNAVAILABLE
 from router.contracts import Channel, InteractionStatus, MessageIn, strip_unstorable, unstorable_path
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone, Unavailable
 from router.metrics import Metrics
+from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
@@ -84,7 +85,10 @@ class Work:
         return interaction_id
 
     async def reject(self, agent_id: str, offer_id: str, reason: str | None) -> str:
-        interaction_id = await self.engine.reject(agent_id, offer_id)
+        rejected = await self.engine.reject(agent_id, offer_id)
+        interaction_id = rejected.interaction_id
+        # the cooldown is durable: a rebuilt live index keeps it until it ends (and no longer)
+        await routing.exclude(self.pool, interaction_id, agent_id, _ts(rejected.excluded_until_ms / 1000))
         await interactions.add_history(
             self.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
         )
@@ -221,6 +225,17 @@ class Work:
                 interaction_id=it.id,
             )
         await self.engine.release(agent_id, interaction_id, "transferred")
+        await events.publish(
+            self.engine,
+            "transferred",
+            {
+                "interaction_id": interaction_id,
+                "agent_id": agent_id,
+                "queue": queue_id,
+                "channel": new_channel,
+                "to_interaction": str(new_id),
+            },
+        )
         # a transfer hands the work to someone else; an escalation onto another channel may well stay with
         # the agent who made it
         await self.ingest.enqueue_row(moved, exclude=agent_id if new_channel == it.channel else None)

@@ -7,6 +7,8 @@
 -- desktops the one with the larger epoch is the current session, and processes close the other one.
 -- "state" and "disconnect" from a session that is no longer current change nothing (E.STALE_SESSION).
 -- The 'agent' event of a connect or a state change names the session and its epoch.
+-- An agent who stops being present (away, offline, disconnected) no longer holds back the work that
+-- prefers it: that work is matched again at once. A change of state clears the state's reason.
 -- Returns {state, since ms, epoch}; E.NOT_READY, E.STALE_SESSION, E.UNKNOWN_AGENT.
 if not ready() then return E.NOT_READY end
 local agent, op, session, node, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -32,6 +34,7 @@ if op == 'disconnect' then
   redis.call('HDEL', a, 'session', 'node')
   redis.call('SREM', P .. ':connected', agent)
   leave_avail()
+  release_preferences(agent, t)
   for _, offer in ipairs(redis.call('SMEMBERS', P .. ':ao:' .. agent)) do
     local iid = drop_offer(offer, t, 'disconnected', false)
     if iid then match_interaction(iid, t) end
@@ -46,7 +49,7 @@ end
 -- op == 'state'
 local prev = redis.call('HGET', a, 'state')
 if prev ~= state then
-  redis.call('HSET', a, 'state', state, 'since', t)
+  redis.call('HSET', a, 'state', state, 'since', t, 'reason', '')
 end
 if state == 'available' then
   local idle = redis.call('HGET', a, 'idle') or t
@@ -54,6 +57,7 @@ if state == 'available' then
   for _, q in ipairs(queues) do redis.call('ZADD', P .. ':qavail:' .. q, idle, agent) end
 else
   leave_avail()
+  release_preferences(agent, t)
 end
 local epoch = redis.call('HGET', a, 'epoch') or '0'
 emit('agent', {agent_id = agent, state = state, connected = true, session = session, epoch = tonumber(epoch)})

@@ -12,5 +12,5 @@ if redis.call('SISMEMBER', P .. ':aw:' .. agent, iid) == 0 or redis.call('HGET',
 end
 redis.call('SREM', P .. ':aw:' .. agent, iid)
 release_load(agent, redis.call('HGET', ikey, 'ch'))
-requeue(iid, now_ms(), nil)
+requeue(iid, now_ms())
 return 1

@@ -22,6 +22,8 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "routing_decisions",
+    "offer_exclusions",
     "early_receipts",
     "interaction_history",
     "messages",

@@ -108,9 +108,10 @@ class DecisionLog:
                 GROUP, self.node.id, {stream: ">"}, count=500, block=BLOCK_MS
             )
         except redis.exceptions.ResponseError as exc:
-            if "NOGROUP" not in str(exc):
+            if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                 raise
-            await self._ensure_group()  # Redis was flushed: a new stream, a new group
+            # Redis was flushed (while this read was blocked, or before it): a new stream, a new group
+            await self._ensure_group()
             return
         for _stream, entries in batch or []:
             await self.record([(str(i), f) for i, f in entries])

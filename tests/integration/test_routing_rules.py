@@ -190,3 +190,34 @@ async def test_the_routing_log_replays_a_miss_a_reject_a_widening_and_a_transfer
     assert status == 403
     await x.close()
     await y.close()
+
+
+async def test_a_cooldown_survives_a_flush_of_the_live_index_and_still_ends(
+    make_server: Any, namespace: str
+) -> None:
+    config = RULES.queue(
+        "cool", skills={"s": 1}, channels=["chat"], reject_cooldown_seconds=3, wrapup_seconds=0
+    )
+    server: TestServer = await make_server(config)
+    x = await server.agent("x")
+    it = await server.ingest(**chat("cool", "v-flush"))
+    offer = await x.next("offer")
+    rejected_at = time.monotonic()
+    await x.call({"type": "reject", "offer_id": offer["offer_id"]})
+    # the live index is gone (every key of this test's routing domain, in one command, as FLUSHALL is)
+    r = server.redis
+    p = "{" + namespace + "}"
+    doomed = [key async for key in r.scan_iter(match=p + "*", count=1000)]
+    await r.unlink(*doomed)
+    deadline = time.monotonic() + 15
+    while not (await r.exists(f"{p}:built") and await r.hget(f"{p}:a:x", "connected") == "1"):
+        assert time.monotonic() < deadline, "the index was not rebuilt"
+        await asyncio.sleep(0.05)
+    # rebuilt with the cooldown still running: x, available and free, is not offered it yet...
+    if time.monotonic() - rejected_at < 2.5:
+        assert f"{p}:ix:{it['id']}" in [k async for k in r.scan_iter(match=f"{p}:ix:*")]
+    again = await x.next("offer", timeout=10)
+    # ...and the cooldown ends by itself: not a permanent exclusion
+    assert again["interaction"]["id"] == it["id"]
+    assert time.monotonic() - rejected_at >= 2.9
+    await x.close()

@@ -133,6 +133,9 @@ class DecisionLog:
             except RETRIED as exc:
                 log.warning("decisions.round_failed", error=type(exc).__name__)
                 await asyncio.sleep(0.5)
+            except Exception:  # the log must outlive one bad round (it is retried from the pending entries)
+                log.exception("decisions.round_failed")
+                await asyncio.sleep(1)
 
 
 RETRIED: tuple[type[BaseException], ...] = (

@@ -168,6 +168,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         path={
             "/v1/interactions/{id}": {"id": call["id"]},
             "/v1/interactions/{id}/messages": {"id": call["id"]},
+            "/v1/interactions/{id}/routing": {"id": call["id"]},
             "/v1/interactions/{id}/end": {"id": chat["id"]},
             "/v1/customers/{id}/context": {"id": call["customer_id"]},
             "/v1/customers/{id}/events": {"id": call["customer_id"]},

@@ -24,7 +24,7 @@ if redis.call('EXISTS', ikey) == 0 then
   redis.call('ZADD', P .. ':q:' .. q, score, iid)
   redis.call('ZADD', P .. ':qage:' .. q, arr, iid)
   if ARGV[7] and ARGV[7] ~= '' then redis.call('ZADD', P .. ':ix:' .. iid, FOREVER, ARGV[7]) end
-  schedule_step(iid, q, venq, t)
+  schedule_step(iid, q, venq, t, true)
   emit('enqueued', {interaction_id = iid, queue = q, channel = ch})
   match_interaction(iid, t)
 end

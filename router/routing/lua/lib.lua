@@ -87,8 +87,8 @@ end
 
 local function set_idle(agent, t)
   redis.call('HSET', P .. ':a:' .. agent, 'idle', t)
-  if redis.call('HGET', P .. ':a:' .. agent, 'state') == 'available'
-     and redis.call('HGET', P .. ':a:' .. agent, 'connected') == '1' then
+  local st = redis.call('HMGET', P .. ':a:' .. agent, 'state', 'connected')
+  if st[1] == 'available' and st[2] == '1' then
     for _, q in ipairs(redis.call('SMEMBERS', P .. ':aqueues:' .. agent)) do
       redis.call('ZADD', P .. ':qavail:' .. q, t, agent)
     end
@@ -108,7 +108,8 @@ local function queue_cfg(q)
   if c then return c end
   local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'timeout_ms', 'strategy', 'levels', 'steps', 'cooldown_ms')
   c = {timeout = tonumber(v[1] or '20000'), strategy = v[2] or 'longest_idle',
-       levels = v[3] and cjson.decode(v[3]) or {}, steps = v[4] and cjson.decode(v[4]) or {},
+       levels = (v[3] and v[3] ~= '{}') and cjson.decode(v[3]) or {},
+       steps = (v[4] and v[4] ~= '[]') and cjson.decode(v[4]) or {},
        cooldown = tonumber(v[5] or '30000')}
   local names, seen = {}, {}
   local function add(levels)
@@ -194,16 +195,16 @@ local function preference_on(it, t)
   return false
 end
 
--- Put the interaction on the step its wait has reached and time the next one on the timer set.
--- Returns the step index.
-local function schedule_step(iid, q, venq, t)
+-- Put the interaction on the step its wait has reached and time the next one on the timer set
+-- (fresh: a new interaction, which has no step timer yet). Returns the step index.
+local function schedule_step(iid, q, venq, t, fresh)
   local c = queue_cfg(q)
   local k = step_of(c, venq, t)
   redis.call('HSET', P .. ':i:' .. iid, 'step', k)
   local nxt = c.steps[k + 1]
   if nxt then
     redis.call('ZADD', P .. ':timers', venq + nxt.after_ms, 's:' .. iid)
-  else
+  elseif not fresh then
     redis.call('ZREM', P .. ':timers', 's:' .. iid)
   end
   return k
@@ -429,11 +430,14 @@ end
 -- Remove an interaction from the live index with its timers and preference entries.
 local function forget(iid)
   local ikey = P .. ':i:' .. iid
-  local pref = redis.call('HGET', ikey, 'pref')
+  local v = redis.call('HMGET', ikey, 'pref', 'step', 'st')
+  local pref = v[1]
   if pref and pref ~= '' then
     for agent in string.gmatch(pref, '[^,]+') do redis.call('SREM', P .. ':apref:' .. agent, iid) end
+    redis.call('ZREM', P .. ':timers', 'p:' .. iid)
   end
-  redis.call('ZREM', P .. ':timers', 'w:' .. iid, 's:' .. iid, 'p:' .. iid)
+  if v[3] == 'wrapup' then redis.call('ZREM', P .. ':timers', 'w:' .. iid) end
+  redis.call('ZREM', P .. ':timers', 's:' .. iid)
   redis.call('DEL', ikey, P .. ':ix:' .. iid)
 end
 

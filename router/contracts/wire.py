@@ -426,6 +426,7 @@ class RoutingDecision(BaseModel):
         "step_changed",
         "preference_expired",
         "transferred",
+        "transfer_failed",
         "requeued",
     ]
     agent_id: str | None = None

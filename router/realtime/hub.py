@@ -328,6 +328,12 @@ class Hub:
                     }
                 )
             )
+        elif kind == "transfer_failed" and session is not None:
+            session.send(
+                frames.TransferFailed(
+                    interaction_id=data["interaction_id"], target=data["target"], reason=data["reason"]
+                )
+            )
         elif kind == "customer_left" and session is not None:
             session.send(
                 frames.InteractionEnded(interaction_id=data["interaction_id"], reason="customer_left")

@@ -280,7 +280,9 @@ class Sockets:
             )
             return {"wrapup_until": until}
         if isinstance(f, frames.Transfer):
-            new_id = await self.work.transfer(agent, f.interaction_id, f.queue, f.channel, f.note)
+            new_id = await self.work.transfer(
+                agent, f.interaction_id, f.queue, f.channel, f.note, to_agent=f.agent_id, mode=f.mode
+            )
             s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
             return {"interaction_id": new_id}
         if isinstance(f, frames.EndWrapup):

@@ -181,7 +181,12 @@ class Engine:
         preferred: list[str] | None = None,
         preferred_ms: int = 0,
         avoid: list[str] | None = None,
+        directed_by: str | None = None,
     ) -> EnqueueResult:
+        """Queue an interaction and match it. ``preferred`` agents alone are offered it for
+        ``preferred_ms`` while one of them is present; with ``directed_by`` (the agent who transfers it to
+        the one preferred agent) a reject, a miss or an absent target ends that at once, and the sender
+        is told by a ``transfer_failed`` event."""
         res = self._check(
             await self._run(
                 "enqueue",
@@ -195,6 +200,7 @@ class Engine:
                 preferred_ms,
                 ",".join(avoid or []),
                 venq_ms,
+                directed_by or "",
             )
         )
         status, offer, pos = str(res[0]), str(res[1]), int(res[2])

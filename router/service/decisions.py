@@ -38,6 +38,7 @@ _KINDS = {
     "step_changed": "step_changed",
     "preference_expired": "preference_expired",
     "transferred": "transferred",
+    "transfer_failed": "transfer_failed",
 }
 _REVOKED = {"timeout": "missed", "rejected": "rejected", "disconnected": "revoked"}
 _NOT_DETAIL = ("interaction_id", "agent_id")

@@ -279,7 +279,11 @@ class Ingest:
         return Preferences(preferred, int(seconds * 1000) if preferred else 0, avoid)
 
     async def enqueue_row(
-        self, it: Interaction, exclude: str | None = None, prefs: Preferences | None = None
+        self,
+        it: Interaction,
+        exclude: str | None = None,
+        prefs: Preferences | None = None,
+        directed_by: str | None = None,
     ) -> None:
         """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
@@ -297,6 +301,7 @@ class Ingest:
                     preferred=prefs.preferred if prefs else None,
                     preferred_ms=prefs.window_ms if prefs else 0,
                     avoid=prefs.avoid if prefs else None,
+                    directed_by=directed_by,
                 )
                 return
             except NotReady:

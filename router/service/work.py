@@ -20,12 +20,14 @@ from router.contracts import Channel, InteractionStatus, MessageIn, strip_unstor
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone, Unavailable
 from router.metrics import Metrics
 from router.routing import events
-from router.routing.directory import Directory
+from router.routing.directory import Directory, eligible
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
-from router.service.ingest import Ingest
+from router.service.ingest import Ingest, Preferences
 
 log = structlog.get_logger("router.service.work")
+
+TRANSFER_HOLD_MS = 120_000  # a transfer to a busy (present) agent waits for them this long at most
 
 
 class Work:
@@ -166,14 +168,27 @@ class Work:
         return message
 
     async def transfer(
-        self, agent_id: str, interaction_id: str, queue_id: str, channel: Channel | None, note: str | None
+        self,
+        agent_id: str,
+        interaction_id: str,
+        queue_id: str | None,
+        channel: Channel | None,
+        note: str | None,
+        *,
+        to_agent: str | None = None,
+        mode: str = "cold",
     ) -> str:
         """Move the work to another queue (and optionally another channel) in the same conversation. The new
         interaction keeps the original virtual enqueue time, so it does not lose its place; the context
-        travels because it belongs to the customer and the conversation."""
+        travels because it belongs to the customer and the conversation. With ``to_agent`` (cold) it is
+        offered only to that agent; if they reject it, miss it or are not there, it waits in the queue
+        (the given one, else its own) for anyone, and the sender gets a ``transfer_failed`` frame."""
         it = await self._held(agent_id, interaction_id)
         if it.status != InteractionStatus.assigned:
             raise Conflict("only assigned work can be transferred")
+        if mode != "cold":
+            raise Conflict("only cold transfers are available: the work leaves you at once")
+        queue_id = queue_id or it.queue
         target = self.directory.queues.get(queue_id)
         if target is None:
             raise BadRequest(
@@ -185,6 +200,18 @@ class Work:
                 f"queue {queue_id!r} does not take channel {new_channel}",
                 errors=[{"loc": ["channel"], "msg": "not taken by the target queue"}],
             )
+        if to_agent is not None:
+            person = self.directory.agents.get(to_agent)
+            if person is None or to_agent == agent_id:
+                raise BadRequest(
+                    f"agent {to_agent!r} cannot take this transfer",
+                    errors=[{"loc": ["agent_id"], "msg": "unknown agent, or yourself"}],
+                )
+            if not eligible(person, target):
+                raise BadRequest(
+                    f"agent {to_agent!r} does not take the work of queue {queue_id!r}",
+                    errors=[{"loc": ["agent_id"], "msg": "not in the queue's pool"}],
+                )
         from_kind, from_value = it.from_kind, it.from_value
         if new_channel != it.channel:
             from_kind, from_value = await _address_on(self.pool, it, new_channel)
@@ -234,11 +261,19 @@ class Work:
                 "queue": queue_id,
                 "channel": new_channel,
                 "to_interaction": str(new_id),
+                "to_agent": to_agent,
+                "mode": mode,
             },
         )
         # a transfer hands the work to someone else; an escalation onto another channel may well stay with
         # the agent who made it
-        await self.ingest.enqueue_row(moved, exclude=agent_id if new_channel == it.channel else None)
+        prefs = Preferences([to_agent], TRANSFER_HOLD_MS, []) if to_agent else None
+        await self.ingest.enqueue_row(
+            moved,
+            exclude=agent_id if new_channel == it.channel else None,
+            prefs=prefs,
+            directed_by=agent_id if to_agent else None,
+        )
         self.metrics.inc("interactions_transferred_total")
         log.info(
             "interaction.transferred",

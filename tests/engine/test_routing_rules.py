@@ -222,3 +222,78 @@ async def test_restore_keeps_running_cooldowns_and_drops_ended_ones(engine: Engi
     assert await live.exclusions("cool") == {"a": now + 60_000}
     assert "c:cool:a" in await live.timers()
     assert (await engine.interaction_live("avoid"))["avoid"] == ",a,"
+
+
+async def test_a_cold_transfer_to_an_agent_who_rejects_goes_to_the_queue_and_the_sender_is_told(
+    engine: Engine, live: Live, stream: Stream
+) -> None:
+    await live.queue("q", cooldown_ms=60_000)
+    await live.agent("target", queues=["q"], chat=1)
+    await live.agent("other", queues=["q"], chat=1, state="away")
+    res = await engine.enqueue(
+        "t1",
+        "q",
+        "chat",
+        0,
+        T0,
+        T0,
+        "sender",
+        preferred=["target"],
+        preferred_ms=60_000,
+        directed_by="sender",
+    )
+    assert (await engine.offer(res.offer_id or ""))["a"] == "target"
+    await live.set_state("other", "available")
+    assert await live.offers_of("other") == {}  # offered only to the target
+    await engine.reject("target", res.offer_id or "")
+    assert set(await live.offers_of("other")) == {"t1"}
+    failed = [e.data for e in await stream.all() if e.type == "transfer_failed"]
+    assert failed == [
+        {"interaction_id": "t1", "agent_id": "sender", "target": "target", "queue": "q", "reason": "rejected"}
+    ]
+
+
+async def test_a_cold_transfer_to_an_absent_agent_fails_at_once(
+    engine: Engine, live: Live, stream: Stream
+) -> None:
+    await live.queue("q")
+    await live.agent("target", queues=["q"], chat=1, state="away")
+    await live.agent("other", queues=["q"], chat=1)
+    await engine.enqueue(
+        "t1",
+        "q",
+        "chat",
+        0,
+        T0,
+        T0,
+        "sender",
+        preferred=["target"],
+        preferred_ms=60_000,
+        directed_by="sender",
+    )
+    assert set(await live.offers_of("other")) == {"t1"}
+    assert [e.data["reason"] for e in await stream.all() if e.type == "transfer_failed"] == ["absent"]
+
+
+async def test_a_cold_transfer_the_target_misses_fails_too(
+    engine: Engine, live: Live, stream: Stream
+) -> None:
+    await live.queue("q", timeout_ms=30)
+    await live.agent("target", queues=["q"], chat=1)
+    await engine.enqueue(
+        "t1",
+        "q",
+        "chat",
+        0,
+        T0,
+        T0,
+        "sender",
+        preferred=["target"],
+        preferred_ms=60_000,
+        directed_by="sender",
+    )
+    await fire_after(engine, 0.05)
+    assert [e.data["reason"] for e in await stream.all() if e.type == "transfer_failed"] == ["missed"]
+    assert (await engine.interaction_live("t1"))["dir"] == ""
+    await live.set_state("target", "available")  # back from the miss: anyone may have it now, target too
+    assert set(await live.offers_of("target")) == {"t1"}

@@ -221,3 +221,52 @@ async def test_a_cooldown_survives_a_flush_of_the_live_index_and_still_ends(
     assert again["interaction"]["id"] == it["id"]
     assert time.monotonic() - rejected_at >= 2.9
     await x.close()
+
+
+async def test_a_cold_transfer_to_an_agent_who_rejects_or_misses_it_tells_the_sender(
+    make_server: Any,
+) -> None:
+    server: TestServer = await make_server(RULES)
+    x = await server.agent("x")
+    it = await server.ingest(**chat("q", "v-cold"))
+    await x.accept_next()
+    y = await server.agent("y")
+    ack = await x.call({"type": "transfer", "interaction_id": it["id"], "agent_id": "y", "mode": "cold"})
+    assert ack["type"] == "ack", ack
+    offer = await y.next("offer")
+    moved = offer["interaction"]["id"]
+    assert moved != it["id"]
+    z = await server.agent("z")
+    await asyncio.sleep(0.3)
+    assert not z.pending("offer"), "a cold transfer to y is offered to y alone"
+    await y.call({"type": "reject", "offer_id": offer["offer_id"]})
+    failed = await x.next("transfer_failed", timeout=5)
+    assert (failed["interaction_id"], failed["target"], failed["reason"]) == (moved, "y", "rejected")
+    taken = await z.next("offer", timeout=5)
+    assert taken["interaction"]["id"] == moved  # back in the queue for anyone, at its place
+    # the miss path: z takes it and sends it on to y, who lets it time out
+    await z.call({"type": "accept", "offer_id": taken["offer_id"]})
+    await z.next("assigned", timeout=5)
+    ack = await z.call({"type": "transfer", "interaction_id": moved, "agent_id": "y", "queue": "q"})
+    assert ack["type"] == "ack", ack
+    missed_offer = await y.next("offer", timeout=5)
+    await y.next("offer_revoked", timeout=5, offer_id=missed_offer["offer_id"])
+    failed = await z.next("transfer_failed", timeout=5)
+    assert (failed["target"], failed["reason"]) == ("y", "missed")
+    log = await decisions(server, missed_offer["interaction"]["id"], until="transfer_failed")
+    assert [d["kind"] for d in log][:3] == ["offered", "missed", "transfer_failed"]
+    for client in (x, y, z):
+        await client.close()
+
+
+async def test_a_transfer_names_somewhere_and_a_known_agent(make_server: Any) -> None:
+    server: TestServer = await make_server(RULES)
+    x = await server.agent("x")
+    it = await server.ingest(**chat("q", "v-nowhere"))
+    await x.accept_next()
+    nowhere = await x.call({"type": "transfer", "interaction_id": it["id"]})
+    assert nowhere["type"] == "error", nowhere
+    nobody = await x.call({"type": "transfer", "interaction_id": it["id"], "agent_id": "nobody"})
+    assert nobody["type"] == "error", nobody
+    assert await server.engine.agent_work("x") == [it["id"]]  # nothing changed
+    await x.close()

@@ -169,11 +169,11 @@ end
 -- One interaction's routing fields. pref and avoid are lists written ",a,b," so membership is one find.
 local function item(iid)
   local v = redis.call('HMGET', P .. ':i:' .. iid, 'q', 'ch', 'st', 'venq', 'step', 'pref', 'pref_until',
-                       'avoid', 'score')
+                       'avoid', 'score', 'dir')
   local venq = tonumber(v[4] or '')
   if not venq and v[9] then venq = tonumber(v[9]) % PRIORITY_SPAN end
   return {id = iid, q = v[1], ch = v[2], st = v[3], venq = venq or 0, step = tonumber(v[5] or '0') or 0,
-          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or ''}
+          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or '', dir = v[10] or ''}
 end
 
 local function listed(list, agent)
@@ -216,7 +216,7 @@ local function judge(agent, it, levels, t, pref_on, free, cap, load)
   local u = redis.call('ZSCORE', P .. ':ix:' .. it.id, agent)
   if u and tonumber(u) > t then return 'excluded' end
   if pref_on and not listed(it.pref, agent) then return 'not_preferred' end
-  if not meets(agent, levels) then return 'below_level' end
+  if it.dir == '' and not meets(agent, levels) then return 'below_level' end
   if not free[it.ch] then
     if load[it.ch] >= cap[it.ch] then return 'no_capacity' end
     return 'busy'
@@ -265,6 +265,20 @@ local function create_offer(iid, agent, t, why)
   return offer
 end
 
+-- A transfer to a named agent (dir: the agent who made it) that the target rejected, missed or cannot
+-- take (absent): the interaction stays in its queue at its original rank for anyone, and the sender is
+-- told ('transfer_failed', agent_id: the sender).
+local function fail_direct(iid, reason)
+  local ikey = P .. ':i:' .. iid
+  local v = redis.call('HMGET', ikey, 'dir', 'pref', 'q')
+  if not v[1] or v[1] == '' then return false end
+  local target = string.sub(v[2] or '', 2, -2)
+  if target ~= '' then redis.call('SREM', P .. ':apref:' .. target, iid) end
+  redis.call('HSET', ikey, 'dir', '', 'pref', '', 'pref_until', 0)
+  emit('transfer_failed', {interaction_id = iid, agent_id = v[1], target = target, queue = v[3], reason = reason})
+  return true
+end
+
 -- Find the best agent for one waiting interaction by its queue's strategy, among the available agents
 -- of the queue's pool: not avoided, not cooling down after a reject, preferred while a preference holds,
 -- meeting the levels of the step in force, with free capacity on its channel. Returns the offer id or
@@ -276,6 +290,11 @@ local function match_interaction(iid, t)
   local c = queue_cfg(it.q)
   local levels = levels_of(c, it.step)
   local pref_on = preference_on(it, t)
+  if it.dir ~= '' and not pref_on then
+    -- a transfer to an agent who is not there: it goes to the queue at once and the sender is told
+    fail_direct(iid, 'absent')
+    it.dir, it.pref, it.pref_until = '', '', 0
+  end
   local passed, considered = {}, 0
   local function pass(agent, reason)
     if #passed < 10 then table.insert(passed, {agent_id = agent, reason = reason}) end
@@ -420,6 +439,9 @@ local function drop_offer(offer, t, reason, exclude_ms)
   local data = {offer_id = offer, interaction_id = iid, agent_id = agent, reason = reason}
   if exclude_ms then data.excluded_until = exclude_ms end
   emit('offer_revoked', data)
+  if reason == 'timeout' or reason == 'rejected' or reason == 'disconnected' then
+    fail_direct(iid, reason == 'timeout' and 'missed' or reason)
+  end
   if ch and reason ~= 'customer_left' then
     if exclude_ms then exclude_until(iid, agent, exclude_ms) end
     requeue(iid, t)

@@ -4,7 +4,7 @@
 --   w:<interaction>      wrap-up ended: capacity frees;
 --   g:<agent>            a reconnect grace ran out: held work goes back to its queue;
 --   s:<interaction>      the interaction's wait reached its queue's next widening step;
---   p:<interaction>      its preference window closed;
+--   p:<interaction>      its preference window closed (a transfer to a named agent fails: 'expired');
 --   c:<interaction>:<agent>  a reject cooldown ended: the agent may be offered it again.
 -- Everything that changes who may take work matches again in the same call.
 -- KEYS[1] P:built
@@ -79,7 +79,11 @@ for _, item_name in ipairs(due) do
     end
   elseif kind == 'p' then
     local it = item(id)
-    if it.q and it.pref ~= '' then
+    if it.q and it.dir ~= '' then
+      fail_direct(id, 'expired')
+      if it.st == 'waiting' then match_interaction(id, t) end
+      out('p', id, '')
+    elseif it.q and it.pref ~= '' then
       for agent in string.gmatch(it.pref, '[^,]+') do redis.call('SREM', P .. ':apref:' .. agent, id) end
       redis.call('HSET', P .. ':i:' .. id, 'pref', '', 'pref_until', 0)
       if it.st == 'waiting' then

@@ -328,6 +328,8 @@ class Hub:
                     }
                 )
             )
+        elif kind == "transferred" and session is not None and data.get("mode") == "warm":
+            session.send(frames.InteractionEnded(interaction_id=data["interaction_id"], reason="transferred"))
         elif kind == "transfer_failed" and session is not None:
             session.send(
                 frames.TransferFailed(

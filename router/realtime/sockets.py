@@ -283,7 +283,8 @@ class Sockets:
             new_id = await self.work.transfer(
                 agent, f.interaction_id, f.queue, f.channel, f.note, to_agent=f.agent_id, mode=f.mode
             )
-            s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
+            if f.mode == "cold":  # warm: the sender keeps it until the target accepts
+                s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
             return {"interaction_id": new_id}
         if isinstance(f, frames.EndWrapup):
             await self.work.end_wrapup(agent, f.interaction_id)

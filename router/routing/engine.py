@@ -182,11 +182,13 @@ class Engine:
         preferred_ms: int = 0,
         avoid: list[str] | None = None,
         directed_by: str | None = None,
+        warm_of: str | None = None,
     ) -> EnqueueResult:
         """Queue an interaction and match it. ``preferred`` agents alone are offered it for
         ``preferred_ms`` while one of them is present; with ``directed_by`` (the agent who transfers it to
         the one preferred agent) a reject, a miss or an absent target ends that at once, and the sender
-        is told by a ``transfer_failed`` event."""
+        is told by a ``transfer_failed`` event. With ``warm_of`` (the interaction the sender keeps) a
+        failed transfer removes this copy instead of queueing it."""
         res = self._check(
             await self._run(
                 "enqueue",
@@ -201,6 +203,7 @@ class Engine:
                 ",".join(avoid or []),
                 venq_ms,
                 directed_by or "",
+                warm_of or "",
             )
         )
         status, offer, pos = str(res[0]), str(res[1]), int(res[2])

@@ -69,7 +69,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "hash",
         "interaction",
         "q ch score arr venq st(waiting|offered|assigned|wrapup) agent offer step pref pref_until avoid"
-        ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)',
+        ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
+        " warm (a warm transfer: the interaction the sender keeps until the target accepts)",
     ),
     KeySpec("ix", "zset", "interaction", "agents excluded from it -> until ms (reject cooldown, transfer)"),
     KeySpec("o", "hash", "offer", "i, a, deadline, why (JSON)"),

@@ -1,6 +1,7 @@
 """The routing decision log: every routing event of the live index (an offer and its ``why``, a miss, a
 reject and its cooldown, a step change, a preference window ending, a transfer) recorded in PostgreSQL,
-where ``GET /v1/interactions/{id}/routing`` reads it.
+where ``GET /v1/interactions/{id}/routing`` reads it. A warm transfer the target did not take is closed
+in the record here too (its copy has left the live index, and only the stream says so).
 
 The events are read through one Redis consumer group per routing domain, so each is recorded by one
 process whatever the number of processes; an event whose process died before acknowledging it is claimed
@@ -20,7 +21,7 @@ import redis.exceptions
 import structlog
 from aiohttp import web
 
-from context_store import routing
+from context_store import interactions, routing
 from router.backends import UNAVAILABLE
 from router.node import Node
 from router.routing.engine import Engine
@@ -98,6 +99,9 @@ class DecisionLog:
             await routing.record_decision(
                 self.pool, self.domain, str(event_id), iid, logged, agent, detail, _at(str(event_id))
             )
+            if logged == "transfer_failed" and data.get("warm_of"):
+                # a warm transfer the target did not take: its copy left the live index, the record follows
+                await interactions.close(self.pool, iid, "ended", "warm transfer not taken")
         if entries:
             await self.engine.redis.xack(self.engine.keys.events, GROUP, *[str(i) for i, _ in entries])
 

@@ -284,6 +284,7 @@ class Ingest:
         exclude: str | None = None,
         prefs: Preferences | None = None,
         directed_by: str | None = None,
+        warm_of: str | None = None,
     ) -> None:
         """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
@@ -302,6 +303,7 @@ class Ingest:
                     preferred_ms=prefs.window_ms if prefs else 0,
                     avoid=prefs.avoid if prefs else None,
                     directed_by=directed_by,
+                    warm_of=warm_of,
                 )
                 return
             except NotReady:

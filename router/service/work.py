@@ -81,10 +81,41 @@ class Work:
             # the customer left between the offer and the accept
             await self.engine.release(agent_id, interaction_id, "customer_left")
             raise OfferGone("the customer left before the offer was accepted")
+        await self._complete_warm_transfer(interaction_id, agent_id)
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
         return interaction_id
+
+    async def _complete_warm_transfer(self, interaction_id: str, agent_id: str) -> None:
+        """The target of a warm transfer accepted: the sender's interaction is closed as transferred and the
+        sender released at once, without wrap-up (their desktop is told through the event stream)."""
+        moved = await interactions.get(self.pool, parse_uuid(interaction_id) or uuid.UUID(int=0))
+        if moved is None or moved.attributes.get("transfer_mode") != "warm" or moved.parent_id is None:
+            return
+        sender = str(moved.attributes.get("transferred_from_agent"))
+        original = await interactions.get(self.pool, moved.parent_id)
+        if original is None:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _close_transferred_record(conn, original, sender, moved.queue, moved.channel, moved.id)
+        try:
+            await self.engine.release(sender, str(original.id), "transferred")
+        except NotFound:
+            pass  # the sender finished it meanwhile: nothing is held any more
+        await events.publish(
+            self.engine,
+            "transferred",
+            {
+                "interaction_id": str(original.id),
+                "agent_id": sender,
+                "queue": moved.queue,
+                "channel": moved.channel,
+                "to_interaction": interaction_id,
+                "to_agent": agent_id,
+                "mode": "warm",
+            },
+        )
 
     async def reject(self, agent_id: str, offer_id: str, reason: str | None) -> str:
         rejected = await self.engine.reject(agent_id, offer_id)
@@ -186,8 +217,12 @@ class Work:
         it = await self._held(agent_id, interaction_id)
         if it.status != InteractionStatus.assigned:
             raise Conflict("only assigned work can be transferred")
-        if mode != "cold":
-            raise Conflict("only cold transfers are available: the work leaves you at once")
+        warm = mode == "warm"
+        if warm and to_agent is None:
+            raise BadRequest(
+                "a warm transfer names the agent who is to take it",
+                errors=[{"loc": ["agent_id"], "msg": "required for a warm transfer"}],
+            )
         queue_id = queue_id or it.queue
         target = self.directory.queues.get(queue_id)
         if target is None:
@@ -218,6 +253,10 @@ class Work:
         new_id = uuid.uuid4()
         attributes = dict(it.attributes)
         attributes.update({"transferred_from_agent": agent_id, "transferred_from_queue": it.queue})
+        if to_agent is not None:
+            attributes.update({"transfer_mode": mode, "transferred_to_agent": to_agent})
+            if warm and note:
+                attributes["transfer_note"] = note
         async with self.pool.acquire() as conn, conn.transaction():
             if note:
                 await notes.insert(conn, it.customer_id, it.id, agent_id, note)
@@ -240,31 +279,33 @@ class Work:
             await interactions.add_history(
                 conn, new_id, "queued", queue=queue_id, transferred_from=str(it.id)
             )
-            await interactions.close(conn, it.id, "transferred", f"transferred to {queue_id}")
-            await interactions.add_history(
-                conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
+            if warm:
+                # the sender keeps the work until the target accepts (accept() completes the handover)
+                await interactions.add_history(
+                    conn,
+                    it.id,
+                    "warm_transfer_offered",
+                    agent_id,
+                    to_agent=to_agent,
+                    to_interaction=str(new_id),
+                )
+            else:
+                await _close_transferred_record(conn, it, agent_id, queue_id, new_channel, new_id)
+        if not warm:  # a warm transfer is announced when the target accepts
+            await self.engine.release(agent_id, interaction_id, "transferred")
+            await events.publish(
+                self.engine,
+                "transferred",
+                {
+                    "interaction_id": interaction_id,
+                    "agent_id": agent_id,
+                    "queue": queue_id,
+                    "channel": new_channel,
+                    "to_interaction": str(new_id),
+                    "to_agent": to_agent,
+                    "mode": mode,
+                },
             )
-            await journey.add_event(
-                conn,
-                it.customer_id,
-                "interaction.transferred",
-                {"from_queue": it.queue, "to_queue": queue_id, "channel": new_channel, "agent_id": agent_id},
-                interaction_id=it.id,
-            )
-        await self.engine.release(agent_id, interaction_id, "transferred")
-        await events.publish(
-            self.engine,
-            "transferred",
-            {
-                "interaction_id": interaction_id,
-                "agent_id": agent_id,
-                "queue": queue_id,
-                "channel": new_channel,
-                "to_interaction": str(new_id),
-                "to_agent": to_agent,
-                "mode": mode,
-            },
-        )
         # a transfer hands the work to someone else; an escalation onto another channel may well stay with
         # the agent who made it
         prefs = Preferences([to_agent], TRANSFER_HOLD_MS, []) if to_agent else None
@@ -273,6 +314,7 @@ class Work:
             exclude=agent_id if new_channel == it.channel else None,
             prefs=prefs,
             directed_by=agent_id if to_agent else None,
+            warm_of=interaction_id if warm else None,
         )
         self.metrics.inc("interactions_transferred_total")
         log.info(
@@ -283,6 +325,22 @@ class Work:
             new_interaction_id=str(new_id),
         )
         return str(new_id)
+
+
+async def _close_transferred_record(
+    conn: asyncpg.Connection, it: Interaction, agent_id: str, queue_id: str, channel: str, new_id: uuid.UUID
+) -> None:
+    await interactions.close(conn, it.id, "transferred", f"transferred to {queue_id}")
+    await interactions.add_history(
+        conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
+    )
+    await journey.add_event(
+        conn,
+        it.customer_id,
+        "interaction.transferred",
+        {"from_queue": it.queue, "to_queue": queue_id, "channel": channel, "agent_id": agent_id},
+        interaction_id=it.id,
+    )
 
 
 async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tuple[str, str]:

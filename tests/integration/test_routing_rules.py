@@ -270,3 +270,68 @@ async def test_a_transfer_names_somewhere_and_a_known_agent(make_server: Any) ->
     assert nobody["type"] == "error", nobody
     assert await server.engine.agent_work("x") == [it["id"]]  # nothing changed
     await x.close()
+
+
+async def test_a_warm_transfer_stays_with_the_sender_until_the_target_accepts(make_server: Any) -> None:
+    server: TestServer = await make_server(RULES)
+    x = await server.agent("x")
+    it = await server.ingest(**chat("q", "v-warm"))
+    await x.accept_next()
+    y = await server.agent("y")
+    z = await server.agent("z")
+    ack = await x.call(
+        {
+            "type": "transfer",
+            "interaction_id": it["id"],
+            "agent_id": "y",
+            "mode": "warm",
+            "note": "VIP, angry ✓",
+        }
+    )
+    assert ack["type"] == "ack", ack
+    offer = await y.next("offer")
+    attributes = offer["interaction"]["attributes"]
+    assert (attributes["transfer_mode"], attributes["transfer_note"]) == ("warm", "VIP, angry ✓")
+    assert await server.engine.agent_work("x") == [it["id"]], "the sender keeps it meanwhile"
+    assert not x.pending("interaction_ended")
+    await y.call({"type": "accept", "offer_id": offer["offer_id"]})
+    ended = await x.next("interaction_ended", timeout=5, interaction_id=it["id"])
+    assert ended["reason"] == "transferred"
+    assert await server.engine.agent_work("x") == []  # released without wrap-up
+    status = await server.pool.fetchval("SELECT status FROM interactions WHERE id = $1", uuid.UUID(it["id"]))
+    assert status == "transferred"
+    assert not z.pending("offer")
+    for client in (x, y, z):
+        await client.close()
+
+
+async def test_a_warm_transfer_rejected_or_missed_stays_with_the_sender(make_server: Any) -> None:
+    server: TestServer = await make_server(RULES)
+    x = await server.agent("x")
+    it = await server.ingest(**chat("q", "v-warm-no"))
+    await x.accept_next()
+    y = await server.agent("y")
+    z = await server.agent("z")
+    for path in ("rejected", "missed"):
+        ack = await x.call({"type": "transfer", "interaction_id": it["id"], "agent_id": "y", "mode": "warm"})
+        assert ack["type"] == "ack", ack
+        offer = await y.next("offer", timeout=5)
+        copy = offer["interaction"]["id"]
+        if path == "rejected":
+            await y.call({"type": "reject", "offer_id": offer["offer_id"]})
+        failed = await x.next("transfer_failed", timeout=5, interaction_id=copy)
+        assert (failed["target"], failed["reason"]) == ("y", path)
+        assert await server.engine.agent_work("x") == [it["id"]]
+        deadline = time.monotonic() + 5
+        while (
+            await server.pool.fetchval("SELECT status FROM interactions WHERE id = $1", uuid.UUID(copy))
+            != "ended"
+        ):
+            assert time.monotonic() < deadline, "the copy of a warm transfer not taken is closed"
+            await asyncio.sleep(0.05)
+        if path == "missed":
+            assert (await server.engine.agent_live("y"))["reason"] == "missed"
+    await asyncio.sleep(0.3)
+    assert not z.pending("offer"), "a warm transfer not taken goes to nobody else"
+    for client in (x, y, z):
+        await client.close()

@@ -7,7 +7,9 @@
 -- [10] agents never to offer it to, comma separated, [11] virtual enqueue ms (widening steps count from it),
 -- [12] the agent who transfers it to the one preferred agent, cold ("" for none): offered only to that
 -- agent for as long as the preference holds; if the target rejects it, misses it or is not there, it
--- stays in the queue for anyone and a 'transfer_failed' event tells the sender
+-- stays in the queue for anyone and a 'transfer_failed' event tells the sender, [13] warm: the interaction
+-- the sender keeps until the target accepts ("" for a cold transfer); if the target does not take it,
+-- this copy is removed instead
 -- Returns {status, offer id or "", position (1-based, 0 when offered)}; E.NOT_READY.
 if not ready() then return E.NOT_READY end
 local iid, q, ch, score, arr = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -23,7 +25,7 @@ if redis.call('EXISTS', ikey) == 0 then
     redis.call('HSET', ikey, 'pref', ',' .. pref .. ',', 'pref_until', t + window)
     redis.call('ZADD', P .. ':timers', t + window, 'p:' .. iid)
     for agent in string.gmatch(pref, '[^,]+') do redis.call('SADD', P .. ':apref:' .. agent, iid) end
-    if ARGV[12] and ARGV[12] ~= '' then redis.call('HSET', ikey, 'dir', ARGV[12]) end
+    if ARGV[12] and ARGV[12] ~= '' then redis.call('HSET', ikey, 'dir', ARGV[12], 'warm', ARGV[13] or '') end
   end
   redis.call('ZADD', P .. ':q:' .. q, score, iid)
   redis.call('ZADD', P .. ':qage:' .. q, arr, iid)

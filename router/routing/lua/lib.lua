@@ -265,17 +265,42 @@ local function create_offer(iid, agent, t, why)
   return offer
 end
 
+-- Remove an interaction from the live index with its timers and preference entries.
+local function forget(iid)
+  local ikey = P .. ':i:' .. iid
+  local v = redis.call('HMGET', ikey, 'pref', 'step', 'st')
+  local pref = v[1]
+  if pref and pref ~= '' then
+    for agent in string.gmatch(pref, '[^,]+') do redis.call('SREM', P .. ':apref:' .. agent, iid) end
+    redis.call('ZREM', P .. ':timers', 'p:' .. iid)
+  end
+  if v[3] == 'wrapup' then redis.call('ZREM', P .. ':timers', 'w:' .. iid) end
+  redis.call('ZREM', P .. ':timers', 's:' .. iid)
+  redis.call('DEL', ikey, P .. ':ix:' .. iid)
+end
+
 -- A transfer to a named agent (dir: the agent who made it) that the target rejected, missed or cannot
--- take (absent): the interaction stays in its queue at its original rank for anyone, and the sender is
--- told ('transfer_failed', agent_id: the sender).
+-- take (absent, gone, window over). Cold: the interaction stays in its queue at its original rank for
+-- anyone. Warm (warm: the interaction the sender still holds): this copy is removed, the sender keeps the
+-- work. Either way the sender is told ('transfer_failed', agent_id: the sender). Returns "gone" when the
+-- copy was removed, true when the transfer became plain queued work, false when it was no transfer.
 local function fail_direct(iid, reason)
   local ikey = P .. ':i:' .. iid
-  local v = redis.call('HMGET', ikey, 'dir', 'pref', 'q')
+  local v = redis.call('HMGET', ikey, 'dir', 'pref', 'q', 'warm')
   if not v[1] or v[1] == '' then return false end
   local target = string.sub(v[2] or '', 2, -2)
   if target ~= '' then redis.call('SREM', P .. ':apref:' .. target, iid) end
+  local data = {interaction_id = iid, agent_id = v[1], target = target, queue = v[3], reason = reason}
+  if v[4] and v[4] ~= '' then
+    data.warm_of = v[4]
+    redis.call('ZREM', P .. ':q:' .. v[3], iid)
+    redis.call('ZREM', P .. ':qage:' .. v[3], iid)
+    forget(iid)
+    emit('transfer_failed', data)
+    return 'gone'
+  end
   redis.call('HSET', ikey, 'dir', '', 'pref', '', 'pref_until', 0)
-  emit('transfer_failed', {interaction_id = iid, agent_id = v[1], target = target, queue = v[3], reason = reason})
+  emit('transfer_failed', data)
   return true
 end
 
@@ -291,8 +316,9 @@ local function match_interaction(iid, t)
   local levels = levels_of(c, it.step)
   local pref_on = preference_on(it, t)
   if it.dir ~= '' and not pref_on then
-    -- a transfer to an agent who is not there: it goes to the queue at once and the sender is told
-    fail_direct(iid, 'absent')
+    -- a transfer to an agent who is not there: it goes to the queue at once (or, warm, back to the
+    -- sender alone) and the sender is told
+    if fail_direct(iid, 'absent') == 'gone' then return false end
     it.dir, it.pref, it.pref_until = '', '', 0
   end
   local passed, considered = {}, 0
@@ -439,28 +465,15 @@ local function drop_offer(offer, t, reason, exclude_ms)
   local data = {offer_id = offer, interaction_id = iid, agent_id = agent, reason = reason}
   if exclude_ms then data.excluded_until = exclude_ms end
   emit('offer_revoked', data)
+  local gone = false
   if reason == 'timeout' or reason == 'rejected' or reason == 'disconnected' then
-    fail_direct(iid, reason == 'timeout' and 'missed' or reason)
+    gone = fail_direct(iid, reason == 'timeout' and 'missed' or reason) == 'gone'
   end
-  if ch and reason ~= 'customer_left' then
+  if ch and reason ~= 'customer_left' and not gone then
     if exclude_ms then exclude_until(iid, agent, exclude_ms) end
     requeue(iid, t)
   end
   return iid, agent
-end
-
--- Remove an interaction from the live index with its timers and preference entries.
-local function forget(iid)
-  local ikey = P .. ':i:' .. iid
-  local v = redis.call('HMGET', ikey, 'pref', 'step', 'st')
-  local pref = v[1]
-  if pref and pref ~= '' then
-    for agent in string.gmatch(pref, '[^,]+') do redis.call('SREM', P .. ':apref:' .. agent, iid) end
-    redis.call('ZREM', P .. ':timers', 'p:' .. iid)
-  end
-  if v[3] == 'wrapup' then redis.call('ZREM', P .. ':timers', 'w:' .. iid) end
-  redis.call('ZREM', P .. ':timers', 's:' .. iid)
-  redis.call('DEL', ikey, P .. ':ix:' .. iid)
 end
 
 -- Work is over for the agent (wrap-up ended, transferred, released): free capacity and rematch.

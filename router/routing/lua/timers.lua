@@ -80,8 +80,7 @@ for _, item_name in ipairs(due) do
   elseif kind == 'p' then
     local it = item(id)
     if it.q and it.dir ~= '' then
-      fail_direct(id, 'expired')
-      if it.st == 'waiting' then match_interaction(id, t) end
+      if fail_direct(id, 'expired') ~= 'gone' and it.st == 'waiting' then match_interaction(id, t) end
       out('p', id, '')
     elseif it.q and it.pref ~= '' then
       for agent in string.gmatch(it.pref, '[^,]+') do redis.call('SREM', P .. ':apref:' .. agent, id) end

@@ -12,8 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.errors import OfferGone
-from router.routing.engine import Engine
-from tests.support.engine import CHANNELS, T0, Event, Live, Stream
+from router.routing.engine import Engine, Step
+from tests.support.engine import CHANNELS, T0, Event, Live, Stream, redis_now_ms
 
 AGENTS = [f"a{n:02d}" for n in range(16)]
 CAPACITY = {"voice": 1, "chat": 2, "email": 1}
@@ -185,3 +185,75 @@ async def test_an_accept_racing_the_timeout_either_wins_but_not_both(
             await engine.customer_end(f"i{n}")
             await live.set_state("a", "available")  # the miss made it not ready
     assert sum(outcomes.values()) == 30
+
+
+async def test_timers_rejects_and_presence_racing_never_offer_twice(
+    engines: list[Engine], engine: Engine, stream: Stream
+) -> None:
+    """Widening steps, reject cooldowns, preference windows and offer timeouts all fire from the timer set
+    while agents reject, accept, miss and come back from four connections: the stream never shows an
+    interaction offered twice at once or an agent over capacity, and once the clock has run out nothing
+    waits beside an agent with room."""
+    live = Live(engine)
+    await live.queue(
+        "q",
+        agents=AGENTS,
+        timeout_ms=40,
+        cooldown_ms=30,
+        strategy="most_skilled",
+        skills={"s": 8},
+        steps=[Step(20, {"s": 5}), Step(60, {})],
+    )
+    for n, agent in enumerate(AGENTS):
+        await live.agent(agent, queues=["q"], state="away", skills={"s": 3 + n % 7}, **CAPACITY)
+    rng = random.Random(11)
+    ids = [f"r{n:03d}" for n in range(120)]
+    now = await redis_now_ms(engine)  # the steps count from the virtual enqueue time: a real one here
+
+    async def arrive(n: int, iid: str) -> None:
+        prefer = [AGENTS[n % len(AGENTS)]] if n % 3 == 0 else []
+        await engines[n % CLIENTS].enqueue(
+            iid, "q", "chat", 0, now + n, now + n, preferred=prefer, preferred_ms=50 if prefer else 0
+        )
+
+    async def agent_loop(k: int, agent: str) -> None:
+        eng = engines[k % CLIENTS]
+        for _ in range(12):
+            await eng.presence(agent, "state", live.sessions[agent], "node-1", "available")
+            await asyncio.sleep(rng.random() * 0.02)
+            for offer in await eng.agent_offers(agent):
+                try:
+                    if rng.random() < 0.5:
+                        await eng.reject(agent, offer["offer_id"])
+                    else:
+                        iid = await eng.accept(agent, offer["offer_id"])
+                        await eng.complete(agent, iid, 0)
+                except OfferGone:
+                    pass
+
+    async def timers(k: int) -> None:
+        for _ in range(60):
+            await engines[k].fire_timers()
+            await asyncio.sleep(0.005)
+
+    calls = [arrive(n, iid) for n, iid in enumerate(ids)]
+    calls += [agent_loop(k, a) for k, a in enumerate(AGENTS)]
+    calls += [timers(k) for k in range(CLIENTS)]
+    rng.shuffle(calls)
+    await asyncio.gather(*calls)
+    # the clock runs out every step, cooldown and window; everyone comes back: nobody is stranded
+    await asyncio.sleep(0.1)
+    await engine.fire_timers(limit=10_000)
+    for agent in AGENTS:
+        await engine.presence(agent, "state", live.sessions[agent], "node-1", "available")
+    events = await stream.all()
+    offered = replay(events)
+    assert offered, "the race made offers"
+    kinds = Counter(e.type for e in events)
+    revoked = Counter(e.data["reason"] for e in events if e.type == "offer_revoked")
+    assert kinds["step_changed"] and revoked["rejected"] and revoked["timeout"], (kinds, revoked)
+    if await live.waiting("q"):
+        for agent in AGENTS:
+            assert (await live.load(agent))["chat"] == CAPACITY["chat"], (
+                f"{agent} has room beside waiting work"
+            )

@@ -198,23 +198,22 @@ async def test_timers_rejects_and_presence_racing_never_offer_twice(
     await live.queue(
         "q",
         agents=AGENTS,
-        timeout_ms=40,
+        timeout_ms=150,
         cooldown_ms=30,
         strategy="most_skilled",
         skills={"s": 8},
-        steps=[Step(20, {"s": 5}), Step(60, {})],
+        steps=[Step(100, {"s": 5}), Step(250, {})],
     )
     for n, agent in enumerate(AGENTS):
         await live.agent(agent, queues=["q"], state="away", skills={"s": 3 + n % 7}, **CAPACITY)
     rng = random.Random(11)
     ids = [f"r{n:03d}" for n in range(120)]
-    now = await redis_now_ms(engine)  # the steps count from the virtual enqueue time: a real one here
 
     async def arrive(n: int, iid: str) -> None:
         prefer = [AGENTS[n % len(AGENTS)]] if n % 3 == 0 else []
-        await engines[n % CLIENTS].enqueue(
-            iid, "q", "chat", 0, now + n, now + n, preferred=prefer, preferred_ms=50 if prefer else 0
-        )
+        eng = engines[n % CLIENTS]
+        now = await redis_now_ms(eng)  # the steps count from the virtual enqueue time: a real one here
+        await eng.enqueue(iid, "q", "chat", 0, now, now, preferred=prefer, preferred_ms=50 if prefer else 0)
 
     async def agent_loop(k: int, agent: str) -> None:
         eng = engines[k % CLIENTS]
@@ -222,17 +221,19 @@ async def test_timers_rejects_and_presence_racing_never_offer_twice(
             await eng.presence(agent, "state", live.sessions[agent], "node-1", "available")
             await asyncio.sleep(rng.random() * 0.02)
             for offer in await eng.agent_offers(agent):
+                choice = rng.random()
                 try:
-                    if rng.random() < 0.5:
+                    if choice < 0.4:
                         await eng.reject(agent, offer["offer_id"])
-                    else:
+                    elif choice < 0.8:
                         iid = await eng.accept(agent, offer["offer_id"])
                         await eng.complete(agent, iid, 0)
+                    # else: left to time out (a miss)
                 except OfferGone:
                     pass
 
     async def timers(k: int) -> None:
-        for _ in range(60):
+        for _ in range(100):
             await engines[k].fire_timers()
             await asyncio.sleep(0.005)
 
@@ -242,7 +243,7 @@ async def test_timers_rejects_and_presence_racing_never_offer_twice(
     rng.shuffle(calls)
     await asyncio.gather(*calls)
     # the clock runs out every step, cooldown and window; everyone comes back: nobody is stranded
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
     await engine.fire_timers(limit=10_000)
     for agent in AGENTS:
         await engine.presence(agent, "state", live.sessions[agent], "node-1", "available")

@@ -13,7 +13,7 @@ from context_store.records import JSONObject, RoutingDecisionRecord, from_row
 
 async def record_decision(
     conn: Conn,
-    domain: str,
+    namespace: str,
     event_id: str,
     interaction_id: uuid.UUID | str,
     kind: str,
@@ -24,7 +24,7 @@ async def record_decision(
     """Record one decision; the same event recorded again (by another process) is ignored, and so is an
     event of an interaction the record does not hold."""
     await conn.execute(
-        q("decision_insert"), domain, event_id, as_uuid(interaction_id), kind, agent_id, detail, at
+        q("decision_insert"), namespace, event_id, as_uuid(interaction_id), kind, agent_id, detail, at
     )
 
 
@@ -33,9 +33,9 @@ async def decisions(conn: Conn, interaction_id: uuid.UUID | str) -> list[Routing
     return [from_row(RoutingDecisionRecord, r) for r in rows]
 
 
-async def missed_counts(conn: Conn, since: datetime) -> dict[str, int]:
-    """Offers each agent let time out since ``since``."""
-    return {r["agent_id"]: r["missed"] for r in await conn.fetch(q("missed_counts"), since)}
+async def missed_counts(conn: Conn, namespace: str, since: datetime) -> dict[str, int]:
+    """Offers each agent of the domain let time out since ``since``."""
+    return {r["agent_id"]: r["missed"] for r in await conn.fetch(q("missed_counts"), since, namespace)}
 
 
 async def exclude(conn: Conn, interaction_id: uuid.UUID | str, agent_id: str, until: datetime) -> None:
@@ -47,7 +47,7 @@ async def set_avoid(conn: Conn, interaction_id: uuid.UUID | str, agents: list[st
     await conn.execute(q("interaction_set_avoid"), as_uuid(interaction_id), agents)
 
 
-async def last_agent(conn: Conn, customer_id: uuid.UUID | str) -> str | None:
-    """The agent who last held work of this customer, on any channel."""
-    value = await conn.fetchval(q("last_agent_of_customer"), as_uuid(customer_id))
+async def last_agent(conn: Conn, namespace: str, customer_id: uuid.UUID | str) -> str | None:
+    """The domain's agent who last held work of this customer, on any channel."""
+    value = await conn.fetchval(q("last_agent_of_customer"), as_uuid(customer_id), namespace)
     return str(value) if value is not None else None

@@ -11,17 +11,17 @@ ALTER TABLE queues
 
 ALTER TABLE interactions ADD COLUMN avoid_agents text[] NOT NULL DEFAULT '{}';
 
--- One row per routing event of the live index, recorded once (by event id) whichever process reads it.
+-- One row per routing event of a domain's live index, recorded once (by event id) whichever process reads it.
 CREATE TABLE routing_decisions (
     id              bigserial PRIMARY KEY,
-    domain          text NOT NULL,
+    namespace       text NOT NULL,
     event_id        text NOT NULL,
     interaction_id  uuid NOT NULL REFERENCES interactions (id) ON DELETE CASCADE,
     kind            text NOT NULL,
     agent_id        text,
     detail          jsonb NOT NULL DEFAULT '{}',
     at              timestamptz NOT NULL,
-    UNIQUE (domain, event_id)
+    UNIQUE (namespace, event_id)
 );
 CREATE INDEX routing_decisions_interaction ON routing_decisions (interaction_id, at, id);
 CREATE INDEX routing_decisions_missed ON routing_decisions (agent_id, at) WHERE kind = 'missed';

@@ -101,7 +101,7 @@ class DecisionLog:
             )
             if logged == "transfer_failed" and data.get("warm_of"):
                 # a warm transfer the target did not take: its copy left the live index, the record follows
-                await interactions.close(self.pool, iid, "ended", "warm transfer not taken")
+                await interactions.close(self.pool, self.domain, iid, "ended", "warm transfer not taken")
         if entries:
             await self.engine.redis.xack(self.engine.keys.events, GROUP, *[str(i) for i, _ in entries])
 

@@ -52,7 +52,7 @@ class Work:
     async def _held(self, agent_id: str, interaction_id: str) -> Interaction:
         """The interaction, if this agent holds it (assigned or in wrap-up)."""
         iid = parse_uuid(interaction_id)
-        it = await interactions.get(self.pool, iid) if iid else None
+        it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
         if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
         if it.agent_id != agent_id or it.status not in (
@@ -66,7 +66,7 @@ class Work:
         started = time.perf_counter()
         interaction_id = await self.engine.accept(agent_id, offer_id)
         try:
-            assigned = await interactions.assign(self.pool, interaction_id, agent_id)
+            assigned = await interactions.assign(self.pool, self.engine.namespace, interaction_id, agent_id)
             if assigned:
                 await interactions.add_history(
                     self.pool, interaction_id, "assigned", agent_id, offer_id=offer_id
@@ -90,15 +90,19 @@ class Work:
     async def _complete_warm_transfer(self, interaction_id: str, agent_id: str) -> None:
         """The target of a warm transfer accepted: the sender's interaction is closed as transferred and the
         sender released at once, without wrap-up (their desktop is told through the event stream)."""
-        moved = await interactions.get(self.pool, parse_uuid(interaction_id) or uuid.UUID(int=0))
+        moved = await interactions.get(
+            self.pool, self.engine.namespace, parse_uuid(interaction_id) or uuid.UUID(int=0)
+        )
         if moved is None or moved.attributes.get("transfer_mode") != "warm" or moved.parent_id is None:
             return
         sender = str(moved.attributes.get("transferred_from_agent"))
-        original = await interactions.get(self.pool, moved.parent_id)
+        original = await interactions.get(self.pool, self.engine.namespace, moved.parent_id)
         if original is None:
             return
         async with self.pool.acquire() as conn, conn.transaction():
-            await _close_transferred_record(conn, original, sender, moved.queue, moved.channel, moved.id)
+            await _close_transferred_record(
+                conn, self.engine.namespace, original, sender, moved.queue, moved.channel, moved.id
+            )
         try:
             await self.engine.release(sender, str(original.id), "transferred")
         except NotFound:
@@ -152,11 +156,13 @@ class Work:
         until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms)
         async with self.pool.acquire() as conn, conn.transaction():
             if until_ms:
-                await interactions.wrapup(conn, it.id, disposition, summary, _ts(until_ms / 1000))
+                await interactions.wrapup(
+                    conn, self.engine.namespace, it.id, disposition, summary, _ts(until_ms / 1000)
+                )
                 await interactions.add_history(conn, it.id, "wrapup", agent_id, disposition=disposition)
             else:
-                await interactions.wrapup(conn, it.id, disposition, summary, None)
-                await interactions.close(conn, it.id, "completed")
+                await interactions.wrapup(conn, self.engine.namespace, it.id, disposition, summary, None)
+                await interactions.close(conn, self.engine.namespace, it.id, "completed")
                 await interactions.add_history(conn, it.id, "completed", agent_id, disposition=disposition)
             await journey.add_event(
                 conn,
@@ -178,7 +184,10 @@ class Work:
         await self.close_after_wrapup(interaction_id, agent_id)
 
     async def close_after_wrapup(self, interaction_id: str, agent_id: str | None) -> None:
-        if await interactions.close(self.pool, interaction_id, "completed") is not None:
+        if (
+            await interactions.close(self.pool, self.engine.namespace, interaction_id, "completed")
+            is not None
+        ):
             await interactions.add_history(self.pool, interaction_id, "completed", agent_id)
 
     async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
@@ -192,7 +201,7 @@ class Work:
         if it.channel == Channel.voice:
             raise BadRequest("a voice interaction has no text channel; escalate to one to write")
         if subject:
-            await interactions.set_subject(self.pool, it.id, subject)
+            await interactions.set_subject(self.pool, self.engine.namespace, it.id, subject)
         message, _ = await self.ingest.add_message(
             str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id), held_by=agent_id
         )
@@ -262,6 +271,7 @@ class Work:
                 await notes.insert(conn, it.customer_id, it.id, agent_id, note)
             moved = await interactions.insert(
                 conn,
+                namespace=self.engine.namespace,
                 interaction_id=new_id,
                 customer_id=it.customer_id,
                 conversation_id=it.conversation_id,
@@ -290,7 +300,9 @@ class Work:
                     to_interaction=str(new_id),
                 )
             else:
-                await _close_transferred_record(conn, it, agent_id, queue_id, new_channel, new_id)
+                await _close_transferred_record(
+                    conn, self.engine.namespace, it, agent_id, queue_id, new_channel, new_id
+                )
         if not warm:  # a warm transfer is announced when the target accepts
             await self.engine.release(agent_id, interaction_id, "transferred")
             await events.publish(
@@ -328,9 +340,15 @@ class Work:
 
 
 async def _close_transferred_record(
-    conn: asyncpg.Connection, it: Interaction, agent_id: str, queue_id: str, channel: str, new_id: uuid.UUID
+    conn: asyncpg.Connection,
+    namespace: str,
+    it: Interaction,
+    agent_id: str,
+    queue_id: str,
+    channel: str,
+    new_id: uuid.UUID,
 ) -> None:
-    await interactions.close(conn, it.id, "transferred", f"transferred to {queue_id}")
+    await interactions.close(conn, namespace, it.id, "transferred", f"transferred to {queue_id}")
     await interactions.add_history(
         conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
     )

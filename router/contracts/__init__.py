@@ -48,6 +48,8 @@ from router.contracts.wire import (
     InteractionStatus,
     JourneyEventIn,
     JourneyEventOut,
+    MergeIn,
+    MergeOut,
     MessageIn,
     MessageOut,
     MessageStatusIn,
@@ -77,6 +79,7 @@ from router.contracts.wire import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
     Why,
 )
 
@@ -113,6 +116,8 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "MergeIn",
+    "MergeOut",
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",
@@ -143,6 +148,7 @@ __all__ = [
     "TokenInfoOut",
     "TokenOut",
     "TokenState",
+    "UnmergeIn",
     "Why",
     "WithheldIdentity",
     "is_region",

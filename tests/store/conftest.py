@@ -35,6 +35,7 @@ TABLES = (
     "interactions",
     "conversations",
     "possible_matches",
+    "customer_merges",
     "identities",
     "customers",
     "routing_rules",

@@ -562,7 +562,11 @@ HTTP_ROUTES: tuple[Route, ...] = (
         tag="operations",
         roles=(),
         ok={
-            200: Reply("The Prometheus text exposition.", media_type="text/plain", schema={"type": "string"})
+            200: Reply(
+                "The Prometheus text exposition; the metrics are listed in docs/metrics.md.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            )
         },
     ),
 )
@@ -607,9 +611,9 @@ SOCKET_ROUTES: tuple[Route, ...] = (
                 "after",
                 "query",
                 "an event id (`<ms>-<seq>`): the raw events since then are replayed (`event` frames)"
-                " before the snapshot",
+                " before the snapshot. Anything else is answered with an `error` frame (code `invalid`,"
+                ' `loc` `["query", "after"]`) and the socket goes on with the snapshot alone',
                 required=False,
-                schema={"type": "string", "pattern": r"^\d{1,20}(-\d{1,20})?$"},
             ),
             Param(
                 "events",
@@ -621,7 +625,6 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
         " `queue` and `agent` frames whenever an event touches them. The client sends only `ping`.",
         ok=_UPGRADE,
-        errors={422: _problem("`after` is not an event id.")},
     ),
 )
 

@@ -75,6 +75,12 @@ CATALOGUE: tuple[KeySpec, ...] = (
     KeySpec("ix", "zset", "interaction", "agents excluded from it -> until ms (reject cooldown, transfer)"),
     KeySpec("o", "hash", "offer", "i, a, deadline, why (JSON)"),
     KeySpec("node", "string", "node", "a router process's heartbeat (expires when it stops beating)"),
+    KeySpec(
+        "metricslease",
+        "string",
+        None,
+        "the process that exports the deployment's gauges on /metrics (node id, expires)",
+    ),
 )
 
 SEGMENTS = {k.segment: k for k in CATALOGUE}
@@ -165,3 +171,7 @@ class Keys:
 
     def node(self, n: str) -> str:
         return self._key("node", n)
+
+    @property
+    def metrics_lease(self) -> str:
+        return self._key("metricslease")

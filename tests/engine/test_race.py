@@ -120,7 +120,7 @@ async def test_concurrent_work_never_double_assigns_or_overloads(
             for o in offers:
                 if rng.random() < 0.1:
                     try:
-                        await eng.reject(agent, o["offer_id"])
+                        await eng.rematch((await eng.reject(agent, o["offer_id"])).interaction_id, agent)
                     except OfferGone:
                         pass
                     continue
@@ -224,7 +224,8 @@ async def test_timers_rejects_and_presence_racing_never_offer_twice(
                 choice = rng.random()
                 try:
                     if choice < 0.4:
-                        await eng.reject(agent, offer["offer_id"])
+                        rejected = await eng.reject(agent, offer["offer_id"])
+                        await eng.rematch(rejected.interaction_id, agent)
                     elif choice < 0.8:
                         iid = await eng.accept(agent, offer["offer_id"])
                         await eng.complete(agent, iid, 0)

@@ -246,6 +246,7 @@ async def test_a_cold_transfer_to_an_agent_who_rejects_goes_to_the_queue_and_the
     await live.set_state("other", "available")
     assert await live.offers_of("other") == {}  # offered only to the target
     await engine.reject("target", res.offer_id or "")
+    await engine.rematch("t1", "target")
     assert set(await live.offers_of("other")) == {"t1"}
     failed = [e.data for e in await stream.all() if e.type == "transfer_failed"]
     assert failed == [

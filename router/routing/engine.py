@@ -234,9 +234,12 @@ class Engine:
         res = self._check(await self._run("reject", agent_id, offer_id), offer=offer_id, agent=agent_id)
         return Rejected(str(res[0]), int(res[1]))
 
-    async def unreject(self, agent_id: str, offer_id: str, interaction_id: str, deadline_ms: int) -> None:
-        """Take back a reject the record could not follow: the same offer, with the same deadline."""
-        res = await self._run("unreject", agent_id, offer_id, interaction_id, deadline_ms)
+    async def unreject(
+        self, agent_id: str, offer_id: str, interaction_id: str, deadline_ms: int, why: str = ""
+    ) -> None:
+        """Take back a reject the record could not follow: the same offer, with the same deadline (and
+        the same ``why``, the offer's JSON explanation)."""
+        res = await self._run("unreject", agent_id, offer_id, interaction_id, deadline_ms, why)
         self._check(res, offer=offer_id, interaction=interaction_id, agent=agent_id)
 
     async def rematch(self, interaction_id: str, agent_id: str) -> int:

@@ -155,7 +155,9 @@ class Work:
                 self.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
             )
         except BaseException as exc:
-            undo = self.engine.unreject(agent_id, offer_id, interaction_id, int(offer.get("deadline", 0)))
+            undo = self.engine.unreject(
+                agent_id, offer_id, interaction_id, int(offer.get("deadline", 0)), offer.get("why", "")
+            )
             await _take_back("reject", undo)
             if isinstance(exc, UNAVAILABLE):
                 raise _unavailable(exc) from exc

@@ -111,7 +111,7 @@ async def test_unreject_brings_the_very_offer_back(engine: Engine, live: Live, s
     await stream.read()
     await engine.reject("a", res.offer_id)
     assert await live.dump() != before
-    await engine.unreject("a", res.offer_id, "i1", int(offer["deadline"]))
+    await engine.unreject("a", res.offer_id, "i1", int(offer["deadline"]), offer["why"])
     assert await live.dump() == before
     events = await stream.read()
     assert [e.type for e in events] == ["offer_revoked", "requeued", "offer"]

@@ -23,6 +23,7 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         float(queue.reject_cooldown_seconds),
         float(queue.last_agent_seconds),
         namespace,
+        queue.survey,
     )
 
 

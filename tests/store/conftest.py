@@ -28,6 +28,8 @@ TABLES = (
     "routing_decisions",
     "offer_exclusions",
     "early_receipts",
+    "survey_requests",
+    "surveys",
     "interaction_history",
     "messages",
     "notes",

@@ -55,6 +55,12 @@ RECORD_OF: dict[str, type[Any]] = {
     "tokens_file_revoke_missing": records.TokenInfo,
     "tokens_all": records.TokenInfo,
     "token_revoke": records.TokenInfo,
+    "kpi_counts": records.KpiCounts,
+    "kpi_agent_busy": records.AgentBusy,
+    "survey_insert": records.Survey,
+    "survey_get": records.Survey,
+    "survey_request_insert": records.SurveyRequest,
+    "survey_request_open": records.SurveyRequest,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

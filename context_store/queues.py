@@ -24,6 +24,7 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         float(queue.last_agent_seconds),
         namespace,
         queue.survey,
+        list(queue.dispositions),
     )
 
 

@@ -271,6 +271,7 @@ class QueueRecord:
     offer_timeout_seconds: float
     wrapup_seconds: float
     service_level_seconds: float
+    dispositions: list[str]
     strategy: str = "longest_idle"
     steps: list[dict[str, Any]] = field(default_factory=list)
     """[{"after_seconds": float, "skills": {skill: level}}] in order"""
@@ -331,6 +332,25 @@ class RoutingDecisionRecord:
     agent_id: str | None
     detail: dict[str, Any]
     at: datetime
+
+
+# ---------------------------------------------------------------- presence history
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One change of an agent's presence: the state and its not-ready reason (``""`` when none)."""
+
+    state: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    state: str
+    reason: str
+    seconds: float
 
 
 # ---------------------------------------------------------------- reports and surveys

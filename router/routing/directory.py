@@ -41,6 +41,7 @@ def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
         steps=[s.model_dump() for s in cfg.steps],
         reject_cooldown_seconds=cfg.reject_cooldown_seconds,
         last_agent_seconds=cfg.last_agent_seconds,
+        dispositions=list(cfg.dispositions),
         survey=cfg.survey.model_dump(mode="json") if cfg.survey else None,
     )
 
@@ -82,6 +83,7 @@ class Directory:
                 steps=[RoutingStep.model_validate(s) for s in r.steps],
                 reject_cooldown_seconds=r.reject_cooldown_seconds,
                 last_agent_seconds=r.last_agent_seconds,
+                dispositions=r.dispositions,
                 survey=r.survey,
             )
             for r in await queue_store.list_all(self.pool, self.engine.namespace)

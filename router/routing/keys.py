@@ -55,7 +55,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "a",
         "hash",
         "agent",
-        "state, reason, since, session, epoch, node, connected, idle, vblock, cap:<ch>, load:<ch>, missed",
+        "state, reason (not-ready reason, '' for none), since, session, epoch, node, connected, idle, vblock,"
+        " cap:<ch>, load:<ch>, missed",
     ),
     KeySpec("aqueues", "set", "agent", "queues whose pool the agent is in"),
     KeySpec("askill", "hash", "agent", "skill -> level"),

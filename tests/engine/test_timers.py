@@ -43,9 +43,11 @@ async def test_an_offer_timeout_requeues_at_the_original_place(
     assert await live.offers_of("a") == {}
     assert await live.waiting("q") == [("i1", score(3, T0)), ("i2", score(0, T0 + 1))]
     events = await stream.read()
-    assert [e.type for e in events] == ["offer_revoked", "requeued", "agent"]
+    assert [e.type for e in events] == ["offer_revoked", "requeued", "agent_state", "agent"]
     assert events[0].data["reason"] == "timeout"
+    # the presence history records the change (agent_state) and the wallboard hears it (agent)
     assert (events[2].data["state"], events[2].data["reason"]) == ("away", "missed")
+    assert (events[3].data["state"], events[3].data["reason"]) == ("away", "missed")
     # back to available: the same interaction comes back at once (the best of the two)
     await live.set_state("a", "available")
     assert set(await live.offers_of("a")) == {"i1"}

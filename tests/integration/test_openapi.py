@@ -190,6 +190,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/customers/{id}/events": {"id": call["customer_id"]},
             "/v1/queues/{id}": {"id": "general"},
             "/v1/agents/{id}": {"id": "alice"},
+            "/v1/agents/{id}/states": {"id": "alice"},
             "/v1/messages/{id}/status": {"id": message["id"]},
             "/v1/agents/{agent_id}/socket": {"agent_id": "alice"},
             "/v1/tokens/{id}": {"id": spare["id"]},

@@ -27,6 +27,7 @@ class _Database(Protocol):
 TABLES = (
     "routing_decisions",
     "offer_exclusions",
+    "agent_states",
     "early_receipts",
     "survey_requests",
     "surveys",

@@ -29,10 +29,7 @@ for _, item_name in ipairs(due) do
     if iid then
       local a = P .. ':a:' .. agent
       if redis.call('HGET', a, 'state') == 'available' then
-        redis.call('HSET', a, 'state', missed_state, 'since', t, 'reason', 'missed')
-        for _, q in ipairs(redis.call('SMEMBERS', P .. ':aqueues:' .. agent)) do
-          redis.call('ZREM', P .. ':qavail:' .. q, agent)
-        end
+        set_presence(agent, missed_state, 'missed', t)
         local s = redis.call('HMGET', a, 'connected', 'session', 'epoch')
         emit('agent', {agent_id = agent, state = missed_state, reason = 'missed', since = t, connected = s[1] == '1',
                        session = s[2] or '', epoch = tonumber(s[3] or '0')})

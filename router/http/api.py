@@ -16,7 +16,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from context_store import customers, interactions, journey, messages, privacy
+from context_store import customers, interactions, journey, messages, privacy, routing
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
 from context_store.errors import Duplicate, RecordNotFound
@@ -49,6 +49,8 @@ from router.contracts import (
     QueueConfig,
     QueueOut,
     Role,
+    RoutingDecision,
+    RoutingJourney,
     RulesIn,
     SurveyIn,
     SurveyKind,
@@ -330,6 +332,20 @@ class API:
         principal = await self.who(request, Role.adapter, Role.supervisor, Role.agent)
         detail = await self._interaction_for(request, principal)
         return ok(await self._live_view(detail))
+
+    async def get_routing(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor, Role.agent)
+        detail = await self._interaction_for(request, principal)
+        iid = detail.interaction.id
+        return ok(
+            RoutingJourney(
+                interaction_id=str(iid),
+                decisions=[
+                    RoutingDecision(at=d.at, kind=d.kind, agent_id=d.agent_id, detail=d.detail)
+                    for d in await routing.decisions(self.pool, iid)
+                ],
+            )
+        )
 
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)

@@ -25,6 +25,8 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "routing_decisions",
+    "offer_exclusions",
     "agent_states",
     "early_receipts",
     "survey_requests",

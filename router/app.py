@@ -21,6 +21,7 @@ from router.backends import POOL, redis_client
 from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http.api import API, problem_middleware
+from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
 from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
@@ -38,6 +39,7 @@ from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.ingest import INGEST, Ingest
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.reconciler import RECONCILER, Reconciler
+from router.service.webhooks import WEBHOOKS, Webhooks
 from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
@@ -77,6 +79,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
+        app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
         app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound)
         app[RECONCILER] = reconciler = Reconciler(
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
@@ -117,6 +120,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(hub.token_sockets.run(), name="token-sweep"),
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
+        asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
     yield
     stop.set()
@@ -202,6 +206,7 @@ def create_app(settings: Settings) -> web.Application:
     sockets = {"agent_socket": agent_ws, "supervisor_socket": supervisor_ws}
     app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
     app.add_routes(API(app).routes())
+    app.add_routes(Integrations(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))

@@ -59,6 +59,31 @@ class IdentitySection(_Section):
         return v.upper()
 
 
+class WebhooksSection(_Section):
+    allow_private: bool = Field(
+        default=False,
+        description="accept webhook URLs whose host resolves to a private, loopback or link-local address",
+    )
+    retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=10, description="the first retry's delay; each next one doubles, with jitter"
+    )
+    retry_max_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=3600, description="the longest delay between two attempts"
+    )
+    retry_for_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] = Field(
+        default=86400, description="how long a delivery is retried before it is given up as failed"
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10, description="how long one attempt waits for the receiver's answer"
+    )
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=0.5, description="how often a process looks for due deliveries when nothing woke it"
+    )
+    concurrency: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=16, description="deliveries one process sends at once"
+    )
+
+
 class TokenEntry(_Section):
     token: Annotated[str, Field(min_length=16)]
     role: Role
@@ -78,6 +103,7 @@ class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    webhooks: WebhooksSection = Field(default_factory=WebhooksSection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)

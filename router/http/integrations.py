@@ -1,5 +1,5 @@
-"""The HTTP API for integrators: webhooks (``/v1/webhooks``). Routes are entries of
-``INTEGRATION_ROUTES`` in the route table."""
+"""The HTTP API for integrators: webhooks (``/v1/webhooks``) and the AsyncAPI document of the sockets
+(``/v1/asyncapi.json``). Routes are entries of ``INTEGRATION_ROUTES`` in the route table."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from router.contracts.webhooks import (
 )
 from router.errors import BadRequest, NotFound
 from router.http.api import body, ok
+from router.http.asyncapi import asyncapi_document
 from router.http.routes import INTEGRATION_ROUTES, route_defs
 from router.service import auth
 from router.service.addresses import UnsafeAddress
@@ -122,6 +123,9 @@ class Integrations:
         )
         log.info("webhook.replay", webhook_id=str(webhook_id), after=rin.after, replayed=count)
         return ok(ReplayOut(replayed=count))
+
+    async def asyncapi(self, request: web.Request) -> web.Response:
+        return web.json_response(asyncapi_document())
 
 
 def _delivery_query(request: web.Request) -> tuple[tuple[int, int], str | None, int]:

@@ -506,7 +506,7 @@ HTTP_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-# Webhooks, for integrators: handled by ``router.http.integrations``.
+# Webhooks and the socket contract for integrators: handled by ``router.http.integrations``.
 WEBHOOK_ID = Param("id", "path", "the webhook's id (from `POST /v1/webhooks` or `GET /v1/webhooks`)")
 NO_WEBHOOK = _problem("No webhook has this id.")
 
@@ -600,6 +600,20 @@ INTEGRATION_ROUTES: tuple[Route, ...] = (
         " or not, and sent in order per interaction, as they were the first time.",
         ok={200: _json("How many deliveries were queued again.", wh.ReplayOut)},
         errors={404: NO_WEBHOOK},
+    ),
+    _route(
+        "GET",
+        "/v1/asyncapi.json",
+        "asyncapi",
+        "The socket protocols as an AsyncAPI document",
+        tag="operations",
+        roles=(),
+        backend=False,
+        description="The agent desktop's and the supervisor's websockets: every frame each side sends,"
+        " generated from `agent_desktop/frames.py`.",
+        ok={
+            200: Reply("The AsyncAPI 3.0 document.", media_type="application/json", schema={"type": "object"})
+        },
     ),
 )
 

@@ -30,6 +30,9 @@ WEBHOOK_TYPES: dict[str, str] = {
     "grace_expired": "agent.grace_expired",
 }
 
+# the stream's event kinds that stay inside the router
+INTERNAL_KINDS = frozenset({"config", "token_revoked"})
+
 # `*`, a family (`interaction.*`) or one type (`offer.made`); a family with no type yet (`survey.*`)
 # matches nothing until its events exist
 EVENT_PATTERN = r"^(\*|[a-z][a-z_]{0,31}\.(\*|[a-z][a-z_]{0,63}))$"

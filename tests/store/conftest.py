@@ -22,6 +22,9 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "webhook_deliveries",
+    "webhooks",
+    "webhook_cursors",
     "early_receipts",
     "interaction_history",
     "messages",

@@ -50,6 +50,12 @@ RECORD_OF: dict[str, type[Any]] = {
     "tokens_file_revoke_missing": records.TokenInfo,
     "tokens_all": records.TokenInfo,
     "token_revoke": records.TokenInfo,
+    "webhook_insert": records.Webhook,
+    "webhooks_all": records.Webhook,
+    "webhook_get": records.Webhook,
+    "webhook_subscriptions": records.WebhookSubscription,
+    "webhook_deliveries_claim": records.DeliveryClaim,
+    "webhook_deliveries_list": records.DeliveryInfo,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

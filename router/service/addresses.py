@@ -50,7 +50,11 @@ def check_addresses(host: str, addresses: list[str], allow_private: bool) -> Non
 async def check_url(url: str, allow_private: bool) -> None:
     """Raise :class:`UnsafeAddress` unless every address the URL's host resolves to may be reached (an
     address literal is checked as it is)."""
-    parsed = URL(url)
+    try:
+        parsed = URL(url)
+        port = parsed.port
+    except ValueError as exc:
+        raise UnsafeAddress("not a valid URL") from exc
     host = parsed.raw_host
     if not host or parsed.scheme not in ("http", "https"):
         raise UnsafeAddress("the URL needs an http(s) scheme and a host")
@@ -59,8 +63,8 @@ async def check_url(url: str, allow_private: bool) -> None:
         check_addresses(host, [literal], allow_private)
         return
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parsed.port or 0, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:  # no such name, or one IDNA cannot encode
         raise UnsafeAddress(f"{host} does not resolve") from exc
     check_addresses(host, [str(info[4][0]) for info in infos], allow_private)
 

@@ -35,6 +35,7 @@ from yarl import URL
 from context_store import webhooks as store
 from context_store.records import DeliveryClaim
 from context_store.webhooks import NewDelivery
+from router.backends import UNAVAILABLE
 from router.config import WebhooksSection
 from router.contracts.webhooks import WEBHOOK_TYPES, matches, parse_event_id
 from router.routing.engine import Engine
@@ -46,6 +47,12 @@ log = structlog.get_logger("router.service.webhooks")
 FANOUT_BLOCK_MS = 250
 FANOUT_BATCH = 500
 USER_AGENT = "omniroute-webhooks/1"
+# a backend restarting or refusing a statement: the round is tried again
+BACKEND_ERRORS: tuple[type[BaseException], ...] = (
+    *UNAVAILABLE,
+    asyncpg.PostgresError,
+    redis.exceptions.RedisError,
+)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -137,8 +144,12 @@ class Webhooks:
         while True:
             try:
                 done = await self.fanout_once()
-            except (OSError, asyncpg.PostgresError, redis.exceptions.RedisError) as exc:
+            except BACKEND_ERRORS as exc:
                 log.warning("webhook.fanout_failed", error=type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            except Exception:  # the loop must outlive any one bad round; it is logged with its trace
+                log.exception("webhook.fanout_crashed")
                 await asyncio.sleep(1)
                 continue
             if done is None:  # another process fans out; take over if it stops
@@ -150,7 +161,7 @@ class Webhooks:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self.settings.allow_private), limit=self.settings.concurrency
         )
-        lease = self.settings.timeout_seconds + 30
+        lease = 2 * self.settings.timeout_seconds + 5  # an attempt never outlives its lease
         in_flight: set[asyncio.Task[None]] = set()
         async with aiohttp.ClientSession(connector=connector) as session:
             try:
@@ -160,8 +171,9 @@ class Webhooks:
                     if free > 0:
                         try:
                             claims = await store.claim(self.pool, free, lease)
-                        except (OSError, asyncpg.PostgresError) as exc:
+                        except BACKEND_ERRORS as exc:
                             log.warning("webhook.claim_failed", error=type(exc).__name__)
+                            await asyncio.sleep(1)
                     for claim in claims:
                         task = asyncio.create_task(self._deliver(session, claim))
                         in_flight.add(task)
@@ -211,7 +223,7 @@ class Webhooks:
             error = "" if 200 <= status < 300 else f"HTTP {status}"
         except UnsafeAddress as exc:
             error = f"refused: {exc}"
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         try:
             if not error:
@@ -221,7 +233,7 @@ class Webhooks:
                 return
             delay = backoff(claim.attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds)
             outcome = await store.retry(self.pool, claim.seq, claim.generation, delay, status, error)
-        except (OSError, asyncpg.PostgresError) as exc:  # the lease runs out and the delivery is tried again
+        except BACKEND_ERRORS as exc:  # the lease runs out and the delivery is tried again
             log.warning("webhook.record_failed", event_id=claim.event_id, error=type(exc).__name__)
             return
         log.info(

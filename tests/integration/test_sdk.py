@@ -3,6 +3,7 @@ driven through AgentSocket from hello to completion."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -70,7 +71,11 @@ async def test_admin_and_webhook_calls(make_server: MakeServer) -> None:
                 lambda evs: {"interaction.queued", "interaction.assigned"} <= {e["type"] for e in evs}
             )
             assert all(verify(SECRET, h, b) for h, b in receiver.received)
-            deliveries = await admin.webhook_deliveries(hook.id, status="delivered")
+            for _ in range(100):  # the receiver answered; the outbox row is marked just after
+                deliveries = await admin.webhook_deliveries(hook.id, status="delivered")
+                if {d.event_id for d in deliveries} >= {e["id"] for e in got}:
+                    break
+                await asyncio.sleep(0.1)
             assert {d.event_id for d in deliveries} >= {e["id"] for e in got}
             first = min(got, key=lambda e: tuple(int(p) for p in e["id"].split("-")))
             assert await admin.replay_webhook(hook.id, first["id"]) >= 1

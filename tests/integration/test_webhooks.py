@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -19,20 +20,15 @@ from router.service.addresses import GuardedResolver, UnsafeAddress
 from tests.conftest import MakeServer
 from tests.support.configs import DEFAULT
 from tests.support.ports import free_port
-from tests.support.servers import TestServer
+from tests.support.servers import RouterProcess, TestServer
 
 pytestmark = pytest.mark.integration
 
 SECRET = "whsec_test_0123456789abcdef"
-# short retries, so a test sees several attempts within seconds
-WEBHOOKS = """
-[webhooks]
-allow_private = true
-retry_base_seconds = 0.2
-retry_max_seconds = 0.6
-poll_seconds = 0.05
-"""
-CONFIG = str(DEFAULT) + WEBHOOKS
+# short retries (and a short lease, so a killed process's claims are taken over soon), loopback allowed
+CONFIG = DEFAULT.with_webhooks(
+    allow_private=True, retry_base_seconds=0.2, retry_max_seconds=0.6, poll_seconds=0.05, timeout_seconds=1
+)
 VISITOR = "chat_visitor"
 
 
@@ -162,8 +158,13 @@ async def test_deliveries_are_signed_filtered_and_verify(make_server: MakeServer
         assert offer["data"]["agent_id"] == "carol"
 
         # the outbox says the same: every delivery made on its first attempt
+        async def marked() -> bool:  # the receiver answered; the outbox row is marked just after
+            rows = await deliveries(server, hook["id"])
+            return all(r["status"] == "delivered" for r in rows)
+
+        await eventually(marked)
         rows = await deliveries(server, hook["id"])
-        assert {r["event_id"] for r in rows} == {e["id"] for e in got}
+        assert {r["event_id"] for r in rows} == {e["id"] for e in receiver.events()}
         assert all(r["status"] == "delivered" and r["attempts"] == 1 for r in rows), rows
     finally:
         await receiver.stop()
@@ -315,3 +316,53 @@ async def test_the_delivery_resolver_refuses_private_addresses_at_connect_time()
         await GuardedResolver(allow_private=False).resolve("localhost", 80)
     allowed = await GuardedResolver(allow_private=True).resolve("localhost", 80)
     assert allowed and all(r["host"] in ("127.0.0.1", "::1") for r in allowed)
+
+
+@pytest.mark.slow
+async def test_a_killed_process_loses_nothing_and_two_processes_send_each_event_once(
+    processes: Callable[..., Awaitable[RouterProcess]],
+) -> None:
+    receiver = Receiver()  # down until the end: everything waits in the outbox
+    p1, p2 = await processes(CONFIG), await processes(CONFIG)
+    async with aiohttp.ClientSession() as http:
+
+        async def call(proc: RouterProcess, path: str, body: Any, token: str) -> Any:
+            async with http.post(
+                proc.url + path, json=body, headers={"Authorization": f"Bearer {token}"}
+            ) as r:
+                assert r.status in (200, 201), await r.text()
+                return await r.json()
+
+        admin = p1.admin_token
+        hook = await call(p1, "/v1/webhooks", {"url": receiver.url, "events": ["interaction.queued"]}, admin)
+        adapter = (await call(p1, "/v1/tokens", {"role": "adapter"}, admin))["token"]
+        made = []
+        for n in range(20):
+            body = {
+                "channel": "chat",
+                "external_id": f"kill-{n}",
+                "queue": "chat",
+                "from": {"kind": VISITOR, "value": f"v-kill-{n}"},
+            }
+            made.append((await call(p1 if n % 2 else p2, "/v1/interactions", body, adapter))["id"])
+        await asyncio.sleep(0.5)  # both processes are retrying against the closed port
+        p1.kill()  # SIGKILL: its cursor lock, its leases and its connections die with it
+        for n in range(20, 30):
+            body = {
+                "channel": "chat",
+                "external_id": f"kill-{n}",
+                "queue": "chat",
+                "from": {"kind": VISITOR, "value": f"v-kill-{n}"},
+            }
+            made.append((await call(p2, "/v1/interactions", body, adapter))["id"])
+        await receiver.start()
+        try:
+            got = await receiver.wait(lambda evs: len({e["data"]["interaction_id"] for e in evs}) >= 30, 60)
+            await asyncio.sleep(1)
+            ids = [e["id"] for e in receiver.events()]
+            assert len(ids) == len(set(ids)) == 30, "an event was lost or sent twice"
+            assert {e["data"]["interaction_id"] for e in got} == set(made)
+            for h, b in receiver.received:
+                assert verify(hook["secret"], h, b)
+        finally:
+            await receiver.stop()

@@ -327,3 +327,21 @@ class DeliveryInfo:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+# ---------------------------------------------------------------- consent
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEvent:
+    """One change of a customer's consent on a channel for a purpose; ``actor`` says who made it."""
+
+    id: int
+    customer_id: uuid.UUID
+    channel: str
+    purpose: str
+    status: str
+    source: str
+    evidence: JSONObject | None
+    actor: str
+    created_at: datetime

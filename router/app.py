@@ -21,6 +21,7 @@ from router.backends import POOL, redis_client
 from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http.api import API, problem_middleware
+from router.http.consent import ConsentAPI
 from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
 from router.listener import CappedSite, ConnectionCap
@@ -37,6 +38,7 @@ from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.ingest import INGEST, Ingest
+from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.reconciler import RECONCILER, Reconciler
 from router.service.webhooks import WEBHOOKS, Webhooks
@@ -72,8 +74,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         adapter_token = app[ADAPTER_CLIENT].token
         tokens.add_internal(adapter_token, Principal(Role.adapter))
         outbound = Outbound(pool, engine, directory, adapter_token)
+        keywords = ConsentKeywords(pool, engine, directory, outbound, settings.file.outbound)
         ingest = Ingest(
-            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region
+            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region, keywords
         )
         work = Work(pool, engine, directory, stats, metrics, ingest)
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
@@ -207,6 +210,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
     app.add_routes(API(app).routes())
     app.add_routes(Integrations(app).routes())
+    app.add_routes(ConsentAPI(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))

@@ -84,6 +84,31 @@ class WebhooksSection(_Section):
     )
 
 
+class OutboundSection(_Section):
+    require_opt_in: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=lambda: ["marketing"],
+        description="purposes a customer is contacted for only after opting in (others: unless opted out)",
+    )
+    stop_words: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, description="more words that opt a customer out by SMS or WhatsApp (수신거부…)"
+    )
+    start_words: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, description="more words that opt a customer back in"
+    )
+    keyword_purposes: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=lambda: ["notifications", "marketing"],
+        description="the purposes a keyword changes",
+    )
+    stop_reply: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        default="You are unsubscribed and will get no more messages from us. Reply START to subscribe again.",
+        description="the confirmation sent when a keyword opts a customer out",
+    )
+    start_reply: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        default="You are subscribed again. Reply STOP to unsubscribe.",
+        description="the confirmation sent when a keyword opts a customer back in",
+    )
+
+
 class TokenEntry(_Section):
     token: Annotated[str, Field(min_length=16)]
     role: Role
@@ -104,6 +129,7 @@ class FileConfig(_Section):
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
     webhooks: WebhooksSection = Field(default_factory=WebhooksSection)
+    outbound: OutboundSection = Field(default_factory=OutboundSection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)

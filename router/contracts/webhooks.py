@@ -28,6 +28,7 @@ WEBHOOK_TYPES: dict[str, str] = {
     "message_status": "message.status",
     "agent": "agent.state",
     "grace_expired": "agent.grace_expired",
+    "consent_changed": "consent.changed",
 }
 
 # the stream's event kinds that stay inside the router

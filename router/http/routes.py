@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from router import contracts as c
 from router.contracts import Role
+from router.contracts import consent as cs
 from router.contracts import webhooks as wh
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -617,6 +618,48 @@ INTEGRATION_ROUTES: tuple[Route, ...] = (
     ),
 )
 
+# The consent ledger: handled by ``router.http.consent``.
+CONSENT_ROUTES: tuple[Route, ...] = (
+    _route(
+        "GET",
+        "/v1/customers/{id}/consent",
+        "get_consent",
+        "The customer's consent to be contacted",
+        tag="customers",
+        roles=(SUPERVISOR, ADAPTER),
+        description="The consent in force on each channel for each purpose, every change with who made it"
+        " and when, and the purposes that need an opt-in (`[outbound] require_opt_in`).",
+        ok={200: _json("The ledger.", cs.ConsentOut)},
+        errors={404: _problem("No customer has this id.")},
+    ),
+    _route(
+        "PUT",
+        "/v1/customers/{id}/consent/{channel}",
+        "put_consent",
+        "Record a change of the customer's consent",
+        tag="customers",
+        roles=(SUPERVISOR, ADAPTER),
+        params=(
+            Param(
+                "channel",
+                "path",
+                "where the customer is contacted",
+                schema={"type": "string", "enum": list(cs.CONSENT_CHANNELS)},
+            ),
+        ),
+        body=cs.ConsentIn,
+        description="Appended to the ledger with the token that made it; nothing is ever overwritten. An"
+        " opt-out by keyword (STOP by SMS or WhatsApp) is recorded by the router itself.",
+        ok={200: _json("The ledger after the change.", cs.ConsentOut)},
+        errors={
+            404: _problem("No customer has this id."),
+            422: _problem(
+                "The body does not match the model, or the channel is not one consent is kept for."
+            ),
+        },
+    ),
+)
+
 _UPGRADE = {
     101: Reply("Switching protocols: the websocket is open."),
     400: _problem("The request is not a websocket upgrade."),
@@ -674,7 +717,7 @@ SOCKET_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-ROUTES: tuple[Route, ...] = HTTP_ROUTES + INTEGRATION_ROUTES + SOCKET_ROUTES
+ROUTES: tuple[Route, ...] = HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + SOCKET_ROUTES
 
 
 def route_defs(routes: Iterable[Route], handler: Callable[[str], Handler]) -> list[web.RouteDef]:

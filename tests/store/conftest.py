@@ -25,6 +25,7 @@ TABLES = (
     "webhook_deliveries",
     "webhooks",
     "webhook_cursors",
+    "consent_events",
     "early_receipts",
     "interaction_history",
     "messages",

@@ -56,6 +56,9 @@ RECORD_OF: dict[str, type[Any]] = {
     "webhook_subscriptions": records.WebhookSubscription,
     "webhook_deliveries_claim": records.DeliveryClaim,
     "webhook_deliveries_list": records.DeliveryInfo,
+    "consent_insert": records.ConsentEvent,
+    "consent_history": records.ConsentEvent,
+    "consent_current": records.ConsentEvent,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

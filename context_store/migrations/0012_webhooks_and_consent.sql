@@ -44,3 +44,20 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_key ON webhook_deliveries (webhook_id, order_key, seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (webhook_id, event_ms, event_seq);
+
+-- The consent ledger: every change of a customer's consent to be contacted on a channel for a purpose,
+-- appended with who made it, from where and when (no query updates or deletes a row). A customer's
+-- consent on a channel for a purpose is the latest row of that triple.
+CREATE TABLE consent_events (
+    id bigserial PRIMARY KEY,
+    customer_id uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    channel text NOT NULL,
+    purpose text NOT NULL,
+    status text NOT NULL CHECK (status IN ('opted_in', 'opted_out')),
+    source text NOT NULL,
+    evidence jsonb,
+    actor text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX consent_events_current ON consent_events (customer_id, channel, purpose, id DESC);

@@ -1,9 +1,9 @@
 """A small asynchronous client of the router's public HTTP API.
 
-Used by channel adapters, the benchmark and the simulator, and by integrators: the adapter calls, the admin
-API (tokens, queues, agents, rules) and webhooks. Each call needs a token of a role the route admits
-(``GET /v1/openapi.json`` names them). It speaks only the documented API; the agent socket is
-:class:`router.sdk.agent.AgentSocket`.
+Used by channel adapters, the benchmark and the simulator, and by integrators: the adapter calls, the
+admin API (tokens, queues, agents, rules), the consent ledger and webhooks. Each call needs a token of a
+role the route admits (``GET /v1/openapi.json`` names them). It speaks only the documented API; the agent
+socket is :class:`router.sdk.agent.AgentSocket`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from router.contracts import (
     TokenInfoOut,
     TokenOut,
 )
+from router.contracts.consent import ConsentIn, ConsentOut
 from router.contracts.webhooks import DeliveryOut, WebhookCreated, WebhookOut
 
 
@@ -164,6 +165,19 @@ class RouterClient:
 
     async def revoke_token(self, token_id: str) -> None:
         await self.request("DELETE", f"/v1/tokens/{token_id}")
+
+    # ------------------------------------------------------------ consent
+
+    async def get_consent(self, customer_id: str) -> ConsentOut:
+        _, body = await self.request("GET", f"/v1/customers/{customer_id}/consent")
+        return ConsentOut.model_validate(body)
+
+    async def put_consent(self, customer_id: str, channel: str, change: ConsentIn) -> ConsentOut:
+        """Append a change to the customer's consent ledger; the ledger after it."""
+        _, body = await self.request(
+            "PUT", f"/v1/customers/{customer_id}/consent/{channel}", change.model_dump(mode="json")
+        )
+        return ConsentOut.model_validate(body)
 
     # ------------------------------------------------------------ webhooks (admin)
 

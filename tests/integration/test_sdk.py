@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from router.contracts import AgentConfig, InboundEvent, QueueConfig, Role, RoutingRule
+from router.contracts.consent import ConsentIn
 from router.sdk.agent import AgentSocket, FrameError
 from router.sdk.client import RouterAPIError, RouterClient
 from tests.conftest import MakeServer
@@ -56,6 +57,10 @@ async def test_admin_and_webhook_calls(make_server: MakeServer) -> None:
                 )
                 result = await ingest.ingest(event)
                 assert result.queue == "sdk"
+                change = ConsentIn(status="opted_in", purpose="notifications", source="sdk test")
+                ledger = await ingest.put_consent(result.customer_id, "email", change)
+                assert [(e.channel, e.status) for e in ledger.current] == [("email", "opted_in")]
+                assert (await admin.get_consent(result.customer_id)).history[0].actor.startswith("adapter:")
                 offer = await desk.next("offer")
                 assert offer["interaction"]["id"] == result.id
                 await desk.accept(offer["offer_id"])

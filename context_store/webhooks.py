@@ -116,3 +116,8 @@ async def replay(conn: Conn, webhook_id: uuid.UUID, after: tuple[int, int], retr
     return int(
         await conn.fetchval(q("webhook_deliveries_replay"), webhook_id, after[0], after[1], retry_for_seconds)
     )
+
+
+async def prune(conn: Conn, keep_seconds: float, limit: int = 10_000) -> int:
+    """Forget deliveries that are over and older than ``keep_seconds``; how many were forgotten."""
+    return int(await conn.fetchval(q("webhook_deliveries_prune"), keep_seconds, limit))

@@ -82,6 +82,9 @@ class WebhooksSection(_Section):
     concurrency: Annotated[int, Field(ge=1, le=256)] = Field(
         default=16, description="deliveries one process sends at once"
     )
+    keep_days: Annotated[float, Field(gt=0, le=3650)] = Field(
+        default=7, description="how long delivered and failed deliveries are kept (listed, replayable)"
+    )
 
 
 class OutboundSection(_Section):

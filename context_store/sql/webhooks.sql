@@ -109,3 +109,15 @@ WITH replayed AS (
     RETURNING seq
 )
 SELECT count(*)::int8 FROM replayed;
+
+-- name: webhook_deliveries_prune
+-- Forgets up to $2 deliveries that are over (delivered or failed) and older than $1 seconds; how many.
+-- $1 keep_seconds, $2 limit
+WITH old AS (
+    SELECT seq FROM webhook_deliveries
+    WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $1::float8)
+    ORDER BY seq LIMIT $2
+), gone AS (
+    DELETE FROM webhook_deliveries d USING old WHERE d.seq = old.seq RETURNING d.seq
+)
+SELECT count(*)::int8 FROM gone;

@@ -47,6 +47,7 @@ log = structlog.get_logger("router.service.webhooks")
 FANOUT_BLOCK_MS = 250
 FANOUT_BATCH = 500
 USER_AGENT = "omniroute-webhooks/1"
+PRUNE_SECONDS = 300
 # a backend restarting or refusing a statement: the round is tried again
 BACKEND_ERRORS: tuple[type[BaseException], ...] = (
     *UNAVAILABLE,
@@ -91,6 +92,7 @@ class Webhooks:
         self.engine = engine
         self.settings = settings
         self._wake = asyncio.Event()
+        self._seen: str | None = None  # the stream cursor as this process last saw it
 
     @property
     def stream(self) -> str:
@@ -103,16 +105,23 @@ class Webhooks:
 
     async def fanout_once(self, block_ms: int = FANOUT_BLOCK_MS) -> int | None:
         """Copy the next batch of events into the outbox; the number of deliveries queued, or None when
-        another process holds the cursor."""
+        another process holds the cursor.
+
+        It first waits on the stream, holding no PostgreSQL connection, until there is something after
+        the cursor as last seen here; only then does it take the cursor's lock and read the batch."""
+        if self._seen is not None:
+            await self.engine.redis.xread({self.stream: self._seen}, block=block_ms, count=1)
         queued: list[NewDelivery] = []
         async with self.pool.acquire() as conn, conn.transaction():
             last = await store.lock_cursor(conn, self.stream)
             if last is None:
+                self._seen = None  # another process moved it: look again once it lets go
                 return None
-            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await self.engine.redis.xread(  # type: ignore[assignment]
-                {self.stream: last}, block=block_ms, count=FANOUT_BATCH
+            self._seen = last
+            rows: list[tuple[str, dict[str, str]]] = await self.engine.redis.xrange(  # type: ignore[assignment]
+                self.stream, min=f"({last}", count=FANOUT_BATCH
             )
-            entries = [e for _stream, rows in batch for e in rows]
+            entries = [(str(event_id), fields) for event_id, fields in rows]
             if not entries:
                 return 0
             subscriptions = await store.subscriptions(conn)
@@ -126,7 +135,7 @@ class Webhooks:
                 except ValueError:
                     log.error("webhook.event_unreadable", event_id=str(event_id), type=fields.get("type"))
                     continue
-                eid = str(event_id)
+                eid = event_id
                 body, key, (ms, seq) = (
                     event_body(eid, webhook_type, data),
                     order_key(data),
@@ -134,7 +143,8 @@ class Webhooks:
                 )
                 queued += [NewDelivery(t, eid, ms, seq, webhook_type, key, body) for t in targets]
             await store.enqueue(conn, queued, self.settings.retry_for_seconds)
-            await store.set_cursor(conn, self.stream, str(entries[-1][0]))
+            await store.set_cursor(conn, self.stream, entries[-1][0])
+        self._seen = entries[-1][0]
         if queued:
             self._wake.set()
         return len(queued)
@@ -245,8 +255,19 @@ class Webhooks:
             retry_in=round(delay, 3),
         )
 
+    async def _prune_loop(self) -> None:
+        """Forget deliveries that are over once they are older than ``keep_days`` (any process may: the
+        statement is idempotent), a batch at a time so no lock is held long."""
+        while True:
+            await asyncio.sleep(PRUNE_SECONDS)
+            try:
+                while await store.prune(self.pool, self.settings.keep_days * 86400) > 0:
+                    await asyncio.sleep(0)
+            except BACKEND_ERRORS as exc:
+                log.warning("webhook.prune_failed", error=type(exc).__name__)
+
     async def run(self) -> None:
-        await asyncio.gather(self._fanout_loop(), self._send_loop())
+        await asyncio.gather(self._fanout_loop(), self._send_loop(), self._prune_loop())
 
 
 async def _check_literal(url: str, allow_private: bool) -> None:

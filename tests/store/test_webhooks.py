@@ -100,3 +100,16 @@ async def test_an_event_is_queued_once_per_webhook(pool: asyncpg.Pool) -> None:
     assert len(await store.deliveries(pool, hook.id, (0, 0), None, 100)) == 3
     assert await store.delete(pool, hook.id)
     assert await store.deliveries(pool, hook.id, (0, 0), None, 100) == []
+
+
+async def test_prune_forgets_only_old_deliveries_that_are_over(pool: asyncpg.Pool) -> None:
+    hook = await store.insert(pool, "http://example.com/h", ["*"], "s" * 20, None)
+    await store.enqueue(pool, _deliveries(hook.id, 4, keys=4), 86400)
+    claims = await store.claim(pool, 10, 60)
+    await store.done(pool, claims[0].seq, claims[0].generation, 200)
+    await store.retry(pool, claims[1].seq, claims[1].generation, 10 * 86400, None, "gone")  # failed
+    await pool.execute("UPDATE webhook_deliveries SET created_at = now() - interval '8 days'")
+    assert await store.prune(pool, 7 * 86400) == 2
+    left = await store.deliveries(pool, hook.id, (0, 0), None, 10)
+    assert {d.status for d in left} == {"pending"} and len(left) == 2
+    assert await store.prune(pool, 7 * 86400) == 0

@@ -1,4 +1,5 @@
-"""Agents of the routing directory: skills, capacity per channel, voice address."""
+"""Agents of the routing directory: skills, capacity per channel, voice address; one set per routing
+domain (namespace)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from context_store.db import Conn, q
 from context_store.records import AgentRecord
 
 
-async def upsert(conn: Conn, agent: AgentRecord) -> None:
-    """Create the agent or replace its configuration."""
+async def upsert(conn: Conn, namespace: str, agent: AgentRecord) -> None:
+    """Create the domain's agent or replace its configuration."""
     await conn.execute(
         q("agent_upsert"),
         agent.id,
@@ -16,8 +17,10 @@ async def upsert(conn: Conn, agent: AgentRecord) -> None:
         agent.capacity,
         agent.voice_blocks_other_channels,
         agent.address,
+        namespace,
     )
 
 
-async def list_all(conn: Conn) -> list[AgentRecord]:
-    return [AgentRecord(**r) for r in await conn.fetch(q("agents_all"))]
+async def list_all(conn: Conn, namespace: str) -> list[AgentRecord]:
+    """The domain's agents."""
+    return [AgentRecord(**r) for r in await conn.fetch(q("agents_all"), namespace)]

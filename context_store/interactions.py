@@ -1,5 +1,9 @@
-"""Interactions and their status history: creation (unique per channel and provider id), the
-lifecycle (assigned, wrap-up, closed), and what the live index is rebuilt and repaired from."""
+"""Interactions and their status history: creation (unique per domain, channel and provider id), the
+lifecycle (assigned, wrap-up, closed), and what the live index is rebuilt and repaired from.
+
+Every interaction belongs to one routing domain (namespace) and every function here takes it: an
+interaction of another domain is not found, not changed and not counted. The customer an interaction
+belongs to, and the customer's context record, are shared by all domains."""
 
 from __future__ import annotations
 
@@ -31,14 +35,16 @@ async def add_history(
     await conn.execute(q("history_insert"), as_uuid(interaction_id), status, agent_id, detail)
 
 
-async def get(conn: Conn, interaction_id: uuid.UUID | str) -> Interaction | None:
-    return from_row_or_none(Interaction, await conn.fetchrow(q("interaction_get"), as_uuid(interaction_id)))
+async def get(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -> Interaction | None:
+    return from_row_or_none(
+        Interaction, await conn.fetchrow(q("interaction_get"), as_uuid(interaction_id), namespace)
+    )
 
 
-async def get_detail(conn: Conn, interaction_id: uuid.UUID | str) -> InteractionDetail | None:
+async def get_detail(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -> InteractionDetail | None:
     """The interaction with its messages and notes."""
     iid = as_uuid(interaction_id)
-    it = await get(conn, iid)
+    it = await get(conn, namespace, iid)
     if it is None:
         return None
     messages = tuple(Message(**m) for m in await conn.fetch(q("interaction_messages"), iid))
@@ -46,36 +52,39 @@ async def get_detail(conn: Conn, interaction_id: uuid.UUID | str) -> Interaction
     return InteractionDetail(it, messages, notes)
 
 
-async def lock_external_id(conn: asyncpg.Connection, channel: str, external_id: str) -> None:
-    """Serialize ingests of one provider id until the transaction ends (then look it up)."""
-    await lock_key(conn, f"ext:{channel}:{external_id}")
+async def lock_external_id(conn: asyncpg.Connection, namespace: str, channel: str, external_id: str) -> None:
+    """Serialize ingests of one provider id in the domain until the transaction ends (then look it up)."""
+    await lock_key(conn, f"ext:{namespace}:{channel}:{external_id}")
 
 
-async def id_by_external(conn: Conn, channel: str, external_id: str) -> uuid.UUID | None:
-    iid: uuid.UUID | None = await conn.fetchval(q("interaction_by_external"), channel, external_id)
+async def id_by_external(conn: Conn, namespace: str, channel: str, external_id: str) -> uuid.UUID | None:
+    iid: uuid.UUID | None = await conn.fetchval(q("interaction_by_external"), channel, external_id, namespace)
     return iid
 
 
 async def open_for(
-    conn: Conn, customer_id: uuid.UUID, channel: str, conversation_id: uuid.UUID | None
+    conn: Conn, namespace: str, customer_id: uuid.UUID, channel: str, conversation_id: uuid.UUID | None
 ) -> uuid.UUID | None:
-    """The customer's newest open (waiting or assigned) interaction on a channel, optionally in one
-    conversation."""
+    """The customer's newest open (waiting or assigned) interaction in the domain on a channel, optionally
+    in one conversation."""
     iid: uuid.UUID | None = await conn.fetchval(
-        q("open_interaction_for"), customer_id, channel, conversation_id
+        q("open_interaction_for"), customer_id, channel, conversation_id, namespace
     )
     return iid
 
 
-async def live_in_conversation(conn: Conn, conversation_id: uuid.UUID) -> uuid.UUID | None:
-    """The newest interaction of a conversation that has not ended (where a transfer went)."""
-    iid: uuid.UUID | None = await conn.fetchval(q("live_interaction_in_conversation"), conversation_id)
+async def live_in_conversation(conn: Conn, namespace: str, conversation_id: uuid.UUID) -> uuid.UUID | None:
+    """The newest interaction of a conversation in the domain that has not ended (where a transfer went)."""
+    iid: uuid.UUID | None = await conn.fetchval(
+        q("live_interaction_in_conversation"), conversation_id, namespace
+    )
     return iid
 
 
 async def create(
     conn: Conn,
     *,
+    namespace: str,
     interaction_id: uuid.UUID,
     customer_id: uuid.UUID,
     conversation_id: uuid.UUID,
@@ -92,7 +101,7 @@ async def create(
 ) -> Interaction:
     """A new waiting interaction, with its conversation (when ``new_conversation``), its first status
     and its ``interaction.created`` journey event: one statement. The pair (channel, external_id) is
-    unique: a second one raises :class:`Duplicate`."""
+    unique in the domain: a second one raises :class:`Duplicate`."""
     try:
         row = await conn.fetchrow(
             q("interaction_create"),
@@ -112,6 +121,7 @@ async def create(
             uuid.uuid4(),
             {"channel": channel, "queue": queue_id, "attributes": attributes},
             {"queue": queue_id},
+            namespace,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Duplicate(f"a {channel} interaction with external id {external_id!r} exists") from exc
@@ -121,6 +131,7 @@ async def create(
 async def insert(
     conn: Conn,
     *,
+    namespace: str,
     interaction_id: uuid.UUID,
     customer_id: uuid.UUID,
     conversation_id: uuid.UUID,
@@ -153,24 +164,27 @@ async def insert(
             attributes,
             subject,
             venq_ms,
+            namespace,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Duplicate(f"a {channel} interaction with external id {external_id!r} exists") from exc
     return from_row(Interaction, row)
 
 
-async def assign(conn: Conn, interaction_id: uuid.UUID | str, agent_id: str) -> bool:
+async def assign(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, agent_id: str) -> bool:
     """Assigned to the agent; False when it is no longer waiting or assigned (the customer left)."""
-    return await conn.fetchval(q("interaction_assign"), as_uuid(interaction_id), agent_id) is not None
+    found = await conn.fetchval(q("interaction_assign"), as_uuid(interaction_id), agent_id, namespace)
+    return found is not None
 
 
-async def requeue(conn: Conn, interaction_id: uuid.UUID | str) -> bool:
+async def requeue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -> bool:
     """Back to waiting; False unless it was assigned."""
-    return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id)) is not None
+    return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id), namespace) is not None
 
 
 async def wrapup(
     conn: Conn,
+    namespace: str,
     interaction_id: uuid.UUID | str,
     disposition: str | None,
     summary: str | None,
@@ -178,50 +192,56 @@ async def wrapup(
 ) -> bool:
     """Into wrap-up until ``until`` (keeps an earlier disposition or summary when given None); False
     unless it was assigned or in wrap-up."""
-    found = await conn.fetchval(q("interaction_wrapup"), as_uuid(interaction_id), disposition, summary, until)
+    found = await conn.fetchval(
+        q("interaction_wrapup"), as_uuid(interaction_id), disposition, summary, until, namespace
+    )
     return found is not None
 
 
 async def close(
-    conn: Conn, interaction_id: uuid.UUID | str, status: str, end_reason: str | None = None
+    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, status: str, end_reason: str | None = None
 ) -> Closed | None:
     """A final status; None when it had already ended."""
-    row = await conn.fetchrow(q("interaction_close"), as_uuid(interaction_id), status, end_reason)
+    row = await conn.fetchrow(q("interaction_close"), as_uuid(interaction_id), status, end_reason, namespace)
     return from_row_or_none(Closed, row)
 
 
-async def customer_ended(conn: Conn, interaction_id: uuid.UUID | str, reason: str) -> Closed | None:
+async def customer_ended(
+    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, reason: str
+) -> Closed | None:
     """The customer left: ``abandoned`` while waiting, otherwise its status stays (the agent completes
     it) with the reason and end time recorded. None when it had already ended or does not exist."""
-    row = await conn.fetchrow(q("interaction_customer_ended"), as_uuid(interaction_id), reason)
+    row = await conn.fetchrow(q("interaction_customer_ended"), as_uuid(interaction_id), reason, namespace)
     return from_row_or_none(Closed, row)
 
 
-async def set_subject(conn: Conn, interaction_id: uuid.UUID | str, subject: str) -> None:
-    await conn.execute(q("interaction_set_subject"), as_uuid(interaction_id), subject)
+async def set_subject(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, subject: str) -> None:
+    await conn.execute(q("interaction_set_subject"), as_uuid(interaction_id), subject, namespace)
 
 
-async def open_all(conn: Conn) -> list[OpenInteraction]:
-    """Every interaction not ended: what the live index is rebuilt from."""
-    return [OpenInteraction(**r) for r in await conn.fetch(q("interactions_open"))]
+async def open_all(conn: Conn, namespace: str) -> list[OpenInteraction]:
+    """Every interaction of the domain not ended: what its live index is rebuilt and repaired from."""
+    return [OpenInteraction(**r) for r in await conn.fetch(q("interactions_open"), namespace)]
 
 
-async def statuses(conn: Conn, interaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await conn.fetch(q("interaction_statuses"), interaction_ids)
+async def statuses(conn: Conn, namespace: str, interaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The status of each of these interactions of the domain (others' are left out)."""
+    rows = await conn.fetch(q("interaction_statuses"), interaction_ids, namespace)
     return {r["id"]: r["status"] for r in rows}
 
 
-async def customer_ids(conn: Conn, interaction_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """The customers these interactions belong to (unknown ids are left out)."""
-    return {r["customer_id"] for r in await conn.fetch(q("interaction_customers"), interaction_ids)}
+async def customer_ids(conn: Conn, namespace: str, interaction_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The customers these interactions of the domain belong to (unknown ids are left out)."""
+    rows = await conn.fetch(q("interaction_customers"), interaction_ids, namespace)
+    return {r["customer_id"] for r in rows}
 
 
-async def agent_serves_customer(conn: Conn, agent_id: str, customer_id: uuid.UUID) -> bool:
-    """Does the agent hold (assigned or in wrap-up) work of this customer?"""
-    return bool(await conn.fetchval(q("agent_serves_customer"), agent_id, customer_id))
+async def agent_serves_customer(conn: Conn, namespace: str, agent_id: str, customer_id: uuid.UUID) -> bool:
+    """Does the domain's agent hold (assigned or in wrap-up) work of this customer?"""
+    return bool(await conn.fetchval(q("agent_serves_customer"), agent_id, customer_id, namespace))
 
 
-async def day_counts(conn: Conn, since: datetime) -> list[QueueDayCounts]:
-    """Per queue, the interactions created since ``since``: answered, answered within the queue's
-    service level, abandoned."""
-    return [QueueDayCounts(**r) for r in await conn.fetch(q("queue_day_stats"), since)]
+async def day_counts(conn: Conn, namespace: str, since: datetime) -> list[QueueDayCounts]:
+    """Per queue of the domain, the interactions created since ``since``: answered, answered within the
+    queue's service level, abandoned."""
+    return [QueueDayCounts(**r) for r in await conn.fetch(q("queue_day_stats"), since, namespace)]

@@ -49,14 +49,16 @@ async def insert(
 async def insert_held(
     conn: Conn,
     *,
+    namespace: str,
     interaction_id: uuid.UUID | str,
     agent_id: str,
     body: str,
     external_id: str | None = None,
     attachments: list[JSONObject] | None = None,
 ) -> Message | None:
-    """Store an agent's reply in an interaction that agent holds now (assigned or in wrap-up), atomically
-    with that check; None when the agent does not hold it (or the provider id is stored already)."""
+    """Store an agent's reply in an interaction that agent (of the domain) holds now (assigned or in
+    wrap-up), atomically with that check; None when the agent does not hold it (or the provider id is stored
+    already)."""
     row = await conn.fetchrow(
         q("message_insert_held"),
         uuid.uuid4(),
@@ -65,6 +67,7 @@ async def insert_held(
         body,
         external_id,
         attachments or [],
+        namespace,
     )
     return from_row_or_none(Message, row)
 
@@ -142,6 +145,7 @@ async def _transaction(conn: Conn) -> AsyncIterator[asyncpg.Connection]:
             yield conn
 
 
-async def pending_ids(conn: Conn) -> list[uuid.UUID]:
-    """Outbound messages not yet handed to an adapter, oldest first (at most 500)."""
-    return [r["id"] for r in await conn.fetch(q("messages_pending"))]
+async def pending_ids(conn: Conn, namespace: str) -> list[uuid.UUID]:
+    """Outbound messages of the domain's interactions not yet handed to an adapter, oldest first (at most
+    500)."""
+    return [r["id"] for r in await conn.fetch(q("messages_pending"), namespace)]

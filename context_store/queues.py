@@ -1,4 +1,4 @@
-"""Skill queues of the routing directory."""
+"""Skill queues of the routing directory, one set per routing domain (namespace)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from context_store.db import Conn, q
 from context_store.records import QueueRecord
 
 
-async def upsert(conn: Conn, queue: QueueRecord) -> None:
-    """Create the queue or replace its configuration."""
+async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
+    """Create the domain's queue or replace its configuration."""
     await conn.execute(
         q("queue_upsert"),
         queue.id,
@@ -18,8 +18,10 @@ async def upsert(conn: Conn, queue: QueueRecord) -> None:
         float(queue.offer_timeout_seconds),
         float(queue.wrapup_seconds),
         float(queue.service_level_seconds),
+        namespace,
     )
 
 
-async def list_all(conn: Conn) -> list[QueueRecord]:
-    return [QueueRecord(**r) for r in await conn.fetch(q("queues_all"))]
+async def list_all(conn: Conn, namespace: str) -> list[QueueRecord]:
+    """The domain's queues."""
+    return [QueueRecord(**r) for r in await conn.fetch(q("queues_all"), namespace)]

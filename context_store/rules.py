@@ -1,4 +1,5 @@
-"""Routing rules: attribute conditions that choose an interaction's queue, first match wins."""
+"""Routing rules: attribute conditions that choose an interaction's queue, first match wins; one list per
+routing domain (namespace)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from context_store.db import Conn, q
 from context_store.records import JSONObject, RuleRecord
 
 
-async def replace(pool: asyncpg.Pool, rules: list[tuple[JSONObject, str]]) -> None:
-    """Replace every rule, in one transaction, by ``(when, queue_id)`` pairs in order."""
+async def replace(pool: asyncpg.Pool, namespace: str, rules: list[tuple[JSONObject, str]]) -> None:
+    """Replace every rule of the domain, in one transaction, by ``(when, queue_id)`` pairs in order."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(q("rules_replace_delete"))
+        await conn.execute(q("rules_replace_delete"), namespace)
         for position, (when, queue_id) in enumerate(rules):
-            await conn.execute(q("rule_insert"), position, when, queue_id)
+            await conn.execute(q("rule_insert"), position, when, queue_id, namespace)
 
 
-async def list_all(conn: Conn) -> list[RuleRecord]:
-    """The rules in order."""
-    return [RuleRecord(**r) for r in await conn.fetch(q("rules_all"))]
+async def list_all(conn: Conn, namespace: str) -> list[RuleRecord]:
+    """The domain's rules in order."""
+    return [RuleRecord(**r) for r in await conn.fetch(q("rules_all"), namespace)]

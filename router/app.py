@@ -70,7 +70,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         engine = Engine(redis, settings.namespace)
         directory = Directory(pool, engine, node.id, settings.file.routing.default_queue)
         stats = Statistics(pool, engine, directory)
-        tokens = TokenCache(pool, settings.admin_token)
+        tokens = TokenCache(pool, settings.namespace, settings.admin_token)
         adapter_token = app[ADAPTER_CLIENT].token
         tokens.add_internal(adapter_token, Principal(Role.adapter))
         outbound = Outbound(pool, engine, directory, adapter_token)
@@ -105,10 +105,12 @@ async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[T
     for tok in entries:
         token_hash = hash_token(tok.token)
         hashes.append(token_hash)
-        stored = await token_store.upsert_from_file(pool, token_hash, tok.role.value, tok.agent_id, tok.name)
+        stored = await token_store.upsert_from_file(
+            pool, engine.namespace, token_hash, tok.role.value, tok.agent_id, tok.name
+        )
         if stored.revoked_at is not None:
             log.warning("token.file_token_revoked", token_id=str(stored.id), token_name=tok.name)
-    for gone in await token_store.revoke_file_tokens_except(pool, hashes):
+    for gone in await token_store.revoke_file_tokens_except(pool, engine.namespace, hashes):
         log.info("token.revoked_removed_from_file", token_id=str(gone.id), token_name=gone.name)
         await events.publish(engine, "token_revoked", {"token_id": str(gone.id), "role": gone.role})
 

@@ -122,13 +122,14 @@ MakeServer = Callable[..., Awaitable[TestServer]]
 @pytest.fixture
 async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeServer]:
     """Start real omniroute servers (in this process, on free loopback ports) sharing one database and
-    one Redis namespace; all are stopped at the end of the test."""
+    one Redis namespace; all are stopped at the end of the test. ``domain="eu"`` starts a server in a
+    routing domain of its own (the namespace ``<test namespace>-eu``) on the same database and Redis."""
     await _reset(services)
     servers: list[TestServer] = []
 
-    async def factory(config: Config | str = DEFAULT) -> TestServer:
+    async def factory(config: Config | str = DEFAULT, *, domain: str | None = None) -> TestServer:
         cfg = parse_config(str(config), source="test config")
-        cfg.routing.namespace = namespace
+        cfg.routing.namespace = f"{namespace}-{domain}" if domain else namespace
         settings = Settings(
             file=cfg,
             database_url=services.database_url,

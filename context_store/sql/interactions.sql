@@ -1,6 +1,6 @@
 -- name: interaction_by_external
--- $1 channel, $2 external_id
-SELECT id FROM interactions WHERE channel = $1 AND external_id = $2;
+-- $1 channel, $2 external_id, $3 namespace
+SELECT id FROM interactions WHERE namespace = $3 AND channel = $1 AND external_id = $2;
 
 -- name: message_by_external
 -- $1 channel, $2 external_id
@@ -13,9 +13,9 @@ SELECT conversation_id FROM messages WHERE external_id = ANY($1::text[]) ORDER B
 
 -- name: open_interaction_for
 -- The customer's open (waiting or assigned) interaction on a channel, newest first; optionally in one
--- conversation. $1 customer_id, $2 channel, $3 conversation_id (nullable)
+-- conversation; in this domain only. $1 customer_id, $2 channel, $3 conversation_id (nullable), $4 namespace
 SELECT id FROM interactions
-WHERE customer_id = $1 AND channel = $2 AND status IN ('queued', 'assigned')
+WHERE namespace = $4 AND customer_id = $1 AND channel = $2 AND status IN ('queued', 'assigned')
   AND ($3::uuid IS NULL OR conversation_id = $3)
 ORDER BY created_at DESC LIMIT 1;
 
@@ -25,10 +25,10 @@ SELECT id, customer_id FROM conversations WHERE id = $1;
 
 -- name: interaction_insert
 -- $1 id, $2 customer_id, $3 conversation_id, $4 parent_id, $5 channel, $6 external_id, $7 from_kind,
--- $8 from_value, $9 queue_id, $10 priority, $11 attributes, $12 subject, $13 venq_ms
-INSERT INTO interactions (id, customer_id, conversation_id, parent_id, channel, external_id, from_kind,
-                          from_value, queue_id, status, priority, attributes, subject, venq_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
+-- $8 from_value, $9 queue_id, $10 priority, $11 attributes, $12 subject, $13 venq_ms, $14 namespace
+INSERT INTO interactions (namespace, id, customer_id, conversation_id, parent_id, channel, external_id,
+                          from_kind, from_value, queue_id, status, priority, attributes, subject, venq_ms)
+VALUES ($14, $1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
 RETURNING id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
           queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
           created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until,
@@ -39,14 +39,14 @@ RETURNING id, customer_id, conversation_id, parent_id, channel, external_id, fro
 -- statement, one round trip (foreign keys are checked at its end, when every row is there).
 -- $1 id, $2 customer_id, $3 conversation_id, $4 conversation is new (bool), $5 channel, $6 external_id,
 -- $7 from_kind, $8 from_value, $9 queue_id, $10 priority, $11 attributes, $12 subject, $13 venq_ms,
--- $14 journey event id, $15 journey event data, $16 history detail
+-- $14 journey event id, $15 journey event data, $16 history detail, $17 namespace
 WITH conv AS (
     INSERT INTO conversations (id, customer_id) SELECT $3, $2 WHERE $4::boolean
 ),
 it AS (
-    INSERT INTO interactions (id, customer_id, conversation_id, channel, external_id, from_kind, from_value,
-                              queue_id, status, priority, attributes, subject, venq_ms)
-    VALUES ($1, $2, $3, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
+    INSERT INTO interactions (namespace, id, customer_id, conversation_id, channel, external_id, from_kind,
+                              from_value, queue_id, status, priority, attributes, subject, venq_ms)
+    VALUES ($17, $1, $2, $3, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13)
     RETURNING id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
               queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
               created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until,
@@ -66,11 +66,11 @@ SELECT * FROM it;
 INSERT INTO interaction_history (interaction_id, status, agent_id, detail) VALUES ($1, $2, $3, $4);
 
 -- name: interaction_get
--- $1 id
+-- $1 id, $2 namespace
 SELECT id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
        queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
        created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until, ended_at
-FROM interactions WHERE id = $1;
+FROM interactions WHERE namespace = $2 AND id = $1;
 
 -- name: interaction_messages
 -- $1 interaction_id
@@ -82,80 +82,83 @@ FROM messages WHERE interaction_id = $1 ORDER BY created_at;
 SELECT id, interaction_id, agent_id, body, created_at FROM notes WHERE interaction_id = $1 ORDER BY created_at;
 
 -- name: interaction_assign
--- $1 id, $2 agent_id
+-- $1 id, $2 agent_id, $3 namespace
 UPDATE interactions SET status = 'assigned', agent_id = $2, assigned_at = COALESCE(assigned_at, now())
-WHERE id = $1 AND status IN ('queued', 'assigned') RETURNING id;
+WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned') RETURNING id;
 
 -- name: interaction_requeue
--- Back to waiting (agent gone past its grace period). $1 id
+-- Back to waiting (agent gone past its grace period). $1 id, $2 namespace
 UPDATE interactions SET status = 'queued', agent_id = NULL, assigned_at = NULL
-WHERE id = $1 AND status = 'assigned' RETURNING id;
+WHERE namespace = $2 AND id = $1 AND status = 'assigned' RETURNING id;
 
 -- name: interaction_wrapup
--- $1 id, $2 disposition, $3 summary, $4 wrapup_until
+-- $1 id, $2 disposition, $3 summary, $4 wrapup_until, $5 namespace
 UPDATE interactions SET status = 'wrapup', disposition = COALESCE($2, disposition),
     summary = COALESCE($3, summary), wrapup_until = $4, ended_at = COALESCE(ended_at, now())
-WHERE id = $1 AND status IN ('assigned', 'wrapup') RETURNING id;
+WHERE namespace = $5 AND id = $1 AND status IN ('assigned', 'wrapup') RETURNING id;
 
 -- name: interaction_close
--- Final state. $1 id, $2 status, $3 end_reason (nullable)
+-- Final state. $1 id, $2 status, $3 end_reason (nullable), $4 namespace
 UPDATE interactions SET status = $2, end_reason = COALESCE($3, end_reason), ended_at = COALESCE(ended_at, now()),
     wrapup_until = NULL
-WHERE id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
+WHERE namespace = $4 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 
 -- name: interaction_customer_ended
 -- The customer left: abandoned while waiting, ended while with an agent (the agent completes it).
--- $1 id, $2 reason
+-- $1 id, $2 reason, $3 namespace
 UPDATE interactions SET
     status = CASE WHEN status = 'queued' THEN 'abandoned' ELSE status END,
     end_reason = COALESCE(end_reason, $2), ended_at = COALESCE(ended_at, now())
-WHERE id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
+WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 
 -- name: interactions_open
--- Everything not ended: what the live index is rebuilt from.
+-- Everything of this domain not ended: what its live index is rebuilt and repaired from. $1 namespace
 SELECT i.id, i.queue_id, i.channel, i.status, i.priority, i.venq_ms, i.agent_id, i.customer_id,
        (extract(epoch FROM i.created_at) * 1000)::float8 AS created_ms,
        extract(epoch FROM i.wrapup_until)::float8 AS wrapup_until,
        (SELECT extract(epoch FROM max(h.at)) * 1000 FROM interaction_history h
         WHERE h.interaction_id = i.id)::float8 AS changed_ms
-FROM interactions i WHERE i.status IN ('queued', 'assigned', 'wrapup');
+FROM interactions i WHERE i.namespace = $1 AND i.status IN ('queued', 'assigned', 'wrapup');
 
 -- name: interaction_statuses
--- $1 ids uuid[]
-SELECT id, status FROM interactions WHERE id = ANY($1::uuid[]);
+-- $1 ids uuid[], $2 namespace
+SELECT id, status FROM interactions WHERE namespace = $2 AND id = ANY($1::uuid[]);
 
 -- name: interactions_of_agent
--- $1 agent_id
-SELECT id FROM interactions WHERE agent_id = $1 AND status IN ('assigned', 'wrapup') ORDER BY assigned_at;
+-- $1 agent_id, $2 namespace
+SELECT id FROM interactions WHERE namespace = $2 AND agent_id = $1 AND status IN ('assigned', 'wrapup') ORDER BY assigned_at;
 
 -- name: live_interaction_in_conversation
--- The newest interaction of a conversation that is not closed. $1 conversation_id
-SELECT id FROM interactions WHERE conversation_id = $1 AND status IN ('queued', 'assigned', 'wrapup')
+-- The newest interaction of a conversation that is not closed, in this domain. $1 conversation_id,
+-- $2 namespace
+SELECT id FROM interactions WHERE namespace = $2 AND conversation_id = $1 AND status IN ('queued', 'assigned', 'wrapup')
 ORDER BY created_at DESC LIMIT 1;
 
 -- name: agent_serves_customer
--- Does the agent hold (assigned or in wrap-up) work of this customer? $1 agent_id, $2 customer_id
-SELECT EXISTS (SELECT 1 FROM interactions WHERE agent_id = $1 AND customer_id = $2
+-- Does the agent of this domain hold (assigned or in wrap-up) work of this customer? $1 agent_id,
+-- $2 customer_id, $3 namespace
+SELECT EXISTS (SELECT 1 FROM interactions WHERE namespace = $3 AND agent_id = $1 AND customer_id = $2
                AND status IN ('assigned', 'wrapup'));
 
 -- name: interaction_set_subject
--- $1 id, $2 subject
-UPDATE interactions SET subject = $2 WHERE id = $1;
+-- $1 id, $2 subject, $3 namespace
+UPDATE interactions SET subject = $2 WHERE namespace = $3 AND id = $1;
 
 -- name: identities_of_customer
 -- Newest last, so a dict keeps the latest of each kind. $1 customer_id
 SELECT kind, value FROM identities WHERE customer_id = $1 ORDER BY created_at;
 
 -- name: interaction_customers
--- $1 ids uuid[]
-SELECT id, customer_id FROM interactions WHERE id = ANY($1::uuid[]);
+-- $1 ids uuid[], $2 namespace
+SELECT id, customer_id FROM interactions WHERE namespace = $2 AND id = ANY($1::uuid[]);
 
 -- name: queue_day_stats
--- Per-queue counts since $1 (start of the day). $1 since timestamptz
+-- Per-queue counts of this domain since $1 (start of the day). $1 since timestamptz, $2 namespace
 SELECT queue_id,
        count(*) FILTER (WHERE assigned_at IS NOT NULL) AS answered,
        count(*) FILTER (WHERE assigned_at IS NOT NULL AND
                         extract(epoch FROM assigned_at) * 1000 - venq_ms
-                        <= (SELECT service_level_seconds * 1000 FROM queues q WHERE q.id = queue_id)) AS answered_in_sl,
+                        <= (SELECT service_level_seconds * 1000 FROM queues q
+                            WHERE q.namespace = $2 AND q.id = queue_id)) AS answered_in_sl,
        count(*) FILTER (WHERE status = 'abandoned') AS abandoned
-FROM interactions WHERE created_at >= $1 GROUP BY queue_id;
+FROM interactions WHERE namespace = $2 AND created_at >= $1 GROUP BY queue_id;

@@ -12,10 +12,11 @@ RETURNING id, interaction_id, direction, body, agent_id, external_id, status, at
 -- interaction's row is share-locked, so a transfer or completion running at the same moment either ends
 -- before (and nothing is stored) or waits until the message is in. No row: not held, or a retry of a
 -- provider id already stored on the channel.
--- $1 id, $2 interaction_id, $3 agent_id, $4 body, $5 external_id, $6 attachments jsonb
+-- $1 id, $2 interaction_id, $3 agent_id, $4 body, $5 external_id, $6 attachments jsonb, $7 namespace (agent
+-- ids are the domain's)
 WITH held AS (
     SELECT id, conversation_id, channel FROM interactions
-    WHERE id = $2 AND agent_id = $3 AND status IN ('assigned', 'wrapup')
+    WHERE namespace = $7 AND id = $2 AND agent_id = $3 AND status IN ('assigned', 'wrapup')
     FOR SHARE
 )
 INSERT INTO messages (id, interaction_id, conversation_id, channel, direction, body, agent_id, external_id,
@@ -69,9 +70,11 @@ ON CONFLICT (external_id, status) DO NOTHING;
 DELETE FROM early_receipts WHERE external_id = $1 RETURNING status, detail, received_at;
 
 -- name: messages_pending
--- Outbound messages not yet handed to an adapter (for redelivery after a restart).
-SELECT id FROM messages WHERE direction = 'outbound' AND status IN ('pending', 'retrying')
-ORDER BY created_at LIMIT 500;
+-- Outbound messages of this domain's interactions not yet handed to an adapter (for redelivery after a
+-- restart: each domain delivers through its own adapters). $1 namespace
+SELECT m.id FROM messages m JOIN interactions i ON i.id = m.interaction_id
+WHERE i.namespace = $1 AND m.direction = 'outbound' AND m.status IN ('pending', 'retrying')
+ORDER BY m.created_at LIMIT 500;
 
 -- name: conversation_external_ids
 -- Provider ids of a conversation's messages, oldest first (e-mail References). $1 conversation_id

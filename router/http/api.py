@@ -237,7 +237,7 @@ class API:
 
     async def _interaction_for(self, request: web.Request, principal: Principal) -> InteractionDetail:
         iid = parse_uuid(request.match_info["id"])
-        detail = await interactions.get_detail(self.pool, iid) if iid else None
+        detail = await interactions.get_detail(self.pool, self.engine.namespace, iid) if iid else None
         if detail is None:
             raise NotFound(f"interaction {request.match_info['id']} not found")
         if principal.role == Role.agent and not await self._agent_may_see(
@@ -248,13 +248,15 @@ class API:
 
     async def _agent_may_see(self, principal: Principal, customer_id: uuid.UUID) -> bool:
         assert principal.agent_id is not None
-        if await interactions.agent_serves_customer(self.pool, principal.agent_id, customer_id):
+        if await interactions.agent_serves_customer(
+            self.pool, self.engine.namespace, principal.agent_id, customer_id
+        ):
             return True
         offers = await self.engine.agent_offers(principal.agent_id)
         if not offers:
             return False
         offered = [iid for iid in (parse_uuid(o["i"]) for o in offers) if iid is not None]
-        return customer_id in await interactions.customer_ids(self.pool, offered)
+        return customer_id in await interactions.customer_ids(self.pool, self.engine.namespace, offered)
 
     async def find_interaction(self, request: web.Request) -> web.Response:
         """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
@@ -272,10 +274,10 @@ class API:
                     f"{name} contains NUL or a lone surrogate",
                     errors=[{"loc": ["query", name], "msg": "must not contain NUL or a lone surrogate"}],
                 )
-        iid = await interactions.id_by_external(self.pool, channel, external_id)
+        iid = await interactions.id_by_external(self.pool, self.engine.namespace, channel, external_id)
         if iid is None:
             raise NotFound(f"no {channel} interaction with external id {external_id}")
-        detail = await interactions.get_detail(self.pool, iid)
+        detail = await interactions.get_detail(self.pool, self.engine.namespace, iid)
         assert detail is not None
         return ok(await self._live_view(detail))
 
@@ -283,7 +285,9 @@ class API:
         it = detail.interaction
         out = interaction_out(it, detail)
         if it.status == InteractionStatus.transferred:
-            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
+            live = await interactions.live_in_conversation(
+                self.pool, self.engine.namespace, it.conversation_id
+            )
             out.live_id = str(live) if live else None
         if it.status == InteractionStatus.queued:
             out.position, out.estimated_wait_seconds = await self.ingest.live_position(it)
@@ -438,7 +442,13 @@ class API:
             )
         token = auth.new_token()
         stored = await token_store.insert(
-            self.pool, auth.hash_token(token), tin.role.value, tin.agent_id, tin.name, tin.expires_at
+            self.pool,
+            self.engine.namespace,
+            auth.hash_token(token),
+            tin.role.value,
+            tin.agent_id,
+            tin.name,
+            tin.expires_at,
         )
         log.info("token.created", token_id=str(stored.id), token_role=tin.role.value, agent_id=tin.agent_id)
         out = TokenOut(
@@ -454,12 +464,18 @@ class API:
     async def list_tokens(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         now = datetime.now(UTC)
-        return ok([token_info_out(t, now) for t in await token_store.all_tokens(self.pool)])
+        return ok(
+            [token_info_out(t, now) for t in await token_store.all_tokens(self.pool, self.engine.namespace)]
+        )
 
     async def delete_token(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
         token_id = parse_uuid(request.match_info["id"])
-        revoked = await token_store.revoke(self.pool, token_id) if token_id is not None else None
+        revoked = (
+            await token_store.revoke(self.pool, self.engine.namespace, token_id)
+            if token_id is not None
+            else None
+        )
         if revoked is None:
             raise NotFound(f"token {request.match_info['id']} not found")
         # refused here at once; every other process refuses it when the event reaches it

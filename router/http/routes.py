@@ -183,8 +183,8 @@ HTTP_ROUTES: tuple[Route, ...] = (
         roles=(ADAPTER,),
         body=c.InboundEvent,
         description="Resolves the customer, opens the interaction (or appends the message to the customer's"
-        " open one on the channel) and queues it. Idempotent on channel + `external_id` (and on"
-        " `message_external_id`): a retry answers 200 with the same interaction.",
+        " open one on the channel) and queues it. Idempotent on channel + `external_id` within this"
+        " routing domain (and on `message_external_id`): a retry answers 200 with the same interaction.",
         ok={
             201: _json("A new interaction was opened.", c.IngestResult),
             200: _json(
@@ -194,10 +194,14 @@ HTTP_ROUTES: tuple[Route, ...] = (
             ),
         },
         errors={
+            409: _problem(
+                "The message's provider id (`message_external_id`, or `external_id` for a message channel) is"
+                " stored already in another routing domain of the deployment."
+            ),
             422: _problem(
                 "The body does not match the model, the sender's identity is unusable, the conversation is"
                 " not this customer's, or no queue takes the interaction."
-            )
+            ),
         },
     ),
     _route(
@@ -212,7 +216,7 @@ HTTP_ROUTES: tuple[Route, ...] = (
         " (`?channel=voice&external_id=CA…`).",
         ok={200: _json("The interaction, with its messages, notes and live position.", c.InteractionOut)},
         errors={
-            404: _problem("No interaction of this channel has this provider id."),
+            404: _problem("No interaction of this channel in this routing domain has this provider id."),
             422: _problem("`channel` or `external_id` is missing, or holds a NUL or a lone surrogate."),
         },
     ),

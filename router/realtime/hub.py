@@ -88,9 +88,13 @@ class SupervisorSession:
         self.outbox.put(text)
 
 
-async def work_view(pool: asyncpg.Pool, interaction_id: str) -> tuple[InteractionOut, ContextRecord] | None:
-    """The interaction (with messages and notes) and its customer's context record."""
-    it = await interactions.get(pool, interaction_id)
+async def work_view(
+    pool: asyncpg.Pool, namespace: str, interaction_id: str
+) -> tuple[InteractionOut, ContextRecord] | None:
+    """The domain's interaction (with messages and notes) and its customer's context record. The record
+    is shared by every domain: it lists the customer's interactions in other domains too, because an offer
+    shows one customer across channels and regions."""
+    it = await interactions.get(pool, namespace, interaction_id)
     if it is None:
         return None
     raw = await customers.context_json(pool, it.customer_id)
@@ -98,7 +102,7 @@ async def work_view(pool: asyncpg.Pool, interaction_id: str) -> tuple[Interactio
     record = ContextRecord.model_validate_json(raw)
     current = next((i for i in record.interactions if i.id == str(it.id)), None)
     if current is None:  # older than the record's window
-        detail = await interactions.get_detail(pool, it.id)
+        detail = await interactions.get_detail(pool, namespace, it.id)
         assert detail is not None
         current = interaction_out(detail.interaction, detail)
     return current, record
@@ -258,7 +262,7 @@ class Hub:
     async def offer_frame(
         self, offer_id: str, interaction_id: str, deadline_ms: float
     ) -> frames.Offer | None:
-        view = await work_view(self.pool, interaction_id)
+        view = await work_view(self.pool, self.engine.namespace, interaction_id)
         if view is None:
             return None
         interaction, record = view

@@ -75,7 +75,9 @@ class TokenSockets:
             del self._by_token[tid]  # only closed sockets left
         if not open_ids:
             return 0
-        revoked = await token_store.revoked_among(self.tokens.pool, [uuid.UUID(t) for t in open_ids])
+        revoked = await token_store.revoked_among(
+            self.tokens.pool, self.tokens.namespace, [uuid.UUID(t) for t in open_ids]
+        )
         for token_id in revoked:
             self.revoked(str(token_id))
         return len(revoked)

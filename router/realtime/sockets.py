@@ -120,7 +120,7 @@ class Sockets:
         cfg = self.directory.agents[agent_id]
         items = []
         for iid in await self.engine.agent_work(agent_id):
-            view = await work_view(self.pool, iid)
+            view = await work_view(self.pool, self.engine.namespace, iid)
             if view is not None:
                 live = await self.engine.interaction_live(iid)
                 until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
@@ -257,7 +257,7 @@ class Sockets:
             return {"state": presence.state}
         if isinstance(f, frames.Accept):
             iid = await self.work.accept(agent, f.offer_id)
-            view = await work_view(self.pool, iid)
+            view = await work_view(self.pool, self.engine.namespace, iid)
             if view is not None:
                 s.send(frames.Assigned(interaction=view[0], context=view[1]))
             return {"interaction_id": iid}

@@ -68,7 +68,7 @@ class Directory:
                 wrapup_seconds=r.wrapup_seconds,
                 service_level_seconds=r.service_level_seconds,
             )
-            for r in await queue_store.list_all(self.pool)
+            for r in await queue_store.list_all(self.pool, self.engine.namespace)
         }
         self.agents = {
             r.id: AgentConfig(
@@ -78,10 +78,11 @@ class Directory:
                 voice_blocks_other_channels=r.voice_blocks_other_channels,
                 address=r.address,
             )
-            for r in await agent_store.list_all(self.pool)
+            for r in await agent_store.list_all(self.pool, self.engine.namespace)
         }
         self.rules = [
-            RoutingRule(when=r.when, queue=r.queue_id) for r in await rule_store.list_all(self.pool)
+            RoutingRule(when=r.when, queue=r.queue_id)
+            for r in await rule_store.list_all(self.pool, self.engine.namespace)
         ]
 
     async def sync_live(self) -> None:
@@ -120,31 +121,31 @@ class Directory:
     async def put_queue(self, queue_id: str, cfg: QueueConfig) -> None:
         """Create or change one queue: only that queue is written to the live index, so a change costs
         the same with ten agents or ten thousand."""
-        await queue_store.upsert(self.pool, queue_record(queue_id, cfg))
+        await queue_store.upsert(self.pool, self.engine.namespace, queue_record(queue_id, cfg))
         self.queues[queue_id] = cfg
         await self.sync_queue(queue_id)
         await self.announce_change()
 
     async def put_agent(self, agent_id: str, cfg: AgentConfig) -> None:
         """Create or change one agent; only that agent is written to the live index."""
-        await agent_store.upsert(self.pool, agent_record(agent_id, cfg))
+        await agent_store.upsert(self.pool, self.engine.namespace, agent_record(agent_id, cfg))
         self.agents[agent_id] = cfg
         await self.sync_agent(agent_id)
         await self.announce_change()
 
     async def put_rules(self, rules: list[RoutingRule]) -> None:
-        await rule_store.replace(self.pool, [(r.when, r.queue) for r in rules])
+        await rule_store.replace(self.pool, self.engine.namespace, [(r.when, r.queue) for r in rules])
         await self.reload()
         await self.announce_change()
 
     async def apply_file(self, cfg: FileConfig) -> None:
         """Apply the configuration file's queues, agents and rules (declarative upserts)."""
         for q in cfg.queues:
-            await queue_store.upsert(self.pool, queue_record(q.id, q))
+            await queue_store.upsert(self.pool, self.engine.namespace, queue_record(q.id, q))
         for a in cfg.agents:
-            await agent_store.upsert(self.pool, agent_record(a.id, a))
+            await agent_store.upsert(self.pool, self.engine.namespace, agent_record(a.id, a))
         if cfg.rules:
-            await rule_store.replace(self.pool, [(r.when, r.queue) for r in cfg.rules])
+            await rule_store.replace(self.pool, self.engine.namespace, [(r.when, r.queue) for r in cfg.rules])
         await self.reload()
 
     def choose_queue(self, channel: str, attributes: dict[str, object]) -> str | None:

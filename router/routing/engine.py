@@ -76,6 +76,8 @@ class Presence:
 class Engine:
     def __init__(self, redis: aioredis.Redis, namespace: str) -> None:
         self.redis = redis
+        self.namespace = namespace
+        """The routing domain: its Redis keys share this hash tag, its rows in PostgreSQL carry it."""
         self.keys = Keys.for_namespace(namespace)
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(load_script_source(name)) for name in SCRIPTS

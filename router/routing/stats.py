@@ -90,7 +90,7 @@ class Statistics:
     async def day_counts(self) -> dict[str, dict[str, int]]:
         return {
             r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
-            for r in await interaction_store.day_counts(self.pool, _start_of_day())
+            for r in await interaction_store.day_counts(self.pool, self.engine.namespace, _start_of_day())
         }
 
     async def queue_stats(self, queue: str, day: dict[str, int] | None = None) -> QueueStats:

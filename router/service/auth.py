@@ -1,8 +1,11 @@
 """Bearer tokens, one role each: admin, adapter, agent (bound to one agent id), supervisor.
 
-Tokens are stored as SHA-256 hashes; the admin token from ``OMNIROUTE_ADMIN_TOKEN`` is accepted as
-given. Browsers cannot set headers on a websocket, so sockets also take ``?token=``; the access log
-never records query strings, so the token does not reach the logs."""
+Tokens are stored as SHA-256 hashes, each in the routing domain (namespace) that created it or whose
+configuration file names it, and are accepted only there; the admin token from ``OMNIROUTE_ADMIN_TOKEN``
+is never stored and is accepted as given by every server it is given to, whatever its domain.
+
+Browsers cannot set headers on a websocket, so sockets also take ``?token=``; the access log never records
+query strings, so the token does not reach the logs."""
 
 from __future__ import annotations
 
@@ -52,14 +55,15 @@ def new_token() -> str:
 
 class TokenCache:
     """Resolves bearer tokens: the configured admin token, this process's internal tokens (the in-process
-    adapters'), and stored tokens (cached for ``CACHE_SECONDS``).
+    adapters'), and the stored tokens of this process's routing domain (cached for ``CACHE_SECONDS``).
 
     The cache never serves an expired token, and :meth:`forget` drops a revoked one at once (every
     process calls it on the ``token_revoked`` event). A lookup that was reading PostgreSQL while a
     revocation arrived does not cache what it read."""
 
-    def __init__(self, pool: asyncpg.Pool, admin_token: str | None) -> None:
+    def __init__(self, pool: asyncpg.Pool, namespace: str, admin_token: str | None) -> None:
         self.pool = pool
+        self.namespace = namespace
         self.admin_token = admin_token
         self._internal: dict[str, Principal] = {}
         self._cache: dict[str, tuple[float, Principal | None]] = {}
@@ -88,7 +92,7 @@ class TokenCache:
             principal = hit[1]
             return None if principal is not None and principal.expired() else principal
         generation = self._generation
-        found = await token_store.get(self.pool, key)
+        found = await token_store.get(self.pool, self.namespace, key)
         principal = (
             Principal(
                 Role(found.role),

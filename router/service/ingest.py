@@ -139,7 +139,9 @@ class Ingest:
         msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
         async with self.pool.acquire() as conn, conn.transaction():
             written = await self._write(conn, ev, keys, join_open, msg_ext)
-        it = written.interaction or await interactions.get(self.pool, written.interaction_id)
+        it = written.interaction or await interactions.get(
+            self.pool, self.engine.namespace, written.interaction_id
+        )
         assert it is not None
         if written.message is not None:
             await self._announce_message(it, written.message)
@@ -159,14 +161,21 @@ class Ingest:
         msg_ext: str | None,
     ) -> _Written:
         channel = ev.channel.value
-        await interactions.lock_external_id(conn, channel, ev.external_id)
-        existing = await interactions.id_by_external(conn, channel, ev.external_id)
+        await interactions.lock_external_id(conn, self.engine.namespace, channel, ev.external_id)
+        existing = await interactions.id_by_external(conn, self.engine.namespace, channel, ev.external_id)
         if existing is not None:
             return _Written(existing, created=False)
         if msg_ext is not None:
             await messages.lock_external_id(conn, channel, msg_ext)
             ref = await messages.ref_by_external(conn, channel, msg_ext)
             if ref is not None:
+                if await interactions.get(conn, self.engine.namespace, ref.interaction_id) is None:
+                    # a provider's message id names one message in the whole deployment: this one is
+                    # stored in another routing domain, whose interaction this domain must not show
+                    raise Conflict(
+                        f"{channel} message {msg_ext!r} is stored in another routing domain",
+                        errors=[{"loc": ["message_external_id"], "msg": "stored in another routing domain"}],
+                    )
                 return _Written(ref.interaction_id, created=False)
         customer_id = await customers.resolve_customer(
             conn,
@@ -191,9 +200,11 @@ class Ingest:
             conversation_id = await conversations.by_message_refs(conn, ev.thread_refs)
         attachments = [a.model_dump(mode="json", exclude_none=True) for a in ev.attachments]
         if join_open:
-            open_id = await interactions.open_for(conn, customer_id, channel, conversation_id)
+            open_id = await interactions.open_for(
+                conn, self.engine.namespace, customer_id, channel, conversation_id
+            )
             if open_id is not None:
-                joined = await interactions.get(conn, open_id)
+                joined = await interactions.get(conn, self.engine.namespace, open_id)
                 assert joined is not None
                 message = await messages.insert(
                     conn,
@@ -228,6 +239,7 @@ class Ingest:
         priority = ev.priority if ev.priority is not None else queue.priority
         created = await interactions.create(
             conn,
+            namespace=self.engine.namespace,
             interaction_id=interaction_id,
             customer_id=customer_id,
             conversation_id=conversation_id,
@@ -320,15 +332,17 @@ class Ingest:
         agent holds it (checked in the same statement as the insert), never on to where a transfer took
         the conversation; otherwise :class:`Forbidden` and nothing is stored."""
         iid = parse_uuid(interaction_id)
-        it = await interactions.get(self.pool, iid) if iid else None
+        it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
         if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
         if held_by is not None:
             return await self._add_agent_message(it, held_by, msg)
         if it.status == InteractionStatus.transferred:
-            live = await interactions.live_in_conversation(self.pool, it.conversation_id)
+            live = await interactions.live_in_conversation(
+                self.pool, self.engine.namespace, it.conversation_id
+            )
             if live is not None:
-                it = await interactions.get(self.pool, live)
+                it = await interactions.get(self.pool, self.engine.namespace, live)
                 assert it is not None
         if msg.direction == "outbound":
             from_agent = msg.agent_id
@@ -363,6 +377,7 @@ class Ingest:
     ) -> tuple[Message, bool]:
         message = await messages.insert_held(
             self.pool,
+            namespace=self.engine.namespace,
             interaction_id=it.id,
             agent_id=agent_id,
             body=msg.body,
@@ -387,9 +402,11 @@ class Ingest:
         """The customer hung up or left: abandoned if still waiting; otherwise the agent is told and
         completes it as usual."""
         iid = parse_uuid(interaction_id)
-        ended = await interactions.customer_ended(self.pool, iid, reason) if iid else None
+        ended = (
+            await interactions.customer_ended(self.pool, self.engine.namespace, iid, reason) if iid else None
+        )
         if ended is None:
-            existing = await interactions.get(self.pool, iid) if iid else None
+            existing = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
             if existing is None:
                 raise NotFound(f"interaction {interaction_id} not found")
             if existing.status in (
@@ -405,7 +422,7 @@ class Ingest:
             await self.engine.customer_end(str(iid))
         except NotReady:
             pass  # the rebuild reads PostgreSQL, where it is already ended
-        full = await interactions.get(self.pool, iid)
+        full = await interactions.get(self.pool, self.engine.namespace, iid)
         assert full is not None
         return full
 

@@ -93,8 +93,9 @@ class Outbound:
             message = await messages.get(self.pool, message_id)
             if message is None or message.status not in ("pending", "retrying"):
                 return
-            it = await interactions.get(self.pool, message.interaction_id)
-            assert it is not None
+            it = await interactions.get(self.pool, self.engine.namespace, message.interaction_id)
+            if it is None:
+                return  # a reply in another routing domain: that domain's servers deliver it
             route = self.route_for(it.channel, it.from_kind)
             if route is None:
                 await self._status(message, "failed", f"no adapter is configured for channel {it.channel}")

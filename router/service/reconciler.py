@@ -125,7 +125,7 @@ class Reconciler:
             started = time.perf_counter()
             await self.directory.reload()
             await self.directory.sync_live()
-            open_work = await interactions.open_all(self.pool)
+            open_work = await interactions.open_all(self.pool, self.engine.namespace)
             items = [_live_item(it) for it in open_work if it.status == "queued" or it.agent_id]
             for k in range(0, len(items), BATCH):
                 await self.engine.restore(items[k : k + BATCH], self.node.grace_ms)
@@ -170,7 +170,7 @@ class Reconciler:
         now_ms = time.time() * 1000
         settled = [
             it
-            for it in await interactions.open_all(self.pool)
+            for it in await interactions.open_all(self.pool, self.engine.namespace)
             if now_ms - max(it.created_ms, it.changed_ms or 0) > REPAIR_AFTER_MS
         ]
         fixed = 0
@@ -201,10 +201,10 @@ class Reconciler:
                 live = await self.engine.interaction_live(iid)
                 agent = live.get("agent")
                 if live.get("st") == "assigned" and agent:
-                    await interactions.assign(self.pool, it.id, agent)
+                    await interactions.assign(self.pool, self.engine.namespace, it.id, agent)
                     fixed += 1
             elif st == "waiting" and it.status == "assigned":
-                await interactions.requeue(self.pool, it.id)
+                await interactions.requeue(self.pool, self.engine.namespace, it.id)
                 fixed += 1
         fixed += await self._drop_closed()
         if fixed:
@@ -226,7 +226,7 @@ class Reconciler:
         ]
         if not live:
             return 0
-        statuses = await interactions.statuses(self.pool, [uuid.UUID(i) for i in live])
+        statuses = await interactions.statuses(self.pool, self.engine.namespace, [uuid.UUID(i) for i in live])
         closed = [
             str(iid) for iid, status in statuses.items() if status not in ("queued", "assigned", "wrapup")
         ]
@@ -243,7 +243,7 @@ class Reconciler:
                 await self.work.close_after_wrapup(ident, extra or None)
             elif kind == "g":
                 for iid in filter(None, extra.split(",")):
-                    await interactions.requeue(self.pool, iid)
+                    await interactions.requeue(self.pool, self.engine.namespace, iid)
                     await interactions.add_history(self.pool, iid, "requeued", ident, reason="agent_not_back")
                 log.info("agent.grace_expired", agent_id=ident, requeued=extra)
         return len(fired)
@@ -274,7 +274,7 @@ class Reconciler:
     async def resubmit_pending(self) -> None:
         if self.outbound is None:
             return
-        for message_id in await messages.pending_ids(self.pool):
+        for message_id in await messages.pending_ids(self.pool, self.engine.namespace):
             await self.outbound.submit(str(message_id))
 
     async def heartbeat(self) -> None:

@@ -49,7 +49,7 @@ class Work:
     async def _held(self, agent_id: str, interaction_id: str) -> Interaction:
         """The interaction, if this agent holds it (assigned or in wrap-up)."""
         iid = parse_uuid(interaction_id)
-        it = await interactions.get(self.pool, iid) if iid else None
+        it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
         if it is None:
             raise NotFound(f"interaction {interaction_id} not found")
         if it.agent_id != agent_id or it.status not in (
@@ -63,7 +63,7 @@ class Work:
         started = time.perf_counter()
         interaction_id = await self.engine.accept(agent_id, offer_id)
         try:
-            assigned = await interactions.assign(self.pool, interaction_id, agent_id)
+            assigned = await interactions.assign(self.pool, self.engine.namespace, interaction_id, agent_id)
             if assigned:
                 await interactions.add_history(
                     self.pool, interaction_id, "assigned", agent_id, offer_id=offer_id
@@ -115,11 +115,13 @@ class Work:
         until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms)
         async with self.pool.acquire() as conn, conn.transaction():
             if until_ms:
-                await interactions.wrapup(conn, it.id, disposition, summary, _ts(until_ms / 1000))
+                await interactions.wrapup(
+                    conn, self.engine.namespace, it.id, disposition, summary, _ts(until_ms / 1000)
+                )
                 await interactions.add_history(conn, it.id, "wrapup", agent_id, disposition=disposition)
             else:
-                await interactions.wrapup(conn, it.id, disposition, summary, None)
-                await interactions.close(conn, it.id, "completed")
+                await interactions.wrapup(conn, self.engine.namespace, it.id, disposition, summary, None)
+                await interactions.close(conn, self.engine.namespace, it.id, "completed")
                 await interactions.add_history(conn, it.id, "completed", agent_id, disposition=disposition)
             await journey.add_event(
                 conn,
@@ -141,7 +143,10 @@ class Work:
         await self.close_after_wrapup(interaction_id, agent_id)
 
     async def close_after_wrapup(self, interaction_id: str, agent_id: str | None) -> None:
-        if await interactions.close(self.pool, interaction_id, "completed") is not None:
+        if (
+            await interactions.close(self.pool, self.engine.namespace, interaction_id, "completed")
+            is not None
+        ):
             await interactions.add_history(self.pool, interaction_id, "completed", agent_id)
 
     async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
@@ -155,7 +160,7 @@ class Work:
         if it.channel == Channel.voice:
             raise BadRequest("a voice interaction has no text channel; escalate to one to write")
         if subject:
-            await interactions.set_subject(self.pool, it.id, subject)
+            await interactions.set_subject(self.pool, self.engine.namespace, it.id, subject)
         message, _ = await self.ingest.add_message(
             str(it.id), MessageIn(direction="outbound", body=body, agent_id=agent_id), held_by=agent_id
         )
@@ -192,6 +197,7 @@ class Work:
                 await notes.insert(conn, it.customer_id, it.id, agent_id, note)
             moved = await interactions.insert(
                 conn,
+                namespace=self.engine.namespace,
                 interaction_id=new_id,
                 customer_id=it.customer_id,
                 conversation_id=it.conversation_id,
@@ -209,7 +215,9 @@ class Work:
             await interactions.add_history(
                 conn, new_id, "queued", queue=queue_id, transferred_from=str(it.id)
             )
-            await interactions.close(conn, it.id, "transferred", f"transferred to {queue_id}")
+            await interactions.close(
+                conn, self.engine.namespace, it.id, "transferred", f"transferred to {queue_id}"
+            )
             await interactions.add_history(
                 conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
             )

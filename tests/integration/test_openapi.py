@@ -66,7 +66,7 @@ async def test_every_operation_documents_its_real_answers(server: TestServer) ->
     _, doc = await server.request("GET", "/v1/openapi.json")
     paths = doc["paths"]
     ingest = paths["/v1/interactions"]["post"]["responses"]
-    assert {"200", "201", "401", "403", "413", "422", "503"} <= set(ingest)
+    assert {"200", "201", "401", "403", "409", "413", "422", "503"} <= set(ingest)
     assert ingest["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/IngestResult"
     }

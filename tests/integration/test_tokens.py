@@ -293,7 +293,10 @@ async def test_a_socket_is_closed_even_when_the_revocation_event_is_lost(make_se
     session, sup = await _supervisor_socket(server, created["token"])
     try:
         start = time.time()
-        assert await token_store.revoke(server.pool, uuid.UUID(created["id"])) is not None
+        assert (
+            await token_store.revoke(server.pool, server.engine.namespace, uuid.UUID(created["id"]))
+            is not None
+        )
         closed_at, code, reason = await _server_close(sup, SWEEP_SECONDS + 5)
         print(f"\nsocket closed {(closed_at - start) * 1000:.0f} ms after a revocation whose event was lost")
         assert (code, reason) == (4003, "token revoked")

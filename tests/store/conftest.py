@@ -15,6 +15,9 @@ from context_store import customers, interactions
 from context_store.db import create_pool, migrate
 from context_store.records import Interaction
 
+NS = "omniroute"
+"""The routing domain the store tests write in, unless a test names another."""
+
 
 class _Database(Protocol):
     database_url: str
@@ -74,9 +77,11 @@ async def new_interaction(
     conversation_id: uuid.UUID | None = None,
     priority: int = 0,
     venq_ms: int | None = None,
+    namespace: str = NS,
 ) -> Interaction:
     return await interactions.create(
         pool,
+        namespace=namespace,
         interaction_id=uuid.uuid4(),
         customer_id=customer_id,
         conversation_id=conversation_id or uuid.uuid4(),

@@ -10,10 +10,17 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from context_store import conversations, interactions, messages, notes
+from context_store import conversations, interactions, messages, notes, queues
 from context_store.errors import Duplicate
-from context_store.records import Closed, Interaction, InteractionDetail, OpenInteraction, QueueDayCounts
-from tests.store.conftest import new_customer, new_interaction
+from context_store.records import (
+    Closed,
+    Interaction,
+    InteractionDetail,
+    OpenInteraction,
+    QueueDayCounts,
+    QueueRecord,
+)
+from tests.store.conftest import NS, new_customer, new_interaction
 
 
 async def test_create_returns_the_whole_record_with_its_conversation_history_and_event(
@@ -36,7 +43,7 @@ async def test_create_returns_the_whole_record_with_its_conversation_history_and
     assert it.enqueued_at == datetime.fromtimestamp(1_700_000_000, UTC)
     assert it.attributes == {"lang": "en"}
     assert it.agent_id is None and it.assigned_at is None and it.ended_at is None
-    assert await interactions.get(pool, it.id) == it
+    assert await interactions.get(pool, NS, it.id) == it
     assert await conversations.get(pool, it.conversation_id) is not None
     assert (
         await pool.fetchval("SELECT status FROM interaction_history WHERE interaction_id = $1", it.id)
@@ -45,9 +52,9 @@ async def test_create_returns_the_whole_record_with_its_conversation_history_and
     assert await pool.fetchval("SELECT type FROM journey_events WHERE interaction_id = $1", it.id) == (
         "interaction.created"
     )
-    assert await interactions.id_by_external(pool, "voice", "CA1") == it.id
-    assert await interactions.id_by_external(pool, "chat", "CA1") is None
-    assert await interactions.get(pool, uuid.uuid4()) is None
+    assert await interactions.id_by_external(pool, NS, "voice", "CA1") == it.id
+    assert await interactions.id_by_external(pool, NS, "chat", "CA1") is None
+    assert await interactions.get(pool, NS, uuid.uuid4()) is None
 
 
 async def test_same_channel_and_external_id_is_refused_as_duplicate(pool: asyncpg.Pool) -> None:
@@ -68,8 +75,8 @@ async def test_concurrent_ingests_of_one_event_create_one_interaction(pool: asyn
 
     async def ingest_once() -> tuple[uuid.UUID, bool]:
         async with pool.acquire() as conn, conn.transaction():
-            await interactions.lock_external_id(conn, "chat", "evt-1")
-            found = await interactions.id_by_external(conn, "chat", "evt-1")
+            await interactions.lock_external_id(conn, NS, "chat", "evt-1")
+            found = await interactions.id_by_external(conn, NS, "chat", "evt-1")
             if found is not None:
                 return found, False
             it = await new_interaction(conn, cid, channel="chat", external_id="evt-1")
@@ -84,36 +91,36 @@ async def test_concurrent_ingests_of_one_event_create_one_interaction(pool: asyn
 async def test_lifecycle_assign_wrapup_close_and_what_each_step_answers(pool: asyncpg.Pool) -> None:
     cid = await new_customer(pool)
     it = await new_interaction(pool, cid)
-    assert await interactions.assign(pool, it.id, "a1") is True
-    assigned = await interactions.get(pool, it.id)
+    assert await interactions.assign(pool, NS, it.id, "a1") is True
+    assigned = await interactions.get(pool, NS, it.id)
     assert assigned is not None and (assigned.status, assigned.agent_id) == ("assigned", "a1")
     assert assigned.assigned_at is not None
-    assert await interactions.agent_serves_customer(pool, "a1", cid) is True
-    assert await interactions.agent_serves_customer(pool, "a2", cid) is False
+    assert await interactions.agent_serves_customer(pool, NS, "a1", cid) is True
+    assert await interactions.agent_serves_customer(pool, NS, "a2", cid) is False
 
-    assert await interactions.requeue(pool, it.id) is True
-    assert await interactions.requeue(pool, it.id) is False, "only assigned work is requeued"
-    requeued = await interactions.get(pool, it.id)
+    assert await interactions.requeue(pool, NS, it.id) is True
+    assert await interactions.requeue(pool, NS, it.id) is False, "only assigned work is requeued"
+    requeued = await interactions.get(pool, NS, it.id)
     assert requeued is not None and (requeued.status, requeued.agent_id, requeued.venq_ms) == (
         "queued",
         None,
         it.venq_ms,
     )
-    assert await interactions.wrapup(pool, it.id, "x", None, None) is False, "waiting work has no wrap-up"
+    assert await interactions.wrapup(pool, NS, it.id, "x", None, None) is False, "waiting work has no wrap-up"
 
-    assert await interactions.assign(pool, it.id, "a1") is True
+    assert await interactions.assign(pool, NS, it.id, "a1") is True
     until = datetime.now(UTC) + timedelta(seconds=30)
-    assert await interactions.wrapup(pool, it.id, "sold", "bought the plan", until) is True
-    assert await interactions.wrapup(pool, it.id, None, None, until) is True
-    wrapped = await interactions.get(pool, it.id)
+    assert await interactions.wrapup(pool, NS, it.id, "sold", "bought the plan", until) is True
+    assert await interactions.wrapup(pool, NS, it.id, None, None, until) is True
+    wrapped = await interactions.get(pool, NS, it.id)
     assert wrapped is not None
     assert (wrapped.status, wrapped.disposition, wrapped.summary) == ("wrapup", "sold", "bought the plan")
     assert wrapped.wrapup_until == until and wrapped.ended_at is not None
 
-    assert await interactions.close(pool, it.id, "completed") == Closed(it.id, "completed")
-    assert await interactions.close(pool, it.id, "completed") is None, "closing twice changes nothing"
-    assert await interactions.assign(pool, it.id, "a2") is False, "ended work is never assigned"
-    closed = await interactions.get(pool, it.id)
+    assert await interactions.close(pool, NS, it.id, "completed") == Closed(it.id, "completed")
+    assert await interactions.close(pool, NS, it.id, "completed") is None, "closing twice changes nothing"
+    assert await interactions.assign(pool, NS, it.id, "a2") is False, "ended work is never assigned"
+    closed = await interactions.get(pool, NS, it.id)
     assert closed is not None and closed.status == "completed" and closed.wrapup_until is None
 
 
@@ -121,12 +128,14 @@ async def test_customer_end_abandons_waiting_work_and_marks_held_work(pool: asyn
     cid = await new_customer(pool)
     waiting = await new_interaction(pool, cid)
     held = await new_interaction(pool, cid)
-    await interactions.assign(pool, held.id, "a1")
-    assert await interactions.customer_ended(pool, waiting.id, "hung_up") == Closed(waiting.id, "abandoned")
-    assert await interactions.customer_ended(pool, held.id, "left") == Closed(held.id, "assigned")
-    assert await interactions.customer_ended(pool, waiting.id, "again") is None
-    assert await interactions.customer_ended(pool, uuid.uuid4(), "x") is None
-    ended = await interactions.get(pool, held.id)
+    await interactions.assign(pool, NS, held.id, "a1")
+    assert await interactions.customer_ended(pool, NS, waiting.id, "hung_up") == Closed(
+        waiting.id, "abandoned"
+    )
+    assert await interactions.customer_ended(pool, NS, held.id, "left") == Closed(held.id, "assigned")
+    assert await interactions.customer_ended(pool, NS, waiting.id, "again") is None
+    assert await interactions.customer_ended(pool, NS, uuid.uuid4(), "x") is None
+    ended = await interactions.get(pool, NS, held.id)
     assert ended is not None and ended.end_reason == "left" and ended.ended_at is not None
 
 
@@ -143,12 +152,12 @@ async def test_detail_has_messages_and_notes_oldest_first(pool: asyncpg.Pool) ->
             body=body,
         )
     await notes.insert(pool, cid, it.id, "a1", "note")
-    detail = await interactions.get_detail(pool, it.id)
+    detail = await interactions.get_detail(pool, NS, it.id)
     assert isinstance(detail, InteractionDetail)
     assert detail.interaction == it
     assert [m.body for m in detail.messages] == ["one", "two"]
     assert [(n.body, n.agent_id, n.interaction_id) for n in detail.notes] == [("note", "a1", it.id)]
-    assert await interactions.get_detail(pool, uuid.uuid4()) is None
+    assert await interactions.get_detail(pool, NS, uuid.uuid4()) is None
 
 
 async def test_transfer_insert_keeps_the_conversation_and_virtual_enqueue_time(pool: asyncpg.Pool) -> None:
@@ -157,6 +166,7 @@ async def test_transfer_insert_keeps_the_conversation_and_virtual_enqueue_time(p
     new_id = uuid.uuid4()
     moved = await interactions.insert(
         pool,
+        namespace=NS,
         interaction_id=new_id,
         customer_id=cid,
         conversation_id=first.conversation_id,
@@ -178,14 +188,14 @@ async def test_transfer_insert_keeps_the_conversation_and_virtual_enqueue_time(p
         1_000,
     )
     assert (moved.status, moved.queue, moved.subject) == ("queued", "billing", "Re: plan")
-    await interactions.close(pool, first.id, "transferred", "transferred to billing")
-    assert await interactions.live_in_conversation(pool, first.conversation_id) == new_id
-    assert await interactions.open_for(pool, cid, "email", None) == new_id
-    assert await interactions.open_for(pool, cid, "email", first.conversation_id) == new_id
-    assert await interactions.open_for(pool, cid, "email", uuid.uuid4()) is None
-    assert await interactions.open_for(pool, cid, "chat", None) is None, "the transferred one is closed"
-    await interactions.set_subject(pool, new_id, "Re: Re: plan")
-    assert (await interactions.get(pool, new_id)).subject == "Re: Re: plan"
+    await interactions.close(pool, NS, first.id, "transferred", "transferred to billing")
+    assert await interactions.live_in_conversation(pool, NS, first.conversation_id) == new_id
+    assert await interactions.open_for(pool, NS, cid, "email", None) == new_id
+    assert await interactions.open_for(pool, NS, cid, "email", first.conversation_id) == new_id
+    assert await interactions.open_for(pool, NS, cid, "email", uuid.uuid4()) is None
+    assert await interactions.open_for(pool, NS, cid, "chat", None) is None, "the transferred one is closed"
+    await interactions.set_subject(pool, NS, new_id, "Re: Re: plan")
+    assert (await interactions.get(pool, NS, new_id)).subject == "Re: Re: plan"
 
 
 async def test_open_work_statuses_and_customers(pool: asyncpg.Pool) -> None:
@@ -193,10 +203,10 @@ async def test_open_work_statuses_and_customers(pool: asyncpg.Pool) -> None:
     waiting = await new_interaction(pool, c1, queue_id="q1")
     held = await new_interaction(pool, c2, queue_id="q2")
     done = await new_interaction(pool, c2, queue_id="q2")
-    await interactions.assign(pool, held.id, "a1")
+    await interactions.assign(pool, NS, held.id, "a1")
     await interactions.add_history(pool, held.id, "assigned", "a1", offer_id="o1")
-    await interactions.close(pool, done.id, "completed")
-    found = {o.id: o for o in await interactions.open_all(pool)}
+    await interactions.close(pool, NS, done.id, "completed")
+    found = {o.id: o for o in await interactions.open_all(pool, NS)}
     assert set(found) == {waiting.id, held.id}
     row = found[held.id]
     assert isinstance(row, OpenInteraction)
@@ -210,24 +220,24 @@ async def test_open_work_statuses_and_customers(pool: asyncpg.Pool) -> None:
     assert row.created_ms == pytest.approx(held.created_at.timestamp() * 1000, abs=1)
     assert row.changed_ms is not None and row.changed_ms >= row.created_ms
     assert found[waiting.id].wrapup_until is None
-    assert await interactions.statuses(pool, [waiting.id, done.id, uuid.uuid4()]) == {
+    assert await interactions.statuses(pool, NS, [waiting.id, done.id, uuid.uuid4()]) == {
         waiting.id: "queued",
         done.id: "completed",
     }
-    assert await interactions.customer_ids(pool, [waiting.id, held.id, done.id]) == {c1, c2}
-    assert await interactions.customer_ids(pool, []) == set()
+    assert await interactions.customer_ids(pool, NS, [waiting.id, held.id, done.id]) == {c1, c2}
+    assert await interactions.customer_ids(pool, NS, []) == set()
 
 
 async def test_day_counts_per_queue(pool: asyncpg.Pool) -> None:
-    await pool.execute("INSERT INTO queues (id, channels, service_level_seconds) VALUES ('q1', '{chat}', 20)")
+    await queues.upsert(pool, NS, QueueRecord("q1", None, {}, ["chat"], 0, 20.0, 30.0, 20.0))
     cid = await new_customer(pool)
     fast = await new_interaction(pool, cid, queue_id="q1")
     slow = await new_interaction(pool, cid, queue_id="q1", venq_ms=fast.venq_ms - 3_600_000)
     gone = await new_interaction(pool, cid, queue_id="q1")
     await new_interaction(pool, cid, queue_id="q1")
     for it in (fast, slow):
-        await interactions.assign(pool, it.id, "a1")
-    await interactions.customer_ended(pool, gone.id, "hung_up")
+        await interactions.assign(pool, NS, it.id, "a1")
+    await interactions.customer_ended(pool, NS, gone.id, "hung_up")
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    assert await interactions.day_counts(pool, today) == [QueueDayCounts("q1", 2, 1, 1)]
-    assert await interactions.day_counts(pool, today + timedelta(days=1)) == []
+    assert await interactions.day_counts(pool, NS, today) == [QueueDayCounts("q1", 2, 1, 1)]
+    assert await interactions.day_counts(pool, NS, today + timedelta(days=1)) == []

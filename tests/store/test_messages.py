@@ -10,7 +10,7 @@ import asyncpg
 
 from context_store import conversations, messages, notes
 from context_store.records import Interaction, Message, MessageRef, MessageStatus, Note, ThreadRef
-from tests.store.conftest import new_customer, new_interaction
+from tests.store.conftest import NS, new_customer, new_interaction
 
 
 async def _chat(pool: asyncpg.Pool) -> Interaction:
@@ -63,13 +63,13 @@ async def test_a_provider_id_is_stored_once_per_channel(pool: asyncpg.Pool) -> N
 async def test_delivery_status_only_moves_forward(pool: asyncpg.Pool) -> None:
     it = await _chat(pool)
     m = await _reply(pool, it)
-    assert await messages.pending_ids(pool) == [m.id]
+    assert await messages.pending_ids(pool, NS) == [m.id]
     assert await messages.set_status(pool, m.id, "retrying", "HTTP 502") == MessageStatus(
         m.id, it.id, "retrying", "a1"
     )
-    assert await messages.pending_ids(pool) == [m.id], "a retrying message is still to deliver"
+    assert await messages.pending_ids(pool, NS) == [m.id], "a retrying message is still to deliver"
     assert await messages.set_status(pool, m.id, "sent", None, "SM42") is not None
-    assert await messages.pending_ids(pool) == []
+    assert await messages.pending_ids(pool, NS) == []
     assert await messages.set_status(pool, m.id, "queued", "late", None) is None, "never back to in flight"
     assert (await messages.get(pool, m.id)).external_id == "SM42"
 

@@ -1,4 +1,5 @@
-"""Webhooks and the outbox of their deliveries (migration 0012).
+"""Webhooks and the outbox of their deliveries (migration 0012). A webhook belongs to one routing domain
+(namespace): it is listed, deleted and fed only there.
 
 The fan-out copies stream events into deliveries under the stream's cursor lock (one process at a time,
 the cursor moved in the same transaction); the senders claim due deliveries with a lease, each the oldest
@@ -33,25 +34,27 @@ class NewDelivery:
 
 
 async def insert(
-    conn: Conn, url: str, events: Sequence[str], secret: str, description: str | None
+    conn: Conn, namespace: str, url: str, events: Sequence[str], secret: str, description: str | None
 ) -> Webhook:
-    return from_row(Webhook, await conn.fetchrow(q("webhook_insert"), url, list(events), secret, description))
+    row = await conn.fetchrow(q("webhook_insert"), url, list(events), secret, description, namespace)
+    return from_row(Webhook, row)
 
 
-async def all_webhooks(conn: Conn) -> list[Webhook]:
-    return [from_row(Webhook, r) for r in await conn.fetch(q("webhooks_all"))]
+async def all_webhooks(conn: Conn, namespace: str) -> list[Webhook]:
+    return [from_row(Webhook, r) for r in await conn.fetch(q("webhooks_all"), namespace)]
 
 
-async def get(conn: Conn, webhook_id: uuid.UUID) -> Webhook | None:
-    return from_row_or_none(Webhook, await conn.fetchrow(q("webhook_get"), webhook_id))
+async def get(conn: Conn, namespace: str, webhook_id: uuid.UUID) -> Webhook | None:
+    return from_row_or_none(Webhook, await conn.fetchrow(q("webhook_get"), webhook_id, namespace))
 
 
-async def delete(conn: Conn, webhook_id: uuid.UUID) -> bool:
-    return await conn.fetchval(q("webhook_delete"), webhook_id) is not None
+async def delete(conn: Conn, namespace: str, webhook_id: uuid.UUID) -> bool:
+    return await conn.fetchval(q("webhook_delete"), webhook_id, namespace) is not None
 
 
-async def subscriptions(conn: Conn) -> list[WebhookSubscription]:
-    return [from_row(WebhookSubscription, r) for r in await conn.fetch(q("webhook_subscriptions"))]
+async def subscriptions(conn: Conn, namespace: str) -> list[WebhookSubscription]:
+    rows = await conn.fetch(q("webhook_subscriptions"), namespace)
+    return [from_row(WebhookSubscription, r) for r in rows]
 
 
 async def init_cursor(conn: Conn, stream: str, last_id: str) -> None:

@@ -4,14 +4,19 @@
 -- exactly once however many processes run and whenever one of them stops. Deliveries are claimed
 -- with FOR UPDATE SKIP LOCKED and a lease; only the oldest pending delivery of each ordering key
 -- (an interaction, an agent) of a webhook can be claimed, so each interaction's events arrive in order.
+-- A webhook belongs to one routing domain (`[routing] namespace`): it gets that domain's events only, and
+-- only that domain's admin tokens see it.
 CREATE TABLE webhooks (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    namespace text NOT NULL,
     url text NOT NULL,
     events text[] NOT NULL,
     secret text NOT NULL,
     description text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+CREATE INDEX webhooks_namespace ON webhooks (namespace, created_at);
 
 CREATE TABLE webhook_cursors (
     stream text PRIMARY KEY,

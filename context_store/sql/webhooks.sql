@@ -1,24 +1,26 @@
 -- name: webhook_insert
--- $1 url, $2 events, $3 secret, $4 description
-INSERT INTO webhooks (url, events, secret, description) VALUES ($1, $2, $3, $4)
+-- $1 url, $2 events, $3 secret, $4 description, $5 namespace
+INSERT INTO webhooks (url, events, secret, description, namespace) VALUES ($1, $2, $3, $4, $5)
 RETURNING id, url, events, description, created_at;
 
 -- name: webhooks_all
--- Every webhook, oldest first; never the secret.
-SELECT id, url, events, description, created_at FROM webhooks ORDER BY created_at, id;
+-- Every webhook of the domain, oldest first; never the secret.
+-- $1 namespace
+SELECT id, url, events, description, created_at FROM webhooks WHERE namespace = $1 ORDER BY created_at, id;
 
 -- name: webhook_get
--- $1 id
-SELECT id, url, events, description, created_at FROM webhooks WHERE id = $1;
+-- $1 id, $2 namespace
+SELECT id, url, events, description, created_at FROM webhooks WHERE id = $1 AND namespace = $2;
 
 -- name: webhook_delete
--- Deletes the webhook and (by cascade) its deliveries; no row: unknown id.
--- $1 id
-DELETE FROM webhooks WHERE id = $1 RETURNING id;
+-- Deletes the webhook and (by cascade) its deliveries; no row: unknown id (in this domain).
+-- $1 id, $2 namespace
+DELETE FROM webhooks WHERE id = $1 AND namespace = $2 RETURNING id;
 
 -- name: webhook_subscriptions
--- What the fan-out matches each event against.
-SELECT id, events FROM webhooks ORDER BY id;
+-- What the fan-out matches each event of the domain's stream against.
+-- $1 namespace
+SELECT id, events FROM webhooks WHERE namespace = $1 ORDER BY id;
 
 -- name: webhook_cursor_init
 -- The stream's cursor starts at the stream's end when the first process starts (an existing one stays).

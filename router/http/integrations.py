@@ -30,6 +30,7 @@ from router.errors import BadRequest, NotFound
 from router.http.api import body, ok
 from router.http.asyncapi import asyncapi_document
 from router.http.routes import INTEGRATION_ROUTES, route_defs
+from router.routing.engine import ENGINE
 from router.service import auth
 from router.service.addresses import UnsafeAddress
 from router.service.auth import TOKENS
@@ -68,6 +69,11 @@ class Integrations:
         return route_defs(INTEGRATION_ROUTES, lambda name: getattr(self, name))
 
     @property
+    def namespace(self) -> str:
+        """The routing domain this process serves: its webhooks are the only ones seen here."""
+        return self.app[ENGINE].namespace
+
+    @property
     def webhooks(self) -> Webhooks:
         return self.app[WEBHOOKS]
 
@@ -77,7 +83,7 @@ class Integrations:
 
     async def _webhook(self, request: web.Request) -> uuid.UUID:
         webhook_id = parse_uuid(request.match_info["id"])
-        if webhook_id is None or await store.get(self.app[POOL], webhook_id) is None:
+        if webhook_id is None or await store.get(self.app[POOL], self.namespace, webhook_id) is None:
             raise NotFound(f"webhook {request.match_info['id']} not found")
         return webhook_id
 
@@ -91,18 +97,20 @@ class Integrations:
         secret = (
             win.secret.get_secret_value() if win.secret is not None else "whsec_" + secrets.token_urlsafe(32)
         )
-        stored = await store.insert(self.app[POOL], win.url, win.events, secret, win.description)
+        stored = await store.insert(
+            self.app[POOL], self.namespace, win.url, win.events, secret, win.description
+        )
         log.info("webhook.created", webhook_id=str(stored.id), events=stored.events)
         return ok(WebhookCreated(**webhook_out(stored).model_dump(), secret=secret), 201)
 
     async def list_webhooks(self, request: web.Request) -> web.Response:
         await self._admin(request)
-        return ok([webhook_out(w) for w in await store.all_webhooks(self.app[POOL])])
+        return ok([webhook_out(w) for w in await store.all_webhooks(self.app[POOL], self.namespace)])
 
     async def delete_webhook(self, request: web.Request) -> web.Response:
         await self._admin(request)
         webhook_id = parse_uuid(request.match_info["id"])
-        if webhook_id is None or not await store.delete(self.app[POOL], webhook_id):
+        if webhook_id is None or not await store.delete(self.app[POOL], self.namespace, webhook_id):
             raise NotFound(f"webhook {request.match_info['id']} not found")
         log.info("webhook.deleted", webhook_id=str(webhook_id))
         return web.Response(status=204)

@@ -65,16 +65,17 @@ class ConsentKeywords:
         reply_text = self.settings.stop_reply if status == "opted_out" else self.settings.start_reply
         reply_id: uuid.UUID | None = None
         async with self.pool.acquire() as conn, conn.transaction():
-            await interactions.lock_external_id(conn, channel, ev.external_id)
-            existing = await interactions.id_by_external(conn, channel, ev.external_id)
+            await interactions.lock_external_id(conn, self.engine.namespace, channel, ev.external_id)
+            existing = await interactions.id_by_external(conn, self.engine.namespace, channel, ev.external_id)
             if existing is not None:
-                it = await interactions.get(conn, existing)
+                it = await interactions.get(conn, self.engine.namespace, existing)
                 assert it is not None
                 return _result(it.id, it.customer_id, it.conversation_id, it.status, it.queue, created=False)
             customer_id = await customers.resolve_customer(conn, linking, email=email, phone=phone)
             interaction_id, conversation_id = uuid.uuid4(), uuid.uuid4()
             await interactions.create(
                 conn,
+                namespace=self.engine.namespace,
                 interaction_id=interaction_id,
                 customer_id=customer_id,
                 conversation_id=conversation_id,
@@ -98,7 +99,9 @@ class ConsentKeywords:
                 body=ev.content or "",
                 external_id=msg_ext,
             )
-            await interactions.close(conn, interaction_id, InteractionStatus.ended.value, END_REASON)
+            await interactions.close(
+                conn, self.engine.namespace, interaction_id, InteractionStatus.ended.value, END_REASON
+            )
             evidence = {"keyword": (ev.content or "").strip(), "external_id": ev.external_id}
             evidence["interaction_id"] = str(interaction_id)
             for purpose in self.settings.keyword_purposes:

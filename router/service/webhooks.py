@@ -124,7 +124,7 @@ class Webhooks:
             entries = [(str(event_id), fields) for event_id, fields in rows]
             if not entries:
                 return 0
-            subscriptions = await store.subscriptions(conn)
+            subscriptions = await store.subscriptions(conn, self.engine.namespace)
             for event_id, fields in entries:
                 webhook_type = WEBHOOK_TYPES.get(fields.get("type", ""))
                 targets = [s.id for s in subscriptions if webhook_type and matches(s.events, webhook_type)]

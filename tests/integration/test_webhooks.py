@@ -366,3 +366,33 @@ async def test_a_killed_process_loses_nothing_and_two_processes_send_each_event_
                 assert verify(hook["secret"], h, b)
         finally:
             await receiver.stop()
+
+
+async def test_a_webhook_belongs_to_its_routing_domain(make_server: MakeServer) -> None:
+    """Two domains on one database and one Redis: each admin sees only its own webhooks, and each webhook
+    gets only its own domain's events."""
+    eu, us = await make_server(CONFIG, domain="eu"), await make_server(CONFIG, domain="us")
+    eu_rx, us_rx = Receiver(), Receiver()
+    await eu_rx.start()
+    await us_rx.start()
+    try:
+        eu_hook = await subscribe(eu, eu_rx.url, ["interaction.queued"])
+        us_hook = await subscribe(us, us_rx.url, ["interaction.queued"])
+        _, listed = await eu.request("GET", "/v1/webhooks", token=eu.admin_token)
+        assert [h["id"] for h in listed] == [eu_hook["id"]]
+        for method, path in (
+            ("DELETE", f"/v1/webhooks/{us_hook['id']}"),
+            ("GET", f"/v1/webhooks/{us_hook['id']}/deliveries"),
+        ):
+            status, _ = await eu.request(method, path, token=eu.admin_token)
+            assert status == 404, (method, path)
+        in_eu = await chat(eu, "v-eu")
+        in_us = await chat(us, "v-us")
+        await eu_rx.wait(lambda evs: len(evs) >= 1)
+        await us_rx.wait(lambda evs: len(evs) >= 1)
+        await asyncio.sleep(0.5)
+        assert [e["data"]["interaction_id"] for e in eu_rx.events()] == [in_eu["id"]]
+        assert [e["data"]["interaction_id"] for e in us_rx.events()] == [in_us["id"]]
+    finally:
+        await eu_rx.stop()
+        await us_rx.stop()

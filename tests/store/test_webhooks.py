@@ -26,7 +26,7 @@ def _deliveries(webhook_id: uuid.UUID, n: int, keys: int, start_ms: int = 1_000)
 
 
 async def test_concurrent_claimers_never_take_one_delivery_twice(pool: asyncpg.Pool) -> None:
-    hook = await store.insert(pool, "http://example.com/h", ["*"], "s" * 20, None)
+    hook = await store.insert(pool, "omniroute", "http://example.com/h", ["*"], "s" * 20, None)
     await store.enqueue(pool, _deliveries(hook.id, 300, keys=300), 86400)
     taken: list[int] = []
 
@@ -45,7 +45,7 @@ async def test_concurrent_claimers_never_take_one_delivery_twice(pool: asyncpg.P
 
 
 async def test_an_interactions_deliveries_are_claimed_one_at_a_time_in_order(pool: asyncpg.Pool) -> None:
-    hook = await store.insert(pool, "http://example.com/h", ["*"], "s" * 20, None)
+    hook = await store.insert(pool, "omniroute", "http://example.com/h", ["*"], "s" * 20, None)
     await store.enqueue(pool, _deliveries(hook.id, 9, keys=3), 86400)
     order: dict[str, list[str]] = {}
     while True:
@@ -62,7 +62,7 @@ async def test_an_interactions_deliveries_are_claimed_one_at_a_time_in_order(poo
 async def test_a_failed_head_holds_its_key_and_a_replay_outranks_an_attempt_in_flight(
     pool: asyncpg.Pool,
 ) -> None:
-    hook = await store.insert(pool, "http://example.com/h", ["*"], "s" * 20, None)
+    hook = await store.insert(pool, "omniroute", "http://example.com/h", ["*"], "s" * 20, None)
     await store.enqueue(pool, _deliveries(hook.id, 2, keys=1), 86400)
     (head,) = await store.claim(pool, 10, 60)
     assert await store.retry(pool, head.seq, head.generation, 0, 503, "HTTP 503") == "pending"
@@ -94,16 +94,17 @@ async def test_one_process_at_a_time_holds_the_stream_cursor(pool: asyncpg.Pool)
 
 
 async def test_an_event_is_queued_once_per_webhook(pool: asyncpg.Pool) -> None:
-    hook = await store.insert(pool, "http://example.com/h", ["*"], "s" * 20, None)
+    hook = await store.insert(pool, "omniroute", "http://example.com/h", ["*"], "s" * 20, None)
     await store.enqueue(pool, _deliveries(hook.id, 3, keys=1), 86400)
     await store.enqueue(pool, _deliveries(hook.id, 3, keys=1), 86400)
     assert len(await store.deliveries(pool, hook.id, (0, 0), None, 100)) == 3
-    assert await store.delete(pool, hook.id)
+    assert not await store.delete(pool, "another", hook.id)  # another domain's webhook is not there
+    assert await store.delete(pool, "omniroute", hook.id)
     assert await store.deliveries(pool, hook.id, (0, 0), None, 100) == []
 
 
 async def test_prune_forgets_only_old_deliveries_that_are_over(pool: asyncpg.Pool) -> None:
-    hook = await store.insert(pool, "http://example.com/h", ["*"], "s" * 20, None)
+    hook = await store.insert(pool, "omniroute", "http://example.com/h", ["*"], "s" * 20, None)
     await store.enqueue(pool, _deliveries(hook.id, 4, keys=4), 86400)
     claims = await store.claim(pool, 10, 60)
     await store.done(pool, claims[0].seq, claims[0].generation, 200)

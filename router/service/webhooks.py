@@ -46,6 +46,7 @@ log = structlog.get_logger("router.service.webhooks")
 
 FANOUT_BLOCK_MS = 250
 FANOUT_BATCH = 500
+FANOUT_PAUSE = 0.1
 USER_AGENT = "omniroute-webhooks/1"
 PRUNE_SECONDS = 300
 # a backend restarting or refusing a statement: the round is tried again
@@ -104,8 +105,8 @@ class Webhooks:
     # ------------------------------------------------------------ fan-out
 
     async def fanout_once(self, block_ms: int = FANOUT_BLOCK_MS) -> int | None:
-        """Copy the next batch of events into the outbox; the number of deliveries queued, or None when
-        another process holds the cursor.
+        """Copy the next batch of events into the outbox; the number of events read, or None when another
+        process holds the cursor.
 
         It first waits on the stream, holding no PostgreSQL connection, until there is something after
         the cursor as last seen here; only then does it take the cursor's lock and read the batch."""
@@ -147,7 +148,7 @@ class Webhooks:
         self._seen = entries[-1][0]
         if queued:
             self._wake.set()
-        return len(queued)
+        return len(entries)
 
     async def _fanout_loop(self) -> None:
         await store.init_cursor(self.pool, self.stream, await last_event_id(self.engine))
@@ -164,6 +165,10 @@ class Webhooks:
                 continue
             if done is None:  # another process fans out; take over if it stops
                 await asyncio.sleep(self.settings.poll_seconds)
+            elif done < FANOUT_BATCH:
+                # caught up: gather the next events for a moment, so a busy stream costs a few
+                # transactions a second rather than one per event
+                await asyncio.sleep(FANOUT_PAUSE)
 
     # ------------------------------------------------------------ sending
 

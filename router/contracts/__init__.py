@@ -48,6 +48,8 @@ from router.contracts.wire import (
     InteractionStatus,
     JourneyEventIn,
     JourneyEventOut,
+    MergeIn,
+    MergeOut,
     MessageIn,
     MessageOut,
     MessageStatusIn,
@@ -71,6 +73,7 @@ from router.contracts.wire import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
 )
 
 __all__ = [
@@ -106,6 +109,8 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "MergeIn",
+    "MergeOut",
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",
@@ -130,6 +135,7 @@ __all__ = [
     "TokenInfoOut",
     "TokenOut",
     "TokenState",
+    "UnmergeIn",
     "WithheldIdentity",
     "is_region",
     "is_withheld",

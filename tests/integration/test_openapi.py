@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 34
+    assert len(documented) == 36
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -173,6 +173,20 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         status, hook = await server.request("POST", "/v1/webhooks", hook_body, token=server.admin_token)
         assert status == 201, hook
         hooks.append(hook["id"])
+    # two more customers: one to merge into the caller, and one already merged there to unmerge
+    extra = []
+    for n in (2, 3):
+        sender = {"kind": "phone", "value": f"+1555000{n}"}
+        extra.append(
+            (await server.ingest(channel="sms", queue="chat", content="x", **{"from": sender}))["customer_id"]
+        )
+    status, merged = await server.request(
+        "POST",
+        f"/v1/customers/{call['customer_id']}/merge",
+        {"other_customer_id": extra[1], "reason": "same person"},
+        role="supervisor",
+    )
+    assert status == 201, merged
     known = Known(
         path={
             "/v1/interactions/{id}": {"id": call["id"]},
@@ -190,9 +204,15 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/webhooks/{id}": {"id": hooks[0]},
             "/v1/webhooks/{id}/deliveries": {"id": hooks[1]},
             "/v1/webhooks/{id}/replay": {"id": hooks[1]},
+            "/v1/customers/{id}/merge": {"id": call["customer_id"]},
+            "/v1/customers/{id}/unmerge": {"id": call["customer_id"]},
         },
-        body={"/v1/webhooks": hook_body},
         query={"/v1/interactions": {"channel": "voice", "external_id": found["external_id"]}},
+        body={
+            "/v1/webhooks": hook_body,
+            "/v1/customers/{id}/merge": {"other_customer_id": extra[0], "reason": "same person"},
+            "/v1/customers/{id}/unmerge": {"merge_id": merged["id"]},
+        },
     )
     return known, alice
 
@@ -212,7 +232,9 @@ def _fuzz(document: dict[str, Any], base_url: str, token: str, known: Known) -> 
             if operation.method == "get" and operation.path in known.query:
                 strategy |= operation.as_strategy(query=known.query[operation.path])
             if operation.method == "post" and operation.path in known.body:
-                strategy |= operation.as_strategy(body=known.body[operation.path])
+                strategy |= operation.as_strategy(
+                    path_parameters=known.path.get(operation.path, {}), body=known.body[operation.path]
+                )
             seen[operation.label] = _check(strategy, session, base_url, headers)
     return seen
 
@@ -258,7 +280,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 34
+    assert len(seen) == 36
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

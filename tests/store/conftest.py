@@ -37,6 +37,7 @@ TABLES = (
     "interactions",
     "conversations",
     "possible_matches",
+    "customer_merges",
     "identities",
     "customers",
     "routing_rules",

@@ -298,6 +298,7 @@ AGENT_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (
     Complete,
     Transfer,
     EndWrapup,
+    LinkCustomer,
     Ping,
 )
 AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
@@ -310,6 +311,7 @@ AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     InteractionEnded,
     WrapupEnded,
     StateFrame,
+    ContextFrame,
     Ack,
     Error,
 )

@@ -29,10 +29,13 @@ WEBHOOK_TYPES: dict[str, str] = {
     "agent": "agent.state",
     "grace_expired": "agent.grace_expired",
     "consent_changed": "consent.changed",
+    "customer_merged": "customer.merged",
+    "customer_unmerged": "customer.unmerged",
 }
 
 # the stream's event kinds that stay inside the router
-INTERNAL_KINDS = frozenset({"config", "token_revoked"})
+# (`context_changed` tells the desktops holding work of a merged customer to redraw its context)
+INTERNAL_KINDS = frozenset({"config", "token_revoked", "context_changed"})
 
 # `*`, a family (`interaction.*`) or one type (`offer.made`); a family with no type yet (`survey.*`)
 # matches nothing until its events exist

@@ -40,3 +40,15 @@ async def test_the_latest_change_of_each_channel_and_purpose_is_in_force(pool: a
     assert not may_contact(now, "sms", "notifications", policy)
     other = await new_customer(pool, "+15550111")
     assert await ledger.current(pool, other) == []
+
+
+async def test_a_merged_customers_consent_counts_until_the_merge_is_undone(pool: asyncpg.Pool) -> None:
+    kept, merged = await new_customer(pool, "+15550121"), await new_customer(pool, "+15550122")
+    await ledger.record(pool, kept, "sms", "marketing", "opted_in", "form", None, "admin")
+    await ledger.record(pool, merged, "sms", "marketing", "opted_out", "keyword:sms", None, "customer")
+    assert [e.status for e in await ledger.current(pool, kept)] == ["opted_in"]
+    await pool.execute("UPDATE customers SET merged_into = $1 WHERE id = $2", kept, merged)
+    assert [e.status for e in await ledger.current(pool, kept)] == ["opted_out"]  # the later change
+    assert len(await ledger.history(pool, kept)) == 2
+    await pool.execute("UPDATE customers SET merged_into = NULL WHERE id = $1", merged)
+    assert [e.status for e in await ledger.current(pool, kept)] == ["opted_in"]

@@ -71,11 +71,14 @@ def backoff(attempts: int, base: float, cap: float) -> float:
 
 
 def order_key(data: dict[str, Any]) -> str:
-    """What a webhook's events are ordered by: the interaction, else the agent, else nothing."""
+    """What a webhook's events are ordered by: the interaction, else the agent, else the customer (consent,
+    merges), else nothing."""
     if data.get("interaction_id"):
         return f"interaction:{data['interaction_id']}"
     if data.get("agent_id"):
         return f"agent:{data['agent_id']}"
+    if data.get("customer_id"):
+        return f"customer:{data['customer_id']}"
     return ""
 
 

@@ -77,4 +77,5 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
 def test_order_keys() -> None:
     assert order_key({"interaction_id": "i", "agent_id": "a"}) == "interaction:i"
     assert order_key({"agent_id": "a"}) == "agent:a"
+    assert order_key({"customer_id": "c", "channel": "sms"}) == "customer:c"
     assert order_key({}) == ""

@@ -74,7 +74,10 @@ SELECT json_build_object(
                    AS messages,
                COALESCE((SELECT json_agg(n ORDER BY n.created_at) FROM (
                    SELECT id, interaction_id, agent_id, body, created_at
-                   FROM notes WHERE interaction_id = it.id) n), '[]') AS notes
+                   FROM notes WHERE interaction_id = it.id) n), '[]') AS notes,
+               (SELECT json_build_object('kind', s.kind, 'score', s.score, 'comment', s.comment,
+                                         'answered_at', s.answered_at)
+                FROM surveys s WHERE s.interaction_id = it.id) AS survey
         FROM interactions it WHERE it.customer_id = c.id ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
     'events', COALESCE((SELECT json_agg(e ORDER BY e.at DESC) FROM (
         SELECT id, type, data, interaction_id, at FROM journey_events

@@ -100,7 +100,7 @@ WHERE namespace = $5 AND id = $1 AND status IN ('assigned', 'wrapup') RETURNING 
 -- name: interaction_close
 -- Final state. $1 id, $2 status, $3 end_reason (nullable), $4 namespace
 UPDATE interactions SET status = $2, end_reason = COALESCE($3, end_reason), ended_at = COALESCE(ended_at, now()),
-    wrapup_until = NULL
+    wrapup_until = NULL, closed_at = now()
 WHERE namespace = $4 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 
 -- name: interaction_customer_ended
@@ -108,6 +108,7 @@ WHERE namespace = $4 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') 
 -- $1 id, $2 reason, $3 namespace
 UPDATE interactions SET
     status = CASE WHEN status = 'queued' THEN 'abandoned' ELSE status END,
+    closed_at = CASE WHEN status = 'queued' THEN now() ELSE closed_at END,
     end_reason = COALESCE(end_reason, $2), ended_at = COALESCE(ended_at, now())
 WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 
@@ -161,4 +162,16 @@ SELECT queue_id,
                         <= (SELECT service_level_seconds * 1000 FROM queues q
                             WHERE q.namespace = $2 AND q.id = queue_id)) AS answered_in_sl,
        count(*) FILTER (WHERE status = 'abandoned') AS abandoned
+FROM interactions WHERE namespace = $2 AND created_at >= $1 GROUP BY queue_id;
+
+-- name: queue_day_metrics
+-- Per queue of the domain, the interactions that arrived since $1 (the start of the day): arrived,
+-- answered (accepted by an agent), abandoned (the customer left while waiting), and the average speed of
+-- answer (arrival to acceptance, seconds) of the answered ones. $1 since timestamptz, $2 namespace
+SELECT queue_id,
+       count(*) AS arrived,
+       count(*) FILTER (WHERE assigned_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
+       (avg(extract(epoch FROM assigned_at - created_at)) FILTER (WHERE assigned_at IS NOT NULL))::float8
+           AS asa_seconds
 FROM interactions WHERE namespace = $2 AND created_at >= $1 GROUP BY queue_id;

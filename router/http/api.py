@@ -22,6 +22,7 @@ from context_store.db import parse_uuid, ping
 from context_store.errors import Duplicate
 from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL, UNAVAILABLE
+from router.config import SETTINGS
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
@@ -44,6 +45,9 @@ from router.contracts import (
     QueueOut,
     Role,
     RulesIn,
+    SurveyIn,
+    SurveyKind,
+    SurveyOut,
     TokenIn,
     TokenInfoOut,
     TokenOut,
@@ -56,7 +60,7 @@ from router.contracts import (
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError, Undecodable
 from router.http.openapi import openapi_document
 from router.http.routes import HTTP_ROUTES, route_defs
-from router.metrics import METRICS, Metrics
+from router.metrics import CONTENT_TYPE, METRICS, METRICS_LEASE_MS, Deployment, Metrics, QueueToday
 from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
@@ -66,6 +70,8 @@ from router.routing.stats import STATS, Statistics
 from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
 from router.service.ingest import INGEST, Ingest
+from router.service.reports import REPORTS, kpi_csv, parse_query
+from router.service.surveys import SURVEYS
 
 log = structlog.get_logger("router.http.api")
 
@@ -320,6 +326,42 @@ class API:
         it = await self.ingest.customer_end(request.match_info["id"], reason.reason)
         return ok(interaction_out(it))
 
+    async def post_survey(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.adapter)
+        answer = await body(request, SurveyIn)
+        stored = await self.app[SURVEYS].answer(request.match_info["id"], answer)
+        return ok(
+            SurveyOut(
+                kind=SurveyKind(stored.kind),
+                score=stored.score,
+                comment=stored.comment,
+                answered_at=stored.answered_at,
+            ),
+            201,
+        )
+
+    # ------------------------------------------------------------ reports
+
+    async def get_kpis(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.supervisor)
+        query = dict(request.query)
+        fmt = query.pop("format", "json")
+        if fmt not in ("json", "csv"):
+            raise BadRequest(
+                "format: one of json, csv",
+                errors=[{"loc": ["query", "format"], "msg": "one of json, csv", "type": "value_error"}],
+            )
+        kq = parse_query(query, self.app[SETTINGS].file.server.timezone)
+        report = await self.app[REPORTS].kpis(kq)
+        if fmt == "csv":
+            return web.Response(
+                text=kpi_csv(report),
+                content_type="text/csv",
+                charset="utf-8",
+                headers={"Content-Disposition": 'attachment; filename="kpis.csv"'},
+            )
+        return ok(report)
+
     # ------------------------------------------------------------ customers
 
     async def get_context(self, request: web.Request) -> web.Response:
@@ -565,20 +607,35 @@ class API:
         )
 
     async def metrics(self, request: web.Request) -> web.Response:
-        gauges: dict[str, list[tuple[dict[str, str], float]]] = {
-            "queue_waiting": [],
-            "queue_oldest_wait_seconds": [],
-            "agents_connected": [],
-            "sockets_open": [({"node": self.node.id}, float(len(self.hub.all_sockets)))],
-        }
-        for qid in sorted(self.directory.queues):
-            st = await self.stats.queue_stats(qid)
-            gauges["queue_waiting"].append(({"queue": qid}, st.waiting))
-            gauges["queue_oldest_wait_seconds"].append(({"queue": qid}, st.oldest_wait_seconds))
-        gauges["agents_connected"].append(
-            ({}, float(await self.engine.redis.scard(self.engine.keys.connected)))
-        )
-        return web.Response(text=self.counters.render(gauges), content_type="text/plain")
+        """Prometheus exposition (``router/metrics.py``). The deployment's gauges (queues, agents) come
+        only from the process that holds the exporter lease (``metrics_lease.lua``), so each is counted
+        once however many processes are scraped; a process that cannot reach Redis or PostgreSQL now still
+        answers, with its own metrics."""
+        metrics = self.counters
+        metrics.sockets_open.labels(self.node.id).set(len(self.hub.all_sockets))
+        try:
+            if await self.engine.metrics_lease(self.node.id, METRICS_LEASE_MS):
+                day = await self.stats.day_counts()
+                queues = {
+                    qid: await self.stats.queue_stats(qid, day.get(qid))
+                    for qid in sorted(self.directory.queues)
+                }
+                today = {
+                    qid: QueueToday(r.arrived, r.answered, r.abandoned, r.asa_seconds)
+                    for qid, r in (await self.stats.day_metrics()).items()
+                }
+                metrics.deployment.current = Deployment(
+                    queues=queues,
+                    today=today,
+                    agents_by_state=await self.stats.agents_by_state(),
+                    connected=int(await self.engine.redis.scard(self.engine.keys.connected)),
+                )
+            else:
+                metrics.deployment.current = None
+        except UNAVAILABLE as exc:
+            log.warning("metrics.deployment_unavailable", error=type(exc).__name__)
+            metrics.deployment.current = None
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def _ident(value: str) -> str:

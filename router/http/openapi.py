@@ -43,7 +43,11 @@ def _content(reply: Reply, refs: Refs) -> Any:
         return {PROBLEM: {"schema": refs[(c.Problem, "serialization")]}}
     if reply.model is not None:
         schema = refs[(reply.model, "serialization")]
-        return {"application/json": {"schema": {"type": "array", "items": schema} if reply.many else schema}}
+        body = {"type": "array", "items": schema} if reply.many else schema
+        content = {"application/json": {"schema": body}}
+        if reply.media_type is not None:  # the same answer in another form, when asked for (CSV)
+            content[reply.media_type] = {"schema": dict(reply.schema or {})}
+        return content
     if reply.media_type is not None:
         return {reply.media_type: {"schema": dict(reply.schema or {})}}
     return None

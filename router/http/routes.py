@@ -31,7 +31,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass(frozen=True)
 class Reply:
     """One documented answer: a JSON body of ``model`` (``many``: a JSON array of them), a problem+json
-    body (``problem``), another media type with a plain schema, or no body at all."""
+    body (``problem``), another media type with a plain schema (beside ``model``: the same answer in that
+    form, when the request asks for it), or no body at all."""
 
     description: str
     model: type[BaseModel] | None = None
@@ -271,6 +272,25 @@ HTTP_ROUTES: tuple[Route, ...] = (
         ok={200: _json("The interaction after the end (without messages and notes).", c.InteractionOut)},
         errors={404: NO_INTERACTION, 409: _problem("The interaction changed concurrently: retry.")},
     ),
+    _route(
+        "POST",
+        "/v1/interactions/{id}/survey",
+        "post_survey",
+        "Record the customer's survey answer",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=c.SurveyIn,
+        description="The answer to the survey about an interaction, from the channel that asked it (the web"
+        " chat widget, a reply page): CSAT 1 to 5, NPS 0 to 10, CES 1 to 7. It is stored with the"
+        " interaction, shown in the customer's context record and counted in the KPIs. The first answer"
+        " stands.",
+        ok={201: _json("The answer was recorded.", c.SurveyOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem("The interaction's survey was answered already; nothing changed."),
+            422: _problem("The body does not match the model, or the score is outside the kind's scale."),
+        },
+    ),
     # customers
     _route(
         "GET",
@@ -473,6 +493,64 @@ HTTP_ROUTES: tuple[Route, ...] = (
         ok={204: Reply("The token is revoked.")},
         errors={404: _problem("No token has this id.")},
     ),
+    # reports
+    _route(
+        "GET",
+        "/v1/reports/kpis",
+        "get_kpis",
+        "KPIs per interval and key over a range",
+        tag="reports",
+        roles=(SUPERVISOR,),
+        params=(
+            Param(
+                "from",
+                "query",
+                "the range's start: a date (midnight in `tz`) or an ISO 8601 date-time (without an offset:"
+                " in `tz`)",
+            ),
+            Param("to", "query", "the range's end (exclusive), written as `from`"),
+            Param(
+                "interval",
+                "query",
+                "the length of each row's interval (local to `tz`; `1d`: calendar days)",
+                required=False,
+                schema={"type": "string", "enum": ["15m", "30m", "1h", "1d"], "default": "1h"},
+            ),
+            Param(
+                "group_by",
+                "query",
+                "one row per interval and queue, channel or agent; `none`: one row per interval",
+                required=False,
+                schema={"type": "string", "enum": ["queue", "channel", "agent", "none"], "default": "none"},
+            ),
+            Param(
+                "tz",
+                "query",
+                "the IANA time zone of the intervals (default `[server] timezone`)",
+                required=False,
+            ),
+            Param(
+                "format",
+                "query",
+                "`csv` for a CSV download",
+                required=False,
+                schema={"type": "string", "enum": ["json", "csv"], "default": "json"},
+            ),
+        ),
+        description="Offered, answered, abandoned, service level, ASA, AHT, abandonment, transfer and first"
+        " contact resolution rates, time to resolution, occupancy (per agent), CSAT, NPS and CES, from"
+        " PostgreSQL. Contacts count in the interval they arrived in; intervals with nothing are left out."
+        " Each definition: `docs/reports.md`.",
+        ok={
+            200: Reply(
+                "The report (`format=csv`: `text/csv`, one line per row, a header first).",
+                model=c.KpiReport,
+                media_type="text/csv",
+                schema={"type": "string"},
+            )
+        },
+        errors={422: _problem("A parameter is missing or invalid; `errors` names it.")},
+    ),
     # message receipts
     _route(
         "POST",
@@ -550,7 +628,11 @@ HTTP_ROUTES: tuple[Route, ...] = (
         tag="operations",
         roles=(),
         ok={
-            200: Reply("The Prometheus text exposition.", media_type="text/plain", schema={"type": "string"})
+            200: Reply(
+                "The Prometheus text exposition; the metrics are listed in docs/metrics.md.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            )
         },
     ),
 )
@@ -748,9 +830,9 @@ SOCKET_ROUTES: tuple[Route, ...] = (
                 "after",
                 "query",
                 "an event id (`<ms>-<seq>`): the raw events since then are replayed (`event` frames)"
-                " before the snapshot",
+                " before the snapshot. Anything else is answered with an `error` frame (code `invalid`,"
+                ' `loc` `["query", "after"]`) and the socket goes on with the snapshot alone',
                 required=False,
-                schema={"type": "string", "pattern": r"^\d{1,20}(-\d{1,20})?$"},
             ),
             Param(
                 "events",
@@ -762,7 +844,6 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
         " `queue` and `agent` frames whenever an event touches them. The client sends only `ping`.",
         ok=_UPGRADE,
-        errors={422: _problem("`after` is not an event id.")},
     ),
 )
 

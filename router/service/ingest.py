@@ -34,11 +34,12 @@ from router.contracts import (
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
 from router.metrics import Metrics
 from router.routing.directory import Directory
-from router.routing.engine import Engine
+from router.routing.engine import Engine, EnqueueResult
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import Outbound
+from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.ingest")
 
@@ -118,10 +119,12 @@ class Ingest:
         metrics: Metrics,
         outbound: Outbound | None,
         default_region: str = "US",
+        surveys: Surveys | None = None,
         keywords: ConsentKeywords | None = None,
     ) -> None:
         self.keywords = keywords  # STOP / START by SMS or WhatsApp: consent, not a contact to route
         self.default_region = default_region
+        self.surveys = surveys
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -130,6 +133,7 @@ class Ingest:
         self.outbound = outbound
 
     async def ingest(self, ev: InboundEvent) -> IngestResult:
+        started = time.perf_counter()
         keys = _keys(ev, self.default_region)
         if self.keywords is not None:
             handled = await self.keywords.handle(ev, keys.linking, keys.verified.email, keys.verified.phone)
@@ -146,7 +150,10 @@ class Ingest:
         if written.message is not None:
             await self._announce_message(it, written.message)
         if it.status == InteractionStatus.queued:
-            await self.enqueue_row(it)
+            live = await self.enqueue_row(it)
+            if written.created and live.status == "offered" and live.offer_id:
+                # routing latency as an operator alerts on it: arrival to the offer, when an agent was free
+                self.metrics.observe("ingest_to_offer", time.perf_counter() - started)
         self.metrics.inc(
             "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
         )
@@ -217,6 +224,12 @@ class Ingest:
                     attachments=attachments,
                 )
                 return _Written(open_id, created=False, message=message)
+        if self.surveys is not None:
+            # not in a conversation that is going on: a bare number texted back after a survey is its
+            # answer, not a new contact
+            answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
+            if answered is not None:
+                return _Written(answered[0], created=False, message=answered[1])
         queue_id = ev.queue or self.directory.choose_queue(channel, ev.attributes)
         if queue_id is None:
             raise BadRequest(
@@ -267,13 +280,14 @@ class Ingest:
             )
         return _Written(interaction_id, created=True, interaction=created)
 
-    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> None:
-        """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""
+    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> EnqueueResult:
+        """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild; where it is
+        now (waiting, or offered at once)."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
         created_ms = int(it.created_at.timestamp() * 1000)
         while True:
             try:
-                await self.engine.enqueue(
+                return await self.engine.enqueue(
                     str(it.id),
                     it.queue,
                     it.channel,
@@ -282,7 +296,6 @@ class Ingest:
                     created_ms,
                     exclude,
                 )
-                return
             except NotReady:
                 if time.monotonic() > deadline:
                     raise

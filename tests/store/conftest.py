@@ -30,6 +30,8 @@ TABLES = (
     "webhook_cursors",
     "consent_events",
     "early_receipts",
+    "survey_requests",
+    "surveys",
     "interaction_history",
     "messages",
     "notes",

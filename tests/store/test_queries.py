@@ -32,6 +32,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "interaction_close": records.Closed,
     "interaction_customer_ended": records.Closed,
     "queue_day_stats": records.QueueDayCounts,
+    "queue_day_metrics": records.QueueDayMetrics,
     "message_by_external": records.MessageRef,
     "message_set_status": records.MessageStatus,
     "message_status_by_external": records.MessageStatus,
@@ -63,6 +64,12 @@ RECORD_OF: dict[str, type[Any]] = {
     "consent_insert": records.ConsentEvent,
     "consent_history": records.ConsentEvent,
     "consent_current": records.ConsentEvent,
+    "kpi_counts": records.KpiCounts,
+    "kpi_agent_busy": records.AgentBusy,
+    "survey_insert": records.Survey,
+    "survey_get": records.Survey,
+    "survey_request_insert": records.SurveyRequest,
+    "survey_request_open": records.SurveyRequest,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

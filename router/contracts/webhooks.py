@@ -19,6 +19,7 @@ WEBHOOK_TYPES: dict[str, str] = {
     "requeued": "interaction.requeued",
     "assigned": "interaction.assigned",
     "wrapup_started": "interaction.wrapup_started",
+    "wrapup_undone": "interaction.wrapup_undone",
     "work_ended": "interaction.work_ended",
     "abandoned": "interaction.abandoned",
     "customer_left": "interaction.customer_left",

@@ -18,8 +18,13 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         float(queue.offer_timeout_seconds),
         float(queue.wrapup_seconds),
         float(queue.service_level_seconds),
+        queue.strategy,
+        queue.steps,
+        float(queue.reject_cooldown_seconds),
+        float(queue.last_agent_seconds),
         namespace,
         queue.survey,
+        list(queue.dispositions),
     )
 
 

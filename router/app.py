@@ -38,11 +38,14 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.decisions import DECISIONS, DecisionLog
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
+from router.service.presence import PRESENCE, Presence
 from router.service.reconciler import RECONCILER, Reconciler
 from router.service.reports import REPORTS, Reports
+from router.service.retention import Retention
 from router.service.survey_links import SurveyLinks
 from router.service.surveys import SURVEYS, Surveys
 from router.service.webhooks import WEBHOOKS, Webhooks
@@ -89,6 +92,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             links=survey_links(settings),
         )
         keywords = ConsentKeywords(pool, engine, directory, outbound, settings.file.outbound)
+        identity = settings.file.identity
         ingest = Ingest(
             pool,
             engine,
@@ -96,9 +100,10 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             stats,
             metrics,
             outbound,
-            settings.file.identity.default_region,
+            identity.default_region,
             surveys,
             keywords=keywords,
+            journey_cap=identity.journey_cap,
         )
         work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
         app[SURVEYS], app[REPORTS] = (
@@ -106,13 +111,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
         )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
+        presence = Presence(pool, settings.namespace, settings.file.presence)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
-        app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound)
+        app[PRESENCE] = presence
+        app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound, presence)
         app[RECONCILER] = reconciler = Reconciler(
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
+        app[DECISIONS] = DecisionLog(pool, engine, node, settings.namespace)
         await directory.apply_file(settings.file)
         await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
@@ -153,19 +161,25 @@ async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[T
 async def _background(app: web.Application) -> AsyncIterator[None]:
     engine, hub = app[ENGINE], app[HUB]
     stop = asyncio.Event()
-    pump = asyncio.create_task(events.pump(engine, hub.handle, stop), name="events")
+    handler = events.chain(app[PRESENCE].record, hub.handle)
+    pump = asyncio.create_task(events.pump(engine, handler, stop), name="events")
+    decisions = asyncio.create_task(app[DECISIONS].run(stop), name="decisions")
     tasks = [
         pump,
+        decisions,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),
         asyncio.create_task(hub.token_sockets.run(), name="token-sweep"),
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
         asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
+    retention = Retention(app[POOL], app[SETTINGS].file.retention)
+    if retention.enabled:
+        tasks.append(asyncio.create_task(retention.run(), name="retention"))
     yield
     stop.set()
     for t in tasks:
-        if t is not pump:
+        if t is not pump and t is not decisions:
             t.cancel()
     await asyncio.wait(tasks, timeout=5)
     await app[ADAPTER_CLIENT].close()

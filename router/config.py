@@ -8,7 +8,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,6 +54,9 @@ class RoutingSection(_Section):
     timer_interval_seconds: Annotated[float, Field(gt=0, le=10)] = 0.1
     reconcile_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+    missed_offer_state: Literal["away", "offline"] = Field(
+        default="away", description="the state an agent who lets an offer time out is put in (reason missed)"
+    )
 
 
 class IdentitySection(_Section):
@@ -69,6 +72,47 @@ class IdentitySection(_Section):
         if not is_region(v):
             raise ValueError(f"{v!r} is not a region phone numbers are known for")
         return v.upper()
+
+    journey_cap: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=500,
+        description="journey events kept per customer; each new one beyond it drops the oldest (by `at`)",
+    )
+
+
+class RetentionSection(_Section):
+    message_days: Annotated[int | None, Field(ge=1)] = Field(
+        default=None,
+        description="message bodies and attachments older than this many days are blanked (unset: kept)",
+    )
+    purge_interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        default=3600, description="how often each router process runs the retention purge"
+    )
+
+
+SYSTEM_REASONS = ("missed", "disconnected")
+"""Not-ready reasons the router itself gives: ``missed`` (an offer left to time out; an agent may give it
+too) and ``disconnected`` (the desktop dropped: recorded as offline)."""
+
+
+class PresenceSection(_Section):
+    away_reasons: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_ .\-]{0,63}$")]] = Field(
+        default_factory=lambda: ["break", "lunch", "meeting", "training"],
+        max_length=100,
+        description="the reasons an agent may give for being away (set_state); `missed` is always valid",
+    )
+
+    @field_validator("away_reasons")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("away reasons must be distinct")
+        if "disconnected" in v:
+            raise ValueError("'disconnected' is the router's own reason for a dropped desktop")
+        return v
+
+    def allowed(self) -> list[str]:
+        """The reasons ``set_state`` takes with ``away``: the configured ones and ``missed``."""
+        return [*self.away_reasons, *(["missed"] if "missed" not in self.away_reasons else [])]
 
 
 class WebhooksSection(_Section):
@@ -163,6 +207,8 @@ class FileConfig(_Section):
     identity: IdentitySection = Field(default_factory=IdentitySection)
     webhooks: WebhooksSection = Field(default_factory=WebhooksSection)
     outbound: OutboundSection = Field(default_factory=OutboundSection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)
+    presence: PresenceSection = Field(default_factory=PresenceSection)
     reports: ReportsSection = Field(default_factory=ReportsSection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)

@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -16,10 +16,10 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from context_store import customers, interactions, journey, messages
+from context_store import customers, interactions, journey, messages, privacy, routing
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
-from context_store.errors import Duplicate
+from context_store.errors import Duplicate, RecordNotFound
 from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL, UNAVAILABLE
 from router.config import SETTINGS
@@ -32,11 +32,16 @@ from router.contracts import (
     Channel,
     ChannelInfo,
     ContextRecord,
+    CustomerExport,
     EndIn,
+    ErasureOut,
+    IdentityJourneyEventIn,
     InboundEvent,
     InteractionOut,
     InteractionStatus,
     JourneyEventIn,
+    JourneyEventOut,
+    JourneyEventRecorded,
     MergeIn,
     MessageIn,
     MessageStatusIn,
@@ -44,6 +49,8 @@ from router.contracts import (
     QueueConfig,
     QueueOut,
     Role,
+    RoutingDecision,
+    RoutingJourney,
     RulesIn,
     SurveyIn,
     SurveyKind,
@@ -65,11 +72,12 @@ from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
-from router.routing.events import jsonable, publish, publish_message_status
+from router.routing.events import forget, jsonable, publish, publish_message_status
 from router.routing.stats import STATS, Statistics
 from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
 from router.service.ingest import INGEST, Ingest
+from router.service.presence import PRESENCE
 from router.service.reports import REPORTS, kpi_csv, parse_query
 from router.service.surveys import SURVEYS
 
@@ -166,6 +174,23 @@ def token_info_out(t: TokenInfo, now: datetime) -> TokenInfoOut:
         state=state,
         source="file" if t.source == "file" else "api",
     )
+
+
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    """A query parameter that is an ISO 8601 time with a zone, or None when it is absent."""
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise BadRequest(
+            f"{name} is an ISO 8601 time with a zone, as in 2026-01-31T09:00:00Z",
+            errors=[{"loc": ["query", name], "msg": "not an ISO 8601 time with a zone"}],
+        )
+    return at
 
 
 def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.Response:
@@ -308,6 +333,20 @@ class API:
         detail = await self._interaction_for(request, principal)
         return ok(await self._live_view(detail))
 
+    async def get_routing(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor, Role.agent)
+        detail = await self._interaction_for(request, principal)
+        iid = detail.interaction.id
+        return ok(
+            RoutingJourney(
+                interaction_id=str(iid),
+                decisions=[
+                    RoutingDecision(at=d.at, kind=d.kind, agent_id=d.agent_id, detail=d.detail)
+                    for d in await routing.decisions(self.pool, iid)
+                ],
+            )
+        )
+
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)
         msg = await body(request, MessageIn)
@@ -381,10 +420,68 @@ class API:
         customer_id = request.match_info["id"]
         ev = await body(request, JourneyEventIn)
         uid = parse_uuid(customer_id)
-        if uid is None or await customers.get(self.pool, uid) is None:
-            raise NotFound(f"customer {customer_id} not found")
-        event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
+        try:
+            if uid is None:
+                raise RecordNotFound(customer_id)
+            event = await journey.add_event(
+                self.pool, uid, ev.type, ev.data, at=ev.at, cap=self.ingest.journey_cap
+            )
+        except RecordNotFound as exc:  # no such customer, or an erased one
+            raise NotFound(f"customer {customer_id} not found") from exc
         return ok(jsonable(event), 201)
+
+    async def post_journey_event(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.adapter)
+        ev = await body(request, IdentityJourneyEventIn)
+        customer_id, event = await self.ingest.journey_event(ev)
+        out = JourneyEventRecorded(
+            customer_id=str(customer_id), event=JourneyEventOut.model_validate(jsonable(event))
+        )
+        return ok(out, 201)
+
+    async def export_customer(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.admin)
+        uid = parse_uuid(request.match_info["id"])
+        raw = await privacy.export_json(self.pool, uid) if uid is not None else None
+        if raw is None:
+            raise NotFound(f"customer {request.match_info['id']} not found")
+        return ok(CustomerExport.model_validate_json(raw))
+
+    async def delete_customer(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.admin)
+        uid = parse_uuid(request.match_info["id"])
+        # who asked, never a secret: the stored token's id, or the deployment's own admin token
+        erased_by = f"{principal.role.value}:{principal.token_id or 'OMNIROUTE_ADMIN_TOKEN'}"
+        try:
+            erased = await privacy.erase(self.pool, uid, erased_by) if uid is not None else None
+        except privacy.LiveWork as exc:
+            raise Conflict(
+                f"{exc}: erase when they have ended",
+                errors=[{"loc": ["id"], "msg": "the customer has live interactions"}],
+            ) from exc
+        if erased is None:
+            raise NotFound(f"customer {request.match_info['id']} not found")
+        if erased.new:
+            # each domain's event stream keeps recent message events for supervisors' replay: drop this
+            # customer's, in every domain that served them (the domains of one deployment share a Redis)
+            removed = 0
+            for namespace, ids in sorted(erased.interactions.items()):
+                removed += await forget(self.engine, namespace, ids)
+            log.info(
+                "customer.erased",
+                customer_id=str(uid),
+                erasure_id=str(erased.erasure.id),
+                stream_events_removed=removed,
+            )
+        e = erased.erasure
+        out = ErasureOut(
+            id=str(e.id),
+            customer_id=str(e.customer_id),
+            erased_by=e.erased_by,
+            erased_at=e.erased_at,
+            counts={k: int(v) for k, v in e.counts.items()},
+        )
+        return ok(out)
 
     async def post_customer_merge(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor)
@@ -466,6 +563,17 @@ class API:
         if cfg is None:
             raise NotFound(f"agent {agent_id} not found")
         return ok(await self._agent_out(agent_id, cfg))
+
+    async def get_agent_states(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor, Role.agent)
+        agent_id = request.match_info["id"]
+        if principal.role == Role.agent and principal.agent_id != agent_id:
+            raise Forbidden("an agent token reads only its own agent")
+        if agent_id not in self.directory.agents:
+            raise NotFound(f"agent {agent_id} not found")
+        end = _query_time(request, "to") or datetime.now(UTC)
+        start = _query_time(request, "from") or end - timedelta(hours=24)
+        return ok(await self.app[PRESENCE].report(agent_id, start, end))
 
     async def put_agent(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)

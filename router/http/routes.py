@@ -233,6 +233,20 @@ HTTP_ROUTES: tuple[Route, ...] = (
         errors={403: NOT_SERVING, 404: NO_INTERACTION},
     ),
     _route(
+        "GET",
+        "/v1/interactions/{id}/routing",
+        "get_routing",
+        "Every routing decision of an interaction, in order",
+        tag="interactions",
+        roles=(SUPERVISOR, AGENT),
+        description="Offers (each with its `why`: strategy, step in force, preference, agents considered and"
+        " passed over), misses, rejects, revoked offers, assignments, widening steps, preference windows"
+        " that ended and transfers, from the record. An agent token reads only interactions of customers"
+        " it is serving or being offered.",
+        ok={200: _json("The decisions, oldest first.", c.RoutingJourney)},
+        errors={403: NOT_SERVING, 404: NO_INTERACTION},
+    ),
+    _route(
         "POST",
         "/v1/interactions/{id}/messages",
         "post_message",
@@ -313,6 +327,61 @@ HTTP_ROUTES: tuple[Route, ...] = (
         body=c.JourneyEventIn,
         ok={201: _json("The event was recorded.", c.JourneyEventOut)},
         errors={404: _problem("No customer has this id.")},
+    ),
+    _route(
+        "POST",
+        "/v1/journey-events",
+        "post_journey_event",
+        "Add a journey event for an identity, known or not",
+        tag="customers",
+        roles=(ADAPTER,),
+        body=c.IdentityJourneyEventIn,
+        description="Records the event on the customer that owns `identity` (normalized as a contact's own"
+        " address is: a phone number in E.164, an e-mail in lower case, a web visitor id as given); when no"
+        " customer owns it yet, a new customer of that identity is created, so the pages a visitor browsed"
+        " before a first chat are in that chat's context. Each customer keeps at most `[identity]"
+        " journey_cap` events: the oldest (by `at`) are dropped.",
+        ok={201: _json("The event was recorded.", c.JourneyEventRecorded)},
+        errors={
+            422: _problem(
+                "The body does not match the model, or the identity is withheld (an anonymous caller id)"
+                " or not one (an impossible number, an address without `@`); nothing is stored."
+            )
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/customers/{id}/export",
+        "export_customer",
+        "Everything stored about a customer",
+        tag="customers",
+        roles=(ADMIN,),
+        description="Profile, identities, interactions with their status history, messages (with"
+        " attachments' metadata), notes, journey, possible matches (by customer id only) and erasures.",
+        ok={200: _json("The customer's data.", c.CustomerExport)},
+        errors={404: _problem("No customer has this id.")},
+    ),
+    _route(
+        "DELETE",
+        "/v1/customers/{id}",
+        "delete_customer",
+        "Erase a customer's personal data",
+        tag="customers",
+        roles=(ADMIN,),
+        description="Erases the profile, identities, journey, possible matches, every message and note body,"
+        " attachments, and the interactions' sender address, attributes, subject and summary. The"
+        " customer's row and interactions stay (channel, queue, status, agent, times), so reports and the"
+        " queues' daily counts do not change. The customer's next contact, even from the same address,"
+        " is a new customer. Recorded (when, who) without personal data. Erasing an erased customer"
+        " changes nothing and answers the first erasure.",
+        ok={200: _json("The erasure.", c.ErasureOut)},
+        errors={
+            404: _problem("No customer has this id."),
+            409: _problem(
+                "Some of the customer's interactions are still waiting, offered, held or in wrap-up:"
+                " nothing was erased; retry when they have ended."
+            ),
+        },
     ),
     _route(
         "POST",
@@ -413,6 +482,44 @@ HTTP_ROUTES: tuple[Route, ...] = (
         errors={
             403: _problem("The token's role is not admitted, or an agent token asks about another agent."),
             404: _problem("No agent has this id."),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/agents/{id}/states",
+        "get_agent_states",
+        "Time per state and not-ready reason",
+        tag="directory",
+        roles=(SUPERVISOR, AGENT),
+        params=(
+            Param(
+                "from",
+                "query",
+                "the start, ISO 8601 with a time zone (default: `to` less 24 hours)",
+                required=False,
+                schema={"type": "string", "format": "date-time"},
+            ),
+            Param(
+                "to",
+                "query",
+                "the end, ISO 8601 with a time zone (default: now)",
+                required=False,
+                schema={"type": "string", "format": "date-time"},
+            ),
+        ),
+        description="Every change of the agent's presence is recorded: the agent's own `set_state`, an offer"
+        " it missed (`away`, reason `missed`), its desktop connecting, and its desktop dropping (`offline`,"
+        " reason `disconnected`). This answers the seconds spent in each state and reason between `from`"
+        " and `to` (a state holds until the next change; the range is at most 92 days), and the changes"
+        " themselves. An agent token reads only its own agent.",
+        ok={200: _json("The time per state and reason, and the changes.", c.AgentStatesOut)},
+        errors={
+            403: _problem("The token's role is not admitted, or an agent token asks about another agent."),
+            404: _problem("No agent has this id."),
+            422: _problem(
+                "`from` or `to` is not an ISO 8601 time with a zone, `to` is not after `from`, or"
+                " the range is longer than 92 days."
+            ),
         },
     ),
     _route(

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from agent_desktop import frames
 from context_store import customers, interactions
 from context_store.records import Interaction, InteractionDetail, Message, Note
-from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut
+from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, Why
 from router.metrics import Metrics
 from router.node import Node
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
@@ -59,7 +59,8 @@ class AgentSession:
     session_id: str
     outbox: Outbox
     epoch: int = 0
-    state: str = "away"  # the agent's last chosen state, re-announced if Redis loses it
+    state: str = "away"  # the agent's last state and reason, re-announced if Redis loses them
+    reason: str = ""
 
     @property
     def closed(self) -> bool:
@@ -238,7 +239,9 @@ class Hub:
             self.detach(session)
             session.replaced()
 
-    async def offer_text(self, offer_id: str, interaction_id: str, deadline_ms: float) -> str | None:
+    async def offer_text(
+        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+    ) -> str | None:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
         frame is the same document as :class:`agent_desktop.frames.Offer` (a test holds them equal)."""
@@ -247,7 +250,7 @@ class Hub:
             return None
         current = found.interaction
         if current is None:  # older than the record's window: the slow path
-            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
+            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms, why)
             return frame.model_dump_json() if frame is not None else None
         queue = self.directory.queues.get(current.queue)
         reason = {
@@ -256,12 +259,18 @@ class Hub:
             "channel": current.channel,
         }
         head = json.dumps(
-            {"type": "offer", "offer_id": offer_id, "deadline": deadline_ms / 1000, "reason": reason}
+            {
+                "type": "offer",
+                "offer_id": offer_id,
+                "deadline": deadline_ms / 1000,
+                "reason": reason,
+                "why": why.model_dump(mode="json") if why is not None else None,
+            }
         )
         return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
-        self, offer_id: str, interaction_id: str, deadline_ms: float
+        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
     ) -> frames.Offer | None:
         view = await work_view(self.pool, self.engine.namespace, interaction_id)
         if view is None:
@@ -279,6 +288,7 @@ class Hub:
             interaction=interaction,
             context=record,
             reason=reason,
+            why=why,
         )
 
     # ------------------------------------------------------------ events
@@ -291,7 +301,10 @@ class Hub:
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None
         if kind == "offer" and session is not None:
-            text = await self.offer_text(data["offer_id"], data["interaction_id"], float(data["deadline"]))
+            why = Why.model_validate(data["why"]) if data.get("why") else None
+            text = await self.offer_text(
+                data["offer_id"], data["interaction_id"], float(data["deadline"]), why
+            )
             session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
             if text is not None and session is not None:
                 session.send_text(text)
@@ -326,6 +339,14 @@ class Hub:
                     }
                 )
             )
+        elif kind == "transferred" and session is not None and data.get("mode") == "warm":
+            session.send(frames.InteractionEnded(interaction_id=data["interaction_id"], reason="transferred"))
+        elif kind == "transfer_failed" and session is not None:
+            session.send(
+                frames.TransferFailed(
+                    interaction_id=data["interaction_id"], target=data["target"], reason=data["reason"]
+                )
+            )
         elif kind == "context_changed" and session is not None:
             view = await work_view(self.pool, self.engine.namespace, data["interaction_id"])
             session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
@@ -341,6 +362,16 @@ class Hub:
             session.send(frames.MessageStatusFrame.model_validate(data))
         elif kind == "agent" and agent_id:
             self._presence_event(agent_id, data)
+        elif kind == "agent_state" and session is not None and data.get("connected"):
+            # a change the agent made or the router made (an offer missed): the desktop shows it
+            session.state, session.reason = str(data["state"]), str(data.get("reason") or "")
+            session.send(
+                frames.StateFrame(
+                    state=data["state"],
+                    state_since=float(data.get("since") or data["at"]) / 1000,
+                    reason=session.reason,
+                )
+            )
         elif kind == "config":
             if data.get("node") != self.node.id:
                 await self.directory.reload()
@@ -377,6 +408,7 @@ class Hub:
             id=agent_id,
             name=cfg.name,
             state=live.get("state", "offline"),
+            reason=live.get("reason", ""),
             connected=live.get("connected") == "1",
             state_since=float(live["since"]) / 1000 if live.get("since") else None,
             load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},

@@ -17,6 +17,7 @@ import structlog
 
 from context_store.records import JourneyEvent, Message, MessageStatus
 from router.routing.engine import Engine
+from router.routing.keys import Keys
 
 log = structlog.get_logger("router.routing.events")
 
@@ -63,6 +64,36 @@ def jsonable(record: Message | JourneyEvent) -> dict[str, Any]:
     return out
 
 
+TEXT_EVENTS = frozenset({"message", "message_status"})
+"""Event kinds that carry what a person wrote (a message body, a provider's delivery detail)."""
+
+
+async def forget(engine: Engine, namespace: str, interaction_ids: set[str], page: int = 1000) -> int:
+    """Delete from the stream of routing domain ``namespace`` (this one's or another's on the same Redis)
+    the events of these interactions that carry a person's text (an erasure: a supervisor replaying the
+    stream must not read an erased body). Other events, which carry ids only, stay. One pass over the
+    bounded stream, each page's matches removed with one XDEL; returns how many."""
+    if not interaction_ids:
+        return 0
+    stream = Keys.for_namespace(namespace).events
+    removed, start = 0, "-"
+    while True:
+        rows: list[tuple[str, dict[str, str]]] = await engine.redis.xrange(  # type: ignore[assignment]
+            stream, min=start, count=page
+        )
+        doomed = [
+            str(event_id)
+            for event_id, fields in rows
+            if fields.get("type") in TEXT_EVENTS
+            and json.loads(fields.get("data", "{}")).get("interaction_id") in interaction_ids
+        ]
+        if doomed:
+            removed += int(await engine.redis.xdel(stream, *doomed))
+        if len(rows) < page:
+            return removed
+        start = f"({rows[-1][0]}"
+
+
 async def last_event_id(engine: Engine) -> str:
     info = await engine.redis.xrevrange(engine.keys.events, count=1)
     return str(info[0][0]) if info else "0-0"
@@ -74,6 +105,20 @@ async def read_after(engine: Engine, after: str, count: int = 1000) -> list[tupl
         engine.keys.events, min=f"({after}", count=count
     )
     return [(str(i), f["type"], json.loads(f["data"])) for i, f in rows]
+
+
+def chain(*handlers: Handler) -> Handler:
+    """One handler that runs each of ``handlers`` in turn; one that fails is logged with the event's id and
+    does not keep the event from the others."""
+
+    async def run(event_id: str, kind: str, data: dict[str, Any]) -> None:
+        for handler in handlers:
+            try:
+                await handler(event_id, kind, data)
+            except Exception:  # the dispatcher's rule, per handler: one failure stops nothing else
+                log.exception("events.handler_failed", event_id=event_id, type=kind)
+
+    return run
 
 
 BLOCK_MS = 250

@@ -17,17 +17,20 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import conversations, customers, interactions, messages
+from context_store import conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
 from context_store.db import parse_uuid
-from context_store.records import Interaction, Message
+from context_store.journey import DEFAULT_JOURNEY_CAP
+from context_store.records import Interaction, JourneyEvent, Message
 from router.contracts import (
     Channel,
+    IdentityJourneyEventIn,
     InboundEvent,
     IngestResult,
     InteractionStatus,
     MessageIn,
     NotAnIdentity,
+    QueueConfig,
     WithheldIdentity,
     normalize_identity,
 )
@@ -44,6 +47,7 @@ from router.service.surveys import Surveys
 log = structlog.get_logger("router.service.ingest")
 
 ENQUEUE_RETRY_SECONDS = 15.0
+DEFAULT_PREFERENCE_SECONDS = 30.0  # how long preferred_agents hold when the queue's last_agent_seconds is 0
 
 
 @dataclass
@@ -52,6 +56,16 @@ class _Written:
     created: bool
     message: Message | None = None
     interaction: Interaction | None = None  # the new one
+    routing: Preferences | None = None  # the new one's preferences
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Who a new interaction is offered to first, and who never (``docs/architecture.md``, matching)."""
+
+    preferred: list[str]
+    window_ms: int
+    avoid: list[str]
 
 
 @dataclass
@@ -121,10 +135,12 @@ class Ingest:
         default_region: str = "US",
         surveys: Surveys | None = None,
         keywords: ConsentKeywords | None = None,
+        journey_cap: int = DEFAULT_JOURNEY_CAP,
     ) -> None:
         self.keywords = keywords  # STOP / START by SMS or WhatsApp: consent, not a contact to route
         self.default_region = default_region
         self.surveys = surveys
+        self.journey_cap = journey_cap
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -150,7 +166,7 @@ class Ingest:
         if written.message is not None:
             await self._announce_message(it, written.message)
         if it.status == InteractionStatus.queued:
-            live = await self.enqueue_row(it)
+            live = await self.enqueue_row(it, prefs=written.routing)
             if written.created and live.status == "offered" and live.offer_id:
                 # routing latency as an operator alerts on it: arrival to the offer, when an agent was free
                 self.metrics.observe("ingest_to_offer", time.perf_counter() - started)
@@ -194,6 +210,10 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
+        if keys.claimed_profile != Profile():
+            # unverified facts link only through the contact's own address: a customer of that address
+            # created by a journey event before this first contact gets them as a new customer would
+            await customers.fill_unreached_profile(conn, customer_id, keys.claimed_profile)
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
             conversation_id = parse_uuid(ev.conversation_id)
@@ -267,6 +287,7 @@ class Ingest:
             subject=ev.subject,
             venq_ms=int(time.time() * 1000),
         )
+        await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
         if ev.content or attachments:
             await messages.insert(
                 conn,
@@ -278,9 +299,59 @@ class Ingest:
                 external_id=msg_ext,
                 attachments=attachments,
             )
-        return _Written(interaction_id, created=True, interaction=created)
+        prefs = await self._preferences(conn, ev, queue, customer_id)
+        if prefs.avoid:
+            await routing.set_avoid(conn, interaction_id, prefs.avoid)
+        return _Written(interaction_id, created=True, interaction=created, routing=prefs)
 
-    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> EnqueueResult:
+    async def journey_event(self, ev: IdentityJourneyEventIn) -> tuple[uuid.UUID, JourneyEvent]:
+        """Record an event for whoever owns ``ev.identity``: a customer of that identity is created when
+        none is known, so the pages a visitor browsed before a first chat are in that chat's context (the
+        chat's own address resolves to the same customer). The identity is normalized as a contact's own
+        address is; a withheld or impossible one is refused (:class:`BadRequest`), nothing stored."""
+        try:
+            key = normalize_identity(ev.identity.kind, ev.identity.value, self.default_region)
+        except NotAnIdentity as exc:
+            why = "withheld" if isinstance(exc, WithheldIdentity) else "not an identity"
+            raise BadRequest(
+                f"the identity is {why}: a journey needs an address that names one person",
+                errors=[{"loc": ["identity"], "msg": why}],
+            ) from exc
+        async with self.pool.acquire() as conn, conn.transaction():
+            customer_id = await customers.resolve_customer(
+                conn,
+                [key],
+                email=key[1] if key[0] == "email" else None,
+                phone=key[1] if key[0] == "phone" else None,
+            )
+            event = await journey.add_event(
+                conn, customer_id, ev.type, ev.data, at=ev.at, cap=self.journey_cap
+            )
+        return customer_id, event
+
+    async def _preferences(
+        self, conn: asyncpg.Connection, ev: InboundEvent, queue: QueueConfig, customer_id: uuid.UUID
+    ) -> Preferences:
+        """The event's preferred agents, then (when the queue's last_agent_seconds is on) the agent who
+        last served this customer on any channel; avoided agents are never preferred. The window is the
+        queue's last_agent_seconds, or DEFAULT_PREFERENCE_SECONDS for preferred agents named alone."""
+        avoid = list(dict.fromkeys(ev.avoid_agents))
+        preferred = [a for a in dict.fromkeys(ev.preferred_agents) if a not in avoid]
+        if queue.last_agent_seconds > 0:
+            last = await routing.last_agent(conn, self.engine.namespace, customer_id)
+            if last is not None and last not in avoid and last not in preferred:
+                preferred.append(last)
+        seconds = queue.last_agent_seconds or DEFAULT_PREFERENCE_SECONDS
+        return Preferences(preferred, int(seconds * 1000) if preferred else 0, avoid)
+
+    async def enqueue_row(
+        self,
+        it: Interaction,
+        exclude: str | None = None,
+        prefs: Preferences | None = None,
+        directed_by: str | None = None,
+        warm_of: str | None = None,
+    ) -> EnqueueResult:
         """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild; where it is
         now (waiting, or offered at once)."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
@@ -295,6 +366,11 @@ class Ingest:
                     it.venq_ms,
                     created_ms,
                     exclude,
+                    preferred=prefs.preferred if prefs else None,
+                    preferred_ms=prefs.window_ms if prefs else 0,
+                    avoid=prefs.avoid if prefs else None,
+                    directed_by=directed_by,
+                    warm_of=warm_of,
                 )
             except NotReady:
                 if time.monotonic() > deadline:

@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 38
+    assert len(documented) == 43
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -147,7 +147,7 @@ class Known:
 async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
     """Alice holds a voice call (her token may read it and its customer, and write in it); a chat waits
     in its queue (adapters may end it); an inbound message may get delivery reports; a spare token may
-    be revoked."""
+    be revoked; a visitor known only by a page view may be erased."""
     alice = await server.agent("alice")
     call = await server.ingest(
         channel="voice", attributes={"intent": "billing"}, **{"from": {"kind": "phone", "value": "+15550001"}}
@@ -173,6 +173,13 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         status, hook = await server.request("POST", "/v1/webhooks", hook_body, token=server.admin_token)
         assert status == 201, hook
         hooks.append(hook["id"])
+    status, visitor = await server.request(
+        "POST",
+        "/v1/journey-events",
+        {"identity": {"kind": "chat_visitor", "value": "v-erasable"}, "type": "page_view"},
+        role="adapter",
+    )
+    assert status == 201, visitor
     # two more customers: one to merge into the caller, and one already merged there to unmerge
     extra = []
     for n in (2, 3):
@@ -191,14 +198,18 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         path={
             "/v1/interactions/{id}": {"id": call["id"]},
             "/v1/interactions/{id}/messages": {"id": call["id"]},
+            "/v1/interactions/{id}/routing": {"id": call["id"]},
             "/v1/interactions/{id}/end": {"id": chat["id"]},
             "/v1/interactions/{id}/survey": {"id": call["id"]},
             "/v1/customers/{id}/context": {"id": call["customer_id"]},
             "/v1/customers/{id}/events": {"id": call["customer_id"]},
             "/v1/customers/{id}/consent": {"id": call["customer_id"]},
             "/v1/customers/{id}/consent/{channel}": {"id": call["customer_id"], "channel": "sms"},
+            "/v1/customers/{id}/export": {"id": call["customer_id"]},
+            "/v1/customers/{id}": {"id": visitor["customer_id"]},
             "/v1/queues/{id}": {"id": "general"},
             "/v1/agents/{id}": {"id": "alice"},
+            "/v1/agents/{id}/states": {"id": "alice"},
             "/v1/messages/{id}/status": {"id": message["id"]},
             "/v1/agents/{agent_id}/socket": {"agent_id": "alice"},
             "/v1/tokens/{id}": {"id": spare["id"]},
@@ -284,7 +295,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 38
+    assert len(seen) == 43
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

@@ -58,6 +58,8 @@ class Config:
     routing: dict[str, Any] | None = None  # None: no [routing] table at all
     identity: dict[str, Any] | None = None  # None: no [identity] table at all
     webhooks: dict[str, Any] | None = None  # None: no [webhooks] table at all
+    retention: dict[str, Any] | None = None  # None: no [retention] table at all
+    presence: dict[str, Any] | None = None  # None: no [presence] table at all
     queues: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -74,6 +76,12 @@ class Config:
 
     def with_webhooks(self, **settings: Any) -> Config:
         return replace(self, webhooks={**(self.webhooks or {}), **settings})
+
+    def with_retention(self, **settings: Any) -> Config:
+        return replace(self, retention={**(self.retention or {}), **settings})
+
+    def with_presence(self, **settings: Any) -> Config:
+        return replace(self, presence={**(self.presence or {}), **settings})
 
     def queue(self, queue_id: str, **fields: Any) -> Config:
         """Add a ``[[queues]]`` entry, or change the fields of the one with this id."""
@@ -107,6 +115,10 @@ class Config:
             parts.append(_table("[identity]", self.identity))
         if self.webhooks is not None:
             parts.append(_table("[webhooks]", self.webhooks))
+        if self.retention is not None:
+            parts.append(_table("[retention]", self.retention))
+        if self.presence is not None:
+            parts.append(_table("[presence]", self.presence))
         parts += [_table("[[queues]]", q) for q in self.queues]
         parts += [_table("[[agents]]", a) for a in self.agents]
         parts += [_table("[[rules]]", r) for r in self.rules]

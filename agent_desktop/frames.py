@@ -363,6 +363,7 @@ AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     WrapupEnded,
     StateFrame,
     ContextFrame,
+    TransferFailed,
     Ack,
     Error,
 )

@@ -333,3 +333,46 @@ class EventFrame(BaseModel):
     event_id: str
     kind: str
     data: dict[str, Any]
+
+
+# ---------------------------------------------------------------- the protocols, side by side
+
+# Every frame each side of each socket sends; the AsyncAPI document (``GET /v1/asyncapi.json``) is
+# generated from these, and a test holds them to every frame class above and every frame the server
+# code builds.
+AGENT_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (
+    SetState,
+    Accept,
+    Reject,
+    SendMessage,
+    AddNote,
+    Complete,
+    Transfer,
+    EndWrapup,
+    LinkCustomer,
+    Ping,
+)
+AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
+    Hello,
+    Offer,
+    OfferRevoked,
+    Assigned,
+    MessageFrame,
+    MessageStatusFrame,
+    InteractionEnded,
+    WrapupEnded,
+    StateFrame,
+    ContextFrame,
+    TransferFailed,
+    Ack,
+    Error,
+)
+SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Ping,)
+SUPERVISOR_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
+    SupervisorSnapshot,
+    QueueUpdate,
+    AgentUpdate,
+    EventFrame,
+    Ack,
+    Error,
+)

@@ -51,10 +51,13 @@ BOOKKEEPING_COLUMNS = frozenset(
         ("customers", "merged_into"),
         ("customer_merges", "customer_id"),
         ("customer_merges", "other_customer_id"),
+        ("consent_events", "customer_id"),
         ("erasures", "customer_id"),
     }
 )
-"""References to ``customers`` that record merges (or erasures) themselves and stay where they are."""
+"""References to ``customers`` that stay where they are: the merges' and erasures' own records, and the
+consent ledger, whose reads take in the customers merged into the one asked about (``consent_current``),
+so that an unmerge separates them again without moving anything."""
 
 
 class MergeRefused(StoreError):

@@ -322,6 +322,75 @@ class TokenInfo:
     source: str
 
 
+# ---------------------------------------------------------------- webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A webhook as listed: never its secret."""
+
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    id: uuid.UUID
+    events: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryClaim:
+    """A delivery leased to this process: what to send, where, and the secret to sign it with."""
+
+    seq: int
+    webhook_id: uuid.UUID
+    generation: int
+    event_id: str
+    type: str
+    body: str
+    attempts: int
+    url: str
+    secret: str
+
+    def __repr__(self) -> str:  # the secret never reaches a log line
+        return f"DeliveryClaim(seq={self.seq}, webhook_id={self.webhook_id}, event_id={self.event_id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryInfo:
+    event_id: str
+    type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+# ---------------------------------------------------------------- consent
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEvent:
+    """One change of a customer's consent on a channel for a purpose; ``actor`` says who made it."""
+
+    id: int
+    customer_id: uuid.UUID
+    channel: str
+    purpose: str
+    status: str
+    source: str
+    evidence: JSONObject | None
+    actor: str
+    created_at: datetime
+
+
 # ---------------------------------------------------------------- personal data
 
 

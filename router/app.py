@@ -22,6 +22,8 @@ from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http import survey_page
 from router.http.api import API, problem_middleware
+from router.http.consent import ConsentAPI
+from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
 from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
@@ -38,6 +40,7 @@ from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.decisions import DECISIONS, DecisionLog
 from router.service.ingest import INGEST, Ingest
+from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.presence import PRESENCE, Presence
 from router.service.reconciler import RECONCILER, Reconciler
@@ -45,6 +48,7 @@ from router.service.reports import REPORTS, Reports
 from router.service.retention import Retention
 from router.service.survey_links import SurveyLinks
 from router.service.surveys import SURVEYS, Surveys
+from router.service.webhooks import WEBHOOKS, Webhooks
 from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
@@ -87,6 +91,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             reply_hours=reports_cfg.survey_reply_hours,
             links=survey_links(settings),
         )
+        keywords = ConsentKeywords(pool, engine, directory, outbound, settings.file.outbound)
         identity = settings.file.identity
         ingest = Ingest(
             pool,
@@ -97,6 +102,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             outbound,
             identity.default_region,
             surveys,
+            keywords=keywords,
             journey_cap=identity.journey_cap,
         )
         work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
@@ -108,6 +114,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         presence = Presence(pool, settings.namespace, settings.file.presence)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
+        app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
         app[PRESENCE] = presence
         app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound, presence)
         app[RECONCILER] = reconciler = Reconciler(
@@ -164,6 +171,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(hub.token_sockets.run(), name="token-sweep"),
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
+        asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
     retention = Retention(app[POOL], app[SETTINGS].file.retention)
     if retention.enabled:
@@ -253,6 +261,8 @@ def create_app(settings: Settings) -> web.Application:
     sockets = {"agent_socket": agent_ws, "supervisor_socket": supervisor_ws}
     app.add_routes(route_defs(SOCKET_ROUTES, sockets.__getitem__))
     app.add_routes(API(app).routes())
+    app.add_routes(Integrations(app).routes())
+    app.add_routes(ConsentAPI(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))

@@ -115,6 +115,59 @@ class PresenceSection(_Section):
         return [*self.away_reasons, *(["missed"] if "missed" not in self.away_reasons else [])]
 
 
+class WebhooksSection(_Section):
+    allow_private: bool = Field(
+        default=False,
+        description="accept webhook URLs whose host resolves to a private, loopback or link-local address",
+    )
+    retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=10, description="the first retry's delay; each next one doubles, with jitter"
+    )
+    retry_max_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=3600, description="the longest delay between two attempts"
+    )
+    retry_for_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] = Field(
+        default=86400, description="how long a delivery is retried before it is given up as failed"
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10, description="how long one attempt waits for the receiver's answer"
+    )
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=0.5, description="how often a process looks for due deliveries when nothing woke it"
+    )
+    concurrency: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=16, description="deliveries one process sends at once"
+    )
+    keep_days: Annotated[float, Field(gt=0, le=3650)] = Field(
+        default=7, description="how long delivered and failed deliveries are kept (listed, replayable)"
+    )
+
+
+class OutboundSection(_Section):
+    require_opt_in: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=lambda: ["marketing"],
+        description="purposes a customer is contacted for only after opting in (others: unless opted out)",
+    )
+    stop_words: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, description="more words that opt a customer out by SMS or WhatsApp (수신거부…)"
+    )
+    start_words: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, description="more words that opt a customer back in"
+    )
+    keyword_purposes: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=lambda: ["notifications", "marketing"],
+        description="the purposes a keyword changes",
+    )
+    stop_reply: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        default="You are unsubscribed and will get no more messages from us. Reply START to subscribe again.",
+        description="the confirmation sent when a keyword opts a customer out",
+    )
+    start_reply: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        default="You are subscribed again. Reply STOP to unsubscribe.",
+        description="the confirmation sent when a keyword opts a customer back in",
+    )
+
+
 class ReportsSection(_Section):
     fcr_window_hours: Annotated[float, Field(gt=0, le=24 * 90)] = Field(
         default=72,
@@ -152,6 +205,8 @@ class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    webhooks: WebhooksSection = Field(default_factory=WebhooksSection)
+    outbound: OutboundSection = Field(default_factory=OutboundSection)
     retention: RetentionSection = Field(default_factory=RetentionSection)
     presence: PresenceSection = Field(default_factory=PresenceSection)
     reports: ReportsSection = Field(default_factory=ReportsSection)

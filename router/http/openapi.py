@@ -19,7 +19,8 @@ TAGS = {
     "directory": "Queues, agents and routing rules.",
     "tokens": "API tokens.",
     "messages": "Delivery receipts of agents' replies.",
-    "operations": "Health, metrics and this document.",
+    "webhooks": "Events posted to other systems, signed, retried and replayable.",
+    "operations": "Health, metrics, this document and the sockets' AsyncAPI document.",
     "sockets": "Websockets: the agent desktop and the supervisor's live view.",
 }
 

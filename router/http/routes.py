@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from router import contracts as c
 from router.contracts import Role
+from router.contracts import consent as cs
+from router.contracts import webhooks as wh
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -742,6 +744,159 @@ HTTP_ROUTES: tuple[Route, ...] = (
     ),
 )
 
+# Webhooks and the socket contract for integrators: handled by ``router.http.integrations``.
+WEBHOOK_ID = Param("id", "path", "the webhook's id (from `POST /v1/webhooks` or `GET /v1/webhooks`)")
+NO_WEBHOOK = _problem("No webhook has this id.")
+
+INTEGRATION_ROUTES: tuple[Route, ...] = (
+    _route(
+        "POST",
+        "/v1/webhooks",
+        "post_webhook",
+        "Subscribe a URL to events",
+        tag="webhooks",
+        roles=(ADMIN,),
+        body=wh.WebhookIn,
+        description="Events whose type matches one of `events` are posted to `url`, signed with `secret`"
+        " (`docs/webhooks.md`). The secret is shown in this answer only; without one, one is made. A URL"
+        " whose host resolves to a private, loopback, link-local or reserved address is refused unless"
+        " `[webhooks] allow_private` is set.",
+        ok={201: _json("The webhook was created; `secret` is shown this once.", wh.WebhookCreated)},
+        errors={
+            422: _problem(
+                "The body does not match the model, the URL is not http(s), its host does not resolve, or"
+                " it resolves to an address webhooks may not reach."
+            )
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/webhooks",
+        "list_webhooks",
+        "Every webhook",
+        tag="webhooks",
+        roles=(ADMIN,),
+        description="Never the secrets.",
+        ok={200: _json("The webhooks, oldest first.", wh.WebhookOut, many=True)},
+    ),
+    _route(
+        "DELETE",
+        "/v1/webhooks/{id}",
+        "delete_webhook",
+        "Delete a webhook",
+        tag="webhooks",
+        roles=(ADMIN,),
+        params=(WEBHOOK_ID,),
+        description="Its pending deliveries are dropped with it.",
+        ok={204: Reply("The webhook is deleted.")},
+        errors={404: NO_WEBHOOK},
+    ),
+    _route(
+        "GET",
+        "/v1/webhooks/{id}/deliveries",
+        "list_deliveries",
+        "A webhook's deliveries",
+        tag="webhooks",
+        roles=(ADMIN,),
+        params=(
+            WEBHOOK_ID,
+            Param(
+                "after",
+                "query",
+                "only deliveries of events after this event id (`<ms>-<seq>`)",
+                required=False,
+                schema={"type": "string", "pattern": wh.EVENT_ID_PATTERN},
+            ),
+            Param(
+                "status",
+                "query",
+                "only deliveries in this state",
+                required=False,
+                schema={"type": "string", "enum": list(wh.DELIVERY_STATUSES)},
+            ),
+            Param(
+                "limit",
+                "query",
+                "at most this many (default 100, at most 1000)",
+                required=False,
+                schema={"type": "integer", "minimum": 1, "maximum": 1000},
+            ),
+        ),
+        ok={200: _json("The deliveries in event order.", wh.DeliveryOut, many=True)},
+        errors={404: NO_WEBHOOK, 422: _problem("`after`, `status` or `limit` is not valid.")},
+    ),
+    _route(
+        "POST",
+        "/v1/webhooks/{id}/replay",
+        "replay_webhook",
+        "Send a webhook's events again",
+        tag="webhooks",
+        roles=(ADMIN,),
+        params=(WEBHOOK_ID,),
+        body=wh.ReplayIn,
+        description="Every delivery of the webhook for an event after `after` is queued again, delivered"
+        " or not, and sent in order per interaction, as they were the first time.",
+        ok={200: _json("How many deliveries were queued again.", wh.ReplayOut)},
+        errors={404: NO_WEBHOOK},
+    ),
+    _route(
+        "GET",
+        "/v1/asyncapi.json",
+        "asyncapi",
+        "The socket protocols as an AsyncAPI document",
+        tag="operations",
+        roles=(),
+        backend=False,
+        description="The agent desktop's and the supervisor's websockets: every frame each side sends,"
+        " generated from `agent_desktop/frames.py`.",
+        ok={
+            200: Reply("The AsyncAPI 3.0 document.", media_type="application/json", schema={"type": "object"})
+        },
+    ),
+)
+
+# The consent ledger: handled by ``router.http.consent``.
+CONSENT_ROUTES: tuple[Route, ...] = (
+    _route(
+        "GET",
+        "/v1/customers/{id}/consent",
+        "get_consent",
+        "The customer's consent to be contacted",
+        tag="customers",
+        roles=(SUPERVISOR, ADAPTER),
+        description="The consent in force on each channel for each purpose, every change with who made it"
+        " and when, and the purposes that need an opt-in (`[outbound] require_opt_in`).",
+        ok={200: _json("The ledger.", cs.ConsentOut)},
+        errors={404: _problem("No customer has this id.")},
+    ),
+    _route(
+        "PUT",
+        "/v1/customers/{id}/consent/{channel}",
+        "put_consent",
+        "Record a change of the customer's consent",
+        tag="customers",
+        roles=(SUPERVISOR, ADAPTER),
+        params=(
+            Param(
+                "channel",
+                "path",
+                "where the customer is contacted",
+                schema={"type": "string", "enum": list(cs.CONSENT_CHANNELS)},
+            ),
+        ),
+        body=cs.ConsentIn,
+        description="Appended to the ledger with the token that made it; nothing is ever overwritten. An"
+        " opt-out by keyword (STOP by SMS or WhatsApp) is recorded by the router itself.",
+        ok={200: _json("The ledger after the change.", cs.ConsentOut)},
+        errors={
+            404: _problem("No customer has this id."),
+            422: _problem(
+                "The body does not match the model, or the channel is not one consent is kept for."
+            ),
+        },
+    ),
+)
+
 _UPGRADE = {
     101: Reply("Switching protocols: the websocket is open."),
     400: _problem("The request is not a websocket upgrade."),
@@ -799,7 +954,7 @@ SOCKET_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-ROUTES: tuple[Route, ...] = HTTP_ROUTES + SOCKET_ROUTES
+ROUTES: tuple[Route, ...] = HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + SOCKET_ROUTES
 
 
 def route_defs(routes: Iterable[Route], handler: Callable[[str], Handler]) -> list[web.RouteDef]:

@@ -1,6 +1,9 @@
 """A small asynchronous client of the router's public HTTP API.
 
-Used by channel adapters, the benchmark and the simulator; it speaks only the documented API.
+Used by channel adapters, the benchmark and the simulator, and by integrators: the adapter calls, the
+admin API (tokens, queues, agents, rules), the consent ledger and webhooks. Each call needs a token of a
+role the route admits (``GET /v1/openapi.json`` names them). It speaks only the documented API; the agent
+socket is :class:`router.sdk.agent.AgentSocket`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from urllib.parse import urlencode
 import aiohttp
 
 from router.contracts import (
+    AgentConfig,
+    AgentOut,
     IdentityJourneyEventIn,
     InboundEvent,
     IngestResult,
@@ -18,7 +23,15 @@ from router.contracts import (
     JourneyEventRecorded,
     MessageIn,
     MessageStatusIn,
+    QueueConfig,
+    QueueOut,
+    Role,
+    RoutingRule,
+    TokenInfoOut,
+    TokenOut,
 )
+from router.contracts.consent import ConsentIn, ConsentOut
+from router.contracts.webhooks import DeliveryOut, WebhookCreated, WebhookOut
 
 
 class RouterAPIError(Exception):
@@ -110,3 +123,98 @@ class RouterClient:
                 return None
             raise
         return InteractionOut.model_validate(body)
+
+    # ------------------------------------------------------------ directory and admin
+
+    async def list_queues(self) -> list[QueueOut]:
+        _, body = await self.request("GET", "/v1/queues")
+        return [QueueOut.model_validate(q) for q in body]
+
+    async def put_queue(self, queue_id: str, config: QueueConfig) -> QueueOut:
+        """Create or replace a queue (admin)."""
+        _, body = await self.request("PUT", f"/v1/queues/{queue_id}", config.model_dump(mode="json"))
+        return QueueOut.model_validate(body)
+
+    async def list_agents(self) -> list[AgentOut]:
+        _, body = await self.request("GET", "/v1/agents")
+        return [AgentOut.model_validate(a) for a in body]
+
+    async def put_agent(self, agent_id: str, config: AgentConfig) -> AgentOut:
+        """Create or replace an agent (admin)."""
+        _, body = await self.request("PUT", f"/v1/agents/{agent_id}", config.model_dump(mode="json"))
+        return AgentOut.model_validate(body)
+
+    async def get_rules(self) -> list[RoutingRule]:
+        _, body = await self.request("GET", "/v1/rules")
+        return [RoutingRule.model_validate(r) for r in body]
+
+    async def put_rules(self, rules: list[RoutingRule]) -> list[RoutingRule]:
+        """Replace the routing rules (admin)."""
+        _, body = await self.request(
+            "PUT", "/v1/rules", {"rules": [r.model_dump(mode="json") for r in rules]}
+        )
+        return [RoutingRule.model_validate(r) for r in body]
+
+    async def create_token(
+        self,
+        role: Role,
+        *,
+        agent_id: str | None = None,
+        name: str | None = None,
+        expires_at: str | None = None,
+    ) -> TokenOut:
+        """A new token (admin); its secret (``token``) is in this answer only."""
+        payload = {"role": role.value, "agent_id": agent_id, "name": name, "expires_at": expires_at}
+        _, body = await self.request("POST", "/v1/tokens", payload)
+        return TokenOut.model_validate(body)
+
+    async def list_tokens(self) -> list[TokenInfoOut]:
+        _, body = await self.request("GET", "/v1/tokens")
+        return [TokenInfoOut.model_validate(t) for t in body]
+
+    async def revoke_token(self, token_id: str) -> None:
+        await self.request("DELETE", f"/v1/tokens/{token_id}")
+
+    # ------------------------------------------------------------ consent
+
+    async def get_consent(self, customer_id: str) -> ConsentOut:
+        _, body = await self.request("GET", f"/v1/customers/{customer_id}/consent")
+        return ConsentOut.model_validate(body)
+
+    async def put_consent(self, customer_id: str, channel: str, change: ConsentIn) -> ConsentOut:
+        """Append a change to the customer's consent ledger; the ledger after it."""
+        _, body = await self.request(
+            "PUT", f"/v1/customers/{customer_id}/consent/{channel}", change.model_dump(mode="json")
+        )
+        return ConsentOut.model_validate(body)
+
+    # ------------------------------------------------------------ webhooks (admin)
+
+    async def create_webhook(
+        self, url: str, events: list[str], *, secret: str | None = None, description: str | None = None
+    ) -> WebhookCreated:
+        """Subscribe ``url`` to ``events``; the answer's ``secret`` is shown this once."""
+        payload: dict[str, Any] = {"url": url, "events": events, "description": description}
+        if secret is not None:
+            payload["secret"] = secret
+        _, body = await self.request("POST", "/v1/webhooks", payload)
+        return WebhookCreated.model_validate(body)
+
+    async def list_webhooks(self) -> list[WebhookOut]:
+        _, body = await self.request("GET", "/v1/webhooks")
+        return [WebhookOut.model_validate(w) for w in body]
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self.request("DELETE", f"/v1/webhooks/{webhook_id}")
+
+    async def webhook_deliveries(
+        self, webhook_id: str, *, after: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[DeliveryOut]:
+        query = {k: v for k, v in {"after": after, "status": status, "limit": str(limit)}.items() if v}
+        _, body = await self.request("GET", f"/v1/webhooks/{webhook_id}/deliveries?{urlencode(query)}")
+        return [DeliveryOut.model_validate(d) for d in body]
+
+    async def replay_webhook(self, webhook_id: str, after: str) -> int:
+        """Send again every delivery of the webhook after event ``after``; how many were queued."""
+        _, body = await self.request("POST", f"/v1/webhooks/{webhook_id}/replay", {"after": after})
+        return int(body["replayed"])

@@ -40,6 +40,7 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine, EnqueueResult
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
+from router.service.keywords import ConsentKeywords
 from router.service.outbound import Outbound
 from router.service.surveys import Surveys
 
@@ -133,8 +134,10 @@ class Ingest:
         outbound: Outbound | None,
         default_region: str = "US",
         surveys: Surveys | None = None,
+        keywords: ConsentKeywords | None = None,
         journey_cap: int = DEFAULT_JOURNEY_CAP,
     ) -> None:
+        self.keywords = keywords  # STOP / START by SMS or WhatsApp: consent, not a contact to route
         self.default_region = default_region
         self.surveys = surveys
         self.journey_cap = journey_cap
@@ -148,6 +151,10 @@ class Ingest:
     async def ingest(self, ev: InboundEvent) -> IngestResult:
         started = time.perf_counter()
         keys = _keys(ev, self.default_region)
+        if self.keywords is not None:
+            handled = await self.keywords.handle(ev, keys.linking, keys.verified.email, keys.verified.phone)
+            if handled is not None:
+                return handled
         join_open = ev.join_open if ev.join_open is not None else ev.channel != Channel.voice
         msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
         async with self.pool.acquire() as conn, conn.transaction():

@@ -65,6 +65,7 @@ async def test_each_strategy_picks_its_documented_agent(engine: Engine, live: Li
     assert (await engine.offer(res.offer_id or ""))["a"] == "skilled"
     await engine.accept("skilled", res.offer_id or "")
     await live.set_state("free", "away")
+    await asyncio.sleep(0.005)  # idle times are milliseconds: a tie would be settled by name
     await live.set_state("free", "available")  # idle since now: the shortest idle
     idle_order = await live.available("q-longest_idle")
     assert idle_order[-1] == "free" and idle_order[0] in ("idle", "skilled")

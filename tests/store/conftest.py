@@ -25,6 +25,10 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "webhook_deliveries",
+    "webhooks",
+    "webhook_cursors",
+    "consent_events",
     "routing_decisions",
     "offer_exclusions",
     "agent_states",

@@ -73,7 +73,10 @@ SELECT json_build_object(
                    AS messages,
                COALESCE((SELECT json_agg(n ORDER BY n.created_at) FROM (
                    SELECT id, interaction_id, agent_id, body, created_at
-                   FROM notes WHERE interaction_id = it.id) n), '[]') AS notes
+                   FROM notes WHERE interaction_id = it.id) n), '[]') AS notes,
+               COALESCE((SELECT json_agg(r ORDER BY r.created_at, r.id) FROM (
+                   SELECT id, form_id, score, critical_failed, created_at
+                   FROM quality_reviews WHERE interaction_id = it.id) r), '[]') AS reviews
         FROM interactions it WHERE it.customer_id = c.id ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
     'events', COALESCE((SELECT json_agg(e ORDER BY e.at DESC) FROM (
         SELECT id, type, data, interaction_id, at FROM journey_events

@@ -25,6 +25,9 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "quality_reviews",
+    "supervisor_audit",
+    "quality_forms",
     "early_receipts",
     "interaction_history",
     "messages",

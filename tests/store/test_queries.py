@@ -50,6 +50,15 @@ RECORD_OF: dict[str, type[Any]] = {
     "tokens_file_revoke_missing": records.TokenInfo,
     "tokens_all": records.TokenInfo,
     "token_revoke": records.TokenInfo,
+    "quality_form_get": records.QualityForm,
+    "quality_forms_all": records.QualityForm,
+    "quality_review_insert": records.QualityReview,
+    "quality_reviews_of_interaction": records.QualityReview,
+    "quality_reviews_of_agent": records.QualityReview,
+    "quality_report": records.QualityReportRow,
+    "quality_sample": records.SampledInteraction,
+    "audit_insert": records.AuditEntry,
+    "audit_of_interaction": records.AuditEntry,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

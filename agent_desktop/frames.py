@@ -95,13 +95,32 @@ class EndWrapup(_Frame):
     ref: Ref = None
 
 
+class LinkCustomer(_Frame):
+    """The agent verified in the conversation that the contact is this known customer: the contact's
+    customer is merged into it (reason ``agent verified``), and the context then carries its history."""
+
+    type: Literal["link_customer"]
+    interaction_id: Id
+    customer_id: Id
+    ref: Ref = None
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ref: Ref = None
 
 
 AgentClientFrame = Annotated[
-    SetState | Accept | Reject | SendMessage | AddNote | Complete | Transfer | EndWrapup | Ping,
+    SetState
+    | Accept
+    | Reject
+    | SendMessage
+    | AddNote
+    | Complete
+    | Transfer
+    | EndWrapup
+    | LinkCustomer
+    | Ping,
     Field(discriminator="type"),
 ]
 agent_client_frame: TypeAdapter[Any] = TypeAdapter(AgentClientFrame)
@@ -152,6 +171,15 @@ class OfferRevoked(BaseModel):
 
 class Assigned(WorkItem):
     type: Literal["assigned"] = "assigned"
+
+
+class ContextFrame(BaseModel):
+    """The context record of work the agent holds, after its customer changed (a merge or an unmerge,
+    such as the agent's own ``link_customer``): it replaces the one the desktop shows."""
+
+    type: Literal["context"] = "context"
+    interaction_id: str
+    context: ContextRecord
 
 
 class MessageFrame(BaseModel):

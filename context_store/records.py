@@ -55,6 +55,30 @@ class PossibleMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Merge:
+    """One merge of two customers: ``other_customer_id``'s rows were moved to ``customer_id``; who did it,
+    when, why and what matched; and its undoing, once undone."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    other_customer_id: uuid.UUID
+    reason: str
+    matched: list[str]
+    merged_by: str
+    merged_at: datetime
+    unmerged_by: str | None
+    unmerged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWork:
+    """An interaction an agent holds now."""
+
+    id: uuid.UUID
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     """A resolution key of a customer: ``kind`` is normalized (``phone`` in E.164, ``email``…)."""
 

@@ -50,10 +50,11 @@ RETURNING id, type, data, interaction_id, at;
 
 -- name: context_record
 -- The whole context record of one customer as JSON text (one round trip; an offer splices it into its
--- frame as it is); no row when there is no such customer. $1 customer_id (NULL: the customer of
+-- frame as it is); no row when there is no such customer. Its merges are those the customer took part in
+-- (kept or merged away), oldest first. $1 customer_id (NULL: the customer of
 -- interaction $4), $2 max interactions, $3 max journey events, $4 interaction id (nullable)
 WITH c AS (
-    SELECT id, name, email, phone, anonymous, created_at FROM customers
+    SELECT id, name, email, phone, anonymous, created_at, merged_into FROM customers
     WHERE id = COALESCE($1::uuid, (SELECT customer_id FROM interactions WHERE id = $4::uuid))
 )
 SELECT json_build_object(
@@ -87,6 +88,10 @@ SELECT json_build_object(
         SELECT p.candidate_id AS customer_id, k.name, array_agg(p.matched ORDER BY p.matched) AS matched,
                min(p.created_at) AS first_at
         FROM possible_matches p JOIN customers k ON k.id = p.candidate_id
-        WHERE p.customer_id = c.id GROUP BY p.candidate_id, k.name) pm), '[]')
+        WHERE p.customer_id = c.id GROUP BY p.candidate_id, k.name) pm), '[]'),
+    'merges', COALESCE((SELECT json_agg(mg ORDER BY mg.merged_at, mg.id) FROM (
+        SELECT id, customer_id, other_customer_id, reason, matched, merged_by, merged_at, unmerged_by,
+               unmerged_at
+        FROM customer_merges WHERE customer_id = c.id OR other_customer_id = c.id) mg), '[]')
 )::text AS record
 FROM c;

@@ -60,6 +60,8 @@ from router.contracts.wire import (
     InteractionStatus,
     JourneyEventIn,
     JourneyEventOut,
+    MergeIn,
+    MergeOut,
     MessageIn,
     MessageOut,
     MessageStatusIn,
@@ -84,6 +86,7 @@ from router.contracts.wire import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
 )
 
 __all__ = [
@@ -120,6 +123,8 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "MergeIn",
+    "MergeOut",
     "MessageIn",
     "MessageOut",
     "MessageStatusIn",
@@ -154,6 +159,7 @@ __all__ = [
     "TokenInfoOut",
     "TokenOut",
     "TokenState",
+    "UnmergeIn",
     "WithheldIdentity",
     "is_region",
     "is_withheld",

@@ -7,6 +7,7 @@ document at ``/v1/openapi.json`` is generated from them. Adapters depend on this
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -260,6 +261,9 @@ class CustomerOut(BaseModel):
         default=False, description="first reached with a withheld caller id: linked by no number"
     )
     created_at: datetime
+    merged_into: str | None = Field(
+        default=None, description="merged into this customer: its history is there (until an unmerge)"
+    )
 
 
 class PossibleMatch(BaseModel):
@@ -279,6 +283,33 @@ class JourneyEventOut(BaseModel):
     at: datetime
 
 
+class MergeOut(BaseModel):
+    """One merge: ``other_customer_id``'s identities, interactions, notes and journey were moved to
+    ``customer_id``; who did it (``agent:<id>``, ``supervisor:<token id>``, ``admin``…), when, why, the
+    kinds of key by which one had been a possible match of the other, and its undoing."""
+
+    id: str
+    customer_id: str = Field(description="the customer kept")
+    other_customer_id: str = Field(description="the customer merged into it")
+    reason: str
+    matched: list[str] = Field(description="kinds of key that had named one as the other's possible match")
+    merged_by: str
+    merged_at: datetime
+    unmerged_by: str | None = None
+    unmerged_at: datetime | None = Field(default=None, description="set once the merge is undone")
+
+
+class MergeIn(Strict):
+    other_customer_id: uuid.UUID = Field(description="the customer merged into this one")
+    reason: Annotated[
+        CustomerText, Field(min_length=1, max_length=500, examples=["same person: checked DOB"])
+    ]
+
+
+class UnmergeIn(Strict):
+    merge_id: uuid.UUID = Field(description="a merge into this customer (from its context's `merges`)")
+
+
 class ContextRecord(BaseModel):
     """The customer's shared context: everything an agent needs, across every channel."""
 
@@ -289,6 +320,10 @@ class ContextRecord(BaseModel):
     possible_matches: list[PossibleMatch] = Field(
         default_factory=list,
         description="customers that unverified facts of this customer's contacts named; not linked",
+    )
+    merges: list[MergeOut] = Field(
+        default_factory=list,
+        description="merges this customer took part in, kept or merged away, oldest first",
     )
 
 

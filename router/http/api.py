@@ -34,6 +34,7 @@ from router.contracts import (
     InteractionOut,
     InteractionStatus,
     JourneyEventIn,
+    MergeIn,
     MessageIn,
     MessageStatusIn,
     Meta,
@@ -46,6 +47,7 @@ from router.contracts import (
     TokenInfoOut,
     TokenOut,
     TokenState,
+    UnmergeIn,
     unstorable_path,
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError
@@ -60,7 +62,7 @@ from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
 from router.routing.events import jsonable, publish, publish_message_status
 from router.routing.stats import STATS, Statistics
-from router.service import auth
+from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
 from router.service.ingest import INGEST, Ingest
 
@@ -317,6 +319,27 @@ class API(QualityHandlers):
             raise NotFound(f"customer {customer_id} not found")
         event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
         return ok(jsonable(event), 201)
+
+    async def post_customer_merge(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor)
+        req = await body(request, MergeIn)
+        done = await merges.merge(
+            self.pool,
+            self.engine,
+            request.match_info["id"],
+            req.other_customer_id,
+            reason=req.reason,
+            by=merges.who(principal),
+        )
+        return ok(done, 201)
+
+    async def post_customer_unmerge(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor)
+        req = await body(request, UnmergeIn)
+        done = await merges.unmerge(
+            self.pool, self.engine, request.match_info["id"], req.merge_id, by=merges.who(principal)
+        )
+        return ok(done)
 
     # ------------------------------------------------------------ directory
 

@@ -451,6 +451,50 @@ HTTP_ROUTES: tuple[Route, ...] = (
         ok={201: _json("The event was recorded.", c.JourneyEventOut)},
         errors={404: _problem("No customer has this id.")},
     ),
+    _route(
+        "POST",
+        "/v1/customers/{id}/merge",
+        "post_customer_merge",
+        "Merge another customer into this one",
+        tag="customers",
+        roles=(SUPERVISOR,),
+        body=c.MergeIn,
+        description="Moves the other customer's identities, conversations, interactions (with their"
+        " messages), notes, journey events and possible matches to this customer, in one transaction,"
+        " and records the merge (who, when, why, what matched, and every row moved). This customer's"
+        " profile is kept as it is; the other keeps its own, marked `merged_into`. Both appear in each"
+        " other's context under `merges`. Desktops holding work of either customer get a `context`"
+        " frame; the next offer of any of their work carries the merged context.",
+        ok={201: _json("The merge was done.", c.MergeOut)},
+        errors={
+            404: _problem("No customer has this id, or none has `other_customer_id`."),
+            409: _problem(
+                "The two are one customer, either was merged into another customer already, or they kept"
+                " changing while the merge waited (try again)."
+            ),
+        },
+    ),
+    _route(
+        "POST",
+        "/v1/customers/{id}/unmerge",
+        "post_customer_unmerge",
+        "Undo a merge into this customer",
+        tag="customers",
+        roles=(SUPERVISOR,),
+        body=c.UnmergeIn,
+        description="Moves back to the other customer exactly the identities, conversations,"
+        " interactions, notes and journey events the merge moved (and what grew from them since: later"
+        " interactions of its conversations, notes and events of its interactions) and restores the"
+        " possible matches as they were. The merge stays listed, with `unmerged_by` and `unmerged_at`.",
+        ok={200: _json("The merge, now undone.", c.MergeOut)},
+        errors={
+            404: _problem("No customer has this id, or `merge_id` is not a merge into this customer."),
+            409: _problem(
+                "The merge was undone already, or this customer was merged into another since (undo"
+                " that merge first)."
+            ),
+        },
+    ),
     # directory
     _route(
         "GET",
@@ -684,10 +728,11 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         admin=False,
         websocket=True,
         description="JSON frames with a `type` (`agent_desktop/frames.py`). The server sends `hello`,"
-        " `offer`, `offer_revoked`, `assigned`, `message`, `message_status`, `interaction_ended`,"
-        " `wrapup_ended`, `state`, `ack` and `error`. The agent sends `set_state`, `accept`, `reject`,"
-        " `send_message`, `add_note`, `complete`, `transfer`, `end_wrapup` and `ping`. A malformed frame"
-        " gets an `error` frame and the socket stays open.",
+        " `offer`, `offer_revoked`, `assigned`, `context`, `message`, `message_status`,"
+        " `interaction_ended`, `wrapup_ended`, `state`, `ack` and `error`. The agent sends `set_state`,"
+        " `accept`, `reject`, `send_message`, `add_note`, `complete`, `transfer`, `end_wrapup`,"
+        " `link_customer` and `ping`. A malformed or refused frame gets an `error` frame and the socket"
+        " stays open.",
         ok=_UPGRADE,
         errors={
             403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),

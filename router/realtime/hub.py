@@ -320,6 +320,11 @@ class Hub:
                     }
                 )
             )
+        elif kind == "context_changed" and session is not None:
+            view = await work_view(self.pool, self.engine.namespace, data["interaction_id"])
+            session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
+            if view is not None and session is not None:
+                session.send(frames.ContextFrame(interaction_id=data["interaction_id"], context=view[1]))
         elif kind == "customer_left" and session is not None:
             session.send(
                 frames.InteractionEnded(interaction_id=data["interaction_id"], reason="customer_left")

@@ -31,6 +31,7 @@ from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
+from router.service import merges
 from router.service.auth import TokenCache, authenticate
 from router.service.outbound import Outbound
 from router.service.work import Work
@@ -285,6 +286,9 @@ class Sockets:
         if isinstance(f, frames.EndWrapup):
             await self.work.end_wrapup(agent, f.interaction_id)
             return {}
+        if isinstance(f, frames.LinkCustomer):
+            done = await merges.link_customer(self.pool, self.engine, agent, f.interaction_id, f.customer_id)
+            return {"merge_id": done.id, "customer_id": done.customer_id}
         return {}  # ping
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:

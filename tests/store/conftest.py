@@ -36,6 +36,7 @@ TABLES = (
     "interactions",
     "conversations",
     "possible_matches",
+    "customer_merges",
     "identities",
     "customers",
     "routing_rules",

@@ -220,6 +220,8 @@ class Desktop {
       case "assigned":
         this.offers.removeInteraction(frame.interaction.id);
         return this.work.assign(frame, { focus: this.work.size === 0 || this.work.expecting(frame.interaction.id) });
+      case "context":
+        return this.work.context(frame.interaction_id, frame.context);
       case "message":
         return this.work.message(frame.interaction_id, frame.message);
       case "message_status":

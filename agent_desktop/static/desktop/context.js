@@ -28,8 +28,9 @@ const IDENTITY_WORDS = {
  * @param {object} context  ContextRecord
  * @param {object} current  the InteractionOut being worked on
  * @param {string} idBase   a prefix for element ids (unique per work item)
+ * @param {object} actions  optional: `link(customerId)` links the contact to a possible match
  */
-export function renderContext(context, current, idBase) {
+export function renderContext(context, current, idBase, actions = {}) {
   const customer = (context && context.customer) || {};
   const identities = (context && context.identities) || [];
   const attrs = Object.entries((current && current.attributes) || {});
@@ -54,7 +55,8 @@ export function renderContext(context, current, idBase) {
         customer.created_at ? [h("dt", { text: "Since" }), h("dd", {}, timeEl(customer.created_at, { long: true }))] : null,
       ),
     ),
-    renderMatches(context, idBase),
+    renderMatches(context, idBase, actions),
+    renderMerges(context, idBase),
     renderHighlights(context, current, idBase),
     h(
       "section",
@@ -97,7 +99,7 @@ export function renderContext(context, current, idBase) {
  * Customers that unverified details of this contact named (a phone typed into the web chat): who the
  * person might be, never their history, which stays hidden until the person is verified.
  */
-function renderMatches(context, idBase) {
+function renderMatches(context, idBase, actions) {
   const matches = (context && context.possible_matches) || [];
   if (!matches.length) return null;
   return h(
@@ -118,6 +120,60 @@ function renderMatches(context, idBase) {
             class: "muted",
             text: `(same ${(m.matched || []).map((k) => (IDENTITY_WORDS[k] || humanize(k)).toLowerCase()).join(", ")})`,
           }),
+          actions && actions.link ? [" ", linkButton(m, actions.link)] : null,
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * Link the contact to a possible match, once the agent has verified the person: the first press asks
+ * for confirmation, the second links (the records are merged; a supervisor can undo it).
+ */
+function linkButton(match, link) {
+  const who = match.name || "this customer";
+  const button = h("button", { type: "button", class: "ghost small match-link" }, "Verified: link");
+  let armed = false;
+  button.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = `Confirm: this is ${who}`;
+      return;
+    }
+    button.disabled = true;
+    try {
+      await link(match.customer_id);
+    } catch {
+      armed = false;
+      button.disabled = false;
+      button.textContent = "Verified: link";
+    }
+  });
+  return button;
+}
+
+/** The merges this customer took part in: whose records were joined, why, by whom, and any undoing. */
+function renderMerges(context, idBase) {
+  const merges = (context && context.merges) || [];
+  if (!merges.length) return null;
+  const self = context.customer && context.customer.id;
+  return h(
+    "section",
+    { class: "ctx-section ctx-merges", "aria-labelledby": `${idBase}-merges` },
+    h("h3", { id: `${idBase}-merges`, text: "Merged records" }),
+    h(
+      "ul",
+      { class: "merge-list" },
+      merges.map((m) =>
+        h(
+          "li",
+          { class: m.unmerged_at ? "muted" : null, title: `Merge ${m.id}` },
+          m.customer_id === self ? "Joined another record: " : "Merged into another record: ",
+          h("span", { class: "merge-reason", text: m.reason }),
+          ` · ${m.merged_by} · `,
+          timeEl(m.merged_at),
+          m.unmerged_at ? [" · undone ", timeEl(m.unmerged_at)] : null,
         ),
       ),
     ),

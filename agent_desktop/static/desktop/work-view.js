@@ -141,13 +141,43 @@ export class WorkView {
     );
     this.area.update({ since, name });
     this.notes.render();
-    fill(this.contextSlot, renderContext(this.context, it, this.uid));
+    this.renderContext();
     if (item.wrapup_until) this.setEnded(it.end_reason || "completed", item.wrapup_until);
     else if (it.status === "wrapup") this.setEnded(it.end_reason || "completed", null);
     else if (it.status === "ended" || it.status === "abandoned" || (it.status === "assigned" && it.end_reason)) {
       // the customer left while this desktop was away: the work is still to be completed
       this.setEnded(it.end_reason || "customer_left", null);
     } else this.renderStatus();
+  }
+
+  renderContext() {
+    const actions = { link: (customerId) => this.linkCustomer(customerId) };
+    fill(this.contextSlot, renderContext(this.context, this.interaction, this.uid, actions));
+  }
+
+  /** A `context` frame: the work's customer changed (a merge); the rest of the work is as it was. */
+  setContext(context) {
+    this.context = context;
+    const name = customerName({ interaction: this.interaction, context });
+    this.tabName.textContent = name;
+    this.title.textContent = name;
+    this.area.update({ since: toUnix(this.interaction.assigned_at) || this.acceptedAt, name });
+    this.renderContext();
+  }
+
+  /**
+   * The agent verified in the conversation that the person is this known customer: the contact is
+   * linked to them, and the server sends the context with their history (a `context` frame).
+   */
+  async linkCustomer(customerId) {
+    this.actionError.textContent = "";
+    try {
+      await this.desktop.request({ type: "link_customer", interaction_id: this.interaction.id, customer_id: customerId });
+      this.desktop.toast("Linked to the verified customer: their history is shown.");
+    } catch (err) {
+      this.actionError.textContent = `Could not link the customer: ${err.detail}`;
+      throw err;
+    }
   }
 
   addMessage(message, options) {

@@ -56,6 +56,14 @@ export class Workspace extends EventTarget {
     for (const item of items) this.assign(item);
   }
 
+  /** The customer of this work changed (a merge, such as the agent's own link): show the new context. */
+  context(interactionId, context) {
+    const view = this.views.get(interactionId);
+    if (!view) return;
+    view.setContext(context);
+    this.render();
+  }
+
   message(interactionId, message) {
     const view = this.views.get(interactionId);
     if (!view) return;

@@ -146,9 +146,8 @@ class Known:
 
 async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
     """Alice completed a call (it may be reviewed) and holds another (her token may read it and its
-    customer, and write in it); a chat waits
-    in its queue (adapters may end it); an inbound message may get delivery reports; a spare token may
-    be revoked."""
+    customer, and write in it); a chat waits in its queue (adapters may end it); an inbound message may
+    get delivery reports; a spare token may be revoked."""
     alice = await server.agent("alice")
     done = await server.ingest(channel="voice", **{"from": {"kind": "phone", "value": "+15550009"}})
     await alice.accept_next()

@@ -14,6 +14,7 @@ from context_store.db import Conn, as_uuid, q
 from context_store.records import (
     AuditEntry,
     JSONObject,
+    LiveRow,
     QualityForm,
     QualityReportRow,
     QualityReview,
@@ -133,3 +134,10 @@ async def audit_of_interaction(
 ) -> list[AuditEntry]:
     rows = await conn.fetch(q("audit_of_interaction"), namespace, as_uuid(interaction_id))
     return [from_row(AuditEntry, r) for r in rows]
+
+
+async def in_status(conn: Conn, namespace: str, status: str, limit: int = 500) -> list[LiveRow]:
+    """The domain's interactions in this status with their customers' names, longest in work first."""
+    return [
+        from_row(LiveRow, r) for r in await conn.fetch(q("interactions_in_status"), namespace, status, limit)
+    ]

@@ -372,3 +372,21 @@ class AuditEntry:
     actor_id: str | None
     detail: JSONObject
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRow:
+    """An interaction of one status with its customer's name and the time since it was assigned."""
+
+    id: uuid.UUID
+    channel: str
+    queue_id: str
+    status: str
+    agent_id: str | None
+    customer_id: uuid.UUID
+    customer_name: str | None
+    from_value: str | None
+    subject: str | None
+    created_at: datetime
+    assigned_at: datetime | None
+    seconds_in_work: float | None

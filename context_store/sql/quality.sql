@@ -80,3 +80,14 @@ RETURNING id, interaction_id, action, actor_role, actor_id, detail, at;
 -- Oldest first. $1 namespace, $2 interaction_id
 SELECT id, interaction_id, action, actor_role, actor_id, detail, at
 FROM supervisor_audit WHERE namespace = $1 AND interaction_id = $2 ORDER BY id;
+
+-- name: interactions_in_status
+-- The domain's interactions in one status, longest with an agent (then waiting) first.
+-- $1 namespace, $2 status, $3 limit
+SELECT i.id, i.channel, i.queue_id, i.status, i.agent_id, i.customer_id, c.name AS customer_name,
+       i.from_value, i.subject, i.created_at, i.assigned_at,
+       extract(epoch FROM clock_timestamp() - i.assigned_at)::float8 AS seconds_in_work
+FROM interactions i JOIN customers c ON c.id = i.customer_id
+WHERE i.namespace = $1 AND i.status = $2
+ORDER BY i.assigned_at NULLS LAST, i.created_at, i.id
+LIMIT $3;

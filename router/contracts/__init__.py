@@ -16,6 +16,7 @@ from router.contracts.identities import (
 )
 from router.contracts.quality import (
     AuditEntryOut,
+    LiveInteraction,
     QualityFormIn,
     QualityFormOut,
     QualityReport,
@@ -123,6 +124,7 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "LiveInteraction",
     "MergeIn",
     "MergeOut",
     "MessageIn",

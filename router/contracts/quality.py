@@ -121,3 +121,21 @@ class AuditEntryOut(BaseModel):
     actor_id: str | None
     detail: dict[str, Any]
     at: datetime
+
+
+class LiveInteraction(BaseModel):
+    """A live interaction as the wallboard lists it (``GET /v1/interactions?status=assigned``)."""
+
+    id: str
+    channel: Channel
+    queue: str
+    status: str
+    agent_id: str | None
+    agent_name: str | None = None
+    customer_id: str
+    customer_name: str | None
+    from_value: str | None = Field(description="the customer's address on the channel")
+    subject: str | None = None
+    created_at: datetime
+    assigned_at: datetime | None
+    seconds_in_work: float | None = Field(description="since the agent took it")

@@ -227,7 +227,9 @@ class API(QualityHandlers):
     async def find_interaction(self, request: web.Request) -> web.Response:
         """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
         the call a status callback is about)."""
-        await self.who(request, Role.adapter, Role.supervisor)
+        principal = await self.who(request, Role.adapter, Role.supervisor)
+        if "status" in request.query:
+            return await self.live_interactions(request, principal)
         channel, external_id = request.query.get("channel"), request.query.get("external_id")
         if not channel or not external_id:
             raise BadRequest(

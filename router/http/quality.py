@@ -20,6 +20,7 @@ from router.contracts import (
     AuditEntryOut,
     Channel,
     InteractionStatus,
+    LiveInteraction,
     QualityFormIn,
     QualityFormOut,
     QualityReport,
@@ -33,6 +34,7 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound
 from router.http.common import body, ok
+from router.routing.directory import DIRECTORY
 from router.routing.engine import ENGINE
 from router.service import auth, reviews
 from router.service.auth import TOKENS, Principal
@@ -40,6 +42,7 @@ from router.service.auth import TOKENS, Principal
 log = structlog.get_logger("router.http.quality")
 
 MAX_PER_AGENT = 50
+LISTED_STATUSES = ("queued", "assigned", "wrapup")
 
 
 def actor_id(principal: Principal) -> str | None:
@@ -274,6 +277,48 @@ class QualityHandlers:
                     for s in drawn
                 ],
             )
+        )
+
+    # ------------------------------------------------------------ live interactions
+
+    async def live_interactions(self, request: web.Request, principal: Principal) -> web.Response:
+        """``GET /v1/interactions?status=assigned``: the wallboard's list of live work (supervisors and
+        admins; the route's other use, a lookup by provider id, is an adapter's too)."""
+        if principal.role not in (Role.supervisor, Role.admin):
+            raise Forbidden("only supervisors and admins list interactions by status")
+        status = request.query["status"]
+        mixed = [n for n in ("channel", "external_id") if n in request.query]
+        if mixed:
+            raise BadRequest(
+                "give status, or channel and external_id, not both",
+                errors=[{"loc": ["query", n], "msg": "not with status"} for n in mixed],
+            )
+        if status not in LISTED_STATUSES:
+            raise BadRequest(
+                f"status is one of {', '.join(LISTED_STATUSES)}",
+                errors=[{"loc": ["query", "status"], "msg": "queued, assigned or wrapup"}],
+            )
+        agents = self.app[DIRECTORY].agents
+        rows = await quality.in_status(self._db, self._namespace, status)
+        return ok(
+            [
+                LiveInteraction(
+                    id=str(r.id),
+                    channel=Channel[r.channel],
+                    queue=r.queue_id,
+                    status=r.status,
+                    agent_id=r.agent_id,
+                    agent_name=agents[r.agent_id].name if r.agent_id in agents else None,
+                    customer_id=str(r.customer_id),
+                    customer_name=r.customer_name,
+                    from_value=r.from_value,
+                    subject=r.subject,
+                    created_at=r.created_at,
+                    assigned_at=r.assigned_at,
+                    seconds_in_work=round(r.seconds_in_work, 3) if r.seconds_in_work is not None else None,
+                )
+                for r in rows
+            ]
         )
 
     # ------------------------------------------------------------ audit

@@ -37,6 +37,7 @@ class Reply:
     problem: bool = False
     media_type: str | None = None
     schema: Mapping[str, Any] | None = None
+    or_many: type[BaseModel] | None = None  # the other shape of this answer: a JSON array of this model
 
 
 @dataclass(frozen=True)
@@ -209,13 +210,41 @@ HTTP_ROUTES: tuple[Route, ...] = (
         "Find an interaction by its provider id",
         tag="interactions",
         roles=(ADAPTER, SUPERVISOR),
-        params=(CHANNEL, Param("external_id", "query", "the provider's id of the interaction")),
+        params=(
+            Param(
+                "channel",
+                "query",
+                "the interaction's channel (with `external_id`)",
+                required=False,
+                schema={"type": "string", "enum": [ch.value for ch in c.Channel]},
+            ),
+            Param("external_id", "query", "the provider's id of the interaction", required=False),
+            Param(
+                "status",
+                "query",
+                "list the interactions of this domain in this status instead (supervisors and admins)",
+                required=False,
+                schema={"type": "string", "enum": ["queued", "assigned", "wrapup"]},
+            ),
+        ),
         description="A stateless adapter finds the interaction a provider callback is about"
-        " (`?channel=voice&external_id=CA…`).",
-        ok={200: _json("The interaction, with its messages, notes and live position.", c.InteractionOut)},
+        " (`?channel=voice&external_id=CA…`). With `?status=assigned` a supervisor lists the live"
+        " interactions (the wallboard's watch list): agent, channel, customer and time in work, longest in"
+        " work first (at most 500).",
+        ok={
+            200: Reply(
+                "The interaction, with its messages, notes and live position; with `status`, the list.",
+                model=c.InteractionOut,
+                or_many=c.LiveInteraction,
+            )
+        },
         errors={
+            403: _problem("The token's role is not admitted, or an adapter token asks for a `status` list."),
             404: _problem("No interaction of this channel in this routing domain has this provider id."),
-            422: _problem("`channel` or `external_id` is missing, or holds a NUL or a lone surrogate."),
+            422: _problem(
+                "Neither `status` nor both `channel` and `external_id` are given, a value is not one of its"
+                " kind, or holds a NUL or a lone surrogate."
+            ),
         },
     ),
     _route(

@@ -63,6 +63,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "quality_sample": records.SampledInteraction,
     "audit_insert": records.AuditEntry,
     "audit_of_interaction": records.AuditEntry,
+    "interactions_in_status": records.LiveRow,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

@@ -231,6 +231,28 @@ class Error(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+# ---------------------------------------------------------------- supervisor → server
+
+
+class Watch(_Frame):
+    """Follow a live interaction: every event about it (messages both ways, notes, state changes) comes
+    as a ``watched`` frame until ``unwatch`` or the socket closes. Nobody else is told; it is audited."""
+
+    type: Literal["watch"]
+    interaction_id: Id
+    ref: Ref = None
+
+
+class Unwatch(_Frame):
+    type: Literal["unwatch"]
+    interaction_id: Id
+    ref: Ref = None
+
+
+SupervisorClientFrame = Annotated[Watch | Unwatch | Ping, Field(discriminator="type")]
+supervisor_client_frame: TypeAdapter[Any] = TypeAdapter(SupervisorClientFrame)
+
+
 # ---------------------------------------------------------------- server → supervisor
 
 
@@ -280,5 +302,16 @@ class EventFrame(BaseModel):
 
     type: Literal["event"] = "event"
     event_id: str
+    kind: str
+    data: dict[str, Any]
+
+
+class Watched(BaseModel):
+    """An event about an interaction this supervisor watches: ``kind`` and ``data`` as on the stream
+    (``message`` with the message of either side, ``note``, ``work_ended``, ``customer_left``…)."""
+
+    type: Literal["watched"] = "watched"
+    event_id: str
+    interaction_id: str
     kind: str
     data: dict[str, Any]

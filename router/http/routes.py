@@ -793,7 +793,9 @@ SOCKET_ROUTES: tuple[Route, ...] = (
             ),
         ),
         description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
-        " `queue` and `agent` frames whenever an event touches them. The client sends only `ping`.",
+        " `queue` and `agent` frames whenever an event touches them. The client sends `ping`, and `watch`"
+        " / `unwatch` (`interaction_id`) to follow one live interaction: every event about it comes as a"
+        " `watched` frame (audited; neither agent nor customer is told).",
         ok=_UPGRADE,
         errors={422: _problem("`after` is not an event id.")},
     ),

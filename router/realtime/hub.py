@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -80,6 +80,7 @@ class AgentSession:
 class SupervisorSession:
     outbox: Outbox
     raw_events: bool = False
+    watching: set[str] = field(default_factory=set)  # interaction ids followed with ``watch``
 
     def send(self, frame: BaseModel) -> None:
         self.outbox.put(frame.model_dump_json())
@@ -348,6 +349,15 @@ class Hub:
             self._dirty_agents.add(agent_id)
         if self.supervisors and (self._dirty_queues or self._dirty_agents):
             self._wake.set()
+        interaction_id = data.get("interaction_id")
+        watchers = (
+            [sup for sup in self.supervisors if interaction_id in sup.watching] if interaction_id else []
+        )
+        if watchers:
+            watched = frames.Watched(event_id=event_id, interaction_id=interaction_id, kind=kind, data=data)
+            text = watched.model_dump_json()
+            for sup in watchers:
+                sup.send_text(text)
         watching = [sup for sup in self.supervisors if sup.raw_events]
         if watching:
             text = frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()

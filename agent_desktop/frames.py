@@ -217,6 +217,16 @@ class StateFrame(BaseModel):
     state_since: float
 
 
+class WhisperFrame(BaseModel):
+    """A supervisor's coaching for this agent about work it holds: shown apart, never sent on."""
+
+    type: Literal["whisper"] = "whisper"
+    interaction_id: str
+    body: str
+    by: str = Field(description="the supervisor's role, and token id when it has one")
+    at: float = Field(description="seconds since the epoch")
+
+
 class Ack(BaseModel):
     type: Literal["ack"] = "ack"
     ref: str | None = None
@@ -249,7 +259,17 @@ class Unwatch(_Frame):
     ref: Ref = None
 
 
-SupervisorClientFrame = Annotated[Watch | Unwatch | Ping, Field(discriminator="type")]
+class Whisper(_Frame):
+    """Coach the agent holding the interaction: a ``whisper`` frame reaches that agent only (never the
+    customer), and the text is kept in the interaction's audit as a coaching note."""
+
+    type: Literal["whisper"]
+    interaction_id: Id
+    body: Annotated[CustomerText, Field(min_length=1, max_length=10_000)]
+    ref: Ref = None
+
+
+SupervisorClientFrame = Annotated[Watch | Unwatch | Whisper | Ping, Field(discriminator="type")]
 supervisor_client_frame: TypeAdapter[Any] = TypeAdapter(SupervisorClientFrame)
 
 

@@ -758,10 +758,10 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         websocket=True,
         description="JSON frames with a `type` (`agent_desktop/frames.py`). The server sends `hello`,"
         " `offer`, `offer_revoked`, `assigned`, `context`, `message`, `message_status`,"
-        " `interaction_ended`, `wrapup_ended`, `state`, `ack` and `error`. The agent sends `set_state`,"
-        " `accept`, `reject`, `send_message`, `add_note`, `complete`, `transfer`, `end_wrapup`,"
-        " `link_customer` and `ping`. A malformed or refused frame gets an `error` frame and the socket"
-        " stays open.",
+        " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `ack` and"
+        " `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`, `add_note`,"
+        " `complete`, `transfer`, `end_wrapup`, `link_customer` and `ping`. A malformed or refused frame"
+        " gets an `error` frame and the socket stays open.",
         ok=_UPGRADE,
         errors={
             403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),
@@ -795,7 +795,8 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
         " `queue` and `agent` frames whenever an event touches them. The client sends `ping`, and `watch`"
         " / `unwatch` (`interaction_id`) to follow one live interaction: every event about it comes as a"
-        " `watched` frame (audited; neither agent nor customer is told).",
+        " `watched` frame (audited; neither agent nor customer is told); `whisper` (`interaction_id`,"
+        " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit.",
         ok=_UPGRADE,
         errors={422: _problem("`after` is not an event id.")},
     ),

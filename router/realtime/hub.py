@@ -332,6 +332,12 @@ class Hub:
             )
         elif kind == "work_ended" and session is not None and data.get("reason") != "transferred":
             session.send(frames.WrapupEnded(interaction_id=data["interaction_id"]))
+        elif kind == "whisper" and session is not None:
+            session.send(
+                frames.WhisperFrame(
+                    interaction_id=data["interaction_id"], body=data["body"], by=data["by"], at=data["at"]
+                )
+            )
         elif kind == "message_status" and session is not None:
             session.send(frames.MessageStatusFrame.model_validate(data))
         elif kind == "agent" and agent_id:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from typing import Any
 
@@ -24,8 +25,8 @@ from agent_desktop import frames
 from context_store import interactions, quality
 from context_store.db import parse_uuid, ping
 from router.backends import UNAVAILABLE
-from router.contracts import Channel, Role, parse_json, strip_unstorable, validation_errors
-from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
+from router.contracts import Channel, InteractionStatus, Role, parse_json, strip_unstorable, validation_errors
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
@@ -345,14 +346,33 @@ class Sockets:
             it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
             if it is None:
                 raise NotFound(f"interaction {frame.interaction_id} not found")
+            recorded: dict[str, Any] = {}
             if isinstance(frame, frames.Watch):
                 sup.watching.add(str(it.id))
-            else:
+            elif isinstance(frame, frames.Unwatch):
                 sup.watching.discard(str(it.id))
-            actor = principal.agent_id if principal.role == Role.agent else principal.token_id
+            elif it.status not in (InteractionStatus.assigned, InteractionStatus.wrapup) or not it.agent_id:
+                raise Conflict(f"no agent holds interaction {it.id} (it is {it.status})")
+            else:
+                recorded = {"body": frame.body, "agent_id": it.agent_id}
+            actor = principal.token_id
             await quality.audit(
-                self.pool, self.engine.namespace, it.id, frame.type, principal.role.value, actor
+                self.pool, self.engine.namespace, it.id, frame.type, principal.role.value, actor, recorded
             )
+            if isinstance(frame, frames.Whisper):
+                # the agent's desktop only: a whisper event names no customer-facing route
+                by = principal.role.value + (f":{actor}" if actor else "")
+                await events.publish(
+                    self.engine,
+                    "whisper",
+                    {
+                        "interaction_id": str(it.id),
+                        "agent_id": it.agent_id,
+                        "body": frame.body,
+                        "by": by,
+                        "at": time.time(),
+                    },
+                )
         except REFUSED as exc:
             if isinstance(exc, OmnirouteError):
                 sup.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))

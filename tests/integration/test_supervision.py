@@ -159,3 +159,56 @@ async def test_an_agent_token_cannot_open_the_supervisor_socket_to_watch(server:
     async with aiohttp.ClientSession() as s:
         async with s.get(server.url + f"/v1/supervisor/socket?token={token}") as resp:
             assert resp.status == 403 and resp.content_type == "application/problem+json"
+
+
+async def test_a_whisper_reaches_the_agent_only_and_is_kept_as_a_coaching_note(server: TestServer) -> None:
+    carol = await server.agent("carol")
+    it = await server.ingest(
+        channel="chat", queue="chat", content="help", **{"from": {"kind": "chat_visitor", "value": "wh1"}}
+    )
+    await carol.accept_next()
+    status, made = await server.request(
+        "POST", "/v1/tokens", {"role": "supervisor", "name": "Sam"}, token=server.admin_token
+    )
+    assert status == 201
+    async with aiohttp.ClientSession() as s:
+        ws = await s.ws_connect(
+            server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={made['token']}"
+        )
+        sup = SupervisorSocket(ws)
+        await sup.next(lambda f: f["type"] == "snapshot")
+        text = "Offer the refund — 10 % off ✓"
+        ack = await sup.call({"type": "whisper", "interaction_id": it["id"], "body": text, "ref": "w"})
+        assert ack["type"] == "ack", ack
+        whisper = await carol.next("whisper")
+        assert whisper["interaction_id"] == it["id"] and whisper["body"] == text
+        assert whisper["by"] == f"supervisor:{made['id']}"
+
+        empty = await sup.call({"type": "whisper", "interaction_id": it["id"], "body": "", "ref": "e"})
+        assert empty["type"] == "error" and empty["code"] == "invalid_frame"
+        # a whisper into work nobody holds is refused, and nothing is recorded for it
+        waiting = await server.ingest(
+            channel="email",
+            queue="general",
+            content="x",
+            **{"from": {"kind": "email", "value": "w@example.com"}},
+        )
+        refused = await sup.call(
+            {"type": "whisper", "interaction_id": waiting["id"], "body": "hi", "ref": "r"}
+        )
+        assert refused["type"] == "error" and refused["code"] == "conflict"
+        assert (await sup.call({"type": "ping", "ref": "p"}))["type"] == "ack", "the socket stayed open"
+        await ws.close()
+
+    # never the customer's: no message was stored or sent, and the agent got no message frame of it
+    status, view = await server.request("GET", f"/v1/interactions/{it['id']}", role="supervisor")
+    assert [m["body"] for m in view["messages"]] == ["help"]
+    assert not [f for f in carol.frames if f["type"] == "message" and f["message"]["body"] == text]
+    # kept as a coaching note in the interaction's audit, with who and when
+    status, entries = await server.request("GET", f"/v1/interactions/{it['id']}/audit", role="supervisor")
+    (entry,) = entries
+    assert entry["action"] == "whisper" and entry["actor_id"] == made["id"]
+    assert entry["detail"] == {"body": text, "agent_id": "carol"}
+    status, other = await server.request("GET", f"/v1/interactions/{waiting['id']}/audit", role="supervisor")
+    assert other == []
+    await carol.close()

@@ -24,6 +24,7 @@ from context_store.records import (
     Note,
     OpenInteraction,
     QueueDayCounts,
+    QueueDayMetrics,
     from_row,
     from_row_or_none,
 )
@@ -245,3 +246,9 @@ async def day_counts(conn: Conn, namespace: str, since: datetime) -> list[QueueD
     """Per queue of the domain, the interactions created since ``since``: answered, answered within the
     queue's service level, abandoned."""
     return [QueueDayCounts(**r) for r in await conn.fetch(q("queue_day_stats"), since, namespace)]
+
+
+async def day_metrics(conn: Conn, namespace: str, since: datetime) -> list[QueueDayMetrics]:
+    """Per queue of the domain, the interactions that arrived since ``since``: arrived, answered,
+    abandoned, and the average speed of answer (arrival to acceptance) of the answered ones."""
+    return [QueueDayMetrics(**r) for r in await conn.fetch(q("queue_day_metrics"), since, namespace)]

@@ -217,6 +217,15 @@ class QueueDayCounts:
     abandoned: int
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDayMetrics:
+    queue_id: str
+    arrived: int
+    answered: int
+    abandoned: int
+    asa_seconds: float | None
+
+
 # ---------------------------------------------------------------- messages
 
 

@@ -24,7 +24,7 @@ from router.http.api import API, problem_middleware
 from router.http.routes import SOCKET_ROUTES, route_defs
 from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
-from router.metrics import METRICS, Metrics
+from router.metrics import METRICS, Metrics, measure_requests
 from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub
 from router.realtime.sockets import SOCKETS, Sockets
@@ -183,11 +183,12 @@ async def _close_refused_upgrades(request: web.Request, handler: Handler) -> web
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[_close_refused_upgrades, problem_middleware], client_max_size=4 * 1024 * 1024
+        middlewares=[measure_requests, _close_refused_upgrades, problem_middleware],
+        client_max_size=4 * 1024 * 1024,
     )
     app[SETTINGS] = settings
     app[NODE] = Node(grace_ms=int(settings.file.routing.reconnect_grace_seconds * 1000))
-    app[METRICS] = Metrics()
+    app[METRICS] = Metrics(settings.namespace)
     client = RouterClient("http://127.0.0.1", "or_internal_" + secrets.token_urlsafe(24))
     app[ADAPTER_CLIENT] = client
     app.cleanup_ctx.append(_connections)

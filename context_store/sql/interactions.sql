@@ -162,3 +162,15 @@ SELECT queue_id,
                             WHERE q.namespace = $2 AND q.id = queue_id)) AS answered_in_sl,
        count(*) FILTER (WHERE status = 'abandoned') AS abandoned
 FROM interactions WHERE namespace = $2 AND created_at >= $1 GROUP BY queue_id;
+
+-- name: queue_day_metrics
+-- Per queue of the domain, the interactions that arrived since $1 (the start of the day): arrived,
+-- answered (accepted by an agent), abandoned (the customer left while waiting), and the average speed of
+-- answer (arrival to acceptance, seconds) of the answered ones. $1 since timestamptz, $2 namespace
+SELECT queue_id,
+       count(*) AS arrived,
+       count(*) FILTER (WHERE assigned_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
+       (avg(extract(epoch FROM assigned_at - created_at)) FILTER (WHERE assigned_at IS NOT NULL))::float8
+           AS asa_seconds
+FROM interactions WHERE namespace = $2 AND created_at >= $1 GROUP BY queue_id;

@@ -55,7 +55,7 @@ from router.http.common import body, ok
 from router.http.openapi import openapi_document
 from router.http.quality import QualityHandlers
 from router.http.routes import HTTP_ROUTES, route_defs
-from router.metrics import METRICS, Metrics
+from router.metrics import CONTENT_TYPE, METRICS, METRICS_LEASE_MS, Deployment, Metrics, QueueToday
 from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
@@ -543,20 +543,35 @@ class API(QualityHandlers):
         )
 
     async def metrics(self, request: web.Request) -> web.Response:
-        gauges: dict[str, list[tuple[dict[str, str], float]]] = {
-            "queue_waiting": [],
-            "queue_oldest_wait_seconds": [],
-            "agents_connected": [],
-            "sockets_open": [({"node": self.node.id}, float(len(self.hub.all_sockets)))],
-        }
-        for qid in sorted(self.directory.queues):
-            st = await self.stats.queue_stats(qid)
-            gauges["queue_waiting"].append(({"queue": qid}, st.waiting))
-            gauges["queue_oldest_wait_seconds"].append(({"queue": qid}, st.oldest_wait_seconds))
-        gauges["agents_connected"].append(
-            ({}, float(await self.engine.redis.scard(self.engine.keys.connected)))
-        )
-        return web.Response(text=self.counters.render(gauges), content_type="text/plain")
+        """Prometheus exposition (``router/metrics.py``). The deployment's gauges (queues, agents) come
+        only from the process that holds the exporter lease (``metrics_lease.lua``), so each is counted
+        once however many processes are scraped; a process that cannot reach Redis or PostgreSQL now still
+        answers, with its own metrics."""
+        metrics = self.counters
+        metrics.sockets_open.labels(self.node.id).set(len(self.hub.all_sockets))
+        try:
+            if await self.engine.metrics_lease(self.node.id, METRICS_LEASE_MS):
+                day = await self.stats.day_counts()
+                queues = {
+                    qid: await self.stats.queue_stats(qid, day.get(qid))
+                    for qid in sorted(self.directory.queues)
+                }
+                today = {
+                    qid: QueueToday(r.arrived, r.answered, r.abandoned, r.asa_seconds)
+                    for qid, r in (await self.stats.day_metrics()).items()
+                }
+                metrics.deployment.current = Deployment(
+                    queues=queues,
+                    today=today,
+                    agents_by_state=await self.stats.agents_by_state(),
+                    connected=int(await self.engine.redis.scard(self.engine.keys.connected)),
+                )
+            else:
+                metrics.deployment.current = None
+        except UNAVAILABLE as exc:
+            log.warning("metrics.deployment_unavailable", error=type(exc).__name__)
+            metrics.deployment.current = None
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def _ident(value: str) -> str:

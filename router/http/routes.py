@@ -736,7 +736,11 @@ HTTP_ROUTES: tuple[Route, ...] = (
         tag="operations",
         roles=(),
         ok={
-            200: Reply("The Prometheus text exposition.", media_type="text/plain", schema={"type": "string"})
+            200: Reply(
+                "The Prometheus text exposition; the metrics are listed in docs/metrics.md.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            )
         },
     ),
 )
@@ -781,9 +785,9 @@ SOCKET_ROUTES: tuple[Route, ...] = (
                 "after",
                 "query",
                 "an event id (`<ms>-<seq>`): the raw events since then are replayed (`event` frames)"
-                " before the snapshot",
+                " before the snapshot. Anything else is answered with an `error` frame (code `invalid`,"
+                ' `loc` `["query", "after"]`) and the socket goes on with the snapshot alone',
                 required=False,
-                schema={"type": "string", "pattern": r"^\d{1,20}(-\d{1,20})?$"},
             ),
             Param(
                 "events",
@@ -798,7 +802,6 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         " `watched` frame (audited; neither agent nor customer is told); `whisper` (`interaction_id`,"
         " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit.",
         ok=_UPGRADE,
-        errors={422: _problem("`after` is not an event id.")},
     ),
 )
 

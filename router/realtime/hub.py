@@ -44,6 +44,7 @@ QUEUE_EVENTS = {
     "abandoned",
     "work_ended",
     "wrapup_started",
+    "wrapup_undone",
     "customer_left",
     "grace_expired",
 }
@@ -296,6 +297,11 @@ class Hub:
             if text is not None and session is not None:
                 session.send_text(text)
                 self.metrics.inc("offers_sent_total")
+                # the event id is Redis's clock in ms: the delay from the script's decision to the frame
+                # queued here (clocks of separate hosts may differ by their skew)
+                made_ms = _stream_id(event_id)[0]
+                if made_ms:
+                    self.metrics.observe("offer_delivery", max(0.0, time.time() - made_ms / 1000))
                 log.info(
                     "offer.sent",
                     agent_id=agent_id,

@@ -47,10 +47,9 @@ PROBE_SECONDS = 2.0
 BACKEND_ERRORS = UNAVAILABLE
 """A backend that did not answer: the frame is answered ``unavailable`` and may be sent again."""
 REFUSED: tuple[type[BaseException], ...] = (OmnirouteError, *BACKEND_ERRORS)
-RESYNC_FRAMES = (frames.Accept, frames.Reject, frames.Complete, frames.Transfer, frames.EndWrapup)
-"""Frames that write to both Redis and PostgreSQL: a backend error part-way closes the socket with 1013
-after the error frame, so the desktop resumes from a fresh hello. Any other frame's backend error leaves
-the socket open."""
+ASSIGNED_RETRY_SECONDS = 0.5
+ASSIGNED_RETRY_FOR_SECONDS = 120.0
+"""An ``assigned`` frame whose read failed after the accept is tried again this often, this long."""
 
 
 _EVENT_ID = re.compile(r"(\d{1,20})(?:-(\d{1,20}))?")
@@ -102,6 +101,7 @@ class Sockets:
         self.work = work
         self.tokens = tokens
         self.outbound = outbound
+        self._later: set[asyncio.Task[None]] = set()
 
     def outbound_capabilities(self) -> dict[str, list[str]]:
         return self.outbound.capabilities if self.outbound is not None else {}
@@ -233,15 +233,11 @@ class Sockets:
             session.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
             return
         except BACKEND_ERRORS as exc:
+            # a frame that writes to both stores (accept, reject, complete, transfer, end_wrapup) is never
+            # half applied (router/service/work.py orders or takes back its steps), so an error here means
+            # nothing changed: the desktop's view still holds and the socket stays open
             log.warning("socket.frame_backend_unavailable", frame=frame.type, error=type(exc).__name__)
-            if isinstance(frame, RESYNC_FRAMES):
-                # the live index may have changed and the record not (an accept the script decided): the
-                # desktop's view can no longer be trusted, so it reconnects and resumes from hello
-                error = _unavailable(ref)
-                error.detail += "; reconnect: the work you hold is listed in hello"
-                session.outbox.close(TRY_AGAIN_LATER, "resync", last=error.model_dump_json())
-            else:
-                session.send(_unavailable(ref))
+            session.send(_unavailable(ref))
             return
         except Exception:  # last resort: the socket stays open; the error is logged with its trace
             log.exception("socket.frame_failed", frame=frame.type)
@@ -260,9 +256,9 @@ class Sockets:
             return {"state": presence.state}
         if isinstance(f, frames.Accept):
             iid = await self.work.accept(agent, f.offer_id)
-            view = await work_view(self.pool, self.engine.namespace, iid)
-            if view is not None:
-                s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            # the accept is applied: a read that fails now must not answer an error for work the agent
+            # holds; the assigned frame then follows once PostgreSQL answers again
+            await self._send_assigned(s, iid)
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
             iid = await self.work.reject(agent, f.offer_id, f.reason)
@@ -293,15 +289,37 @@ class Sockets:
             return {"merge_id": done.id, "customer_id": done.customer_id}
         return {}  # ping
 
+    async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
+        """The ``assigned`` frame (the work with its context). When PostgreSQL does not answer, it is sent by
+        a task that tries again every ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is
+        also listed in the next ``hello``)."""
+        try:
+            view = await work_view(self.pool, self.engine.namespace, interaction_id)
+        except BACKEND_ERRORS as exc:
+            log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
+            task = asyncio.create_task(self._assigned_later(s, interaction_id))
+            self._later.add(task)
+            task.add_done_callback(self._later.discard)
+            return
+        if view is not None:
+            s.send(frames.Assigned(interaction=view[0], context=view[1]))
+
+    async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
+        deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS
+        while not s.closed and time.monotonic() < deadline:
+            await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
+            try:
+                view = await work_view(self.pool, self.engine.namespace, interaction_id)
+            except BACKEND_ERRORS:
+                continue
+            if view is not None and not s.closed:
+                s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            return
+
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
         principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)
         after = request.query.get("after")
-        if after and not _is_event_id(after):
-            # refused before the upgrade, like any other bad request
-            raise BadRequest(
-                "after is an event id, as in 1700000000000-0",
-                errors=[{"loc": ["query", "after"], "msg": "not an event id"}],
-            )
+        bad_after = bool(after) and not _is_event_id(after or "")
         await self.backends_answer()
         ws = web.WebSocketResponse(
             heartbeat=20, max_msg_size=64 * 1024, compress=False, timeout=CLOSE_SECONDS
@@ -312,6 +330,17 @@ class Sockets:
         self.hub.token_sockets.watch(outbox, principal)
         sup = SupervisorSession(outbox, raw_events=request.query.get("events") in ("1", "true"))
         try:
+            if bad_after:
+                # bad input on a socket is an error frame on a socket that stays open: the wallboard is
+                # told, and continues from the snapshot (nothing to replay after an id that is none)
+                sup.send(
+                    frames.Error(
+                        code=BadRequest.code,
+                        detail="after is an event id, as in 1700000000000-0; nothing was replayed",
+                        errors=[{"loc": ["query", "after"], "msg": "not an event id", "type": "value_error"}],
+                    )
+                )
+                after = None
             await self._open_supervisor(sup, after)
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT or sup.outbox.closing:
@@ -382,7 +411,7 @@ class Sockets:
         sup.send(frames.Ack(ref=ref, result={"interaction_id": str(it.id), "status": it.status}))
 
     async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
-        """Replay the events after ``after`` (checked before the upgrade), then the snapshot; from then on
+        """Replay the events after ``after`` (a valid event id), then the snapshot; from then on
         the hub pushes. A backend that fails now closes with 1013 (try again)."""
         try:
             if after:

@@ -27,7 +27,10 @@ SCRIPTS = (
     "accept",
     "unaccept",
     "reject",
+    "unreject",
+    "rematch",
     "complete",
+    "uncomplete",
     "release",
     "customer_end",
     "agent_presence",
@@ -35,6 +38,7 @@ SCRIPTS = (
     "set_agent",
     "set_queue",
     "restore",
+    "metrics_lease",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -155,12 +159,28 @@ class Engine:
         self._check(res, interaction=interaction_id, agent=agent_id)
 
     async def reject(self, agent_id: str, offer_id: str) -> str:
+        """Decline an offer: back to the queue at its place, the agent excluded. Nothing is matched:
+        :meth:`rematch` follows once the record is written, :meth:`unreject` if it could not be."""
         res = await self._run("reject", agent_id, offer_id)
         return str(self._check(res, offer=offer_id, agent=agent_id))
+
+    async def unreject(self, agent_id: str, offer_id: str, interaction_id: str, deadline_ms: int) -> None:
+        """Take back a reject the record could not follow: the same offer, with the same deadline."""
+        res = await self._run("unreject", agent_id, offer_id, interaction_id, deadline_ms)
+        self._check(res, offer=offer_id, interaction=interaction_id, agent=agent_id)
+
+    async def rematch(self, interaction_id: str, agent_id: str) -> int:
+        """Match a declined interaction and the agent who declined it; the number of offers made."""
+        return int(self._check(await self._run("rematch", interaction_id, agent_id)))
 
     async def complete(self, agent_id: str, interaction_id: str, wrapup_ms: int) -> int:
         res = await self._run("complete", agent_id, interaction_id, wrapup_ms)
         return int(self._check(res, interaction=interaction_id, agent=agent_id))
+
+    async def uncomplete(self, agent_id: str, interaction_id: str, wrapup_until_ms: int) -> None:
+        """Take back a complete the record could not follow: assigned again, the wrap-up timer gone."""
+        res = await self._run("uncomplete", agent_id, interaction_id, wrapup_until_ms)
+        self._check(res, interaction=interaction_id, agent=agent_id)
 
     async def release(self, agent_id: str, interaction_id: str, reason: str) -> None:
         res = await self._run("release", agent_id, interaction_id, reason)
@@ -181,6 +201,10 @@ class Engine:
     async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
         res = self._check(await self._run("timers", limit))
         return [(str(res[k]), str(res[k + 1]), str(res[k + 2])) for k in range(0, len(res), 3)]
+
+    async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:
+        """Take or renew the lease of the process exporting the deployment's gauges; True if it is ours."""
+        return int(await self._run("metrics_lease", node_id, lease_ms)) == 1
 
     # ------------------------------------------------------------ reads
 

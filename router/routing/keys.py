@@ -52,6 +52,12 @@ CATALOGUE: tuple[KeySpec, ...] = (
     KeySpec("ix", "set", "interaction", "agents excluded for it (rejected it or let it time out)"),
     KeySpec("o", "hash", "offer", "i, a, deadline"),
     KeySpec("node", "string", "node", "a router process's heartbeat (expires when it stops beating)"),
+    KeySpec(
+        "metricslease",
+        "string",
+        None,
+        "the process that exports the deployment's gauges on /metrics (node id, expires)",
+    ),
 )
 
 SEGMENTS = {k.segment: k for k in CATALOGUE}
@@ -136,3 +142,7 @@ class Keys:
 
     def node(self, n: str) -> str:
         return self._key("node", n)
+
+    @property
+    def metrics_lease(self) -> str:
+        return self._key("metricslease")

@@ -22,6 +22,7 @@ class ScriptError(IntEnum):
     ALREADY_IN_WRAPUP = -5
     STALE_SESSION = -6
     UNKNOWN_AGENT = -7
+    MOVED_ON = -8
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ MEANINGS: dict[ScriptError, _Meaning] = {
     ScriptError.ALREADY_IN_WRAPUP: _Meaning(Conflict, "interaction {interaction} is already in wrap-up"),
     ScriptError.STALE_SESSION: _Meaning(Conflict, "desktop session {session} of agent {agent} was replaced"),
     ScriptError.UNKNOWN_AGENT: _Meaning(NotFound, "agent {agent} is not configured"),
+    ScriptError.MOVED_ON: _Meaning(
+        Conflict, "the live index moved on since the reject of offer {offer}; the reject stands"
+    ),
 }
 
 

@@ -15,6 +15,7 @@ import asyncpg
 from aiohttp import web
 
 from context_store import interactions as interaction_store
+from context_store.records import QueueDayMetrics
 from router.contracts import Channel, QueueStats
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -92,6 +93,24 @@ class Statistics:
             r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
             for r in await interaction_store.day_counts(self.pool, self.engine.namespace, _start_of_day())
         }
+
+    async def day_metrics(self) -> dict[str, QueueDayMetrics]:
+        """Per queue, today's arrived, answered, abandoned and average speed of answer (``/metrics``)."""
+        rows = await interaction_store.day_metrics(self.pool, self.engine.namespace, _start_of_day())
+        return {r.queue_id: r for r in rows}
+
+    async def agents_by_state(self) -> dict[str, int]:
+        """The configured agents by state: the presence state of those connected, ``offline`` for the
+        others (one pipelined read)."""
+        agents = sorted(self.directory.agents)
+        pipe = self.engine.redis.pipeline(transaction=False)
+        for a in agents:
+            pipe.hmget(self.engine.keys.agent(a), "connected", "state")
+        counts: dict[str, int] = {"offline": 0}
+        for connected, state in await pipe.execute() if agents else []:
+            key = str(state or "away") if connected == "1" else "offline"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     async def queue_stats(self, queue: str, day: dict[str, int] | None = None) -> QueueStats:
         keys = self.engine.keys

@@ -34,7 +34,7 @@ from router.contracts import (
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
 from router.metrics import Metrics
 from router.routing.directory import Directory
-from router.routing.engine import Engine
+from router.routing.engine import Engine, EnqueueResult
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.outbound import Outbound
@@ -127,6 +127,7 @@ class Ingest:
         self.outbound = outbound
 
     async def ingest(self, ev: InboundEvent) -> IngestResult:
+        started = time.perf_counter()
         keys = _keys(ev, self.default_region)
         join_open = ev.join_open if ev.join_open is not None else ev.channel != Channel.voice
         msg_ext = ev.message_external_id or (ev.external_id if ev.channel != Channel.voice else None)
@@ -139,7 +140,10 @@ class Ingest:
         if written.message is not None:
             await self._announce_message(it, written.message)
         if it.status == InteractionStatus.queued:
-            await self.enqueue_row(it)
+            live = await self.enqueue_row(it)
+            if written.created and live.status == "offered" and live.offer_id:
+                # routing latency as an operator alerts on it: arrival to the offer, when an agent was free
+                self.metrics.observe("ingest_to_offer", time.perf_counter() - started)
         self.metrics.inc(
             "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
         )
@@ -260,13 +264,14 @@ class Ingest:
             )
         return _Written(interaction_id, created=True, interaction=created)
 
-    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> None:
-        """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild."""
+    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> EnqueueResult:
+        """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild; where it is
+        now (waiting, or offered at once)."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
         created_ms = int(it.created_at.timestamp() * 1000)
         while True:
             try:
-                await self.engine.enqueue(
+                return await self.engine.enqueue(
                     str(it.id),
                     it.queue,
                     it.channel,
@@ -275,7 +280,6 @@ class Ingest:
                     created_ms,
                     exclude,
                 )
-                return
             except NotReady:
                 if time.monotonic() > deadline:
                     raise

@@ -26,7 +26,7 @@ from aiohttp import web
 from context_store import interactions, messages
 from context_store.records import OpenInteraction
 from router.config import RoutingSection
-from router.errors import NotReady
+from router.errors import NotFound, NotReady
 from router.node import Node
 from router.routing.directory import Directory
 from router.routing.engine import Engine, rank_score
@@ -112,6 +112,8 @@ class Reconciler:
         self.settings = settings
         self.built_generation: str | None = None
         self.repair_rounds = 0
+        self._held_but_closed: dict[str, str] = {}
+        """Held live work whose record was final at the last repair round: interaction id -> agent."""
         """Periodic repair rounds finished by this process (the first runs at start)."""
 
     async def rebuild(self) -> bool:
@@ -212,27 +214,46 @@ class Reconciler:
         return fixed
 
     async def _drop_closed(self) -> int:
-        """Live entries whose record is closed (the process died after the PostgreSQL write)."""
+        """Live entries whose record is closed (the process died after the PostgreSQL write, or the live
+        step that follows a final record failed: see ``Work.transfer``, ``Work.end_wrapup``). Waiting and
+        offered ones are removed at once; held work (assigned, wrap-up) is released when it was seen so in
+        the previous round as well, since every normal end writes the record a moment before it releases."""
         found = [
             str(key)
             async for key in self.engine.redis.scan_iter(match=self.engine.keys.interaction("*"), count=1000)
         ]
         pipe = self.engine.redis.pipeline(transaction=False)
         for key in found:
-            pipe.hget(key, "st")
-        states = await pipe.execute() if found else []
-        live = [
-            k.rsplit(":", 1)[1] for k, st in zip(found, states, strict=True) if st in ("waiting", "offered")
-        ]
+            pipe.hmget(key, "st", "agent")
+        states: list[list[str | None]] = await pipe.execute() if found else []
+        live = {k.rsplit(":", 1)[1]: (st, agent) for k, (st, agent) in zip(found, states, strict=True) if st}
         if not live:
+            self._held_but_closed = {}
             return 0
         statuses = await interactions.statuses(self.pool, self.engine.namespace, [uuid.UUID(i) for i in live])
-        closed = [
-            str(iid) for iid, status in statuses.items() if status not in ("queued", "assigned", "wrapup")
-        ]
-        for iid in closed:
-            await self.engine.customer_end(iid)
-        return len(closed)
+        closed = {
+            str(iid): str(status)
+            for iid, status in statuses.items()
+            if status not in ("queued", "assigned", "wrapup")
+        }
+        fixed = 0
+        held_but_closed: dict[str, str] = {}
+        for iid, status in closed.items():
+            st, agent = live[iid]
+            if st in ("waiting", "offered"):
+                await self.engine.customer_end(iid)
+                fixed += 1
+            elif st in ("assigned", "wrapup") and agent:
+                held_but_closed[iid] = agent
+                if self._held_but_closed.get(iid) == agent:
+                    reason = "transferred" if status == "transferred" else "wrapup_ended"
+                    try:
+                        await self.engine.release(agent, iid, reason)
+                        fixed += 1
+                    except NotFound:
+                        pass  # ended meanwhile
+        self._held_but_closed = held_but_closed
+        return fixed
 
     async def fire_timers(self) -> int:
         fired = await self.engine.fire_timers()

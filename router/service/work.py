@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -17,7 +18,16 @@ from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
 from router.backends import UNAVAILABLE
 from router.contracts import Channel, InteractionStatus, MessageIn, strip_unstorable, unstorable_path
-from router.errors import BadRequest, Conflict, Forbidden, NotFound, OfferGone, Unavailable
+from router.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotReady,
+    OfferGone,
+    OmnirouteError,
+    Unavailable,
+)
 from router.metrics import Metrics
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -26,6 +36,12 @@ from router.routing.stats import Statistics
 from router.service.ingest import Ingest
 
 log = structlog.get_logger("router.service.work")
+
+LIVE_BEHIND: tuple[type[BaseException], ...] = (NotReady, *UNAVAILABLE)
+"""A live step after the record is final could not run now: the timers and the repair catch up."""
+ALREADY_ENDED_OR_BEHIND: tuple[type[BaseException], ...] = (NotFound, *LIVE_BEHIND)
+UNDO_FAILED: tuple[type[BaseException], ...] = (OmnirouteError, *UNAVAILABLE)
+"""A take-back script that was refused (the live index moved on) or did not reach Redis."""
 
 
 class Work:
@@ -61,20 +77,24 @@ class Work:
         return it
 
     async def accept(self, agent_id: str, offer_id: str) -> str:
+        """Accept an offer. The live index decides first (the offer may be gone); the record follows, and
+        a record that cannot be written takes the decision back (``unaccept.lua``: the interaction waits
+        again at its place), so an error to the desktop means nothing changed."""
         started = time.perf_counter()
         interaction_id = await self.engine.accept(agent_id, offer_id)
         try:
-            assigned = await interactions.assign(self.pool, self.engine.namespace, interaction_id, agent_id)
-            if assigned:
-                await interactions.add_history(
-                    self.pool, interaction_id, "assigned", agent_id, offer_id=offer_id
-                )
-        except UNAVAILABLE as exc:
-            # the live index decided, the record could not follow: take the decision back, so the desktop's
-            # error is the truth and the interaction waits at its place for the record to return (a record
-            # that did say "assigned" is put back by the reconciler's repair)
-            await self.engine.unaccept(agent_id, interaction_id)
-            raise Unavailable(f"the record could not be written ({type(exc).__name__}); retry") from exc
+            async with self.pool.acquire() as conn, conn.transaction():
+                assigned = await interactions.assign(conn, self.engine.namespace, interaction_id, agent_id)
+                if assigned:
+                    await interactions.add_history(
+                        conn, interaction_id, "assigned", agent_id, offer_id=offer_id
+                    )
+        except BaseException as exc:
+            # a record that did say "assigned" (the commit's answer lost) is put back by the repair
+            await _take_back("accept", self.engine.unaccept(agent_id, interaction_id))
+            if isinstance(exc, UNAVAILABLE):
+                raise _unavailable(exc) from exc
+            raise
         if not assigned:
             # the customer left between the offer and the accept
             await self.engine.release(agent_id, interaction_id, "customer_left")
@@ -85,10 +105,28 @@ class Work:
         return interaction_id
 
     async def reject(self, agent_id: str, offer_id: str, reason: str | None) -> str:
+        """Decline an offer. As for accept, the live index decides first and the record follows; here the
+        decision is taken back exactly when the record cannot be written (``unreject.lua``: the same
+        offer, deadline and capacity, the exclusion lifted), which is why ``reject.lua`` matches nothing
+        itself: the interaction is offered on (``rematch.lua``) only once the reject is recorded."""
+        offer = await self.engine.offer(offer_id)
         interaction_id = await self.engine.reject(agent_id, offer_id)
-        await interactions.add_history(
-            self.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
-        )
+        try:
+            await interactions.add_history(
+                self.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
+            )
+        except BaseException as exc:
+            undo = self.engine.unreject(agent_id, offer_id, interaction_id, int(offer.get("deadline", 0)))
+            await _take_back("reject", undo)
+            if isinstance(exc, UNAVAILABLE):
+                raise _unavailable(exc) from exc
+            raise
+        try:
+            await self.engine.rematch(interaction_id, agent_id)
+        except LIVE_BEHIND as exc:
+            # the reject stands and is recorded; the interaction waits at its place and is matched by
+            # the next arrival, agent change or timer (a rebuild matches everything)
+            log.warning("offer.rematch_deferred", interaction_id=interaction_id, error=type(exc).__name__)
         self.metrics.inc("offers_rejected_total")
         log.info("offer.rejected", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
         return interaction_id
@@ -100,8 +138,12 @@ class Work:
 
         Everything is checked before the first write: a disposition PostgreSQL cannot store is refused,
         and the summary (the agent's own words) is kept without such characters, so bad input writes
-        nothing. The record's writes are one transaction after the live index's: a record that cannot
-        follow is left whole for the reconciler to repair, and the socket resyncs the desktop."""
+        nothing. Then the live index decides (``complete.lua``: into wrap-up) and the record follows in one
+        transaction; a record that cannot be written takes the wrap-up back (``uncomplete.lua``), so an
+        error to the desktop means nothing changed. A queue without wrap-up goes through a wrap-up too,
+        ended by ``release.lua`` once the record is written: ending work frees capacity and matches the
+        agent again, which no script could take back exactly. Should that release fail, the record is
+        already final and the held wrap-up ends at its timer (``RELEASE_FALLBACK_MS``) or by the repair."""
         if disposition is not None and unstorable_path(disposition) is not None:
             raise BadRequest(
                 "the disposition contains a NUL character or a lone surrogate",
@@ -113,42 +155,68 @@ class Work:
             raise Conflict("already completed; in wrap-up")
         queue = self.directory.queues.get(it.queue)
         wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
-        until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms)
-        async with self.pool.acquire() as conn, conn.transaction():
-            if until_ms:
-                await interactions.wrapup(
-                    conn, self.engine.namespace, it.id, disposition, summary, _ts(until_ms / 1000)
+        until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms or RELEASE_FALLBACK_MS)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if wrap_ms:
+                    await interactions.wrapup(
+                        conn, self.engine.namespace, it.id, disposition, summary, _ts(until_ms / 1000)
+                    )
+                    await interactions.add_history(conn, it.id, "wrapup", agent_id, disposition=disposition)
+                else:
+                    await interactions.wrapup(conn, self.engine.namespace, it.id, disposition, summary, None)
+                    await interactions.close(conn, self.engine.namespace, it.id, "completed")
+                    await interactions.add_history(
+                        conn, it.id, "completed", agent_id, disposition=disposition
+                    )
+                await journey.add_event(
+                    conn,
+                    it.customer_id,
+                    "interaction.completed",
+                    {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
+                    interaction_id=it.id,
                 )
-                await interactions.add_history(conn, it.id, "wrapup", agent_id, disposition=disposition)
-            else:
-                await interactions.wrapup(conn, self.engine.namespace, it.id, disposition, summary, None)
-                await interactions.close(conn, self.engine.namespace, it.id, "completed")
-                await interactions.add_history(conn, it.id, "completed", agent_id, disposition=disposition)
-            await journey.add_event(
-                conn,
-                it.customer_id,
-                "interaction.completed",
-                {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
-                interaction_id=it.id,
-            )
+        except BaseException as exc:
+            await _take_back("complete", self.engine.uncomplete(agent_id, interaction_id, until_ms))
+            if isinstance(exc, UNAVAILABLE):
+                raise _unavailable(exc) from exc
+            raise
+        if not wrap_ms:
+            await self._end_live(agent_id, interaction_id, "completed")
         if it.assigned_at is not None:
-            await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
+            try:
+                await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
+            except UNAVAILABLE as exc:  # a wait estimate input, not the frame's effect: it stands
+                log.warning(
+                    "work.handle_time_not_recorded", interaction_id=interaction_id, error=type(exc).__name__
+                )
         self.metrics.inc("interactions_completed_total", channel=it.channel)
-        return until_ms / 1000 if until_ms else None
+        return until_ms / 1000 if wrap_ms else None
 
     async def end_wrapup(self, agent_id: str, interaction_id: str) -> None:
+        """End wrap-up early. The record is written first (one transaction; a failure there changes
+        nothing), then the live index frees the capacity. Freeing capacity matches the agent again, which
+        cannot be taken back, so it comes last; if it fails the record is already final and the wrap-up
+        ends at its timer or by the repair: the desktop is answered as done."""
         it = await self._held(agent_id, interaction_id)
         if it.status != InteractionStatus.wrapup:
             raise Conflict("not in wrap-up: complete it first")
-        await self.engine.release(agent_id, interaction_id, "wrapup_ended")
         await self.close_after_wrapup(interaction_id, agent_id)
+        await self._end_live(agent_id, interaction_id, "wrapup_ended")
+
+    async def _end_live(self, agent_id: str, interaction_id: str, reason: str) -> None:
+        """End held work in the live index after its record is final. A failure leaves the wrap-up to end
+        at its timer, or the repair to release it (``Reconciler.repair``); the work already ended there
+        (a timer, the repair) is fine too."""
+        try:
+            await self.engine.release(agent_id, interaction_id, reason)
+        except ALREADY_ENDED_OR_BEHIND as exc:
+            log.warning("work.release_deferred", interaction_id=interaction_id, error=type(exc).__name__)
 
     async def close_after_wrapup(self, interaction_id: str, agent_id: str | None) -> None:
-        if (
-            await interactions.close(self.pool, self.engine.namespace, interaction_id, "completed")
-            is not None
-        ):
-            await interactions.add_history(self.pool, interaction_id, "completed", agent_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if await interactions.close(conn, self.engine.namespace, interaction_id, "completed") is not None:
+                await interactions.add_history(conn, interaction_id, "completed", agent_id)
 
     async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
         it = await self._held(agent_id, interaction_id)
@@ -177,7 +245,10 @@ class Work:
     ) -> str:
         """Move the work to another queue (and optionally another channel) in the same conversation. The new
         interaction keeps the original virtual enqueue time, so it does not lose its place; the context
-        travels because it belongs to the customer and the conversation."""
+        travels because it belongs to the customer and the conversation.
+
+        The record is written first, in one transaction: a failure there changes nothing anywhere. The
+        live index follows after the commit (see below)."""
         it = await self._held(agent_id, interaction_id)
         if it.status != InteractionStatus.assigned:
             raise Conflict("only assigned work can be transferred")
@@ -221,9 +292,11 @@ class Work:
             await interactions.add_history(
                 conn, new_id, "queued", queue=queue_id, transferred_from=str(it.id)
             )
-            await interactions.close(
+            closed = await interactions.close(
                 conn, self.engine.namespace, it.id, "transferred", f"transferred to {queue_id}"
             )
+            if closed is None:
+                raise Conflict("the interaction ended meanwhile")
             await interactions.add_history(
                 conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
             )
@@ -234,10 +307,17 @@ class Work:
                 {"from_queue": it.queue, "to_queue": queue_id, "channel": new_channel, "agent_id": agent_id},
                 interaction_id=it.id,
             )
-        await self.engine.release(agent_id, interaction_id, "transferred")
-        # a transfer hands the work to someone else; an escalation onto another channel may well stay with
-        # the agent who made it
-        await self.ingest.enqueue_row(moved, exclude=agent_id if new_channel == it.channel else None)
+        # The record is final; the live index follows. Releasing the old work matches the agent again and
+        # cannot be taken back, so it comes after the commit; should Redis fail now, the transfer stands
+        # (it is recorded) and the repair finishes it: it releases held work whose record is closed and
+        # queues open interactions missing from the live index.
+        await self._end_live(agent_id, interaction_id, "transferred")
+        try:
+            # a transfer hands the work to someone else; an escalation onto another channel may well stay
+            # with the agent who made it
+            await self.ingest.enqueue_row(moved, exclude=agent_id if new_channel == it.channel else None)
+        except LIVE_BEHIND as exc:
+            log.warning("transfer.enqueue_deferred", interaction_id=str(new_id), error=type(exc).__name__)
         self.metrics.inc("interactions_transferred_total")
         log.info(
             "interaction.transferred",
@@ -273,6 +353,27 @@ async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tupl
         f"the customer has no {channel} address to escalate to",
         errors=[{"loc": ["channel"], "msg": f"no {channel} identity for this customer"}],
     )
+
+
+RELEASE_FALLBACK_MS = 30_000
+"""A complete without wrap-up holds the work in a wrap-up this long until ``release.lua`` ends it right
+after the record is written: only if that release fails does the timer end it."""
+
+
+async def _take_back(step: str, undo: Awaitable[None]) -> None:
+    """Run the script that takes back a live step whose record could not be written. When that fails too
+    (Redis gone as well, or the live index moved on), the step stands in the live index: logged, and the
+    timers and the repair bring the two stores together."""
+    try:
+        await undo
+    except UNDO_FAILED as exc:
+        log.error("work.not_taken_back", step=step, error=type(exc).__name__, detail=str(exc))
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    """What the caller hears when the record could not be written (PostgreSQL unreachable) and the live
+    step was taken back: 'unavailable', retry. Any other error is raised as it is."""
+    return Unavailable(f"the record could not be written ({type(exc).__name__}); retry")
 
 
 def _ts(seconds: float) -> datetime:

@@ -88,3 +88,39 @@ async def test_refused_while_the_index_is_not_built(engine: Engine, live: Live) 
     with pytest.raises(NotReady):
         await engine.complete("a", "i1", 0)
     assert await engine.agent_work("a") == ["i1"]
+
+
+async def test_uncomplete_takes_the_wrapup_back_exactly(engine: Engine, live: Live, stream: Stream) -> None:
+    """The record could not follow: the interaction is assigned to the agent again, the wrap-up timer
+    gone; the live index is as before the complete but for the event stream, which says so."""
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    await assigned(engine, live)
+    before = await live.dump()
+    await stream.read()
+    until = await engine.complete("a", "i1", 60_000)
+    assert await live.dump() != before
+    await engine.uncomplete("a", "i1", until)
+    assert await live.dump() == before
+    events = await stream.read()
+    assert [(e.type, e.data) for e in events][1:] == [
+        ("wrapup_undone", {"interaction_id": "i1", "agent_id": "a", "queue": "q"})
+    ]
+    assert await engine.complete("a", "i1", 0) == 0, "and it can be completed again"
+
+
+async def test_uncomplete_only_the_wrapup_it_started(engine: Engine, live: Live) -> None:
+    """A wrap-up that already ended (its timer fired), one of another end, or work held by another agent
+    is not taken back."""
+    await live.queue("q")
+    await live.agent("a", queues=["q"], chat=1)
+    await assigned(engine, live)
+    until = await engine.complete("a", "i1", 60_000)
+    with pytest.raises(NotFound):
+        await engine.uncomplete("a", "i1", until + 1)
+    with pytest.raises(NotFound):
+        await engine.uncomplete("b", "i1", until)
+    await engine.release("a", "i1", "wrapup_ended")
+    with pytest.raises(NotFound):
+        await engine.uncomplete("a", "i1", until)
+    assert await engine.interaction_live("i1") == {}

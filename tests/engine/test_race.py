@@ -120,7 +120,7 @@ async def test_concurrent_work_never_double_assigns_or_overloads(
             for o in offers:
                 if rng.random() < 0.1:
                     try:
-                        await eng.reject(agent, o["offer_id"])
+                        await eng.rematch(await eng.reject(agent, o["offer_id"]), agent)
                     except OfferGone:
                         pass
                     continue

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.servers import TestServer
 
@@ -277,10 +278,18 @@ async def test_health_metrics_openapi(server: TestServer) -> None:
     await server.ingest(
         channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "m"}}
     )
-    status, text = await server.request("GET", "/metrics")
-    assert status == 200
-    assert 'omniroute_interactions_ingested_total{channel="chat",created="true"} 1' in text
-    assert 'omniroute_queue_waiting{queue="chat"} 1' in text
+    assert server.session is not None
+    async with server.session.get(server.url + "/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+    def value(name: str, **labels: str) -> float:
+        [found] = [s.value for s in samples if s.name == name and labels.items() <= s.labels.items()]
+        return float(found)
+
+    assert value("omniroute_interactions_ingested_total", channel="chat", created="true") == 1
+    assert value("omniroute_queue_waiting", queue="chat") == 1
     status, doc = await server.request("GET", "/v1/openapi.json")
     assert status == 200 and doc["openapi"].startswith("3.")
     assert "InboundEvent" in doc["components"]["schemas"]

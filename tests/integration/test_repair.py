@@ -84,3 +84,32 @@ async def test_repair_closes_work_whose_end_the_record_missed_and_drops_ended_li
     assert status == "completed"
     assert await rt.engine.interaction_live(gone["id"]) == {}
     assert int((await rt.engine.agent_live("carol")).get("load:chat", 0)) == 0
+
+
+async def test_repair_releases_held_work_whose_record_is_final_when_seen_twice(server: TestServer) -> None:
+    """A transfer or an end of wrap-up writes the record first; should the live step after it fail, the
+    live index still holds the work. The repair releases it, but only when a second round still finds it
+    so (every normal end closes the record a moment before it releases the work): the agent's capacity
+    frees and the agent is matched again."""
+    rt = server
+    carol = await server.agent("carol")
+    try:
+        held = await server.ingest(
+            channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "e"}}
+        )
+        await carol.accept_next()
+        # the record says transferred; the live index was never told
+        await server.pool.execute(
+            "UPDATE interactions SET status = 'transferred', ended_at = now() WHERE id = $1",
+            uuid.UUID(held["id"]),
+        )
+        reconciler = server.server[RECONCILER]
+        assert await reconciler.repair() == 0, "the first round only notes it"
+        assert await rt.engine.agent_work("carol") == [held["id"]]
+        assert await reconciler.repair() == 1
+        assert await rt.engine.agent_work("carol") == []
+        assert await rt.engine.interaction_live(held["id"]) == {}
+        assert (await rt.engine.agent_live("carol"))["load:chat"] == "0"
+        assert await reconciler.repair() == 0
+    finally:
+        await carol.close()

@@ -82,23 +82,28 @@ async def test_supervisor_socket_needs_a_supervisor_token(server: TestServer) ->
             assert exc.status == 403
 
 
-async def test_a_malformed_resume_id_is_refused_before_the_upgrade(server: TestServer) -> None:
-    """``?after=`` that is not a stream id answered a corrupt frame once the socket was open; it is now a
-    problem+json 422 before the upgrade, and a well-formed id far in the future replays nothing."""
+async def test_a_malformed_resume_id_gets_an_error_frame_and_the_snapshot(server: TestServer) -> None:
+    """``?after=`` that is not a stream id is bad input on a socket: the socket opens, an ``error`` frame
+    names ``after``, then comes the usual snapshot with nothing replayed, and the socket stays open (a ping
+    is acked). A well-formed id far in the future replays nothing either."""
     token = await server.token("supervisor")
     ws_url = server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={token}"
+    # an event in the stream, which a replay from the beginning would send before the snapshot
+    visitor = {"kind": "chat_visitor", "value": "v-after"}
+    await server.ingest(channel="chat", queue="chat", **{"from": visitor})
     async with aiohttp.ClientSession() as s:
         for bad in ("garbage", "1-2-3", "-1", "99999999999999999999999"):
-            async with s.get(server.url + f"/v1/supervisor/socket?token={token}&after={bad}") as resp:
-                assert resp.status == 422, bad
-                assert resp.content_type == "application/problem+json"
-                assert (await resp.json())["errors"][0]["loc"] == ["query", "after"]
-            try:
-                await s.ws_connect(ws_url + f"&after={bad}")
-            except aiohttp.WSServerHandshakeError as exc:
-                assert exc.status == 422, bad
-            else:
-                raise AssertionError(f"the socket opened with after={bad}")
+            ws = await s.ws_connect(ws_url + f"&after={bad}")
+            sup = Supervisor(ws)
+            error = await sup.next(lambda f: True)
+            assert error["type"] == "error" and error["code"] == "invalid", (bad, error)
+            assert error["errors"][0]["loc"] == ["query", "after"], error
+            snapshot = await sup.next(lambda f: True)
+            assert snapshot["type"] == "snapshot", (bad, snapshot)
+            await ws.send_json({"type": "ping", "ref": bad})
+            ack = await sup.next(lambda f: f["type"] == "ack")
+            assert ack["ref"] == bad and not ws.closed
+            await ws.close()
         ws = await s.ws_connect(ws_url + "&after=99999999999999-0")
         sup = Supervisor(ws)
         first = await sup.next(lambda f: True)

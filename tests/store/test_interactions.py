@@ -18,6 +18,7 @@ from context_store.records import (
     InteractionDetail,
     OpenInteraction,
     QueueDayCounts,
+    QueueDayMetrics,
     QueueRecord,
 )
 from tests.store.conftest import NS, new_customer, new_interaction
@@ -241,3 +242,23 @@ async def test_day_counts_per_queue(pool: asyncpg.Pool) -> None:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     assert await interactions.day_counts(pool, NS, today) == [QueueDayCounts("q1", 2, 1, 1)]
     assert await interactions.day_counts(pool, NS, today + timedelta(days=1)) == []
+
+
+async def test_day_metrics_per_queue(pool: asyncpg.Pool) -> None:
+    """Arrived, answered, abandoned and the average speed of answer (arrival to acceptance) of today."""
+    await queues.upsert(pool, NS, QueueRecord("q1", None, {}, ["chat"], 0, 20.0, 30.0, 20.0))
+    cid = await new_customer(pool)
+    quick, slow, gone, _waiting = [await new_interaction(pool, cid, queue_id="q1") for _ in range(4)]
+    for it, waited in ((quick, 10), (slow, 50)):
+        await interactions.assign(pool, NS, it.id, "a1")
+        await pool.execute(
+            "UPDATE interactions SET assigned_at = created_at + make_interval(secs => $2) WHERE id = $1",
+            it.id,
+            waited,
+        )
+    await interactions.customer_ended(pool, NS, gone.id, "hung_up")
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    [row] = await interactions.day_metrics(pool, NS, today)
+    assert row == QueueDayMetrics("q1", 4, 2, 1, pytest.approx(30.0))
+    assert await interactions.day_metrics(pool, NS, today + timedelta(days=1)) == []
+    assert await interactions.day_metrics(pool, "another", today) == []

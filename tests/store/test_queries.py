@@ -32,6 +32,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "interaction_close": records.Closed,
     "interaction_customer_ended": records.Closed,
     "queue_day_stats": records.QueueDayCounts,
+    "queue_day_metrics": records.QueueDayMetrics,
     "message_by_external": records.MessageRef,
     "message_set_status": records.MessageStatus,
     "message_status_by_external": records.MessageStatus,

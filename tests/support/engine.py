@@ -138,9 +138,39 @@ class Live:
         """Agents connected, available and eligible for the queue, longest idle first."""
         return [str(a) for a in await self.redis.zrange(self.engine.keys.queue_avail(queue_id), 0, -1)]
 
+    async def dump(self) -> dict[str, Any]:
+        """The whole live index but for the event stream (:func:`live_state`)."""
+        return await live_state(self.engine)
+
     async def timers(self) -> dict[str, int]:
         rows = await self.redis.zrange(self.engine.keys.timers, 0, -1, withscores=True)
         return {str(m): int(s) for m, s in rows}
+
+
+async def live_state(engine: Engine, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every key of the engine's routing domain with its value (read by type), but for the event stream
+    (an append-only log: a take-back adds to it rather than removing from it) and keys ending in one
+    of ``skip``: what "the live index is exactly as it was" compares."""
+    out: dict[str, Any] = {}
+    keys = engine.keys
+    async for key in engine.redis.scan_iter(match=f"{keys.prefix}:*", count=1000):
+        name = str(key)
+        if name == keys.events or name.endswith(skip):
+            continue
+        kind = await engine.redis.type(name)
+        if kind == "hash":
+            out[name] = await engine.redis.hgetall(name)
+        elif kind == "set":
+            out[name] = set(await engine.redis.smembers(name))
+        elif kind == "zset":
+            out[name] = await engine.redis.zrange(name, 0, -1, withscores=True)
+        elif kind == "list":
+            out[name] = await engine.redis.lrange(name, 0, -1)
+        elif kind == "string":
+            out[name] = await engine.redis.get(name)
+        else:
+            out[name] = kind
+    return out
 
 
 async def redis_now_ms(engine: Engine) -> int:

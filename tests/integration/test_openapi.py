@@ -122,6 +122,10 @@ async def test_roles_named_in_the_document_are_the_roles_admitted(server: TestSe
 # ---------------------------------------------------------------- schemathesis
 
 MAX_EXAMPLES = 25
+# Operations whose success the bounded generation does not reliably reach: a review needs a completed
+# interaction and answers to every question of a stored form, and the known body is one strategy among
+# several (tests/integration/test_quality.py covers the review's successes).
+NEEDS_STATE = {("post", "/v1/interactions/{id}/reviews")}
 # NUL characters are generated in every string (customer text is stored without them, any other field
 # refuses them with a 422). Lone surrogates cannot be: generated strings are sent encoded in UTF-8; the
 # bad-input tests send them as JSON escapes (tests/integration/test_bad_input.py).
@@ -293,5 +297,5 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
             if admitted:
                 # the generated requests got past authentication, so the rest was exercised
                 assert set(statuses) - {401, 403}, (role, method, path, statuses)
-            if role == "admin" and not op.get("x-websocket"):
+            if role == "admin" and not op.get("x-websocket") and (method, path) not in NEEDS_STATE:
                 assert any(200 <= s < 300 for s in statuses), (method, path, statuses)

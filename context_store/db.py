@@ -73,6 +73,9 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
             init=_init_connection,
             command_timeout=30,
             connection_class=_Connection,
+            # Every query here is short; PostgreSQL's JIT compiles a report's plan for seconds before running
+            # it for milliseconds (its cost estimate passes jit_above_cost), and gains nothing elsewhere.
+            server_settings={"jit": "off"},
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc

@@ -39,6 +39,8 @@ MERGED_COLUMNS = frozenset(
         ("journey_events", "customer_id"),
         ("possible_matches", "customer_id"),
         ("possible_matches", "candidate_id"),
+        ("surveys", "customer_id"),
+        ("survey_requests", "customer_id"),
     }
 )
 """Every column naming a customer whose rows a merge moves (``customer_merge_move``); a store test holds

@@ -149,3 +149,10 @@ async def pending_ids(conn: Conn, namespace: str) -> list[uuid.UUID]:
     """Outbound messages of the domain's interactions not yet handed to an adapter, oldest first (at most
     500)."""
     return [r["id"] for r in await conn.fetch(q("messages_pending"), namespace)]
+
+
+async def channel_of(conn: Conn, message_id: uuid.UUID | str) -> str | None:
+    """The channel the message goes by (a survey texted after a call is an ``sms`` message of the call);
+    None when there is no such message."""
+    channel: str | None = await conn.fetchval(q("message_channel"), as_uuid(message_id))
+    return channel

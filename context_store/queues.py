@@ -19,6 +19,7 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         float(queue.wrapup_seconds),
         float(queue.service_level_seconds),
         namespace,
+        queue.survey,
     )
 
 

@@ -268,6 +268,8 @@ class QueueRecord:
     offer_timeout_seconds: float
     wrapup_seconds: float
     service_level_seconds: float
+    survey: JSONObject | None = None
+    """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,3 +401,65 @@ class LiveRow:
     created_at: datetime
     assigned_at: datetime | None
     seconds_in_work: float | None
+
+
+# ---------------------------------------------------------------- reports and surveys
+
+
+@dataclass(frozen=True, slots=True)
+class KpiCounts:
+    """Counts and sums of one interval and key, from which the KPIs are computed (docs/reports.md)."""
+
+    interval_start: datetime
+    key: str
+    offered: int
+    answered: int
+    abandoned: int
+    answered_in_sl: int
+    wait_seconds: float | None
+    handled: int
+    handle_seconds: float | None
+    transferred: int
+    resolved: int
+    resolved_first: int
+    resolution_seconds: float | None
+    csat_answers: int
+    csat_satisfied: int
+    nps_answers: int
+    nps_promoters: int
+    nps_detractors: int
+    ces_answers: int
+    ces_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentBusy:
+    """Seconds an agent held work inside one interval."""
+
+    interval_start: datetime
+    key: str
+    busy_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """A customer's answer to the survey about one interaction."""
+
+    interaction_id: uuid.UUID
+    customer_id: uuid.UUID
+    kind: str
+    score: int
+    comment: str | None
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRequest:
+    """A survey sent after an interaction, on ``channel``; open until answered or superseded."""
+
+    interaction_id: uuid.UUID
+    customer_id: uuid.UUID
+    kind: str
+    channel: str
+    sent_at: datetime
+    closed_at: datetime | None

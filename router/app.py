@@ -20,6 +20,7 @@ from context_store.db import create_pool, migrate
 from router.backends import POOL, redis_client
 from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
+from router.http import survey_page
 from router.http.api import API, problem_middleware
 from router.http.routes import SOCKET_ROUTES, route_defs
 from router.listener import CappedSite, ConnectionCap
@@ -38,6 +39,9 @@ from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.ingest import INGEST, Ingest
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.reconciler import RECONCILER, Reconciler
+from router.service.reports import REPORTS, Reports
+from router.service.survey_links import SurveyLinks
+from router.service.surveys import SURVEYS, Surveys
 from router.service.work import WORK, Work
 
 log = structlog.get_logger("router.app")
@@ -65,15 +69,29 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         node, metrics = app[NODE], app[METRICS]
         engine = Engine(redis, settings.namespace)
         directory = Directory(pool, engine, node.id, settings.file.routing.default_queue)
-        stats = Statistics(pool, engine, directory)
+        stats = Statistics(pool, engine, directory, settings.file.server.timezone)
         tokens = TokenCache(pool, settings.namespace, settings.admin_token)
         adapter_token = app[ADAPTER_CLIENT].token
         tokens.add_internal(adapter_token, Principal(Role.adapter))
         outbound = Outbound(pool, engine, directory, adapter_token)
-        ingest = Ingest(
-            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region
+        reports_cfg = settings.file.reports
+        surveys = Surveys(
+            pool,
+            settings.namespace,
+            directory,
+            outbound,
+            cooldown_days=reports_cfg.survey_cooldown_days,
+            reply_hours=reports_cfg.survey_reply_hours,
+            links=survey_links(settings),
         )
-        work = Work(pool, engine, directory, stats, metrics, ingest)
+        ingest = Ingest(
+            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region, surveys
+        )
+        work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
+        app[SURVEYS], app[REPORTS] = (
+            surveys,
+            Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
+        )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
@@ -89,6 +107,15 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     finally:
         await redis.aclose(close_connection_pool=True)
         await pool.close()
+
+
+def survey_links(settings: Settings) -> SurveyLinks | None:
+    """E-mail surveys' signed links, when a secret and the public URL the customer's browser reaches are
+    configured (``OMNIROUTE_SURVEY_SECRET``, ``[server] public_url``); None: e-mail is not surveyed."""
+    public_url = settings.file.server.public_url
+    if not settings.survey_secret or not public_url:
+        return None
+    return SurveyLinks(settings.survey_secret, public_url, settings.file.reports.survey_link_days * 86400)
 
 
 async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[TokenEntry]) -> None:
@@ -209,6 +236,7 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
+    app.add_routes(survey_page.routes())
     app.router.add_routes([_files("/static/", static_dir())])
     # Each folder of agent_desktop/static at the top level, so a page's relative imports
     # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.

@@ -236,6 +236,11 @@ TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "measure latency, throughput and socket scale of a running server",
         ("psutil",),
     ),
+    "bench-reports": (
+        "router.tools.report_bench",
+        "time GET /v1/reports/kpis for one month over a synthetic year of history",
+        (),
+    ),
 }
 TOOLS_EXTRA_HINT = "pip install 'omniroute[tools]'"
 

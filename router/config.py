@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule, is_region
+from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule, is_region, is_timezone
 
 
 class _Section(BaseModel):
@@ -33,6 +33,18 @@ class ServerSection(_Section):
     max_connections_per_address: Annotated[int, Field(ge=0)] = Field(
         default=0, description="open connections one client address may hold (0: no cap)"
     )
+    timezone: str = Field(
+        default="UTC",
+        description='the IANA time zone of the center\'s day: "today" on the wallboard and in queue'
+        " statistics, and the default time zone of reports",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        if not is_timezone(v):
+            raise ValueError(f"{v!r} is not an IANA time zone")
+        return v
 
 
 class RoutingSection(_Section):
@@ -59,6 +71,24 @@ class IdentitySection(_Section):
         return v.upper()
 
 
+class ReportsSection(_Section):
+    fcr_window_hours: Annotated[float, Field(gt=0, le=24 * 90)] = Field(
+        default=72,
+        description="a resolved contact followed by another contact of the customer within this many hours"
+        " was not resolved at first contact",
+    )
+    survey_cooldown_days: Annotated[int, Field(ge=0, le=3650)] = Field(
+        default=30, description="a customer is sent at most one survey per this many days"
+    )
+    survey_reply_hours: Annotated[float, Field(gt=0, le=24 * 30)] = Field(
+        default=24,
+        description="how long a bare number texted back after a survey is read as its answer",
+    )
+    survey_link_days: Annotated[float, Field(gt=0, le=365)] = Field(
+        default=14, description="how long the signed link of an e-mail survey can be answered"
+    )
+
+
 class TokenEntry(_Section):
     token: Annotated[str, Field(min_length=16)]
     role: Role
@@ -78,6 +108,7 @@ class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    reports: ReportsSection = Field(default_factory=ReportsSection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)
@@ -99,6 +130,8 @@ class Settings(BaseModel):
     database_url: str | None
     redis_url: str | None
     admin_token: str | None
+    survey_secret: str | None = None
+    """signs the links of e-mail surveys (``OMNIROUTE_SURVEY_SECRET``; the same in every process)"""
     data_dir: Path
     config_path: Path | None = None
 
@@ -159,6 +192,7 @@ def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, 
         database_url=env.get("DATABASE_URL") or cfg.database_url,
         redis_url=env.get("REDIS_URL") or cfg.redis_url,
         admin_token=env.get("OMNIROUTE_ADMIN_TOKEN") or None,
+        survey_secret=env.get("OMNIROUTE_SURVEY_SECRET") or None,
         data_dir=data_dir,
         config_path=path,
     )

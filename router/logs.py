@@ -33,13 +33,17 @@ def configure(level: str = "info", *, json: bool | None = None) -> None:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One structured line per request: method, path without the query string, status, duration."""
+    """One structured line per request: method, path without the query string, status, duration. The
+    signed part of a survey link (``/survey/<token>``) is left out: whoever holds it may answer."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        path = request.path
+        if path.startswith("/survey/"):
+            path = "/survey/…"
         structlog.get_logger("router.access").info(
             "http.request",
             method=request.method,
-            path=request.path,
+            path=path,
             status=response.status,
             duration_ms=round(time * 1000, 2),
         )

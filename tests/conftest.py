@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -127,7 +128,10 @@ async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeS
     await _reset(services)
     servers: list[TestServer] = []
 
-    async def factory(config: Config | str = DEFAULT, *, domain: str | None = None) -> TestServer:
+    async def factory(
+        config: Config | str = DEFAULT, *, domain: str | None = None, **env_settings: Any
+    ) -> TestServer:
+        """``env_settings``: what the environment would set (``survey_secret=…``)."""
         cfg = parse_config(str(config), source="test config")
         cfg.routing.namespace = f"{namespace}-{domain}" if domain else namespace
         settings = Settings(
@@ -136,6 +140,7 @@ async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeS
             redis_url=services.redis_url,
             admin_token="admin-" + uuid.uuid4().hex,
             data_dir=services.data_dir,
+            **env_settings,
         )
         server = TestServer(settings)
         await server.start()

@@ -77,7 +77,10 @@ SELECT json_build_object(
                    FROM notes WHERE interaction_id = it.id) n), '[]') AS notes,
                COALESCE((SELECT json_agg(r ORDER BY r.created_at, r.id) FROM (
                    SELECT id, form_id, score, critical_failed, created_at
-                   FROM quality_reviews WHERE interaction_id = it.id) r), '[]') AS reviews
+                   FROM quality_reviews WHERE interaction_id = it.id) r), '[]') AS reviews,
+               (SELECT json_build_object('kind', s.kind, 'score', s.score, 'comment', s.comment,
+                                         'answered_at', s.answered_at)
+                FROM surveys s WHERE s.interaction_id = it.id) AS survey
         FROM interactions it WHERE it.customer_id = c.id ORDER BY it.created_at DESC LIMIT $2) x), '[]'),
     'events', COALESCE((SELECT json_agg(e ORDER BY e.at DESC) FROM (
         SELECT id, type, data, interaction_id, at FROM journey_events

@@ -100,7 +100,7 @@ WHERE namespace = $5 AND id = $1 AND status IN ('assigned', 'wrapup') RETURNING 
 -- name: interaction_close
 -- Final state. $1 id, $2 status, $3 end_reason (nullable), $4 namespace
 UPDATE interactions SET status = $2, end_reason = COALESCE($3, end_reason), ended_at = COALESCE(ended_at, now()),
-    wrapup_until = NULL
+    wrapup_until = NULL, closed_at = now()
 WHERE namespace = $4 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 
 -- name: interaction_customer_ended
@@ -108,6 +108,7 @@ WHERE namespace = $4 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') 
 -- $1 id, $2 reason, $3 namespace
 UPDATE interactions SET
     status = CASE WHEN status = 'queued' THEN 'abandoned' ELSE status END,
+    closed_at = CASE WHEN status = 'queued' THEN now() ELSE closed_at END,
     end_reason = COALESCE(end_reason, $2), ended_at = COALESCE(ended_at, now())
 WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 

@@ -22,6 +22,11 @@ WITH ids AS (
     UPDATE notes SET customer_id = $1 WHERE customer_id = $2 RETURNING id
 ), evs AS (
     UPDATE journey_events SET customer_id = $1 WHERE customer_id = $2 RETURNING id
+), svs AS (
+    -- survey answers and requests follow their interaction (an unmerge moves them back with it)
+    UPDATE surveys SET customer_id = $1 WHERE customer_id = $2 RETURNING interaction_id
+), sreqs AS (
+    UPDATE survey_requests SET customer_id = $1 WHERE customer_id = $2 RETURNING interaction_id
 ), pm_removed AS (
     DELETE FROM possible_matches WHERE customer_id = $2 OR candidate_id = $2
     RETURNING customer_id, candidate_id, matched, created_at
@@ -86,6 +91,13 @@ WITH m AS (
         id IN (SELECT jsonb_array_elements_text(m.moved -> 'journey_events')::uuid FROM m)
         OR interaction_id IN (SELECT id FROM back))
     RETURNING id
+), svs AS (
+    UPDATE surveys SET customer_id = $2 WHERE customer_id = $1 AND interaction_id IN (SELECT id FROM back)
+    RETURNING interaction_id
+), sreqs AS (
+    UPDATE survey_requests SET customer_id = $2
+    WHERE customer_id = $1 AND interaction_id IN (SELECT id FROM back)
+    RETURNING interaction_id
 ), pm_gone AS (
     DELETE FROM possible_matches p
     USING m, jsonb_array_elements(m.moved -> 'possible_matches_added') a

@@ -85,3 +85,8 @@ ORDER BY created_at;
 -- $1 id, $2 customer_id, $3 interaction_id, $4 agent_id, $5 body
 INSERT INTO notes (id, customer_id, interaction_id, agent_id, body) VALUES ($1, $2, $3, $4, $5)
 RETURNING id, interaction_id, agent_id, body, created_at;
+
+-- name: message_channel
+-- The channel a message goes by: its interaction's, or another (a survey texted after a call).
+-- $1 id
+SELECT channel FROM messages WHERE id = $1;

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
 from router.contracts.identities import is_region
@@ -244,6 +244,7 @@ class InteractionOut(BaseModel):
     live_id: str | None = Field(
         default=None, description="for a transferred interaction: the open interaction that continues it"
     )
+    survey: SurveyOut | None = Field(default=None, description="the customer's answer to its survey")
 
 
 class IdentityOut(BaseModel):
@@ -327,6 +328,52 @@ class ContextRecord(BaseModel):
     )
 
 
+# ---------------------------------------------------------------- surveys
+
+
+class SurveyKind(StrEnum):
+    csat = "csat"  # satisfaction, 1 (very unsatisfied) to 5 (very satisfied)
+    nps = "nps"  # likelihood to recommend, 0 to 10
+    ces = "ces"  # effort, 1 (very easy) to 7 (very difficult)
+
+
+SURVEY_SCALES: dict[SurveyKind, tuple[int, int]] = {
+    SurveyKind.csat: (1, 5),
+    SurveyKind.nps: (0, 10),
+    SurveyKind.ces: (1, 7),
+}
+"""Lowest and highest score of each kind of survey."""
+
+
+class SurveyConfig(Strict):
+    """A queue's survey: sent after each completed interaction, in the customer's own channel."""
+
+    kind: SurveyKind
+    channel: Literal["same"] = Field(
+        default="same", description="`same`: the interaction's own channel (a call's survey goes by SMS)"
+    )
+
+
+class SurveyIn(Strict):
+    kind: SurveyKind
+    score: int = Field(ge=0, le=10, description="CSAT 1 to 5, NPS 0 to 10, CES 1 to 7")
+    comment: Annotated[CustomerText | None, Field(max_length=2000)] = None
+
+    @model_validator(mode="after")
+    def _on_scale(self) -> SurveyIn:
+        low, high = SURVEY_SCALES[self.kind]
+        if not low <= self.score <= high:
+            raise ValueError(f"a {self.kind.value} score is {low} to {high}")
+        return self
+
+
+class SurveyOut(BaseModel):
+    kind: SurveyKind
+    score: int
+    comment: str | None = None
+    answered_at: datetime
+
+
 # ---------------------------------------------------------------- configuration
 
 
@@ -338,6 +385,9 @@ class QueueConfig(Strict):
     wrapup_seconds: Annotated[float, Field(ge=0, le=3600)] = 30
     service_level_seconds: Annotated[float, Field(gt=0, le=3600)] = 20
     name: Annotated[str | None, Field(max_length=200)] = None
+    survey: SurveyConfig | None = Field(
+        default=None, description="a survey sent after each completed interaction (docs/reports.md)"
+    )
 
 
 class QueueOut(QueueConfig):
@@ -360,6 +410,8 @@ class QueueStats(BaseModel):
 
 
 QueueOut.model_rebuild()
+InteractionOut.model_rebuild()
+ContextRecord.model_rebuild()
 
 
 class AgentConfig(Strict):

@@ -21,6 +21,7 @@ from context_store.db import parse_uuid, ping
 from context_store.errors import Duplicate
 from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL, UNAVAILABLE
+from router.config import SETTINGS
 from router.contracts import (
     ID_PATTERN,
     AgentConfig,
@@ -43,6 +44,9 @@ from router.contracts import (
     ReviewSummary,
     Role,
     RulesIn,
+    SurveyIn,
+    SurveyKind,
+    SurveyOut,
     TokenIn,
     TokenInfoOut,
     TokenOut,
@@ -65,6 +69,8 @@ from router.routing.stats import STATS, Statistics
 from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
 from router.service.ingest import INGEST, Ingest
+from router.service.reports import REPORTS, kpi_csv, parse_query
+from router.service.surveys import SURVEYS
 
 log = structlog.get_logger("router.http.api")
 
@@ -297,6 +303,42 @@ class API(QualityHandlers):
         reason = (await body(request, EndIn)) if request.can_read_body else EndIn()
         it = await self.ingest.customer_end(request.match_info["id"], reason.reason)
         return ok(interaction_out(it))
+
+    async def post_survey(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.adapter)
+        answer = await body(request, SurveyIn)
+        stored = await self.app[SURVEYS].answer(request.match_info["id"], answer)
+        return ok(
+            SurveyOut(
+                kind=SurveyKind(stored.kind),
+                score=stored.score,
+                comment=stored.comment,
+                answered_at=stored.answered_at,
+            ),
+            201,
+        )
+
+    # ------------------------------------------------------------ reports
+
+    async def get_kpis(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.supervisor)
+        query = dict(request.query)
+        fmt = query.pop("format", "json")
+        if fmt not in ("json", "csv"):
+            raise BadRequest(
+                "format: one of json, csv",
+                errors=[{"loc": ["query", "format"], "msg": "one of json, csv", "type": "value_error"}],
+            )
+        kq = parse_query(query, self.app[SETTINGS].file.server.timezone)
+        report = await self.app[REPORTS].kpis(kq)
+        if fmt == "csv":
+            return web.Response(
+                text=kpi_csv(report),
+                content_type="text/csv",
+                charset="utf-8",
+                headers={"Content-Disposition": 'attachment; filename="kpis.csv"'},
+            )
+        return ok(report)
 
     # ------------------------------------------------------------ customers
 

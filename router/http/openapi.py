@@ -49,7 +49,10 @@ def _content(reply: Reply, refs: Refs) -> Any:
             schema = {"type": "array", "items": schema}
         if reply.or_many is not None:
             schema = {"oneOf": [schema, {"type": "array", "items": refs[(reply.or_many, "serialization")]}]}
-        return {"application/json": {"schema": schema}}
+        content = {"application/json": {"schema": schema}}
+        if reply.media_type is not None:  # the same answer in another form, when asked for (CSV)
+            content[reply.media_type] = {"schema": dict(reply.schema or {})}
+        return content
     if reply.media_type is not None:
         return {reply.media_type: {"schema": dict(reply.schema or {})}}
     return None

@@ -29,7 +29,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass(frozen=True)
 class Reply:
     """One documented answer: a JSON body of ``model`` (``many``: a JSON array of them), a problem+json
-    body (``problem``), another media type with a plain schema, or no body at all."""
+    body (``problem``), another media type with a plain schema (beside ``model``: the same answer in that
+    form, when the request asks for it), or no body at all."""
 
     description: str
     model: type[BaseModel] | None = None
@@ -457,6 +458,25 @@ HTTP_ROUTES: tuple[Route, ...] = (
         ok={200: _json("The audit entries, oldest first.", c.AuditEntryOut, many=True)},
         errors={404: NO_INTERACTION},
     ),
+    _route(
+        "POST",
+        "/v1/interactions/{id}/survey",
+        "post_survey",
+        "Record the customer's survey answer",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=c.SurveyIn,
+        description="The answer to the survey about an interaction, from the channel that asked it (the web"
+        " chat widget, a reply page): CSAT 1 to 5, NPS 0 to 10, CES 1 to 7. It is stored with the"
+        " interaction, shown in the customer's context record and counted in the KPIs. The first answer"
+        " stands.",
+        ok={201: _json("The answer was recorded.", c.SurveyOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem("The interaction's survey was answered already; nothing changed."),
+            422: _problem("The body does not match the model, or the score is outside the kind's scale."),
+        },
+    ),
     # customers
     _route(
         "GET",
@@ -658,6 +678,64 @@ HTTP_ROUTES: tuple[Route, ...] = (
         " revive it.",
         ok={204: Reply("The token is revoked.")},
         errors={404: _problem("No token has this id.")},
+    ),
+    # reports
+    _route(
+        "GET",
+        "/v1/reports/kpis",
+        "get_kpis",
+        "KPIs per interval and key over a range",
+        tag="reports",
+        roles=(SUPERVISOR,),
+        params=(
+            Param(
+                "from",
+                "query",
+                "the range's start: a date (midnight in `tz`) or an ISO 8601 date-time (without an offset:"
+                " in `tz`)",
+            ),
+            Param("to", "query", "the range's end (exclusive), written as `from`"),
+            Param(
+                "interval",
+                "query",
+                "the length of each row's interval (local to `tz`; `1d`: calendar days)",
+                required=False,
+                schema={"type": "string", "enum": ["15m", "30m", "1h", "1d"], "default": "1h"},
+            ),
+            Param(
+                "group_by",
+                "query",
+                "one row per interval and queue, channel or agent; `none`: one row per interval",
+                required=False,
+                schema={"type": "string", "enum": ["queue", "channel", "agent", "none"], "default": "none"},
+            ),
+            Param(
+                "tz",
+                "query",
+                "the IANA time zone of the intervals (default `[server] timezone`)",
+                required=False,
+            ),
+            Param(
+                "format",
+                "query",
+                "`csv` for a CSV download",
+                required=False,
+                schema={"type": "string", "enum": ["json", "csv"], "default": "json"},
+            ),
+        ),
+        description="Offered, answered, abandoned, service level, ASA, AHT, abandonment, transfer and first"
+        " contact resolution rates, time to resolution, occupancy (per agent), CSAT, NPS and CES, from"
+        " PostgreSQL. Contacts count in the interval they arrived in; intervals with nothing are left out."
+        " Each definition: `docs/reports.md`.",
+        ok={
+            200: Reply(
+                "The report (`format=csv`: `text/csv`, one line per row, a header first).",
+                model=c.KpiReport,
+                media_type="text/csv",
+                schema={"type": "string"},
+            )
+        },
+        errors={422: _problem("A parameter is missing or invalid; `errors` names it.")},
     ),
     # message receipts
     _route(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import web
@@ -25,16 +26,20 @@ AHT_WEIGHT = 0.1  # exponential moving average weight of the newest handle time
 STAFFING_TTL = 1.0  # seconds a queue's staffed capacity and handle time are reused for wait estimates
 
 
-def _start_of_day() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(tz: str, now: datetime | None = None) -> datetime:
+    """The start of today in the time zone ``tz`` (the center's day, ``[server] timezone``)."""
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class Statistics:
     """Live statistics of the queues, read from the live index (and today's counts from the record)."""
 
-    def __init__(self, pool: asyncpg.Pool, engine: Engine, directory: Directory) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, engine: Engine, directory: Directory, timezone: str = "UTC"
+    ) -> None:
         self.pool = pool
+        self.timezone = timezone
         self.engine = engine
         self.directory = directory
         self._staffing: dict[tuple[str, str], tuple[float, int, float]] = {}
@@ -91,12 +96,16 @@ class Statistics:
     async def day_counts(self) -> dict[str, dict[str, int]]:
         return {
             r.queue_id: {"answered": r.answered, "in_sl": r.answered_in_sl, "abandoned": r.abandoned}
-            for r in await interaction_store.day_counts(self.pool, self.engine.namespace, _start_of_day())
+            for r in await interaction_store.day_counts(
+                self.pool, self.engine.namespace, start_of_day(self.timezone)
+            )
         }
 
     async def day_metrics(self) -> dict[str, QueueDayMetrics]:
         """Per queue, today's arrived, answered, abandoned and average speed of answer (``/metrics``)."""
-        rows = await interaction_store.day_metrics(self.pool, self.engine.namespace, _start_of_day())
+        rows = await interaction_store.day_metrics(
+            self.pool, self.engine.namespace, start_of_day(self.timezone)
+        )
         return {r.queue_id: r for r in rows}
 
     async def agents_by_state(self) -> dict[str, int]:

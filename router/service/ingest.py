@@ -38,6 +38,7 @@ from router.routing.engine import Engine, EnqueueResult
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.outbound import Outbound
+from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.ingest")
 
@@ -117,8 +118,10 @@ class Ingest:
         metrics: Metrics,
         outbound: Outbound | None,
         default_region: str = "US",
+        surveys: Surveys | None = None,
     ) -> None:
         self.default_region = default_region
+        self.surveys = surveys
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -214,6 +217,12 @@ class Ingest:
                     attachments=attachments,
                 )
                 return _Written(open_id, created=False, message=message)
+        if self.surveys is not None:
+            # not in a conversation that is going on: a bare number texted back after a survey is its
+            # answer, not a new contact
+            answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
+            if answered is not None:
+                return _Written(answered[0], created=False, message=answered[1])
         queue_id = ev.queue or self.directory.choose_queue(channel, ev.attributes)
         if queue_id is None:
             raise BadRequest(

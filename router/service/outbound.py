@@ -8,6 +8,7 @@ reconciler, so a reply is never lost (delivery is at least once)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 import aiohttp
@@ -17,7 +18,7 @@ from aiohttp import web
 
 from context_store import conversations, interactions, messages
 from context_store.records import Interaction, Message
-from router.contracts import IdentityIn, OutboundMessage
+from router.contracts import IdentityIn, NotAnIdentity, OutboundMessage, phone_e164
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.events import publish_message_status
@@ -96,11 +97,13 @@ class Outbound:
             it = await interactions.get(self.pool, self.engine.namespace, message.interaction_id)
             if it is None:
                 return  # a reply in another routing domain: that domain's servers deliver it
-            route = self.route_for(it.channel, it.from_kind)
+            # a message goes by its interaction's channel, or by its own (a survey texted after a call)
+            channel = await messages.channel_of(self.pool, message.id) or it.channel
+            route = self.route_for(channel, it.from_kind if channel == it.channel else None)
             if route is None:
-                await self._status(message, "failed", f"no adapter is configured for channel {it.channel}")
+                await self._status(message, "failed", f"no adapter is configured for channel {channel}")
                 return
-            body = await self._build(message, it)
+            body = await self._build(message, it, channel)
             delay = BASE_DELAY
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 error = await self._post(route, body)
@@ -138,17 +141,22 @@ class Outbound:
         except (aiohttp.ClientError, TimeoutError) as exc:
             return type(exc).__name__
 
-    async def _build(self, message: Message, it: Interaction) -> OutboundMessage:
+    async def _build(self, message: Message, it: Interaction, channel: str) -> OutboundMessage:
         refs = await conversations.thread_refs(self.pool, it.conversation_id)
         inbound = [r.external_id for r in refs if r.direction == "inbound"]
         agent = self.directory.agents.get(message.agent_id or "")
+        to = IdentityIn(kind=it.from_kind or "unknown", value=it.from_value or "unknown")
+        if channel != it.channel and it.from_value:
+            # a text to a caller (a survey after a call) goes to the caller's number in E.164
+            with contextlib.suppress(NotAnIdentity):
+                to = IdentityIn(kind="phone", value=phone_e164(it.from_value))
         return OutboundMessage(
             message_id=str(message.id),
             interaction_id=str(it.id),
             conversation_id=str(it.conversation_id),
             customer_id=str(it.customer_id),
-            channel=it.channel,
-            to=IdentityIn(kind=it.from_kind or "unknown", value=it.from_value or "unknown"),
+            channel=channel,
+            to=to,
             body=message.body,
             agent_id=message.agent_id,
             agent_name=agent.name if agent else None,

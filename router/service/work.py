@@ -34,6 +34,7 @@ from router.routing.engine import Engine
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.ingest import Ingest
+from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.work")
 
@@ -55,7 +56,9 @@ class Work:
         stats: Statistics,
         metrics: Metrics,
         ingest: Ingest,
+        surveys: Surveys | None = None,
     ) -> None:
+        self.surveys = surveys
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -191,6 +194,8 @@ class Work:
                     "work.handle_time_not_recorded", interaction_id=interaction_id, error=type(exc).__name__
                 )
         self.metrics.inc("interactions_completed_total", channel=it.channel)
+        if not wrap_ms and self.surveys is not None:
+            await self.surveys.after_completion(it.id)
         return until_ms / 1000 if wrap_ms else None
 
     async def end_wrapup(self, agent_id: str, interaction_id: str) -> None:
@@ -215,8 +220,11 @@ class Work:
 
     async def close_after_wrapup(self, interaction_id: str, agent_id: str | None) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            if await interactions.close(conn, self.engine.namespace, interaction_id, "completed") is not None:
+            closed = await interactions.close(conn, self.engine.namespace, interaction_id, "completed")
+            if closed is not None:
                 await interactions.add_history(conn, interaction_id, "completed", agent_id)
+        if closed is not None and self.surveys is not None:
+            await self.surveys.after_completion(interaction_id)
 
     async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
         it = await self._held(agent_id, interaction_id)

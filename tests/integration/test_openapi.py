@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 37
+    assert len(documented) == 39
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -199,6 +199,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/interactions/{id}": {"id": call["id"]},
             "/v1/interactions/{id}/messages": {"id": call["id"]},
             "/v1/interactions/{id}/end": {"id": chat["id"]},
+            "/v1/interactions/{id}/survey": {"id": call["id"]},
             "/v1/customers/{id}/context": {"id": call["customer_id"]},
             "/v1/customers/{id}/events": {"id": call["customer_id"]},
             "/v1/queues/{id}": {"id": "general"},
@@ -216,6 +217,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         query={
             "/v1/interactions": {"channel": "voice", "external_id": found["external_id"]},
             "/v1/reports/quality": {"from": "2026-01-01", "to": "2036-01-01T00:00:00Z"},
+            "/v1/reports/kpis": {"from": "2026-01-01", "to": "2026-01-02"},
         },
         body={
             "/v1/customers/{id}/merge": {"other_customer_id": extra[0], "reason": "same person"},
@@ -289,7 +291,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 37
+    assert len(seen) == 39
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

@@ -29,6 +29,8 @@ TABLES = (
     "supervisor_audit",
     "quality_forms",
     "early_receipts",
+    "survey_requests",
+    "surveys",
     "interaction_history",
     "messages",
     "notes",

@@ -65,6 +65,12 @@ RECORD_OF: dict[str, type[Any]] = {
     "audit_insert": records.AuditEntry,
     "audit_of_interaction": records.AuditEntry,
     "interactions_in_status": records.LiveRow,
+    "kpi_counts": records.KpiCounts,
+    "kpi_agent_busy": records.AgentBusy,
+    "survey_insert": records.Survey,
+    "survey_get": records.Survey,
+    "survey_request_insert": records.SurveyRequest,
+    "survey_request_open": records.SurveyRequest,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

@@ -287,6 +287,7 @@ function renderInteraction(it, isCurrent) {
     it.summary
       ? h("div", { class: "tl-summary" }, h("span", { class: "label", text: "Summary" }), h("p", { text: it.summary }))
       : null,
+    it.survey ? renderSurvey(it) : null,
     notes.length && !isCurrent
       ? h(
           "ul",
@@ -322,6 +323,30 @@ function renderInteraction(it, isCurrent) {
           ),
         )
       : null,
+  );
+}
+
+// The customer's answer to the survey about a contact: "NPS 3 after this call", with how it reads on its
+// scale (docs/reports.md), and the customer's comment as text.
+const SURVEY_NAMES = { csat: "CSAT", nps: "NPS", ces: "CES" };
+const SURVEY_SCALES = { csat: [1, 5], nps: [0, 10], ces: [1, 7] };
+
+function surveyTone(survey) {
+  const { kind, score } = survey;
+  if (kind === "nps") return score >= 9 ? "good" : score <= 6 ? "bad" : "neutral";
+  if (kind === "csat") return score >= 4 ? "good" : score <= 2 ? "bad" : "neutral";
+  return score <= 2 ? "good" : score >= 5 ? "bad" : "neutral"; // CES: low effort is good
+}
+
+function renderSurvey(it) {
+  const { kind, score, comment } = it.survey;
+  const [low, high] = SURVEY_SCALES[kind] || [0, 0];
+  return h(
+    "p",
+    { class: ["tl-survey", `survey-${surveyTone(it.survey)}`], dataset: { surveyKind: kind } },
+    h("strong", { text: `${SURVEY_NAMES[kind] || kind} ${score}` }),
+    h("span", { class: "muted", text: ` (${low}–${high}) after this ${channelLabel(it.channel).toLowerCase()}` }),
+    comment ? h("span", { class: "survey-comment", text: ` · “${comment}”` }) : null,
   );
 }
 

@@ -39,6 +39,11 @@ class _Frame(Strict):
 class SetState(_Frame):
     type: Literal["set_state"]
     state: AgentState
+    reason: Annotated[str, Field(max_length=64)] = Field(
+        default="",
+        description="why the agent is away: one of hello.away_reasons (`[presence] away_reasons`, and"
+        " `missed`); only with `away`",
+    )
     ref: Ref = None
 
 
@@ -150,6 +155,15 @@ class Hello(BaseModel):
     name: str
     state: AgentState
     state_since: float | None = None
+    state_reason: str = Field(default="", description='the not-ready reason of the state ("" when none)')
+    away_reasons: list[str] = Field(
+        default_factory=list, description="the reasons set_state takes with away ([presence] away_reasons)"
+    )
+    dispositions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="each queue's disposition codes (only queues that list some): complete takes one of"
+        " these for that queue's work",
+    )
     skills: dict[str, int]
     capacity: dict[str, int]
     work: list[WorkItem]
@@ -212,9 +226,12 @@ class MessageStatusFrame(BaseModel):
 
 
 class StateFrame(BaseModel):
+    """The agent's presence changed: by its own set_state, or by the router (an offer missed)."""
+
     type: Literal["state"] = "state"
     state: AgentState
     state_since: float
+    reason: str = Field(default="", description='the not-ready reason ("" when none), e.g. `missed`')
 
 
 class WhisperFrame(BaseModel):
@@ -280,6 +297,7 @@ class AgentStatus(BaseModel):
     id: str
     name: str
     state: AgentState
+    reason: str = Field(default="", description='the not-ready reason of the state ("" when none)')
     connected: bool
     state_since: float | None
     load: dict[str, int]

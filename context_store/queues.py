@@ -20,6 +20,7 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         float(queue.service_level_seconds),
         namespace,
         queue.survey,
+        list(queue.dispositions),
     )
 
 

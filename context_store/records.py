@@ -268,6 +268,7 @@ class QueueRecord:
     offer_timeout_seconds: float
     wrapup_seconds: float
     service_level_seconds: float
+    dispositions: list[str]
     survey: JSONObject | None = None
     """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
 
@@ -385,6 +386,18 @@ class AuditEntry:
     at: datetime
 
 
+# ---------------------------------------------------------------- presence history
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One change of an agent's presence: the state and its not-ready reason (``""`` when none)."""
+
+    state: str
+    reason: str
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class LiveRow:
     """An interaction of one status with its customer's name and the time since it was assigned."""
@@ -401,6 +414,13 @@ class LiveRow:
     created_at: datetime
     assigned_at: datetime | None
     seconds_in_work: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StateTotal:
+    state: str
+    reason: str
+    seconds: float
 
 
 # ---------------------------------------------------------------- reports and surveys

@@ -38,6 +38,7 @@ from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.ingest import INGEST, Ingest
 from router.service.outbound import OUTBOUND, Outbound
+from router.service.presence import PRESENCE, Presence
 from router.service.reconciler import RECONCILER, Reconciler
 from router.service.reports import REPORTS, Reports
 from router.service.survey_links import SurveyLinks
@@ -93,9 +94,11 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
         )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
+        presence = Presence(pool, settings.namespace, settings.file.presence)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
-        app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound)
+        app[PRESENCE] = presence
+        app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound, presence)
         app[RECONCILER] = reconciler = Reconciler(
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
@@ -139,7 +142,8 @@ async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[T
 async def _background(app: web.Application) -> AsyncIterator[None]:
     engine, hub = app[ENGINE], app[HUB]
     stop = asyncio.Event()
-    pump = asyncio.create_task(events.pump(engine, hub.handle, stop), name="events")
+    handler = events.chain(app[PRESENCE].record, hub.handle)
+    pump = asyncio.create_task(events.pump(engine, handler, stop), name="events")
     tasks = [
         pump,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),

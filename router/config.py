@@ -71,6 +71,32 @@ class IdentitySection(_Section):
         return v.upper()
 
 
+SYSTEM_REASONS = ("missed", "disconnected")
+"""Not-ready reasons the router itself gives: ``missed`` (an offer left to time out; an agent may give it
+too) and ``disconnected`` (the desktop dropped: recorded as offline)."""
+
+
+class PresenceSection(_Section):
+    away_reasons: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_ .\-]{0,63}$")]] = Field(
+        default_factory=lambda: ["break", "lunch", "meeting", "training"],
+        max_length=100,
+        description="the reasons an agent may give for being away (set_state); `missed` is always valid",
+    )
+
+    @field_validator("away_reasons")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("away reasons must be distinct")
+        if "disconnected" in v:
+            raise ValueError("'disconnected' is the router's own reason for a dropped desktop")
+        return v
+
+    def allowed(self) -> list[str]:
+        """The reasons ``set_state`` takes with ``away``: the configured ones and ``missed``."""
+        return [*self.away_reasons, *(["missed"] if "missed" not in self.away_reasons else [])]
+
+
 class ReportsSection(_Section):
     fcr_window_hours: Annotated[float, Field(gt=0, le=24 * 90)] = Field(
         default=72,
@@ -108,6 +134,7 @@ class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    presence: PresenceSection = Field(default_factory=PresenceSection)
     reports: ReportsSection = Field(default_factory=ReportsSection)
     queues: list[QueueEntry] = Field(default_factory=list)
     agents: list[AgentEntry] = Field(default_factory=list)

@@ -388,6 +388,19 @@ class QueueConfig(Strict):
     survey: SurveyConfig | None = Field(
         default=None, description="a survey sent after each completed interaction (docs/reports.md)"
     )
+    dispositions: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=200,
+        description="the disposition codes `complete` takes for this queue's work, in the order the desktop"
+        " offers them; empty: any code (or none)",
+    )
+
+    @field_validator("dispositions")
+    @classmethod
+    def _distinct_codes(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("disposition codes must be distinct")
+        return v
 
 
 class QueueOut(QueueConfig):
@@ -434,6 +447,33 @@ class AgentLive(BaseModel):
     connected: bool
     state_since: float | None = None
     load: dict[str, int] = Field(default_factory=dict)
+
+
+class StateTime(BaseModel):
+    state: AgentState
+    reason: str = Field(description='the not-ready reason ("" when none)')
+    seconds: float
+
+
+class StateChangeOut(BaseModel):
+    state: AgentState
+    reason: str
+    at: datetime
+
+
+class AgentStatesOut(BaseModel):
+    """An agent's presence between two times: the time spent per state and reason, and each change."""
+
+    agent_id: str
+    from_: datetime = Field(alias="from", serialization_alias="from")
+    to: datetime
+    totals: list[StateTime] = Field(
+        description="seconds per state and reason in the range, sorted by state then reason; time before the"
+        " agent's first recorded change is not counted, nor time after now"
+    )
+    changes: list[StateChangeOut] = Field(description="the changes in the range, oldest first (at most 1000)")
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class AgentOut(BaseModel):

@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -69,6 +69,7 @@ from router.routing.stats import STATS, Statistics
 from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
 from router.service.ingest import INGEST, Ingest
+from router.service.presence import PRESENCE
 from router.service.reports import REPORTS, kpi_csv, parse_query
 from router.service.surveys import SURVEYS
 
@@ -143,6 +144,23 @@ def token_info_out(t: TokenInfo, now: datetime) -> TokenInfoOut:
         state=state,
         source="file" if t.source == "file" else "api",
     )
+
+
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    """A query parameter that is an ISO 8601 time with a zone, or None when it is absent."""
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise BadRequest(
+            f"{name} is an ISO 8601 time with a zone, as in 2026-01-31T09:00:00Z",
+            errors=[{"loc": ["query", name], "msg": "not an ISO 8601 time with a zone"}],
+        )
+    return at
 
 
 class API(QualityHandlers):
@@ -444,6 +462,17 @@ class API(QualityHandlers):
         if cfg is None:
             raise NotFound(f"agent {agent_id} not found")
         return ok(await self._agent_out(agent_id, cfg))
+
+    async def get_agent_states(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor, Role.agent)
+        agent_id = request.match_info["id"]
+        if principal.role == Role.agent and principal.agent_id != agent_id:
+            raise Forbidden("an agent token reads only its own agent")
+        if agent_id not in self.directory.agents:
+            raise NotFound(f"agent {agent_id} not found")
+        end = _query_time(request, "to") or datetime.now(UTC)
+        start = _query_time(request, "from") or end - timedelta(hours=24)
+        return ok(await self.app[PRESENCE].report(agent_id, start, end))
 
     async def put_agent(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)

@@ -602,6 +602,44 @@ HTTP_ROUTES: tuple[Route, ...] = (
         },
     ),
     _route(
+        "GET",
+        "/v1/agents/{id}/states",
+        "get_agent_states",
+        "Time per state and not-ready reason",
+        tag="directory",
+        roles=(SUPERVISOR, AGENT),
+        params=(
+            Param(
+                "from",
+                "query",
+                "the start, ISO 8601 with a time zone (default: `to` less 24 hours)",
+                required=False,
+                schema={"type": "string", "format": "date-time"},
+            ),
+            Param(
+                "to",
+                "query",
+                "the end, ISO 8601 with a time zone (default: now)",
+                required=False,
+                schema={"type": "string", "format": "date-time"},
+            ),
+        ),
+        description="Every change of the agent's presence is recorded: the agent's own `set_state`, an offer"
+        " it missed (`away`, reason `missed`), its desktop connecting, and its desktop dropping (`offline`,"
+        " reason `disconnected`). This answers the seconds spent in each state and reason between `from`"
+        " and `to` (a state holds until the next change; the range is at most 92 days), and the changes"
+        " themselves. An agent token reads only its own agent.",
+        ok={200: _json("The time per state and reason, and the changes.", c.AgentStatesOut)},
+        errors={
+            403: _problem("The token's role is not admitted, or an agent token asks about another agent."),
+            404: _problem("No agent has this id."),
+            422: _problem(
+                "`from` or `to` is not an ISO 8601 time with a zone, `to` is not after `from`, or"
+                " the range is longer than 92 days."
+            ),
+        },
+    ),
+    _route(
         "PUT",
         "/v1/agents/{id}",
         "put_agent",

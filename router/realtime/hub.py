@@ -59,7 +59,8 @@ class AgentSession:
     session_id: str
     outbox: Outbox
     epoch: int = 0
-    state: str = "away"  # the agent's last chosen state, re-announced if Redis loses it
+    state: str = "away"  # the agent's last state and reason, re-announced if Redis loses them
+    reason: str = ""
 
     @property
     def closed(self) -> bool:
@@ -348,6 +349,16 @@ class Hub:
             session.send(frames.MessageStatusFrame.model_validate(data))
         elif kind == "agent" and agent_id:
             self._presence_event(agent_id, data)
+        elif kind == "agent_state" and session is not None and data.get("connected"):
+            # a change the agent made or the router made (an offer missed): the desktop shows it
+            session.state, session.reason = str(data["state"]), str(data.get("reason") or "")
+            session.send(
+                frames.StateFrame(
+                    state=data["state"],
+                    state_since=float(data.get("since") or data["at"]) / 1000,
+                    reason=session.reason,
+                )
+            )
         elif kind == "config":
             if data.get("node") != self.node.id:
                 await self.directory.reload()
@@ -393,6 +404,7 @@ class Hub:
             id=agent_id,
             name=cfg.name,
             state=live.get("state", "offline"),
+            reason=live.get("reason", ""),
             connected=live.get("connected") == "1",
             state_since=float(live["since"]) / 1000 if live.get("since") else None,
             load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},

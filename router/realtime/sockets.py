@@ -36,6 +36,7 @@ from router.routing.engine import Engine
 from router.service import merges
 from router.service.auth import Principal, TokenCache, authenticate
 from router.service.outbound import Outbound
+from router.service.presence import Presence
 from router.service.work import Work
 
 log = structlog.get_logger("router.realtime.sockets")
@@ -92,6 +93,7 @@ class Sockets:
         work: Work,
         tokens: TokenCache,
         outbound: Outbound | None,
+        presence: Presence,
     ) -> None:
         self.pool = pool
         self.engine = engine
@@ -101,6 +103,7 @@ class Sockets:
         self.work = work
         self.tokens = tokens
         self.outbound = outbound
+        self.presence = presence
         self._later: set[asyncio.Task[None]] = set()
 
     def outbound_capabilities(self) -> dict[str, list[str]]:
@@ -119,7 +122,9 @@ class Sockets:
         if built is None:
             raise NotReady("the live routing index is being rebuilt; retry shortly")
 
-    async def hello(self, agent_id: str, session_id: str, state: str, since: float) -> frames.Hello:
+    async def hello(
+        self, agent_id: str, session_id: str, state: str, since: float, reason: str = ""
+    ) -> frames.Hello:
         cfg = self.directory.agents[agent_id]
         items = []
         for iid in await self.engine.agent_work(agent_id):
@@ -139,6 +144,13 @@ class Sockets:
             name=cfg.name,
             state=state,
             state_since=since,
+            state_reason=reason,
+            away_reasons=self.presence.settings.allowed(),
+            dispositions={
+                q: list(cfg.dispositions)
+                for q, cfg in sorted(self.directory.queues.items())
+                if cfg.dispositions
+            },
             skills=dict(cfg.skills),
             capacity=cfg.full_capacity(),
             work=items,
@@ -197,13 +209,15 @@ class Sockets:
         try:
             presence = await self.engine.presence(agent_id, "connect", session.session_id, self.node.id, "")
             assert presence is not None, "a connect is never stale"
-            session.state, session.epoch = presence.state, presence.epoch
+            session.state, session.reason, session.epoch = presence.state, presence.reason, presence.epoch
             if not self.hub.attach(session):
                 log.info("agent.superseded", session=session.session_id, epoch=session.epoch)
                 session.replaced()
                 return
             log.info("agent.connected", session=session.session_id, epoch=session.epoch)
-            hello = await self.hello(agent_id, session.session_id, presence.state, presence.since)
+            hello = await self.hello(
+                agent_id, session.session_id, presence.state, presence.since, presence.reason
+            )
             session.outbox.first(hello.model_dump_json())
         except REFUSED as exc:
             log.warning("agent.open_failed", error=type(exc).__name__)
@@ -248,12 +262,15 @@ class Sockets:
     async def _dispatch(self, s: AgentSession, f: Any) -> dict[str, Any]:
         agent = s.agent_id
         if isinstance(f, frames.SetState):
-            presence = await self.engine.presence(agent, "state", s.session_id, self.node.id, f.state.value)
+            self.presence.check(f.state.value, f.reason)  # a reason not allowed changes nothing
+            presence = await self.engine.presence(
+                agent, "state", s.session_id, self.node.id, f.state.value, reason=f.reason
+            )
             if presence is None:
                 raise Forbidden("this desktop session was replaced by a newer one")
-            s.state = presence.state
-            s.send(frames.StateFrame(state=presence.state, state_since=presence.since))
-            return {"state": presence.state}
+            s.state, s.reason = presence.state, presence.reason
+            # the `state` frame follows from the change's agent_state event (as for changes the router makes)
+            return {"state": presence.state, "reason": presence.reason, "state_since": presence.since}
         if isinstance(f, frames.Accept):
             iid = await self.work.accept(agent, f.offer_id)
             # the accept is applied: a read that fails now must not answer an error for work the agent

@@ -31,6 +31,7 @@ def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
         offer_timeout_seconds=cfg.offer_timeout_seconds,
         wrapup_seconds=cfg.wrapup_seconds,
         service_level_seconds=cfg.service_level_seconds,
+        dispositions=list(cfg.dispositions),
         survey=cfg.survey.model_dump(mode="json") if cfg.survey else None,
     )
 
@@ -68,6 +69,7 @@ class Directory:
                 offer_timeout_seconds=r.offer_timeout_seconds,
                 wrapup_seconds=r.wrapup_seconds,
                 service_level_seconds=r.service_level_seconds,
+                dispositions=r.dispositions,
                 survey=r.survey,
             )
             for r in await queue_store.list_all(self.pool, self.engine.namespace)

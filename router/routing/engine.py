@@ -75,6 +75,8 @@ class Presence:
     since: float
     epoch: int = 0
     """The session's place in the order of the agent's connects (``agent_presence.lua``)."""
+    reason: str = ""
+    """The not-ready reason of the state ("" when none)."""
 
 
 class Engine:
@@ -190,13 +192,22 @@ class Engine:
         return str(self._check(await self._run("customer_end", interaction_id)))
 
     async def presence(
-        self, agent_id: str, op: str, session: str, node: str, state: str = "away", grace_ms: int = 0
+        self,
+        agent_id: str,
+        op: str,
+        session: str,
+        node: str,
+        state: str = "away",
+        grace_ms: int = 0,
+        reason: str = "",
     ) -> Presence | None:
-        res = await self._run("agent_presence", agent_id, op, session, node, state, grace_ms)
+        """Connect, change state (with a not-ready reason) or disconnect one desktop session; every change
+        of presence is an ``agent_state`` event (``agent_presence.lua``)."""
+        res = await self._run("agent_presence", agent_id, op, session, node, state, grace_ms, reason)
         if res == ScriptError.STALE_SESSION:
             return None  # a session that is no longer current changes nothing
         res = self._check(res, agent=agent_id, session=session)
-        return Presence(str(res[0]), int(res[1]) / 1000, int(res[2]))
+        return Presence(str(res[0]), int(res[1]) / 1000, int(res[2]), str(res[3]))
 
     async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
         res = self._check(await self._run("timers", limit))

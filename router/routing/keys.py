@@ -43,7 +43,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "a",
         "hash",
         "agent",
-        "state, since, session, epoch, node, connected, idle, vblock, cap:<ch>, load:<ch>",
+        "state, reason (not-ready reason, '' for none), since, session, epoch, node, connected, idle, vblock,"
+        " cap:<ch>, load:<ch>",
     ),
     KeySpec("aqueues", "set", "agent", "queues the agent is eligible for"),
     KeySpec("ao", "set", "agent", "the agent's open offers"),

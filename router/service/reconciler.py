@@ -40,6 +40,7 @@ class Desktop(Protocol):
     agent_id: str
     session_id: str
     state: str
+    reason: str
 
     @property
     def closed(self) -> bool: ...
@@ -159,7 +160,12 @@ class Reconciler:
         """After a rebuild, tell the new index about the desktops connected to this process."""
         for session in list(self.desktops.values()):
             await self.engine.presence(
-                session.agent_id, "connect", session.session_id, self.node.id, session.state
+                session.agent_id,
+                "connect",
+                session.session_id,
+                self.node.id,
+                session.state,
+                reason=session.reason,
             )
 
     async def repair(self) -> int:
@@ -318,7 +324,9 @@ class Reconciler:
                     and not s.closed
                 ):
                     log.warning("agent.reannounced", agent_id=s.agent_id)
-                    await self.engine.presence(s.agent_id, "connect", s.session_id, self.node.id, s.state)
+                    await self.engine.presence(
+                        s.agent_id, "connect", s.session_id, self.node.id, s.state, reason=s.reason
+                    )
 
     async def watch_index(self) -> None:
         gen = await self.engine.is_built()

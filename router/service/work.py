@@ -139,7 +139,8 @@ class Work:
     ) -> float | None:
         """Finish the work; returns the wrap-up end (unix seconds) or None when there is no wrap-up.
 
-        Everything is checked before the first write: a disposition PostgreSQL cannot store is refused,
+        Everything is checked before the first write: a disposition PostgreSQL cannot store is refused, so
+        is one outside the queue's ``dispositions`` when it lists some (a missing one too),
         and the summary (the agent's own words) is kept without such characters, so bad input writes
         nothing. Then the live index decides (``complete.lua``: into wrap-up) and the record follows in one
         transaction; a record that cannot be written takes the wrap-up back (``uncomplete.lua``), so an
@@ -157,6 +158,18 @@ class Work:
         if it.status == InteractionStatus.wrapup:
             raise Conflict("already completed; in wrap-up")
         queue = self.directory.queues.get(it.queue)
+        if queue is not None and queue.dispositions and disposition not in queue.dispositions:
+            raise BadRequest(
+                f"queue {it.queue!r} takes one of its disposition codes: {', '.join(queue.dispositions)}",
+                errors=[
+                    {
+                        "loc": ["disposition"],
+                        "msg": "not one of the queue's dispositions",
+                        "type": "value_error",
+                        "allowed": list(queue.dispositions),
+                    }
+                ],
+            )
         wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
         until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms or RELEASE_FALLBACK_MS)
         try:

@@ -29,7 +29,12 @@ async def test_connect_and_become_available(engine: Engine, live: Live, stream: 
     assert await engine.redis.smembers(engine.keys.connected) == {"a"}
     assert await live.available("q") == ["a"]
     events = await stream.read()
+    at = int(presence.since * 1000)
     assert [(e.type, e.data) for e in events] == [
+        (
+            "agent_state",  # the change, as the presence history records it
+            {"agent_id": "a", "state": "available", "reason": "", "at": at, "since": at, "connected": True},
+        ),
         (
             "agent",
             {
@@ -39,7 +44,7 @@ async def test_connect_and_become_available(engine: Engine, live: Live, stream: 
                 "session": "s1",
                 "epoch": presence.epoch,
             },
-        )
+        ),
     ]
 
 
@@ -60,7 +65,7 @@ async def test_each_connect_gets_a_larger_epoch_and_state_changes_name_it(
     await stream.read()
     presence = await engine.presence("a", "state", "s19", "node-1", "available")
     assert presence is not None and presence.epoch == epochs[-1]
-    assert (await stream.read())[0].data["epoch"] == epochs[-1]
+    assert [e.data["epoch"] for e in await stream.read() if e.type == "agent"] == [epochs[-1]]
     assert await engine.presence("a", "disconnect", "s19", "node-1", "", 1000) is not None
     assert int((await engine.agent_live("a"))["epoch"]) == epochs[-1]
     await engine.redis.delete(engine.keys.agent("a"))  # the record is made again, without its epoch
@@ -99,7 +104,7 @@ async def test_becoming_available_is_matched_at_once(engine: Engine, live: Live,
     await stream.read()
     await live.set_state("a", "available")
     assert set(await live.offers_of("a")) == {"i1"}
-    assert await stream.types() == ["agent", "offer"]
+    assert await stream.types() == ["agent_state", "agent", "offer"]
 
 
 async def test_a_stale_session_changes_nothing(engine: Engine, live: Live, stream: Stream) -> None:
@@ -135,9 +140,17 @@ async def test_disconnect_requeues_offers_without_excluding_the_agent(
     assert await live.excluded("i1") == set()  # a dropped connection is not a refusal
     assert await live.timers() == {}  # no held work: no reconnect grace
     events = await stream.read()
-    assert [e.type for e in events] == ["offer_revoked", "requeued", "agent"]
+    assert [e.type for e in events] == ["offer_revoked", "requeued", "agent", "agent_state"]
     assert events[0].data["reason"] == "disconnected"
     assert events[2].data == {"agent_id": "a", "connected": False}
+    # the history records a dropped desktop as offline; the live state stays for the reconnect
+    assert {k: events[3].data[k] for k in ("agent_id", "state", "reason", "connected")} == {
+        "agent_id": "a",
+        "state": "offline",
+        "reason": "disconnected",
+        "connected": False,
+    }
+    assert (await engine.agent_live("a"))["state"] == "available"
     await live.connect("a", "available")
     assert set(await live.offers_of("a")) == {"i1"}
 

@@ -24,8 +24,8 @@ async def test_offers_the_best_waiting_work_up_to_capacity(
     assert (await live.load("a"))["chat"] == 2
     assert await engine.match_agent("a") == 0  # full: nothing more
     events = await stream.read()
-    assert [e.type for e in events] == ["agent", "offer", "offer"]
-    assert [e.data["interaction_id"] for e in events[1:]] == ["i3", "i2"]
+    assert [e.type for e in events] == ["agent_state", "agent", "offer", "offer"]
+    assert [e.data["interaction_id"] for e in events[2:]] == ["i3", "i2"]
 
 
 async def test_returns_the_number_of_offers_made(engine: Engine, live: Live) -> None:

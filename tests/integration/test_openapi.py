@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 39
+    assert len(documented) == 40
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -204,6 +204,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/customers/{id}/events": {"id": call["customer_id"]},
             "/v1/queues/{id}": {"id": "general"},
             "/v1/agents/{id}": {"id": "alice"},
+            "/v1/agents/{id}/states": {"id": "alice"},
             "/v1/messages/{id}/status": {"id": message["id"]},
             "/v1/agents/{agent_id}/socket": {"agent_id": "alice"},
             "/v1/tokens/{id}": {"id": spare["id"]},
@@ -291,7 +292,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 39
+    assert len(seen) == 40
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

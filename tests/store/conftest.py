@@ -28,6 +28,7 @@ TABLES = (
     "quality_reviews",
     "supervisor_audit",
     "quality_forms",
+    "agent_states",
     "early_receipts",
     "survey_requests",
     "surveys",

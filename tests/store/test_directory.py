@@ -15,14 +15,16 @@ from tests.store.conftest import NS
 
 
 async def test_queue_upsert_creates_then_replaces(pool: asyncpg.Pool) -> None:
-    sales = QueueRecord("sales", "Sales", {"sales": 2}, ["chat", "voice"], 5, 20.0, 30.0, 20.0)
+    sales = QueueRecord(
+        "sales", "Sales", {"sales": 2}, ["chat", "voice"], 5, 20.0, 30.0, 20.0, ["sold", "no_sale"]
+    )
     await queues.upsert(pool, NS, sales)
-    await queues.upsert(pool, NS, QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0))
+    await queues.upsert(pool, NS, QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0, []))
     assert await queues.list_all(pool, NS) == [
-        QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0),
+        QueueRecord("a", None, {}, ["email"], 0, 1.5, 0.0, 60.0, []),
         sales,
     ]
-    changed = QueueRecord("sales", "Sales EU", {}, ["chat"], 1, 10.0, 5.0, 15.0)
+    changed = QueueRecord("sales", "Sales EU", {}, ["chat"], 1, 10.0, 5.0, 15.0, ["sold"])
     await queues.upsert(pool, NS, changed)
     assert (await queues.list_all(pool, NS))[1] == changed
 

@@ -19,11 +19,11 @@ EU, US = "eu", "us"
 
 
 async def test_the_same_queue_agent_and_rule_ids_are_separate_rows_per_domain(pool: asyncpg.Pool) -> None:
-    eu_support = QueueRecord("support", "EU support", {"de": 1}, ["chat"], 0, 20.0, 30.0, 20.0)
-    us_support = QueueRecord("support", "US support", {}, ["voice"], 5, 10.0, 5.0, 60.0)
+    eu_support = QueueRecord("support", "EU support", {"de": 1}, ["chat"], 0, 20.0, 30.0, 20.0, [])
+    us_support = QueueRecord("support", "US support", {}, ["voice"], 5, 10.0, 5.0, 60.0, [])
     await queues.upsert(pool, EU, eu_support)
     await queues.upsert(pool, US, us_support)
-    await queues.upsert(pool, US, QueueRecord("sales", None, {}, ["email"], 0, 20.0, 30.0, 20.0))
+    await queues.upsert(pool, US, QueueRecord("sales", None, {}, ["email"], 0, 20.0, 30.0, 20.0, []))
     assert await queues.list_all(pool, EU) == [eu_support]
     assert [q.id for q in await queues.list_all(pool, US)] == ["sales", "support"]
     assert (await queues.list_all(pool, US))[1] == us_support, "a change in one domain leaves the other's"
@@ -117,8 +117,8 @@ async def test_interactions_are_seen_and_changed_in_their_domain_only(pool: asyn
 
 async def test_day_counts_use_the_domains_own_queue(pool: asyncpg.Pool) -> None:
     # the same queue id with different service levels: each domain's counts use its own
-    await queues.upsert(pool, EU, QueueRecord("support", None, {}, ["chat"], 0, 20.0, 30.0, 20.0))
-    await queues.upsert(pool, US, QueueRecord("support", None, {}, ["chat"], 0, 20.0, 30.0, 7200.0))
+    await queues.upsert(pool, EU, QueueRecord("support", None, {}, ["chat"], 0, 20.0, 30.0, 20.0, []))
+    await queues.upsert(pool, US, QueueRecord("support", None, {}, ["chat"], 0, 20.0, 30.0, 7200.0, []))
     cid = await new_customer(pool)
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     for ns in (EU, US):

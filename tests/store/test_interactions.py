@@ -230,7 +230,7 @@ async def test_open_work_statuses_and_customers(pool: asyncpg.Pool) -> None:
 
 
 async def test_day_counts_per_queue(pool: asyncpg.Pool) -> None:
-    await queues.upsert(pool, NS, QueueRecord("q1", None, {}, ["chat"], 0, 20.0, 30.0, 20.0))
+    await queues.upsert(pool, NS, QueueRecord("q1", None, {}, ["chat"], 0, 20.0, 30.0, 20.0, []))
     cid = await new_customer(pool)
     fast = await new_interaction(pool, cid, queue_id="q1")
     slow = await new_interaction(pool, cid, queue_id="q1", venq_ms=fast.venq_ms - 3_600_000)
@@ -246,7 +246,7 @@ async def test_day_counts_per_queue(pool: asyncpg.Pool) -> None:
 
 async def test_day_metrics_per_queue(pool: asyncpg.Pool) -> None:
     """Arrived, answered, abandoned and the average speed of answer (arrival to acceptance) of today."""
-    await queues.upsert(pool, NS, QueueRecord("q1", None, {}, ["chat"], 0, 20.0, 30.0, 20.0))
+    await queues.upsert(pool, NS, QueueRecord("q1", None, {}, ["chat"], 0, 20.0, 30.0, 20.0, []))
     cid = await new_customer(pool)
     quick, slow, gone, _waiting = [await new_interaction(pool, cid, queue_id="q1") for _ in range(4)]
     for it, waited in ((quick, 10), (slow, 50)):

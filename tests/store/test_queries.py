@@ -49,6 +49,8 @@ RECORD_OF: dict[str, type[Any]] = {
     "queues_all": records.QueueRecord,
     "agents_all": records.AgentRecord,
     "rules_all": records.RuleRecord,
+    "agent_state_totals": records.StateTotal,
+    "agent_state_changes": records.StateChange,
     "token_get": records.TokenRecord,
     "token_insert": records.TokenInfo,
     "token_file_upsert": records.TokenInfo,

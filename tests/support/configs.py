@@ -57,6 +57,7 @@ class Config:
     server: dict[str, Any] | None = None  # None: no [server] table at all
     routing: dict[str, Any] | None = None  # None: no [routing] table at all
     identity: dict[str, Any] | None = None  # None: no [identity] table at all
+    presence: dict[str, Any] | None = None  # None: no [presence] table at all
     queues: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +71,9 @@ class Config:
 
     def with_identity(self, **settings: Any) -> Config:
         return replace(self, identity={**(self.identity or {}), **settings})
+
+    def with_presence(self, **settings: Any) -> Config:
+        return replace(self, presence={**(self.presence or {}), **settings})
 
     def queue(self, queue_id: str, **fields: Any) -> Config:
         """Add a ``[[queues]]`` entry, or change the fields of the one with this id."""
@@ -101,6 +105,8 @@ class Config:
             parts.append(_table("[routing]", self.routing))
         if self.identity is not None:
             parts.append(_table("[identity]", self.identity))
+        if self.presence is not None:
+            parts.append(_table("[presence]", self.presence))
         parts += [_table("[[queues]]", q) for q in self.queues]
         parts += [_table("[[agents]]", a) for a in self.agents]
         parts += [_table("[[rules]]", r) for r in self.rules]

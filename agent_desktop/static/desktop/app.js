@@ -5,9 +5,11 @@
 // dropped connection resumes where it was. There is no polling.
 
 import { fill, h, nowUnix, startTicker } from "../common/dom.js";
-import { channelLabel, loadChannels } from "../common/channels.js";
+import { arrivalWords, channelLabel, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
-import { OfferList } from "./offers.js";
+import { OfferAlerts } from "./alerts.js";
+import { formDialog } from "./dialog.js";
+import { OfferList, customerName } from "./offers.js";
 import { Workspace } from "./workspace.js";
 
 const STORE_KEY = "omniroute.desktop.session";
@@ -38,7 +40,10 @@ class Desktop {
     this.heartbeat = null;
 
     this.$ = (id) => document.getElementById(id);
+    this.alerts = new OfferAlerts();
+    this.alerts.addEventListener("change", () => this.renderAlertToggles());
     this.offers = new OfferList(this.$("offers"), this);
+    this.stateDialog = this.buildStateDialog();
     this.work = new Workspace(
       { tabs: this.$("tabs"), panels: this.$("panels"), empty: this.$("empty") },
       this,
@@ -48,6 +53,7 @@ class Desktop {
     this.bindSignin();
     this.bindTopbar();
     this.bindKeys();
+    this.renderAlertToggles();
     startTicker(document, () => this.flashTitle());
   }
 
@@ -94,6 +100,7 @@ class Desktop {
   }
 
   async signOut() {
+    if (this.work.size > 0 && !window.confirm(holdingWords(this.work.size, "Sign out anyway?"))) return;
     if (this.socket && this.socket.isOpen && this.agent && this.agent.state !== "offline") {
       try {
         await this.request({ type: "set_state", state: "offline" }, 3000);
@@ -214,7 +221,8 @@ class Desktop {
       case "hello":
         return this.onHello(frame);
       case "offer":
-        return this.offers.add(frame);
+        this.offers.add(frame);
+        return this.announce(frame);
       case "offer_revoked":
         return this.offers.revoke(frame.offer_id, frame.reason);
       case "assigned":
@@ -231,7 +239,7 @@ class Desktop {
       case "wrapup_ended":
         return this.work.wrapupEnded(frame.interaction_id);
       case "state":
-        return this.setState(frame.state, frame.state_since);
+        return this.setState(frame.state, frame.state_since, frame.reason || "");
       case "ack":
         return this.settle(frame.ref, null, frame.result || {});
       case "error":
@@ -262,8 +270,9 @@ class Desktop {
     this.$("agent-name").textContent = `${hello.name} (${hello.agent_id})`;
     const skills = Object.entries(hello.skills || {}).map(([k, v]) => `${k} ${v}`);
     this.$("agent-name").title = skills.length ? `Skills: ${skills.join(", ")}` : "";
-    this.setState(hello.state, hello.state_since);
+    this.setState(hello.state, hello.state_since, hello.state_reason || "");
     this.offers.replaceAll(hello.offers || []);
+    for (const offer of hello.offers || []) this.announce(offer);
     this.work.sync(hello.work || []);
     this.renderLoad();
   }
@@ -338,30 +347,91 @@ class Desktop {
       }
     });
     this.$("signout").addEventListener("click", () => this.signOut());
+    this.$("toggle-sound").addEventListener("click", () => this.alerts.setSound(!this.alerts.sound));
+    this.$("toggle-notify").addEventListener("click", () => this.alerts.setNotify(!this.alerts.notify));
     this.$("help-button").addEventListener("click", () => this.$("help").showModal());
   }
 
-  async changeState(state) {
-    if (!this.agent || this.agent.state === state) return;
+  /**
+   * The state switch. Going away asks why (the reasons of hello.away_reasons), and going away or
+   * offline while holding work first says what that means; available goes at once.
+   */
+  changeState(state) {
+    // away again is allowed: it changes the reason
+    if (!this.agent || (this.agent.state === state && state !== "away")) return;
+    const reasons = this.awayReasons();
+    const held = this.work.size;
+    if (state === "available" || (state === "offline" && held === 0) || (state === "away" && held === 0 && reasons.length === 0)) {
+      this.sendState(state, "").catch((err) => this.toast(`Could not change state: ${err.detail}`, "error"));
+      return;
+    }
+    this.stateDialog.show(state, reasons, held);
+  }
+
+  awayReasons() {
+    // "missed" is the router's word for an offer left to time out, not a reason to choose
+    return ((this.agent && this.agent.away_reasons) || []).filter((r) => r !== "missed");
+  }
+
+  async sendState(state, reason) {
     const group = this.$("state-switch");
     group.setAttribute("aria-busy", "true");
     try {
-      const result = await this.request({ type: "set_state", state });
-      if (result && result.state) this.setState(result.state, result.state_since ?? nowUnix());
-      else if (this.agent.state !== state) this.setState(state, nowUnix());
-    } catch (err) {
-      this.toast(`Could not change state: ${err.detail}`, "error");
+      const frame = { type: "set_state", state };
+      if (reason) frame.reason = reason;
+      const result = await this.request(frame);
+      if (result && result.state) this.setState(result.state, result.state_since ?? nowUnix(), result.reason || "");
+      else if (this.agent.state !== state) this.setState(state, nowUnix(), reason);
     } finally {
       group.removeAttribute("aria-busy");
     }
   }
 
-  setState(state, since) {
+  buildStateDialog() {
+    let target = "away";
+    const reasonLabel = h("label", { for: "state-reason", text: "Reason" });
+    const reason = h("select", { id: "state-reason" });
+    const warning = h("p", { id: "state-warning", class: "state-warning", role: "note" });
+    const { dialog, open } = formDialog({
+      id: "state",
+      title: "Change state",
+      submitText: "Go away",
+      failure: "State not changed",
+      fields: [reasonLabel, reason, warning],
+      submit: () => this.sendState(target, target === "away" ? reason.value : ""),
+    });
+    const submitButton = dialog.querySelector("button[type=submit]");
+    return {
+      dialog,
+      show: (state, reasons, held) => {
+        target = state;
+        const away = state === "away";
+        reasonLabel.hidden = reason.hidden = !away || reasons.length === 0;
+        fill(reason, away ? reasons.map((r) => h("option", { value: r, text: humanizeReason(r) })) : []);
+        warning.hidden = held === 0;
+        warning.textContent = held
+          ? holdingWords(
+              held,
+              away
+                ? "It stays with you while you are away; no new offers come until you are available again."
+                : "Going offline does not hand it back: finish or transfer it first if you are leaving.",
+            )
+          : "";
+        submitButton.textContent = away ? "Go away" : "Go offline";
+        open(away ? "Go away" : "Go offline");
+        (away && reasons.length ? reason : submitButton).focus();
+      },
+    };
+  }
+
+  setState(state, since, reason = "") {
     if (this.agent) {
       this.agent.state = state;
       this.agent.state_since = since;
+      this.agent.state_reason = reason;
     }
     document.body.dataset.agentState = state;
+    this.renderPresenceBanner(state, reason);
     for (const button of this.$("state-switch").querySelectorAll("button")) {
       const on = button.dataset.state === state;
       button.setAttribute("aria-checked", String(on));
@@ -378,6 +448,62 @@ class Desktop {
         ? "You are available: offers appear here as work arrives."
         : ["Set yourself ", h("strong", { text: "Available" }), " to receive offers."],
     );
+  }
+
+  /** Away (above all after a missed offer) says so at the top, with a one-click way back. */
+  renderPresenceBanner(state, reason) {
+    const banner = this.$("presence-banner");
+    if (state === "available" || !reason) {
+      // plain away (as every desktop connects) is said by the state switch and the empty work area
+      banner.hidden = true;
+      banner.replaceChildren();
+      delete banner.dataset.reason;
+      return;
+    }
+    const missed = reason === "missed";
+    banner.dataset.reason = reason || "";
+    banner.classList.toggle("missed", missed);
+    fill(
+      banner,
+      h("span", {
+        text: missed
+          ? `You missed an offer, so you are ${stateWord(state)}: no offers come until you are available again.`
+          : `You are Away${reason ? ` (${humanizeReason(reason)})` : ""}: no offers come until you are available.`,
+      }),
+      h(
+        "button",
+        {
+          type: "button",
+          id: "back-available",
+          class: "primary",
+          onclick: () => this.changeState("available"),
+        },
+        "Back to Available",
+      ),
+    );
+    banner.hidden = false;
+  }
+
+  // ------------------------------------------------------------ announcing offers
+
+  announce(offer) {
+    const it = offer.interaction || {};
+    this.alerts.announce(offer, {
+      title: `${arrivalWords(it.channel)}: ${customerName(offer)}`,
+      body: `Queue ${(offer.reason && offer.reason.queue) || it.queue}. Accept on the desktop.`,
+    });
+  }
+
+  renderAlertToggles() {
+    const sound = this.$("toggle-sound");
+    const notify = this.$("toggle-notify");
+    sound.setAttribute("aria-pressed", String(this.alerts.sound));
+    notify.setAttribute("aria-pressed", String(this.alerts.notify));
+    const blocked = this.alerts.permission === "denied";
+    notify.title = blocked
+      ? "The browser blocks notifications for this page: allow them in the site settings"
+      : "Show a browser notification for each offer";
+    notify.classList.toggle("blocked", blocked && this.alerts.notify);
   }
 
   renderLoad() {
@@ -453,6 +579,14 @@ class Desktop {
     this.$("toasts").append(el);
     setTimeout(() => el.remove(), kind === "error" ? 8000 : 5000);
   }
+}
+
+function humanizeReason(reason) {
+  return String(reason).replace(/_/g, " ");
+}
+
+function holdingWords(n, then) {
+  return `You hold ${n} piece${n === 1 ? "" : "s"} of work. ${then}`;
 }
 
 function stateWord(state) {

@@ -25,17 +25,18 @@ export class OfferList {
   }
 
   replaceAll(offers) {
-    for (const id of [...this.cards.keys()]) this.drop(id);
+    const still = new Set(offers.map((o) => o.offer_id));
+    for (const id of [...this.cards.keys()]) this.drop(id, { keepAlert: still.has(id) });
     for (const offer of offers) this.add(offer);
   }
 
   add(offer) {
-    if (this.cards.has(offer.offer_id)) this.drop(offer.offer_id);
+    if (this.cards.has(offer.offer_id)) this.drop(offer.offer_id, { keepAlert: true });
     const receivedAt = nowUnix();
     const card = this.render(offer, receivedAt);
     this.cards.set(offer.offer_id, card);
     this.container.append(card.el);
-    this.container.classList.toggle("has-offers", this.cards.size > 0);
+    this.layout();
     this.tick();
   }
 
@@ -59,12 +60,19 @@ export class OfferList {
     for (const id of [...this.cards.keys()]) this.drop(id);
   }
 
-  drop(offerId) {
+  drop(offerId, { keepAlert = false } = {}) {
     const card = this.cards.get(offerId);
     if (!card) return;
     this.cards.delete(offerId);
     card.el.remove();
+    if (!keepAlert) this.desktop.alerts.forget(offerId);
+    this.layout();
+  }
+
+  /** Several offers at once get compact cards, so that all of them fit a laptop screen (1366×768). */
+  layout() {
     this.container.classList.toggle("has-offers", this.cards.size > 0);
+    this.container.classList.toggle("several", this.cards.size > 1);
   }
 
   first() {
@@ -191,14 +199,14 @@ export class OfferList {
             : h("span", { class: "muted", text: "any agent of this queue" }),
           otherReasons.map(([k, v]) => h("span", { class: "chip", text: `${humanize(k)}: ${formatValue(v)}` })),
         ),
-        attrs.length ? h("dt", { text: "Collected" }) : null,
+        attrs.length ? h("dt", { class: "extra", text: "Collected" }) : null,
         attrs.length
-          ? h("dd", { class: "chips" }, attrs.map(([k, v]) => h("span", { class: "chip attr", text: `${humanize(k)}: ${formatValue(v)}` })))
+          ? h("dd", { class: "chips extra" }, attrs.map(([k, v]) => h("span", { class: "chip attr", text: `${humanize(k)}: ${formatValue(v)}` })))
           : null,
-        earlier.length ? h("dt", { text: "History" }) : null,
-        earlier.length ? h("dd", { text: `${earlier.length} earlier contact${earlier.length === 1 ? "" : "s"}` }) : null,
+        earlier.length ? h("dt", { class: "extra", text: "History" }) : null,
+        earlier.length ? h("dd", { class: "extra", text: `${earlier.length} earlier contact${earlier.length === 1 ? "" : "s"}` }) : null,
       ),
-      preview ? h("blockquote", { class: "offer-preview", text: preview }) : null,
+      preview ? h("blockquote", { class: "offer-preview extra", text: preview }) : null,
       h(
         "div",
         { class: "offer-actions" },

@@ -189,6 +189,9 @@ export class WorkView {
   }
 
   setEnded(reason, wrapupUntil) {
+    if (reason !== this.endReason && ["customer_left", "customer_hung_up", "hangup", "timeout"].includes(reason) && this.interaction.status === "assigned") {
+      this.patchJourney({ status: "ended", end_reason: reason });
+    }
     this.endReason = reason;
     if (wrapupUntil) this.wrapupUntil = wrapupUntil;
     if (reason === "completed") this.completed = true;
@@ -266,8 +269,18 @@ export class WorkView {
     this.interaction.disposition = disposition || null;
     this.interaction.summary = summary || null;
     const until = result && result.wrapup_until;
+    this.patchJourney({ status: until ? "wrapup" : "completed", disposition: disposition || null, summary: summary || null });
     this.setEnded(this.endReason || "completed", until || this.wrapupUntil);
     this.workspace.render();
+  }
+
+  /** The work's own entry in the context panel follows what happened to it (completed, ended). */
+  patchJourney(fields) {
+    Object.assign(this.interaction, fields);
+    for (const it of (this.context && this.context.interactions) || []) {
+      if (it.id === this.interaction.id) Object.assign(it, fields);
+    }
+    fill(this.contextSlot, renderContext(this.context, this.interaction, this.uid));
   }
 
   async transfer(queue, channel, note) {

@@ -325,6 +325,8 @@ class Wallboard {
     fill(
       p.state,
       h("span", { class: ["state-badge", `state-${word}`] }, stateWord(word)),
+      // why the agent is away (a reason they gave, or "missed" when an offer timed out)
+      a.connected && a.reason ? h("span", { class: ["state-reason", `reason-${a.reason === "missed" ? "missed" : "given"}`], text: humanizeReason(a.reason) }) : null,
       a.wrapup ? h("span", { class: "state-badge state-wrapup", text: `wrap-up ${a.wrapup}` }) : null,
     );
     if (a.state_since) {
@@ -404,6 +406,10 @@ class Wallboard {
       this.renderTotals();
     }
   }
+}
+
+function humanizeReason(reason) {
+  return String(reason).replace(/_/g, " ");
 }
 
 function stateWord(state) {

@@ -86,6 +86,40 @@ local function set_idle(agent, t)
   end
 end
 
+-- An agent's presence changed: the 'agent_state' event {agent_id, state, reason, at, since, connected} is
+-- the one record of it (a router service writes each to PostgreSQL's presence history, and the desktop and
+-- the wallboard are told from it). Emitted by set_presence, and for a desktop that connects or drops.
+local function emit_presence(agent, state, reason, t, since, connected)
+  emit('agent_state', {agent_id = agent, state = state, reason = reason, at = t, since = since,
+                       connected = connected})
+end
+
+-- Set an agent's state and not-ready reason ("" for none) the way every script must: the hash, the
+-- queues' available sets, and the 'agent_state' event when something changed for a connected desktop.
+-- A new reason restarts the time in state as a new state does. Returns true when state or reason changed.
+-- Matching the agent after it became available is the caller's step.
+local function set_presence(agent, state, reason, t)
+  local a = P .. ':a:' .. agent
+  local cur = redis.call('HMGET', a, 'state', 'reason', 'connected', 'idle', 'since')
+  local changed = cur[1] ~= state or (cur[2] or '') ~= reason
+  local since = tonumber(cur[5] or t) or t
+  if changed then
+    since = t
+    redis.call('HSET', a, 'state', state, 'reason', reason, 'since', t)
+  end
+  local connected = cur[3] == '1'
+  local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
+  if state == 'available' and connected then
+    local idle = cur[4] or t
+    if cur[1] ~= 'available' then idle = t; redis.call('HSET', a, 'idle', t) end
+    for _, q in ipairs(queues) do redis.call('ZADD', P .. ':qavail:' .. q, idle, agent) end
+  else
+    for _, q in ipairs(queues) do redis.call('ZREM', P .. ':qavail:' .. q, agent) end
+  end
+  if changed and connected then emit_presence(agent, state, reason, t, since, true) end
+  return changed
+end
+
 local function create_offer(iid, agent, t)
   local ikey = P .. ':i:' .. iid
   local i = redis.call('HMGET', ikey, 'q', 'ch')

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from router.contracts import (
     AgentState,
@@ -20,6 +20,7 @@ from router.contracts import (
     MessageOut,
     QueueStats,
     Strict,
+    Why,
 )
 
 Ref = Annotated[str | None, Field(max_length=100)]
@@ -88,10 +89,28 @@ class Complete(_Frame):
 class Transfer(_Frame):
     type: Literal["transfer"]
     interaction_id: Id
-    queue: Annotated[str, Field(min_length=1, max_length=64)]
+    queue: Annotated[str | None, Field(min_length=1, max_length=64)] = Field(
+        default=None, description="the queue it goes to (default: its own); required without agent_id"
+    )
+    agent_id: Annotated[str | None, Field(min_length=1, max_length=64)] = Field(
+        default=None,
+        description="offer it only to this agent; if they reject or miss it, it waits in the queue for"
+        " anyone",
+    )
+    mode: Literal["cold", "warm"] = Field(
+        default="cold",
+        description="cold: the work leaves the sender at once; warm: the sender keeps it until the target"
+        " accepts",
+    )
     channel: Channel | None = Field(default=None, description="escalate onto another channel")
     note: Annotated[CustomerText | None, Field(max_length=20_000)] = None
     ref: Ref = None
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Transfer:
+        if self.queue is None and self.agent_id is None:
+            raise ValueError("name a queue, an agent_id, or both")
+        return self
 
 
 class EndWrapup(_Frame):
@@ -146,6 +165,10 @@ class OfferInfo(BaseModel):
     interaction: InteractionOut
     context: ContextRecord
     reason: dict[str, Any] = Field(default_factory=dict, description="why it was routed: queue skills")
+    why: Why | None = Field(
+        default=None,
+        description="why this agent: strategy, step in force, preference, agents considered and passed over",
+    )
 
 
 class Hello(BaseModel):
@@ -207,6 +230,16 @@ class InteractionEnded(BaseModel):
     interaction_id: str
     reason: str
     wrapup_until: float | None = None
+
+
+class TransferFailed(BaseModel):
+    """A transfer this agent made to a named agent did not reach them: the work waits in its queue for
+    anyone, at its original place."""
+
+    type: Literal["transfer_failed"] = "transfer_failed"
+    interaction_id: str
+    target: str
+    reason: Literal["rejected", "missed", "absent", "disconnected", "expired"]
 
 
 class WrapupEnded(BaseModel):

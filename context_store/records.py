@@ -8,7 +8,7 @@ its record's fields against the migrated schema. JSON columns stay JSON data (``
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -199,6 +199,9 @@ class OpenInteraction:
     """unix seconds"""
     changed_ms: float | None
     """unix milliseconds of the newest status change"""
+    avoid_agents: list[str]
+    exclusions: dict[str, float]
+    """agent -> unix ms: reject cooldowns still running"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +272,11 @@ class QueueRecord:
     wrapup_seconds: float
     service_level_seconds: float
     dispositions: list[str]
+    strategy: str = "longest_idle"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """[{"after_seconds": float, "skills": {skill: level}}] in order"""
+    reject_cooldown_seconds: float = 30
+    last_agent_seconds: float = 0
     survey: JSONObject | None = None
     """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
 
@@ -383,6 +391,18 @@ class AuditEntry:
     actor_role: str
     actor_id: str | None
     detail: JSONObject
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingDecisionRecord:
+    """One routing decision of an interaction (``routing_decisions``)."""
+
+    id: int
+    interaction_id: uuid.UUID
+    kind: str
+    agent_id: str | None
+    detail: dict[str, Any]
     at: datetime
 
 

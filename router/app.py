@@ -36,6 +36,7 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.decisions import DECISIONS, DecisionLog
 from router.service.ingest import INGEST, Ingest
 from router.service.outbound import OUTBOUND, Outbound
 from router.service.presence import PRESENCE, Presence
@@ -102,6 +103,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[RECONCILER] = reconciler = Reconciler(
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
+        app[DECISIONS] = DecisionLog(pool, engine, node, settings.namespace)
         await directory.apply_file(settings.file)
         await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
@@ -144,8 +146,10 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     stop = asyncio.Event()
     handler = events.chain(app[PRESENCE].record, hub.handle)
     pump = asyncio.create_task(events.pump(engine, handler, stop), name="events")
+    decisions = asyncio.create_task(app[DECISIONS].run(stop), name="decisions")
     tasks = [
         pump,
+        decisions,
         asyncio.create_task(hub.supervisor_loop(), name="supervisors"),
         asyncio.create_task(hub.token_sockets.run(), name="token-sweep"),
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
@@ -154,7 +158,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     for t in tasks:
-        if t is not pump:
+        if t is not pump and t is not decisions:
             t.cancel()
     await asyncio.wait(tasks, timeout=5)
     await app[ADAPTER_CLIENT].close()

@@ -8,7 +8,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,6 +54,9 @@ class RoutingSection(_Section):
     timer_interval_seconds: Annotated[float, Field(gt=0, le=10)] = 0.1
     reconcile_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 5
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+    missed_offer_state: Literal["away", "offline"] = Field(
+        default="away", description="the state an agent who lets an offer time out is put in (reason missed)"
+    )
 
 
 class IdentitySection(_Section):

@@ -118,7 +118,10 @@ SELECT i.id, i.queue_id, i.channel, i.status, i.priority, i.venq_ms, i.agent_id,
        (extract(epoch FROM i.created_at) * 1000)::float8 AS created_ms,
        extract(epoch FROM i.wrapup_until)::float8 AS wrapup_until,
        (SELECT extract(epoch FROM max(h.at)) * 1000 FROM interaction_history h
-        WHERE h.interaction_id = i.id)::float8 AS changed_ms
+        WHERE h.interaction_id = i.id)::float8 AS changed_ms,
+       i.avoid_agents,
+       (SELECT coalesce(jsonb_object_agg(e.agent_id, (extract(epoch FROM e.until) * 1000)::float8), '{}')
+        FROM offer_exclusions e WHERE e.interaction_id = i.id AND e.until > now()) AS exclusions
 FROM interactions i WHERE i.namespace = $1 AND i.status IN ('queued', 'assigned', 'wrapup');
 
 -- name: interaction_statuses

@@ -116,6 +116,14 @@ class InboundEvent(Strict):
         description="append to the customer's open interaction on this channel instead of opening a"
         " new one (default: true for chat, social, sms and email; false for voice)",
     )
+    preferred_agents: Annotated[list[Ident], Field(max_length=20)] = Field(
+        default_factory=list,
+        description="offer it only to these agents while one of them is connected and available, for the"
+        " queue's last_agent_seconds (30 s when that is 0)",
+    )
+    avoid_agents: Annotated[list[Ident], Field(max_length=100)] = Field(
+        default_factory=list, description="never offer it to these agents"
+    )
 
     @field_validator("region")
     @classmethod
@@ -377,6 +385,17 @@ class SurveyOut(BaseModel):
 # ---------------------------------------------------------------- configuration
 
 
+Strategy = Literal["longest_idle", "most_skilled", "least_occupied"]
+
+
+class RoutingStep(Strict):
+    """A widening step: once an interaction has waited ``after_seconds`` (from its virtual enqueue
+    time), these minimum levels replace the queue's ``skills`` (``{}``: any agent who takes the channel)."""
+
+    after_seconds: Annotated[float, Field(gt=0, le=86_400)]
+    skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
+
+
 class QueueConfig(Strict):
     skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
     channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1)
@@ -385,6 +404,29 @@ class QueueConfig(Strict):
     wrapup_seconds: Annotated[float, Field(ge=0, le=3600)] = 30
     service_level_seconds: Annotated[float, Field(gt=0, le=3600)] = 20
     name: Annotated[str | None, Field(max_length=200)] = None
+    strategy: Strategy = Field(
+        default="longest_idle",
+        description="who of the agents who fit gets the offer: longest_idle (idle longest), most_skilled"
+        " (highest sum of levels in the skills the queue and its steps name, then idle longest),"
+        " least_occupied (lowest load across all channels relative to capacity, then idle longest)",
+    )
+    steps: Annotated[list[RoutingStep], Field(max_length=20)] = Field(default_factory=list)
+    reject_cooldown_seconds: Annotated[float, Field(ge=0, le=86_400)] = Field(
+        default=30, description="an agent who rejects an interaction is not offered it again for this long"
+    )
+    last_agent_seconds: Annotated[float, Field(ge=0, le=86_400)] = Field(
+        default=0,
+        description="prefer the agent who last served the customer (any channel) for this long; 0: off",
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_in_order(cls, v: list[RoutingStep]) -> list[RoutingStep]:
+        times = [s.after_seconds for s in v]
+        if times != sorted(times) or len(set(times)) != len(times):
+            raise ValueError("steps must have increasing after_seconds")
+        return v
+
     survey: SurveyConfig | None = Field(
         default=None, description="a survey sent after each completed interaction (docs/reports.md)"
     )
@@ -440,6 +482,75 @@ class AgentConfig(Strict):
         cap = dict(DEFAULT_CAPACITY)
         cap.update({str(k): v for k, v in self.capacity.items()})
         return cap
+
+
+PassReason = Literal[
+    "busy",
+    "no_capacity",
+    "below_level",
+    "excluded",
+    "away",
+    "not_connected",
+    "lower_score",
+    "avoided",
+    "not_preferred",
+]
+
+
+class PassedOver(BaseModel):
+    agent_id: str
+    reason: PassReason
+
+
+class StepInForce(BaseModel):
+    index: int = Field(description="0: the queue's own skills; k: its k-th step")
+    levels: dict[str, int]
+
+
+class Why(BaseModel):
+    """Why an offer went to this agent (the offer event's and the offer frame's ``why``)."""
+
+    strategy: Strategy
+    step: StepInForce
+    preference_applied: bool = Field(description="only preferred agents were considered")
+    considered: int = Field(description="available agents of the queue's pool looked at")
+    score: float = Field(
+        description="the chosen agent's score: idle ms (longest_idle), sum of levels (most_skilled),"
+        " load relative to capacity (least_occupied, lower wins)"
+    )
+    passed_over: list[PassedOver] = Field(default_factory=list, description="at most ten, with their reason")
+    trigger: Literal["interaction", "agent"] = Field(
+        description="interaction: the work was matched against the pool (arrival, requeue, a timer);"
+        " agent: an agent became free and took the best work it fits"
+    )
+
+    @field_validator("passed_over", mode="before")
+    @classmethod
+    def _empty_list(cls, v: Any) -> Any:
+        return [] if v == {} else v  # Lua's cjson writes an empty list as {}
+
+
+class RoutingDecision(BaseModel):
+    at: datetime
+    kind: Literal[
+        "offered",
+        "missed",
+        "rejected",
+        "revoked",
+        "assigned",
+        "step_changed",
+        "preference_expired",
+        "transferred",
+        "transfer_failed",
+        "requeued",
+    ]
+    agent_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoutingJourney(BaseModel):
+    interaction_id: str
+    decisions: list[RoutingDecision]
 
 
 class AgentLive(BaseModel):

@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import customers, interactions, journey, messages, quality
+from context_store import customers, interactions, journey, messages, quality, routing
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
 from context_store.errors import Duplicate
@@ -43,6 +43,8 @@ from router.contracts import (
     QueueOut,
     ReviewSummary,
     Role,
+    RoutingDecision,
+    RoutingJourney,
     RulesIn,
     SurveyIn,
     SurveyKind,
@@ -303,6 +305,20 @@ class API(QualityHandlers):
             for r in found
         ]
         return ok(out)
+
+    async def get_routing(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.supervisor, Role.agent)
+        detail = await self._interaction_for(request, principal)
+        iid = detail.interaction.id
+        return ok(
+            RoutingJourney(
+                interaction_id=str(iid),
+                decisions=[
+                    RoutingDecision(at=d.at, kind=d.kind, agent_id=d.agent_id, detail=d.detail)
+                    for d in await routing.decisions(self.pool, iid)
+                ],
+            )
+        )
 
     async def post_message(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.agent)

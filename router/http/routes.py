@@ -260,6 +260,20 @@ HTTP_ROUTES: tuple[Route, ...] = (
         errors={403: NOT_SERVING, 404: NO_INTERACTION},
     ),
     _route(
+        "GET",
+        "/v1/interactions/{id}/routing",
+        "get_routing",
+        "Every routing decision of an interaction, in order",
+        tag="interactions",
+        roles=(SUPERVISOR, AGENT),
+        description="Offers (each with its `why`: strategy, step in force, preference, agents considered and"
+        " passed over), misses, rejects, revoked offers, assignments, widening steps, preference windows"
+        " that ended and transfers, from the record. An agent token reads only interactions of customers"
+        " it is serving or being offered.",
+        ok={200: _json("The decisions, oldest first.", c.RoutingJourney)},
+        errors={403: NOT_SERVING, 404: NO_INTERACTION},
+    ),
+    _route(
         "POST",
         "/v1/interactions/{id}/messages",
         "post_message",

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from agent_desktop import frames
 from context_store import customers, interactions
 from context_store.records import Interaction, InteractionDetail, Message, Note
-from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut
+from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, Why
 from router.metrics import Metrics
 from router.node import Node
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
@@ -240,7 +240,9 @@ class Hub:
             self.detach(session)
             session.replaced()
 
-    async def offer_text(self, offer_id: str, interaction_id: str, deadline_ms: float) -> str | None:
+    async def offer_text(
+        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+    ) -> str | None:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
         frame is the same document as :class:`agent_desktop.frames.Offer` (a test holds them equal)."""
@@ -249,7 +251,7 @@ class Hub:
             return None
         current = found.interaction
         if current is None:  # older than the record's window: the slow path
-            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms)
+            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms, why)
             return frame.model_dump_json() if frame is not None else None
         queue = self.directory.queues.get(current.queue)
         reason = {
@@ -258,12 +260,18 @@ class Hub:
             "channel": current.channel,
         }
         head = json.dumps(
-            {"type": "offer", "offer_id": offer_id, "deadline": deadline_ms / 1000, "reason": reason}
+            {
+                "type": "offer",
+                "offer_id": offer_id,
+                "deadline": deadline_ms / 1000,
+                "reason": reason,
+                "why": why.model_dump(mode="json") if why is not None else None,
+            }
         )
         return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
-        self, offer_id: str, interaction_id: str, deadline_ms: float
+        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
     ) -> frames.Offer | None:
         view = await work_view(self.pool, self.engine.namespace, interaction_id)
         if view is None:
@@ -281,6 +289,7 @@ class Hub:
             interaction=interaction,
             context=record,
             reason=reason,
+            why=why,
         )
 
     # ------------------------------------------------------------ events
@@ -293,7 +302,10 @@ class Hub:
         agent_id = data.get("agent_id")
         session = self.agents.get(agent_id) if agent_id else None
         if kind == "offer" and session is not None:
-            text = await self.offer_text(data["offer_id"], data["interaction_id"], float(data["deadline"]))
+            why = Why.model_validate(data["why"]) if data.get("why") else None
+            text = await self.offer_text(
+                data["offer_id"], data["interaction_id"], float(data["deadline"]), why
+            )
             session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
             if text is not None and session is not None:
                 session.send_text(text)
@@ -326,6 +338,14 @@ class Hub:
                         "interaction_id": data["interaction_id"],
                         "message": {**msg, "interaction_id": data["interaction_id"]},
                     }
+                )
+            )
+        elif kind == "transferred" and session is not None and data.get("mode") == "warm":
+            session.send(frames.InteractionEnded(interaction_id=data["interaction_id"], reason="transferred"))
+        elif kind == "transfer_failed" and session is not None:
+            session.send(
+                frames.TransferFailed(
+                    interaction_id=data["interaction_id"], target=data["target"], reason=data["reason"]
                 )
             )
         elif kind == "context_changed" and session is not None:

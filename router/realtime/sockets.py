@@ -25,7 +25,15 @@ from agent_desktop import frames
 from context_store import interactions, quality
 from context_store.db import parse_uuid, ping
 from router.backends import UNAVAILABLE
-from router.contracts import Channel, InteractionStatus, Role, parse_json, strip_unstorable, validation_errors
+from router.contracts import (
+    Channel,
+    InteractionStatus,
+    Role,
+    Why,
+    parse_json,
+    strip_unstorable,
+    validation_errors,
+)
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
@@ -135,7 +143,8 @@ class Sockets:
                 items.append(frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until))
         offers = []
         for o in await self.engine.agent_offers(agent_id):
-            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]))
+            why = Why.model_validate_json(o["why"]) if o.get("why") else None
+            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]), why)
             if frame is not None:
                 offers.append(frames.OfferInfo.model_validate(frame.model_dump(exclude={"type"})))
         return frames.Hello(
@@ -295,8 +304,11 @@ class Sockets:
             )
             return {"wrapup_until": until}
         if isinstance(f, frames.Transfer):
-            new_id = await self.work.transfer(agent, f.interaction_id, f.queue, f.channel, f.note)
-            s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
+            new_id = await self.work.transfer(
+                agent, f.interaction_id, f.queue, f.channel, f.note, to_agent=f.agent_id, mode=f.mode
+            )
+            if f.mode == "cold":  # warm: the sender keeps it until the target accepts
+                s.send(frames.InteractionEnded(interaction_id=f.interaction_id, reason="transferred"))
             return {"interaction_id": new_id}
         if isinstance(f, frames.EndWrapup):
             await self.work.end_wrapup(agent, f.interaction_id)

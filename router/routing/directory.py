@@ -12,13 +12,19 @@ from context_store import queues as queue_store
 from context_store import rules as rule_store
 from context_store.records import AgentRecord, QueueRecord
 from router.config import FileConfig
-from router.contracts import AgentConfig, QueueConfig, RoutingRule
+from router.contracts import AgentConfig, QueueConfig, RoutingRule, RoutingStep
 from router.routing import events
-from router.routing.engine import Engine
+from router.routing.engine import Engine, Step
+
+
+def meets(agent: AgentConfig, levels: dict[str, int]) -> bool:
+    return all(agent.skills.get(skill, 0) >= level for skill, level in levels.items())
 
 
 def eligible(agent: AgentConfig, queue: QueueConfig) -> bool:
-    return all(agent.skills.get(skill, 0) >= level for skill, level in queue.skills.items())
+    """In the queue's pool: its skills or one of its widening steps admit the agent. Which step is in
+    force for an interaction (how long it has waited) is decided in the live index, per offer."""
+    return meets(agent, queue.skills) or any(meets(agent, step.skills) for step in queue.steps)
 
 
 def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
@@ -31,6 +37,10 @@ def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
         offer_timeout_seconds=cfg.offer_timeout_seconds,
         wrapup_seconds=cfg.wrapup_seconds,
         service_level_seconds=cfg.service_level_seconds,
+        strategy=cfg.strategy,
+        steps=[s.model_dump() for s in cfg.steps],
+        reject_cooldown_seconds=cfg.reject_cooldown_seconds,
+        last_agent_seconds=cfg.last_agent_seconds,
         dispositions=list(cfg.dispositions),
         survey=cfg.survey.model_dump(mode="json") if cfg.survey else None,
     )
@@ -69,6 +79,10 @@ class Directory:
                 offer_timeout_seconds=r.offer_timeout_seconds,
                 wrapup_seconds=r.wrapup_seconds,
                 service_level_seconds=r.service_level_seconds,
+                strategy=r.strategy,
+                steps=[RoutingStep.model_validate(s) for s in r.steps],
+                reject_cooldown_seconds=r.reject_cooldown_seconds,
+                last_agent_seconds=r.last_agent_seconds,
                 dispositions=r.dispositions,
                 survey=r.survey,
             )
@@ -105,6 +119,10 @@ class Directory:
             timeout_ms=int(queue.offer_timeout_seconds * 1000),
             wrapup_ms=int(queue.wrapup_seconds * 1000),
             agents=agents,
+            strategy=queue.strategy,
+            skills=dict(queue.skills),
+            steps=[Step(int(s.after_seconds * 1000), dict(s.skills)) for s in queue.steps],
+            cooldown_ms=int(queue.reject_cooldown_seconds * 1000),
         )
 
     async def sync_agent(self, agent_id: str) -> None:
@@ -116,6 +134,7 @@ class Directory:
             capacity=agent.full_capacity(),
             voice_blocks=agent.voice_blocks_other_channels,
             queues=queues,
+            skills=dict(agent.skills),
         )
 
     async def announce_change(self) -> None:

@@ -69,6 +69,21 @@ class EnqueueResult:
     position: int | None
 
 
+@dataclass(frozen=True)
+class Step:
+    """A widening step of a queue: after ``after_ms`` of waiting these minimum levels replace its skills."""
+
+    after_ms: int
+    levels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    interaction_id: str
+    excluded_until_ms: int
+    """The agent may be offered it again from this time (the queue's reject cooldown)."""
+
+
 @dataclass
 class Presence:
     state: str
@@ -111,16 +126,53 @@ class Engine:
         return int(await self._run("restore", json.dumps(items), grace_ms))
 
     async def set_agent(
-        self, agent_id: str, *, capacity: dict[str, int], voice_blocks: bool, queues: list[str]
+        self,
+        agent_id: str,
+        *,
+        capacity: dict[str, int],
+        voice_blocks: bool,
+        queues: list[str],
+        skills: dict[str, int] | None = None,
     ) -> int:
         return int(
             await self._run(
-                "set_agent", agent_id, "1" if voice_blocks else "0", json.dumps(capacity), ",".join(queues)
+                "set_agent",
+                agent_id,
+                "1" if voice_blocks else "0",
+                json.dumps(capacity),
+                ",".join(queues),
+                json.dumps(skills or {}),
             )
         )
 
-    async def set_queue(self, queue_id: str, *, timeout_ms: int, wrapup_ms: int, agents: list[str]) -> int:
-        return int(await self._run("set_queue", queue_id, timeout_ms, wrapup_ms, ",".join(agents)))
+    async def set_queue(
+        self,
+        queue_id: str,
+        *,
+        timeout_ms: int,
+        wrapup_ms: int,
+        agents: list[str],
+        strategy: str = "longest_idle",
+        skills: dict[str, int] | None = None,
+        steps: list[Step] | None = None,
+        cooldown_ms: int = 30_000,
+    ) -> int:
+        """One queue's live configuration. ``agents`` is the queue's pool (every agent some step admits);
+        ``skills`` and ``steps`` decide per interaction, by how long it has waited, who in the pool fits."""
+        ordered = sorted(steps or [], key=lambda s: s.after_ms)
+        return int(
+            await self._run(
+                "set_queue",
+                queue_id,
+                timeout_ms,
+                wrapup_ms,
+                ",".join(agents),
+                strategy,
+                json.dumps(skills or {}),
+                json.dumps([{"after_ms": s.after_ms, "levels": s.levels} for s in ordered]),
+                cooldown_ms,
+            )
+        )
 
     # ------------------------------------------------------------ routing
 
@@ -133,7 +185,18 @@ class Engine:
         venq_ms: int,
         arrival_ms: int,
         exclude: str | None = None,
+        *,
+        preferred: list[str] | None = None,
+        preferred_ms: int = 0,
+        avoid: list[str] | None = None,
+        directed_by: str | None = None,
+        warm_of: str | None = None,
     ) -> EnqueueResult:
+        """Queue an interaction and match it. ``preferred`` agents alone are offered it for
+        ``preferred_ms`` while one of them is present; with ``directed_by`` (the agent who transfers it to
+        the one preferred agent) a reject, a miss or an absent target ends that at once, and the sender
+        is told by a ``transfer_failed`` event. With ``warm_of`` (the interaction the sender keeps) a
+        failed transfer removes this copy instead of queueing it."""
         res = self._check(
             await self._run(
                 "enqueue",
@@ -143,6 +206,12 @@ class Engine:
                 rank_score(priority, venq_ms),
                 arrival_ms,
                 exclude or "",
+                ",".join(preferred or []),
+                preferred_ms,
+                ",".join(avoid or []),
+                venq_ms,
+                directed_by or "",
+                warm_of or "",
             )
         )
         status, offer, pos = str(res[0]), str(res[1]), int(res[2])
@@ -160,15 +229,19 @@ class Engine:
         res = await self._run("unaccept", agent_id, interaction_id)
         self._check(res, interaction=interaction_id, agent=agent_id)
 
-    async def reject(self, agent_id: str, offer_id: str) -> str:
-        """Decline an offer: back to the queue at its place, the agent excluded. Nothing is matched:
-        :meth:`rematch` follows once the record is written, :meth:`unreject` if it could not be."""
-        res = await self._run("reject", agent_id, offer_id)
-        return str(self._check(res, offer=offer_id, agent=agent_id))
+    async def reject(self, agent_id: str, offer_id: str) -> Rejected:
+        """Decline an offer: back to the queue at its place, the agent excluded for the queue's reject
+        cooldown. Nothing is matched: :meth:`rematch` follows once the record is written,
+        :meth:`unreject` if it could not be."""
+        res = self._check(await self._run("reject", agent_id, offer_id), offer=offer_id, agent=agent_id)
+        return Rejected(str(res[0]), int(res[1]))
 
-    async def unreject(self, agent_id: str, offer_id: str, interaction_id: str, deadline_ms: int) -> None:
-        """Take back a reject the record could not follow: the same offer, with the same deadline."""
-        res = await self._run("unreject", agent_id, offer_id, interaction_id, deadline_ms)
+    async def unreject(
+        self, agent_id: str, offer_id: str, interaction_id: str, deadline_ms: int, why: str = ""
+    ) -> None:
+        """Take back a reject the record could not follow: the same offer, with the same deadline (and
+        the same ``why``, the offer's JSON explanation)."""
+        res = await self._run("unreject", agent_id, offer_id, interaction_id, deadline_ms, why)
         self._check(res, offer=offer_id, interaction=interaction_id, agent=agent_id)
 
     async def rematch(self, interaction_id: str, agent_id: str) -> int:
@@ -209,8 +282,10 @@ class Engine:
         res = self._check(res, agent=agent_id, session=session)
         return Presence(str(res[0]), int(res[1]) / 1000, int(res[2]), str(res[3]))
 
-    async def fire_timers(self, limit: int = 200) -> list[tuple[str, str, str]]:
-        res = self._check(await self._run("timers", limit))
+    async def fire_timers(self, limit: int = 200, missed_state: str = "away") -> list[tuple[str, str, str]]:
+        """Fire what is due (``timers.lua`` lists the kinds); a missed offer puts its agent in
+        ``missed_state`` with reason ``missed``."""
+        res = self._check(await self._run("timers", limit, missed_state))
         return [(str(res[k]), str(res[k + 1]), str(res[k + 2])) for k in range(0, len(res), 3)]
 
     async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:

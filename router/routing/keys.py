@@ -29,13 +29,25 @@ CATALOGUE: tuple[KeySpec, ...] = (
     ),
     KeySpec("rebuilding", "string", None, "lock of the process rebuilding the index (node id, expires)"),
     KeySpec("events", "stream", None, "every change: type, data (JSON)"),
-    KeySpec("timers", "zset", None, '"o:<offer>" | "w:<interaction>" | "g:<agent>" -> due ms'),
+    KeySpec(
+        "timers",
+        "zset",
+        None,
+        '"o:<offer>" | "w:<interaction>" | "g:<agent>" | "s:<interaction>" (next widening step)'
+        ' | "p:<interaction>" (preference window ends) | "c:<interaction>:<agent>" (reject cooldown ends)'
+        " -> due ms",
+    ),
     KeySpec("connected", "set", None, "agents with a live desktop socket"),
     KeySpec("offerseq", "string", None, "counter behind offer ids"),
     KeySpec("q", "zset", "queue", "waiting interaction -> rank score (priority, then virtual enqueue time)"),
     KeySpec("qage", "zset", "queue", "waiting interaction -> arrival ms (oldest wait)"),
-    KeySpec("qcfg", "hash", "queue", "timeout_ms, wrapup_ms"),
-    KeySpec("qagents", "set", "queue", "agents whose skills meet the queue's minimum levels"),
+    KeySpec(
+        "qcfg",
+        "hash",
+        "queue",
+        "timeout_ms, wrapup_ms, strategy, levels (JSON), steps (JSON [{after_ms, levels}]), cooldown_ms",
+    ),
+    KeySpec("qagents", "set", "queue", "the queue's pool: agents whose skills meet its levels or a step's"),
     KeySpec("qavail", "zset", "queue", "eligible agents connected and available -> idle-since ms"),
     KeySpec("qstats", "hash", "queue", "aht: moving average of handle times (seconds)"),
     KeySpec("qhist", "zset", "queue", '"<unix s>:<waiting>" -> unix s, the last 15 minutes of queue length'),
@@ -44,14 +56,25 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "hash",
         "agent",
         "state, reason (not-ready reason, '' for none), since, session, epoch, node, connected, idle, vblock,"
-        " cap:<ch>, load:<ch>",
+        " cap:<ch>, load:<ch>, missed",
     ),
-    KeySpec("aqueues", "set", "agent", "queues the agent is eligible for"),
+    KeySpec("aqueues", "set", "agent", "queues whose pool the agent is in"),
+    KeySpec("askill", "hash", "agent", "skill -> level"),
+    KeySpec(
+        "apref", "set", "agent", "waiting interactions that prefer the agent (matched again when it leaves)"
+    ),
     KeySpec("ao", "set", "agent", "the agent's open offers"),
     KeySpec("aw", "set", "agent", "interactions the agent holds (assigned or in wrap-up)"),
-    KeySpec("i", "hash", "interaction", "q ch score arr st(waiting|offered|assigned|wrapup) agent offer"),
-    KeySpec("ix", "set", "interaction", "agents excluded for it (rejected it or let it time out)"),
-    KeySpec("o", "hash", "offer", "i, a, deadline"),
+    KeySpec(
+        "i",
+        "hash",
+        "interaction",
+        "q ch score arr venq st(waiting|offered|assigned|wrapup) agent offer step pref pref_until avoid"
+        ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
+        " warm (a warm transfer: the interaction the sender keeps until the target accepts)",
+    ),
+    KeySpec("ix", "zset", "interaction", "agents excluded from it -> until ms (reject cooldown, transfer)"),
+    KeySpec("o", "hash", "offer", "i, a, deadline, why (JSON)"),
     KeySpec("node", "string", "node", "a router process's heartbeat (expires when it stops beating)"),
     KeySpec(
         "metricslease",
@@ -125,6 +148,12 @@ class Keys:
 
     def agent_queues(self, a: str) -> str:
         return self._key("aqueues", a)
+
+    def agent_skills(self, a: str) -> str:
+        return self._key("askill", a)
+
+    def agent_preferred_by(self, a: str) -> str:
+        return self._key("apref", a)
 
     def agent_offers(self, a: str) -> str:
         return self._key("ao", a)

@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import conversations, customers, interactions, messages
+from context_store import conversations, customers, interactions, messages, routing
 from context_store.customers import Profile
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message
@@ -28,6 +28,7 @@ from router.contracts import (
     InteractionStatus,
     MessageIn,
     NotAnIdentity,
+    QueueConfig,
     WithheldIdentity,
     normalize_identity,
 )
@@ -43,6 +44,7 @@ from router.service.surveys import Surveys
 log = structlog.get_logger("router.service.ingest")
 
 ENQUEUE_RETRY_SECONDS = 15.0
+DEFAULT_PREFERENCE_SECONDS = 30.0  # how long preferred_agents hold when the queue's last_agent_seconds is 0
 
 
 @dataclass
@@ -51,6 +53,16 @@ class _Written:
     created: bool
     message: Message | None = None
     interaction: Interaction | None = None  # the new one
+    routing: Preferences | None = None  # the new one's preferences
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Who a new interaction is offered to first, and who never (``docs/architecture.md``, matching)."""
+
+    preferred: list[str]
+    window_ms: int
+    avoid: list[str]
 
 
 @dataclass
@@ -143,7 +155,7 @@ class Ingest:
         if written.message is not None:
             await self._announce_message(it, written.message)
         if it.status == InteractionStatus.queued:
-            live = await self.enqueue_row(it)
+            live = await self.enqueue_row(it, prefs=written.routing)
             if written.created and live.status == "offered" and live.offer_id:
                 # routing latency as an operator alerts on it: arrival to the offer, when an agent was free
                 self.metrics.observe("ingest_to_offer", time.perf_counter() - started)
@@ -271,9 +283,34 @@ class Ingest:
                 external_id=msg_ext,
                 attachments=attachments,
             )
-        return _Written(interaction_id, created=True, interaction=created)
+        prefs = await self._preferences(conn, ev, queue, customer_id)
+        if prefs.avoid:
+            await routing.set_avoid(conn, interaction_id, prefs.avoid)
+        return _Written(interaction_id, created=True, interaction=created, routing=prefs)
 
-    async def enqueue_row(self, it: Interaction, exclude: str | None = None) -> EnqueueResult:
+    async def _preferences(
+        self, conn: asyncpg.Connection, ev: InboundEvent, queue: QueueConfig, customer_id: uuid.UUID
+    ) -> Preferences:
+        """The event's preferred agents, then (when the queue's last_agent_seconds is on) the agent who
+        last served this customer on any channel; avoided agents are never preferred. The window is the
+        queue's last_agent_seconds, or DEFAULT_PREFERENCE_SECONDS for preferred agents named alone."""
+        avoid = list(dict.fromkeys(ev.avoid_agents))
+        preferred = [a for a in dict.fromkeys(ev.preferred_agents) if a not in avoid]
+        if queue.last_agent_seconds > 0:
+            last = await routing.last_agent(conn, self.engine.namespace, customer_id)
+            if last is not None and last not in avoid and last not in preferred:
+                preferred.append(last)
+        seconds = queue.last_agent_seconds or DEFAULT_PREFERENCE_SECONDS
+        return Preferences(preferred, int(seconds * 1000) if preferred else 0, avoid)
+
+    async def enqueue_row(
+        self,
+        it: Interaction,
+        exclude: str | None = None,
+        prefs: Preferences | None = None,
+        directed_by: str | None = None,
+        warm_of: str | None = None,
+    ) -> EnqueueResult:
         """Queue (idempotently) a stored interaction in the live index, waiting out a rebuild; where it is
         now (waiting, or offered at once)."""
         deadline = time.monotonic() + ENQUEUE_RETRY_SECONDS
@@ -288,6 +325,11 @@ class Ingest:
                     it.venq_ms,
                     created_ms,
                     exclude,
+                    preferred=prefs.preferred if prefs else None,
+                    preferred_ms=prefs.window_ms if prefs else 0,
+                    avoid=prefs.avoid if prefs else None,
+                    directed_by=directed_by,
+                    warm_of=warm_of,
                 )
             except NotReady:
                 if time.monotonic() > deadline:

@@ -6,8 +6,9 @@
 - **Repair**: periodically, interactions open in PostgreSQL but missing from Redis are restored,
   and interactions ended in PostgreSQL but still live in Redis are removed (a crash between the
   two writes).
-- **Timers**: offer deadlines, wrap-up ends and reconnect grace periods fire from a Redis sorted set;
-  whichever process fires one records it in PostgreSQL.
+- **Timers**: offer deadlines, wrap-up ends, reconnect grace periods, widening steps, preference windows
+  and reject cooldowns fire from a Redis sorted set; whichever process fires one records what the record
+  needs in PostgreSQL (the decision log records the rest from the event stream).
 - **Presence**: each process keeps a heartbeat key; agents whose process died are disconnected.
 """
 
@@ -63,6 +64,9 @@ def _live_item(it: OpenInteraction) -> dict[str, Any]:
         "st": st,
         "agent": it.agent_id or "",
         "wrapup_until_ms": int((it.wrapup_until or time.time()) * 1000),
+        "venq": it.venq_ms,
+        "avoid": ",".join(it.avoid_agents),
+        "ix": {agent: int(until) for agent, until in it.exclusions.items()},
     }
 
 
@@ -197,6 +201,7 @@ class Reconciler:
                         it.priority,
                         it.venq_ms,
                         int(it.created_ms),
+                        avoid=it.avoid_agents,
                     )
                 elif it.status in ("assigned", "wrapup"):
                     # held work is only dropped from the live index when it ends (a flush is rebuilt
@@ -262,7 +267,7 @@ class Reconciler:
         return fixed
 
     async def fire_timers(self) -> int:
-        fired = await self.engine.fire_timers()
+        fired = await self.engine.fire_timers(missed_state=self.settings.missed_offer_state)
         for kind, ident, extra in fired:
             if kind == "o":
                 await interactions.add_history(self.pool, ident, "offer_timeout", extra or None)

@@ -13,7 +13,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import customers, interactions, journey, notes
+from context_store import customers, interactions, journey, notes, routing
 from context_store.db import parse_uuid
 from context_store.records import Interaction, Message, Note
 from router.backends import UNAVAILABLE
@@ -29,15 +29,17 @@ from router.errors import (
     Unavailable,
 )
 from router.metrics import Metrics
-from router.routing.directory import Directory
+from router.routing import events
+from router.routing.directory import Directory, eligible
 from router.routing.engine import Engine
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
-from router.service.ingest import Ingest
+from router.service.ingest import Ingest, Preferences
 from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.work")
 
+TRANSFER_HOLD_MS = 120_000  # a transfer to a busy (present) agent waits for them this long at most
 LIVE_BEHIND: tuple[type[BaseException], ...] = (NotReady, *UNAVAILABLE)
 """A live step after the record is final could not run now: the timers and the repair catch up."""
 ALREADY_ENDED_OR_BEHIND: tuple[type[BaseException], ...] = (NotFound, *LIVE_BEHIND)
@@ -102,10 +104,45 @@ class Work:
             # the customer left between the offer and the accept
             await self.engine.release(agent_id, interaction_id, "customer_left")
             raise OfferGone("the customer left before the offer was accepted")
+        await self._complete_warm_transfer(interaction_id, agent_id)
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
         return interaction_id
+
+    async def _complete_warm_transfer(self, interaction_id: str, agent_id: str) -> None:
+        """The target of a warm transfer accepted: the sender's interaction is closed as transferred and the
+        sender released at once, without wrap-up (their desktop is told through the event stream)."""
+        moved = await interactions.get(
+            self.pool, self.engine.namespace, parse_uuid(interaction_id) or uuid.UUID(int=0)
+        )
+        if moved is None or moved.attributes.get("transfer_mode") != "warm" or moved.parent_id is None:
+            return
+        sender = str(moved.attributes.get("transferred_from_agent"))
+        original = await interactions.get(self.pool, self.engine.namespace, moved.parent_id)
+        if original is None:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _close_transferred_record(
+                conn, self.engine.namespace, original, sender, moved.queue, moved.channel, moved.id
+            )
+        try:
+            await self.engine.release(sender, str(original.id), "transferred")
+        except NotFound:
+            pass  # the sender finished it meanwhile: nothing is held any more
+        await events.publish(
+            self.engine,
+            "transferred",
+            {
+                "interaction_id": str(original.id),
+                "agent_id": sender,
+                "queue": moved.queue,
+                "channel": moved.channel,
+                "to_interaction": interaction_id,
+                "to_agent": agent_id,
+                "mode": "warm",
+            },
+        )
 
     async def reject(self, agent_id: str, offer_id: str, reason: str | None) -> str:
         """Decline an offer. As for accept, the live index decides first and the record follows; here the
@@ -113,13 +150,18 @@ class Work:
         offer, deadline and capacity, the exclusion lifted), which is why ``reject.lua`` matches nothing
         itself: the interaction is offered on (``rematch.lua``) only once the reject is recorded."""
         offer = await self.engine.offer(offer_id)
-        interaction_id = await self.engine.reject(agent_id, offer_id)
+        rejected = await self.engine.reject(agent_id, offer_id)
+        interaction_id = rejected.interaction_id
         try:
+            # the cooldown is durable: a rebuilt live index keeps it until it ends (and no longer)
+            await routing.exclude(self.pool, interaction_id, agent_id, _ts(rejected.excluded_until_ms / 1000))
             await interactions.add_history(
                 self.pool, interaction_id, "offer_rejected", agent_id, offer_id=offer_id, reason=reason
             )
         except BaseException as exc:
-            undo = self.engine.unreject(agent_id, offer_id, interaction_id, int(offer.get("deadline", 0)))
+            undo = self.engine.unreject(
+                agent_id, offer_id, interaction_id, int(offer.get("deadline", 0)), offer.get("why", "")
+            )
             await _take_back("reject", undo)
             if isinstance(exc, UNAVAILABLE):
                 raise _unavailable(exc) from exc
@@ -262,7 +304,15 @@ class Work:
         return message
 
     async def transfer(
-        self, agent_id: str, interaction_id: str, queue_id: str, channel: Channel | None, note: str | None
+        self,
+        agent_id: str,
+        interaction_id: str,
+        queue_id: str | None,
+        channel: Channel | None,
+        note: str | None,
+        *,
+        to_agent: str | None = None,
+        mode: str = "cold",
     ) -> str:
         """Move the work to another queue (and optionally another channel) in the same conversation. The new
         interaction keeps the original virtual enqueue time, so it does not lose its place; the context
@@ -273,6 +323,13 @@ class Work:
         it = await self._held(agent_id, interaction_id)
         if it.status != InteractionStatus.assigned:
             raise Conflict("only assigned work can be transferred")
+        warm = mode == "warm"
+        if warm and to_agent is None:
+            raise BadRequest(
+                "a warm transfer names the agent who is to take it",
+                errors=[{"loc": ["agent_id"], "msg": "required for a warm transfer"}],
+            )
+        queue_id = queue_id or it.queue
         target = self.directory.queues.get(queue_id)
         if target is None:
             raise BadRequest(
@@ -284,12 +341,28 @@ class Work:
                 f"queue {queue_id!r} does not take channel {new_channel}",
                 errors=[{"loc": ["channel"], "msg": "not taken by the target queue"}],
             )
+        if to_agent is not None:
+            person = self.directory.agents.get(to_agent)
+            if person is None or to_agent == agent_id:
+                raise BadRequest(
+                    f"agent {to_agent!r} cannot take this transfer",
+                    errors=[{"loc": ["agent_id"], "msg": "unknown agent, or yourself"}],
+                )
+            if not eligible(person, target):
+                raise BadRequest(
+                    f"agent {to_agent!r} does not take the work of queue {queue_id!r}",
+                    errors=[{"loc": ["agent_id"], "msg": "not in the queue's pool"}],
+                )
         from_kind, from_value = it.from_kind, it.from_value
         if new_channel != it.channel:
             from_kind, from_value = await _address_on(self.pool, it, new_channel)
         new_id = uuid.uuid4()
         attributes = dict(it.attributes)
         attributes.update({"transferred_from_agent": agent_id, "transferred_from_queue": it.queue})
+        if to_agent is not None:
+            attributes.update({"transfer_mode": mode, "transferred_to_agent": to_agent})
+            if warm and note:
+                attributes["transfer_note"] = note
         async with self.pool.acquire() as conn, conn.transaction():
             if note:
                 await notes.insert(conn, it.customer_id, it.id, agent_id, note)
@@ -313,30 +386,51 @@ class Work:
             await interactions.add_history(
                 conn, new_id, "queued", queue=queue_id, transferred_from=str(it.id)
             )
-            closed = await interactions.close(
-                conn, self.engine.namespace, it.id, "transferred", f"transferred to {queue_id}"
-            )
-            if closed is None:
-                raise Conflict("the interaction ended meanwhile")
-            await interactions.add_history(
-                conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
-            )
-            await journey.add_event(
-                conn,
-                it.customer_id,
-                "interaction.transferred",
-                {"from_queue": it.queue, "to_queue": queue_id, "channel": new_channel, "agent_id": agent_id},
-                interaction_id=it.id,
-            )
+            if warm:
+                # the sender keeps the work until the target accepts (accept() completes the handover)
+                await interactions.add_history(
+                    conn,
+                    it.id,
+                    "warm_transfer_offered",
+                    agent_id,
+                    to_agent=to_agent,
+                    to_interaction=str(new_id),
+                )
+            else:
+                await _close_transferred_record(
+                    conn, self.engine.namespace, it, agent_id, queue_id, new_channel, new_id
+                )
         # The record is final; the live index follows. Releasing the old work matches the agent again and
         # cannot be taken back, so it comes after the commit; should Redis fail now, the transfer stands
         # (it is recorded) and the repair finishes it: it releases held work whose record is closed and
-        # queues open interactions missing from the live index.
-        await self._end_live(agent_id, interaction_id, "transferred")
+        # queues open interactions missing from the live index. A warm transfer is announced when the
+        # target accepts.
+        if not warm:
+            await self._end_live(agent_id, interaction_id, "transferred")
+            await events.publish(
+                self.engine,
+                "transferred",
+                {
+                    "interaction_id": interaction_id,
+                    "agent_id": agent_id,
+                    "queue": queue_id,
+                    "channel": new_channel,
+                    "to_interaction": str(new_id),
+                    "to_agent": to_agent,
+                    "mode": mode,
+                },
+            )
+        prefs = Preferences([to_agent], TRANSFER_HOLD_MS, []) if to_agent else None
         try:
             # a transfer hands the work to someone else; an escalation onto another channel may well stay
             # with the agent who made it
-            await self.ingest.enqueue_row(moved, exclude=agent_id if new_channel == it.channel else None)
+            await self.ingest.enqueue_row(
+                moved,
+                exclude=agent_id if new_channel == it.channel else None,
+                prefs=prefs,
+                directed_by=agent_id if to_agent else None,
+                warm_of=interaction_id if warm else None,
+            )
         except LIVE_BEHIND as exc:
             log.warning("transfer.enqueue_deferred", interaction_id=str(new_id), error=type(exc).__name__)
         self.metrics.inc("interactions_transferred_total")
@@ -348,6 +442,30 @@ class Work:
             new_interaction_id=str(new_id),
         )
         return str(new_id)
+
+
+async def _close_transferred_record(
+    conn: asyncpg.Connection,
+    namespace: str,
+    it: Interaction,
+    agent_id: str,
+    queue_id: str,
+    channel: str,
+    new_id: uuid.UUID,
+) -> None:
+    closed = await interactions.close(conn, namespace, it.id, "transferred", f"transferred to {queue_id}")
+    if closed is None:
+        raise Conflict("the interaction ended meanwhile")
+    await interactions.add_history(
+        conn, it.id, "transferred", agent_id, to_queue=queue_id, to_interaction=str(new_id)
+    )
+    await journey.add_event(
+        conn,
+        it.customer_id,
+        "interaction.transferred",
+        {"from_queue": it.queue, "to_queue": queue_id, "channel": channel, "agent_id": agent_id},
+        interaction_id=it.id,
+    )
 
 
 async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tuple[str, str]:

@@ -43,7 +43,7 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 import redis.asyncio as aioredis
 
 from router.contracts import Channel
-from router.routing.engine import Engine, load_script_source
+from router.routing.engine import Engine, Step, load_script_source
 from router.tools.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
 
 # the load's channels, each with the identity kind its customers arrive with
@@ -453,6 +453,9 @@ async def _rate_of(
     return count / (time.monotonic() - t0), lat
 
 
+STRATEGIES = ("longest_idle", "most_skilled", "least_occupied")
+
+
 def matching_script_size() -> int:
     return len(load_script_source("match_agent").encode())
 
@@ -483,8 +486,21 @@ async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str
         workers = []
         for w in range(concurrency):
             q, a = f"q{w}", f"a{w}"
-            await engine.set_queue(q, timeout_ms=60_000, wrapup_ms=0, agents=[a])
-            await engine.set_agent(a, capacity={"voice": 1}, voice_blocks=True, queues=[q])
+            # the routing rules in use: a strategy per queue (each of the three in turn), minimum levels
+            # and two widening steps, so the figure is the engine's with them, not a bare queue's
+            await engine.set_queue(
+                q,
+                timeout_ms=60_000,
+                wrapup_ms=0,
+                agents=[a],
+                strategy=STRATEGIES[w % len(STRATEGIES)],
+                skills={"billing": 5, "voice": 3},
+                steps=[Step(30_000, {"billing": 3}), Step(90_000, {})],
+                cooldown_ms=30_000,
+            )
+            await engine.set_agent(
+                a, capacity={"voice": 1}, voice_blocks=True, queues=[q], skills={"billing": 7, "voice": 4}
+            )
             await engine.presence(a, "connect", f"s{w}", "bench", "available")
             await engine.presence(a, "state", f"s{w}", "bench", "available")
             workers.append((q, a))
@@ -509,7 +525,8 @@ async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str
         out["engine_to_plain_ratio"] = round(3 * rate / out["plain_evalsha_per_second"], 3)
         out["note"] = (
             "engine cycle = enqueue (matches and offers) + accept + complete (frees and rematches):"
-            " three scripts"
+            " three scripts; queues with a strategy each (longest_idle, most_skilled, least_occupied in"
+            " turn), minimum levels and two widening steps"
         )
     finally:
         cursor = 0

@@ -19,6 +19,8 @@ async def test_waits_in_its_queue_when_no_agent_is_free(engine: Engine, live: Li
         "score": str(score(5, T0 + 10)),
         "arr": str(T0 + 20),
         "st": "waiting",
+        "venq": str(T0 + 10),
+        "step": "0",
     }
     assert await live.waiting("q") == [("i1", score(5, T0 + 10))]
     assert await engine.redis.zscore(engine.keys.queue_age("q"), "i1") == T0 + 20
@@ -50,6 +52,15 @@ async def test_is_offered_at_once_to_a_free_agent(engine: Engine, live: Live, st
         "deadline": int(offer["deadline"]),
         "queue": "q",
         "channel": "chat",
+        "why": {
+            "strategy": "longest_idle",
+            "step": {"index": 0, "levels": {}},
+            "preference_applied": False,
+            "considered": 1,
+            "score": events[1].data["why"]["score"],
+            "passed_over": {},  # cjson's empty table: the Why model reads it as []
+            "trigger": "interaction",
+        },
     }
 
 

@@ -12,8 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.errors import OfferGone
-from router.routing.engine import Engine
-from tests.support.engine import CHANNELS, T0, Event, Live, Stream
+from router.routing.engine import Engine, Step
+from tests.support.engine import CHANNELS, T0, Event, Live, Stream, redis_now_ms
 
 AGENTS = [f"a{n:02d}" for n in range(16)]
 CAPACITY = {"voice": 1, "chat": 2, "email": 1}
@@ -120,7 +120,7 @@ async def test_concurrent_work_never_double_assigns_or_overloads(
             for o in offers:
                 if rng.random() < 0.1:
                     try:
-                        await eng.rematch(await eng.reject(agent, o["offer_id"]), agent)
+                        await eng.rematch((await eng.reject(agent, o["offer_id"])).interaction_id, agent)
                     except OfferGone:
                         pass
                     continue
@@ -169,8 +169,7 @@ async def test_an_accept_racing_the_timeout_either_wins_but_not_both(
     outcomes: Counter[bool] = Counter()
     for n in range(30):
         res = await engine.enqueue(f"i{n}", "q", "chat", 0, T0 + n, T0 + n)
-        if res.offer_id is None:  # the agent excluded itself from earlier ones by timing out
-            continue
+        assert res.offer_id is not None  # a missed offer never excludes the agent
         await asyncio.sleep(0.006)
         accepted, fired = await asyncio.gather(
             engines[0].accept("a", res.offer_id), engines[1].fire_timers(), return_exceptions=True
@@ -184,4 +183,79 @@ async def test_an_accept_racing_the_timeout_either_wins_but_not_both(
             await engine.complete("a", f"i{n}", 0)
         else:
             await engine.customer_end(f"i{n}")
-    assert sum(outcomes.values()) >= 10
+            await live.set_state("a", "available")  # the miss made it not ready
+    assert sum(outcomes.values()) == 30
+
+
+async def test_timers_rejects_and_presence_racing_never_offer_twice(
+    engines: list[Engine], engine: Engine, stream: Stream
+) -> None:
+    """Widening steps, reject cooldowns, preference windows and offer timeouts all fire from the timer set
+    while agents reject, accept, miss and come back from four connections: the stream never shows an
+    interaction offered twice at once or an agent over capacity, and once the clock has run out nothing
+    waits beside an agent with room."""
+    live = Live(engine)
+    await live.queue(
+        "q",
+        agents=AGENTS,
+        timeout_ms=150,
+        cooldown_ms=30,
+        strategy="most_skilled",
+        skills={"s": 8},
+        steps=[Step(100, {"s": 5}), Step(250, {})],
+    )
+    for n, agent in enumerate(AGENTS):
+        await live.agent(agent, queues=["q"], state="away", skills={"s": 3 + n % 7}, **CAPACITY)
+    rng = random.Random(11)
+    ids = [f"r{n:03d}" for n in range(120)]
+
+    async def arrive(n: int, iid: str) -> None:
+        prefer = [AGENTS[n % len(AGENTS)]] if n % 3 == 0 else []
+        eng = engines[n % CLIENTS]
+        now = await redis_now_ms(eng)  # the steps count from the virtual enqueue time: a real one here
+        await eng.enqueue(iid, "q", "chat", 0, now, now, preferred=prefer, preferred_ms=50 if prefer else 0)
+
+    async def agent_loop(k: int, agent: str) -> None:
+        eng = engines[k % CLIENTS]
+        for _ in range(12):
+            await eng.presence(agent, "state", live.sessions[agent], "node-1", "available")
+            await asyncio.sleep(rng.random() * 0.02)
+            for offer in await eng.agent_offers(agent):
+                choice = rng.random()
+                try:
+                    if choice < 0.4:
+                        rejected = await eng.reject(agent, offer["offer_id"])
+                        await eng.rematch(rejected.interaction_id, agent)
+                    elif choice < 0.8:
+                        iid = await eng.accept(agent, offer["offer_id"])
+                        await eng.complete(agent, iid, 0)
+                    # else: left to time out (a miss)
+                except OfferGone:
+                    pass
+
+    async def timers(k: int) -> None:
+        for _ in range(100):
+            await engines[k].fire_timers()
+            await asyncio.sleep(0.005)
+
+    calls = [arrive(n, iid) for n, iid in enumerate(ids)]
+    calls += [agent_loop(k, a) for k, a in enumerate(AGENTS)]
+    calls += [timers(k) for k in range(CLIENTS)]
+    rng.shuffle(calls)
+    await asyncio.gather(*calls)
+    # the clock runs out every step, cooldown and window; everyone comes back: nobody is stranded
+    await asyncio.sleep(0.3)
+    await engine.fire_timers(limit=10_000)
+    for agent in AGENTS:
+        await engine.presence(agent, "state", live.sessions[agent], "node-1", "available")
+    events = await stream.all()
+    offered = replay(events)
+    assert offered, "the race made offers"
+    kinds = Counter(e.type for e in events)
+    revoked = Counter(e.data["reason"] for e in events if e.type == "offer_revoked")
+    assert kinds["step_changed"] and revoked["rejected"] and revoked["timeout"], (kinds, revoked)
+    if await live.waiting("q"):
+        for agent in AGENTS:
+            assert (await live.load(agent))["chat"] == CAPACITY["chat"], (
+                f"{agent} has room beside waiting work"
+            )

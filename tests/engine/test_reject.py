@@ -1,4 +1,5 @@
-"""reject.lua: a declined offer goes back to its original place, never to that agent again; rematch.lua
+"""reject.lua: a declined offer goes back to its original place, not to that agent again before the
+queue's cooldown ends; rematch.lua
 then offers it to the next free agent and matches the agent again. unreject.lua takes a reject back
 exactly (the record could not be written), unless the live index moved on."""
 
@@ -20,7 +21,8 @@ async def test_requeued_at_its_original_place_and_the_agent_excluded(
     await engine.enqueue("second", "q", "chat", 0, T0 + 5, T0 + 5)
     assert first.offer_id
     await stream.read()
-    assert await engine.reject("a", first.offer_id) == "first"
+    rejected = await engine.reject("a", first.offer_id)
+    assert rejected.interaction_id == "first"
     # the rejected one is back ahead of the later arrival, with the very same score; nothing matched yet
     assert await live.waiting("q") == [("first", score(0, T0)), ("second", score(0, T0 + 5))]
     assert await live.excluded("first") == {"a"}
@@ -37,6 +39,7 @@ async def test_requeued_at_its_original_place_and_the_agent_excluded(
         "interaction_id": "first",
         "agent_id": "a",
         "reason": "rejected",
+        "excluded_until": rejected.excluded_until_ms,
     }
     assert events[1].data == {"interaction_id": "first", "queue": "q"}
     assert events[2].data["interaction_id"] == "second"
@@ -55,7 +58,9 @@ async def test_offered_to_the_next_free_agent(engine: Engine, live: Live, stream
     assert (await live.load("a"))["chat"] == 0
 
 
-async def test_the_rejecting_agent_is_never_offered_it_again(engine: Engine, live: Live) -> None:
+async def test_the_rejecting_agent_is_not_offered_it_again_during_the_cooldown(
+    engine: Engine, live: Live
+) -> None:
     await live.queue("q")
     await live.agent("a", queues=["q"], chat=1)
     res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
@@ -106,7 +111,7 @@ async def test_unreject_brings_the_very_offer_back(engine: Engine, live: Live, s
     await stream.read()
     await engine.reject("a", res.offer_id)
     assert await live.dump() != before
-    await engine.unreject("a", res.offer_id, "i1", int(offer["deadline"]))
+    await engine.unreject("a", res.offer_id, "i1", int(offer["deadline"]), offer["why"])
     assert await live.dump() == before
     events = await stream.read()
     assert [e.type for e in events] == ["offer_revoked", "requeued", "offer"]

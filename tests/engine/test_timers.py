@@ -1,4 +1,5 @@
-"""timers.lua: what is due fires: an offer timeout requeues at the original place (the agent excluded),
+"""timers.lua: what is due fires: an offer timeout requeues at the original place (the agent made not
+ready, reason missed, not excluded),
 a wrap-up end frees capacity, an expired reconnect grace puts held work back in its queue."""
 
 from __future__ import annotations
@@ -35,13 +36,22 @@ async def test_an_offer_timeout_requeues_at_the_original_place(
     await stream.read()
     assert await fire_after(engine, 0.05) == [("o", "i1", "a")]
     assert await engine.offer(res.offer_id or "") == {}
-    assert await live.excluded("i1") == {"a"}
-    # the agent was matched again, with the next work it may take; i1 waits with its score
-    assert set(await live.offers_of("a")) == {"i2"}
-    assert await live.waiting("q") == [("i1", score(3, T0))]
+    # the agent is not excluded, but not ready: away with reason missed, offered nothing more
+    assert await live.excluded("i1") == set()
+    agent = await engine.agent_live("a")
+    assert (agent["state"], agent["reason"], agent["missed"]) == ("away", "missed", "1")
+    assert await live.offers_of("a") == {}
+    assert await live.waiting("q") == [("i1", score(3, T0)), ("i2", score(0, T0 + 1))]
     events = await stream.read()
-    assert [e.type for e in events] == ["offer_revoked", "requeued", "offer"]
+    assert [e.type for e in events] == ["offer_revoked", "requeued", "agent_state", "agent"]
     assert events[0].data["reason"] == "timeout"
+    # the presence history records the change (agent_state) and the wallboard hears it (agent)
+    assert (events[2].data["state"], events[2].data["reason"]) == ("away", "missed")
+    assert (events[3].data["state"], events[3].data["reason"]) == ("away", "missed")
+    # back to available: the same interaction comes back at once (the best of the two)
+    await live.set_state("a", "available")
+    assert set(await live.offers_of("a")) == {"i1"}
+    assert (await engine.agent_live("a"))["reason"] == ""
 
 
 async def test_an_offer_timeout_goes_to_the_next_agent(engine: Engine, live: Live) -> None:

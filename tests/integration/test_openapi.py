@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 40
+    assert len(documented) == 41
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -198,6 +198,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         path={
             "/v1/interactions/{id}": {"id": call["id"]},
             "/v1/interactions/{id}/messages": {"id": call["id"]},
+            "/v1/interactions/{id}/routing": {"id": call["id"]},
             "/v1/interactions/{id}/end": {"id": chat["id"]},
             "/v1/interactions/{id}/survey": {"id": call["id"]},
             "/v1/customers/{id}/context": {"id": call["customer_id"]},
@@ -292,7 +293,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 40
+    assert len(seen) == 41
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

@@ -43,7 +43,9 @@ async def history(server: TestServer, iid: str) -> list[tuple[str, str | None]]:
     return [(r["status"], r["agent_id"]) for r in rows]
 
 
-async def test_offer_timeout_requeues_at_original_place_and_excludes_the_agent(make_server: Any) -> None:
+async def test_offer_timeout_requeues_at_original_place_and_makes_the_agent_not_ready(
+    make_server: Any,
+) -> None:
     server: TestServer = await make_server(FAST)
     x = await server.agent("x")
     first = await server.ingest(**chat(1))
@@ -52,7 +54,8 @@ async def test_offer_timeout_requeues_at_original_place_and_excludes_the_agent(m
     second = await server.ingest(**chat(2))  # x has a second chat slot: offered too
     revoked = await x.next("offer_revoked", timeout=5, offer_id=offer["offer_id"])
     assert revoked["reason"] == "timeout"
-    # back in the queue ahead of the later arrival, and never offered to x again
+    # back in the queue ahead of the later arrival; x missed it, so x is away (reason missed) and is
+    # offered nothing until it is available again
     live = await server.engine.interaction_live(first["id"])
     assert live["st"] == "waiting"
     assert await server.engine.position("q", first["id"]) == 1
@@ -61,6 +64,7 @@ async def test_offer_timeout_requeues_at_original_place_and_excludes_the_agent(m
     assert y_offer["interaction"]["id"] == first["id"], "the requeued interaction kept its original place"
     await asyncio.sleep(0.3)
     assert all(f["interaction"]["id"] != first["id"] for f in x.pending("offer"))
+    assert (await server.engine.agent_live("x"))["reason"] == "missed"
     assert ("offer_timeout", "x") in await history(server, first["id"])
     assert second["id"]
     await x.close()

@@ -28,6 +28,8 @@ TABLES = (
     "quality_reviews",
     "supervisor_audit",
     "quality_forms",
+    "routing_decisions",
+    "offer_exclusions",
     "agent_states",
     "early_receipts",
     "survey_requests",

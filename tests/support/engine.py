@@ -12,7 +12,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from router.contracts.channels import Channel
-from router.routing.engine import Engine, rank_score
+from router.routing.engine import Engine, Step, rank_score
 
 T0 = 1_800_000_000_000  # a fixed "now" in ms for virtual enqueue and arrival times
 
@@ -69,10 +69,26 @@ class Live:
         return self.engine.redis
 
     async def queue(
-        self, queue_id: str, *, timeout_ms: int = 60_000, wrapup_ms: int = 0, agents: list[str] | None = None
+        self,
+        queue_id: str,
+        *,
+        timeout_ms: int = 60_000,
+        wrapup_ms: int = 0,
+        agents: list[str] | None = None,
+        strategy: str = "longest_idle",
+        skills: dict[str, int] | None = None,
+        steps: list[Step] | None = None,
+        cooldown_ms: int = 30_000,
     ) -> int:
         return await self.engine.set_queue(
-            queue_id, timeout_ms=timeout_ms, wrapup_ms=wrapup_ms, agents=agents or []
+            queue_id,
+            timeout_ms=timeout_ms,
+            wrapup_ms=wrapup_ms,
+            agents=agents or [],
+            strategy=strategy,
+            skills=skills,
+            steps=steps,
+            cooldown_ms=cooldown_ms,
         )
 
     async def agent(
@@ -82,12 +98,17 @@ class Live:
         queues: list[str],
         state: str | None = "available",
         voice_blocks: bool = True,
+        skills: dict[str, int] | None = None,
         **per_channel: int,
     ) -> str:
         """Configure an agent (capacity given per channel: ``chat=2``) and, unless ``state`` is None,
         connect its desktop in that state. Returns the session id."""
         await self.engine.set_agent(
-            agent_id, capacity=capacity(**per_channel), voice_blocks=voice_blocks, queues=queues
+            agent_id,
+            capacity=capacity(**per_channel),
+            voice_blocks=voice_blocks,
+            queues=queues,
+            skills=skills,
         )
         session = "s-" + uuid.uuid4().hex[:8]
         if state is not None:
@@ -121,8 +142,14 @@ class Live:
         return {o["i"]: o["offer_id"] for o in await self.engine.agent_offers(agent_id)}
 
     async def excluded(self, interaction_id: str) -> set[str]:
-        """The agents that interaction is not offered to again."""
-        return {str(a) for a in await self.redis.smembers(self.engine.keys.exclusions(interaction_id))}
+        """The agents that interaction is not offered to now (a reject cooldown running, or a transfer)."""
+        now = await redis_now_ms(self.engine)
+        return {a for a, until in (await self.exclusions(interaction_id)).items() if until > now}
+
+    async def exclusions(self, interaction_id: str) -> dict[str, int]:
+        """Every exclusion entry: agent -> until ms."""
+        rows = await self.redis.zrange(self.engine.keys.exclusions(interaction_id), 0, -1, withscores=True)
+        return {str(a): int(u) for a, u in rows}
 
     async def queue_config(self, queue_id: str) -> dict[str, str]:
         config = await self.redis.hgetall(self.engine.keys.queue_config(queue_id))

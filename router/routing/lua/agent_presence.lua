@@ -12,6 +12,8 @@
 -- The 'agent' event of a connect or a state change names the session and its epoch. Every change of
 -- presence is an 'agent_state' event (lib.lua set_presence): a connect records the state the desktop is
 -- in, a disconnect records "offline" with reason "disconnected" (the live state is kept for the reconnect).
+-- An agent who stops being present (away, offline, disconnected) no longer holds back the work that
+-- prefers it: that work is matched again at once.
 -- Returns {state, since ms, epoch, reason}; E.NOT_READY, E.STALE_SESSION, E.UNKNOWN_AGENT.
 if not ready() then return E.NOT_READY end
 local agent, op, session, node, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -40,6 +42,7 @@ if op == 'disconnect' then
   for _, q in ipairs(redis.call('SMEMBERS', P .. ':aqueues:' .. agent)) do
     redis.call('ZREM', P .. ':qavail:' .. q, agent)
   end
+  release_preferences(agent, t)
   for _, offer in ipairs(redis.call('SMEMBERS', P .. ':ao:' .. agent)) do
     local iid = drop_offer(offer, t, 'disconnected', false)
     if iid then match_interaction(iid, t) end
@@ -61,6 +64,7 @@ if not changed and not was_connected then
   local s = redis.call('HMGET', a, 'since')
   emit_presence(agent, state, reason, t, tonumber(s[1] or t) or t, true)
 end
+if state ~= 'available' then release_preferences(agent, t) end
 local epoch = redis.call('HGET', a, 'epoch') or '0'
 emit('agent', {agent_id = agent, state = state, connected = true, session = session, epoch = tonumber(epoch)})
 if state == 'available' then match_agent(agent, t, 16) end

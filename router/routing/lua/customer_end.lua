@@ -17,7 +17,7 @@ if i[1] == 'waiting' or i[1] == 'offered' then
   end
   redis.call('ZREM', P .. ':q:' .. i[2], iid)
   redis.call('ZREM', P .. ':qage:' .. i[2], iid)
-  redis.call('DEL', ikey, P .. ':ix:' .. iid)
+  forget(iid)
   emit('abandoned', {interaction_id = iid, queue = i[2]})
 else
   emit('customer_left', {interaction_id = iid, agent_id = i[4], queue = i[2]})

@@ -47,7 +47,8 @@ end
 
 -- The channels on which the agent can take one more interaction (one HMGET). Offers count against
 -- capacity; an exclusive channel (voice) blocks the other channels while it holds work, and needs them
--- empty, unless the agent says otherwise (vblock "0").
+-- empty, unless the agent says otherwise (vblock "0"). Also returns whether any channel is free, and
+-- the agent's capacity and load per channel (for the reasons and the least-occupied score).
 local function free_channels(agent)
   local v = redis.call('HMGET', P .. ':a:' .. agent, unpack(CAPACITY_FIELDS))
   local vblock = v[1] ~= '0'
@@ -68,7 +69,7 @@ local function free_channels(agent)
     end
     if ok then free[ch] = true; any = true end
   end
-  return free, any
+  return free, any, cap, load
 end
 
 local function has_capacity(agent, ch)
@@ -76,10 +77,18 @@ local function has_capacity(agent, ch)
   return free[ch] == true
 end
 
+-- Load across all channels relative to capacity (0 when the agent has no capacity at all).
+local function occupancy(cap, load)
+  local c, l = 0, 0
+  for _, ch in ipairs(CHANNELS) do c = c + cap[ch]; l = l + load[ch] end
+  if c == 0 then return 1 end
+  return l / c
+end
+
 local function set_idle(agent, t)
   redis.call('HSET', P .. ':a:' .. agent, 'idle', t)
-  if redis.call('HGET', P .. ':a:' .. agent, 'state') == 'available'
-     and redis.call('HGET', P .. ':a:' .. agent, 'connected') == '1' then
+  local st = redis.call('HMGET', P .. ':a:' .. agent, 'state', 'connected')
+  if st[1] == 'available' and st[2] == '1' then
     for _, q in ipairs(redis.call('SMEMBERS', P .. ':aqueues:' .. agent)) do
       redis.call('ZADD', P .. ':qavail:' .. q, t, agent)
     end
@@ -120,14 +129,164 @@ local function set_presence(agent, state, reason, t)
   return changed
 end
 
-local function create_offer(iid, agent, t)
+-- ------------------------------------------------------------------ queue configuration and skills
+
+local PRIORITY_SPAN = 10000000000000  -- router/routing/engine.py PRIORITY_SPAN (rank = prio part + venq)
+local QCFG, ASKILLS = {}, {}           -- read once per script call
+local FOREVER = 9999999999999          -- an exclusion that never ends (ms, in the year 2286)
+
+-- A queue's routing configuration: strategy, minimum levels, widening steps ({after_ms, levels}, sorted
+-- by after_ms), reject cooldown, and the skill names the most-skilled score sums.
+local function queue_cfg(q)
+  local c = QCFG[q]
+  if c then return c end
+  local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'timeout_ms', 'strategy', 'levels', 'steps', 'cooldown_ms')
+  c = {timeout = tonumber(v[1] or '20000'), strategy = v[2] or 'longest_idle',
+       levels = (v[3] and v[3] ~= '{}') and cjson.decode(v[3]) or {},
+       steps = (v[4] and v[4] ~= '[]') and cjson.decode(v[4]) or {},
+       cooldown = tonumber(v[5] or '30000')}
+  local names, seen = {}, {}
+  local function add(levels)
+    for skill, _ in pairs(levels) do
+      if not seen[skill] then seen[skill] = true; table.insert(names, skill) end
+    end
+  end
+  add(c.levels)
+  for _, s in ipairs(c.steps) do add(s.levels) end
+  c.names = names
+  QCFG[q] = c
+  return c
+end
+
+local function levels_of(c, step)
+  if step > 0 and c.steps[step] then return c.steps[step].levels end
+  return c.levels
+end
+
+-- The step in force after waiting since venq: 0 is the queue's own skills, k the k-th step.
+local function step_of(c, venq, t)
+  local k = 0
+  for j, s in ipairs(c.steps) do
+    if t - venq >= s.after_ms then k = j end
+  end
+  return k
+end
+
+local function agent_skills(agent)
+  local s = ASKILLS[agent]
+  if s then return s end
+  s = {}
+  local flat = redis.call('HGETALL', P .. ':askill:' .. agent)
+  for k = 1, #flat, 2 do s[flat[k]] = tonumber(flat[k + 1]) end
+  ASKILLS[agent] = s
+  return s
+end
+
+local function meets(agent, levels)
+  if next(levels) == nil then return true end
+  local s = agent_skills(agent)
+  for skill, lvl in pairs(levels) do
+    if (s[skill] or 0) < lvl then return false end
+  end
+  return true
+end
+
+-- Most skilled: the sum of the agent's levels in every skill the queue names (its skills and steps').
+local function skill_sum(agent, c)
+  local s, sum = agent_skills(agent), 0
+  for _, skill in ipairs(c.names) do sum = sum + (s[skill] or 0) end
+  return sum
+end
+
+-- ------------------------------------------------------------------ interactions
+
+-- One interaction's routing fields. pref and avoid are lists written ",a,b," so membership is one find.
+local function item(iid)
+  local v = redis.call('HMGET', P .. ':i:' .. iid, 'q', 'ch', 'st', 'venq', 'step', 'pref', 'pref_until',
+                       'avoid', 'score', 'dir')
+  local venq = tonumber(v[4] or '')
+  if not venq and v[9] then venq = tonumber(v[9]) % PRIORITY_SPAN end
+  return {id = iid, q = v[1], ch = v[2], st = v[3], venq = venq or 0, step = tonumber(v[5] or '0') or 0,
+          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or '', dir = v[10] or ''}
+end
+
+local function listed(list, agent)
+  return list ~= '' and string.find(list, ',' .. agent .. ',', 1, true) ~= nil
+end
+
+-- Connected, available, and in the queue's pool: a preferred agent who can hold a customer back.
+local function present(agent, q)
+  local v = redis.call('HMGET', P .. ':a:' .. agent, 'state', 'connected')
+  return v[1] == 'available' and v[2] == '1' and redis.call('SISMEMBER', P .. ':qagents:' .. q, agent) == 1
+end
+
+-- The preference holds while its window is open and one of the preferred agents is present.
+local function preference_on(it, t)
+  if it.pref == '' or it.pref_until <= t then return false end
+  for agent in string.gmatch(it.pref, '[^,]+') do
+    if not listed(it.avoid, agent) and present(agent, it.q) then return true end
+  end
+  return false
+end
+
+-- Put the interaction on the step its wait has reached and time the next one on the timer set
+-- (fresh: a new interaction, which has no step timer yet). Returns the step index.
+local function schedule_step(iid, q, venq, t, fresh)
+  local c = queue_cfg(q)
+  local k = step_of(c, venq, t)
+  redis.call('HSET', P .. ':i:' .. iid, 'step', k)
+  local nxt = c.steps[k + 1]
+  if nxt then
+    redis.call('ZADD', P .. ':timers', venq + nxt.after_ms, 's:' .. iid)
+  elseif not fresh then
+    redis.call('ZREM', P .. ':timers', 's:' .. iid)
+  end
+  return k
+end
+
+-- Why the agent may not take the interaction now, or nil if it may. free/cap/load: free_channels(agent).
+local function judge(agent, it, levels, t, pref_on, free, cap, load)
+  if listed(it.avoid, agent) then return 'avoided' end
+  local u = redis.call('ZSCORE', P .. ':ix:' .. it.id, agent)
+  if u and tonumber(u) > t then return 'excluded' end
+  if pref_on and not listed(it.pref, agent) then return 'not_preferred' end
+  if it.dir == '' and not meets(agent, levels) then return 'below_level' end
+  if not free[it.ch] then
+    if load[it.ch] >= cap[it.ch] then return 'no_capacity' end
+    return 'busy'
+  end
+  return nil
+end
+
+-- The strategy's score of an agent who may take the work; higher wins (least occupied: lower load).
+local function strategy_score(c, agent, idle_since, t, cap, load)
+  if c.strategy == 'most_skilled' then
+    local s = skill_sum(agent, c)
+    return s, s
+  elseif c.strategy == 'least_occupied' then
+    local o = occupancy(cap, load)
+    return -o, math.floor(o * 1000 + 0.5) / 1000
+  end
+  local idle = t - (tonumber(idle_since) or t)
+  return idle, idle
+end
+
+-- The offer's explanation (the offer event's and the offer frame's "why").
+local function make_why(c, it, pref_on, considered, score, passed, trigger)
+  return {strategy = c.strategy, step = {index = it.step, levels = levels_of(c, it.step)},
+          preference_applied = pref_on, considered = considered, score = score, passed_over = passed,
+          trigger = trigger}
+end
+
+local function create_offer(iid, agent, t, why)
   local ikey = P .. ':i:' .. iid
   local i = redis.call('HMGET', ikey, 'q', 'ch')
   local q, ch = i[1], i[2]
-  local timeout = tonumber(redis.call('HGET', P .. ':qcfg:' .. q, 'timeout_ms') or '20000')
+  local timeout = queue_cfg(q).timeout
   local offer = 'o' .. redis.call('INCR', P .. ':offerseq')
   local deadline = t + timeout
-  redis.call('HSET', P .. ':o:' .. offer, 'i', iid, 'a', agent, 'deadline', deadline)
+  local why_json = cjson.encode(why)
+  redis.call('HSET', P .. ':o:' .. offer, 'i', iid, 'a', agent, 'deadline', deadline, 'why', why_json)
   redis.call('SADD', P .. ':ao:' .. agent, offer)
   redis.call('ZADD', P .. ':timers', deadline, 'o:' .. offer)
   redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer)
@@ -135,48 +294,127 @@ local function create_offer(iid, agent, t)
   redis.call('ZREM', P .. ':qage:' .. q, iid)
   redis.call('HINCRBY', P .. ':a:' .. agent, 'load:' .. ch, 1)
   set_idle(agent, t)
-  emit('offer', {offer_id = offer, interaction_id = iid, agent_id = agent, deadline = deadline,
-                 queue = q, channel = ch})
+  emit_json('offer', string.sub(cjson.encode({offer_id = offer, interaction_id = iid, agent_id = agent,
+            deadline = deadline, queue = q, channel = ch}), 1, -2) .. ',"why":' .. why_json .. '}')
   return offer
 end
 
--- Find the best agent for one waiting interaction: eligible, available, connected, free capacity
--- on its channel, not excluded, idle longest. Returns the offer id or false. The available agents are
--- read page by page until one fits: however many cannot take it, none who can is passed over.
-local function match_interaction(iid, t)
+-- Remove an interaction from the live index with its timers and preference entries.
+local function forget(iid)
   local ikey = P .. ':i:' .. iid
-  local i = redis.call('HMGET', ikey, 'q', 'ch', 'st')
-  if i[3] ~= 'waiting' then return false end
-  local q, ch = i[1], i[2]
+  local v = redis.call('HMGET', ikey, 'pref', 'step', 'st')
+  local pref = v[1]
+  if pref and pref ~= '' then
+    for agent in string.gmatch(pref, '[^,]+') do redis.call('SREM', P .. ':apref:' .. agent, iid) end
+    redis.call('ZREM', P .. ':timers', 'p:' .. iid)
+  end
+  if v[3] == 'wrapup' then redis.call('ZREM', P .. ':timers', 'w:' .. iid) end
+  redis.call('ZREM', P .. ':timers', 's:' .. iid)
+  redis.call('DEL', ikey, P .. ':ix:' .. iid)
+end
+
+-- A transfer to a named agent (dir: the agent who made it) that the target rejected, missed or cannot
+-- take (absent, gone, window over). Cold: the interaction stays in its queue at its original rank for
+-- anyone. Warm (warm: the interaction the sender still holds): this copy is removed, the sender keeps the
+-- work. Either way the sender is told ('transfer_failed', agent_id: the sender). Returns "gone" when the
+-- copy was removed, true when the transfer became plain queued work, false when it was no transfer.
+local function fail_direct(iid, reason)
+  local ikey = P .. ':i:' .. iid
+  local v = redis.call('HMGET', ikey, 'dir', 'pref', 'q', 'warm')
+  if not v[1] or v[1] == '' then return false end
+  local target = string.sub(v[2] or '', 2, -2)
+  if target ~= '' then redis.call('SREM', P .. ':apref:' .. target, iid) end
+  local data = {interaction_id = iid, agent_id = v[1], target = target, queue = v[3], reason = reason}
+  if v[4] and v[4] ~= '' then
+    data.warm_of = v[4]
+    redis.call('ZREM', P .. ':q:' .. v[3], iid)
+    redis.call('ZREM', P .. ':qage:' .. v[3], iid)
+    forget(iid)
+    emit('transfer_failed', data)
+    return 'gone'
+  end
+  redis.call('HSET', ikey, 'dir', '', 'pref', '', 'pref_until', 0)
+  emit('transfer_failed', data)
+  return true
+end
+
+-- Find the best agent for one waiting interaction by its queue's strategy, among the available agents
+-- of the queue's pool: not avoided, not cooling down after a reject, preferred while a preference holds,
+-- meeting the levels of the step in force, with free capacity on its channel. Returns the offer id or
+-- false. Longest idle stops at the first agent who fits (the pool is in idle order); the other
+-- strategies read the whole pool, page by page.
+local function match_interaction(iid, t)
+  local it = item(iid)
+  if it.st ~= 'waiting' then return false end
+  local c = queue_cfg(it.q)
+  local levels = levels_of(c, it.step)
+  local pref_on = preference_on(it, t)
+  if it.dir ~= '' and not pref_on then
+    -- a transfer to an agent who is not there: it goes to the queue at once (or, warm, back to the
+    -- sender alone) and the sender is told
+    if fail_direct(iid, 'absent') == 'gone' then return false end
+    it.dir, it.pref, it.pref_until = '', '', 0
+  end
+  local passed, considered = {}, 0
+  local function pass(agent, reason)
+    if #passed < 10 then table.insert(passed, {agent_id = agent, reason = reason}) end
+  end
+  if it.pref ~= '' and not pref_on and it.pref_until > t then
+    for agent in string.gmatch(it.pref, '[^,]+') do
+      local v = redis.call('HMGET', P .. ':a:' .. agent, 'connected')
+      pass(agent, v[1] == '1' and 'away' or 'not_connected')
+    end
+  end
+  local best, best_key, best_score, losers = nil, nil, nil, {}
+  local first_only = c.strategy ~= 'most_skilled' and c.strategy ~= 'least_occupied'
   local start = 0
   while true do
-    local agents = redis.call('ZRANGE', P .. ':qavail:' .. q, start, start + SCAN_AGENTS - 1)
-    for _, agent in ipairs(agents) do
-      if redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 and has_capacity(agent, ch) then
-        return create_offer(iid, agent, t)
+    local agents = redis.call('ZRANGE', P .. ':qavail:' .. it.q, start, start + SCAN_AGENTS - 1, 'WITHSCORES')
+    for k = 1, #agents, 2 do
+      local agent = agents[k]
+      considered = considered + 1
+      local free, _, cap, load = free_channels(agent)
+      local reason = judge(agent, it, levels, t, pref_on, free, cap, load)
+      if reason then
+        pass(agent, reason)
+      else
+        local key, shown = strategy_score(c, agent, agents[k + 1], t, cap, load)
+        if best == nil or key > best_key then
+          if best then table.insert(losers, best) end
+          best, best_key, best_score = agent, key, shown
+        else
+          table.insert(losers, agent)
+        end
+        if first_only then break end
       end
     end
-    if #agents < SCAN_AGENTS then return false end
+    if (first_only and best) or #agents < 2 * SCAN_AGENTS then break end
     start = start + SCAN_AGENTS
   end
+  if not best then return false end
+  for _, agent in ipairs(losers) do pass(agent, 'lower_score') end
+  return create_offer(iid, best, t, make_why(c, it, pref_on, considered, best_score, passed, 'interaction'))
 end
 
 -- Offer the agent the best waiting work across its queues until its capacity is used up. The free
 -- channels are read once per offer made, so an agent with nothing free costs one call, however long
 -- the queues are. Each queue is read page by page until the first item the agent can take (or one
 -- ranked after the best found so far): work behind a long run of items on channels the agent has
--- no room for, or that it refused, is never passed over.
+-- no room for, or that it refused, is never passed over. Every other available agent of the pool was
+-- already matched with this work when it became waiting (or a timer of its step, preference or cooldown
+-- fired), so the agent freed now is the one the strategy has for it.
 local function match_agent(agent, t, limit)
   local a = P .. ':a:' .. agent
-  local st = redis.call('HMGET', a, 'state', 'connected')
+  local st = redis.call('HMGET', a, 'state', 'connected', 'idle')
   if st[1] ~= 'available' or st[2] ~= '1' then return 0 end
   local made = 0
   local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
   while made < limit do
-    local free, any = free_channels(agent)
+    local free, any, cap, load = free_channels(agent)
     if not any then break end
-    local best, best_score = nil, nil
+    local best, best_score, best_it, best_pref = nil, nil, nil, false
     for _, q in ipairs(queues) do
+      local c = queue_cfg(q)
       local start, done = 0, false
       while not done do
         local items = redis.call('ZRANGE', P .. ':q:' .. q, start, start + SCAN_ITEMS - 1, 'WITHSCORES')
@@ -184,35 +422,60 @@ local function match_agent(agent, t, limit)
         for k = 1, #items, 2 do
           local iid, score = items[k], tonumber(items[k + 1])
           if best_score ~= nil and score >= best_score then done = true; break end
-          local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
-          if ch and free[ch] and redis.call('SISMEMBER', P .. ':ix:' .. iid, agent) == 0 then
-            best, best_score = iid, score
-            done = true
-            break
+          local it = item(iid)
+          if it.ch and free[it.ch] then
+            local pref_on = preference_on(it, t)
+            if judge(agent, it, levels_of(c, it.step), t, pref_on, free, cap, load) == nil then
+              best, best_score, best_it, best_pref = iid, score, it, pref_on
+              done = true
+              break
+            end
           end
         end
         start = start + SCAN_ITEMS
       end
     end
     if best == nil then break end
-    create_offer(best, agent, t)
+    local c = queue_cfg(best_it.q)
+    local _, shown = strategy_score(c, agent, st[3], t, cap, load)
+    create_offer(best, agent, t, make_why(c, best_it, best_pref, 1, shown, {}, 'agent'))
+    st[3] = t
     made = made + 1
   end
   return made
 end
 
+-- Interactions held for an agent who stopped being present (away, offline, disconnected): each is matched
+-- again at once, so an absent preferred agent never holds a customer back.
+local function release_preferences(agent, t)
+  local key = P .. ':apref:' .. agent
+  for _, iid in ipairs(redis.call('SMEMBERS', key)) do
+    local v = redis.call('HMGET', P .. ':i:' .. iid, 'st', 'pref_until')
+    if not v[1] or tonumber(v[2] or '0') <= t then
+      redis.call('SREM', key, iid)
+    elseif v[1] == 'waiting' then
+      match_interaction(iid, t)
+    end
+  end
+end
+
 -- Put an offered or assigned interaction back in its queue at its original rank.
-local function requeue(iid, t, exclude_agent)
+local function requeue(iid, t)
   local ikey = P .. ':i:' .. iid
   local i = redis.call('HMGET', ikey, 'q', 'score', 'arr')
   if not i[1] then return false end
-  if exclude_agent then redis.call('SADD', P .. ':ix:' .. iid, exclude_agent) end
   redis.call('HSET', ikey, 'st', 'waiting')
   redis.call('HDEL', ikey, 'agent', 'offer')
   redis.call('ZADD', P .. ':q:' .. i[1], i[2], iid)
   redis.call('ZADD', P .. ':qage:' .. i[1], i[3], iid)
   emit('requeued', {interaction_id = iid, queue = i[1]})
   return true
+end
+
+-- Exclude an agent from an interaction until a time; a timer ends the exclusion and matches again.
+local function exclude_until(iid, agent, until_ms)
+  redis.call('ZADD', P .. ':ix:' .. iid, until_ms, agent)
+  redis.call('ZADD', P .. ':timers', until_ms, 'c:' .. iid .. ':' .. agent)
 end
 
 local function release_load(agent, ch)
@@ -222,8 +485,8 @@ local function release_load(agent, ch)
   end
 end
 
--- Remove an offer; the interaction goes back to waiting (excluding the agent when asked).
-local function drop_offer(offer, t, reason, exclude)
+-- Remove an offer; the interaction goes back to waiting (the agent excluded until exclude_ms when given).
+local function drop_offer(offer, t, reason, exclude_ms)
   local okey = P .. ':o:' .. offer
   local o = redis.call('HMGET', okey, 'i', 'a')
   if not o[1] then return false end
@@ -233,9 +496,16 @@ local function drop_offer(offer, t, reason, exclude)
   redis.call('ZREM', P .. ':timers', 'o:' .. offer)
   local ch = redis.call('HGET', P .. ':i:' .. iid, 'ch')
   if ch then release_load(agent, ch) end
-  emit('offer_revoked', {offer_id = offer, interaction_id = iid, agent_id = agent, reason = reason})
-  if ch and reason ~= 'customer_left' then
-    requeue(iid, t, exclude and agent or nil)
+  local data = {offer_id = offer, interaction_id = iid, agent_id = agent, reason = reason}
+  if exclude_ms then data.excluded_until = exclude_ms end
+  emit('offer_revoked', data)
+  local gone = false
+  if reason == 'timeout' or reason == 'rejected' or reason == 'disconnected' then
+    gone = fail_direct(iid, reason == 'timeout' and 'missed' or reason) == 'gone'
+  end
+  if ch and reason ~= 'customer_left' and not gone then
+    if exclude_ms then exclude_until(iid, agent, exclude_ms) end
+    requeue(iid, t)
   end
   return iid, agent
 end
@@ -245,8 +515,7 @@ local function finish_work(iid, t, reason)
   local ikey = P .. ':i:' .. iid
   local i = redis.call('HMGET', ikey, 'agent', 'ch', 'q')
   local agent, ch = i[1], i[2]
-  redis.call('ZREM', P .. ':timers', 'w:' .. iid)
-  redis.call('DEL', ikey, P .. ':ix:' .. iid)
+  forget(iid)
   if agent then
     redis.call('SREM', P .. ':aw:' .. agent, iid)
     release_load(agent, ch)

@@ -14,6 +14,6 @@ end
 redis.call('SREM', P .. ':aw:' .. agent, iid)
 release_load(agent, redis.call('HGET', ikey, 'ch'))
 local t = now_ms()
-requeue(iid, t, nil)
+requeue(iid, t)
 match_interaction(iid, t)
 return 1

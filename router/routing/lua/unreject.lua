@@ -4,7 +4,7 @@
 -- live index has moved on since the reject (the interaction was offered elsewhere or ended, the
 -- deadline passed, the agent disconnected or has no room): the reject then stands.
 -- KEYS[1] P:built
--- ARGV[1] P, [2] agent id, [3] offer id, [4] interaction id, [5] the offer's deadline ms
+-- ARGV[1] P, [2] agent id, [3] offer id, [4] interaction id, [5] the offer's deadline ms, [6] its why (JSON)
 -- Returns 1; E.NOT_READY, E.MOVED_ON.
 if not ready() then return E.NOT_READY end
 local agent, offer, iid, deadline = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -16,8 +16,10 @@ if i[1] ~= 'waiting' or deadline <= t or redis.call('EXISTS', P .. ':o:' .. offe
   return E.MOVED_ON
 end
 local q, ch = i[2], i[3]
-redis.call('SREM', P .. ':ix:' .. iid, agent)
+redis.call('ZREM', P .. ':ix:' .. iid, agent)
+redis.call('ZREM', P .. ':timers', 'c:' .. iid .. ':' .. agent)
 redis.call('HSET', P .. ':o:' .. offer, 'i', iid, 'a', agent, 'deadline', deadline)
+if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', P .. ':o:' .. offer, 'why', ARGV[6]) end
 redis.call('SADD', P .. ':ao:' .. agent, offer)
 redis.call('ZADD', P .. ':timers', deadline, 'o:' .. offer)
 redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer)

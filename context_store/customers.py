@@ -98,6 +98,15 @@ async def resolve_customer(
     return customer_id
 
 
+async def fill_unreached_profile(conn: Conn, customer_id: uuid.UUID, profile: Profile) -> None:
+    """Give a customer that no contact has reached yet (created by a journey event, such as the pages a
+    web visitor browsed) what its first contact says of itself, into empty fields only: the profile a
+    customer created by that contact would have had. A customer with any interaction is never changed."""
+    await conn.execute(
+        q("customer_fill_profile_unreached"), customer_id, profile.name, profile.email, profile.phone
+    )
+
+
 async def possible_matches(conn: Conn, customer_id: uuid.UUID | str) -> list[PossibleMatch]:
     """The customers this customer's contacts pointed at without linking, oldest first."""
     rows = await conn.fetch(q("possible_matches_of_customer"), as_uuid(customer_id))

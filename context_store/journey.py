@@ -1,13 +1,25 @@
 """The customer's journey: timestamped events across every channel (what a bot or IVR collected, a
-completed interaction, a transfer…)."""
+completed interaction, a transfer, the pages a visitor browsed…).
+
+A customer's journey is bounded: each insert runs under the customer's journey lock and drops the
+oldest events (by ``at``) beyond the cap in the same transaction, so however many writers race, no
+committed state holds more than ``cap`` events of one customer. The journey lock is always the last lock
+a transaction takes (after identity keys and interaction rows), so it closes no cycle.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from context_store.db import Conn, as_uuid, q
+import asyncpg
+
+from context_store.db import Conn, as_uuid, lock_key, q
+from context_store.errors import RecordNotFound
 from context_store.records import JourneyEvent, JSONObject, from_row
+
+DEFAULT_JOURNEY_CAP = 500
+"""Journey events kept per customer unless ``[identity] journey_cap`` says otherwise."""
 
 
 async def add_event(
@@ -18,15 +30,47 @@ async def add_event(
     *,
     interaction_id: uuid.UUID | str | None = None,
     at: datetime | None = None,
+    cap: int = DEFAULT_JOURNEY_CAP,
 ) -> JourneyEvent:
-    """Record an event (``at`` defaults to now)."""
+    """Record an event (``at`` defaults to now), then drop the customer's oldest events beyond ``cap``.
+
+    Raises :class:`RecordNotFound` when the customer does not exist or was erased (nothing is stored).
+    """
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as c, c.transaction():
+            return await _add(c, as_uuid(customer_id), type_, data, interaction_id, at, cap)
+    async with conn.transaction():
+        return await _add(conn, as_uuid(customer_id), type_, data, interaction_id, at, cap)
+
+
+async def _add(
+    conn: asyncpg.Connection,
+    customer_id: uuid.UUID,
+    type_: str,
+    data: JSONObject,
+    interaction_id: uuid.UUID | str | None,
+    at: datetime | None,
+    cap: int,
+) -> JourneyEvent:
+    await lock_key(conn, f"journey:{customer_id}")
     row = await conn.fetchrow(
         q("journey_event_insert"),
         uuid.uuid4(),
-        as_uuid(customer_id),
+        customer_id,
         None if interaction_id is None else as_uuid(interaction_id),
         type_,
         data,
         at,
     )
+    if row is None:
+        raise RecordNotFound(f"customer {customer_id} not found")
+    await conn.fetchval(q("journey_trim"), customer_id, cap)
     return from_row(JourneyEvent, row)
+
+
+async def trim(conn: asyncpg.Connection, customer_id: uuid.UUID, cap: int) -> int:
+    """Drop the customer's oldest events beyond ``cap``, under the customer's journey lock held until the
+    transaction ends (``conn`` must be in one): for events written by other statements, such as the
+    ``interaction.created`` event of a new interaction. How many were dropped."""
+    await lock_key(conn, f"journey:{customer_id}")
+    return int(await conn.fetchval(q("journey_trim"), customer_id, cap))

@@ -51,9 +51,10 @@ BOOKKEEPING_COLUMNS = frozenset(
         ("customers", "merged_into"),
         ("customer_merges", "customer_id"),
         ("customer_merges", "other_customer_id"),
+        ("erasures", "customer_id"),
     }
 )
-"""References to ``customers`` that record merges themselves and stay where they are."""
+"""References to ``customers`` that record merges (or erasures) themselves and stay where they are."""
 
 
 class MergeRefused(StoreError):

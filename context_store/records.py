@@ -394,6 +394,21 @@ class AuditEntry:
     at: datetime
 
 
+# ---------------------------------------------------------------- personal data
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """One erasure of a customer's personal data: when, who asked (never a secret), how many rows of each
+    kind were erased."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    erased_by: str
+    erased_at: datetime
+    counts: JSONObject
+
+
 @dataclass(frozen=True, slots=True)
 class RoutingDecisionRecord:
     """One routing decision of an interaction (``routing_decisions``)."""

@@ -42,6 +42,7 @@ from router.service.outbound import OUTBOUND, Outbound
 from router.service.presence import PRESENCE, Presence
 from router.service.reconciler import RECONCILER, Reconciler
 from router.service.reports import REPORTS, Reports
+from router.service.retention import Retention
 from router.service.survey_links import SurveyLinks
 from router.service.surveys import SURVEYS, Surveys
 from router.service.work import WORK, Work
@@ -86,8 +87,17 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             reply_hours=reports_cfg.survey_reply_hours,
             links=survey_links(settings),
         )
+        identity = settings.file.identity
         ingest = Ingest(
-            pool, engine, directory, stats, metrics, outbound, settings.file.identity.default_region, surveys
+            pool,
+            engine,
+            directory,
+            stats,
+            metrics,
+            outbound,
+            identity.default_region,
+            surveys,
+            journey_cap=identity.journey_cap,
         )
         work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
         app[SURVEYS], app[REPORTS] = (
@@ -155,6 +165,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[RECONCILER].run(), name="reconciler"),
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
     ]
+    retention = Retention(app[POOL], app[SETTINGS].file.retention)
+    if retention.enabled:
+        tasks.append(asyncio.create_task(retention.run(), name="retention"))
     yield
     stop.set()
     for t in tasks:

@@ -73,6 +73,21 @@ class IdentitySection(_Section):
             raise ValueError(f"{v!r} is not a region phone numbers are known for")
         return v.upper()
 
+    journey_cap: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=500,
+        description="journey events kept per customer; each new one beyond it drops the oldest (by `at`)",
+    )
+
+
+class RetentionSection(_Section):
+    message_days: Annotated[int | None, Field(ge=1)] = Field(
+        default=None,
+        description="message bodies and attachments older than this many days are blanked (unset: kept)",
+    )
+    purge_interval_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        default=3600, description="how often each router process runs the retention purge"
+    )
+
 
 SYSTEM_REASONS = ("missed", "disconnected")
 """Not-ready reasons the router itself gives: ``missed`` (an offer left to time out; an agent may give it
@@ -137,6 +152,7 @@ class FileConfig(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     routing: RoutingSection = Field(default_factory=RoutingSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)
     presence: PresenceSection = Field(default_factory=PresenceSection)
     reports: ReportsSection = Field(default_factory=ReportsSection)
     queues: list[QueueEntry] = Field(default_factory=list)

@@ -3,11 +3,13 @@
 The page keeps a random visitor id (and the current interaction id) in ``localStorage``;
 the visitor's messages post to the router as channel ``chat`` from identity
 ``chat_visitor:<id>``, with any e-mail or phone the visitor typed as customer hints, so the
-router links the chat to the known customer. While the interaction waits, the adapter polls
-the router and pushes the live position and wait estimate; the agent's replies reach
-:meth:`WebChatAdapter.send`, which pushes them to every open socket of that visitor in this
-process. A reload sends ``hello`` with the stored interaction id: the adapter checks it
-belongs to that visitor and replays the conversation so far.
+router links the chat to the known customer. The page reports each page the visitor opens
+(``page_view``), before any message too: the adapter records it on the visitor's journey
+(``POST /v1/journey-events``), so the agent who takes the first chat sees what they browsed.
+While the interaction waits, the adapter polls the router and pushes the live position and
+wait estimate; the agent's replies reach :meth:`WebChatAdapter.send`, which pushes them to
+every open socket of that visitor in this process. A reload sends ``hello`` with the stored
+interaction id: the adapter checks it belongs to that visitor and replays the conversation so far.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from adapters.webchat.frames import (
     Ended,
     Error,
     Hello,
+    PageView,
     Say,
     ServerFrame,
     Status,
@@ -44,14 +47,17 @@ from adapters.webchat.frames import (
 )
 from router.contracts import (
     OPEN_STATUSES,
+    BodyError,
     Channel,
     ChannelCapabilities,
     CustomerHints,
+    IdentityJourneyEventIn,
     InboundEvent,
     InteractionOut,
     InteractionStatus,
     OutboundAccepted,
     OutboundMessage,
+    parse_json,
 )
 from router.sdk.adapter import DeliveryError
 from router.sdk.client import RouterAPIError, RouterClient
@@ -166,8 +172,8 @@ class WebChatAdapter:
     async def _greet(self, ws: web.WebSocketResponse) -> _Visitor | None:
         try:
             first = await ws.receive(timeout=self.hello_timeout)
-            frame = customer_frame.validate_json(first.data) if first.type == WSMsgType.TEXT else None
-        except (TimeoutError, ValidationError):
+            frame = _frame(first.data) if first.type == WSMsgType.TEXT else None
+        except (TimeoutError, ValidationError, BodyError):
             frame = None
         if not isinstance(frame, Hello):
             if not ws.closed:
@@ -201,7 +207,10 @@ class WebChatAdapter:
 
     async def _on_frame(self, visitor: _Visitor, data: str) -> None:
         try:
-            frame = customer_frame.validate_json(data)
+            frame = _frame(data)
+        except BodyError as exc:
+            await visitor.push(Error(detail=str(exc)))
+            return
         except ValidationError as exc:
             await visitor.push(Error(detail=str(exc.errors()[0].get("msg", "invalid frame"))))
             return
@@ -211,12 +220,30 @@ class WebChatAdapter:
             visitor.hello = visitor.hello.model_copy(
                 update=frame.model_dump(exclude={"type"}, exclude_none=True)
             )
+        elif isinstance(frame, PageView):
+            await self._page_viewed(visitor, frame)
         elif isinstance(frame, End) and visitor.interaction_id:
             try:
                 await self.router.end(visitor.interaction_id, reason="customer_left")
             except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
                 log.info("adapter.chat_end_failed", adapter=self.name, error=str(exc)[:200])
             await self._broadcast(visitor.hello.visitor_id, Ended(interaction_id=visitor.interaction_id))
+
+    async def _page_viewed(self, visitor: _Visitor, view: PageView) -> None:
+        """Record the page on the visitor's journey (their customer is created if this is their first
+        sign of life); a page view that cannot be recorded is logged, never shown to the visitor."""
+        data = {"url": view.url, **({"title": view.title} if view.title else {})}
+        event = IdentityJourneyEventIn.model_validate(
+            {
+                "identity": {"kind": VISITOR_KIND, "value": visitor.hello.visitor_id},
+                "type": "page_view",
+                "data": data,
+            }
+        )
+        try:
+            await self.router.journey_event(event)
+        except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("adapter.page_view_failed", adapter=self.name, error=str(exc)[:200])
 
     async def _customer_says(self, visitor: _Visitor, say: Say) -> None:
         hello = visitor.hello
@@ -313,6 +340,13 @@ class WebChatAdapter:
             group.discard(visitor)
             if not group:
                 del self._by_visitor[visitor.hello.visitor_id]
+
+
+def _frame(data: str) -> Hello | Say | End | Contact | PageView:
+    """A customer's frame. A browser's JSON may escape a lone surrogate (text pasted from a broken
+    source): the project's own decoder reads it (pydantic's refuses the whole frame), and the text fields
+    then drop what cannot be stored, so the customer's words are not lost over it."""
+    return customer_frame.validate_python(parse_json(data))
 
 
 def _line(message_id: str, direction: str, body: str, agent_id: str | None) -> ChatLine:

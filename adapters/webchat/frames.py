@@ -1,7 +1,8 @@
 """The customer web chat websocket protocol: JSON frames, a discriminated union on ``type``.
 
 Customer → server: ``hello`` (first frame: the visitor id kept in the browser, optionally the
-interaction to resume and contact details), ``message``, ``contact``, ``end``.
+interaction to resume and contact details), ``message``, ``contact``, ``page_view`` (a page the visitor
+opened, recorded on their journey even before a first message), ``end``.
 Server → customer: ``welcome`` (capabilities and, on a resume, the history), ``status``
 (queue position and wait estimate while waiting, then ``assigned``), ``message`` (from the
 agent, or the customer's own from another tab), ``ack`` (a message was taken), ``ended``,
@@ -14,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from router.contracts import ChannelCapabilities, InteractionStatus
+from router.contracts import ChannelCapabilities, CustomerText, InteractionStatus
 
 VisitorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 ClientMessageId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -36,7 +37,7 @@ class Hello(_Frame):
 class Say(_Frame):
     type: Literal["message"]
     id: ClientMessageId
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[CustomerText, Field(min_length=1, max_length=4000)]
 
 
 class End(_Frame):
@@ -52,8 +53,18 @@ class Contact(_Frame):
     phone: Annotated[str | None, Field(max_length=40)] = None
 
 
-CustomerFrame = Annotated[Hello | Say | End | Contact, Field(discriminator="type")]
-customer_frame: TypeAdapter[Hello | Say | End | Contact] = TypeAdapter(CustomerFrame)
+class PageView(_Frame):
+    """A page the visitor opened: recorded on the visitor's journey, so the agent of their first chat
+    sees what they browsed before it. Both fields come from the visitor's browser: a NUL or a lone
+    surrogate in them is dropped, never a reason to lose the page."""
+
+    type: Literal["page_view"]
+    url: Annotated[CustomerText, Field(min_length=1, max_length=2000)]
+    title: Annotated[CustomerText | None, Field(max_length=300)] = None
+
+
+CustomerFrame = Annotated[Hello | Say | End | Contact | PageView, Field(discriminator="type")]
+customer_frame: TypeAdapter[Hello | Say | End | Contact | PageView] = TypeAdapter(CustomerFrame)
 
 
 class ChatLine(_Frame):

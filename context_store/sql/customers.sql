@@ -43,9 +43,11 @@ GROUP BY p.candidate_id, c.name
 ORDER BY min(p.created_at), p.candidate_id;
 
 -- name: journey_event_insert
+-- No row when the customer does not exist or was erased.
 -- $1 id, $2 customer_id, $3 interaction_id (nullable), $4 type, $5 data jsonb, $6 at (nullable: now)
 INSERT INTO journey_events (id, customer_id, interaction_id, type, data, at)
-VALUES ($1, $2, $3, $4, $5, COALESCE($6, clock_timestamp()))
+SELECT $1, c.id, $3, $4, $5, COALESCE($6, clock_timestamp())
+FROM customers c WHERE c.id = $2 AND c.erased_at IS NULL
 RETURNING id, type, data, interaction_id, at;
 
 -- name: context_record
@@ -98,3 +100,14 @@ SELECT json_build_object(
         FROM customer_merges WHERE customer_id = c.id OR other_customer_id = c.id) mg), '[]')
 )::text AS record
 FROM c;
+
+-- name: customer_fill_profile_unreached
+-- Fill empty profile fields of a customer no contact has reached yet (one a journey event created before
+-- the visitor's first contact): what that first contact says of itself, as a new customer would get it.
+-- $1 id, $2 name, $3 email, $4 phone
+UPDATE customers SET
+    name = COALESCE(name, $2), email = COALESCE(email, $3), phone = COALESCE(phone, $4),
+    updated_at = now()
+WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM interactions WHERE customer_id = $1)
+  AND ((name IS NULL AND $2::text IS NOT NULL) OR (email IS NULL AND $3::text IS NOT NULL)
+       OR (phone IS NULL AND $4::text IS NOT NULL));

@@ -14,6 +14,12 @@ from router.contracts.identities import (
     normalize_identity,
     phone_e164,
 )
+from router.contracts.privacy import (
+    CustomerExport,
+    ErasureOut,
+    IdentityJourneyEventIn,
+    JourneyEventRecorded,
+)
 from router.contracts.quality import (
     AuditEntryOut,
     LiveInteraction,
@@ -126,13 +132,16 @@ __all__ = [
     "ChannelInfo",
     "ChannelSpec",
     "ContextRecord",
+    "CustomerExport",
     "CustomerHints",
     "CustomerOut",
     "CustomerText",
     "EndIn",
+    "ErasureOut",
     "Health",
     "Ident",
     "IdentityIn",
+    "IdentityJourneyEventIn",
     "IdentityOut",
     "InboundEvent",
     "IngestResult",
@@ -140,6 +149,7 @@ __all__ = [
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
+    "JourneyEventRecorded",
     "KpiReport",
     "KpiRow",
     "LiveInteraction",

@@ -182,7 +182,22 @@ class EndIn(Strict):
 class JourneyEventIn(Strict):
     type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.\-]{0,63}$", examples=["page_view"])]
     data: dict[str, Any] = Field(default_factory=dict)
-    at: datetime | None = None
+    at: datetime | None = Field(
+        default=None,
+        description="when it happened (default: now); not before 1970, read as UTC without an offset",
+    )
+
+    @field_validator("at", mode="after")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        # PostgreSQL stores any year, but the driver reads the first instant of year 1 back as a naive
+        # "-infinity"; a journey is recorded from 1970 on
+        if value is None:
+            return None
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        if aware < datetime(1970, 1, 1, tzinfo=UTC):
+            raise ValueError("must not be before 1970")
+        return aware
 
 
 # ---------------------------------------------------------------- read models

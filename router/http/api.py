@@ -15,10 +15,10 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import customers, interactions, journey, messages, quality, routing
+from context_store import customers, interactions, journey, messages, privacy, quality, routing
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
-from context_store.errors import Duplicate
+from context_store.errors import Duplicate, RecordNotFound
 from context_store.records import InteractionDetail, TokenInfo
 from router.backends import POOL, UNAVAILABLE
 from router.config import SETTINGS
@@ -30,11 +30,16 @@ from router.contracts import (
     Channel,
     ChannelInfo,
     ContextRecord,
+    CustomerExport,
     EndIn,
+    ErasureOut,
+    IdentityJourneyEventIn,
     InboundEvent,
     InteractionOut,
     InteractionStatus,
     JourneyEventIn,
+    JourneyEventOut,
+    JourneyEventRecorded,
     MergeIn,
     MessageIn,
     MessageStatusIn,
@@ -66,7 +71,7 @@ from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
 from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
-from router.routing.events import jsonable, publish, publish_message_status
+from router.routing.events import forget, jsonable, publish, publish_message_status
 from router.routing.stats import STATS, Statistics
 from router.service import auth, merges
 from router.service.auth import TOKENS, Principal
@@ -393,10 +398,68 @@ class API(QualityHandlers):
         customer_id = request.match_info["id"]
         ev = await body(request, JourneyEventIn)
         uid = parse_uuid(customer_id)
-        if uid is None or await customers.get(self.pool, uid) is None:
-            raise NotFound(f"customer {customer_id} not found")
-        event = await journey.add_event(self.pool, uid, ev.type, ev.data, at=ev.at)
+        try:
+            if uid is None:
+                raise RecordNotFound(customer_id)
+            event = await journey.add_event(
+                self.pool, uid, ev.type, ev.data, at=ev.at, cap=self.ingest.journey_cap
+            )
+        except RecordNotFound as exc:  # no such customer, or an erased one
+            raise NotFound(f"customer {customer_id} not found") from exc
         return ok(jsonable(event), 201)
+
+    async def post_journey_event(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.adapter)
+        ev = await body(request, IdentityJourneyEventIn)
+        customer_id, event = await self.ingest.journey_event(ev)
+        out = JourneyEventRecorded(
+            customer_id=str(customer_id), event=JourneyEventOut.model_validate(jsonable(event))
+        )
+        return ok(out, 201)
+
+    async def export_customer(self, request: web.Request) -> web.Response:
+        await self.who(request, Role.admin)
+        uid = parse_uuid(request.match_info["id"])
+        raw = await privacy.export_json(self.pool, uid) if uid is not None else None
+        if raw is None:
+            raise NotFound(f"customer {request.match_info['id']} not found")
+        return ok(CustomerExport.model_validate_json(raw))
+
+    async def delete_customer(self, request: web.Request) -> web.Response:
+        principal = await self.who(request, Role.admin)
+        uid = parse_uuid(request.match_info["id"])
+        # who asked, never a secret: the stored token's id, or the deployment's own admin token
+        erased_by = f"{principal.role.value}:{principal.token_id or 'OMNIROUTE_ADMIN_TOKEN'}"
+        try:
+            erased = await privacy.erase(self.pool, uid, erased_by) if uid is not None else None
+        except privacy.LiveWork as exc:
+            raise Conflict(
+                f"{exc}: erase when they have ended",
+                errors=[{"loc": ["id"], "msg": "the customer has live interactions"}],
+            ) from exc
+        if erased is None:
+            raise NotFound(f"customer {request.match_info['id']} not found")
+        if erased.new:
+            # each domain's event stream keeps recent message events for supervisors' replay: drop this
+            # customer's, in every domain that served them (the domains of one deployment share a Redis)
+            removed = 0
+            for namespace, ids in sorted(erased.interactions.items()):
+                removed += await forget(self.engine, namespace, ids)
+            log.info(
+                "customer.erased",
+                customer_id=str(uid),
+                erasure_id=str(erased.erasure.id),
+                stream_events_removed=removed,
+            )
+        e = erased.erasure
+        out = ErasureOut(
+            id=str(e.id),
+            customer_id=str(e.customer_id),
+            erased_by=e.erased_by,
+            erased_at=e.erased_at,
+            counts={k: int(v) for k, v in e.counts.items()},
+        )
+        return ok(out)
 
     async def post_customer_merge(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor)

@@ -15,7 +15,7 @@ from router.http.routes import ROUTES, Reply, Route
 
 TAGS = {
     "interactions": "Ingest and follow interactions (adapters), read them (supervisors, agents).",
-    "customers": "The customer's context record and journey.",
+    "customers": "The customer's context record and journey; export and erasure of their personal data.",
     "directory": "Queues, agents and routing rules.",
     "tokens": "API tokens.",
     "messages": "Delivery receipts of agents' replies.",

@@ -516,6 +516,61 @@ HTTP_ROUTES: tuple[Route, ...] = (
     ),
     _route(
         "POST",
+        "/v1/journey-events",
+        "post_journey_event",
+        "Add a journey event for an identity, known or not",
+        tag="customers",
+        roles=(ADAPTER,),
+        body=c.IdentityJourneyEventIn,
+        description="Records the event on the customer that owns `identity` (normalized as a contact's own"
+        " address is: a phone number in E.164, an e-mail in lower case, a web visitor id as given); when no"
+        " customer owns it yet, a new customer of that identity is created, so the pages a visitor browsed"
+        " before a first chat are in that chat's context. Each customer keeps at most `[identity]"
+        " journey_cap` events: the oldest (by `at`) are dropped.",
+        ok={201: _json("The event was recorded.", c.JourneyEventRecorded)},
+        errors={
+            422: _problem(
+                "The body does not match the model, or the identity is withheld (an anonymous caller id)"
+                " or not one (an impossible number, an address without `@`); nothing is stored."
+            )
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/customers/{id}/export",
+        "export_customer",
+        "Everything stored about a customer",
+        tag="customers",
+        roles=(ADMIN,),
+        description="Profile, identities, interactions with their status history, messages (with"
+        " attachments' metadata), notes, journey, possible matches (by customer id only) and erasures.",
+        ok={200: _json("The customer's data.", c.CustomerExport)},
+        errors={404: _problem("No customer has this id.")},
+    ),
+    _route(
+        "DELETE",
+        "/v1/customers/{id}",
+        "delete_customer",
+        "Erase a customer's personal data",
+        tag="customers",
+        roles=(ADMIN,),
+        description="Erases the profile, identities, journey, possible matches, every message and note body,"
+        " attachments, and the interactions' sender address, attributes, subject and summary. The"
+        " customer's row and interactions stay (channel, queue, status, agent, times), so reports and the"
+        " queues' daily counts do not change. The customer's next contact, even from the same address,"
+        " is a new customer. Recorded (when, who) without personal data. Erasing an erased customer"
+        " changes nothing and answers the first erasure.",
+        ok={200: _json("The erasure.", c.ErasureOut)},
+        errors={
+            404: _problem("No customer has this id."),
+            409: _problem(
+                "Some of the customer's interactions are still waiting, offered, held or in wrap-up:"
+                " nothing was erased; retry when they have ended."
+            ),
+        },
+    ),
+    _route(
+        "POST",
         "/v1/customers/{id}/merge",
         "post_customer_merge",
         "Merge another customer into this one",

@@ -17,6 +17,7 @@ import structlog
 
 from context_store.records import JourneyEvent, Message, MessageStatus, Note
 from router.routing.engine import Engine
+from router.routing.keys import Keys
 
 log = structlog.get_logger("router.routing.events")
 
@@ -61,6 +62,36 @@ def jsonable(record: Message | Note | JourneyEvent) -> dict[str, Any]:
             v.isoformat() if hasattr(v, "isoformat") else (str(v) if isinstance(v, uuid.UUID) else v)
         )
     return out
+
+
+TEXT_EVENTS = frozenset({"message", "message_status"})
+"""Event kinds that carry what a person wrote (a message body, a provider's delivery detail)."""
+
+
+async def forget(engine: Engine, namespace: str, interaction_ids: set[str], page: int = 1000) -> int:
+    """Delete from the stream of routing domain ``namespace`` (this one's or another's on the same Redis)
+    the events of these interactions that carry a person's text (an erasure: a supervisor replaying the
+    stream must not read an erased body). Other events, which carry ids only, stay. One pass over the
+    bounded stream, each page's matches removed with one XDEL; returns how many."""
+    if not interaction_ids:
+        return 0
+    stream = Keys.for_namespace(namespace).events
+    removed, start = 0, "-"
+    while True:
+        rows: list[tuple[str, dict[str, str]]] = await engine.redis.xrange(  # type: ignore[assignment]
+            stream, min=start, count=page
+        )
+        doomed = [
+            str(event_id)
+            for event_id, fields in rows
+            if fields.get("type") in TEXT_EVENTS
+            and json.loads(fields.get("data", "{}")).get("interaction_id") in interaction_ids
+        ]
+        if doomed:
+            removed += int(await engine.redis.xdel(stream, *doomed))
+        if len(rows) < page:
+            return removed
+        start = f"({rows[-1][0]}"
 
 
 async def last_event_id(engine: Engine) -> str:

@@ -10,7 +10,15 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from router.contracts import InboundEvent, IngestResult, InteractionOut, MessageIn, MessageStatusIn
+from router.contracts import (
+    IdentityJourneyEventIn,
+    InboundEvent,
+    IngestResult,
+    InteractionOut,
+    JourneyEventRecorded,
+    MessageIn,
+    MessageStatusIn,
+)
 
 
 class RouterAPIError(Exception):
@@ -62,6 +70,13 @@ class RouterClient:
     async def ingest(self, event: InboundEvent) -> IngestResult:
         _, body = await self.request("POST", "/v1/interactions", event.model_dump(mode="json", by_alias=True))
         return IngestResult.model_validate(body)
+
+    async def journey_event(self, event: IdentityJourneyEventIn) -> JourneyEventRecorded:
+        """Record a journey event for whoever owns an identity (a customer is created if none does)."""
+        _, body = await self.request(
+            "POST", "/v1/journey-events", event.model_dump(mode="json", exclude_none=True)
+        )
+        return JourneyEventRecorded.model_validate(body)
 
     async def get_interaction(self, interaction_id: str) -> InteractionOut:
         _, body = await self.request("GET", f"/v1/interactions/{interaction_id}")

@@ -17,12 +17,14 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import conversations, customers, interactions, messages, routing
+from context_store import conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
 from context_store.db import parse_uuid
-from context_store.records import Interaction, Message
+from context_store.journey import DEFAULT_JOURNEY_CAP
+from context_store.records import Interaction, JourneyEvent, Message
 from router.contracts import (
     Channel,
+    IdentityJourneyEventIn,
     InboundEvent,
     IngestResult,
     InteractionStatus,
@@ -131,9 +133,11 @@ class Ingest:
         outbound: Outbound | None,
         default_region: str = "US",
         surveys: Surveys | None = None,
+        journey_cap: int = DEFAULT_JOURNEY_CAP,
     ) -> None:
         self.default_region = default_region
         self.surveys = surveys
+        self.journey_cap = journey_cap
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -199,6 +203,10 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
+        if keys.claimed_profile != Profile():
+            # unverified facts link only through the contact's own address: a customer of that address
+            # created by a journey event before this first contact gets them as a new customer would
+            await customers.fill_unreached_profile(conn, customer_id, keys.claimed_profile)
         conversation_id: uuid.UUID | None = None
         if ev.conversation_id:
             conversation_id = parse_uuid(ev.conversation_id)
@@ -272,6 +280,7 @@ class Ingest:
             subject=ev.subject,
             venq_ms=int(time.time() * 1000),
         )
+        await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
         if ev.content or attachments:
             await messages.insert(
                 conn,
@@ -287,6 +296,31 @@ class Ingest:
         if prefs.avoid:
             await routing.set_avoid(conn, interaction_id, prefs.avoid)
         return _Written(interaction_id, created=True, interaction=created, routing=prefs)
+
+    async def journey_event(self, ev: IdentityJourneyEventIn) -> tuple[uuid.UUID, JourneyEvent]:
+        """Record an event for whoever owns ``ev.identity``: a customer of that identity is created when
+        none is known, so the pages a visitor browsed before a first chat are in that chat's context (the
+        chat's own address resolves to the same customer). The identity is normalized as a contact's own
+        address is; a withheld or impossible one is refused (:class:`BadRequest`), nothing stored."""
+        try:
+            key = normalize_identity(ev.identity.kind, ev.identity.value, self.default_region)
+        except NotAnIdentity as exc:
+            why = "withheld" if isinstance(exc, WithheldIdentity) else "not an identity"
+            raise BadRequest(
+                f"the identity is {why}: a journey needs an address that names one person",
+                errors=[{"loc": ["identity"], "msg": why}],
+            ) from exc
+        async with self.pool.acquire() as conn, conn.transaction():
+            customer_id = await customers.resolve_customer(
+                conn,
+                [key],
+                email=key[1] if key[0] == "email" else None,
+                phone=key[1] if key[0] == "phone" else None,
+            )
+            event = await journey.add_event(
+                conn, customer_id, ev.type, ev.data, at=ev.at, cap=self.journey_cap
+            )
+        return customer_id, event
 
     async def _preferences(
         self, conn: asyncpg.Connection, ev: InboundEvent, queue: QueueConfig, customer_id: uuid.UUID

@@ -124,7 +124,14 @@ class Work:
             return
         async with self.pool.acquire() as conn, conn.transaction():
             await _close_transferred_record(
-                conn, self.engine.namespace, original, sender, moved.queue, moved.channel, moved.id
+                conn,
+                self.engine.namespace,
+                original,
+                sender,
+                moved.queue,
+                moved.channel,
+                moved.id,
+                self.ingest.journey_cap,
             )
         try:
             await self.engine.release(sender, str(original.id), "transferred")
@@ -233,6 +240,7 @@ class Work:
                     "interaction.completed",
                     {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
                     interaction_id=it.id,
+                    cap=self.ingest.journey_cap,
                 )
         except BaseException as exc:
             await _take_back("complete", self.engine.uncomplete(agent_id, interaction_id, until_ms))
@@ -398,7 +406,14 @@ class Work:
                 )
             else:
                 await _close_transferred_record(
-                    conn, self.engine.namespace, it, agent_id, queue_id, new_channel, new_id
+                    conn,
+                    self.engine.namespace,
+                    it,
+                    agent_id,
+                    queue_id,
+                    new_channel,
+                    new_id,
+                    self.ingest.journey_cap,
                 )
         # The record is final; the live index follows. Releasing the old work matches the agent again and
         # cannot be taken back, so it comes after the commit; should Redis fail now, the transfer stands
@@ -452,6 +467,7 @@ async def _close_transferred_record(
     queue_id: str,
     channel: str,
     new_id: uuid.UUID,
+    journey_cap: int,
 ) -> None:
     closed = await interactions.close(conn, namespace, it.id, "transferred", f"transferred to {queue_id}")
     if closed is None:
@@ -465,6 +481,7 @@ async def _close_transferred_record(
         "interaction.transferred",
         {"from_queue": it.queue, "to_queue": queue_id, "channel": channel, "agent_id": agent_id},
         interaction_id=it.id,
+        cap=journey_cap,
     )
 
 

@@ -240,3 +240,48 @@ async def test_sms_provider_outage_is_retried_until_the_reply_leaves(
     assert [(m["id"], m["external_id"]) for m in outbound] == [(retrying["message_id"], "SM-AFTER-OUTAGE")]
     assert len(provider.made("POST", "/2010-04-01/")) == 2
     await carol.close()
+
+
+async def test_webchat_pages_opened_before_the_first_message_reach_the_chats_offer(
+    make_server: MakeServer,
+) -> None:
+    server = await make_server(with_adapters(webchat={"poll_seconds": 0.1}))
+    visitor = "e2e-browsing-visitor"
+    async with aiohttp.ClientSession() as session:
+        socket_url = server.url.replace("http", "ws") + "/adapters/webchat/socket"
+        for url, title in (
+            ("https://shop.example/pricing", "Pri\x00cing\ud800"),
+            ("https://shop.example/help", ""),
+        ):
+            ws = await session.ws_connect(socket_url)
+            await ws.send_json({"type": "hello", "visitor_id": visitor})
+            assert (await ws.receive_json(timeout=5))["type"] == "welcome"
+            await ws.send_json({"type": "page_view", "url": url, "title": title})
+            await ws.close()
+        # the page views were posted without an answer to the page: wait until both are recorded
+        for _ in range(100):
+            rows = await server.pool.fetch(
+                "SELECT data FROM journey_events WHERE type = 'page_view' ORDER BY at"
+            )
+            if len(rows) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert [r["data"] for r in rows] == [
+            {"url": "https://shop.example/pricing", "title": "Pricing"},
+            {"url": "https://shop.example/help"},
+        ]
+        ws = await session.ws_connect(socket_url)
+        await ws.send_json({"type": "hello", "visitor_id": visitor})
+        assert (await ws.receive_json(timeout=5))["type"] == "welcome"
+        await ws.send_json({"type": "page_view", "url": "x" * 3000})  # too long: an error frame, socket open
+        assert (await ws.receive_json(timeout=5))["type"] == "error"
+        # a lone surrogate (a broken paste) is dropped; the rest of the customer's words arrive
+        await ws.send_json({"type": "message", "id": "m1", "text": "Which plan \ud800fits me?"})
+        carol = await server.agent("carol")
+        offer, _ = await carol.accept_next()
+        pages = [e["data"]["url"] for e in offer["context"]["events"] if e["type"] == "page_view"]
+        assert pages == ["https://shop.example/help", "https://shop.example/pricing"]
+        assert offer["context"]["identities"][0]["value"] == visitor
+        assert [m["body"] for m in offer["interaction"]["messages"]] == ["Which plan fits me?"]
+        await ws.close()
+    await carol.close()

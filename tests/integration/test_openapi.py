@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 41
+    assert len(documented) == 44
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -151,7 +151,7 @@ class Known:
 async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
     """Alice completed a call (it may be reviewed) and holds another (her token may read it and its
     customer, and write in it); a chat waits in its queue (adapters may end it); an inbound message may
-    get delivery reports; a spare token may be revoked."""
+    get delivery reports; a spare token may be revoked; a visitor known only by a page view may be erased."""
     alice = await server.agent("alice")
     done = await server.ingest(channel="voice", **{"from": {"kind": "phone", "value": "+15550009"}})
     await alice.accept_next()
@@ -180,6 +180,13 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "PUT", f"/v1/quality/forms/{form_id}", form, token=server.admin_token
         )
         assert status == 201
+    status, visitor = await server.request(
+        "POST",
+        "/v1/journey-events",
+        {"identity": {"kind": "chat_visitor", "value": "v-erasable"}, "type": "page_view"},
+        role="adapter",
+    )
+    assert status == 201, visitor
     # two more customers: one to merge into the caller, and one already merged there to unmerge
     extra = []
     for n in (2, 3):
@@ -203,6 +210,8 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/interactions/{id}/survey": {"id": call["id"]},
             "/v1/customers/{id}/context": {"id": call["customer_id"]},
             "/v1/customers/{id}/events": {"id": call["customer_id"]},
+            "/v1/customers/{id}/export": {"id": call["customer_id"]},
+            "/v1/customers/{id}": {"id": visitor["customer_id"]},
             "/v1/queues/{id}": {"id": "general"},
             "/v1/agents/{id}": {"id": "alice"},
             "/v1/agents/{id}/states": {"id": "alice"},
@@ -293,7 +302,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 41
+    assert len(seen) == 44
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

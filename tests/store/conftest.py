@@ -41,6 +41,7 @@ TABLES = (
     "interactions",
     "conversations",
     "possible_matches",
+    "erasures",
     "customer_merges",
     "identities",
     "customers",

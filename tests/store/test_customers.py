@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from context_store import customers, journey, messages, notes
+from context_store.errors import RecordNotFound
 from context_store.records import Customer, Identity, JourneyEvent, PossibleMatch
 from tests.store.conftest import new_customer, new_interaction
 
@@ -129,7 +130,7 @@ async def test_journey_event_is_typed_and_defaults_to_now(pool: asyncpg.Pool) ->
     assert isinstance(ev, JourneyEvent)
     assert (ev.type, ev.data, ev.interaction_id) == ("bot.collected", {"intent": "refund"}, it.id)
     assert ev.at.tzinfo is not None
-    with pytest.raises(asyncpg.ForeignKeyViolationError):
+    with pytest.raises(RecordNotFound):
         await journey.add_event(pool, uuid.uuid4(), "x", {})
 
 

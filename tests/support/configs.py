@@ -57,6 +57,7 @@ class Config:
     server: dict[str, Any] | None = None  # None: no [server] table at all
     routing: dict[str, Any] | None = None  # None: no [routing] table at all
     identity: dict[str, Any] | None = None  # None: no [identity] table at all
+    retention: dict[str, Any] | None = None  # None: no [retention] table at all
     presence: dict[str, Any] | None = None  # None: no [presence] table at all
     queues: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
@@ -71,6 +72,9 @@ class Config:
 
     def with_identity(self, **settings: Any) -> Config:
         return replace(self, identity={**(self.identity or {}), **settings})
+
+    def with_retention(self, **settings: Any) -> Config:
+        return replace(self, retention={**(self.retention or {}), **settings})
 
     def with_presence(self, **settings: Any) -> Config:
         return replace(self, presence={**(self.presence or {}), **settings})
@@ -105,6 +109,8 @@ class Config:
             parts.append(_table("[routing]", self.routing))
         if self.identity is not None:
             parts.append(_table("[identity]", self.identity))
+        if self.retention is not None:
+            parts.append(_table("[retention]", self.retention))
         if self.presence is not None:
             parts.append(_table("[presence]", self.presence))
         parts += [_table("[[queues]]", q) for q in self.queues]

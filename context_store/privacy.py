@@ -83,6 +83,7 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
             "notes": await conn.fetchval(q("customer_erase_notes"), cid),
             "interactions": await conn.fetchval(q("customer_erase_interactions"), cid),
             "journey_events": await conn.fetchval(q("customer_erase_journey"), cid),
+            "survey_comments": await conn.fetchval(q("customer_erase_survey_comments"), cid),
             "identities": await conn.fetchval(q("customer_erase_identities"), cid),
             "possible_matches": await conn.fetchval(q("customer_erase_possible_matches"), cid),
             "merged_customers": await conn.fetchval(q("customer_erase_merged"), cid),

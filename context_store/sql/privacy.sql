@@ -43,6 +43,14 @@ WITH done AS (
 )
 SELECT count(*) FROM done;
 
+-- name: customer_erase_survey_comments
+-- Blank what the customer wrote with their survey answers; the kind and score stay for the reports.
+-- $1 customer_id
+WITH done AS (
+    UPDATE surveys SET comment = NULL WHERE customer_id = $1 AND comment IS NOT NULL RETURNING interaction_id
+)
+SELECT count(*) FROM done;
+
 -- name: customer_erase_journey
 -- $1 customer_id
 WITH done AS (DELETE FROM journey_events WHERE customer_id = $1 RETURNING id)
@@ -139,6 +147,11 @@ SELECT json_build_object(
         SELECT id, customer_id, other_customer_id, reason, matched, merged_by, merged_at, unmerged_by,
                unmerged_at
         FROM customer_merges WHERE customer_id = c.id OR other_customer_id = c.id) g), '[]'),
+    'surveys', COALESCE((SELECT json_agg(v ORDER BY v.answered_at, v.interaction_id) FROM (
+        SELECT interaction_id, kind, score, comment, answered_at FROM surveys WHERE customer_id = c.id) v), '[]'),
+    'survey_requests', COALESCE((SELECT json_agg(v ORDER BY v.sent_at, v.interaction_id) FROM (
+        SELECT interaction_id, kind, channel, sent_at, closed_at
+        FROM survey_requests WHERE customer_id = c.id) v), '[]'),
     'erasures', COALESCE((SELECT json_agg(r ORDER BY r.erased_at, r.id) FROM (
         SELECT id, erased_by, erased_at, counts FROM erasures WHERE customer_id = c.id) r), '[]')
 )::text AS record

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -185,6 +186,9 @@ async def test_call_then_escalated_chat_reaches_agent_b_with_the_call_note(
         await expect(offer).to_contain_text("support")
         await expect(offer).to_contain_text("billing ≥ 1")
         await expect(offer).to_contain_text("Intent: billing")
+        # the short form of the router's why: the queue's strategy and how many agents it weighed
+        await expect(offer.locator(".offer-why")).to_contain_text("longest idle")
+        await expect(offer.locator(".offer-why")).to_contain_text(re.compile(r"1 of \d+ agents?"))
         await expect(offer.locator(".offer-left")).to_contain_text("left")
         await a.keyboard.press("Alt+a")  # accept from the keyboard
 

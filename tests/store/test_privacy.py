@@ -73,6 +73,16 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
         await privacy.erase(pool, cid, "admin:t1")
     assert (await customers.get(pool, cid)).phone == "+15550141"  # type: ignore[union-attr]
     await pool.execute("UPDATE interactions SET status = 'completed', ended_at = now() WHERE id = $1", it.id)
+    await pool.execute(
+        "INSERT INTO surveys (interaction_id, customer_id, kind, score, comment) VALUES ($1, $2, 'nps', 3, $3)",
+        it.id,
+        cid,
+        "the passport desk was rude",
+    )
+    before = json.loads(await privacy.export_json(pool, cid) or "{}")
+    assert [(v["kind"], v["score"], v["comment"]) for v in before["surveys"]] == [
+        ("nps", 3, "the passport desk was rude")
+    ]
 
     erased = await privacy.erase(pool, cid, "admin:t1")
     assert erased is not None and erased.new
@@ -82,6 +92,7 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
         "notes": 1,
         "interactions": 1,
         "journey_events": 2,  # interaction.created and the page view
+        "survey_comments": 1,
         "identities": 1,
         "possible_matches": 1,
         "merged_customers": 0,
@@ -99,6 +110,8 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
         (str(it.id), "completed", "support")
     ]
     assert export["erasures"][0]["erased_by"] == "admin:t1"
+    # the survey's comment is the customer's words; its score stays for the reports
+    assert [(v["kind"], v["score"], v["comment"]) for v in export["surveys"]] == [("nps", 3, None)]
     # the other customer no longer points at the erased one
     assert await customers.possible_matches(pool, other) == []
     # again: nothing changes, the first erasure is answered

@@ -199,6 +199,8 @@ export class OfferList {
             : h("span", { class: "muted", text: "any agent of this queue" }),
           otherReasons.map(([k, v]) => h("span", { class: "chip", text: `${humanize(k)}: ${formatValue(v)}` })),
         ),
+        offer.why ? h("dt", { text: "Routing" }) : null,
+        offer.why ? h("dd", { class: "offer-why", text: whyShort(offer.why) }) : null,
         attrs.length ? h("dt", { class: "extra", text: "Collected" }) : null,
         attrs.length
           ? h("dd", { class: "chips extra" }, attrs.map(([k, v]) => h("span", { class: "chip attr", text: `${humanize(k)}: ${formatValue(v)}` })))
@@ -233,6 +235,24 @@ export function customerName(offerOrWork) {
   const c = offerOrWork.context && offerOrWork.context.customer;
   const it = offerOrWork.interaction;
   return (c && (c.name || c.email || c.phone)) || (it && it.from_value) || "Unknown customer";
+}
+
+const STRATEGY_WORDS = {
+  longest_idle: "longest idle",
+  most_skilled: "most skilled",
+  least_occupied: "least occupied",
+};
+
+/** The short form of the router's `why`: the strategy, the widening step in force, a preference, and how
+ * many agents were weighed, e.g. "most skilled · score 9 · step 1 · preferred agent · 1 of 3 agents". */
+export function whyShort(why) {
+  const parts = [STRATEGY_WORDS[why.strategy] || humanize(String(why.strategy || "routed"))];
+  if (why.score !== undefined && why.score !== null && why.strategy !== "longest_idle") parts.push(`score ${formatValue(why.score)}`);
+  const step = why.step && why.step.index;
+  if (step) parts.push(`widened: step ${step}`);
+  if (why.preference_applied) parts.push("preferred agent");
+  if (why.considered) parts.push(`1 of ${why.considered} agent${why.considered === 1 ? "" : "s"}`);
+  return parts.join(" · ");
 }
 
 function offerPreview(it) {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo

@@ -74,7 +74,8 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
     assert (await customers.get(pool, cid)).phone == "+15550141"  # type: ignore[union-attr]
     await pool.execute("UPDATE interactions SET status = 'completed', ended_at = now() WHERE id = $1", it.id)
     await pool.execute(
-        "INSERT INTO surveys (interaction_id, customer_id, kind, score, comment) VALUES ($1, $2, 'nps', 3, $3)",
+        "INSERT INTO surveys (interaction_id, customer_id, kind, score, comment)"
+        " VALUES ($1, $2, 'nps', 3, $3)",
         it.id,
         cid,
         "the passport desk was rude",

@@ -267,6 +267,16 @@ class StateFrame(BaseModel):
     reason: str = Field(default="", description='the not-ready reason ("" when none), e.g. `missed`')
 
 
+class WhisperFrame(BaseModel):
+    """A supervisor's coaching for this agent about work it holds: shown apart, never sent on."""
+
+    type: Literal["whisper"] = "whisper"
+    interaction_id: str
+    body: str
+    by: str = Field(description="the supervisor's role, and token id when it has one")
+    at: float = Field(description="seconds since the epoch")
+
+
 class Ack(BaseModel):
     type: Literal["ack"] = "ack"
     ref: str | None = None
@@ -279,6 +289,38 @@ class Error(BaseModel):
     detail: str
     ref: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+# ---------------------------------------------------------------- supervisor → server
+
+
+class Watch(_Frame):
+    """Follow a live interaction: every event about it (messages both ways, notes, state changes) comes
+    as a ``watched`` frame until ``unwatch`` or the socket closes. Nobody else is told; it is audited."""
+
+    type: Literal["watch"]
+    interaction_id: Id
+    ref: Ref = None
+
+
+class Unwatch(_Frame):
+    type: Literal["unwatch"]
+    interaction_id: Id
+    ref: Ref = None
+
+
+class Whisper(_Frame):
+    """Coach the agent holding the interaction: a ``whisper`` frame reaches that agent only (never the
+    customer), and the text is kept in the interaction's audit as a coaching note."""
+
+    type: Literal["whisper"]
+    interaction_id: Id
+    body: Annotated[CustomerText, Field(min_length=1, max_length=10_000)]
+    ref: Ref = None
+
+
+SupervisorClientFrame = Annotated[Watch | Unwatch | Whisper | Ping, Field(discriminator="type")]
+supervisor_client_frame: TypeAdapter[Any] = TypeAdapter(SupervisorClientFrame)
 
 
 # ---------------------------------------------------------------- server → supervisor
@@ -335,6 +377,17 @@ class EventFrame(BaseModel):
     data: dict[str, Any]
 
 
+class Watched(BaseModel):
+    """An event about an interaction this supervisor watches: ``kind`` and ``data`` as on the stream
+    (``message`` with the message of either side, ``note``, ``work_ended``, ``customer_left``…)."""
+
+    type: Literal["watched"] = "watched"
+    event_id: str
+    interaction_id: str
+    kind: str
+    data: dict[str, Any]
+
+
 # ---------------------------------------------------------------- the protocols, side by side
 
 # Every frame each side of each socket sends; the AsyncAPI document (``GET /v1/asyncapi.json``) is
@@ -364,15 +417,17 @@ AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     StateFrame,
     ContextFrame,
     TransferFailed,
+    WhisperFrame,
     Ack,
     Error,
 )
-SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Ping,)
+SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Ping)
 SUPERVISOR_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     SupervisorSnapshot,
     QueueUpdate,
     AgentUpdate,
     EventFrame,
+    Watched,
     Ack,
     Error,
 )

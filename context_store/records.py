@@ -322,6 +322,78 @@ class TokenInfo:
     source: str
 
 
+# ---------------------------------------------------------------- quality and supervision
+
+
+@dataclass(frozen=True, slots=True)
+class QualityForm:
+    """A review form of a routing domain: ``questions`` is the list the router validated (each with
+    ``id``, ``text``, ``weight``, ``scale``, ``critical``)."""
+
+    id: str
+    name: str | None
+    questions: list[Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReview:
+    """One scored review of an interaction, with the form as it was scored."""
+
+    id: uuid.UUID
+    interaction_id: uuid.UUID
+    form_id: str
+    form: JSONObject
+    reviewer_role: str
+    reviewer_id: str | None
+    agent_id: str | None
+    queue_id: str
+    answers: JSONObject
+    score: float
+    critical_failed: bool
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReportRow:
+    """Reviews of one agent or one queue over a range: count, mean score, critical failures."""
+
+    key: str | None
+    reviews: int
+    average_score: float
+    min_score: float
+    max_score: float
+    critical_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class SampledInteraction:
+    """A completed interaction drawn for review, and how many reviews it already has."""
+
+    interaction_id: uuid.UUID
+    agent_id: str
+    customer_id: uuid.UUID
+    channel: str
+    queue_id: str
+    ended_at: datetime
+    reviews: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """A supervisor's action in an interaction: who (role and token or agent id), what, when."""
+
+    id: int
+    interaction_id: uuid.UUID
+    action: str
+    actor_role: str
+    actor_id: str | None
+    detail: JSONObject
+    at: datetime
+
+
 # ---------------------------------------------------------------- webhooks
 
 
@@ -428,6 +500,24 @@ class StateChange:
     state: str
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRow:
+    """An interaction of one status with its customer's name and the time since it was assigned."""
+
+    id: uuid.UUID
+    channel: str
+    queue_id: str
+    status: str
+    agent_id: str | None
+    customer_id: uuid.UUID
+    customer_name: str | None
+    from_value: str | None
+    subject: str | None
+    created_at: datetime
+    assigned_at: datetime | None
+    seconds_in_work: float | None
 
 
 @dataclass(frozen=True, slots=True)

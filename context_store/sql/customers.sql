@@ -77,6 +77,9 @@ SELECT json_build_object(
                COALESCE((SELECT json_agg(n ORDER BY n.created_at) FROM (
                    SELECT id, interaction_id, agent_id, body, created_at
                    FROM notes WHERE interaction_id = it.id) n), '[]') AS notes,
+               COALESCE((SELECT json_agg(r ORDER BY r.created_at, r.id) FROM (
+                   SELECT id, form_id, score, critical_failed, created_at
+                   FROM quality_reviews WHERE interaction_id = it.id) r), '[]') AS reviews,
                (SELECT json_build_object('kind', s.kind, 'score', s.score, 'comment', s.comment,
                                          'answered_at', s.answered_at)
                 FROM surveys s WHERE s.interaction_id = it.id) AS survey

@@ -223,6 +223,17 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
+class ReviewSummary(BaseModel):
+    """A quality review as the interaction and the context record show it (the whole review, answers
+    included, is ``GET /v1/interactions/{id}/reviews``)."""
+
+    id: str
+    form_id: str
+    score: float = Field(description="0-100: weighted answers; 0 when a critical question failed")
+    critical_failed: bool
+    created_at: datetime
+
+
 class InteractionOut(BaseModel):
     id: str
     customer_id: str
@@ -247,6 +258,9 @@ class InteractionOut(BaseModel):
     from_value: str | None = None
     messages: list[MessageOut] = Field(default_factory=list)
     notes: list[NoteOut] = Field(default_factory=list)
+    reviews: list[ReviewSummary] = Field(
+        default_factory=list, description="quality reviews of the interaction, oldest first"
+    )
     position: int | None = Field(default=None, description="live: 1-based place in the queue while waiting")
     estimated_wait_seconds: float | None = None
     agent_address: str | None = Field(default=None, description="live: the assigned agent's voice address")

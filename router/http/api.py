@@ -9,14 +9,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
-from context_store import customers, interactions, journey, messages, privacy, routing
+from context_store import customers, interactions, journey, messages, privacy, quality, routing
 from context_store import tokens as token_store
 from context_store.db import parse_uuid, ping
 from context_store.errors import Duplicate, RecordNotFound
@@ -28,7 +27,6 @@ from router.contracts import (
     AgentConfig,
     AgentLive,
     AgentOut,
-    BodyError,
     Channel,
     ChannelInfo,
     ContextRecord,
@@ -48,6 +46,7 @@ from router.contracts import (
     Meta,
     QueueConfig,
     QueueOut,
+    ReviewSummary,
     Role,
     RoutingDecision,
     RoutingJourney,
@@ -60,12 +59,12 @@ from router.contracts import (
     TokenOut,
     TokenState,
     UnmergeIn,
-    parse_json,
     unstorable_path,
-    validation_errors,
 )
-from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError, Undecodable
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError
+from router.http.common import body, ok
 from router.http.openapi import openapi_document
+from router.http.quality import QualityHandlers
 from router.http.routes import HTTP_ROUTES, route_defs
 from router.metrics import CONTENT_TYPE, METRICS, METRICS_LEASE_MS, Deployment, Metrics, QueueToday
 from router.node import NODE, Node
@@ -82,8 +81,6 @@ from router.service.reports import REPORTS, kpi_csv, parse_query
 from router.service.surveys import SURVEYS
 
 log = structlog.get_logger("router.http.api")
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def problem(
@@ -135,26 +132,6 @@ async def problem_middleware(
         return problem(500, "Internal error", "the error was logged", code="internal")
 
 
-async def body(request: web.Request, model: type[M]) -> M:
-    """The request's body as ``model``: 400 when it cannot be decoded, 422 when it is not acceptable JSON
-    (``NaN``, nesting past ``MAX_JSON_DEPTH``) or does not fit the model (each error names its field)."""
-    try:
-        raw = await request.read()
-    except web.RequestPayloadError as exc:
-        raise Undecodable(f"the body cannot be read: {' '.join(str(exc).split())}") from exc
-    try:
-        data = parse_json(raw)
-    except BodyError as exc:
-        if not exc.decodable:
-            raise Undecodable(str(exc)) from exc
-        raise BadRequest(str(exc)) from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errs = validation_errors(exc)
-        raise BadRequest(f"{len(errs)} invalid field(s)", errors=errs) from exc
-
-
 def token_info_out(t: TokenInfo, now: datetime) -> TokenInfoOut:
     """A stored token as listed: what it is and whether it works, never its secret nor its hash."""
     if t.revoked_at is not None:
@@ -193,20 +170,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
     return at
 
 
-def ok(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.Response:
-    if isinstance(model, BaseModel):
-        text = model.model_dump_json(by_alias=True)
-    else:
-        text = json.dumps(
-            [m.model_dump(mode="json") if isinstance(m, BaseModel) else m for m in model]
-            if isinstance(model, list)
-            else model,
-            default=str,
-        )
-    return web.Response(text=text, status=status, content_type="application/json")
-
-
-class API:
+class API(QualityHandlers):
     """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
@@ -294,7 +258,9 @@ class API:
     async def find_interaction(self, request: web.Request) -> web.Response:
         """An interaction by its provider id: ``?channel=voice&external_id=CA…`` (a stateless adapter finds
         the call a status callback is about)."""
-        await self.who(request, Role.adapter, Role.supervisor)
+        principal = await self.who(request, Role.adapter, Role.supervisor)
+        if "status" in request.query:
+            return await self.live_interactions(request, principal)
         channel, external_id = request.query.get("channel"), request.query.get("external_id")
         if not channel or not external_id:
             raise BadRequest(
@@ -331,7 +297,19 @@ class API:
     async def get_interaction(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.adapter, Role.supervisor, Role.agent)
         detail = await self._interaction_for(request, principal)
-        return ok(await self._live_view(detail))
+        out = await self._live_view(detail)
+        found = await quality.reviews_of_interaction(self.pool, self.engine.namespace, detail.interaction.id)
+        out.reviews = [
+            ReviewSummary(
+                id=str(r.id),
+                form_id=r.form_id,
+                score=r.score,
+                critical_failed=r.critical_failed,
+                created_at=r.created_at,
+            )
+            for r in found
+        ]
+        return ok(out)
 
     async def get_routing(self, request: web.Request) -> web.Response:
         principal = await self.who(request, Role.supervisor, Role.agent)

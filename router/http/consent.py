@@ -18,7 +18,7 @@ from router.config import SETTINGS
 from router.contracts import Role
 from router.contracts.consent import CONSENT_CHANNELS, ConsentEntry, ConsentIn, ConsentOut
 from router.errors import BadRequest, NotFound
-from router.http.api import body, ok
+from router.http.common import body, ok
 from router.http.routes import CONSENT_ROUTES, route_defs
 from router.routing.engine import ENGINE
 from router.service import auth

@@ -27,8 +27,8 @@ from router.contracts.webhooks import (
     parse_event_id,
 )
 from router.errors import BadRequest, NotFound
-from router.http.api import body, ok
 from router.http.asyncapi import asyncapi_document
+from router.http.common import body, ok
 from router.http.routes import INTEGRATION_ROUTES, route_defs
 from router.routing.engine import ENGINE
 from router.service import auth

@@ -35,6 +35,9 @@ def _schema_keys(routes: tuple[Route, ...]) -> list[tuple[type[BaseModel], JsonS
         if r.body is not None:
             keys.add((r.body, "validation"))
         keys |= {(reply.model, "serialization") for reply in r.responses.values() if reply.model is not None}
+        keys |= {
+            (reply.or_many, "serialization") for reply in r.responses.values() if reply.or_many is not None
+        }
     return sorted(keys, key=lambda k: (k[0].__name__, k[1]))
 
 
@@ -43,8 +46,11 @@ def _content(reply: Reply, refs: Refs) -> Any:
         return {PROBLEM: {"schema": refs[(c.Problem, "serialization")]}}
     if reply.model is not None:
         schema = refs[(reply.model, "serialization")]
-        body = {"type": "array", "items": schema} if reply.many else schema
-        content = {"application/json": {"schema": body}}
+        if reply.many:
+            schema = {"type": "array", "items": schema}
+        if reply.or_many is not None:
+            schema = {"oneOf": [schema, {"type": "array", "items": refs[(reply.or_many, "serialization")]}]}
+        content = {"application/json": {"schema": schema}}
         if reply.media_type is not None:  # the same answer in another form, when asked for (CSV)
             content[reply.media_type] = {"schema": dict(reply.schema or {})}
         return content

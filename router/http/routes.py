@@ -40,6 +40,7 @@ class Reply:
     problem: bool = False
     media_type: str | None = None
     schema: Mapping[str, Any] | None = None
+    or_many: type[BaseModel] | None = None  # the other shape of this answer: a JSON array of this model
 
 
 @dataclass(frozen=True)
@@ -212,13 +213,41 @@ HTTP_ROUTES: tuple[Route, ...] = (
         "Find an interaction by its provider id",
         tag="interactions",
         roles=(ADAPTER, SUPERVISOR),
-        params=(CHANNEL, Param("external_id", "query", "the provider's id of the interaction")),
+        params=(
+            Param(
+                "channel",
+                "query",
+                "the interaction's channel (with `external_id`)",
+                required=False,
+                schema={"type": "string", "enum": [ch.value for ch in c.Channel]},
+            ),
+            Param("external_id", "query", "the provider's id of the interaction", required=False),
+            Param(
+                "status",
+                "query",
+                "list the interactions of this domain in this status instead (supervisors and admins)",
+                required=False,
+                schema={"type": "string", "enum": ["queued", "assigned", "wrapup"]},
+            ),
+        ),
         description="A stateless adapter finds the interaction a provider callback is about"
-        " (`?channel=voice&external_id=CA…`).",
-        ok={200: _json("The interaction, with its messages, notes and live position.", c.InteractionOut)},
+        " (`?channel=voice&external_id=CA…`). With `?status=assigned` a supervisor lists the live"
+        " interactions (the wallboard's watch list): agent, channel, customer and time in work, longest in"
+        " work first (at most 500).",
+        ok={
+            200: Reply(
+                "The interaction, with its messages, notes and live position; with `status`, the list.",
+                model=c.InteractionOut,
+                or_many=c.LiveInteraction,
+            )
+        },
         errors={
+            403: _problem("The token's role is not admitted, or an adapter token asks for a `status` list."),
             404: _problem("No interaction of this channel in this routing domain has this provider id."),
-            422: _problem("`channel` or `external_id` is missing, or holds a NUL or a lone surrogate."),
+            422: _problem(
+                "Neither `status` nor both `channel` and `external_id` are given, a value is not one of its"
+                " kind, or holds a NUL or a lone surrogate."
+            ),
         },
     ),
     _route(
@@ -285,6 +314,165 @@ HTTP_ROUTES: tuple[Route, ...] = (
         " as usual. Ending an interaction that is already over changes nothing and answers it.",
         ok={200: _json("The interaction after the end (without messages and notes).", c.InteractionOut)},
         errors={404: NO_INTERACTION, 409: _problem("The interaction changed concurrently: retry.")},
+    ),
+    # quality and supervision
+    _route(
+        "PUT",
+        "/v1/quality/forms/{id}",
+        "put_quality_form",
+        "Create or replace a quality review form",
+        tag="quality",
+        roles=(ADMIN,),
+        body=c.QualityFormIn,
+        description="Questions, each with a `weight` (its share of the score), a `scale` (answers are"
+        " 0..scale) and a `critical` flag (a critical question answered 0 scores the whole review 0)."
+        " Replacing a form never changes the scores of reviews already made (each keeps its form).",
+        ok={
+            201: _json("The form was created.", c.QualityFormOut),
+            200: _json("The form was replaced.", c.QualityFormOut),
+        },
+        errors={
+            422: _problem(
+                "The id or the body is invalid (a weight out of (0, 100], a scale out of 1..10, a question"
+                " id repeated); `errors` lists the failing fields."
+            )
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/quality/forms",
+        "list_quality_forms",
+        "Every quality review form",
+        tag="quality",
+        roles=(SUPERVISOR,),
+        ok={200: _json("The forms, sorted by id.", c.QualityFormOut, many=True)},
+    ),
+    _route(
+        "GET",
+        "/v1/quality/forms/{id}",
+        "get_quality_form",
+        "One quality review form",
+        tag="quality",
+        roles=(SUPERVISOR,),
+        ok={200: _json("The form.", c.QualityFormOut)},
+        errors={404: _problem("No form has this id.")},
+    ),
+    _route(
+        "POST",
+        "/v1/interactions/{id}/reviews",
+        "post_review",
+        "Score a completed interaction against a form",
+        tag="quality",
+        roles=(SUPERVISOR,),
+        body=c.ReviewIn,
+        description="Every question of the form is answered (0..its scale). The score is"
+        " 100 * Σ(weight * answer / scale) / Σ weight, two decimals; 0 with `critical_failed` when a"
+        " critical question is answered 0. The review is stored with the interaction (its context record"
+        " shows it, its agent reads it) and recorded in the interaction's audit.",
+        ok={201: _json("The review, scored.", c.ReviewOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem("The interaction is not completed (waiting, with an agent, in wrap-up or ended)."),
+            422: _problem(
+                "The body does not match the model, names no form, or its answers do not fit the form (an"
+                " unanswered question, an unknown one, an answer above its scale)."
+            ),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/interactions/{id}/reviews",
+        "list_reviews",
+        "The quality reviews of an interaction",
+        tag="quality",
+        roles=(SUPERVISOR, AGENT),
+        description="An agent token reads the reviews of interactions it handled only.",
+        ok={200: _json("The reviews, oldest first.", c.ReviewOut, many=True)},
+        errors={
+            403: _problem("The token's role is not admitted, or an agent token asks about another's work."),
+            404: NO_INTERACTION,
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/agents/{id}/reviews",
+        "list_agent_reviews",
+        "The quality reviews of an agent's work",
+        tag="quality",
+        roles=(SUPERVISOR, AGENT),
+        description="An agent token reads its own reviews only (the desktop's quality panel).",
+        ok={200: _json("The reviews, newest first (at most 200).", c.ReviewOut, many=True)},
+        errors={
+            403: _problem("The token's role is not admitted, or an agent token asks about another agent."),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/reports/quality",
+        "quality_report",
+        "Quality scores by agent or queue over a range",
+        tag="quality",
+        roles=(SUPERVISOR,),
+        params=(
+            Param("from", "query", "start of the range (ISO 8601 date or date-time; UTC unless it says)"),
+            Param("to", "query", "end of the range, excluded (ISO 8601 date or date-time)"),
+            Param(
+                "group_by",
+                "query",
+                "`agent` (the agent who handled the interaction) or `queue` (its queue)",
+                required=False,
+                schema={"type": "string", "enum": ["agent", "queue"], "default": "agent"},
+            ),
+        ),
+        description="The reviews made in [from, to): per agent or queue, their count, mean, lowest and"
+        " highest score and how many failed a critical question.",
+        ok={200: _json("The report.", c.QualityReport)},
+        errors={
+            422: _problem(
+                "`from` or `to` is missing or not ISO 8601, `to` is not after `from`, or"
+                " `group_by` is neither agent nor queue."
+            )
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/quality/sample",
+        "quality_sample",
+        "A random sample of completed interactions per agent for review",
+        tag="quality",
+        roles=(SUPERVISOR,),
+        params=(
+            Param(
+                "week",
+                "query",
+                "an ISO week (`2026-W48`, Monday to Monday UTC); this week when absent",
+                required=False,
+                schema={"type": "string", "pattern": r"^\d{4}-W\d{2}$"},
+            ),
+            Param(
+                "per_agent",
+                "query",
+                "how many interactions to draw per agent (1..50, default 5)",
+                required=False,
+                schema={"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+            ),
+        ),
+        description="Up to `per_agent` interactions of each agent that were completed in the week, drawn"
+        " at random on every call; each says how many reviews it has already.",
+        ok={200: _json("The sample, by agent.", c.QualitySample)},
+        errors={422: _problem("`week` is not an ISO week or `per_agent` is out of 1..50.")},
+    ),
+    _route(
+        "GET",
+        "/v1/interactions/{id}/audit",
+        "list_audit",
+        "What supervisors did in an interaction",
+        tag="quality",
+        roles=(SUPERVISOR,),
+        description="Every watch, unwatch, whisper, barge, take over and review, with who (`actor_role`,"
+        " `actor_id`: the token's id, none for the settings' admin token) and when.",
+        ok={200: _json("The audit entries, oldest first.", c.AuditEntryOut, many=True)},
+        errors={404: NO_INTERACTION},
     ),
     _route(
         "POST",
@@ -914,10 +1102,10 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         websocket=True,
         description="JSON frames with a `type` (`agent_desktop/frames.py`). The server sends `hello`,"
         " `offer`, `offer_revoked`, `assigned`, `context`, `message`, `message_status`,"
-        " `interaction_ended`, `wrapup_ended`, `state`, `ack` and `error`. The agent sends `set_state`,"
-        " `accept`, `reject`, `send_message`, `add_note`, `complete`, `transfer`, `end_wrapup`,"
-        " `link_customer` and `ping`. A malformed or refused frame gets an `error` frame and the socket"
-        " stays open.",
+        " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `ack` and"
+        " `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`, `add_note`,"
+        " `complete`, `transfer`, `end_wrapup`, `link_customer` and `ping`. A malformed or refused frame"
+        " gets an `error` frame and the socket stays open.",
         ok=_UPGRADE,
         errors={
             403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),
@@ -949,7 +1137,10 @@ SOCKET_ROUTES: tuple[Route, ...] = (
             ),
         ),
         description="A `snapshot` frame (every queue's statistics, every agent's state and load), then"
-        " `queue` and `agent` frames whenever an event touches them. The client sends only `ping`.",
+        " `queue` and `agent` frames whenever an event touches them. The client sends `ping`, and `watch`"
+        " / `unwatch` (`interaction_id`) to follow one live interaction: every event about it comes as a"
+        " `watched` frame (audited; neither agent nor customer is told); `whisper` (`interaction_id`,"
+        " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit.",
         ok=_UPGRADE,
     ),
 )

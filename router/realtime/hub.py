@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -82,6 +82,7 @@ class AgentSession:
 class SupervisorSession:
     outbox: Outbox
     raw_events: bool = False
+    watching: set[str] = field(default_factory=set)  # interaction ids followed with ``watch``
 
     def send(self, frame: BaseModel) -> None:
         self.outbox.put(frame.model_dump_json())
@@ -358,6 +359,12 @@ class Hub:
             )
         elif kind == "work_ended" and session is not None and data.get("reason") != "transferred":
             session.send(frames.WrapupEnded(interaction_id=data["interaction_id"]))
+        elif kind == "whisper" and session is not None:
+            session.send(
+                frames.WhisperFrame(
+                    interaction_id=data["interaction_id"], body=data["body"], by=data["by"], at=data["at"]
+                )
+            )
         elif kind == "message_status" and session is not None:
             session.send(frames.MessageStatusFrame.model_validate(data))
         elif kind == "agent" and agent_id:
@@ -385,6 +392,15 @@ class Hub:
             self._dirty_agents.add(agent_id)
         if self.supervisors and (self._dirty_queues or self._dirty_agents):
             self._wake.set()
+        interaction_id = data.get("interaction_id")
+        watchers = (
+            [sup for sup in self.supervisors if interaction_id in sup.watching] if interaction_id else []
+        )
+        if watchers:
+            watched = frames.Watched(event_id=event_id, interaction_id=interaction_id, kind=kind, data=data)
+            text = watched.model_dump_json()
+            for sup in watchers:
+                sup.send_text(text)
         watching = [sup for sup in self.supervisors if sup.raw_events]
         if watching:
             text = frames.EventFrame(event_id=event_id, kind=kind, data=data).model_dump_json()

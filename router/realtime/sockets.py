@@ -22,10 +22,19 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
-from context_store.db import ping
+from context_store import interactions, quality
+from context_store.db import parse_uuid, ping
 from router.backends import UNAVAILABLE
-from router.contracts import Channel, Role, Why, parse_json, strip_unstorable, validation_errors
-from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
+from router.contracts import (
+    Channel,
+    InteractionStatus,
+    Role,
+    Why,
+    parse_json,
+    strip_unstorable,
+    validation_errors,
+)
+from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
@@ -33,7 +42,7 @@ from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.service import merges
-from router.service.auth import TokenCache, authenticate
+from router.service.auth import Principal, TokenCache, authenticate
 from router.service.outbound import Outbound
 from router.service.presence import Presence
 from router.service.work import Work
@@ -365,20 +374,70 @@ class Sockets:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT or sup.outbox.closing:
                     continue
-                try:
-                    raw = parse_frame(msg.data)
-                except ValueError:
-                    raw = None
-                if isinstance(raw, dict) and raw.get("type") == "ping":
-                    ref = strip_unstorable(raw["ref"])[:100] if isinstance(raw.get("ref"), str) else None
-                    sup.send(frames.Ack(ref=ref))
-                else:
-                    detail = "the supervisor socket takes only ping frames; it pushes the rest"
-                    sup.send(frames.Error(code="invalid_frame", detail=detail))
+                await self._supervisor_frame(sup, principal, msg.data)
         finally:
             self.hub.supervisors.discard(sup)
             await outbox.wait_closed()
         return ws
+
+    async def _supervisor_frame(self, sup: SupervisorSession, principal: Principal, text: str) -> None:
+        """``watch``, ``unwatch`` or ``ping``: answered with an ``ack`` or an ``error``; the socket stays
+        open whatever the frame."""
+        ref: str | None = None
+        try:
+            raw = parse_frame(text)
+            if isinstance(raw, dict) and isinstance(raw.get("ref"), str):
+                ref = strip_unstorable(raw["ref"])[:100]
+            frame = frames.supervisor_client_frame.validate_python(raw)
+        except ValueError as exc:
+            if isinstance(exc, ValidationError):
+                detail, errs = "malformed frame", validation_errors(exc)
+            else:
+                detail, errs = f"malformed frame: {exc}", None
+            sup.send(frames.Error(code="invalid_frame", detail=detail, ref=ref, errors=errs))
+            return
+        if isinstance(frame, frames.Ping):
+            sup.send(frames.Ack(ref=ref))
+            return
+        try:
+            iid = parse_uuid(frame.interaction_id)
+            it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
+            if it is None:
+                raise NotFound(f"interaction {frame.interaction_id} not found")
+            recorded: dict[str, Any] = {}
+            if isinstance(frame, frames.Watch):
+                sup.watching.add(str(it.id))
+            elif isinstance(frame, frames.Unwatch):
+                sup.watching.discard(str(it.id))
+            elif it.status not in (InteractionStatus.assigned, InteractionStatus.wrapup) or not it.agent_id:
+                raise Conflict(f"no agent holds interaction {it.id} (it is {it.status})")
+            else:
+                recorded = {"body": frame.body, "agent_id": it.agent_id}
+            actor = principal.token_id
+            await quality.audit(
+                self.pool, self.engine.namespace, it.id, frame.type, principal.role.value, actor, recorded
+            )
+            if isinstance(frame, frames.Whisper):
+                # the agent's desktop only: a whisper event names no customer-facing route
+                by = principal.role.value + (f":{actor}" if actor else "")
+                await events.publish(
+                    self.engine,
+                    "whisper",
+                    {
+                        "interaction_id": str(it.id),
+                        "agent_id": it.agent_id,
+                        "body": frame.body,
+                        "by": by,
+                        "at": time.time(),
+                    },
+                )
+        except REFUSED as exc:
+            if isinstance(exc, OmnirouteError):
+                sup.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
+            else:
+                sup.send(_unavailable(ref))
+            return
+        sup.send(frames.Ack(ref=ref, result={"interaction_id": str(it.id), "status": it.status}))
 
     async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
         """Replay the events after ``after`` (a valid event id), then the snapshot; from then on

@@ -15,7 +15,7 @@ from typing import Any
 import redis.exceptions
 import structlog
 
-from context_store.records import JourneyEvent, Message, MessageStatus
+from context_store.records import JourneyEvent, Message, MessageStatus, Note
 from router.routing.engine import Engine
 from router.routing.keys import Keys
 
@@ -53,7 +53,7 @@ async def publish_message_status(
     )
 
 
-def jsonable(record: Message | JourneyEvent) -> dict[str, Any]:
+def jsonable(record: Message | Note | JourneyEvent) -> dict[str, Any]:
     """A stored record as JSON data: timestamps in ISO 8601, UUIDs as strings."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(record):

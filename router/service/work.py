@@ -32,6 +32,7 @@ from router.metrics import Metrics
 from router.routing import events
 from router.routing.directory import Directory, eligible
 from router.routing.engine import Engine
+from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.ingest import Ingest, Preferences
 from router.service.surveys import Surveys
@@ -290,7 +291,12 @@ class Work:
 
     async def add_note(self, agent_id: str, interaction_id: str, body: str) -> Note:
         it = await self._held(agent_id, interaction_id)
-        return await notes.insert(self.pool, it.customer_id, it.id, agent_id, body)
+        note = await notes.insert(self.pool, it.customer_id, it.id, agent_id, body)
+        # for supervisors watching it; `by`, not `agent_id`: the agent's statistics did not change
+        await publish(
+            self.engine, "note", {"interaction_id": str(it.id), "by": agent_id, "note": jsonable(note)}
+        )
+        return note
 
     async def send_message(
         self, agent_id: str, interaction_id: str, body: str, subject: str | None = None

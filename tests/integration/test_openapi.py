@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 43
+    assert len(documented) == 52
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -122,6 +122,10 @@ async def test_roles_named_in_the_document_are_the_roles_admitted(server: TestSe
 # ---------------------------------------------------------------- schemathesis
 
 MAX_EXAMPLES = 25
+# Operations whose success the bounded generation does not reliably reach: a review needs a completed
+# interaction and answers to every question of a stored form, and the known body is one strategy among
+# several (tests/integration/test_quality.py covers the review's successes).
+NEEDS_STATE = {("post", "/v1/interactions/{id}/reviews")}
 # NUL characters are generated in every string (customer text is stored without them, any other field
 # refuses them with a 422). Lone surrogates cannot be: generated strings are sent encoded in UTF-8; the
 # bad-input tests send them as JSON escapes (tests/integration/test_bad_input.py).
@@ -145,10 +149,14 @@ class Known:
 
 
 async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
-    """Alice holds a voice call (her token may read it and its customer, and write in it); a chat waits
-    in its queue (adapters may end it); an inbound message may get delivery reports; a spare token may
-    be revoked; a visitor known only by a page view may be erased."""
+    """Alice completed a call (it may be reviewed) and holds another (her token may read it and its
+    customer, and write in it); a chat waits in its queue (adapters may end it); an inbound message may
+    get delivery reports; a spare token may be revoked; a visitor known only by a page view may be erased."""
     alice = await server.agent("alice")
+    done = await server.ingest(channel="voice", **{"from": {"kind": "phone", "value": "+15550009"}})
+    await alice.accept_next()
+    ack = await alice.call({"type": "complete", "interaction_id": done["id"]})
+    assert ack["type"] == "ack", ack
     call = await server.ingest(
         channel="voice", attributes={"intent": "billing"}, **{"from": {"kind": "phone", "value": "+15550001"}}
     )
@@ -173,6 +181,13 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         status, hook = await server.request("POST", "/v1/webhooks", hook_body, token=server.admin_token)
         assert status == 201, hook
         hooks.append(hook["id"])
+    form = {"questions": [{"id": "greeting", "text": "Greeted", "weight": 1, "scale": 5}]}
+    # generated PUTs replace the form at the known id; reviews name another one, which nothing changes
+    for form_id in ("standard", "reviewed"):
+        status, _ = await server.request(
+            "PUT", f"/v1/quality/forms/{form_id}", form, token=server.admin_token
+        )
+        assert status == 201
     status, visitor = await server.request(
         "POST",
         "/v1/journey-events",
@@ -218,15 +233,21 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/webhooks/{id}/replay": {"id": hooks[1]},
             "/v1/customers/{id}/merge": {"id": call["customer_id"]},
             "/v1/customers/{id}/unmerge": {"id": call["customer_id"]},
+            "/v1/interactions/{id}/reviews": {"id": done["id"]},
+            "/v1/interactions/{id}/audit": {"id": done["id"]},
+            "/v1/agents/{id}/reviews": {"id": "alice"},
+            "/v1/quality/forms/{id}": {"id": "standard"},
         },
         query={
             "/v1/interactions": {"channel": "voice", "external_id": found["external_id"]},
+            "/v1/reports/quality": {"from": "2026-01-01", "to": "2036-01-01T00:00:00Z"},
             "/v1/reports/kpis": {"from": "2026-01-01", "to": "2026-01-02"},
         },
         body={
             "/v1/webhooks": hook_body,
             "/v1/customers/{id}/merge": {"other_customer_id": extra[0], "reason": "same person"},
             "/v1/customers/{id}/unmerge": {"merge_id": merged["id"]},
+            "/v1/interactions/{id}/reviews": {"form_id": "reviewed", "answers": {"greeting": 3}},
         },
     )
     return known, alice
@@ -246,7 +267,7 @@ def _fuzz(document: dict[str, Any], base_url: str, token: str, known: Known) -> 
                 strategy |= operation.as_strategy(path_parameters=known.path[operation.path])
             if operation.method == "get" and operation.path in known.query:
                 strategy |= operation.as_strategy(query=known.query[operation.path])
-            if operation.method == "post" and operation.path in known.body:
+            if operation.method != "get" and operation.path in known.body:
                 strategy |= operation.as_strategy(
                     path_parameters=known.path.get(operation.path, {}), body=known.body[operation.path]
                 )
@@ -295,7 +316,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 43
+    assert len(seen) == 52
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]
@@ -303,5 +324,5 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
             if admitted:
                 # the generated requests got past authentication, so the rest was exercised
                 assert set(statuses) - {401, 403}, (role, method, path, statuses)
-            if role == "admin" and not op.get("x-websocket"):
+            if role == "admin" and not op.get("x-websocket") and (method, path) not in NEEDS_STATE:
                 assert any(200 <= s < 300 for s in statuses), (method, path, statuses)

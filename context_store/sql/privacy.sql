@@ -152,6 +152,9 @@ SELECT json_build_object(
     'survey_requests', COALESCE((SELECT json_agg(v ORDER BY v.sent_at, v.interaction_id) FROM (
         SELECT interaction_id, kind, channel, sent_at, closed_at
         FROM survey_requests WHERE customer_id = c.id) v), '[]'),
+    'consent', COALESCE((SELECT json_agg(k ORDER BY k.id) FROM (
+        SELECT id, channel, purpose, status, source, evidence, actor, created_at
+        FROM consent_events WHERE customer_id = c.id) k), '[]'),
     'erasures', COALESCE((SELECT json_agg(r ORDER BY r.erased_at, r.id) FROM (
         SELECT id, erased_by, erased_at, counts FROM erasures WHERE customer_id = c.id) r), '[]')
 )::text AS record

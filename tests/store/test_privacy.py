@@ -80,7 +80,13 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
         cid,
         "the passport desk was rude",
     )
+    await pool.execute(
+        "INSERT INTO consent_events (customer_id, channel, purpose, status, source, actor)"
+        " VALUES ($1, 'sms', 'marketing', 'opted_out', 'keyword', 'customer')",
+        cid,
+    )
     before = json.loads(await privacy.export_json(pool, cid) or "{}")
+    assert [(k["channel"], k["status"]) for k in before["consent"]] == [("sms", "opted_out")]
     assert [(v["kind"], v["score"], v["comment"]) for v in before["surveys"]] == [
         ("nps", 3, "the passport desk was rude")
     ]

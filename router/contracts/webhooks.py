@@ -31,6 +31,7 @@ WEBHOOK_TYPES: dict[str, str] = {
     "offer_revoked": "offer.revoked",
     "message": "message.created",
     "message_status": "message.status",
+    "note": "note.created",
     "agent": "agent.state",
     "agent_state": "agent.presence",
     "grace_expired": "agent.grace_expired",
@@ -40,8 +41,9 @@ WEBHOOK_TYPES: dict[str, str] = {
 }
 
 # the stream's event kinds that stay inside the router
-# (`context_changed` tells the desktops holding work of a merged customer to redraw its context)
-INTERNAL_KINDS = frozenset({"config", "token_revoked", "context_changed"})
+# (`context_changed` tells the desktops holding work of a merged customer to redraw its context; a
+# `whisper` is coaching between a supervisor and an agent, kept in the interaction's audit)
+INTERNAL_KINDS = frozenset({"config", "token_revoked", "context_changed", "whisper"})
 
 # `*`, a family (`interaction.*`) or one type (`offer.made`); a family with no type yet (`survey.*`)
 # matches nothing until its events exist

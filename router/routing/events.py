@@ -64,8 +64,9 @@ def jsonable(record: Message | Note | JourneyEvent) -> dict[str, Any]:
     return out
 
 
-TEXT_EVENTS = frozenset({"message", "message_status"})
-"""Event kinds that carry what a person wrote (a message body, a provider's delivery detail)."""
+TEXT_EVENTS = frozenset({"message", "message_status", "note", "whisper"})
+"""Event kinds that carry what a person wrote (a message body, a provider's delivery detail, an agent's
+note, a supervisor's whisper)."""
 
 
 async def forget(engine: Engine, namespace: str, interaction_ids: set[str], page: int = 1000) -> int:

@@ -108,14 +108,19 @@ def test_every_frame_is_named_in_the_right_direction() -> None:
     assert set(get_args(union)) == set(frames.AGENT_CLIENT_FRAMES)
     assert _operation_types(doc, "agent_receive") == {frame_type(m) for m in frames.AGENT_CLIENT_FRAMES}
     assert _operation_types(doc, "agent_send") == {frame_type(m) for m in frames.AGENT_SERVER_FRAMES}
-    assert _operation_types(doc, "supervisor_receive") == {"ping"}
+    (sup_union,) = get_args(frames.SupervisorClientFrame)[:1]
+    assert set(get_args(sup_union)) == set(frames.SUPERVISOR_CLIENT_FRAMES)
+    assert _operation_types(doc, "supervisor_receive") == {
+        frame_type(m) for m in frames.SUPERVISOR_CLIENT_FRAMES
+    }
     assert _operation_types(doc, "supervisor_send") == {
         frame_type(m) for m in frames.SUPERVISOR_SERVER_FRAMES
     }
     # every frame the server builds is one it is documented to send
     built = {getattr(frames, n) for n in frames_built_by_the_server()}
     sent = set(frames.AGENT_SERVER_FRAMES) | set(frames.SUPERVISOR_SERVER_FRAMES)
-    assert {m for m in built if m in typed_frames()} - sent - set(frames.AGENT_CLIENT_FRAMES) == set()
+    received = set(frames.AGENT_CLIENT_FRAMES) | set(frames.SUPERVISOR_CLIENT_FRAMES)
+    assert {m for m in built if m in typed_frames()} - sent - received == set()
     assert {frames.Offer, frames.Hello, frames.EventFrame, frames.QueueUpdate} <= built
     # the names the socket routes' descriptions give are the document's
     assert {"hello", "offer", "wrapup_ended", "snapshot", "event", "error"} <= set(

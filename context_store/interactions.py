@@ -183,6 +183,27 @@ async def requeue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -
     return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id), namespace) is not None
 
 
+async def move_queue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, queue_id: str) -> bool:
+    """The record follows a waiting interaction the live index moved; False if it was not waiting there."""
+    found = await conn.fetchval(q("interaction_move_queue"), as_uuid(interaction_id), namespace, queue_id)
+    return found is not None
+
+
+async def patch_waiting(
+    conn: Conn,
+    namespace: str,
+    interaction_id: uuid.UUID | str,
+    attributes: dict[str, Any],
+    queue_id: str | None,
+) -> bool:
+    """Merge attributes into a waiting interaction (and move its record to ``queue_id`` when given);
+    False when it is not waiting."""
+    found = await conn.fetchval(
+        q("interaction_patch_waiting"), as_uuid(interaction_id), namespace, attributes, queue_id
+    )
+    return found is not None
+
+
 async def wrapup(
     conn: Conn,
     namespace: str,

@@ -279,6 +279,9 @@ class QueueRecord:
     last_agent_seconds: float = 0
     survey: JSONObject | None = None
     """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
+    wait_rules: JSONObject = field(default_factory=dict)
+    """hours, closed_action, closed_queue, overflow, max_waiting, overflow_queue, questions (docs/waiting.md);
+    the defaults are left out"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 52
+    assert len(documented) == 53
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -316,7 +316,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 52
+    assert len(seen) == 53
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

@@ -60,12 +60,13 @@ from router.contracts import (
     IdentityJourneyEventIn,
     InboundEvent,
     InteractionOut,
+    InteractionPatch,
     InteractionStatus,
     OutboundAccepted,
     OutboundMessage,
+    WaitQuestion,
     parse_json,
 )
-from router.contracts.waiting import InteractionPatch, WaitQuestion
 from router.sdk.adapter import DeliveryError
 from router.sdk.client import RouterAPIError, RouterClient
 

@@ -183,9 +183,14 @@ async def requeue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -
     return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id), namespace) is not None
 
 
-async def move_queue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, queue_id: str) -> bool:
-    """The record follows a waiting interaction the live index moved; False if it was not waiting there."""
-    found = await conn.fetchval(q("interaction_move_queue"), as_uuid(interaction_id), namespace, queue_id)
+async def move_queue(
+    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, from_queue: str, to_queue: str
+) -> bool:
+    """The record follows an interaction the live index moved from ``from_queue`` to ``to_queue``; False
+    when it is no longer in ``from_queue`` (moved already, or a late report) or has ended."""
+    found = await conn.fetchval(
+        q("interaction_move_queue"), as_uuid(interaction_id), namespace, from_queue, to_queue
+    )
     return found is not None
 
 

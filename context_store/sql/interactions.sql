@@ -92,10 +92,12 @@ UPDATE interactions SET status = 'queued', agent_id = NULL, assigned_at = NULL
 WHERE namespace = $2 AND id = $1 AND status = 'assigned' RETURNING id;
 
 -- name: interaction_move_queue
--- A waiting interaction the live index moved to another queue (an overflow, a bot's move): the record
--- follows. $1 id, $2 namespace, $3 queue_id
-UPDATE interactions SET queue_id = $3
-WHERE namespace = $2 AND id = $1 AND status = 'queued' AND queue_id <> $3 RETURNING id;
+-- An open interaction the live index moved to another queue (an overflow, a bot's move): the record
+-- follows, once; a move reported late (the record already left that queue) changes nothing.
+-- $1 id, $2 namespace, $3 the queue it left, $4 the queue it went to
+UPDATE interactions SET queue_id = $4
+WHERE namespace = $2 AND id = $1 AND queue_id = $3 AND status IN ('queued', 'assigned', 'wrapup')
+RETURNING id;
 
 -- name: interaction_patch_waiting
 -- What a bot collected while the customer waited: attributes merged (a key given replaces), and another

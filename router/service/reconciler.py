@@ -280,7 +280,8 @@ class Reconciler:
                 log.info("agent.grace_expired", agent_id=ident, requeued=extra)
             elif kind == "f":
                 # an overflow moved it: the record follows at once (the decision log does it too)
-                await interactions.move_queue(self.pool, self.engine.namespace, ident, extra)
+                left, _, went = extra.partition(",")
+                await interactions.move_queue(self.pool, self.engine.namespace, ident, left, went)
         return len(fired)
 
     async def sweep_dead_nodes(self) -> None:

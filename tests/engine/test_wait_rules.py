@@ -51,7 +51,7 @@ async def test_a_timed_overflow_keeps_the_rank_score_in_the_target(
     assert (await live.timers())["f:old"] == now + 100
     await stream.read()
     await asyncio.sleep(0.15)
-    assert ("f", "old", "backup") in await engine.fire_timers()
+    assert ("f", "old", "front,backup") in await engine.fire_timers()
     assert await live.waiting("front") == []
     assert await live.waiting("backup") == [("old", score(0, now)), ("new", score(0, now + 50))]
     # the next rule of the list it follows (front's) is timed

@@ -16,7 +16,7 @@
 --   o: interaction id, agent id        w: interaction id, agent id or ""
 --   g: agent id, requeued interactions joined by ","
 --   s: interaction id, the new step index    p: interaction id, ""    c: interaction id, agent id
---   f: interaction id, the queue it moved to     h: queue id, the number of offers made
+--   f: interaction id, "<queue it left>,<queue it went to>"     h: queue id, the number of offers made
 if not ready() then return E.NOT_READY end
 local t = now_ms()
 local missed_state = ARGV[3] or 'away'
@@ -125,7 +125,7 @@ for _, item_name in ipairs(due) do
         elseif move_waiting(id, rule.queue, t, 'overflowed from ' .. v[3] .. ' after ' .. secs .. ' s',
                             {reason = 'overflow', after_seconds = rule.after_ms / 1000}) then
           match_interaction(id, t)
-          out('f', id, rule.queue)
+          out('f', id, v[3] .. ',' .. rule.queue)
         end
       else
         schedule_overflow(id, it.venq, t)

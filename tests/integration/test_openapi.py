@@ -164,6 +164,9 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
     chat = await server.ingest(
         channel="chat", queue="chat", content="hello", **{"from": {"kind": "chat_visitor", "value": "v1"}}
     )
+    waiting = await server.ingest(  # stays waiting (nobody takes the chat queue): a bot may PATCH it
+        channel="chat", queue="chat", content="hi", **{"from": {"kind": "chat_visitor", "value": "v-bot"}}
+    )
     status, message = await server.request(
         "POST", f"/v1/interactions/{call['id']}/messages", {"body": "hi"}, role="adapter"
     )
@@ -237,6 +240,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/interactions/{id}/audit": {"id": done["id"]},
             "/v1/agents/{id}/reviews": {"id": "alice"},
             "/v1/quality/forms/{id}": {"id": "standard"},
+            "patch /v1/interactions/{id}": {"id": waiting["id"]},
         },
         query={
             "/v1/interactions": {"channel": "voice", "external_id": found["external_id"]},
@@ -248,6 +252,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/customers/{id}/merge": {"other_customer_id": extra[0], "reason": "same person"},
             "/v1/customers/{id}/unmerge": {"merge_id": merged["id"]},
             "/v1/interactions/{id}/reviews": {"form_id": "reviewed", "answers": {"greeting": 3}},
+            "patch /v1/interactions/{id}": {"attributes": {"intent": "billing"}},
         },
     )
     return known, alice
@@ -263,13 +268,17 @@ def _fuzz(document: dict[str, Any], base_url: str, token: str, known: Known) -> 
         for result in schema.get_all_operations():
             operation = result.ok()
             strategy = operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE)
-            if operation.path in known.path:
-                strategy |= operation.as_strategy(path_parameters=known.path[operation.path])
+            # an entry for one method ("patch /v1/…") goes before the path's own
+            key = f"{operation.method} {operation.path}"
+            path = key if key in known.path else operation.path
+            if path in known.path:
+                strategy |= operation.as_strategy(path_parameters=known.path[path])
             if operation.method == "get" and operation.path in known.query:
                 strategy |= operation.as_strategy(query=known.query[operation.path])
-            if operation.method != "get" and operation.path in known.body:
+            body = key if key in known.body else operation.path
+            if operation.method != "get" and body in known.body:
                 strategy |= operation.as_strategy(
-                    path_parameters=known.path.get(operation.path, {}), body=known.body[operation.path]
+                    path_parameters=known.path.get(path, {}), body=known.body[body]
                 )
             seen[operation.label] = _check(strategy, session, base_url, headers)
     return seen

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from router.config import ConfigError, parse_config
 from router.contracts import QueueConfig
 from router.contracts.waiting import BusinessHours
 from router.routing.hours import Hours
@@ -122,3 +123,17 @@ def test_bad_hours_are_refused() -> None:
         QueueConfig.model_validate(
             {"overflow": [{"after_seconds": 60, "queue": "a"}, {"after_seconds": 30, "queue": "b"}]}
         )
+
+
+def test_a_configuration_naming_an_unknown_target_queue_is_refused() -> None:
+    text = """
+[[queues]]
+id = "front"
+overflow = [{ after_seconds = 60, queue = "nowhere" }]
+closed_action = "overflow"
+closed_queue = "front"
+"""
+    with pytest.raises(ConfigError, match="unknown queue 'nowhere'"):
+        parse_config(text)
+    ok = parse_config(text.replace("nowhere", "front"))
+    assert ok.queues[0].overflow[0].after_seconds == 60

@@ -168,3 +168,16 @@ async def test_webchat_answers_while_waiting_reach_the_agent(make_server: MakeSe
         assert offer["interaction"]["attributes"]["account"] == "A-778899"
         await ws.close()
         await carol.close()
+
+
+def test_the_closed_message_names_the_day_in_the_adapters_time_zone() -> None:
+    now = datetime(2026, 11, 27, 20, 0, tzinfo=SEOUL)  # a Friday evening in Seoul
+    said = describe_closed(datetime(2026, 11, 30, 0, 0, tzinfo=UTC), SEOUL, now)  # Monday 09:00 Seoul
+    assert said == "Sorry, we are closed. We open again on Monday at 09:00. Please call back then. Goodbye."
+    tomorrow = describe_closed(datetime(2026, 11, 28, 1, 0, tzinfo=UTC), SEOUL, now)
+    assert "We open again tomorrow at 10:00." in tomorrow
+    later_today = describe_closed(datetime(2026, 11, 27, 13, 30, tzinfo=UTC), SEOUL, now)
+    assert "We open again today at 22:30." in later_today
+    far = describe_closed(datetime(2027, 1, 4, 0, 0, tzinfo=UTC), SEOUL, now)
+    assert "We open again on January 4 at 09:00." in far
+    assert describe_closed(None, SEOUL, now) == "Sorry, we are closed. Please call again later. Goodbye."

@@ -140,11 +140,17 @@ local FOREVER = 9999999999999          -- an exclusion that never ends (ms, in t
 local function queue_cfg(q)
   local c = QCFG[q]
   if c then return c end
-  local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'timeout_ms', 'strategy', 'levels', 'steps', 'cooldown_ms')
+  local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'timeout_ms', 'strategy', 'levels', 'steps', 'cooldown_ms',
+                       'overflow', 'hours', 'hours_until')
   c = {timeout = tonumber(v[1] or '20000'), strategy = v[2] or 'longest_idle',
        levels = (v[3] and v[3] ~= '{}') and cjson.decode(v[3]) or {},
        steps = (v[4] and v[4] ~= '[]') and cjson.decode(v[4]) or {},
-       cooldown = tonumber(v[5] or '30000')}
+       cooldown = tonumber(v[5] or '30000'),
+       -- waiting rules (queue_rules.lua): overflow [{after_ms, queue}]; open periods of a queue that holds
+       -- its work while closed ([from_ms, to_ms], none: never held) known up to until_ms
+       overflow = (v[6] and v[6] ~= '' and v[6] ~= '[]') and cjson.decode(v[6]) or {},
+       hours = (v[7] and v[7] ~= '') and cjson.decode(v[7]) or nil,
+       until_ms = tonumber(v[8] or '0') or 0}
   local names, seen = {}, {}
   local function add(levels)
     for skill, _ in pairs(levels) do
@@ -203,11 +209,12 @@ end
 -- One interaction's routing fields. pref and avoid are lists written ",a,b," so membership is one find.
 local function item(iid)
   local v = redis.call('HMGET', P .. ':i:' .. iid, 'q', 'ch', 'st', 'venq', 'step', 'pref', 'pref_until',
-                       'avoid', 'score', 'dir')
+                       'avoid', 'score', 'dir', 'ovf')
   local venq = tonumber(v[4] or '')
   if not venq and v[9] then venq = tonumber(v[9]) % PRIORITY_SPAN end
   return {id = iid, q = v[1], ch = v[2], st = v[3], venq = venq or 0, step = tonumber(v[5] or '0') or 0,
-          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or '', dir = v[10] or ''}
+          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or '', dir = v[10] or '',
+          ovf = v[11] or nil}
 end
 
 local function listed(list, agent)
@@ -231,19 +238,9 @@ end
 
 -- ------------------------------------------------------------------ waiting rules (docs/waiting.md)
 
-local QRULES = {}  -- read once per script call
-
--- A queue's overflow rules ({after_ms, queue}, sorted by after_ms) and, for a queue that holds its work
--- while closed, its open periods ({from_ms, to_ms}, sorted) known up to until_ms (queue_rules.lua).
+-- A queue's overflow rules and open periods: read with the rest of its configuration (queue_cfg).
 local function queue_rules(q)
-  local r = QRULES[q]
-  if r then return r end
-  local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'overflow', 'hours', 'hours_until')
-  r = {overflow = (v[1] and v[1] ~= '' and v[1] ~= '[]') and cjson.decode(v[1]) or {},
-       hours = (v[2] and v[2] ~= '') and cjson.decode(v[2]) or nil,
-       until_ms = tonumber(v[3] or '0') or 0}
-  QRULES[q] = r
-  return r
+  return queue_cfg(q)
 end
 
 -- Whether the queue's work may be offered at t: it has no such hours, or is open now. Past the horizon
@@ -267,14 +264,18 @@ local function open_queues(queues, t)
 end
 
 -- Time the interaction's next overflow: the next rule of the list it follows ('ofrom': the queue it
--- entered by arrival, transfer or a move; 'ovk': how many of that list's rules it has taken).
-local function schedule_overflow(iid, venq, t)
-  local v = redis.call('HMGET', P .. ':i:' .. iid, 'ofrom', 'q', 'ovk')
-  local owner = v[1] or v[2]
-  local nxt = owner and queue_rules(owner).overflow[(tonumber(v[3] or '0') or 0) + 1]
+-- entered by arrival, transfer or a move; 'ovk': how many of that list's rules it has taken). fresh_q: the
+-- queue of a new interaction (it follows that queue's list from the start and has no timer yet).
+local function schedule_overflow(iid, venq, t, fresh_q)
+  local owner, k = fresh_q, 0
+  if not fresh_q then
+    local v = redis.call('HMGET', P .. ':i:' .. iid, 'ofrom', 'q', 'ovk')
+    owner, k = v[1] or v[2], tonumber(v[3] or '0') or 0
+  end
+  local nxt = owner and queue_rules(owner).overflow[k + 1]
   if nxt then
     redis.call('ZADD', P .. ':timers', venq + nxt.after_ms, 'f:' .. iid)
-  else
+  elseif not fresh_q then
     redis.call('ZREM', P .. ':timers', 'f:' .. iid)
   end
 end
@@ -305,7 +306,7 @@ local function schedule_step(iid, q, venq, t, fresh)
   elseif not fresh then
     redis.call('ZREM', P .. ':timers', 's:' .. iid)
   end
-  schedule_overflow(iid, venq, t)
+  schedule_overflow(iid, venq, t, fresh and q or nil)
   return k
 end
 
@@ -340,7 +341,7 @@ end
 local function make_why(c, it, pref_on, considered, score, passed, trigger)
   return {strategy = c.strategy, step = {index = it.step, levels = levels_of(c, it.step)},
           preference_applied = pref_on, considered = considered, score = score, passed_over = passed,
-          trigger = trigger, overflow = redis.call('HGET', P .. ':i:' .. it.id, 'ovf') or nil}
+          trigger = trigger, overflow = it.ovf}
 end
 
 local function create_offer(iid, agent, t, why)

@@ -8,6 +8,7 @@
 -- Returns the number of offers made.
 local q = ARGV[2]
 redis.call('HSET', P .. ':qcfg:' .. q, 'overflow', ARGV[3], 'hours', ARGV[4], 'hours_until', ARGV[5])
+QCFG[q] = nil  -- read again with the rules just written
 local t = now_ms()
 for _, iid in ipairs(redis.call('ZRANGE', P .. ':q:' .. q, 0, -1)) do
   schedule_overflow(iid, item(iid).venq, t)

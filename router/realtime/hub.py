@@ -47,6 +47,7 @@ QUEUE_EVENTS = {
     "wrapup_undone",
     "customer_left",
     "grace_expired",
+    "overflowed",  # both queues change: the one it left ("from") and "queue"
 }
 
 
@@ -388,6 +389,8 @@ class Hub:
             self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
+            if kind == "overflowed" and data.get("from"):
+                self._dirty_queues.add(data["from"])
         if agent_id:
             self._dirty_agents.add(agent_id)
         if self.supervisors and (self._dirty_queues or self._dirty_agents):

@@ -4,11 +4,14 @@ overflow that keeps the original place, max_waiting, and a bot's PATCH while the
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import aiohttp
 
 from router.contracts.waiting import BusinessHours
 from router.routing.hours import Hours
@@ -180,9 +183,23 @@ async def test_closed_wait_holds_the_work_until_the_queue_opens(make_server: Any
     await f.close()
 
 
+async def wallboard_sees(ws: aiohttp.ClientWebSocketResponse, want: dict[str, int]) -> None:
+    """Read the supervisor socket until every queue of ``want`` shows that many waiting."""
+    seen: dict[str, int] = {}
+    while any(seen.get(q) != n for q, n in want.items()):
+        frame = json.loads((await asyncio.wait_for(ws.receive(), 10)).data)
+        queues = frame.get("queues", []) if frame["type"] == "snapshot" else [frame.get("queue", {})]
+        for q in queues:
+            if q and q.get("id") in want:
+                seen[q["id"]] = q["stats"]["waiting"]
+
+
 async def test_overflow_after_a_wait_keeps_the_original_place_in_the_target(make_server: Any) -> None:
     config = BASE.queue("front", overflow=[{"after_seconds": 1, "queue": "backup"}])
     server: TestServer = await make_server(config)
+    session = aiohttp.ClientSession()
+    token = await server.token("supervisor")
+    wall = await session.ws_connect(server.url.replace("http", "ws") + f"/v1/supervisor/socket?token={token}")
     older = await server.ingest(**chat("front", "older"))
     await asyncio.sleep(0.3)
     newer = await server.ingest(**chat("backup", "newer"))  # waits in backup already
@@ -194,6 +211,10 @@ async def test_overflow_after_a_wait_keeps_the_original_place_in_the_target(make
     assert await server.engine.position("backup", newer["id"]) == 2
     assert await server.engine.waiting("front") == 0
     assert await record_queue(server, older["id"], "backup") == "backup"
+    # the wallboard is told of both queues
+    await wallboard_sees(wall, {"front": 0, "backup": 2})
+    await wall.close()
+    await session.close()
     b = await server.agent("b")
     first = await b.next("offer")
     assert first["interaction"]["id"] == older["id"], "the overflowed interaction kept its place"

@@ -691,6 +691,7 @@ class Health(BaseModel):
 
     status: Literal["ok", "unhealthy"]
     checks: dict[str, str]
+    node: str = Field(description="the router process that answered (one per worker or host)")
 
 
 class ChannelInfo(BaseModel):

@@ -1,0 +1,113 @@
+"""Supervision on the pages: the wallboard opens a live chat from its list of live work and shows
+its messages as they arrive; a whisper from the wallboard appears on the agent's desktop apart from
+the conversation; a barge is marked as the supervisor's on the desktop; the desktop shows the agent's
+quality review score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, expect
+
+from .conftest import Console, new_page
+from .pages import Api, panel, sign_in
+
+pytestmark = pytest.mark.browser
+
+CONFIG = """
+[[queues]]
+id = "support"
+name = "Customer support"
+channels = ["chat", "email"]
+offer_timeout_seconds = 120
+wrapup_seconds = 0
+
+[[agents]]
+id = "alice"
+name = "Alice Martin"
+capacity = { chat = 3, email = 5 }
+"""
+
+
+async def test_the_wallboard_follows_a_live_chat_and_whispers_to_the_agents_desktop(
+    make_server: Any, browser: Browser, console: Console
+) -> None:
+    expect.set_options(timeout=15_000)
+    server = await make_server(CONFIG)
+    adapter = await server.token("adapter")
+    supervisor = await server.token("supervisor")
+
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.url)
+        # ---- the agent's desktop takes a chat
+        desk_ctx, desk = await new_page(browser, console, "desktop")
+        await sign_in(desk, server.url, "alice", await server.token("agent", agent_id="alice"))
+        await desk.get_by_role("radio", name="Available").click()
+        chat = await api.post(
+            adapter,
+            "/v1/interactions",
+            {
+                "channel": "chat",
+                "external_id": "ana-1",
+                "from": {"kind": "chat_visitor", "value": "visitor-ana"},
+                "queue": "support",
+                "customer": {"name": "Ana Lima"},
+                "content": "Hi! My parcel is late.",
+            },
+        )
+        offer = desk.get_by_role("article").filter(has_text="Ana Lima")
+        await offer.get_by_role("button", name="Accept").click()
+        await expect(desk.get_by_role("tab", name="Ana Lima")).to_have_attribute("aria-selected", "true")
+
+        # ---- the wallboard lists it and opens it
+        board_ctx, board = await new_page(browser, console, "wallboard")
+        await board.goto(f"{server.url}/wallboard/#token={supervisor}")
+        await expect(board.locator("#conn")).to_have_attribute("data-status", "open")
+        row = board.locator(f'.live-row[data-interaction-id="{chat["id"]}"]')
+        await expect(row).to_contain_text("Ana Lima")
+        await expect(row).to_contain_text("Alice Martin")
+        await row.get_by_role("button", name="Open").click()
+        live = board.get_by_role("log", name="Live conversation")
+        await expect(live.locator(".watch-msg")).to_have_count(1)
+        await expect(live.locator(".watch-msg")).to_contain_text("Customer: Hi! My parcel is late.")
+        await expect(board.locator(".watch-status")).to_contain_text("Watching live")
+
+        # ---- messages of both sides appear as they arrive
+        await api.post(adapter, f"/v1/interactions/{chat['id']}/messages", {"body": "Any news?"})
+        await expect(live.locator(".watch-msg.in").last).to_contain_text("Customer: Any news?")
+        reply = panel(desk).get_by_label("Reply to the customer")
+        await reply.fill("Let me check.")
+        await reply.press("Enter")
+        await expect(live.locator(".watch-msg.out").last).to_contain_text("alice: Let me check.")
+
+        # ---- a whisper reaches the desktop, apart from the conversation
+        await board.get_by_label("Message").fill("Offer the 10 % voucher")
+        await board.get_by_role("button", name="Whisper to the agent").click()
+        coaching = panel(desk).get_by_role("log", name="Coaching from your supervisor")
+        await expect(coaching).to_contain_text("Offer the 10 % voucher")
+        transcript = panel(desk).get_by_role("log", name="Chat conversation")
+        await expect(transcript).not_to_contain_text("voucher")
+        await expect(board.locator(".watch-status")).to_have_text("Whispered to the agent only.")
+
+        # ---- a barge goes to the customer, marked as the supervisor's on the desktop and the board
+        await board.get_by_label("Message").fill("Hello Ana, I am the team lead.")
+        await board.get_by_role("button", name="Barge in (to the customer)").click()
+        barged = transcript.locator(".msg.from-supervisor")
+        await expect(barged).to_contain_text("Hello Ana, I am the team lead.")
+        await expect(barged.locator(".supervisor-badge")).to_have_text("Supervisor")
+        await expect(live.locator(".watch-msg.from-supervisor")).to_contain_text(
+            "Supervisor: Hello Ana, I am the team lead."
+        )
+        status, view = await server.request("GET", f"/v1/interactions/{chat['id']}", role="supervisor")
+        assert status == 200
+        assert [m["body"] for m in view["messages"]][-1] == "Hello Ana, I am the team lead."
+
+        # ---- the review sample is offered on the board
+        await board.get_by_text("Review sample of this week").click()
+        await expect(board.locator(".sample [role=status]")).to_contain_text("Week ")
+
+        assert console.errors == [], console.errors
+        await board_ctx.close()
+        await desk_ctx.close()

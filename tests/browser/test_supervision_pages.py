@@ -1,7 +1,7 @@
 """Supervision on the pages: the wallboard opens a live chat from its list of live work and shows
 its messages as they arrive; a whisper from the wallboard appears on the agent's desktop apart from
-the conversation; a barge is marked as the supervisor's on the desktop; the desktop shows the agent's
-quality review score."""
+the conversation; a barge is marked as the supervisor's on the desktop and the board; the board offers
+the week's review sample; the desktop shows the agent's quality review score."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ async def test_the_wallboard_follows_a_live_chat_and_whispers_to_the_agents_desk
         board_ctx, board = await new_page(browser, console, "wallboard")
         await board.goto(f"{server.url}/wallboard/#token={supervisor}")
         await expect(board.locator("#conn")).to_have_attribute("data-status", "open")
+        await board.get_by_text("Live work: watch, whisper, barge, take over").click()
         row = board.locator(f'.live-row[data-interaction-id="{chat["id"]}"]')
         await expect(row).to_contain_text("Ana Lima")
         await expect(row).to_contain_text("Alice Martin")
@@ -107,6 +108,37 @@ async def test_the_wallboard_follows_a_live_chat_and_whispers_to_the_agents_desk
         # ---- the review sample is offered on the board
         await board.get_by_text("Review sample of this week").click()
         await expect(board.locator(".sample [role=status]")).to_contain_text("Week ")
+
+        # ---- the agent completes it; a supervisor reviews it; the desktop shows the score
+        await panel(desk).get_by_role("button", name="Complete…").click()
+        await desk.get_by_role("dialog").get_by_role("button", name="Complete and start wrap-up").click()
+        await expect(desk.get_by_role("tab", name="Ana Lima")).to_have_count(0)
+        status, _ = await server.request(
+            "PUT",
+            "/v1/quality/forms/chat-standard",
+            {
+                "name": "Chat standard",
+                "questions": [
+                    {"id": "greeting", "text": "Greeted the customer", "weight": 3, "scale": 5},
+                    {"id": "resolution", "text": "Solved it", "weight": 1, "scale": 4},
+                ],
+            },
+            token=server.admin_token,
+        )
+        assert status == 201
+        status, review = await server.request(
+            "POST",
+            f"/v1/interactions/{chat['id']}/reviews",
+            {"form_id": "chat-standard", "answers": {"greeting": 5, "resolution": 2}, "comment": "Good save"},
+            role="supervisor",
+        )
+        assert status == 201 and review["score"] == 87.5, review
+        await desk.get_by_role("button", name="Reviews").click()
+        reviews = desk.get_by_role("dialog", name="Your quality reviews")
+        await expect(reviews.locator(".review")).to_have_count(1)
+        await expect(reviews.locator(".review-score")).to_have_text("88 / 100")
+        await expect(reviews).to_contain_text("Good save")
+        await reviews.get_by_role("button", name="Close").click()
 
         assert console.errors == [], console.errors
         await board_ctx.close()

@@ -5,8 +5,10 @@
 // supervisor's own agent desktop); and the week's random sample of completed work for review
 // (GET /v1/quality/sample). Every action is audited by the server.
 //
-// The list is read again when the board's agent figures change (an `agent` frame: work was taken or
-// ended), never on a timer. After a reconnect the opened interaction is watched again.
+// The section is folded by default: a wall screen that nobody works at makes no request after
+// loading. Once unfolded, the list is read, and read again when the board's agent figures change (an
+// `agent` frame: work was taken or ended), never on a timer. After a reconnect the opened interaction
+// is watched again.
 
 import { fill, formatDuration, h, nowUnix, timeEl, toUnix } from "../common/dom.js";
 import { channelLabel } from "../common/channels.js";
@@ -66,10 +68,26 @@ export class SupervisePanel {
     this.actions.hidden = true;
     this.sampleList = h("ul", { class: "sample-list", "aria-label": "Sample for review" });
     this.sampleStatus = h("p", { class: "muted", role: "status" });
+    this.liveDetails = h(
+      "details",
+      { class: "live-work", ontoggle: () => this.liveDetails.open && this.refresh() },
+      h("summary", {}, h("h2", { id: "supervise-title", text: "Live work: watch, whisper, barge, take over" })),
+      h(
+        "div",
+        { class: "supervise-grid" },
+        h(
+          "div",
+          { class: "live-pane" },
+          h("button", { type: "button", class: "ghost", onclick: () => this.refresh() }, "Refresh the list"),
+          this.liveList,
+          this.liveEmpty,
+        ),
+        this.watchPane,
+      ),
+    );
     fill(
       this.section,
-      h("h2", { id: "supervise-title", text: "Live work" }),
-      h("div", { class: "supervise-grid" }, h("div", { class: "live-pane" }, this.liveList, this.liveEmpty), this.watchPane),
+      this.liveDetails,
       h(
         "details",
         { class: "sample", ontoggle: (e) => e.target.open && this.loadSample() },
@@ -93,10 +111,10 @@ export class SupervisePanel {
       return true;
     }
     if (frame.type === "snapshot") {
-      this.refreshSoon();
+      if (this.liveDetails.open) this.refreshSoon();
       // a new connection knows nothing of the last one's watch
       if (this.openId) this.send({ type: "watch", interaction_id: this.openId }).catch(() => {});
-    } else if (frame.type === "agent") {
+    } else if (frame.type === "agent" && this.liveDetails.open) {
       this.refreshSoon();
     }
     return false;
@@ -108,7 +126,6 @@ export class SupervisePanel {
     else if (frame.kind === "note" && data.note) this.addLine("note", `Note by ${data.by}: ${data.note.body}`, data.note.id);
     else if (["work_ended", "customer_left", "transferred", "wrapup_started"].includes(frame.kind)) {
       this.addLine("event", humanEvent(frame.kind), frame.event_id);
-      this.refreshSoon();
     }
   }
 

@@ -143,3 +143,87 @@ async def test_the_wallboard_follows_a_live_chat_and_whispers_to_the_agents_desk
         assert console.errors == [], console.errors
         await board_ctx.close()
         await desk_ctx.close()
+
+
+TWO_DESKS = """
+[[queues]]
+id = "support"
+name = "Customer support"
+channels = ["chat", "email"]
+offer_timeout_seconds = 120
+wrapup_seconds = 0
+
+[[agents]]
+id = "ann"
+name = "Ann Chat"
+capacity = { chat = 2, email = 0 }
+
+[[agents]]
+id = "ben"
+name = "Ben Mail"
+capacity = { chat = 0, email = 2 }
+"""
+
+
+async def test_both_desktops_warn_when_two_agents_answer_one_customer(
+    make_server: Any, browser: Browser, console: Console
+) -> None:
+    expect.set_options(timeout=15_000)
+    server = await make_server(TWO_DESKS)
+    adapter = await server.token("adapter")
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, server.url)
+        ann_ctx, ann = await new_page(browser, console, "desktop ann")
+        await sign_in(ann, server.url, "ann", await server.token("agent", agent_id="ann"))
+        await ann.get_by_role("radio", name="Available").click()
+        ben_ctx, ben = await new_page(browser, console, "desktop ben")
+        await sign_in(ben, server.url, "ben", await server.token("agent", agent_id="ben"))
+        await ben.get_by_role("radio", name="Available").click()
+
+        chat = await api.post(
+            adapter,
+            "/v1/interactions",
+            {
+                "channel": "chat",
+                "external_id": "lee-chat",
+                "from": {"kind": "chat_visitor", "value": "visitor-lee"},
+                "queue": "support",
+                "customer": {"name": "Lee Park", "email": "lee@example.com", "verified": True},
+                "content": "Where is my parcel?",
+            },
+        )
+        await (
+            ann.get_by_role("article")
+            .filter(has_text="Lee Park")
+            .get_by_role("button", name="Accept")
+            .click()
+        )
+        await expect(ann.get_by_role("tab", name="Lee Park")).to_have_attribute("aria-selected", "true")
+        await expect(panel(ann).locator(".collision-warning")).to_have_count(0)
+
+        await api.post(
+            adapter,
+            "/v1/interactions",
+            {
+                "channel": "email",
+                "external_id": "lee-mail",
+                "from": {"kind": "email", "value": "lee@example.com"},
+                "queue": "support",
+                "subject": "Parcel",
+                "content": "Where is my parcel? (also asked in the chat)",
+            },
+        )
+        # the second agent is warned on the offer, then on the work, linked to the chat
+        card = ben.get_by_role("article").filter(has_text="Lee Park")
+        await expect(card.get_by_role("alert")).to_contain_text("Another agent is answering this customer")
+        await expect(card.get_by_role("link", name="Chat with ann")).to_be_visible()
+        await card.get_by_role("button", name="Accept").click()
+        warning = panel(ben).locator(".collision-warning")
+        await expect(warning).to_contain_text("Chat with ann")
+        await expect(warning.get_by_role("link")).to_have_attribute("data-interaction-id", chat["id"])
+        # the first agent is told on the work already held
+        other = panel(ann).locator(".collision-warning")
+        await expect(other).to_contain_text("E-mail with ben")
+        assert console.errors == [], console.errors
+        await ann_ctx.close()
+        await ben_ctx.close()

@@ -49,7 +49,9 @@ class Supervision:
         self, sup: SupervisorSession, principal: Principal, frame: SupervisorAction
     ) -> dict[str, Any]:
         """Do one action and record it in the interaction's audit; the ``ack``'s result. Raises an
-        :class:`~router.errors.OmnirouteError` (nothing done, nothing recorded) when it cannot be done."""
+        :class:`~router.errors.OmnirouteError` (nothing done, nothing recorded) when it cannot be done.
+        A barge or take-over is recorded once done (a message stored, a transfer committed): should the
+        audit then fail, the error frame says so although the action stands."""
         iid = parse_uuid(frame.interaction_id)
         it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
         if it is None:
@@ -79,6 +81,21 @@ class Supervision:
             moved = await self.work.transfer(holder, str(it.id), None, None, None, to_agent=frame.agent_id)
             recorded = {"agent_id": holder, "to_agent": frame.agent_id, "to_interaction": moved}
             result["to_interaction"] = moved
+            # the transfer is done: the agent who held it is told before anything else can fail
+            await events.publish(
+                self.engine,
+                "taken_over",
+                {
+                    "interaction_id": str(it.id),
+                    "agent_id": holder,
+                    "to_agent": frame.agent_id,
+                    "to_interaction": moved,
+                    "by": by(principal),
+                },
+            )
+            log.info(
+                "interaction.taken_over", interaction_id=str(it.id), agent_id=holder, to_agent=frame.agent_id
+            )
         await quality.audit(
             self.pool,
             self.engine.namespace,
@@ -100,24 +117,6 @@ class Supervision:
                     "by": by(principal),
                     "at": time.time(),
                 },
-            )
-        elif isinstance(frame, frames.TakeOver):
-            await events.publish(
-                self.engine,
-                "taken_over",
-                {
-                    "interaction_id": str(it.id),
-                    "agent_id": recorded["agent_id"],
-                    "to_agent": frame.agent_id,
-                    "to_interaction": recorded["to_interaction"],
-                    "by": by(principal),
-                },
-            )
-            log.info(
-                "interaction.taken_over",
-                interaction_id=str(it.id),
-                agent_id=recorded["agent_id"],
-                to_agent=frame.agent_id,
             )
         return result
 

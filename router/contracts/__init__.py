@@ -47,6 +47,7 @@ from router.contracts.text import (
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
+    SUPERVISOR_AUTHOR,
     SURVEY_SCALES,
     AgentConfig,
     AgentLive,
@@ -56,6 +57,7 @@ from router.contracts.wire import (
     Attachment,
     ChannelCapabilities,
     ChannelInfo,
+    Collision,
     ContextRecord,
     CustomerHints,
     CustomerOut,
@@ -108,6 +110,7 @@ from router.contracts.wire import (
     TokenState,
     UnmergeIn,
     Why,
+    is_supervisor_author,
 )
 
 __all__ = [
@@ -118,6 +121,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "OPEN_STATUSES",
     "PHONE_KINDS",
+    "SUPERVISOR_AUTHOR",
     "SURVEY_SCALES",
     "AgentConfig",
     "AgentLive",
@@ -131,6 +135,7 @@ __all__ = [
     "ChannelCapabilities",
     "ChannelInfo",
     "ChannelSpec",
+    "Collision",
     "ContextRecord",
     "CustomerExport",
     "CustomerHints",
@@ -205,6 +210,7 @@ __all__ = [
     "Why",
     "WithheldIdentity",
     "is_region",
+    "is_supervisor_author",
     "is_timezone",
     "is_withheld",
     "lua_header",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from router.contracts import (
     AgentState,
     Channel,
+    Collision,
     ContextRecord,
     CustomerText,
     InteractionOut,
@@ -153,10 +154,16 @@ agent_client_frame: TypeAdapter[Any] = TypeAdapter(AgentClientFrame)
 # ---------------------------------------------------------------- server → agent
 
 
+COLLISIONS_DESCRIPTION = (
+    "other live interactions of this customer that other agents hold now (answer once: look at them first)"
+)
+
+
 class WorkItem(BaseModel):
     interaction: InteractionOut
     context: ContextRecord
     wrapup_until: float | None = None
+    collisions: list[Collision] = Field(default_factory=list, description=COLLISIONS_DESCRIPTION)
 
 
 class OfferInfo(BaseModel):
@@ -169,6 +176,7 @@ class OfferInfo(BaseModel):
         default=None,
         description="why this agent: strategy, step in force, preference, agents considered and passed over",
     )
+    collisions: list[Collision] = Field(default_factory=list, description=COLLISIONS_DESCRIPTION)
 
 
 class Hello(BaseModel):
@@ -277,6 +285,26 @@ class WhisperFrame(BaseModel):
     at: float = Field(description="seconds since the epoch")
 
 
+class CollisionFrame(BaseModel):
+    """Another agent now holds live work of the customer of work this agent holds (the second of a chat
+    and an e-mail of one person was assigned): answer once."""
+
+    type: Literal["collision"] = "collision"
+    interaction_id: str = Field(description="the work this agent holds")
+    collisions: list[Collision]
+
+
+class TakenOver(BaseModel):
+    """A supervisor took this work over: it is no longer this agent's (it moved to ``to_interaction``,
+    offered to the supervisor's own desktop first, with its context and its place)."""
+
+    type: Literal["taken_over"] = "taken_over"
+    interaction_id: str
+    to_agent: str
+    to_interaction: str
+    by: str = Field(description="the supervisor's role, and token id when it has one")
+
+
 class Ack(BaseModel):
     type: Literal["ack"] = "ack"
     ref: str | None = None
@@ -319,7 +347,31 @@ class Whisper(_Frame):
     ref: Ref = None
 
 
-SupervisorClientFrame = Annotated[Watch | Unwatch | Whisper | Ping, Field(discriminator="type")]
+class Barge(_Frame):
+    """Write to the customer in the interaction, as the supervisor: the message goes out through the
+    channel's adapter like an agent's reply, its author is ``supervisor:<token id>`` in the transcript and
+    on the agent's desktop. Audited."""
+
+    type: Literal["barge"]
+    interaction_id: Id
+    body: Annotated[CustomerText, Field(min_length=1, max_length=10_000)]
+    ref: Ref = None
+
+
+class TakeOver(_Frame):
+    """Move the interaction to the supervisor's own agent desktop, keeping its context and its place: a
+    transfer to ``agent_id`` (the agent the supervisor signs in as; supervisor tokens name no agent),
+    offered to that agent first. The agent who held it gets a ``taken_over`` frame. Audited."""
+
+    type: Literal["take_over"]
+    interaction_id: Id
+    agent_id: Annotated[str, Field(min_length=1, max_length=100)]
+    ref: Ref = None
+
+
+SupervisorClientFrame = Annotated[
+    Watch | Unwatch | Whisper | Barge | TakeOver | Ping, Field(discriminator="type")
+]
 supervisor_client_frame: TypeAdapter[Any] = TypeAdapter(SupervisorClientFrame)
 
 
@@ -418,10 +470,12 @@ AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     ContextFrame,
     TransferFailed,
     WhisperFrame,
+    CollisionFrame,
+    TakenOver,
     Ack,
     Error,
 )
-SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Ping)
+SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Barge, TakeOver, Ping)
 SUPERVISOR_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     SupervisorSnapshot,
     QueueUpdate,

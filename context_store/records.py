@@ -112,6 +112,9 @@ class OfferContext:
 
     record_text: str
     interaction: OfferedInteraction | None
+    held: tuple[tuple[str, str, str], ...] = ()
+    """The customer's interactions an agent holds now (assigned or in wrap-up), within the record's
+    window: (interaction id, agent id, channel) each."""
 
 
 @dataclass(frozen=True, slots=True)

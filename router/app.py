@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -332,9 +333,17 @@ def bind_base_url(app: web.Application, base_url: str) -> None:
 class Server:
     """Run the application on a host and port (0 picks a free port); used by the CLI and the tests."""
 
-    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sock: socket.socket | None = None,
+    ) -> None:
         self.app = create_app(settings)
         self.host, self.port = host, port
+        self.sock = sock
+        """a listening socket to serve instead of binding ``host:port`` (a worker's inherited one)"""
         server = settings.file.server
         # a connection that has not completed a request (idle keep-alive, headers never finished) is
         # closed after the idle timeout
@@ -349,7 +358,7 @@ class Server:
 
     async def start(self) -> str:
         await self.runner.setup()
-        site = CappedSite(self.runner, self.host, self.port, self.cap)
+        site = CappedSite(self.runner, self.host, self.port, self.cap, self.sock)
         await site.start()
         port = site.bound_port
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host

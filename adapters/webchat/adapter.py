@@ -65,6 +65,7 @@ from router.contracts import (
     OutboundAccepted,
     OutboundMessage,
     WaitQuestion,
+    is_supervisor_author,
     parse_json,
 )
 from router.sdk.adapter import DeliveryError
@@ -444,5 +445,7 @@ def _frame(data: str) -> Customer:
 
 
 def _line(message_id: str, direction: str, body: str, agent_id: str | None) -> ChatLine:
-    sender = "agent" if direction == "outbound" else "customer"
+    if direction != "outbound":
+        return ChatLine(id=message_id, sender="customer", text=body, agent_id=agent_id)
+    sender = "supervisor" if is_supervisor_author(agent_id) else "agent"
     return ChatLine(id=message_id, sender=sender, text=body, agent_id=agent_id)

@@ -31,6 +31,11 @@ ON CONFLICT (namespace, id) DO UPDATE SET name = $2, skills = $3, capacity = $4,
 SELECT id, name, skills, capacity, voice_blocks_other_channels, address FROM agents
 WHERE namespace = $1 ORDER BY id;
 
+-- name: rules_replace_lock
+-- $1 namespace; held to the end of the transaction: routers starting together replace the list in turn
+-- (each one's DELETE cannot see the other's uncommitted rows, so both would insert position 0)
+SELECT pg_advisory_xact_lock(hashtextextended('routing_rules:' || $1, 0));
+
 -- name: rules_replace_delete
 -- $1 namespace
 DELETE FROM routing_rules WHERE namespace = $1;

@@ -56,6 +56,7 @@ from router.contracts.waiting import (
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
+    SUPERVISOR_AUTHOR,
     SURVEY_SCALES,
     AgentConfig,
     AgentLive,
@@ -65,6 +66,7 @@ from router.contracts.wire import (
     Attachment,
     ChannelCapabilities,
     ChannelInfo,
+    Collision,
     ContextRecord,
     CustomerHints,
     CustomerOut,
@@ -117,6 +119,7 @@ from router.contracts.wire import (
     TokenState,
     UnmergeIn,
     Why,
+    is_supervisor_author,
 )
 
 __all__ = [
@@ -127,6 +130,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "OPEN_STATUSES",
     "PHONE_KINDS",
+    "SUPERVISOR_AUTHOR",
     "SURVEY_SCALES",
     "AgentConfig",
     "AgentLive",
@@ -142,6 +146,7 @@ __all__ = [
     "ChannelInfo",
     "ChannelSpec",
     "ClosedAction",
+    "Collision",
     "ContextRecord",
     "CustomerExport",
     "CustomerHints",
@@ -221,6 +226,7 @@ __all__ = [
     "Why",
     "WithheldIdentity",
     "is_region",
+    "is_supervisor_author",
     "is_timezone",
     "is_withheld",
     "lua_header",

@@ -44,7 +44,9 @@ WEBHOOK_TYPES: dict[str, str] = {
 # the stream's event kinds that stay inside the router
 # (`context_changed` tells the desktops holding work of a merged customer to redraw its context; a
 # `whisper` is coaching between a supervisor and an agent, kept in the interaction's audit)
-INTERNAL_KINDS = frozenset({"config", "token_revoked", "context_changed", "whisper"})
+INTERNAL_KINDS = frozenset(
+    {"config", "token_revoked", "context_changed", "whisper", "collision", "taken_over"}
+)
 
 # `*`, a family (`interaction.*`) or one type (`offer.made`); a family with no type yet (`survey.*`)
 # matches nothing until its events exist

@@ -1125,10 +1125,11 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         websocket=True,
         description="JSON frames with a `type` (`agent_desktop/frames.py`). The server sends `hello`,"
         " `offer`, `offer_revoked`, `assigned`, `context`, `message`, `message_status`,"
-        " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `ack` and"
-        " `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`, `add_note`,"
-        " `complete`, `transfer`, `end_wrapup`, `link_customer` and `ping`. A malformed or refused frame"
-        " gets an `error` frame and the socket stays open.",
+        " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `collision`"
+        " (another agent now holds live work of the same customer), `taken_over` (a supervisor took the"
+        " work), `ack` and `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`,"
+        " `add_note`, `complete`, `transfer`, `end_wrapup`, `link_customer` and `ping`. A malformed or"
+        " refused frame gets an `error` frame and the socket stays open.",
         ok=_UPGRADE,
         errors={
             403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),
@@ -1163,7 +1164,9 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         " `queue` and `agent` frames whenever an event touches them. The client sends `ping`, and `watch`"
         " / `unwatch` (`interaction_id`) to follow one live interaction: every event about it comes as a"
         " `watched` frame (audited; neither agent nor customer is told); `whisper` (`interaction_id`,"
-        " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit.",
+        " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit; `barge`"
+        " (`interaction_id`, `body`) writes to the customer as the supervisor; `take_over`"
+        " (`interaction_id`, `agent_id`) moves the work to the supervisor's own agent desktop.",
         ok=_UPGRADE,
     ),
 )

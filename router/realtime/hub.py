@@ -25,6 +25,7 @@ from context_store.records import Interaction, InteractionDetail, Message, Note
 from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, Why
 from router.metrics import Metrics
 from router.node import Node
+from router.realtime import collisions
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
 from router.realtime.revocation import TokenSockets
 from router.routing.directory import Directory
@@ -242,7 +243,12 @@ class Hub:
             session.replaced()
 
     async def offer_text(
-        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+        self,
+        offer_id: str,
+        interaction_id: str,
+        deadline_ms: float,
+        why: Why | None = None,
+        agent_id: str | None = None,
     ) -> str | None:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
@@ -252,7 +258,7 @@ class Hub:
             return None
         current = found.interaction
         if current is None:  # older than the record's window: the slow path
-            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms, why)
+            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms, why, agent_id)
             return frame.model_dump_json() if frame is not None else None
         queue = self.directory.queues.get(current.queue)
         reason = {
@@ -267,12 +273,20 @@ class Hub:
                 "deadline": deadline_ms / 1000,
                 "reason": reason,
                 "why": why.model_dump(mode="json") if why is not None else None,
+                "collisions": [
+                    c.model_dump() for c in collisions.from_held(found.held, interaction_id, agent_id)
+                ],
             }
         )
         return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
-        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+        self,
+        offer_id: str,
+        interaction_id: str,
+        deadline_ms: float,
+        why: Why | None = None,
+        agent_id: str | None = None,
     ) -> frames.Offer | None:
         view = await work_view(self.pool, self.engine.namespace, interaction_id)
         if view is None:
@@ -291,6 +305,7 @@ class Hub:
             context=record,
             reason=reason,
             why=why,
+            collisions=collisions.of_record(record, interaction.id, agent_id),
         )
 
     # ------------------------------------------------------------ events
@@ -305,7 +320,7 @@ class Hub:
         if kind == "offer" and session is not None:
             why = Why.model_validate(data["why"]) if data.get("why") else None
             text = await self.offer_text(
-                data["offer_id"], data["interaction_id"], float(data["deadline"]), why
+                data["offer_id"], data["interaction_id"], float(data["deadline"]), why, agent_id
             )
             session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
             if text is not None and session is not None:
@@ -366,6 +381,10 @@ class Hub:
                     interaction_id=data["interaction_id"], body=data["body"], by=data["by"], at=data["at"]
                 )
             )
+        elif kind == "collision" and session is not None:
+            session.send(frames.CollisionFrame.model_validate(data))
+        elif kind == "taken_over" and session is not None:
+            session.send(frames.TakenOver.model_validate(data))
         elif kind == "message_status" and session is not None:
             session.send(frames.MessageStatusFrame.model_validate(data))
         elif kind == "agent" and agent_id:

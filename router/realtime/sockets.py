@@ -22,22 +22,24 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
-from context_store import interactions, quality
-from context_store.db import parse_uuid, ping
+from context_store.db import ping
 from router.backends import UNAVAILABLE
 from router.contracts import (
     Channel,
-    InteractionStatus,
+    ContextRecord,
+    InteractionOut,
     Role,
     Why,
     parse_json,
     strip_unstorable,
     validation_errors,
 )
-from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
+from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
+from router.realtime import collisions
 from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
+from router.realtime.supervision import Supervision
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -112,6 +114,7 @@ class Sockets:
         self.tokens = tokens
         self.outbound = outbound
         self.presence = presence
+        self.supervision = Supervision(pool, engine, work)
         self._later: set[asyncio.Task[None]] = set()
 
     def outbound_capabilities(self) -> dict[str, list[str]]:
@@ -140,11 +143,18 @@ class Sockets:
             if view is not None:
                 live = await self.engine.interaction_live(iid)
                 until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
-                items.append(frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until))
+                items.append(
+                    frames.WorkItem(
+                        interaction=view[0],
+                        context=view[1],
+                        wrapup_until=until,
+                        collisions=collisions.of_record(view[1], view[0].id, agent_id),
+                    )
+                )
         offers = []
         for o in await self.engine.agent_offers(agent_id):
             why = Why.model_validate_json(o["why"]) if o.get("why") else None
-            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]), why)
+            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]), why, agent_id)
             if frame is not None:
                 offers.append(frames.OfferInfo.model_validate(frame.model_dump(exclude={"type"})))
         return frames.Hello(
@@ -331,7 +341,22 @@ class Sockets:
             task.add_done_callback(self._later.discard)
             return
         if view is not None:
-            s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            await self._assigned(s, *view)
+
+    async def _assigned(self, s: AgentSession, interaction: InteractionOut, record: ContextRecord) -> None:
+        """The ``assigned`` frame, with the customer's other live work that other agents hold; those
+        agents are told of this one (a ``collision`` frame each)."""
+        found = collisions.of_record(record, interaction.id, s.agent_id)
+        s.send(frames.Assigned(interaction=interaction, context=record, collisions=found))
+        if found:
+            try:
+                await collisions.tell_holders(
+                    self.engine, interaction.id, s.agent_id, interaction.channel.value, found
+                )
+            except BACKEND_ERRORS as exc:  # the accept stands; the holders see it in their next record
+                log.warning(
+                    "socket.collision_not_told", interaction_id=interaction.id, error=type(exc).__name__
+                )
 
     async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
         deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS
@@ -342,7 +367,7 @@ class Sockets:
             except BACKEND_ERRORS:
                 continue
             if view is not None and not s.closed:
-                s.send(frames.Assigned(interaction=view[0], context=view[1]))
+                await self._assigned(s, *view)
             return
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
@@ -381,8 +406,8 @@ class Sockets:
         return ws
 
     async def _supervisor_frame(self, sup: SupervisorSession, principal: Principal, text: str) -> None:
-        """``watch``, ``unwatch`` or ``ping``: answered with an ``ack`` or an ``error``; the socket stays
-        open whatever the frame."""
+        """``watch``, ``unwatch``, ``whisper``, ``barge``, ``take_over`` (``router/realtime/supervision.py``)
+        or ``ping``: answered with an ``ack`` or an ``error``; the socket stays open whatever the frame."""
         ref: str | None = None
         try:
             raw = parse_frame(text)
@@ -400,44 +425,14 @@ class Sockets:
             sup.send(frames.Ack(ref=ref))
             return
         try:
-            iid = parse_uuid(frame.interaction_id)
-            it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
-            if it is None:
-                raise NotFound(f"interaction {frame.interaction_id} not found")
-            recorded: dict[str, Any] = {}
-            if isinstance(frame, frames.Watch):
-                sup.watching.add(str(it.id))
-            elif isinstance(frame, frames.Unwatch):
-                sup.watching.discard(str(it.id))
-            elif it.status not in (InteractionStatus.assigned, InteractionStatus.wrapup) or not it.agent_id:
-                raise Conflict(f"no agent holds interaction {it.id} (it is {it.status})")
-            else:
-                recorded = {"body": frame.body, "agent_id": it.agent_id}
-            actor = principal.token_id
-            await quality.audit(
-                self.pool, self.engine.namespace, it.id, frame.type, principal.role.value, actor, recorded
-            )
-            if isinstance(frame, frames.Whisper):
-                # the agent's desktop only: a whisper event names no customer-facing route
-                by = principal.role.value + (f":{actor}" if actor else "")
-                await events.publish(
-                    self.engine,
-                    "whisper",
-                    {
-                        "interaction_id": str(it.id),
-                        "agent_id": it.agent_id,
-                        "body": frame.body,
-                        "by": by,
-                        "at": time.time(),
-                    },
-                )
+            result = await self.supervision.act(sup, principal, frame)
         except REFUSED as exc:
             if isinstance(exc, OmnirouteError):
                 sup.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
             else:
                 sup.send(_unavailable(ref))
             return
-        sup.send(frames.Ack(ref=ref, result={"interaction_id": str(it.id), "status": it.status}))
+        sup.send(frames.Ack(ref=ref, result=result))
 
     async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
         """Replay the events after ``after`` (a valid event id), then the snapshot; from then on

@@ -2,6 +2,7 @@
 
 import { formatDuration, formatValue, h, humanize, nowUnix } from "../common/dom.js";
 import { arrivalWords, channelIcon } from "../common/channels.js";
+import { collisionWarning } from "./supervision.js";
 
 const REVOKE_WORDS = {
   timeout: "the time to accept ran out",
@@ -183,6 +184,7 @@ export class OfferList {
         left,
       ),
       bar,
+      collisionWarning(offer.collisions),
       h(
         "dl",
         { class: "offer-facts" },

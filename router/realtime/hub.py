@@ -20,9 +20,10 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from agent_desktop import frames
-from context_store import customers, interactions
+from context_store import callbacks, customers, interactions
 from context_store.records import Interaction, InteractionDetail, Message, Note
-from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, Why
+from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, QueueConfig, Why
+from router.contracts.callbacks import CallbackInfo
 from router.metrics import Metrics
 from router.node import Node
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
@@ -47,6 +48,9 @@ QUEUE_EVENTS = {
     "wrapup_undone",
     "customer_left",
     "grace_expired",
+    "callback_requested",
+    "callback_released",
+    "callback_cancelled",
 }
 
 
@@ -109,6 +113,18 @@ async def work_view(
         assert detail is not None
         current = interaction_out(detail.interaction, detail)
     return current, record
+
+
+async def callback_info(
+    pool: asyncpg.Pool, namespace: str, interaction_id: str, queue: QueueConfig | None
+) -> CallbackInfo | None:
+    """What an offer or held work says of its callback (None: not a callback)."""
+    cb = await callbacks.get(pool, namespace, interaction_id)
+    if cb is None:
+        return None
+    return CallbackInfo(
+        number=cb.number, attempt=cb.attempts + 1, attempts=queue.callback_attempts if queue else 1
+    )
 
 
 def _stream_id(event_id: str) -> tuple[int, int]:
@@ -290,6 +306,7 @@ class Hub:
             context=record,
             reason=reason,
             why=why,
+            callback=await callback_info(self.pool, self.engine.namespace, interaction_id, queue),
         )
 
     # ------------------------------------------------------------ events

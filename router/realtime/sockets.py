@@ -36,13 +36,14 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
 from router.node import Node
-from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
+from router.realtime.hub import AgentSession, Hub, SupervisorSession, callback_info, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.service import merges
 from router.service.auth import Principal, TokenCache, authenticate
+from router.service.callbacks import Callbacks
 from router.service.outbound import Outbound
 from router.service.presence import Presence
 from router.service.work import Work
@@ -102,7 +103,9 @@ class Sockets:
         tokens: TokenCache,
         outbound: Outbound | None,
         presence: Presence,
+        callbacks: Callbacks | None = None,
     ) -> None:
+        self.callbacks = callbacks
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -140,7 +143,12 @@ class Sockets:
             if view is not None:
                 live = await self.engine.interaction_live(iid)
                 until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
-                items.append(frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until))
+                cb = await callback_info(
+                    self.pool, self.engine.namespace, iid, self.directory.queues.get(view[0].queue)
+                )
+                items.append(
+                    frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until, callback=cb)
+                )
         offers = []
         for o in await self.engine.agent_offers(agent_id):
             why = Why.model_validate_json(o["why"]) if o.get("why") else None
@@ -285,6 +293,8 @@ class Sockets:
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
             await self._send_assigned(s, iid)
+            if self.callbacks is not None and await self.callbacks.dial(agent, iid):
+                return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
             iid = await self.work.reject(agent, f.offer_id, f.reason)
@@ -316,6 +326,15 @@ class Sockets:
         if isinstance(f, frames.LinkCustomer):
             done = await merges.link_customer(self.pool, self.engine, agent, f.interaction_id, f.customer_id)
             return {"merge_id": done.id, "customer_id": done.customer_id}
+        if isinstance(f, frames.CallbackResult):
+            if self.callbacks is None:
+                raise Conflict("callbacks are not served here")
+            settled = await self.callbacks.result(agent, f.interaction_id, f.outcome)
+            if settled.status != "connected":
+                s.send(
+                    frames.InteractionEnded(interaction_id=f.interaction_id, reason=f"callback_{f.outcome}")
+                )
+            return {"status": settled.status, "attempt": settled.attempt, "retry_at": settled.retry_at}
         return {}  # ping
 
     async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
@@ -331,7 +350,10 @@ class Sockets:
             task.add_done_callback(self._later.discard)
             return
         if view is not None:
-            s.send(frames.Assigned(interaction=view[0], context=view[1]))
+            cb = await callback_info(
+                self.pool, self.engine.namespace, interaction_id, self.directory.queues.get(view[0].queue)
+            )
+            s.send(frames.Assigned(interaction=view[0], context=view[1], callback=cb))
 
     async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
         deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS

@@ -257,7 +257,13 @@ class Hub:
             session.replaced()
 
     async def offer_text(
-        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+        self,
+        offer_id: str,
+        interaction_id: str,
+        deadline_ms: float,
+        why: Why | None = None,
+        *,
+        callback: bool = False,
     ) -> str | None:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
@@ -275,6 +281,10 @@ class Hub:
             "skills": dict(queue.skills) if queue else {},
             "channel": current.channel,
         }
+        # only an offer the live index marked a callback reads it (off the hot path of other offers)
+        cb = (
+            await callback_info(self.pool, self.engine.namespace, interaction_id, queue) if callback else None
+        )
         head = json.dumps(
             {
                 "type": "offer",
@@ -282,6 +292,7 @@ class Hub:
                 "deadline": deadline_ms / 1000,
                 "reason": reason,
                 "why": why.model_dump(mode="json") if why is not None else None,
+                "callback": cb.model_dump(mode="json") if cb is not None else None,
             }
         )
         return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
@@ -321,7 +332,11 @@ class Hub:
         if kind == "offer" and session is not None:
             why = Why.model_validate(data["why"]) if data.get("why") else None
             text = await self.offer_text(
-                data["offer_id"], data["interaction_id"], float(data["deadline"]), why
+                data["offer_id"],
+                data["interaction_id"],
+                float(data["deadline"]),
+                why,
+                callback=bool(data.get("callback")),
             )
             session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
             if text is not None and session is not None:

@@ -280,7 +280,7 @@ end
 
 local function create_offer(iid, agent, t, why)
   local ikey = P .. ':i:' .. iid
-  local i = redis.call('HMGET', ikey, 'q', 'ch')
+  local i = redis.call('HMGET', ikey, 'q', 'ch', 'cb')
   local q, ch = i[1], i[2]
   local timeout = queue_cfg(q).timeout
   local offer = 'o' .. redis.call('INCR', P .. ':offerseq')
@@ -294,8 +294,10 @@ local function create_offer(iid, agent, t, why)
   redis.call('ZREM', P .. ':qage:' .. q, iid)
   redis.call('HINCRBY', P .. ':a:' .. agent, 'load:' .. ch, 1)
   set_idle(agent, t)
-  emit_json('offer', string.sub(cjson.encode({offer_id = offer, interaction_id = iid, agent_id = agent,
-            deadline = deadline, queue = q, channel = ch}), 1, -2) .. ',"why":' .. why_json .. '}')
+  local data = {offer_id = offer, interaction_id = iid, agent_id = agent, deadline = deadline, queue = q,
+                channel = ch}
+  if i[3] and i[3] ~= '' then data.callback = true end  -- the offer frame reads the callback's number
+  emit_json('offer', string.sub(cjson.encode(data), 1, -2) .. ',"why":' .. why_json .. '}')
   return offer
 end
 

@@ -182,3 +182,31 @@ async def test_bad_input_is_refused_and_changes_nothing(make_server: Any) -> Non
     assert (await x.call({"type": "ping"}))["type"] == "ack", "the socket stays open"
     assert (await record(server, waiting["id"]))["status"] == "assigned"
     await x.close()
+
+
+async def test_a_lost_live_index_is_rebuilt_with_the_callback_held_back_at_its_rank(
+    make_server: Any,
+) -> None:
+    server: TestServer = await make_server(CONFIG)
+    first = await server.ingest(**call(8))
+    second = await server.ingest(**call(9))
+    later = datetime.now(UTC) + timedelta(seconds=60)
+    status, _ = await ask_callback(server, first["id"], number="+14155550177", not_before=later.isoformat())
+    assert status == 200
+    keys = server.engine.keys
+    before = await server.engine.interaction_live(first["id"])
+    # the live index is gone, as after FLUSHALL or a Redis restart (this domain's keys only, in one command)
+    doomed = [key async for key in server.engine.redis.scan_iter(match=keys.prefix + "*", count=1000)]
+    await server.engine.redis.unlink(*doomed)
+
+    async def rebuilt() -> bool:
+        return bool(await server.engine.redis.exists(keys.built)) and bool(
+            await server.engine.interaction_live(first["id"])
+        )
+
+    await wait_for(rebuilt)
+    after = await server.engine.interaction_live(first["id"])
+    assert (after["st"], after["cb"], after["score"]) == ("held", "+14155550177", before["score"])
+    assert int(after["held_until"]) == int(before["held_until"])
+    assert await server.engine.position("care", second["id"]) == 1
+    assert await server.engine.position("care", first["id"]) is None, "still held back"

@@ -121,6 +121,16 @@ async def test_a_callback_keeps_its_place_through_a_hang_up_and_retries(make_ser
     status, queues = await server.request("GET", "/v1/queues", role="supervisor")
     care = next(q for q in queues if q["id"] == "care")
     assert care["stats"]["abandoned_today"] == 0
+
+    # erasing the customer blanks the number the callback called
+    status, _ = await server.request("DELETE", f"/v1/customers/{first['customer_id']}", role="admin")
+    assert status == 200
+    assert (
+        await server.pool.fetchval(
+            "SELECT number FROM interaction_callbacks WHERE interaction_id = $1", uuid.UUID(first["id"])
+        )
+        == ""
+    )
     await x.close()
 
 

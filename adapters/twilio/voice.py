@@ -305,10 +305,11 @@ class TwilioVoiceAdapter:
             try:
                 queues = await self.router.list_queues()
             except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+                # the last known times stand until the next read
                 log.warning("adapter.queues_unread", adapter=self.name, error=type(exc).__name__)
             else:
                 self._offer_after = {q.id: q.callback_offer_after_seconds for q in queues}
-                self._offer_after_read = time.monotonic()
+            self._offer_after_read = time.monotonic()
         after = self._offer_after.get(queue)
         return after is not None and time.time() - enqueued_at >= after
 

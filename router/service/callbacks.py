@@ -29,7 +29,7 @@ from context_store import interactions
 from context_store.db import parse_uuid
 from context_store.records import Callback
 from router.contracts import Channel, NotAnIdentity, phone_e164
-from router.contracts.callbacks import CallbackDial, CallbackIn, CallbackInfo, CallbackOut
+from router.contracts.callbacks import CallbackDial, CallbackIn, CallbackOut
 from router.errors import BadRequest, Conflict, Forbidden, NotFound
 from router.metrics import Metrics
 from router.routing.directory import Directory
@@ -115,20 +115,6 @@ class Callbacks:
         log.info("callback.requested", interaction_id=interaction_id, held=status == "held")
         position = await self.engine.position(it.queue, str(iid)) if status == "waiting" else None
         return _out(cb, position)
-
-    async def get(self, interaction_id: str) -> Callback | None:
-        return await store.get(self.pool, self.engine.namespace, interaction_id)
-
-    async def info(self, interaction_id: str) -> CallbackInfo | None:
-        """What an offer of this interaction says of its callback (None: not a callback)."""
-        cb = await store.get(self.pool, self.engine.namespace, interaction_id)
-        if cb is None:
-            return None
-        it = await interactions.get(self.pool, self.engine.namespace, interaction_id)
-        queue = self.directory.queues.get(it.queue) if it else None
-        return CallbackInfo(
-            number=cb.number, attempt=cb.attempts + 1, attempts=queue.callback_attempts if queue else 1
-        )
 
     # ------------------------------------------------------------ the call
 

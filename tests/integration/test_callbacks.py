@@ -137,7 +137,7 @@ async def test_a_callback_keeps_its_place_through_a_hang_up_and_retries(make_ser
 async def test_not_before_holds_it_back_keeping_its_place(make_server: Any) -> None:
     server: TestServer = await make_server(CONFIG)
     first = await server.ingest(**call(4))
-    later = datetime.now(UTC) + timedelta(seconds=2)
+    later = datetime.now(UTC) + timedelta(seconds=4)
     status, body = await ask_callback(
         server, first["id"], number="+14155550188", not_before=later.isoformat()
     )

@@ -23,6 +23,7 @@ from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http import survey_page
 from router.http.api import API, problem_middleware
+from router.http.callbacks import CallbackAPI
 from router.http.consent import ConsentAPI
 from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
@@ -39,6 +40,7 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.callbacks import CALLBACKS, Callbacks
 from router.service.decisions import DECISIONS, DecisionLog
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
@@ -117,7 +119,12 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
         app[PRESENCE] = presence
-        app[SOCKETS] = Sockets(pool, engine, directory, node, hub, work, tokens, outbound, presence)
+        app[CALLBACKS] = callbacks = Callbacks(
+            pool, engine, directory, outbound, metrics, identity.default_region
+        )
+        app[SOCKETS] = Sockets(
+            pool, engine, directory, node, hub, work, tokens, outbound, presence, callbacks
+        )
         app[RECONCILER] = reconciler = Reconciler(
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
@@ -128,6 +135,8 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         await directory.sync_live()
         yield
     finally:
+        if CALLBACKS in app:
+            await app[CALLBACKS].close()
         await redis.aclose(close_connection_pool=True)
         await pool.close()
 
@@ -264,6 +273,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(API(app).routes())
     app.add_routes(Integrations(app).routes())
     app.add_routes(ConsentAPI(app).routes())
+    app.add_routes(CallbackAPI(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))

@@ -1234,7 +1234,10 @@ CAMPAIGN_ROUTES: tuple[Route, ...] = (
         "The campaign was cancelled or has completed.",
     ),
     _campaign_action(
-        "pause", "Pause a campaign", "Workers stop claiming its recipients.", "The campaign is not running."
+        "pause",
+        "Pause a campaign",
+        "Workers stop claiming its recipients until it is started again.",
+        "The campaign was cancelled or has completed.",
     ),
     _campaign_action(
         "cancel",

@@ -193,10 +193,11 @@ class Campaigns:
         return campaign_out(found, await store.counts(self.pool, campaign_id))
 
     async def transition(self, campaign_id: str, action: str) -> CampaignOut:
-        """start (a draft or paused campaign), pause (a running one), cancel (one not over)."""
+        """start (a draft or paused campaign), pause (one not over: a paused draft waits for its start),
+        cancel (one not over)."""
         target, allowed = {
             "start": ("running", ["draft", "paused"]),
-            "pause": ("paused", ["running"]),
+            "pause": ("paused", ["draft", "running"]),
             "cancel": ("cancelled", ["draft", "running", "paused"]),
         }[action]
         current = await self._record(campaign_id)

@@ -326,9 +326,12 @@ async def test_a_paused_campaign_sends_nothing_until_started_and_start_at_schedu
     }
     status, made = await server.request("POST", "/v1/campaigns", body, role="supervisor")
     assert status == 201 and made["audience_size"] == 3, made
-    status, _ = await server.request("POST", "/v1/campaigns/later/pause", role="supervisor")
-    assert status == 409  # a draft is not running
-    await server.request("POST", "/v1/campaigns/later/start", role="supervisor")
+    status, paused = await server.request("POST", "/v1/campaigns/later/pause", role="supervisor")
+    assert status == 200 and paused["status"] == "paused", paused
+    await asyncio.sleep(0.5)
+    assert provider.made("POST", MESSAGES_PATH) == []  # paused: nothing is sent
+    status, started = await server.request("POST", "/v1/campaigns/later/start", role="supervisor")
+    assert status == 200 and started["status"] == "running", started
     await asyncio.sleep(1.0)
     assert provider.made("POST", MESSAGES_PATH) == []  # start_at has not come
 

@@ -153,11 +153,11 @@ async def replied(
     await conn.execute(q("campaign_recipient_replied"), campaign_id, customer_id, reply_interaction_id)
 
 
-async def opted_out(conn: Conn, customer_id: uuid.UUID, namespace: str) -> list[str]:
-    """Mark the customer's sent campaign messages of running campaigns as opted out; the campaigns."""
-    return [
-        r["campaign_id"] for r in await conn.fetch(q("campaign_recipient_opted_out"), customer_id, namespace)
-    ]
+async def opted_out(conn: Conn, customer_id: uuid.UUID, namespace: str, purposes: list[str]) -> list[str]:
+    """Mark the customer's sent messages of running campaigns for these purposes as opted out; the
+    campaigns."""
+    rows = await conn.fetch(q("campaign_recipient_opted_out"), customer_id, namespace, purposes)
+    return [r["campaign_id"] for r in rows]
 
 
 async def whatsapp_last_inbound(conn: Conn, customer_id: uuid.UUID) -> datetime | None:

@@ -160,12 +160,13 @@ UPDATE campaign_recipients SET status = 'replied', replied_at = now(), reply_int
 WHERE campaign_id = $1 AND customer_id = $2 AND status = 'sent';
 
 -- name: campaign_recipient_opted_out
--- A recipient who opts out after the message counts as opted out. $1 customer_id, $2 namespace
+-- A recipient who opts out of the campaign's purpose after the message counts as opted out.
+-- $1 customer_id, $2 namespace, $3 purposes text[]
 UPDATE campaign_recipients r SET status = 'opted_out', detail = 'opted out after the message',
     updated_at = now()
 FROM campaigns c
 WHERE c.id = r.campaign_id AND c.namespace = $2 AND r.customer_id = $1 AND r.status = 'sent'
-  AND c.status IN ('running', 'paused')
+  AND c.status IN ('running', 'paused') AND c.purpose = ANY($3::text[])
 RETURNING r.campaign_id;
 
 -- name: whatsapp_last_inbound

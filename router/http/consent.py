@@ -100,5 +100,5 @@ class ConsentAPI:
             actor(principal),
         )
         if cin.status == "opted_out":
-            await self.app[CAMPAIGNS].opted_out(customer_id)
+            await self.app[CAMPAIGNS].opted_out(customer_id, [cin.purpose])
         return ok(await ledger_out(self.app[POOL], customer_id, self.require_opt_in))

@@ -237,9 +237,10 @@ class Campaigns:
     ) -> None:
         await store.replied(conn, campaign_id, customer_id, interaction_id)
 
-    async def opted_out(self, customer_id: uuid.UUID) -> None:
-        """A customer opted out: the campaign messages they were sent count as opted out."""
-        for campaign_id in await store.opted_out(self.pool, customer_id, self.namespace):
+    async def opted_out(self, customer_id: uuid.UUID, purposes: list[str]) -> None:
+        """A customer opted out of these purposes: the campaign messages for them they were sent count as
+        opted out."""
+        for campaign_id in await store.opted_out(self.pool, customer_id, self.namespace, purposes):
             await self._tell(campaign_id, customer_id, "opted_out", None, "opted out after the message")
 
     # ------------------------------------------------------------------ the worker

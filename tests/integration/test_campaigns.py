@@ -229,6 +229,21 @@ async def test_a_campaign_on_preferred_channels_with_consent_quiet_hours_and_a_r
     # the customer who texted STOP got only the confirmation of the STOP
     assert text not in sms_to(provider, STOPPER)
 
+    # Eve opts out of notifications by e-mail while the campaign runs: her message counts as opted out
+    status, _ = await server.request(
+        "PUT",
+        f"/v1/customers/{eve}/consent/email",
+        {"status": "opted_out", "purpose": "notifications", "source": "phone call"},
+        role="supervisor",
+    )
+    assert status == 200
+    _, opted = await server.request(
+        "GET", "/v1/campaigns/outage-42/recipients?status=opted_out", role="supervisor"
+    )
+    assert [(r["customer_id"], r["detail"]) for r in opted["recipients"]] == [
+        (eve, "opted out after the message")
+    ]
+
     # 2. the quiet hours end: the deferred customer gets it then
     async def all_sent() -> dict[str, Any] | None:
         _, got = await server.request("GET", "/v1/campaigns/outage-42", role="supervisor")
@@ -238,7 +253,7 @@ async def test_a_campaign_on_preferred_channels_with_consent_quiet_hours_and_a_r
     assert sms_to(provider, NIGHT) == [text]
     assert datetime.now(UTC) >= quiet_end
     assert done["counts"]["deferred_quiet_hours"] == 0 and done["counts"]["skipped_no_consent"] == 1
-    assert done["counts"]["sent"] + done["counts"]["delivered"] == 4
+    assert done["counts"]["sent"] + done["counts"]["delivered"] == 3 and done["counts"]["opted_out"] == 1
 
     # 3. a delivery receipt reaches the recipient's outcome
     _, night_rows = await server.request("GET", "/v1/campaigns/outage-42/recipients", role="supervisor")

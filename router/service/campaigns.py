@@ -246,13 +246,21 @@ class Campaigns:
     # ------------------------------------------------------------------ the worker
 
     async def run(self) -> None:
+        """The worker: every due campaign in turn, then a nap when nothing was due. A failed round
+        (PostgreSQL or Redis restarting) is logged and the next one runs; what it left is in the record."""
+        task = asyncio.current_task()
         while True:
             worked = 0
             try:
                 for campaign_id in await store.due(self.pool, self.namespace):
                     worked += await self._work(campaign_id)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("campaign.worker_error", error=f"{type(exc).__name__}: {exc}"[:300])
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the worker must outlive a backend's restart
+                log.exception("campaign.round_failed")
+                await asyncio.sleep(1)
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError  # a cancellation a round swallowed still stops the worker
             if worked == 0:
                 self._wake.clear()
                 try:

@@ -222,6 +222,7 @@ async def test_a_campaign_on_preferred_channels_with_consent_quiet_hours_and_a_r
     [(_, rcpt, raw)] = relay.received
     mail = message_from_bytes(raw)
     assert rcpt == [EVE] and mail["Subject"] == "Planned outage"
+    assert mail["Message-ID"].startswith("<campaign-")  # one id per campaign message: a copy is the same mail
     content = mail.get_payload(decode=True).decode().replace("\r\n", "\n")
     assert content.strip() == text + "\n\nThe network team"
     # SMS as the fallback of a preferred channel without an address

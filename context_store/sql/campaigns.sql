@@ -173,3 +173,8 @@ RETURNING r.campaign_id;
 -- When the customer last wrote by WhatsApp (the 24-hour window for free-form messages). $1 customer_id
 SELECT max(m.created_at) FROM messages m JOIN interactions i ON i.id = m.interaction_id
 WHERE i.customer_id = $1 AND i.from_kind = 'whatsapp' AND m.direction = 'inbound';
+
+-- name: customer_erase_preferences
+-- An erasure drops the customer's contact preferences; how many rows (0 or 1). $1 customer_id
+WITH done AS (DELETE FROM customer_preferences WHERE customer_id = $1 RETURNING 1)
+SELECT count(*) FROM done;

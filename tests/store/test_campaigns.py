@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from context_store import campaigns as store
-from context_store import messages
+from context_store import messages, privacy
 from tests.store.conftest import NS, new_customer, new_interaction
 
 pytestmark = pytest.mark.store
@@ -77,3 +77,17 @@ async def test_interrupted_sends_are_closed_sent_only_when_handed_over(pool: asy
     await messages.set_status(pool, rows[handed].message_id, "delivered", None)
     assert await store.counts(pool, "c2") == {"delivered": 1, "failed": 1}
     assert [r.customer_id for r in await store.recipients(pool, "c2", "delivered", 10, 0)] == [handed]
+
+
+async def test_preferences_change_only_what_is_named_and_an_erasure_drops_them(pool: asyncpg.Pool) -> None:
+    cid = await new_customer(pool)
+    assert await store.preferences(pool, cid) is None
+    await store.set_preferences(pool, cid, {"preferred_channel": "sms", "language": "ko"}, "supervisor:t1")
+    changed = await store.set_preferences(pool, cid, {"timezone": "Asia/Seoul"}, "admin")
+    assert (changed.preferred_channel, changed.timezone, changed.language) == ("sms", "Asia/Seoul", "ko")
+    assert changed.updated_by == "admin"
+    cleared = await store.set_preferences(pool, cid, {"language": None}, "admin")
+    assert (cleared.preferred_channel, cleared.timezone, cleared.language) == ("sms", "Asia/Seoul", None)
+    erased = await privacy.erase(pool, cid, "admin:t1")
+    assert erased is not None and erased.erasure.counts["preferences"] == 1
+    assert await store.preferences(pool, cid) is None

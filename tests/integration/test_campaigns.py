@@ -23,7 +23,14 @@ from router.service.preferences import zone_of_number
 from tests.conftest import MakeServer
 from tests.support.configs import ALL_CHANNELS, with_adapters
 from tests.support.ports import free_port
-from tests.support.providers import META_SECRET, TWILIO_TOKEN, fixture_json, post_twilio
+from tests.support.providers import (
+    META_SECRET,
+    TWILIO_TOKEN,
+    fixture_bytes,
+    fixture_json,
+    post_meta,
+    post_twilio,
+)
 from tests.support.recorders import Recorder, SmtpRelay
 from tests.support.servers import TestServer
 
@@ -440,3 +447,43 @@ def test_quiet_hours_span_midnight_on_the_customers_clock() -> None:
     instant = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)  # 23:30 in Seoul, 09:30 in New York
     assert quiet_until(quiet, seoul, instant) is not None
     assert quiet_until(quiet, ZoneInfo("America/New_York"), instant) is None
+
+
+async def test_whatsapp_inside_the_24_hour_window_gets_the_text(
+    make_server: MakeServer, provider: Recorder
+) -> None:
+    provider.routes[("POST", "/v21.0/")] = graph
+    whatsapp = {
+        "app_secret": META_SECRET,
+        "verify_token": "v",
+        "access_token": "graph-token",
+        "base_url": provider.url,
+        "api_version": "v21.0",
+        "phone_number_id": "PNID",
+    }
+    server = await make_server(with_adapters(whatsapp=whatsapp).with_outbound(campaign_poll_seconds=0.1))
+    # the customer wrote by WhatsApp a moment ago (wa_id 16505551234)
+    assert (
+        await post_meta(server.url, "/adapters/whatsapp", fixture_bytes("whatsapp_cloud/text_message.json"))
+        == 200
+    )
+    customer = await customer_of(server, "phone", "+16505551234")
+    await patch(server, customer, preferred_channel="social")
+    body = {
+        "id": "in-window",
+        "purpose": "notifications",
+        "message": {
+            "text": "Your order has shipped",
+            "whatsapp_template": {"name": "order_shipped", "language": "en"},
+        },
+        "audience": {"customer_ids": [customer]},
+    }
+    assert (await server.request("POST", "/v1/campaigns", body, role="supervisor"))[0] == 201
+    await server.request("POST", "/v1/campaigns/in-window/start", role="supervisor")
+
+    async def sent() -> list[Any]:
+        return provider.made("POST", GRAPH_PATH)
+
+    [request] = await wait_for(sent)
+    assert request.json()["type"] == "text" and request.json()["text"]["body"] == "Your order has shipped"
+    assert request.json()["to"] == "16505551234"

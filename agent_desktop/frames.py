@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from router.contracts import (
     AgentState,
+    CallbackInfo,
     Channel,
     Collision,
     ContextRecord,
@@ -130,6 +131,18 @@ class LinkCustomer(_Frame):
     ref: Ref = None
 
 
+class CallbackResult(_Frame):
+    """How the call of a callback the agent holds went (``docs/callbacks.md``): ``connected`` goes on as
+    assigned work; ``no_answer``, ``busy`` and ``failed`` end the agent's hold, and the interaction waits
+    again at its original place after the queue's ``callback_retry_seconds``, or ends after its last
+    attempt (``callback_attempts``)."""
+
+    type: Literal["callback_result"]
+    interaction_id: Id
+    outcome: Literal["connected", "no_answer", "busy", "failed"]
+    ref: Ref = None
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ref: Ref = None
@@ -145,6 +158,7 @@ AgentClientFrame = Annotated[
     | Transfer
     | EndWrapup
     | LinkCustomer
+    | CallbackResult
     | Ping,
     Field(discriminator="type"),
 ]
@@ -164,6 +178,9 @@ class WorkItem(BaseModel):
     context: ContextRecord
     wrapup_until: float | None = None
     collisions: list[Collision] = Field(default_factory=list, description=COLLISIONS_DESCRIPTION)
+    callback: CallbackInfo | None = Field(
+        default=None, description="a callback: the agent calls the customer back (docs/callbacks.md)"
+    )
 
 
 class OfferInfo(BaseModel):
@@ -177,6 +194,11 @@ class OfferInfo(BaseModel):
         description="why this agent: strategy, step in force, preference, agents considered and passed over",
     )
     collisions: list[Collision] = Field(default_factory=list, description=COLLISIONS_DESCRIPTION)
+    callback: CallbackInfo | None = Field(
+        default=None,
+        description="a callback: the customer waits off the line to be called back on this number; on"
+        " accept the voice adapter calls it and bridges the agent, who reports `callback_result`",
+    )
 
 
 class Hello(BaseModel):
@@ -455,6 +477,7 @@ AGENT_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (
     Transfer,
     EndWrapup,
     LinkCustomer,
+    CallbackResult,
     Ping,
 )
 AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (

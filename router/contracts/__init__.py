@@ -3,6 +3,14 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.callbacks import (
+    CALLBACK_OUTCOMES,
+    CallbackDial,
+    CallbackDialed,
+    CallbackIn,
+    CallbackInfo,
+    CallbackOut,
+)
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
 from router.contracts.identities import (
     ANONYMOUS_KIND,
@@ -124,6 +132,7 @@ from router.contracts.wire import (
 
 __all__ = [
     "ANONYMOUS_KIND",
+    "CALLBACK_OUTCOMES",
     "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
@@ -141,6 +150,11 @@ __all__ = [
     "AuditEntryOut",
     "BodyError",
     "BusinessHours",
+    "CallbackDial",
+    "CallbackDialed",
+    "CallbackIn",
+    "CallbackInfo",
+    "CallbackOut",
     "Channel",
     "ChannelCapabilities",
     "ChannelInfo",

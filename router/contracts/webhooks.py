@@ -23,6 +23,11 @@ WEBHOOK_TYPES: dict[str, str] = {
     "work_ended": "interaction.work_ended",
     "abandoned": "interaction.abandoned",
     "customer_left": "interaction.customer_left",
+    "callback_requested": "interaction.callback_requested",
+    "callback_released": "interaction.callback_released",
+    "callback_dialed": "interaction.callback_dialed",
+    "callback_result": "interaction.callback_result",
+    "callback_cancelled": "interaction.callback_cancelled",
     "step_changed": "interaction.step_changed",
     "preference_expired": "interaction.preference_expired",
     "transferred": "interaction.transferred",
@@ -39,6 +44,11 @@ WEBHOOK_TYPES: dict[str, str] = {
     "consent_changed": "consent.changed",
     "customer_merged": "customer.merged",
     "customer_unmerged": "customer.unmerged",
+    "campaign_running": "campaign.started",
+    "campaign_paused": "campaign.paused",
+    "campaign_cancelled": "campaign.cancelled",
+    "campaign_completed": "campaign.completed",
+    "campaign_recipient": "campaign.recipient",
 }
 
 # the stream's event kinds that stay inside the router

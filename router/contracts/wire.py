@@ -487,6 +487,21 @@ class QueueConfig(Strict, WaitRules):
             raise ValueError("disposition codes must be distinct")
         return v
 
+    # callbacks that keep their place (docs/callbacks.md)
+    callback_retry_seconds: Annotated[float, Field(ge=0, le=86_400)] = Field(
+        default=300,
+        description="a callback call that was not answered (or busy, or failed) waits this long, at its"
+        " original place, before it is offered again",
+    )
+    callback_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=3, description="calls tried for one callback before it ends (end_reason callback_unreachable)"
+    )
+    callback_offer_after_seconds: Annotated[float | None, Field(ge=0, le=86_400)] = Field(
+        default=None,
+        description="the voice IVR offers a callback (press 1) to a caller who has waited this long; unset:"
+        " never offered by the IVR (the callback endpoint still takes requests)",
+    )
+
 
 class QueueOut(QueueConfig, QueueHours):
     id: str

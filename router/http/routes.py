@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from router import contracts as c
 from router.contracts import Role
+from router.contracts import callbacks as cb
+from router.contracts import campaigns as cp
 from router.contracts import consent as cs
 from router.contracts import waiting as cw
 from router.contracts import webhooks as wh
@@ -1128,8 +1130,8 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `collision`"
         " (another agent now holds live work of the same customer), `taken_over` (a supervisor took the"
         " work), `ack` and `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`,"
-        " `add_note`, `complete`, `transfer`, `end_wrapup`, `link_customer` and `ping`. A malformed or"
-        " refused frame gets an `error` frame and the socket stays open.",
+        " `add_note`, `complete`, `transfer`, `end_wrapup`, `link_customer`, `callback_result` and"
+        " `ping`. A malformed or refused frame gets an `error` frame and the socket stays open.",
         ok=_UPGRADE,
         errors={
             403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),
@@ -1171,7 +1173,167 @@ SOCKET_ROUTES: tuple[Route, ...] = (
     ),
 )
 
-ROUTES: tuple[Route, ...] = HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + SOCKET_ROUTES
+# Callbacks that keep their place: handled by ``router.http.callbacks``.
+CALLBACK_ROUTES: tuple[Route, ...] = (
+    _route(
+        "POST",
+        "/v1/interactions/{id}/callback",
+        "post_callback",
+        "Call the waiting customer back, keeping their place",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=cb.CallbackIn,
+        description="The waiting interaction becomes a callback: it keeps its rank in its queue and the"
+        " customer may hang up without abandoning. When an agent accepts its offer (which carries"
+        " `callback`), the voice adapter calls `number` and bridges the agent, who reports the outcome"
+        " (`callback_result`). With `not_before` it is not offered before then, its place kept. Asking"
+        " again changes the number or `not_before`. See docs/callbacks.md.",
+        ok={200: _json("The callback and the interaction's place.", cb.CallbackOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem("The interaction is not waiting (offered, assigned or over)."),
+            422: _problem("The body does not match the model, or `number` is not a valid telephone number."),
+        },
+    ),
+)
+
+# Customers' preferences and campaigns: handled by ``router.http.campaigns``.
+NO_CUSTOMER = _problem("No customer has this id.")
+NO_CAMPAIGN = _problem("No campaign of this routing domain has this id.")
+
+
+def _campaign_action(action: str, summary: str, description: str, refused: str) -> Route:
+    return _route(
+        "POST",
+        f"/v1/campaigns/{{id}}/{action}",
+        f"{action}_campaign",
+        summary,
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        description=description,
+        ok={200: _json("The campaign after the change (a repeat changes nothing).", cp.CampaignOut)},
+        errors={404: NO_CAMPAIGN, 409: _problem(refused)},
+    )
+
+
+CAMPAIGN_ROUTES: tuple[Route, ...] = (
+    _route(
+        "GET",
+        "/v1/customers/{id}",
+        "get_customer",
+        "The customer's profile and contact preferences",
+        tag="customers",
+        roles=(SUPERVISOR,),
+        description="With no time zone set, `timezone` is the one zone of the customer's phone number when"
+        " libphonenumber knows exactly one (`timezone_source` `phone`), else null.",
+        ok={200: _json("The customer.", cp.CustomerPreferencesOut)},
+        errors={404: NO_CUSTOMER},
+    ),
+    _route(
+        "PATCH",
+        "/v1/customers/{id}",
+        "patch_customer",
+        "Set the customer's contact preferences",
+        tag="customers",
+        roles=(SUPERVISOR,),
+        body=cp.PreferencesIn,
+        description="`preferred_channel` (a channel of the channel table), `timezone` (IANA), `language`"
+        " (BCP 47); only the fields given change, `null` clears one.",
+        ok={200: _json("The customer after the change.", cp.CustomerPreferencesOut)},
+        errors={
+            404: NO_CUSTOMER,
+            422: _problem(
+                "The body does not match the model: an unknown channel or time zone, a language that is not"
+                " a BCP 47 tag, or no field at all."
+            ),
+        },
+    ),
+    _route(
+        "POST",
+        "/v1/campaigns",
+        "post_campaign",
+        "Create a campaign",
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        body=cp.CampaignIn,
+        description="A draft: nothing is sent until `start`. Unknown customer ids and repeats are left out"
+        " of the audience. See `docs/campaigns.md` for the channel choice, consent and quiet hours.",
+        ok={201: _json("The campaign.", cp.CampaignOut)},
+        errors={
+            409: _problem("A campaign has this id already."),
+            422: _problem(
+                "The body does not match the model, a customer id is not a UUID, or `reply_queue` is not a"
+                " queue."
+            ),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/campaigns/{id}",
+        "get_campaign",
+        "A campaign and its recipients' outcomes",
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        ok={200: _json("The campaign with `counts` by outcome.", cp.CampaignOut)},
+        errors={404: NO_CAMPAIGN},
+    ),
+    _campaign_action(
+        "start",
+        "Start (or resume) a campaign",
+        "From `start_at` (or now), every router process's worker sends to due recipients at"
+        " `rate_per_second` in all.",
+        "The campaign was cancelled or has completed.",
+    ),
+    _campaign_action(
+        "pause",
+        "Pause a campaign",
+        "Workers stop claiming its recipients until it is started again.",
+        "The campaign was cancelled or has completed.",
+    ),
+    _campaign_action(
+        "cancel",
+        "Cancel a campaign",
+        "Recipients not yet sent to stay `queued` (or deferred) and are never sent.",
+        "The campaign has completed.",
+    ),
+    _route(
+        "GET",
+        "/v1/campaigns/{id}/recipients",
+        "get_campaign_recipients",
+        "A campaign's recipients",
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        params=(
+            Param(
+                "status",
+                "query",
+                "only recipients with this outcome",
+                required=False,
+                schema={"type": "string", "enum": list(cp.OUTCOMES)},
+            ),
+            Param(
+                "limit",
+                "query",
+                "at most this many (1 to 1000)",
+                required=False,
+                schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+            ),
+            Param(
+                "offset",
+                "query",
+                "skip this many",
+                required=False,
+                schema={"type": "integer", "minimum": 0, "default": 0},
+            ),
+        ),
+        ok={200: _json("Recipients in audience order.", cp.RecipientsOut)},
+        errors={404: NO_CAMPAIGN, 422: _problem("A parameter is invalid; `errors` names it.")},
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (
+    HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + CALLBACK_ROUTES + CAMPAIGN_ROUTES + SOCKET_ROUTES
+)
 
 
 def route_defs(routes: Iterable[Route], handler: Callable[[str], Handler]) -> list[web.RouteDef]:

@@ -34,10 +34,18 @@ from router.contracts import (
     strip_unstorable,
     validation_errors,
 )
-from router.errors import BadRequest, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
+from router.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotReady,
+    OmnirouteError,
+    Unavailable,
+)
 from router.node import Node
 from router.realtime import collisions
-from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
+from router.realtime.hub import AgentSession, Hub, SupervisorSession, callback_info, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
 from router.realtime.supervision import Supervision
 from router.routing import events
@@ -45,6 +53,7 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.service import merges
 from router.service.auth import Principal, TokenCache, authenticate
+from router.service.callbacks import Callbacks
 from router.service.outbound import Outbound
 from router.service.presence import Presence
 from router.service.work import Work
@@ -104,7 +113,9 @@ class Sockets:
         tokens: TokenCache,
         outbound: Outbound | None,
         presence: Presence,
+        callbacks: Callbacks | None = None,
     ) -> None:
+        self.callbacks = callbacks
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -143,12 +154,16 @@ class Sockets:
             if view is not None:
                 live = await self.engine.interaction_live(iid)
                 until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
+                cb = await callback_info(
+                    self.pool, self.engine.namespace, iid, self.directory.queues.get(view[0].queue)
+                )
                 items.append(
                     frames.WorkItem(
                         interaction=view[0],
                         context=view[1],
                         wrapup_until=until,
                         collisions=collisions.of_record(view[1], view[0].id, agent_id),
+                        callback=cb,
                     )
                 )
         offers = []
@@ -295,6 +310,8 @@ class Sockets:
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
             await self._send_assigned(s, iid)
+            if self.callbacks is not None and await self.callbacks.dial(agent, iid):
+                return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
             iid = await self.work.reject(agent, f.offer_id, f.reason)
@@ -326,6 +343,15 @@ class Sockets:
         if isinstance(f, frames.LinkCustomer):
             done = await merges.link_customer(self.pool, self.engine, agent, f.interaction_id, f.customer_id)
             return {"merge_id": done.id, "customer_id": done.customer_id}
+        if isinstance(f, frames.CallbackResult):
+            if self.callbacks is None:
+                raise Conflict("callbacks are not served here")
+            settled = await self.callbacks.result(agent, f.interaction_id, f.outcome)
+            if settled.status != "connected":
+                s.send(
+                    frames.InteractionEnded(interaction_id=f.interaction_id, reason=f"callback_{f.outcome}")
+                )
+            return {"status": settled.status, "attempt": settled.attempt, "retry_at": settled.retry_at}
         return {}  # ping
 
     async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
@@ -334,20 +360,23 @@ class Sockets:
         also listed in the next ``hello``)."""
         try:
             view = await work_view(self.pool, self.engine.namespace, interaction_id)
+            if view is not None:
+                await self._assigned(s, *view)
         except BACKEND_ERRORS as exc:
             log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
             task = asyncio.create_task(self._assigned_later(s, interaction_id))
             self._later.add(task)
             task.add_done_callback(self._later.discard)
-            return
-        if view is not None:
-            await self._assigned(s, *view)
 
     async def _assigned(self, s: AgentSession, interaction: InteractionOut, record: ContextRecord) -> None:
-        """The ``assigned`` frame, with the customer's other live work that other agents hold; those
-        agents are told of this one (a ``collision`` frame each)."""
+        """The ``assigned`` frame, with the customer's other live work that other agents hold (those
+        agents are told of this one: a ``collision`` frame each) and, for a callback, the number to call.
+        Raises BACKEND_ERRORS when the callback cannot be read: the caller tries again."""
+        cb = await callback_info(
+            self.pool, self.engine.namespace, interaction.id, self.directory.queues.get(interaction.queue)
+        )
         found = collisions.of_record(record, interaction.id, s.agent_id)
-        s.send(frames.Assigned(interaction=interaction, context=record, collisions=found))
+        s.send(frames.Assigned(interaction=interaction, context=record, collisions=found, callback=cb))
         if found:
             try:
                 await collisions.tell_holders(
@@ -364,10 +393,10 @@ class Sockets:
             await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
             try:
                 view = await work_view(self.pool, self.engine.namespace, interaction_id)
+                if view is not None and not s.closed:
+                    await self._assigned(s, *view)
             except BACKEND_ERRORS:
                 continue
-            if view is not None and not s.closed:
-                await self._assigned(s, *view)
             return
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:

@@ -39,6 +39,9 @@ SCRIPTS = (
     "set_queue",
     "restore",
     "metrics_lease",
+    "callback",
+    "callback_result",
+    "campaign_rate",
     "queue_rules",
     "move",
 )
@@ -322,11 +325,41 @@ class Engine:
         res = self._check(await self._run("timers", limit, missed_state))
         return [(str(res[k]), str(res[k + 1]), str(res[k + 2])) for k in range(0, len(res), 3)]
 
+    async def callback(self, interaction_id: str, number: str, not_before_ms: int) -> tuple[str, str | None]:
+        """Mark a waiting interaction a callback at its rank (``callback.lua``); held back until
+        ``not_before_ms`` when that is later than now. Its live status, and an offer made at once."""
+        res = await self._run("callback", interaction_id, number, not_before_ms)
+        res = self._check(res, interaction=interaction_id)
+        return str(res[0]), str(res[1]) or None
+
+    async def callback_result(
+        self, agent_id: str, interaction_id: str, outcome: str, retry_ms: int | None, attempt: int
+    ) -> tuple[str, int]:
+        """A callback call's outcome (``callback_result.lua``): ``connected``, ``retry`` (held back
+        ``retry_ms`` at its rank; the time it waits again, ms) or ``ended`` (``retry_ms`` None)."""
+        res = await self._run(
+            "callback_result",
+            agent_id,
+            interaction_id,
+            outcome,
+            -1 if retry_ms is None else retry_ms,
+            attempt,
+        )
+        res = self._check(res, interaction=interaction_id, agent=agent_id)
+        return str(res[0]), int(res[1])
+
     async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:
         """Take or renew the lease of the process exporting the deployment's gauges; True if it is ours."""
         return int(await self._run("metrics_lease", node_id, lease_ms)) == 1
 
     # ------------------------------------------------------------ reads
+
+    async def campaign_rate(self, campaign_id: str, rate_per_second: float) -> float:
+        """Book a campaign's next send under its rate (``campaign_rate.lua``): 0 when it may go now, else
+        the seconds to wait before asking again."""
+        interval_us = max(1, round(1_000_000 / rate_per_second))
+        waited = await self._run("campaign_rate", campaign_id, interval_us)
+        return int(waited) / 1_000_000
 
     async def _hash(self, key: str) -> dict[str, str]:
         return {str(k): str(v) for k, v in (await self.redis.hgetall(key)).items()}

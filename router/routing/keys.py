@@ -35,7 +35,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         None,
         '"o:<offer>" | "w:<interaction>" | "g:<agent>" | "s:<interaction>" (next widening step)'
         ' | "p:<interaction>" (preference window ends) | "c:<interaction>:<agent>" (reject cooldown ends)'
-        ' | "f:<interaction>" (next overflow rule) | "h:<queue>" (a queue holding its work opens) -> due ms',
+        ' | "b:<interaction>" (a held callback waits again) | "f:<interaction>" (next overflow rule)'
+        ' | "h:<queue>" (a queue holding its work opens) -> due ms',
     ),
     KeySpec("connected", "set", None, "agents with a live desktop socket"),
     KeySpec("offerseq", "string", None, "counter behind offer ids"),
@@ -70,9 +71,10 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "i",
         "hash",
         "interaction",
-        "q ch score arr venq st(waiting|offered|assigned|wrapup) agent offer step pref pref_until avoid"
+        "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer step pref pref_until avoid"
         ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
         " warm (a warm transfer: the interaction the sender keeps until the target accepts)"
+        " cb (a callback: the number) held_until (st held: a callback held back until then, ms)"
         " ofrom (the queue whose overflow rules it follows) ovk (how many it took) ovf (how it came here)",
     ),
     KeySpec("ix", "zset", "interaction", "agents excluded from it -> until ms (reject cooldown, transfer)"),
@@ -83,6 +85,12 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "string",
         None,
         "the process that exports the deployment's gauges on /metrics (node id, expires)",
+    ),
+    KeySpec(
+        "crate",
+        "string",
+        "campaign",
+        "a campaign's rate: when its next send may go (GCRA, microseconds of the Redis clock; expires)",
     ),
 )
 
@@ -178,3 +186,6 @@ class Keys:
     @property
     def metrics_lease(self) -> str:
         return self._key("metricslease")
+
+    def campaign_rate(self, c: str) -> str:
+        return self._key("crate", c)

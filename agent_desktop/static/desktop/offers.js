@@ -201,6 +201,10 @@ export class OfferList {
             : h("span", { class: "muted", text: "any agent of this queue" }),
           otherReasons.map(([k, v]) => h("span", { class: "chip", text: `${humanize(k)}: ${formatValue(v)}` })),
         ),
+        offer.callback ? h("dt", { text: "Call back" }) : null,
+        offer.callback
+          ? h("dd", { class: "offer-callback", text: `${offer.callback.number} · attempt ${offer.callback.attempt} of ${offer.callback.attempts}` })
+          : null,
         offer.why ? h("dt", { text: "Routing" }) : null,
         offer.why ? h("dd", { class: "offer-why", text: whyShort(offer.why) }) : null,
         attrs.length ? h("dt", { class: "extra", text: "Collected" }) : null,

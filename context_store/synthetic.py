@@ -68,3 +68,39 @@ async def load(
             progress(done)
     await conn.execute(q("synthetic_surveys"), history.survey_share, timeout=LOAD_TIMEOUT)
     await conn.execute(q("synthetic_analyze"), timeout=LOAD_TIMEOUT)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticContact:
+    """One contact of a queue's synthetic history: answered after ``wait`` seconds and handled for
+    ``handle`` seconds (talk plus wrap-up), or abandoned after ``wait`` when ``handle`` is None."""
+
+    external_id: str
+    at: datetime
+    wait: float
+    handle: float | None
+
+
+async def load_queue_contacts(
+    conn: asyncpg.Connection,
+    namespace: str,
+    queue_id: str,
+    channel: str,
+    contacts: list[SyntheticContact],
+    *,
+    chunk: int = 50_000,
+) -> None:
+    """Write contacts of one queue (each its own customer and conversation), ``chunk`` per statement."""
+    for i in range(0, len(contacts), chunk):
+        part = contacts[i : i + chunk]
+        await conn.execute(
+            q("synthetic_queue_contacts"),
+            namespace,
+            queue_id,
+            channel,
+            [c.external_id for c in part],
+            [c.at for c in part],
+            [c.wait for c in part],
+            [c.handle for c in part],
+            timeout=LOAD_TIMEOUT,
+        )

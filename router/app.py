@@ -39,6 +39,7 @@ from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.decisions import DECISIONS, DecisionLog
+from router.service.forecast import FORECASTS, Forecasts
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
@@ -109,6 +110,12 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[SURVEYS], app[REPORTS] = (
             surveys,
             Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
+        )
+        app[FORECASTS] = Forecasts(
+            pool,
+            settings.namespace,
+            shrinkage=reports_cfg.shrinkage,
+            service_level_target=reports_cfg.service_level_target,
         )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         presence = Presence(pool, settings.namespace, settings.file.presence)

@@ -1,4 +1,4 @@
-"""The ``omniroute`` command: serve, adapter, and the tools (staffing, simulate, bench)."""
+"""The ``omniroute`` command: serve, adapter, and the tools (staffing, forecast, simulate, bench)."""
 
 from __future__ import annotations
 
@@ -239,6 +239,11 @@ TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "bench-reports": (
         "router.tools.report_bench",
         "time GET /v1/reports/kpis for one month over a synthetic year of history",
+        (),
+    ),
+    "forecast": (
+        "router.tools.forecast",
+        "forecast a queue's arrivals from its history, with the backtest and the staffing plan",
         (),
     ),
 }

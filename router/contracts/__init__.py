@@ -4,6 +4,7 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 Adapters and the agent desktop import from here and from the SDK only."""
 
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.forecast import Backtest, BacktestInterval, ForecastInterval, ForecastReport
 from router.contracts.identities import (
     ANONYMOUS_KIND,
     PHONE_KINDS,
@@ -126,6 +127,8 @@ __all__ = [
     "AgentStatesOut",
     "Attachment",
     "AuditEntryOut",
+    "Backtest",
+    "BacktestInterval",
     "BodyError",
     "Channel",
     "ChannelCapabilities",
@@ -138,6 +141,8 @@ __all__ = [
     "CustomerText",
     "EndIn",
     "ErasureOut",
+    "ForecastInterval",
+    "ForecastReport",
     "Health",
     "Ident",
     "IdentityIn",

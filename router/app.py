@@ -270,7 +270,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(API(app).routes())
     app.add_routes(Integrations(app).routes())
     app.add_routes(ConsentAPI(app).routes())
-    for name in ("desktop", "wallboard"):
+    for name in ("desktop", "wallboard", "reports"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
@@ -278,7 +278,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes([_files("/static/", static_dir())])
     # Each folder of agent_desktop/static at the top level, so a page's relative imports
     # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
-    for name in ("desktop", "wallboard", "common"):
+    for name in ("desktop", "wallboard", "reports", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_routes([_files(f"/{name}/", static_dir() / name)])
 

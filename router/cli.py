@@ -135,6 +135,7 @@ def _banner(url: str, settings: Settings, tokens: dict[str, str] | None, embedde
         f"omniroute is running at {url}",
         f"  agent desktop:  {url}/desktop/",
         f"  wallboard:      {url}/wallboard/",
+        f"  reports:        {url}/reports/",
         f"  API document:   {url}/v1/openapi.json",
     ]
     if embedded:

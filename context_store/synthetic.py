@@ -34,6 +34,11 @@ async def interaction_count(conn: asyncpg.Connection) -> int:
     return count
 
 
+async def analyze(conn: asyncpg.Connection) -> None:
+    """Fresh planner statistics after a bulk load."""
+    await conn.execute(q("synthetic_analyze"), timeout=LOAD_TIMEOUT)
+
+
 async def load(
     conn: asyncpg.Connection,
     history: SyntheticHistory,

@@ -247,6 +247,11 @@ TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "forecast a queue's arrivals from its history, with the backtest and the staffing plan",
         (),
     ),
+    "bench-forecast": (
+        "router.tools.forecast_bench",
+        "time GET /v1/reports/forecast over a synthetic year of one queue's history",
+        (),
+    ),
 }
 TOOLS_EXTRA_HINT = "pip install 'omniroute[tools]'"
 

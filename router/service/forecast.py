@@ -117,11 +117,21 @@ def statsmodels_installed() -> bool:
     return importlib.util.find_spec("statsmodels") is not None
 
 
-def holt_winters(series: list[float], period: int, steps: int) -> list[float]:
+Smoothing = tuple[float, float]
+"""The smoothing parameters of a fit: level (alpha) and season (gamma)."""
+
+
+def holt_winters(
+    series: list[float], period: int, steps: int, smoothing: Smoothing | None = None
+) -> tuple[list[float], Smoothing | None]:
     """Fit Holt-Winters (additive weekly season, no trend) on ``series`` and forecast ``steps`` intervals,
-    never below zero. ``series`` holds at least two seasons."""
+    never below zero; with the smoothing parameters of the fit. ``series`` holds at least two seasons.
+
+    ``smoothing`` (from a fit of the same series less its last week) is reused instead of optimized
+    when the initial season is heuristic: on a long history the optimizer is most of the time, and a
+    week more moves the parameters by little."""
     if not any(series):
-        return [0.0] * steps
+        return [0.0] * steps, None
     # statsmodels (and numpy, which it brings) is the optional ``forecast`` extra: imported when a
     # forecast is asked for, so a server without it starts and answers the endpoint with a 501
     import numpy as np
@@ -134,11 +144,16 @@ def holt_winters(series: list[float], period: int, steps: int) -> list[float]:
     with warnings.catch_warnings():
         # an optimizer that stops at its iteration limit still leaves a usable fit
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted = ExponentialSmoothing(
+        model = ExponentialSmoothing(
             y, trend=None, seasonal="add", seasonal_periods=period, initialization_method=init
-        ).fit()
+        )
+        if smoothing is not None and init != "estimated":
+            fitted = model.fit(smoothing_level=smoothing[0], smoothing_seasonal=smoothing[1], optimized=False)
+        else:
+            fitted = model.fit()
         out = np.asarray(fitted.forecast(steps), dtype=float)
-    return [float(v) for v in np.clip(np.nan_to_num(out, nan=0.0), 0.0, None)]
+    params = (float(fitted.params["smoothing_level"]), float(fitted.params["smoothing_seasonal"]))
+    return [float(v) for v in np.clip(np.nan_to_num(out, nan=0.0), 0.0, None)], params
 
 
 def wape(actual: list[float], forecast: list[float]) -> float | None:
@@ -209,7 +224,7 @@ def build_report(
     weeks = len(y) // period
     train, held = y[:-period], y[-period:]
     naive = y[-2 * period : -period]
-    back = holt_winters(train, period, period)
+    back, smoothing = holt_winters(train, period, period)
     back_start = first_day + timedelta(days=7 * (weeks - 1))
     back_times = _slot_times(back_start, period, minutes, zone)
     backtest = Backtest(
@@ -226,7 +241,7 @@ def build_report(
         ],
     )
     steps = fq.horizon_days * fq.slots_per_day
-    ahead = holt_winters(y, period, steps)
+    ahead, _ = holt_winters(y, period, steps, smoothing)
     end_day = first_day + timedelta(days=7 * weeks)
     cache: dict[float, tuple[int, float | None]] = {}
     rows = []

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.conftest import MakeServer
 from tests.support.configs import routing
 from tests.support.history import History, load, weekly_history
@@ -173,3 +175,16 @@ async def test_the_cli_prints_the_backtest_and_the_table(
     assert table[0].startswith(today().strftime("%Y-%m-%d 00:00"))
     plan = list(csv.DictReader(io.StringIO(await cli("--interval", "60", "--horizon-days", "1", "--csv"))))
     assert len(plan) == 24 and all(int(r["agents_scheduled"]) >= int(r["agents_needed"]) for r in plan)
+
+
+async def test_without_statsmodels_the_answer_says_what_to_install(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await make_server(CONFIG)
+    await _history(server, weeks=3)
+    # sys.modules[name] = None is how Python marks a module as not importable
+    monkeypatch.setitem(sys.modules, "statsmodels", None)
+    status, body = await server.request("GET", "/v1/reports/forecast?queue=support", role="supervisor")
+    assert status == 501 and server.last_content_type == "application/problem+json"
+    assert body["type"].endswith("/forecast_unavailable")
+    assert "pip install 'omniroute[forecast]'" in body["detail"]

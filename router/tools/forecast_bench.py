@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import random
 import secrets
 import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -31,11 +29,9 @@ import aiohttp
 
 from context_store import synthetic
 from context_store.db import create_pool, migrate
-from context_store.synthetic import SyntheticContact
 from router.app import Server
 from router.config import Settings, parse_config
 
-WEEKDAY = (1.0, 1.1, 1.05, 1.0, 0.9, 0.45, 0.3)  # Monday .. Sunday
 QUEUE = "support"
 NAMESPACE = "bench-forecast"
 
@@ -48,41 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tz", default="America/Los_Angeles", help="the center's time zone")
     parser.add_argument("--repeat", type=int, default=3, help="timed requests per interval length")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the figures here")
-
-
-def rate(day: date, slot: int) -> float:
-    """Mean arrivals in half hour ``slot`` (0-47) of ``day``."""
-    hour = slot / 2
-    intraday = 14 * math.exp(-(((hour - 11) / 3.0) ** 2)) + 8 * math.exp(-(((hour - 16) / 2.5) ** 2))
-    return 0.3 + intraday * WEEKDAY[day.weekday()]
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    # inversion by sequential search: exact, and fast for the rates of a half hour
-    k, p = 0, math.exp(-lam)
-    cumulative, u = p, rng.random()
-    while u > cumulative:
-        k += 1
-        p *= lam / k
-        cumulative += p
-        if p == 0.0:
-            break
-    return k
-
-
-def history(tz: str, weeks: int, end_day: date, scale: float, seed: int = 11) -> list[SyntheticContact]:
-    zone = ZoneInfo(tz)
-    rng = random.Random(seed)
-    first = end_day - timedelta(days=7 * weeks)
-    out: list[SyntheticContact] = []
-    for d in range(7 * weeks):
-        day = first + timedelta(days=d)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
-        for slot in range(48):
-            for _ in range(_poisson(rng, scale * rate(day, slot))):
-                at = midnight + timedelta(seconds=slot * 1800 + rng.uniform(0, 1799))
-                out.append(SyntheticContact(f"bf-{len(out)}", at, rng.uniform(0, 40), rng.uniform(240, 360)))
-    return out
 
 
 async def _time(url: str, token: str, weeks: int, repeat: int) -> list[dict[str, Any]]:
@@ -136,7 +97,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         print("omniroute bench-forecast: --weeks ≥ 3, --repeat ≥ 1, --scale > 0", file=sys.stderr)
         return 2
     today = datetime.now(ZoneInfo(args.tz)).date()
-    contacts = history(args.tz, args.weeks, today, args.scale)
+    contacts = synthetic.weekly_contacts(args.tz, weeks=args.weeks, end_day=today, scale=args.scale, seed=11)
     pool = await create_pool(args.database_url, min_size=1, max_size=2)
     try:
         await migrate(pool)

@@ -36,6 +36,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -172,7 +173,8 @@ class Staffing:
     shrinkage: float
 
     @property
-    def model(self) -> str:
+    def model(self) -> Literal["erlang_c", "erlang_a"]:
+        """Erlang A when customers are seen to abandon (a patience was measured), else Erlang C."""
         return "erlang_a" if self.patience is not None else "erlang_c"
 
 
@@ -272,7 +274,7 @@ def build_report(
         aht_seconds=None if staffing.aht is None else round(staffing.aht, 3),
         patience_seconds=None if staffing.patience is None else round(staffing.patience, 3),
         mean_abandon_seconds=None if mean_abandon is None else round(mean_abandon, 3),
-        staffing_model="erlang_a" if staffing.patience is not None else "erlang_c",
+        staffing_model=staffing.model,
         service_level_target=staffing.target,
         service_level_seconds=staffing.sl_seconds,
         shrinkage=staffing.shrinkage,

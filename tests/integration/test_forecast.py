@@ -10,12 +10,13 @@ import io
 import math
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from router.service.forecast import Forecasts, parse_query
 from tests.conftest import MakeServer
 from tests.support.configs import routing
 from tests.support.history import History, load, weekly_history
@@ -188,3 +189,28 @@ async def test_without_statsmodels_the_answer_says_what_to_install(
     assert status == 501 and server.last_content_type == "application/problem+json"
     assert body["type"].endswith("/forecast_unavailable")
     assert "pip install 'omniroute[forecast]'" in body["detail"]
+
+
+@pytest.mark.parametrize("end_day", [date(2026, 3, 23), date(2026, 11, 16)])
+async def test_weeks_across_a_clock_change_keep_every_contact(make_server: MakeServer, end_day: date) -> None:
+    """Los Angeles moves its clocks on 8 March and 1 November 2026: every contact of the weeks around is
+    counted in its local interval, and the forecast starts at each local midnight."""
+    server = await make_server(CONFIG)
+    history = weekly_history("America/Los_Angeles", weeks=4, end_day=end_day)
+    await load(server.pool, server.settings.namespace, "support", history)
+    forecasts = Forecasts(server.pool, server.settings.namespace, shrinkage=0.3, service_level_target=0.8)
+    fq = parse_query(
+        {"queue": "support", "tz": "America/Los_Angeles", "horizon_days": "2"},
+        default_tz=TZ,
+        default_weeks=4,
+    )
+    report = await forecasts.forecast(fq, today=end_day)
+    assert report.history_arrivals == len(history.contacts)
+    assert report.backtest.actual == sum(
+        1 for c in history.contacts if c.at.date() >= end_day - timedelta(days=7)
+    )
+    assert report.backtest.wape is not None and report.backtest.seasonal_naive_wape is not None
+    assert report.backtest.wape < report.backtest.seasonal_naive_wape
+    starts = [r.interval_start for r in report.intervals]
+    assert [t.strftime("%H:%M") for t in starts[::48]] == ["00:00", "00:00"]
+    assert starts[0].date() == end_day

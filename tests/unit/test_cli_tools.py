@@ -55,3 +55,14 @@ def test_forecast_without_statsmodels_says_what_to_install() -> None:
     assert done.returncode == 2
     assert "omniroute forecast needs the forecast extra (statsmodels not installed)" in done.stderr
     assert "pip install 'omniroute[forecast]'" in done.stderr
+
+
+def test_the_server_imports_statsmodels_only_when_a_forecast_is_asked_for() -> None:
+    # the forecast extra is heavy (statsmodels, scipy, pandas, numpy): a server starts without loading it
+    done = _run(
+        "import sys\n"
+        "import router.app, router.cli\n"
+        "print(sorted(m for m in ('statsmodels', 'scipy', 'pandas', 'numpy') if m in sys.modules))\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

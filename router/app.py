@@ -38,6 +38,7 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.blending import BLENDING, Blending
 from router.service.decisions import DECISIONS, DecisionLog
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
@@ -121,6 +122,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
         app[DECISIONS] = DecisionLog(pool, engine, node, settings.namespace)
+        app[BLENDING] = hub.blending = Blending(
+            pool,
+            engine,
+            directory,
+            stats,
+            node,
+            settings.file.blending,
+            timezone=settings.file.server.timezone,
+            interval_seconds=settings.file.routing.blending_interval_seconds,
+        )
         await directory.apply_file(settings.file)
         await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
@@ -173,6 +184,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
         asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
+    if app[BLENDING].rules:
+        tasks.append(asyncio.create_task(app[BLENDING].run(), name="blending"))
     retention = Retention(app[POOL], app[SETTINGS].file.retention)
     if retention.enabled:
         tasks.append(asyncio.create_task(retention.run(), name="retention"))

@@ -3,6 +3,7 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.blending import BlendingRule, BlendingStatus
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
 from router.contracts.identities import (
     ANONYMOUS_KIND,
@@ -126,6 +127,8 @@ __all__ = [
     "AgentStatesOut",
     "Attachment",
     "AuditEntryOut",
+    "BlendingRule",
+    "BlendingStatus",
     "BodyError",
     "Channel",
     "ChannelCapabilities",

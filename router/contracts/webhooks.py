@@ -38,6 +38,8 @@ WEBHOOK_TYPES: dict[str, str] = {
     "consent_changed": "consent.changed",
     "customer_merged": "customer.merged",
     "customer_unmerged": "customer.unmerged",
+    "blending_started": "blending.started",
+    "blending_ended": "blending.ended",
 }
 
 # the stream's event kinds that stay inside the router

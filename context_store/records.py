@@ -575,11 +575,12 @@ class KpiCounts:
 
 @dataclass(frozen=True, slots=True)
 class AgentBusy:
-    """Seconds an agent held work inside one interval."""
+    """Seconds an agent held work inside one interval, and seconds it was available holding none."""
 
     interval_start: datetime
     key: str
     busy_seconds: float
+    idle_seconds: float
 
 
 @dataclass(frozen=True, slots=True)

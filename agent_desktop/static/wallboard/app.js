@@ -8,6 +8,7 @@ import { fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../c
 import { channelLabel, channelNames, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
+import { renderBlending } from "./blending.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
 const HISTORY_SECONDS = 15 * 60;
@@ -139,6 +140,8 @@ class Wallboard {
         return this.updateQueue(frame.queue, eventTime(frame.event_id));
       case "agent":
         return this.updateAgent(frame.agent);
+      case "blending":
+        return renderBlending($("blending"), frame);
       case "error":
         if (frame.code === "unauthorized" || frame.code === "forbidden") {
           this.disconnect();

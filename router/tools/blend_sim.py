@@ -391,6 +391,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--spike", type=float, default=1.8, help="voice arrival rate in the spike, times normal")
     g.add_argument("--spike-minutes", type=float, default=30.0, help="how long the spike lasts (simulated)")
     g.add_argument("--flex-agents", type=int, default=3, help="chat agents in the group the rule switches")
+    g.add_argument("--ewt-over-seconds", type=float, default=60.0, help="the rule's threshold (simulated)")
+    g.add_argument(
+        "--restore-after-seconds", type=float, default=120.0, help="the rule's hysteresis (simulated)"
+    )
 
 
 def scenario_from_args(args: argparse.Namespace) -> BlendScenario:
@@ -398,6 +402,8 @@ def scenario_from_args(args: argparse.Namespace) -> BlendScenario:
         spike=args.spike,
         spike_minutes=args.spike_minutes,
         flex_agents=args.flex_agents,
+        ewt_over_seconds=args.ewt_over_seconds,
+        restore_after_seconds=args.restore_after_seconds,
         speedup=args.speedup if args.speedup != 200.0 else 100.0,
         seed=args.seed,
     )

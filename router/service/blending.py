@@ -224,6 +224,7 @@ class Blending:
     async def run(self) -> None:
         """Evaluate the rules every ``interval`` seconds for as long as the process runs; a failed round is
         logged and the next one runs."""
+        task = asyncio.current_task()
         while self.rules:
             started = time.monotonic()
             try:
@@ -234,6 +235,10 @@ class Blending:
                 pass
             except Exception:  # the duty must survive a failed round (Redis restarting); it is logged
                 log.exception("blending.round_failed")
+            if task is not None and task.cancelling():
+                # a cancellation a round swallowed (redis-py can) still stops the loop, as the
+                # reconciler's duties do
+                raise asyncio.CancelledError
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
 

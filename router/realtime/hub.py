@@ -39,6 +39,8 @@ HISTORY_SECONDS = 15 * 60
 BLENDING_EVENTS = frozenset({"blending_started", "blending_ended"})
 """A blending rule came into force or ended: the wallboard's panel and the group's capacities change."""
 
+BLENDING_REDRAW_SECONDS = 1.0
+
 QUEUE_EVENTS = {
     "enqueued",
     "offer",
@@ -394,8 +396,12 @@ class Hub:
             text = (await self.blending_frame()).model_dump_json()
             for sup in list(self.supervisors):
                 sup.send_text(text)
+            # the group's rows show the capacity in force, which the process evaluating the rules writes
+            # just after this event: drawn again a moment later
             group = data.get("group")
-            self._dirty_agents.update(a for a, cfg in self.directory.agents.items() if group in cfg.groups)
+            members = {a for a, cfg in self.directory.agents.items() if group in cfg.groups}
+            self._dirty_agents.update(members)
+            asyncio.get_running_loop().call_later(BLENDING_REDRAW_SECONDS, self._redraw_agents, members)
         if kind == "agent":
             self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
@@ -482,6 +488,11 @@ class Hub:
         return frames.SupervisorSnapshot(
             event_id=self.last_event_id, queues=queues, agents=agents, history=history
         )
+
+    def _redraw_agents(self, agents: set[str]) -> None:
+        self._dirty_agents.update(agents)
+        if self.supervisors:
+            self._wake.set()
 
     async def blending_frame(self) -> frames.BlendingFrame:
         """The blending rules and whether each is in force (the wallboard's blending panel)."""

@@ -119,6 +119,14 @@ async def test_a_voice_spike_switches_the_group_and_a_clear_queue_switches_it_ba
 
         frame = await next_frame(wallboard, lambda f: f["type"] == "blending" and f["rules"][0]["active"])
         assert frame["rules"][0]["rule"] == "voice-spike" and frame["rules"][0]["since"] is not None
+        # the wallboard's row of the agent shows the capacity in force
+        row = await next_frame(
+            wallboard,
+            lambda f: (
+                f["type"] == "agent" and f["agent"]["id"] == idle.agent_id and f["agent"]["capacity"]["voice"]
+            ),
+        )
+        assert row["agent"]["capacity"]["chat"] == 0
         status, agent = await server.request("GET", f"/v1/agents/{idle.agent_id}", role="supervisor")
         assert status == 200 and agent["groups"] == ["flex"]
         assert agent["live"]["capacity"]["voice"] == 1 and agent["capacity"]["voice"] == 0

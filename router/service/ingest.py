@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import conversations, customers, interactions, journey, messages, routing
+from context_store import callbacks, conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
 from context_store.db import parse_uuid
 from context_store.journey import DEFAULT_JOURNEY_CAP
@@ -498,6 +498,11 @@ class Ingest:
             existing = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
             if existing is None:
                 raise NotFound(f"interaction {interaction_id} not found")
+            if await callbacks.get(self.pool, self.engine.namespace, existing.id) is not None:
+                # the customer hung up to be called back: it keeps its place (docs/callbacks.md)
+                if existing.status == InteractionStatus.queued:
+                    await interactions.add_history(self.pool, existing.id, "customer_left_for_callback")
+                return existing
             if existing.status in (
                 InteractionStatus.queued,
                 InteractionStatus.assigned,

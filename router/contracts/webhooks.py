@@ -45,6 +45,11 @@ WEBHOOK_TYPES: dict[str, str] = {
     "customer_unmerged": "customer.unmerged",
     "blending_started": "blending.started",
     "blending_ended": "blending.ended",
+    "campaign_running": "campaign.started",
+    "campaign_paused": "campaign.paused",
+    "campaign_cancelled": "campaign.cancelled",
+    "campaign_completed": "campaign.completed",
+    "campaign_recipient": "campaign.recipient",
 }
 
 # the stream's event kinds that stay inside the router

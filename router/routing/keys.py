@@ -97,6 +97,12 @@ CATALOGUE: tuple[KeySpec, ...] = (
         None,
         "agent -> capacity JSON {channel: n} the blending rules in force give it (over its own)",
     ),
+    KeySpec(
+        "crate",
+        "string",
+        "campaign",
+        "a campaign's rate: when its next send may go (GCRA, microseconds of the Redis clock; expires)",
+    ),
 )
 
 SEGMENTS = {k.segment: k for k in CATALOGUE}
@@ -202,3 +208,6 @@ class Keys:
     @property
     def agent_blend(self) -> str:
         return self._key("ablend")
+
+    def campaign_rate(self, c: str) -> str:
+        return self._key("crate", c)

@@ -384,8 +384,8 @@ class Hub:
                 await self.directory.reload()
         elif kind == "token_revoked":
             self.token_sockets.revoked(str(data["token_id"]))
-        if kind == "agent":
-            self.stats.forget_staffing()  # wait estimates count the agents signed in
+        if kind in ("agent", "agent_state"):
+            self.stats.forget_staffing()  # wait estimates count the agents present
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
         if agent_id:

@@ -37,7 +37,9 @@ from router.contracts import (
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
 from router.metrics import Metrics
 from router.routing.directory import Directory
-from router.routing.engine import Engine, EnqueueResult
+from router.routing.engine import Engine, EnqueueResult, rank_score
+from router.routing.estimates import ZERO as ZERO_WAIT
+from router.routing.estimates import WaitEstimate
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.keywords import ConsentKeywords
@@ -380,23 +382,27 @@ class Ingest:
     async def result_for(self, it: Interaction, *, created: bool) -> IngestResult:
         position, ewt = await self.live_position(it)
         return IngestResult(
+            estimated_wait_range=list(ewt.range) if ewt else None,
             id=str(it.id),
             customer_id=str(it.customer_id),
             conversation_id=str(it.conversation_id),
             status=InteractionStatus(it.status),
             queue=it.queue,
             position=position,
-            estimated_wait_seconds=ewt,
+            estimated_wait_seconds=ewt.seconds if ewt else None,
             created=created,
         )
 
-    async def live_position(self, it: Interaction) -> tuple[int | None, float | None]:
+    async def live_position(self, it: Interaction) -> tuple[int | None, WaitEstimate | None]:
+        """The place in the queue and the wait estimate (None: nobody who could serve it is staffed)."""
         if it.status != InteractionStatus.queued:
             return None, None
         position = await self.engine.position(it.queue, str(it.id))
         if position is None:  # offered right now
-            return 0, 0.0
-        return position, await self.stats.estimate_wait(it.queue, it.channel, position)
+            return 0, ZERO_WAIT
+        score = rank_score(it.priority, it.venq_ms)
+        est = await self.stats.estimate_wait(it.queue, it.channel, position, score=score, venq_ms=it.venq_ms)
+        return position, est
 
     async def _announce_message(self, it: Interaction, message: Message) -> None:
         live = await self.engine.interaction_live(str(it.id))

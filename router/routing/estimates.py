@@ -242,7 +242,7 @@ class WaitEstimator:
         wait = wait_distribution(work, segments)
         if wait is None:
             return None
-        return WaitEstimate(round(wait.seconds, 1), (round(wait.low, 1), round(wait.high, 1)))
+        return WaitEstimate(round(wait.seconds, 2), (round(wait.low, 2), round(wait.high, 2)))
 
     @staticmethod
     def segments(staffing: _Staffing, waited_ms: float, opens_in: float) -> list[Segment]:

@@ -19,6 +19,13 @@ on every contact. So the report has four columns:
 
 A measured value outside the ideal band but inside the latency model's is delay the router
 adds; outside both points at unfair routing (FIFO or agent order), which the report counts.
+
+It also measures the wait estimates (:class:`EstimateAccuracy`): every contact that had to wait was
+told ``estimated_wait_seconds`` in its ingest answer; the report gives the RMSE of that against the
+wait that followed, beside the queue-length predictor ``(n+1)/(c mu)`` evaluated on the same contacts
+and the router's former method (kept here only as that baseline). ``--wrapup`` gives the queue a
+wrap-up time and ``--away-every``/``--away-for`` send agents on breaks: then the run is no longer
+M/M/N and the Erlang columns are for reference only.
 """
 
 from __future__ import annotations

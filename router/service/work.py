@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -87,6 +88,7 @@ class Work:
         again at its place), so an error to the desktop means nothing changed."""
         started = time.perf_counter()
         interaction_id = await self.engine.accept(agent_id, offer_id)
+        sender: _WarmSender | None = None
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 assigned = await interactions.assign(conn, self.engine.namespace, interaction_id, agent_id)
@@ -94,6 +96,9 @@ class Work:
                     await interactions.add_history(
                         conn, interaction_id, "assigned", agent_id, offer_id=offer_id
                     )
+                    # a warm transfer's sender is closed in the same transaction: once it commits, the
+                    # accept stands whole, and nothing after it can make the desktop think it failed
+                    sender = await self._close_warm_sender(conn, interaction_id)
         except BaseException as exc:
             # a record that did say "assigned" (the commit's answer lost) is put back by the repair
             await _take_back("accept", self.engine.unaccept(agent_id, interaction_id))
@@ -104,52 +109,62 @@ class Work:
             # the customer left between the offer and the accept
             await self.engine.release(agent_id, interaction_id, "customer_left")
             raise OfferGone("the customer left before the offer was accepted")
-        await self._complete_warm_transfer(interaction_id, agent_id)
+        if sender is not None:
+            await self._release_warm_sender(sender, interaction_id, agent_id)
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
         return interaction_id
 
-    async def _complete_warm_transfer(self, interaction_id: str, agent_id: str) -> None:
-        """The target of a warm transfer accepted: the sender's interaction is closed as transferred and the
-        sender released at once, without wrap-up (their desktop is told through the event stream)."""
-        moved = await interactions.get(
-            self.pool, self.engine.namespace, parse_uuid(interaction_id) or uuid.UUID(int=0)
-        )
+    async def _close_warm_sender(self, conn: asyncpg.Connection, interaction_id: str) -> _WarmSender | None:
+        """The target of a warm transfer accepted: the sender's interaction is closed as transferred, in the
+        accept's own transaction."""
+        moved = await interactions.get(conn, self.engine.namespace, interaction_id)
         if moved is None or moved.attributes.get("transfer_mode") != "warm" or moved.parent_id is None:
-            return
+            return None
         sender = str(moved.attributes.get("transferred_from_agent"))
-        original = await interactions.get(self.pool, self.engine.namespace, moved.parent_id)
+        original = await interactions.get(conn, self.engine.namespace, moved.parent_id)
         if original is None:
-            return
-        async with self.pool.acquire() as conn, conn.transaction():
-            await _close_transferred_record(
-                conn,
-                self.engine.namespace,
-                original,
-                sender,
-                moved.queue,
-                moved.channel,
-                moved.id,
-                self.ingest.journey_cap,
-            )
+            return None
+        await _close_transferred_record(
+            conn,
+            self.engine.namespace,
+            original,
+            sender,
+            moved.queue,
+            moved.channel,
+            moved.id,
+            self.ingest.journey_cap,
+        )
+        return _WarmSender(sender, str(original.id), moved.queue, moved.channel)
+
+    async def _release_warm_sender(self, sender: _WarmSender, interaction_id: str, agent_id: str) -> None:
+        """Release the sender at once, without wrap-up (their desktop is told through the event stream).
+        The accept is already whole: a failure here leaves the sender's closed record to the repair, which
+        releases held work whose record is final."""
         try:
-            await self.engine.release(sender, str(original.id), "transferred")
+            await self.engine.release(sender.agent_id, sender.interaction_id, "transferred")
+            await events.publish(
+                self.engine,
+                "transferred",
+                {
+                    "interaction_id": sender.interaction_id,
+                    "agent_id": sender.agent_id,
+                    "queue": sender.queue,
+                    "channel": sender.channel,
+                    "to_interaction": interaction_id,
+                    "to_agent": agent_id,
+                    "mode": "warm",
+                },
+            )
         except NotFound:
             pass  # the sender finished it meanwhile: nothing is held any more
-        await events.publish(
-            self.engine,
-            "transferred",
-            {
-                "interaction_id": str(original.id),
-                "agent_id": sender,
-                "queue": moved.queue,
-                "channel": moved.channel,
-                "to_interaction": interaction_id,
-                "to_agent": agent_id,
-                "mode": "warm",
-            },
-        )
+        except LIVE_BEHIND as exc:
+            log.warning(
+                "transfer.sender_release_deferred",
+                interaction_id=sender.interaction_id,
+                error=type(exc).__name__,
+            )
 
     async def reject(self, agent_id: str, offer_id: str, reason: str | None) -> str:
         """Decline an offer. As for accept, the live index decides first and the record follows; here the
@@ -507,6 +522,16 @@ async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tupl
 RELEASE_FALLBACK_MS = 30_000
 """A complete without wrap-up holds the work in a wrap-up this long until ``release.lua`` ends it right
 after the record is written: only if that release fails does the timer end it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _WarmSender:
+    """The sender of a warm transfer whose record the accept closed."""
+
+    agent_id: str
+    interaction_id: str
+    queue: str
+    channel: str
 
 
 async def _take_back(step: str, undo: Awaitable[None]) -> None:

@@ -93,6 +93,8 @@ class Ledger:
     missed_offers: int = 0
     accept_errors: Counter[str] = field(default_factory=Counter)
     frames_before_hello: int = 0
+    # what each desk saw of each interaction, in order ("c2 complete:unavailable"), for the audit's verdicts
+    trail: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def reconnects(self) -> int:
@@ -215,6 +217,9 @@ class Desk:
                 self.connected = True
                 self.ledger.connects.append((self.agent_id, time.monotonic()))
                 # the server's word on what this agent holds replaces the desk's own memory
+                dropped = self.held - {w["interaction"]["id"] for w in f["work"]}
+                for iid in dropped:
+                    self.ledger.trail[iid].append(f"{self.agent_id} hello:not-listed")
                 self.held = set()
                 for w in f["work"]:
                     self._hold(ws, w["interaction"]["id"])
@@ -236,6 +241,9 @@ class Desk:
         kind, iid = what
         ok = f["type"] == "ack"
         code = f.get("code", "")
+        if iid:
+            detail = f" ({str(f.get('detail', ''))[:80]})" if not ok else ""
+            self.ledger.trail[iid].append(f"{self.agent_id} {kind}:{code or 'ack'}{detail}")
         if kind == "accept":
             if ok:
                 self.ledger.accepts[iid].append(self.agent_id)
@@ -400,7 +408,8 @@ async def audit(
                 elif not any(d.agent_id == agent and iid in d.held for d in desks):
                     out.stuck.append(
                         f"{iid}: {st} by {agent} in the live index ({row['status']} by "
-                        f"{row['agent_id']} in PostgreSQL), unknown to {agent}'s desktop"
+                        f"{row['agent_id']} in PostgreSQL), unknown to {agent}'s desktop; "
+                        f"the desks saw: {', '.join(ledger.trail.get(iid, [])) or 'nothing'}"
                     )
                 else:
                     out.still_open.append(f"{iid}: {st} by {agent}, not completed yet")

@@ -237,3 +237,38 @@ async def test_transfer(server: TestServer) -> None:
         assert (await server.engine.interaction_live(new_id)).get("q") == "general"
     finally:
         await desk.close()
+
+
+async def test_accept_of_a_warm_transfer(make_server: MakeServer) -> None:
+    """The target's accept and the close of the sender's interaction are one transaction: when the
+    sender's record cannot be closed, the accept is taken back whole (the target holds nothing, the sender
+    still holds its interaction) instead of standing while the target's desktop is told it failed."""
+    server = await make_server(DEFAULT.agent("dave", name="Dave", skills={"chat": 5}, capacity={"chat": 3}))
+    carol = await server.agent("carol")
+    dave = await server.agent("dave")
+    try:
+        it = await held(server, carol)
+        ack = await carol.call(
+            {"type": "transfer", "interaction_id": it["id"], "agent_id": "dave", "mode": "warm"}
+        )
+        assert ack["type"] == "ack", ack
+        copy_id = ack["result"]["interaction_id"]
+        offer = await dave.next("offer")
+        assert offer["interaction"]["id"] == copy_id
+        before = await record_of(server, it["customer_id"])
+        async with session_cut_on_history_of(server.settings, it["id"]):
+            error = await dave.call({"type": "accept", "offer_id": offer["offer_id"]}, timeout=30)
+            assert error["type"] == "error" and error["code"] == "unavailable", error
+            await still_open(dave)
+        assert await record_of(server, it["customer_id"]) == before
+        assert await server.engine.agent_work("dave") == []
+        assert await server.engine.agent_work("carol") == [it["id"]], "the sender keeps it"
+        again = await dave.next("offer")
+        assert again["interaction"]["id"] == copy_id
+        assert (await dave.call({"type": "accept", "offer_id": again["offer_id"]}))["type"] == "ack"
+        ended = await carol.next("interaction_ended", timeout=5, interaction_id=it["id"])
+        assert ended["reason"] == "transferred"
+        assert await server.engine.agent_work("dave") == [copy_id]
+    finally:
+        await carol.close()
+        await dave.close()

@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from router.contracts import (
     AgentState,
+    CallbackInfo,
     Channel,
+    Collision,
     ContextRecord,
     CustomerText,
     InteractionOut,
@@ -129,6 +131,18 @@ class LinkCustomer(_Frame):
     ref: Ref = None
 
 
+class CallbackResult(_Frame):
+    """How the call of a callback the agent holds went (``docs/callbacks.md``): ``connected`` goes on as
+    assigned work; ``no_answer``, ``busy`` and ``failed`` end the agent's hold, and the interaction waits
+    again at its original place after the queue's ``callback_retry_seconds``, or ends after its last
+    attempt (``callback_attempts``)."""
+
+    type: Literal["callback_result"]
+    interaction_id: Id
+    outcome: Literal["connected", "no_answer", "busy", "failed"]
+    ref: Ref = None
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ref: Ref = None
@@ -144,6 +158,7 @@ AgentClientFrame = Annotated[
     | Transfer
     | EndWrapup
     | LinkCustomer
+    | CallbackResult
     | Ping,
     Field(discriminator="type"),
 ]
@@ -153,10 +168,19 @@ agent_client_frame: TypeAdapter[Any] = TypeAdapter(AgentClientFrame)
 # ---------------------------------------------------------------- server → agent
 
 
+COLLISIONS_DESCRIPTION = (
+    "other live interactions of this customer that other agents hold now (answer once: look at them first)"
+)
+
+
 class WorkItem(BaseModel):
     interaction: InteractionOut
     context: ContextRecord
     wrapup_until: float | None = None
+    collisions: list[Collision] = Field(default_factory=list, description=COLLISIONS_DESCRIPTION)
+    callback: CallbackInfo | None = Field(
+        default=None, description="a callback: the agent calls the customer back (docs/callbacks.md)"
+    )
 
 
 class OfferInfo(BaseModel):
@@ -168,6 +192,12 @@ class OfferInfo(BaseModel):
     why: Why | None = Field(
         default=None,
         description="why this agent: strategy, step in force, preference, agents considered and passed over",
+    )
+    collisions: list[Collision] = Field(default_factory=list, description=COLLISIONS_DESCRIPTION)
+    callback: CallbackInfo | None = Field(
+        default=None,
+        description="a callback: the customer waits off the line to be called back on this number; on"
+        " accept the voice adapter calls it and bridges the agent, who reports `callback_result`",
     )
 
 
@@ -277,6 +307,26 @@ class WhisperFrame(BaseModel):
     at: float = Field(description="seconds since the epoch")
 
 
+class CollisionFrame(BaseModel):
+    """Another agent now holds live work of the customer of work this agent holds (the second of a chat
+    and an e-mail of one person was assigned): answer once."""
+
+    type: Literal["collision"] = "collision"
+    interaction_id: str = Field(description="the work this agent holds")
+    collisions: list[Collision]
+
+
+class TakenOver(BaseModel):
+    """A supervisor took this work over: it is no longer this agent's (it moved to ``to_interaction``,
+    offered to the supervisor's own desktop first, with its context and its place)."""
+
+    type: Literal["taken_over"] = "taken_over"
+    interaction_id: str
+    to_agent: str
+    to_interaction: str
+    by: str = Field(description="the supervisor's role, and token id when it has one")
+
+
 class Ack(BaseModel):
     type: Literal["ack"] = "ack"
     ref: str | None = None
@@ -319,7 +369,31 @@ class Whisper(_Frame):
     ref: Ref = None
 
 
-SupervisorClientFrame = Annotated[Watch | Unwatch | Whisper | Ping, Field(discriminator="type")]
+class Barge(_Frame):
+    """Write to the customer in the interaction, as the supervisor: the message goes out through the
+    channel's adapter like an agent's reply, its author is ``supervisor:<token id>`` in the transcript and
+    on the agent's desktop. Audited."""
+
+    type: Literal["barge"]
+    interaction_id: Id
+    body: Annotated[CustomerText, Field(min_length=1, max_length=10_000)]
+    ref: Ref = None
+
+
+class TakeOver(_Frame):
+    """Move the interaction to the supervisor's own agent desktop, keeping its context and its place: a
+    transfer to ``agent_id`` (the agent the supervisor signs in as; supervisor tokens name no agent),
+    offered to that agent first. The agent who held it gets a ``taken_over`` frame. Audited."""
+
+    type: Literal["take_over"]
+    interaction_id: Id
+    agent_id: Annotated[str, Field(min_length=1, max_length=100)]
+    ref: Ref = None
+
+
+SupervisorClientFrame = Annotated[
+    Watch | Unwatch | Whisper | Barge | TakeOver | Ping, Field(discriminator="type")
+]
 supervisor_client_frame: TypeAdapter[Any] = TypeAdapter(SupervisorClientFrame)
 
 
@@ -403,6 +477,7 @@ AGENT_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (
     Transfer,
     EndWrapup,
     LinkCustomer,
+    CallbackResult,
     Ping,
 )
 AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
@@ -418,10 +493,12 @@ AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     ContextFrame,
     TransferFailed,
     WhisperFrame,
+    CollisionFrame,
+    TakenOver,
     Ack,
     Error,
 )
-SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Ping)
+SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Barge, TakeOver, Ping)
 SUPERVISOR_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     SupervisorSnapshot,
     QueueUpdate,

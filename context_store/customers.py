@@ -113,6 +113,10 @@ async def possible_matches(conn: Conn, customer_id: uuid.UUID | str) -> list[Pos
     return [PossibleMatch(**r) for r in rows]
 
 
+HELD_STATUSES = ("assigned", "wrapup")
+"""An agent holds an interaction in these statuses."""
+
+
 async def offer_context(conn: Conn, interaction_id: uuid.UUID) -> OfferContext | None:
     """The context record of the interaction's customer, in one round trip; None when there is no such
     interaction."""
@@ -122,10 +126,18 @@ async def offer_context(conn: Conn, interaction_id: uuid.UUID) -> OfferContext |
     if raw is None:
         return None
     wanted = str(interaction_id)
-    current = next((i for i in json.loads(raw)["interactions"] if i["id"] == wanted), None)
+    listed = json.loads(raw)["interactions"]
+    current = next((i for i in listed if i["id"] == wanted), None)
+    held = tuple(
+        (i["id"], i["agent_id"], i["channel"])
+        for i in listed
+        if i["status"] in HELD_STATUSES and i["agent_id"] is not None
+    )
     if current is None:
-        return OfferContext(raw, None)
-    return OfferContext(raw, OfferedInteraction(json.dumps(current), current["queue"], current["channel"]))
+        return OfferContext(raw, None, held)
+    return OfferContext(
+        raw, OfferedInteraction(json.dumps(current), current["queue"], current["channel"]), held
+    )
 
 
 async def get(conn: Conn, customer_id: uuid.UUID | str) -> Customer | None:

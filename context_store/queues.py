@@ -25,6 +25,7 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         namespace,
         queue.survey,
         list(queue.dispositions),
+        queue.callback,
     )
 
 

@@ -112,6 +112,9 @@ class OfferContext:
 
     record_text: str
     interaction: OfferedInteraction | None
+    held: tuple[tuple[str, str, str], ...] = ()
+    """The customer's interactions an agent holds now (assigned or in wrap-up), within the record's
+    window: (interaction id, agent id, channel) each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +282,8 @@ class QueueRecord:
     last_agent_seconds: float = 0
     survey: JSONObject | None = None
     """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
+    callback: JSONObject = field(default_factory=dict)
+    """{"retry_seconds", "attempts", "offer_after_seconds"}: the queue's callback settings (none: defaults)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,3 +592,23 @@ class SurveyRequest:
     channel: str
     sent_at: datetime
     closed_at: datetime | None
+
+
+# ---------------------------------------------------------------- callbacks (migration 0015)
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A waiting interaction whose customer asked to be called back, keeping its place."""
+
+    interaction_id: uuid.UUID
+    number: str
+    """E.164"""
+    not_before: datetime | None
+    attempts: int
+    """calls placed so far"""
+    last_outcome: str | None
+    """connected | no_answer | busy | failed"""
+    held_until: datetime | None
+    """not offered before then (not_before, or the next retry)"""
+    requested_at: datetime

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -21,7 +22,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from router import logs
+from router import logs, workers
 from router.app import Server
 from router.backends import BackendUnavailable, wait_for_backends
 from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
@@ -81,6 +82,10 @@ async def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"omniroute: {exc}", file=sys.stderr)
         return 2
+    host = args.host or settings.file.server.host
+    port = args.port if args.port is not None else settings.file.server.port
+    if args.listen_fd is not None:
+        return await _serve_worker(settings, host, port, socket.socket(fileno=args.listen_fd))
     os.environ.setdefault("XDG_RUNTIME_DIR", str(settings.data_dir / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
@@ -93,11 +98,11 @@ async def serve(args: argparse.Namespace) -> int:
             rd = EmbeddedRedis(settings.data_dir)
             settings.redis_url = rd.start()
             embedded.append(rd)
-        host = args.host or settings.file.server.host
-        port = args.port if args.port is not None else settings.file.server.port
         await wait_for_backends(
             settings.database_url, settings.redis_url, settings.file.server.backend_wait_seconds
         )
+        if args.workers > 1:
+            return await _serve_workers(args, settings, host, port, demo_tokens, embedded)
         soft, _ = raise_file_limit()
         log.info("server.file_limit", open_files=soft)
         server = Server(settings, host, port)
@@ -107,18 +112,10 @@ async def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             await server.stop()
             if exc.errno == errno.EADDRINUSE:
-                print(
-                    f"omniroute: port {port} on {host} is already in use; choose another with --port",
-                    file=sys.stderr,
-                )
-                return 1
+                return _port_in_use(host, port)
             raise
         _banner(url, settings, demo_tokens, [type(e).__name__ for e in embedded])
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await _stopped()
         log.info("server.stopping")
         await server.stop()
         return 0
@@ -128,6 +125,85 @@ async def serve(args: argparse.Namespace) -> int:
     finally:
         for e in reversed(embedded):
             e.stop()
+
+
+def _port_in_use(host: str, port: int) -> int:
+    print(f"omniroute: port {port} on {host} is already in use; choose another with --port", file=sys.stderr)
+    return 1
+
+
+async def _stopped(parent: int | None = None) -> None:
+    """Until SIGINT or SIGTERM, or (a worker) until the parent process is gone: a worker whose parent was
+    killed outright stops too rather than serving on unsupervised."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        if parent is not None and os.getppid() != parent:
+            log.warning("worker.orphaned", parent=parent)
+            return
+
+
+async def _serve_workers(
+    args: argparse.Namespace,
+    settings: Settings,
+    host: str,
+    port: int,
+    demo_tokens: dict[str, str] | None,
+    embedded: Sequence[EmbeddedPostgres | EmbeddedRedis],
+) -> int:
+    """The parent of ``--workers N``: bind once, start the workers on that socket, keep them running
+    (see :mod:`router.workers`)."""
+    try:
+        sock = workers.listen(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return _port_in_use(host, port)
+        raise
+    bound = sock.getsockname()[1]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    _banner(f"http://{shown}:{bound}", settings, demo_tokens, [type(e).__name__ for e in embedded])
+    print(f"  {args.workers} worker processes", flush=True)
+    assert settings.database_url and settings.redis_url
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "OMNIROUTE_DATA_DIR": str(settings.data_dir),
+    }
+    argv = [sys.executable, "-m", "router", "--log-level", args.log_level, "serve"]
+    argv += ["--listen-fd", str(sock.fileno()), "--host", host, "--port", str(bound)]
+    if args.config is not None:
+        argv += ["--config", args.config]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await workers.Workers(args.workers, sock, argv, env).run(stop)
+    finally:
+        sock.close()
+
+
+async def _serve_worker(settings: Settings, host: str, port: int, sock: socket.socket) -> int:
+    """One worker of ``--workers N``: serve the parent's socket until told to stop."""
+    raise_file_limit()
+    server = Server(settings, host, port, sock=sock)
+    asyncio.get_running_loop().set_exception_handler(AcceptErrorLog(server[METRICS]))
+    try:
+        await server.start()
+        log.info("worker.ready", pid=os.getpid())
+        await _stopped(parent=os.getppid())
+        log.info("server.stopping")
+    except (adapter_host.AdapterConfigError, BackendUnavailable) as exc:
+        print(f"omniroute: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await server.stop()
+    return 0
 
 
 def _banner(url: str, settings: Settings, tokens: dict[str, str] | None, embedded: list[str]) -> None:
@@ -203,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--config", default=None, help="TOML configuration (default: the bundled demo)")
+    p.add_argument(
+        "--workers",
+        type=workers.worker_count,
+        default=workers.worker_count(os.environ.get("OMNIROUTE_WORKERS", "1")),
+        help="router processes on the one port: a number, or 'auto' for one per core"
+        " (default 1, or OMNIROUTE_WORKERS)",
+    )
+    p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=serve)
     a = sub.add_parser("adapter", help="run one channel adapter as its own process")
     a.add_argument("name", choices=sorted(adapter_host.available()) or None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import resource
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -78,20 +79,35 @@ class _Capped(asyncio.Protocol):
 
 
 class CappedSite(web.TCPSite):
-    """aiohttp's TCP site with the per-address cap in front of its protocol."""
+    """aiohttp's TCP site with the per-address cap in front of its protocol. With ``sock`` it serves a
+    socket that is already listening (a worker of ``omniroute serve --workers``: the parent bound it once
+    and every worker accepts from it) instead of binding ``host:port``."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, cap: ConnectionCap) -> None:
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        cap: ConnectionCap,
+        sock: socket.socket | None = None,
+    ) -> None:
         super().__init__(runner, host, port, reuse_address=True)
         self.cap = cap
+        self.sock = sock
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
         server = self._runner.server
         assert server is not None
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self.cap.wrap(server), self._host, self._port, backlog=self._backlog, reuse_address=True
-        )
+        if self.sock is not None:
+            self._server = await loop.create_server(
+                self.cap.wrap(server), sock=self.sock, backlog=self._backlog
+            )
+        else:
+            self._server = await loop.create_server(
+                self.cap.wrap(server), self._host, self._port, backlog=self._backlog, reuse_address=True
+            )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
     @property

@@ -27,11 +27,13 @@ class TwiML:
         node.text = text
         return self
 
-    def gather(self, action: str, prompt: str, **attributes: str) -> TwiML:
+    def gather(self, action: str, prompt: str | None, **attributes: str) -> TwiML:
+        """Collect digits or speech for ``action``; ``prompt`` is said meanwhile (None: nothing is said)."""
         node = SubElement(self.root, "Gather", {"action": action, "method": "POST", **attributes})
         if self._language and "speech" in attributes.get("input", ""):
             node.set("language", self._language)
-        self.say(prompt, node)
+        if prompt is not None:
+            self.say(prompt, node)
         return self
 
     def pause(self, seconds: int) -> TwiML:
@@ -46,13 +48,13 @@ class TwiML:
         SubElement(self.root, "Redirect", {"method": "POST"}).text = url
         return self
 
-    def dial(self, address: str, *, action: str, timeout: int, caller_id: str | None = None) -> TwiML:
-        """Bridge to ``client:name``, a ``sip:`` URI or a phone number."""
-        dial = SubElement(
-            self.root,
-            "Dial",
-            {"action": action, "method": "POST", "timeout": str(timeout), "answerOnBridge": "true"},
-        )
+    def dial(self, address: str, *, action: str | None, timeout: int, caller_id: str | None = None) -> TwiML:
+        """Bridge to ``client:name``, a ``sip:`` URI or a phone number (``action``: where Twilio posts
+        when the bridge ends; None: the call ends with it)."""
+        attributes = {"timeout": str(timeout), "answerOnBridge": "true"}
+        if action is not None:
+            attributes.update(action=action, method="POST")
+        dial = SubElement(self.root, "Dial", attributes)
         if caller_id:
             dial.set("callerId", caller_id)
         lowered = address.lower()

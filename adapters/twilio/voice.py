@@ -9,7 +9,14 @@ collected so far travel in the query string of the URLs the TwiML points back to
 4. ``step=wait&interaction=…``: hold and loop, saying the live position and wait estimate
    when it changes (and every ``announce_seconds``); once the interaction is assigned,
    ``<Dial>`` the agent's address;
-5. ``step=dialed``: the bridged call ended (or the agent did not answer: wait again).
+5. ``step=dialed``: the bridged call ended (or the agent did not answer: wait again);
+6. ``step=callback&interaction=…``: while waiting past the queue's ``callback_offer_after_seconds``
+   the caller hears "press 1 to be called back, keeping your place"; the digit 1 asks the router for a
+   callback on the caller's number and the call ends (the interaction keeps its place).
+
+When an agent accepts a callback, the router asks this adapter to call the customer
+(``POST /adapters/twilio_voice/dial``): a ``Calls`` request to Twilio's REST API whose TwiML bridges
+the agent's address once the customer answers.
 
 ``POST /adapters/twilio/voice/status`` takes Twilio's call status callbacks; a call that
 ends (``completed``, ``no-answer``, ``busy``, ``failed``, ``canceled``) ends its interaction.
@@ -17,6 +24,7 @@ ends (``completed``, ``no-answer``, ``busy``, ``failed``, ``canceled``) ends its
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -25,12 +33,15 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from adapters.kit.provider_http import ProviderHttp
 from adapters.kit.settings import Settings
 from adapters.kit.webhooks import RouterUnavailable, ingest, log, unavailable
-from adapters.twilio.account import TwilioAccount
+from adapters.twilio.account import TwilioAccount, caller_identity
 from adapters.twilio.ivr import DEFAULT_MENU, IvrMenu, call_event, clean_account, describe_wait
 from adapters.twilio.twiml import TwiML
 from router.contracts import (
+    CallbackDial,
+    CallbackDialed,
     Channel,
     ChannelCapabilities,
     InteractionStatus,
@@ -49,6 +60,8 @@ _CLOSED = {
 }
 _MAX_RETRIES = 5
 _KNOWN_CALLS = 10_000
+_QUEUES_TTL = 30.0  # seconds the queues' callback offer times are kept before they are read again
+CALLBACK_PROMPT = "To be called back, keeping your place in the queue, press 1."
 
 
 class TwilioVoiceAdapter:
@@ -74,6 +87,10 @@ class TwilioVoiceAdapter:
         # CallSid → interaction id, learnt at ingest and on every waiting loop, so a status
         # callback (whose URL Twilio fixes per number) can name the interaction to end.
         self._calls: OrderedDict[str, str] = OrderedDict()
+        self.callback_from = settings.optional_text("callback_from") or self.caller_id
+        self.http = ProviderHttp("twilio", settings.number("timeout_seconds", 15))
+        self._offer_after: dict[str, float | None] = {}
+        self._offer_after_read = 0.0
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post("/twilio/voice", self.incoming), web.post("/twilio/voice/status", self.status)]
@@ -82,10 +99,36 @@ class TwilioVoiceAdapter:
         return None
 
     async def stop(self) -> None:
-        return None
+        await self.http.close()
 
     async def send(self, message: OutboundMessage) -> OutboundAccepted:
         raise DeliveryError("a voice call has no text replies", retryable=False)
+
+    async def dial(self, request: CallbackDial) -> CallbackDialed:
+        """Call the customer of a callback; once they answer, the TwiML bridges the agent."""
+        if not self.account.account_sid or not self.callback_from:
+            raise DeliveryError(
+                f"{self.name}: account_sid and callback_from (or caller_id) are needed to call back",
+                retryable=False,
+            )
+        twiml = self._twiml().say("Hello, this is the call back you asked for. Connecting you to an agent.")
+        if request.agent_address:
+            twiml.dial(request.agent_address, action=None, timeout=self.dial_timeout)
+        form = {
+            "To": request.number,
+            "From": self.callback_from,
+            "Twiml": twiml.render(),
+            "Timeout": str(self.dial_timeout),
+        }
+        url = f"{self.account.base_url}/2010-04-01/Accounts/{self.account.account_sid}/Calls.json"
+        body = await self.http.call(
+            "POST", url, data=form, headers={"Authorization": self.account.basic_auth()}
+        )
+        sid = body.get("sid")
+        log.info(
+            "adapter.callback_dialed", adapter=self.name, interaction_id=request.interaction_id, call_sid=sid
+        )
+        return CallbackDialed(call_id=str(sid) if sid else None)
 
     # ------------------------------------------------------------------ the call
 
@@ -117,6 +160,8 @@ class TwilioVoiceAdapter:
                 return await self._waiting(request, params, query)
             if step == "dialed":
                 return self._after_dial(request, params, query)
+            if step == "callback":
+                return await self._after_callback_digit(request, params, query)
         except RouterUnavailable:
             state = dict(query)
             if step == "account" and clean_account(params.get("Digits")):
@@ -232,10 +277,74 @@ class TwilioVoiceAdapter:
         position = "" if current.position is None else str(current.position)
         quiet = _int(query.get("q"), 0) + self.wait_pause
         twiml = self._twiml()
-        if position != query.get("p", "") or quiet >= self.announce_seconds:
+        announce = position != query.get("p", "") or quiet >= self.announce_seconds
+        if announce:
             twiml.say(describe_wait(current.position, current.estimated_wait_seconds))
             quiet = 0
+        if await self._offers_callback(
+            current.queue, current.enqueued_at.timestamp(), params.get("From", "")
+        ):
+            # the caller may press 1 at any time while holding; the offer is said with each announcement
+            twiml.gather(
+                self._next(request, step="callback", interaction=interaction_id),
+                CALLBACK_PROMPT if announce or not query.get("o") else None,
+                input="dtmf",
+                numDigits="1",
+                timeout=str(max(1, self.wait_pause)),
+            )
+            state: dict[str, str | int] = {"interaction": interaction_id, "p": position, "q": quiet, "o": 1}
+            return twiml.redirect(self._next(request, step="wait", **state)).response()
         return self._hold(twiml, request, interaction=interaction_id, p=position, q=quiet).response()
+
+    async def _offers_callback(self, queue: str, enqueued_at: float, caller: str) -> bool:
+        """The queue offers callbacks after its ``callback_offer_after_seconds`` and the caller has waited
+        that long, from a number that can be called back."""
+        if caller_identity(caller, self.account.region).kind != "phone":
+            return False
+        if time.monotonic() - self._offer_after_read > _QUEUES_TTL:
+            try:
+                queues = await self.router.list_queues()
+            except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+                # the last known times stand until the next read
+                log.warning("adapter.queues_unread", adapter=self.name, error=type(exc).__name__)
+            else:
+                self._offer_after = {q.id: q.callback_offer_after_seconds for q in queues}
+            self._offer_after_read = time.monotonic()
+        after = self._offer_after.get(queue)
+        return after is not None and time.time() - enqueued_at >= after
+
+    async def _after_callback_digit(
+        self, request: web.Request, params: dict[str, str], query: Mapping[str, str]
+    ) -> web.Response:
+        interaction_id = query.get("interaction", "")
+        if (params.get("Digits") or "").strip()[:1] != "1":
+            return self._hold(self._twiml(), request, interaction=interaction_id, o=1).response()
+        number = caller_identity(params.get("From", ""), self.account.region)
+        try:
+            await self.router.request_callback(interaction_id, number.value)
+        except RouterAPIError as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise RouterUnavailable(str(exc)) from exc
+            log.info(
+                "adapter.callback_refused",
+                adapter=self.name,
+                interaction_id=interaction_id,
+                status=exc.status,
+            )
+            twiml = self._twiml().say("Sorry, we cannot call you back now. Please hold.")
+            return self._hold(twiml, request, interaction=interaction_id).response()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RouterUnavailable(str(exc)) from exc
+        log.info("adapter.callback_requested", adapter=self.name, interaction_id=interaction_id)
+        return (
+            self._twiml()
+            .say(
+                "Thank you. We will call you back on this number, and you keep your place in the queue."
+                " Goodbye."
+            )
+            .hangup()
+            .response()
+        )
 
     def _after_dial(
         self, request: web.Request, params: dict[str, str], query: Mapping[str, str]

@@ -57,6 +57,7 @@ from router.contracts import (
     InteractionStatus,
     OutboundAccepted,
     OutboundMessage,
+    is_supervisor_author,
     parse_json,
 )
 from router.sdk.adapter import DeliveryError
@@ -351,5 +352,7 @@ def _frame(data: str) -> Hello | Say | End | Contact | PageView:
 
 
 def _line(message_id: str, direction: str, body: str, agent_id: str | None) -> ChatLine:
-    sender = "agent" if direction == "outbound" else "customer"
+    if direction != "outbound":
+        return ChatLine(id=message_id, sender="customer", text=body, agent_id=agent_id)
+    sender = "supervisor" if is_supervisor_author(agent_id) else "agent"
     return ChatLine(id=message_id, sender=sender, text=body, agent_id=agent_id)

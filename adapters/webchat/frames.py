@@ -70,7 +70,9 @@ customer_frame: TypeAdapter[Hello | Say | End | Contact | PageView] = TypeAdapte
 class ChatLine(_Frame):
     type: Literal["message"] = "message"
     id: str
-    sender: Literal["agent", "customer"]
+    sender: Literal["agent", "supervisor", "customer"] = Field(
+        description="`supervisor`: a supervisor wrote it into the chat (a barge)"
+    )
     text: str
     agent_id: str | None = None
 

@@ -1,20 +1,21 @@
 -- name: queue_upsert
 -- $1 id, $2 name, $3 skills jsonb, $4 channels text[], $5 priority, $6 offer_timeout_seconds,
 -- $7 wrapup_seconds, $8 service_level_seconds, $9 strategy, $10 steps jsonb, $11 reject_cooldown_seconds,
--- $12 last_agent_seconds, $13 namespace, $14 survey jsonb (nullable), $15 dispositions text[]
+-- $12 last_agent_seconds, $13 namespace, $14 survey jsonb (nullable), $15 dispositions text[],
+-- $16 callback jsonb (retry_seconds, attempts, offer_after_seconds)
 INSERT INTO queues (namespace, id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds,
                     service_level_seconds, strategy, steps, reject_cooldown_seconds, last_agent_seconds, survey,
-                    dispositions)
-VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15)
+                    dispositions, callback)
+VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16)
 ON CONFLICT (namespace, id) DO UPDATE SET name = $2, skills = $3, channels = $4, priority = $5,
     offer_timeout_seconds = $6, wrapup_seconds = $7, service_level_seconds = $8, strategy = $9, steps = $10,
     reject_cooldown_seconds = $11, last_agent_seconds = $12, survey = $14, dispositions = $15,
-    updated_at = now();
+    callback = $16, updated_at = now();
 
 -- name: queues_all
 -- $1 namespace
 SELECT id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds, service_level_seconds,
-       dispositions, strategy, steps, reject_cooldown_seconds, last_agent_seconds, survey
+       dispositions, strategy, steps, reject_cooldown_seconds, last_agent_seconds, survey, callback
 FROM queues WHERE namespace = $1 ORDER BY id;
 
 -- name: agent_upsert
@@ -29,6 +30,11 @@ ON CONFLICT (namespace, id) DO UPDATE SET name = $2, skills = $3, capacity = $4,
 -- $1 namespace
 SELECT id, name, skills, capacity, voice_blocks_other_channels, address FROM agents
 WHERE namespace = $1 ORDER BY id;
+
+-- name: rules_replace_lock
+-- $1 namespace; held to the end of the transaction: routers starting together replace the list in turn
+-- (each one's DELETE cannot see the other's uncommitted rows, so both would insert position 0)
+SELECT pg_advisory_xact_lock(hashtextextended('routing_rules:' || $1, 0));
 
 -- name: rules_replace_delete
 -- $1 namespace

@@ -53,7 +53,8 @@ RETURNING id, type, data, interaction_id, at;
 -- name: context_record
 -- The whole context record of one customer as JSON text (one round trip; an offer splices it into its
 -- frame as it is); no row when there is no such customer. Its merges are those the customer took part in
--- (kept or merged away), oldest first. $1 customer_id (NULL: the customer of
+-- (kept or merged away), oldest first; its collisions are the customer's held interactions (assigned or
+-- in wrap-up) when two agents or more hold them. $1 customer_id (NULL: the customer of
 -- interaction $4), $2 max interactions, $3 max journey events, $4 interaction id (nullable)
 WITH c AS (
     SELECT id, name, email, phone, anonymous, created_at, merged_into FROM customers
@@ -97,7 +98,15 @@ SELECT json_build_object(
     'merges', COALESCE((SELECT json_agg(mg ORDER BY mg.merged_at, mg.id) FROM (
         SELECT id, customer_id, other_customer_id, reason, matched, merged_by, merged_at, unmerged_by,
                unmerged_at
-        FROM customer_merges WHERE customer_id = c.id OR other_customer_id = c.id) mg), '[]')
+        FROM customer_merges WHERE customer_id = c.id OR other_customer_id = c.id) mg), '[]'),
+    'collisions', COALESCE((SELECT json_agg(json_build_object(
+            'interaction_id', h.id, 'agent_id', h.agent_id, 'channel', h.channel)
+            ORDER BY h.assigned_at, h.id)
+        FROM interactions h
+        WHERE h.customer_id = c.id AND h.status IN ('assigned', 'wrapup') AND h.agent_id IS NOT NULL
+          AND (SELECT count(DISTINCT o.agent_id) FROM interactions o
+               WHERE o.customer_id = c.id AND o.status IN ('assigned', 'wrapup')
+                 AND o.agent_id IS NOT NULL) > 1), '[]')
 )::text AS record
 FROM c;
 

@@ -104,13 +104,16 @@ UPDATE interactions SET status = $2, end_reason = COALESCE($3, end_reason), ende
 WHERE namespace = $4 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
 
 -- name: interaction_customer_ended
--- The customer left: abandoned while waiting, ended while with an agent (the agent completes it).
+-- The customer left: abandoned while waiting, ended while with an agent (the agent completes it). A
+-- waiting callback (interaction_callbacks) is neither: the customer hung up to be called back.
 -- $1 id, $2 reason, $3 namespace
 UPDATE interactions SET
     status = CASE WHEN status = 'queued' THEN 'abandoned' ELSE status END,
     closed_at = CASE WHEN status = 'queued' THEN now() ELSE closed_at END,
     end_reason = COALESCE(end_reason, $2), ended_at = COALESCE(ended_at, now())
-WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup') RETURNING id, status;
+WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned', 'wrapup')
+  AND NOT (status = 'queued' AND EXISTS (SELECT 1 FROM interaction_callbacks c WHERE c.interaction_id = $1))
+RETURNING id, status;
 
 -- name: interactions_open
 -- Everything of this domain not ended: what its live index is rebuilt and repaired from. $1 namespace

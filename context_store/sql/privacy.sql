@@ -35,8 +35,13 @@ SELECT count(*) FROM done;
 
 -- name: customer_erase_interactions
 -- Drop what the interactions say about the person (the sender's address, collected attributes, subject,
--- summary); channel, queue, status, agent, disposition and times stay for the reports. $1 customer_id
-WITH done AS (
+-- summary, and the number a callback called); channel, queue, status, agent, disposition and times stay for
+-- the reports. $1 customer_id
+WITH callbacks AS (
+    UPDATE interaction_callbacks c SET number = '' FROM interactions i
+    WHERE i.customer_id = $1 AND c.interaction_id = i.id AND c.number <> ''
+),
+done AS (
     UPDATE interactions SET from_value = NULL, attributes = '{}', subject = NULL, summary = NULL
     WHERE customer_id = $1
     RETURNING id

@@ -3,6 +3,14 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.callbacks import (
+    CALLBACK_OUTCOMES,
+    CallbackDial,
+    CallbackDialed,
+    CallbackIn,
+    CallbackInfo,
+    CallbackOut,
+)
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
 from router.contracts.identities import (
     ANONYMOUS_KIND,
@@ -47,6 +55,7 @@ from router.contracts.text import (
 from router.contracts.wire import (
     ID_PATTERN,
     OPEN_STATUSES,
+    SUPERVISOR_AUTHOR,
     SURVEY_SCALES,
     AgentConfig,
     AgentLive,
@@ -56,6 +65,7 @@ from router.contracts.wire import (
     Attachment,
     ChannelCapabilities,
     ChannelInfo,
+    Collision,
     ContextRecord,
     CustomerHints,
     CustomerOut,
@@ -108,16 +118,19 @@ from router.contracts.wire import (
     TokenState,
     UnmergeIn,
     Why,
+    is_supervisor_author,
 )
 
 __all__ = [
     "ANONYMOUS_KIND",
+    "CALLBACK_OUTCOMES",
     "CHANNELS",
     "DEFAULT_CAPACITY",
     "ID_PATTERN",
     "MAX_JSON_DEPTH",
     "OPEN_STATUSES",
     "PHONE_KINDS",
+    "SUPERVISOR_AUTHOR",
     "SURVEY_SCALES",
     "AgentConfig",
     "AgentLive",
@@ -127,10 +140,16 @@ __all__ = [
     "Attachment",
     "AuditEntryOut",
     "BodyError",
+    "CallbackDial",
+    "CallbackDialed",
+    "CallbackIn",
+    "CallbackInfo",
+    "CallbackOut",
     "Channel",
     "ChannelCapabilities",
     "ChannelInfo",
     "ChannelSpec",
+    "Collision",
     "ContextRecord",
     "CustomerExport",
     "CustomerHints",
@@ -205,6 +224,7 @@ __all__ = [
     "Why",
     "WithheldIdentity",
     "is_region",
+    "is_supervisor_author",
     "is_timezone",
     "is_withheld",
     "lua_header",

@@ -23,6 +23,11 @@ WEBHOOK_TYPES: dict[str, str] = {
     "work_ended": "interaction.work_ended",
     "abandoned": "interaction.abandoned",
     "customer_left": "interaction.customer_left",
+    "callback_requested": "interaction.callback_requested",
+    "callback_released": "interaction.callback_released",
+    "callback_dialed": "interaction.callback_dialed",
+    "callback_result": "interaction.callback_result",
+    "callback_cancelled": "interaction.callback_cancelled",
     "step_changed": "interaction.step_changed",
     "preference_expired": "interaction.preference_expired",
     "transferred": "interaction.transferred",
@@ -43,7 +48,9 @@ WEBHOOK_TYPES: dict[str, str] = {
 # the stream's event kinds that stay inside the router
 # (`context_changed` tells the desktops holding work of a merged customer to redraw its context; a
 # `whisper` is coaching between a supervisor and an agent, kept in the interaction's audit)
-INTERNAL_KINDS = frozenset({"config", "token_revoked", "context_changed", "whisper"})
+INTERNAL_KINDS = frozenset(
+    {"config", "token_revoked", "context_changed", "whisper", "collision", "taken_over"}
+)
 
 # `*`, a family (`interaction.*`) or one type (`offer.made`); a family with no type yet (`survey.*`)
 # matches nothing until its events exist

@@ -343,6 +343,25 @@ class UnmergeIn(Strict):
     merge_id: uuid.UUID = Field(description="a merge into this customer (from its context's `merges`)")
 
 
+class Collision(BaseModel):
+    """Another live interaction of the same customer, held by another agent (a chat and an e-mail of one
+    person answered by two people at once)."""
+
+    interaction_id: str
+    agent_id: str
+    channel: str
+
+
+SUPERVISOR_AUTHOR = "supervisor:"
+"""A message a supervisor wrote into a live interaction (``barge``) names its author
+``supervisor:<token id>`` (``supervisor:admin`` for the configured admin token) where an agent's reply
+names the agent."""
+
+
+def is_supervisor_author(agent_id: str | None) -> bool:
+    return bool(agent_id) and str(agent_id).startswith(SUPERVISOR_AUTHOR)
+
+
 class ContextRecord(BaseModel):
     """The customer's shared context: everything an agent needs, across every channel."""
 
@@ -357,6 +376,10 @@ class ContextRecord(BaseModel):
     merges: list[MergeOut] = Field(
         default_factory=list,
         description="merges this customer took part in, kept or merged away, oldest first",
+    )
+    collisions: list[Collision] = Field(
+        default_factory=list,
+        description="when two agents or more hold live work of this customer at once: each such interaction",
     )
 
 
@@ -467,6 +490,21 @@ class QueueConfig(Strict):
         if len(set(v)) != len(v):
             raise ValueError("disposition codes must be distinct")
         return v
+
+    # callbacks that keep their place (docs/callbacks.md)
+    callback_retry_seconds: Annotated[float, Field(ge=0, le=86_400)] = Field(
+        default=300,
+        description="a callback call that was not answered (or busy, or failed) waits this long, at its"
+        " original place, before it is offered again",
+    )
+    callback_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=3, description="calls tried for one callback before it ends (end_reason callback_unreachable)"
+    )
+    callback_offer_after_seconds: Annotated[float | None, Field(ge=0, le=86_400)] = Field(
+        default=None,
+        description="the voice IVR offers a callback (press 1) to a caller who has waited this long; unset:"
+        " never offered by the IVR (the callback endpoint still takes requests)",
+    )
 
 
 class QueueOut(QueueConfig):
@@ -700,6 +738,7 @@ class Health(BaseModel):
 
     status: Literal["ok", "unhealthy"]
     checks: dict[str, str]
+    node: str = Field(description="the router process that answered (one per worker or host)")
 
 
 class ChannelInfo(BaseModel):

@@ -691,7 +691,9 @@ class API(QualityHandlers):
             checks["redis"] = f"error: {type(exc).__name__}"
         healthy = checks.get("postgres") == "ok" and checks.get("redis") == "ok"
         return web.json_response(
-            {"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503
+            # the process that answered: which worker, behind a balancer or ``serve --workers``
+            {"status": "ok" if healthy else "unhealthy", "checks": checks, "node": self.node.id},
+            status=200 if healthy else 503,
         )
 
     async def metrics(self, request: web.Request) -> web.Response:

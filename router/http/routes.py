@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from router import contracts as c
 from router.contracts import Role
+from router.contracts import callbacks as cb
 from router.contracts import consent as cs
 from router.contracts import webhooks as wh
 
@@ -1102,10 +1103,11 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         websocket=True,
         description="JSON frames with a `type` (`agent_desktop/frames.py`). The server sends `hello`,"
         " `offer`, `offer_revoked`, `assigned`, `context`, `message`, `message_status`,"
-        " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `ack` and"
-        " `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`, `add_note`,"
-        " `complete`, `transfer`, `end_wrapup`, `link_customer` and `ping`. A malformed or refused frame"
-        " gets an `error` frame and the socket stays open.",
+        " `interaction_ended`, `wrapup_ended`, `state`, `whisper` (a supervisor's coaching), `collision`"
+        " (another agent now holds live work of the same customer), `taken_over` (a supervisor took the"
+        " work), `ack` and `error`. The agent sends `set_state`, `accept`, `reject`, `send_message`,"
+        " `add_note`, `complete`, `transfer`, `end_wrapup`, `link_customer`, `callback_result` and"
+        " `ping`. A malformed or refused frame gets an `error` frame and the socket stays open.",
         ok=_UPGRADE,
         errors={
             403: _problem("Not an agent token (an admin token is refused too), or another agent's token."),
@@ -1140,12 +1142,40 @@ SOCKET_ROUTES: tuple[Route, ...] = (
         " `queue` and `agent` frames whenever an event touches them. The client sends `ping`, and `watch`"
         " / `unwatch` (`interaction_id`) to follow one live interaction: every event about it comes as a"
         " `watched` frame (audited; neither agent nor customer is told); `whisper` (`interaction_id`,"
-        " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit.",
+        " `body`) sends a `whisper` frame to the agent holding it only, kept in the audit; `barge`"
+        " (`interaction_id`, `body`) writes to the customer as the supervisor; `take_over`"
+        " (`interaction_id`, `agent_id`) moves the work to the supervisor's own agent desktop.",
         ok=_UPGRADE,
     ),
 )
 
-ROUTES: tuple[Route, ...] = HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + SOCKET_ROUTES
+# Callbacks that keep their place: handled by ``router.http.callbacks``.
+CALLBACK_ROUTES: tuple[Route, ...] = (
+    _route(
+        "POST",
+        "/v1/interactions/{id}/callback",
+        "post_callback",
+        "Call the waiting customer back, keeping their place",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=cb.CallbackIn,
+        description="The waiting interaction becomes a callback: it keeps its rank in its queue and the"
+        " customer may hang up without abandoning. When an agent accepts its offer (which carries"
+        " `callback`), the voice adapter calls `number` and bridges the agent, who reports the outcome"
+        " (`callback_result`). With `not_before` it is not offered before then, its place kept. Asking"
+        " again changes the number or `not_before`. See docs/callbacks.md.",
+        ok={200: _json("The callback and the interaction's place.", cb.CallbackOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem("The interaction is not waiting (offered, assigned or over)."),
+            422: _problem("The body does not match the model, or `number` is not a valid telephone number."),
+        },
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (
+    HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + CALLBACK_ROUTES + SOCKET_ROUTES
+)
 
 
 def route_defs(routes: Iterable[Route], handler: Callable[[str], Handler]) -> list[web.RouteDef]:

@@ -20,11 +20,13 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from agent_desktop import frames
-from context_store import customers, interactions
+from context_store import callbacks, customers, interactions
 from context_store.records import Interaction, InteractionDetail, Message, Note
-from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, Why
+from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, QueueConfig, Why
+from router.contracts.callbacks import CallbackInfo
 from router.metrics import Metrics
 from router.node import Node
+from router.realtime import collisions
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
 from router.realtime.revocation import TokenSockets
 from router.routing.directory import Directory
@@ -47,6 +49,9 @@ QUEUE_EVENTS = {
     "wrapup_undone",
     "customer_left",
     "grace_expired",
+    "callback_requested",
+    "callback_released",
+    "callback_cancelled",
 }
 
 
@@ -109,6 +114,18 @@ async def work_view(
         assert detail is not None
         current = interaction_out(detail.interaction, detail)
     return current, record
+
+
+async def callback_info(
+    pool: asyncpg.Pool, namespace: str, interaction_id: str, queue: QueueConfig | None
+) -> CallbackInfo | None:
+    """What an offer or held work says of its callback (None: not a callback)."""
+    cb = await callbacks.get(pool, namespace, interaction_id)
+    if cb is None:
+        return None
+    return CallbackInfo(
+        number=cb.number, attempt=cb.attempts + 1, attempts=queue.callback_attempts if queue else 1
+    )
 
 
 def _stream_id(event_id: str) -> tuple[int, int]:
@@ -241,7 +258,14 @@ class Hub:
             session.replaced()
 
     async def offer_text(
-        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+        self,
+        offer_id: str,
+        interaction_id: str,
+        deadline_ms: float,
+        why: Why | None = None,
+        agent_id: str | None = None,
+        *,
+        callback: bool = False,
     ) -> str | None:
         """The ``offer`` frame as JSON text, on the hot path of every offer: PostgreSQL builds the context
         record as JSON and it is spliced in as it is, not decoded, validated and encoded again. The
@@ -251,7 +275,7 @@ class Hub:
             return None
         current = found.interaction
         if current is None:  # older than the record's window: the slow path
-            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms, why)
+            frame = await self.offer_frame(offer_id, interaction_id, deadline_ms, why, agent_id)
             return frame.model_dump_json() if frame is not None else None
         queue = self.directory.queues.get(current.queue)
         reason = {
@@ -259,6 +283,10 @@ class Hub:
             "skills": dict(queue.skills) if queue else {},
             "channel": current.channel,
         }
+        # only an offer the live index marked a callback reads it (off the hot path of other offers)
+        cb = (
+            await callback_info(self.pool, self.engine.namespace, interaction_id, queue) if callback else None
+        )
         head = json.dumps(
             {
                 "type": "offer",
@@ -266,12 +294,21 @@ class Hub:
                 "deadline": deadline_ms / 1000,
                 "reason": reason,
                 "why": why.model_dump(mode="json") if why is not None else None,
+                "collisions": [
+                    c.model_dump() for c in collisions.from_held(found.held, interaction_id, agent_id)
+                ],
+                "callback": cb.model_dump(mode="json") if cb is not None else None,
             }
         )
         return f'{head[:-1]}, "interaction": {current.text}, "context": {found.record_text}}}'
 
     async def offer_frame(
-        self, offer_id: str, interaction_id: str, deadline_ms: float, why: Why | None = None
+        self,
+        offer_id: str,
+        interaction_id: str,
+        deadline_ms: float,
+        why: Why | None = None,
+        agent_id: str | None = None,
     ) -> frames.Offer | None:
         view = await work_view(self.pool, self.engine.namespace, interaction_id)
         if view is None:
@@ -290,6 +327,8 @@ class Hub:
             context=record,
             reason=reason,
             why=why,
+            collisions=collisions.of_record(record, interaction.id, agent_id),
+            callback=await callback_info(self.pool, self.engine.namespace, interaction_id, queue),
         )
 
     # ------------------------------------------------------------ events
@@ -304,7 +343,12 @@ class Hub:
         if kind == "offer" and session is not None:
             why = Why.model_validate(data["why"]) if data.get("why") else None
             text = await self.offer_text(
-                data["offer_id"], data["interaction_id"], float(data["deadline"]), why
+                data["offer_id"],
+                data["interaction_id"],
+                float(data["deadline"]),
+                why,
+                agent_id,
+                callback=bool(data.get("callback")),
             )
             session = self.agents.get(agent_id) if agent_id else None  # may have reconnected meanwhile
             if text is not None and session is not None:
@@ -365,6 +409,10 @@ class Hub:
                     interaction_id=data["interaction_id"], body=data["body"], by=data["by"], at=data["at"]
                 )
             )
+        elif kind == "collision" and session is not None:
+            session.send(frames.CollisionFrame.model_validate(data))
+        elif kind == "taken_over" and session is not None:
+            session.send(frames.TakenOver.model_validate(data))
         elif kind == "message_status" and session is not None:
             session.send(frames.MessageStatusFrame.model_validate(data))
         elif kind == "agent" and agent_id:

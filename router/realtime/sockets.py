@@ -22,27 +22,38 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
-from context_store import interactions, quality
-from context_store.db import parse_uuid, ping
+from context_store.db import ping
 from router.backends import UNAVAILABLE
 from router.contracts import (
     Channel,
-    InteractionStatus,
+    ContextRecord,
+    InteractionOut,
     Role,
     Why,
     parse_json,
     strip_unstorable,
     validation_errors,
 )
-from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady, OmnirouteError, Unavailable
+from router.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotReady,
+    OmnirouteError,
+    Unavailable,
+)
 from router.node import Node
-from router.realtime.hub import AgentSession, Hub, SupervisorSession, work_view
+from router.realtime import collisions
+from router.realtime.hub import AgentSession, Hub, SupervisorSession, callback_info, work_view
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
+from router.realtime.supervision import Supervision
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.service import merges
 from router.service.auth import Principal, TokenCache, authenticate
+from router.service.callbacks import Callbacks
 from router.service.outbound import Outbound
 from router.service.presence import Presence
 from router.service.work import Work
@@ -102,7 +113,9 @@ class Sockets:
         tokens: TokenCache,
         outbound: Outbound | None,
         presence: Presence,
+        callbacks: Callbacks | None = None,
     ) -> None:
+        self.callbacks = callbacks
         self.pool = pool
         self.engine = engine
         self.directory = directory
@@ -112,6 +125,7 @@ class Sockets:
         self.tokens = tokens
         self.outbound = outbound
         self.presence = presence
+        self.supervision = Supervision(pool, engine, work)
         self._later: set[asyncio.Task[None]] = set()
 
     def outbound_capabilities(self) -> dict[str, list[str]]:
@@ -140,11 +154,22 @@ class Sockets:
             if view is not None:
                 live = await self.engine.interaction_live(iid)
                 until = float(live["wrapup_until"]) / 1000 if live.get("wrapup_until") else None
-                items.append(frames.WorkItem(interaction=view[0], context=view[1], wrapup_until=until))
+                cb = await callback_info(
+                    self.pool, self.engine.namespace, iid, self.directory.queues.get(view[0].queue)
+                )
+                items.append(
+                    frames.WorkItem(
+                        interaction=view[0],
+                        context=view[1],
+                        wrapup_until=until,
+                        collisions=collisions.of_record(view[1], view[0].id, agent_id),
+                        callback=cb,
+                    )
+                )
         offers = []
         for o in await self.engine.agent_offers(agent_id):
             why = Why.model_validate_json(o["why"]) if o.get("why") else None
-            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]), why)
+            frame = await self.hub.offer_frame(o["offer_id"], o["i"], float(o["deadline"]), why, agent_id)
             if frame is not None:
                 offers.append(frames.OfferInfo.model_validate(frame.model_dump(exclude={"type"})))
         return frames.Hello(
@@ -285,6 +310,8 @@ class Sockets:
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
             await self._send_assigned(s, iid)
+            if self.callbacks is not None and await self.callbacks.dial(agent, iid):
+                return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
             iid = await self.work.reject(agent, f.offer_id, f.reason)
@@ -316,6 +343,15 @@ class Sockets:
         if isinstance(f, frames.LinkCustomer):
             done = await merges.link_customer(self.pool, self.engine, agent, f.interaction_id, f.customer_id)
             return {"merge_id": done.id, "customer_id": done.customer_id}
+        if isinstance(f, frames.CallbackResult):
+            if self.callbacks is None:
+                raise Conflict("callbacks are not served here")
+            settled = await self.callbacks.result(agent, f.interaction_id, f.outcome)
+            if settled.status != "connected":
+                s.send(
+                    frames.InteractionEnded(interaction_id=f.interaction_id, reason=f"callback_{f.outcome}")
+                )
+            return {"status": settled.status, "attempt": settled.attempt, "retry_at": settled.retry_at}
         return {}  # ping
 
     async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
@@ -324,14 +360,32 @@ class Sockets:
         also listed in the next ``hello``)."""
         try:
             view = await work_view(self.pool, self.engine.namespace, interaction_id)
+            if view is not None:
+                await self._assigned(s, *view)
         except BACKEND_ERRORS as exc:
             log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
             task = asyncio.create_task(self._assigned_later(s, interaction_id))
             self._later.add(task)
             task.add_done_callback(self._later.discard)
-            return
-        if view is not None:
-            s.send(frames.Assigned(interaction=view[0], context=view[1]))
+
+    async def _assigned(self, s: AgentSession, interaction: InteractionOut, record: ContextRecord) -> None:
+        """The ``assigned`` frame, with the customer's other live work that other agents hold (those
+        agents are told of this one: a ``collision`` frame each) and, for a callback, the number to call.
+        Raises BACKEND_ERRORS when the callback cannot be read: the caller tries again."""
+        cb = await callback_info(
+            self.pool, self.engine.namespace, interaction.id, self.directory.queues.get(interaction.queue)
+        )
+        found = collisions.of_record(record, interaction.id, s.agent_id)
+        s.send(frames.Assigned(interaction=interaction, context=record, collisions=found, callback=cb))
+        if found:
+            try:
+                await collisions.tell_holders(
+                    self.engine, interaction.id, s.agent_id, interaction.channel.value, found
+                )
+            except BACKEND_ERRORS as exc:  # the accept stands; the holders see it in their next record
+                log.warning(
+                    "socket.collision_not_told", interaction_id=interaction.id, error=type(exc).__name__
+                )
 
     async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
         deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS
@@ -339,10 +393,10 @@ class Sockets:
             await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
             try:
                 view = await work_view(self.pool, self.engine.namespace, interaction_id)
+                if view is not None and not s.closed:
+                    await self._assigned(s, *view)
             except BACKEND_ERRORS:
                 continue
-            if view is not None and not s.closed:
-                s.send(frames.Assigned(interaction=view[0], context=view[1]))
             return
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
@@ -381,8 +435,8 @@ class Sockets:
         return ws
 
     async def _supervisor_frame(self, sup: SupervisorSession, principal: Principal, text: str) -> None:
-        """``watch``, ``unwatch`` or ``ping``: answered with an ``ack`` or an ``error``; the socket stays
-        open whatever the frame."""
+        """``watch``, ``unwatch``, ``whisper``, ``barge``, ``take_over`` (``router/realtime/supervision.py``)
+        or ``ping``: answered with an ``ack`` or an ``error``; the socket stays open whatever the frame."""
         ref: str | None = None
         try:
             raw = parse_frame(text)
@@ -400,44 +454,14 @@ class Sockets:
             sup.send(frames.Ack(ref=ref))
             return
         try:
-            iid = parse_uuid(frame.interaction_id)
-            it = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
-            if it is None:
-                raise NotFound(f"interaction {frame.interaction_id} not found")
-            recorded: dict[str, Any] = {}
-            if isinstance(frame, frames.Watch):
-                sup.watching.add(str(it.id))
-            elif isinstance(frame, frames.Unwatch):
-                sup.watching.discard(str(it.id))
-            elif it.status not in (InteractionStatus.assigned, InteractionStatus.wrapup) or not it.agent_id:
-                raise Conflict(f"no agent holds interaction {it.id} (it is {it.status})")
-            else:
-                recorded = {"body": frame.body, "agent_id": it.agent_id}
-            actor = principal.token_id
-            await quality.audit(
-                self.pool, self.engine.namespace, it.id, frame.type, principal.role.value, actor, recorded
-            )
-            if isinstance(frame, frames.Whisper):
-                # the agent's desktop only: a whisper event names no customer-facing route
-                by = principal.role.value + (f":{actor}" if actor else "")
-                await events.publish(
-                    self.engine,
-                    "whisper",
-                    {
-                        "interaction_id": str(it.id),
-                        "agent_id": it.agent_id,
-                        "body": frame.body,
-                        "by": by,
-                        "at": time.time(),
-                    },
-                )
+            result = await self.supervision.act(sup, principal, frame)
         except REFUSED as exc:
             if isinstance(exc, OmnirouteError):
                 sup.send(frames.Error(code=exc.code, detail=exc.detail, ref=ref, errors=exc.errors))
             else:
                 sup.send(_unavailable(ref))
             return
-        sup.send(frames.Ack(ref=ref, result={"interaction_id": str(it.id), "status": it.status}))
+        sup.send(frames.Ack(ref=ref, result=result))
 
     async def _open_supervisor(self, sup: SupervisorSession, after: str | None) -> None:
         """Replay the events after ``after`` (a valid event id), then the snapshot; from then on

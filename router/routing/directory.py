@@ -43,7 +43,19 @@ def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
         last_agent_seconds=cfg.last_agent_seconds,
         dispositions=list(cfg.dispositions),
         survey=cfg.survey.model_dump(mode="json") if cfg.survey else None,
+        callback={
+            "retry_seconds": cfg.callback_retry_seconds,
+            "attempts": cfg.callback_attempts,
+            "offer_after_seconds": cfg.callback_offer_after_seconds,
+        },
     )
+
+
+def _callback_settings(stored: dict[str, object]) -> dict[str, object]:
+    """A queue's stored callback settings as QueueConfig fields (a queue stored before them: defaults)."""
+    names = {"retry_seconds": "callback_retry_seconds", "attempts": "callback_attempts"}
+    names["offer_after_seconds"] = "callback_offer_after_seconds"
+    return {names[k]: v for k, v in stored.items() if k in names}
 
 
 def agent_record(agent_id: str, cfg: AgentConfig) -> AgentRecord:
@@ -85,6 +97,7 @@ class Directory:
                 last_agent_seconds=r.last_agent_seconds,
                 dispositions=r.dispositions,
                 survey=r.survey,
+                **_callback_settings(r.callback),
             )
             for r in await queue_store.list_all(self.pool, self.engine.namespace)
         }

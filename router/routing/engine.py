@@ -39,6 +39,8 @@ SCRIPTS = (
     "set_queue",
     "restore",
     "metrics_lease",
+    "callback",
+    "callback_result",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -287,6 +289,29 @@ class Engine:
         ``missed_state`` with reason ``missed``."""
         res = self._check(await self._run("timers", limit, missed_state))
         return [(str(res[k]), str(res[k + 1]), str(res[k + 2])) for k in range(0, len(res), 3)]
+
+    async def callback(self, interaction_id: str, number: str, not_before_ms: int) -> tuple[str, str | None]:
+        """Mark a waiting interaction a callback at its rank (``callback.lua``); held back until
+        ``not_before_ms`` when that is later than now. Its live status, and an offer made at once."""
+        res = await self._run("callback", interaction_id, number, not_before_ms)
+        res = self._check(res, interaction=interaction_id)
+        return str(res[0]), str(res[1]) or None
+
+    async def callback_result(
+        self, agent_id: str, interaction_id: str, outcome: str, retry_ms: int | None, attempt: int
+    ) -> tuple[str, int]:
+        """A callback call's outcome (``callback_result.lua``): ``connected``, ``retry`` (held back
+        ``retry_ms`` at its rank; the time it waits again, ms) or ``ended`` (``retry_ms`` None)."""
+        res = await self._run(
+            "callback_result",
+            agent_id,
+            interaction_id,
+            outcome,
+            -1 if retry_ms is None else retry_ms,
+            attempt,
+        )
+        res = self._check(res, interaction=interaction_id, agent=agent_id)
+        return str(res[0]), int(res[1])
 
     async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:
         """Take or renew the lease of the process exporting the deployment's gauges; True if it is ours."""

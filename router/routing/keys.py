@@ -35,7 +35,7 @@ CATALOGUE: tuple[KeySpec, ...] = (
         None,
         '"o:<offer>" | "w:<interaction>" | "g:<agent>" | "s:<interaction>" (next widening step)'
         ' | "p:<interaction>" (preference window ends) | "c:<interaction>:<agent>" (reject cooldown ends)'
-        " -> due ms",
+        ' | "b:<interaction>" (a held callback waits again) -> due ms',
     ),
     KeySpec("connected", "set", None, "agents with a live desktop socket"),
     KeySpec("offerseq", "string", None, "counter behind offer ids"),
@@ -75,10 +75,11 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "i",
         "hash",
         "interaction",
-        "q ch score arr venq st(waiting|offered|assigned|wrapup) agent offer held (offered at ms) step pref"
+        "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer offered_at (ms) step pref"
         " pref_until avoid"
         ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
-        " warm (a warm transfer: the interaction the sender keeps until the target accepts)",
+        " warm (a warm transfer: the interaction the sender keeps until the target accepts)"
+        " cb (a callback: the number) held_until (st held: a callback held back until then, ms)",
     ),
     KeySpec("ix", "zset", "interaction", "agents excluded from it -> until ms (reject cooldown, transfer)"),
     KeySpec("o", "hash", "offer", "i, a, deadline, why (JSON)"),

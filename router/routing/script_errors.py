@@ -23,6 +23,8 @@ class ScriptError(IntEnum):
     STALE_SESSION = -6
     UNKNOWN_AGENT = -7
     MOVED_ON = -8
+    NOT_WAITING = -21
+    NOT_A_CALLBACK = -22
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ MEANINGS: dict[ScriptError, _Meaning] = {
     ScriptError.MOVED_ON: _Meaning(
         Conflict, "the live index moved on since the reject of offer {offer}; the reject stands"
     ),
+    ScriptError.NOT_WAITING: _Meaning(Conflict, "interaction {interaction} is not waiting in its queue"),
+    ScriptError.NOT_A_CALLBACK: _Meaning(Conflict, "interaction {interaction} is not a callback"),
 }
 
 

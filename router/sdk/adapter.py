@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from aiohttp import web
 
 from router.contracts import Channel, ChannelCapabilities, OutboundAccepted, OutboundMessage
+from router.contracts.callbacks import CallbackDial, CallbackDialed
 from router.sdk.client import RouterClient
 
 ENTRY_POINT_GROUP = "omniroute.adapters"
@@ -60,3 +61,13 @@ class ChannelAdapter(Protocol):
         ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class CallbackDialer(Protocol):
+    """A voice adapter that can call a customer back and bridge the agent (``docs/callbacks.md``): the
+    host serves ``POST /adapters/{name}/dial`` for it with the router's adapter token."""
+
+    async def dial(self, request: CallbackDial) -> CallbackDialed:
+        """Place the call through the provider; :class:`DeliveryError` when it refuses."""
+        ...

@@ -105,6 +105,13 @@ class RouterClient:
         _, body = await self.request("POST", f"/v1/interactions/{interaction_id}/end", {"reason": reason})
         return InteractionOut.model_validate(body)
 
+    async def request_callback(self, interaction_id: str, number: str) -> dict[str, Any]:
+        """Call the waiting customer back on ``number``, keeping their place (``docs/callbacks.md``)."""
+        _, body = await self.request(
+            "POST", f"/v1/interactions/{interaction_id}/callback", {"number": number}
+        )
+        return dict(body)
+
     async def message_status(self, message_id: str, status: MessageStatusIn) -> None:
         await self.request("POST", f"/v1/messages/{message_id}/status", status.model_dump(mode="json"))
 

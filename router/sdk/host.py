@@ -17,7 +17,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from router.contracts import MessageStatusIn, OutboundMessage
-from router.sdk.adapter import ENTRY_POINT_GROUP, ChannelAdapter, DeliveryError
+from router.contracts.callbacks import CallbackDial
+from router.sdk.adapter import ENTRY_POINT_GROUP, CallbackDialer, ChannelAdapter, DeliveryError
 from router.sdk.client import RouterAPIError, RouterClient
 
 log = structlog.get_logger("router.adapters")
@@ -72,6 +73,7 @@ class AdapterHost:
         for adapter in self.adapters.values():
             app.add_routes(adapter.routes())
         app.router.add_post("/{name}/outbound", self.outbound)
+        app.router.add_post("/{name}/dial", self.dial)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -102,6 +104,27 @@ class AdapterHost:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.json_response({"accepted": message.message_id}, status=202)
+
+    async def dial(self, request: web.Request) -> web.Response:
+        """Call a customer back for the router (a callback an agent accepted) and answer at once with the
+        provider's call id; 502 when the provider refused or could not be reached."""
+        header = request.headers.get("Authorization", "")
+        if not (header.startswith("Bearer ") and hmac.compare_digest(header[7:], self.token)):
+            return _problem(401, "Unauthorized", "the router's adapter token is required")
+        adapter = self.adapters.get(request.match_info["name"])
+        if adapter is None or not isinstance(adapter, CallbackDialer):
+            return _problem(404, "Not found", "no adapter here places calls")
+        try:
+            dial = CallbackDial.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return _problem(422, "Invalid dial request", str(exc.error_count()) + " invalid fields")
+        try:
+            placed = await adapter.dial(dial)
+        except DeliveryError as exc:
+            log.warning("adapter.dial_failed", adapter=adapter.name, interaction_id=dial.interaction_id)
+            return _problem(502, "The provider did not place the call", exc.detail)
+        log.info("adapter.dialed", adapter=adapter.name, interaction_id=dial.interaction_id)
+        return web.json_response(placed.model_dump(mode="json"))
 
     async def deliver(self, adapter: ChannelAdapter, message: OutboundMessage) -> None:
         delay = self.delay

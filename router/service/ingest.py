@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import conversations, customers, interactions, journey, messages, routing
+from context_store import callbacks, conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
 from context_store.db import parse_uuid
 from context_store.journey import DEFAULT_JOURNEY_CAP
@@ -382,7 +382,6 @@ class Ingest:
     async def result_for(self, it: Interaction, *, created: bool) -> IngestResult:
         position, ewt = await self.live_position(it)
         return IngestResult(
-            estimated_wait_range=list(ewt.range) if ewt else None,
             id=str(it.id),
             customer_id=str(it.customer_id),
             conversation_id=str(it.conversation_id),
@@ -390,6 +389,7 @@ class Ingest:
             queue=it.queue,
             position=position,
             estimated_wait_seconds=ewt.seconds if ewt else None,
+            estimated_wait_range=list(ewt.range) if ewt else None,
             created=created,
         )
 
@@ -504,6 +504,11 @@ class Ingest:
             existing = await interactions.get(self.pool, self.engine.namespace, iid) if iid else None
             if existing is None:
                 raise NotFound(f"interaction {interaction_id} not found")
+            if await callbacks.get(self.pool, self.engine.namespace, existing.id) is not None:
+                # the customer hung up to be called back: it keeps its place (docs/callbacks.md)
+                if existing.status == InteractionStatus.queued:
+                    await interactions.add_history(self.pool, existing.id, "customer_left_for_callback")
+                return existing
             if existing.status in (
                 InteractionStatus.queued,
                 InteractionStatus.assigned,

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from context_store import conversations, interactions, messages
 from context_store.records import Interaction, Message
-from router.contracts import IdentityIn, NotAnIdentity, OutboundMessage, phone_e164
+from router.contracts import IdentityIn, NotAnIdentity, OutboundMessage, is_supervisor_author, phone_e164
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.events import publish_message_status
@@ -159,12 +159,17 @@ class Outbound:
             to=to,
             body=message.body,
             agent_id=message.agent_id,
-            agent_name=agent.name if agent else None,
+            agent_name=agent.name
+            if agent
+            else (SUPERVISOR_NAME if is_supervisor_author(message.agent_id) else None),
             subject=it.subject,
             in_reply_to=inbound[-1] if inbound else None,
             references=[r.external_id for r in refs],
             attributes=it.attributes,
         )
 
+
+SUPERVISOR_NAME = "Supervisor"
+"""The name a supervisor's message (a barge) goes out under."""
 
 OUTBOUND = web.AppKey("outbound", Outbound)

@@ -24,7 +24,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from context_store import interactions, messages
+from context_store import callbacks, interactions, messages
 from context_store.records import OpenInteraction
 from router.config import RoutingSection
 from router.errors import NotFound, NotReady
@@ -68,6 +68,17 @@ def _live_item(it: OpenInteraction) -> dict[str, Any]:
         "avoid": ",".join(it.avoid_agents),
         "ix": {agent: int(until) for agent, until in it.exclusions.items()},
     }
+
+
+async def _with_callbacks(pool: asyncpg.Pool, namespace: str, items: list[dict[str, Any]]) -> None:
+    """Mark the callbacks among restored items, with the time a held-back one waits again."""
+    open_callbacks = {str(c.interaction_id): c for c in await callbacks.open_callbacks(pool, namespace)}
+    for item in items:
+        cb = open_callbacks.get(item["id"])
+        if cb is not None:
+            item["cb"] = cb.number
+            if cb.held_until is not None:
+                item["held_until"] = int(cb.held_until.timestamp() * 1000)
 
 
 NODE_TTL_BEATS = 10  # a process is declared dead after missing this many heartbeats
@@ -134,6 +145,7 @@ class Reconciler:
             await self.directory.sync_live()
             open_work = await interactions.open_all(self.pool, self.engine.namespace)
             items = [_live_item(it) for it in open_work if it.status == "queued" or it.agent_id]
+            await _with_callbacks(self.pool, self.engine.namespace, items)
             for k in range(0, len(items), BATCH):
                 await self.engine.restore(items[k : k + BATCH], self.node.grace_ms)
             # unique across flushes (a counter in Redis would restart at 1 and hide the rebuild)
@@ -251,7 +263,7 @@ class Reconciler:
         held_but_closed: dict[str, str] = {}
         for iid, status in closed.items():
             st, agent = live[iid]
-            if st in ("waiting", "offered"):
+            if st in ("waiting", "offered", "held"):
                 await self.engine.customer_end(iid)
                 fixed += 1
             elif st in ("assigned", "wrapup") and agent:

@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 52
+    assert len(documented) == 53
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -125,7 +125,11 @@ MAX_EXAMPLES = 25
 # Operations whose success the bounded generation does not reliably reach: a review needs a completed
 # interaction and answers to every question of a stored form, and the known body is one strategy among
 # several (tests/integration/test_quality.py covers the review's successes).
-NEEDS_STATE = {("post", "/v1/interactions/{id}/reviews")}
+NEEDS_STATE = {
+    ("post", "/v1/interactions/{id}/reviews"),
+    # a waiting interaction and a valid phone number (tests/integration/test_callbacks.py)
+    ("post", "/v1/interactions/{id}/callback"),
+}
 # NUL characters are generated in every string (customer text is stored without them, any other field
 # refuses them with a 422). Lone surrogates cannot be: generated strings are sent encoded in UTF-8; the
 # bad-input tests send them as JSON escapes (tests/integration/test_bad_input.py).
@@ -316,7 +320,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 52
+    assert len(seen) == 53
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

@@ -37,6 +37,7 @@ TABLES = (
     "agent_states",
     "early_receipts",
     "survey_requests",
+    "interaction_callbacks",
     "surveys",
     "interaction_history",
     "messages",

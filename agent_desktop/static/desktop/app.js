@@ -10,6 +10,8 @@ import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { OfferAlerts } from "./alerts.js";
 import { formDialog } from "./dialog.js";
 import { OfferList, customerName } from "./offers.js";
+import { ReviewPanel } from "./reviews.js";
+import { Supervision } from "./supervision.js";
 import { Workspace } from "./workspace.js";
 
 const STORE_KEY = "omniroute.desktop.session";
@@ -49,6 +51,8 @@ class Desktop {
       this,
     );
     this.work.addEventListener("change", () => this.renderLoad());
+    this.supervision = new Supervision(this);
+    this.reviews = new ReviewPanel(this.$("reviews"), this);
 
     this.bindSignin();
     this.bindTopbar();
@@ -227,7 +231,8 @@ class Desktop {
         return this.offers.revoke(frame.offer_id, frame.reason);
       case "assigned":
         this.offers.removeInteraction(frame.interaction.id);
-        return this.work.assign(frame, { focus: this.work.size === 0 || this.work.expecting(frame.interaction.id) });
+        this.work.assign(frame, { focus: this.work.size === 0 || this.work.expecting(frame.interaction.id) });
+        return this.supervision.workAssigned(frame);
       case "context":
         return this.work.context(frame.interaction_id, frame.context);
       case "message":
@@ -245,7 +250,8 @@ class Desktop {
       case "error":
         return this.onError(frame);
       default:
-        return undefined; // frames added to the protocol later are ignored
+        // whisper, collision, taken_over (supervision.js); frames added to the protocol later are ignored
+        return this.supervision.onFrame(frame);
     }
   }
 
@@ -274,7 +280,9 @@ class Desktop {
     this.offers.replaceAll(hello.offers || []);
     for (const offer of hello.offers || []) this.announce(offer);
     this.work.sync(hello.work || []);
+    for (const item of hello.work || []) this.supervision.workAssigned(item);
     this.renderLoad();
+    this.reviews.load();
   }
 
   onError(frame) {

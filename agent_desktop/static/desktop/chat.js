@@ -3,6 +3,7 @@
 
 import { attachmentList, fill, h, timeEl } from "../common/dom.js";
 import { channelLabel } from "../common/channels.js";
+import { isSupervisorAuthor } from "./supervision.js";
 import { statusLabel, Transcript } from "./transcript.js";
 
 const SMS_SEGMENT = 160;
@@ -55,16 +56,22 @@ export class ChatArea extends Transcript {
   messageEl(m, status = null) {
     const mine = m.direction === "outbound";
     const me = this.desktop.agent;
+    // a supervisor's message to the customer (a barge) is marked as theirs
+    const supervisor = mine && isSupervisorAuthor(m.agent_id);
     return h(
       "li",
-      { class: ["msg", mine ? "out" : "in", m.status === "failed" && "failed"], dataset: { messageId: m.id } },
-      h("span", { class: "visually-hidden", text: mine ? `${m.agent_id || "Agent"} said: ` : "Customer said: " }),
+      {
+        class: ["msg", mine ? "out" : "in", supervisor && "from-supervisor", m.status === "failed" && "failed"],
+        dataset: { messageId: m.id },
+      },
+      h("span", { class: "visually-hidden", text: supervisor ? "Your supervisor said: " : mine ? `${m.agent_id || "Agent"} said: ` : "Customer said: " }),
+      supervisor ? h("span", { class: "msg-author supervisor-badge", "aria-hidden": "true", text: "Supervisor" }) : null,
       m.body ? h("p", { class: "msg-body", text: m.body }) : null,
       attachmentList(m.attachments),
       h(
         "span",
         { class: "msg-meta" },
-        mine && m.agent_id && me && m.agent_id !== me.agent_id ? `${m.agent_id} · ` : "",
+        mine && m.agent_id && me && m.agent_id !== me.agent_id && !supervisor ? `${m.agent_id} · ` : "",
         m.created_at ? timeEl(m.created_at) : "",
         statusLabel(m, status),
       ),

@@ -3,6 +3,7 @@
 
 import { attachmentList, fill, h, timeEl } from "../common/dom.js";
 import { statusLabel, Transcript } from "./transcript.js";
+import { isSupervisorAuthor } from "./supervision.js";
 
 export class EmailArea extends Transcript {
   constructor(view, body) {
@@ -64,7 +65,10 @@ export class EmailArea extends Transcript {
     const mine = m.direction === "outbound";
     return h(
       "li",
-      { class: ["mail", mine ? "out" : "in", m.status === "failed" && "failed"], dataset: { messageId: m.id } },
+      {
+        class: ["mail", mine ? "out" : "in", mine && isSupervisorAuthor(m.agent_id) && "from-supervisor", m.status === "failed" && "failed"],
+        dataset: { messageId: m.id },
+      },
       h(
         "p",
         { class: "mail-head" },
@@ -80,6 +84,7 @@ export class EmailArea extends Transcript {
 
   agentWord(agentId) {
     const me = this.desktop.agent && this.desktop.agent.agent_id;
+    if (isSupervisorAuthor(agentId)) return "Your supervisor";
     return !agentId || agentId === me ? "You" : agentId;
   }
 }

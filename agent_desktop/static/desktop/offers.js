@@ -2,6 +2,7 @@
 
 import { formatDuration, formatValue, h, humanize, nowUnix } from "../common/dom.js";
 import { arrivalWords, channelIcon } from "../common/channels.js";
+import { collisionWarning } from "./supervision.js";
 
 const REVOKE_WORDS = {
   timeout: "the time to accept ran out",
@@ -183,6 +184,7 @@ export class OfferList {
         left,
       ),
       bar,
+      collisionWarning(offer.collisions),
       h(
         "dl",
         { class: "offer-facts" },
@@ -199,6 +201,10 @@ export class OfferList {
             : h("span", { class: "muted", text: "any agent of this queue" }),
           otherReasons.map(([k, v]) => h("span", { class: "chip", text: `${humanize(k)}: ${formatValue(v)}` })),
         ),
+        offer.callback ? h("dt", { text: "Call back" }) : null,
+        offer.callback
+          ? h("dd", { class: "offer-callback", text: `${offer.callback.number} · attempt ${offer.callback.attempt} of ${offer.callback.attempts}` })
+          : null,
         offer.why ? h("dt", { text: "Routing" }) : null,
         offer.why ? h("dd", { class: "offer-why", text: whyShort(offer.why) }) : null,
         attrs.length ? h("dt", { class: "extra", text: "Collected" }) : null,

@@ -125,6 +125,8 @@ export class WorkView {
   update(item) {
     this.interaction = { ...item.interaction };
     this.context = item.context;
+    // a callback (docs/callbacks.md): the agent calls the customer and reports how the call went
+    this.callback = item.callback || this.callback || null;
     const name = customerName(item);
     this.tabName.textContent = name;
     this.title.textContent = name;

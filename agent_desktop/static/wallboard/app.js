@@ -8,6 +8,7 @@ import { fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../c
 import { channelLabel, channelNames, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
+import { SupervisePanel } from "./supervise.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
 const HISTORY_SECONDS = 15 * 60;
@@ -22,6 +23,7 @@ class Wallboard {
     this.agents = new Map(); // id → {data, row, parts}
     this.everConnected = false;
     this.lastChartDraw = 0;
+    this.supervise = new SupervisePanel(this, $("supervise"));
 
     $("signin-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -132,6 +134,7 @@ class Wallboard {
 
   onFrame(frame) {
     if (frame.event_id) this.lastEventId = frame.event_id;
+    if (this.supervise.onFrame(frame)) return undefined; // watched frames and the panel's answers
     switch (frame.type) {
       case "snapshot":
         return this.onSnapshot(frame);

@@ -280,7 +280,7 @@ end
 
 local function create_offer(iid, agent, t, why)
   local ikey = P .. ':i:' .. iid
-  local i = redis.call('HMGET', ikey, 'q', 'ch')
+  local i = redis.call('HMGET', ikey, 'q', 'ch', 'cb')
   local q, ch = i[1], i[2]
   local timeout = queue_cfg(q).timeout
   local offer = 'o' .. redis.call('INCR', P .. ':offerseq')
@@ -289,13 +289,15 @@ local function create_offer(iid, agent, t, why)
   redis.call('HSET', P .. ':o:' .. offer, 'i', iid, 'a', agent, 'deadline', deadline, 'why', why_json)
   redis.call('SADD', P .. ':ao:' .. agent, offer)
   redis.call('ZADD', P .. ':timers', deadline, 'o:' .. offer)
-  redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer, 'held', t)
+  redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer, 'offered_at', t)
   redis.call('ZREM', P .. ':q:' .. q, iid)
   redis.call('ZREM', P .. ':qage:' .. q, iid)
   redis.call('HINCRBY', P .. ':a:' .. agent, 'load:' .. ch, 1)
   set_idle(agent, t)
-  emit_json('offer', string.sub(cjson.encode({offer_id = offer, interaction_id = iid, agent_id = agent,
-            deadline = deadline, queue = q, channel = ch}), 1, -2) .. ',"why":' .. why_json .. '}')
+  local data = {offer_id = offer, interaction_id = iid, agent_id = agent, deadline = deadline, queue = q,
+                channel = ch}
+  if i[3] and i[3] ~= '' then data.callback = true end  -- the offer frame reads the callback's number
+  emit_json('offer', string.sub(cjson.encode(data), 1, -2) .. ',"why":' .. why_json .. '}')
   return offer
 end
 
@@ -310,6 +312,7 @@ local function forget(iid)
   end
   if v[3] == 'wrapup' then redis.call('ZREM', P .. ':timers', 'w:' .. iid) end
   redis.call('ZREM', P .. ':timers', 's:' .. iid)
+  if v[3] == 'held' then redis.call('ZREM', P .. ':timers', 'b:' .. iid) end
   redis.call('DEL', ikey, P .. ':ix:' .. iid)
 end
 
@@ -515,9 +518,9 @@ end
 -- per queue and channel in P:qstats:<q> ("ht:<ch>", with "n:<ch>" completions seen): each new time
 -- weighs max(1/n, HT_WEIGHT), the plain mean of the first ones, then about the last 1/HT_WEIGHT.
 local HT_WEIGHT = 0.02
-local function record_handle_time(q, ch, held, t)
-  if not q or not ch or not held then return end
-  local seconds = (t - held) / 1000
+local function record_handle_time(q, ch, offered_at, t)
+  if not q or not ch or not offered_at then return end
+  local seconds = (t - offered_at) / 1000
   if seconds < 0 then return end
   local key = P .. ':qstats:' .. q
   local n = redis.call('HINCRBY', key, 'n:' .. ch, 1)
@@ -530,7 +533,7 @@ end
 -- Work is over for the agent (wrap-up ended, transferred, released): free capacity and rematch.
 local function finish_work(iid, t, reason)
   local ikey = P .. ':i:' .. iid
-  local i = redis.call('HMGET', ikey, 'agent', 'ch', 'q', 'held')
+  local i = redis.call('HMGET', ikey, 'agent', 'ch', 'q', 'offered_at')
   local agent, ch = i[1], i[2]
   record_handle_time(i[3], ch, tonumber(i[4] or ''), t)
   forget(iid)
@@ -541,4 +544,32 @@ local function finish_work(iid, t, reason)
     match_agent(agent, t, 16)
   end
   return agent
+end
+
+-- ------------------------------------------------------------------ callbacks
+
+-- A callback held back until until_ms (its not_before, or the retry after a call that did not reach the
+-- customer): out of its queue's sets, so no agent is matched with it, while its hash keeps its rank score;
+-- the 'b:<interaction>' timer puts it back at that same score (release_callback).
+local function hold_callback(iid, q, until_ms)
+  redis.call('HSET', P .. ':i:' .. iid, 'st', 'held', 'held_until', until_ms)
+  redis.call('HDEL', P .. ':i:' .. iid, 'agent', 'offer')
+  redis.call('ZREM', P .. ':q:' .. q, iid)
+  redis.call('ZREM', P .. ':qage:' .. q, iid)
+  redis.call('ZADD', P .. ':timers', until_ms, 'b:' .. iid)
+end
+
+-- A held callback waits again at its original rank and is matched at once. Returns the offer id, false
+-- when no agent took it now, or nil when it was not held.
+local function release_callback(iid, t)
+  local ikey = P .. ':i:' .. iid
+  local i = redis.call('HMGET', ikey, 'q', 'score', 'arr', 'st')
+  if i[4] ~= 'held' then return nil end
+  redis.call('HSET', ikey, 'st', 'waiting')
+  redis.call('HDEL', ikey, 'held_until')
+  redis.call('ZREM', P .. ':timers', 'b:' .. iid)
+  redis.call('ZADD', P .. ':q:' .. i[1], i[2], iid)
+  redis.call('ZADD', P .. ':qage:' .. i[1], i[3], iid)
+  emit('callback_released', {interaction_id = iid, queue = i[1]})
+  return match_interaction(iid, t)
 end

@@ -4,7 +4,8 @@
 -- timers. Reject cooldowns still running come back with the timers that end them; ended ones do not.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] JSON list of {id, q, ch, score, arr, st ("waiting"|"assigned"|"wrapup"), agent,
--- wrapup_until_ms, venq, avoid (agents never offered it, comma separated), ix ({agent: excluded until ms})},
+-- wrapup_until_ms, venq, avoid (agents never offered it, comma separated), ix ({agent: excluded until ms}),
+-- cb (a callback's number, absent for others), held_until (ms: a waiting callback held back until then)},
 -- [3] reconnect grace ms for held work of agents not connected
 -- Returns the number of interactions added.
 local items = cjson.decode(ARGV[2])
@@ -23,10 +24,12 @@ for _, it in ipairs(items) do
         if tonumber(until_ms) > t then exclude_until(it.id, agent, tonumber(until_ms)) end
       end
     end
+    if it.cb and it.cb ~= '' then redis.call('HSET', ikey, 'cb', it.cb) end
     if it.st == 'waiting' then
       redis.call('ZADD', P .. ':q:' .. it.q, it.score, it.id)
       redis.call('ZADD', P .. ':qage:' .. it.q, it.arr, it.id)
       schedule_step(it.id, it.q, venq, t)
+      if it.cb and tonumber(it.held_until or 0) > t then hold_callback(it.id, it.q, tonumber(it.held_until)) end
     else
       redis.call('HSET', ikey, 'agent', it.agent)
       redis.call('SADD', P .. ':aw:' .. it.agent, it.id)

@@ -5,7 +5,8 @@
 --   g:<agent>            a reconnect grace ran out: held work goes back to its queue;
 --   s:<interaction>      the interaction's wait reached its queue's next widening step;
 --   p:<interaction>      its preference window closed (a transfer to a named agent fails: 'expired');
---   c:<interaction>:<agent>  a reject cooldown ended: the agent may be offered it again.
+--   c:<interaction>:<agent>  a reject cooldown ended: the agent may be offered it again;
+--   b:<interaction>      a callback held back (not_before, or a retry) waits again at its original rank.
 -- Everything that changes who may take work matches again in the same call.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] max items to fire, [3] the state a missed offer puts the agent in ("away" | "offline")
@@ -13,6 +14,7 @@
 --   o: interaction id, agent id        w: interaction id, agent id or ""
 --   g: agent id, requeued interactions joined by ","
 --   s: interaction id, the new step index    p: interaction id, ""    c: interaction id, agent id
+--   b: interaction id, the offer made at once or ""
 if not ready() then return E.NOT_READY end
 local t = now_ms()
 local missed_state = ARGV[3] or 'away'
@@ -99,6 +101,9 @@ for _, item_name in ipairs(due) do
       match_interaction(iid, t)
       out('c', iid, agent)
     end
+  elseif kind == 'b' then
+    local offer = release_callback(id, t)
+    if offer ~= nil then out('b', id, offer or '') end
   end
 end
 return fired

@@ -53,11 +53,14 @@ BOOKKEEPING_COLUMNS = frozenset(
         ("customer_merges", "other_customer_id"),
         ("consent_events", "customer_id"),
         ("erasures", "customer_id"),
+        ("customer_preferences", "customer_id"),
+        ("campaign_recipients", "customer_id"),
     }
 )
-"""References to ``customers`` that stay where they are: the merges' and erasures' own records, and the
+"""References to ``customers`` that stay where they are: the merges' and erasures' own records, the
 consent ledger, whose reads take in the customers merged into the one asked about (``consent_current``),
-so that an unmerge separates them again without moving anything."""
+so that an unmerge separates them again without moving anything, the preferences (the kept customer's
+hold) and the campaigns' recipients (the record of what was sent to whom)."""
 
 
 class MergeRefused(StoreError):

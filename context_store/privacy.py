@@ -88,6 +88,7 @@ async def erase(pool: asyncpg.Pool, customer_id: uuid.UUID | str, erased_by: str
             "possible_matches": await conn.fetchval(q("customer_erase_possible_matches"), cid),
             "merged_customers": await conn.fetchval(q("customer_erase_merged"), cid),
             "merges": await conn.fetchval(q("customer_erase_merge_records"), cid),
+            "preferences": await conn.fetchval(q("customer_erase_preferences"), cid),
         }
         await conn.fetchval(q("customer_erase_profile"), cid)
         erasure = await conn.fetchrow(q("erasure_insert"), uuid.uuid4(), cid, erased_by, counts)

@@ -612,3 +612,61 @@ class Callback:
     held_until: datetime | None
     """not offered before then (not_before, or the next retry)"""
     requested_at: datetime
+
+
+# ---------------------------------------------------------------- preferences and campaigns
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPreferences:
+    customer_id: uuid.UUID
+    preferred_channel: str | None
+    timezone: str | None
+    language: str | None
+    updated_by: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    id: str
+    namespace: str
+    purpose: str
+    spec: JSONObject
+    rate_per_second: float
+    start_at: datetime | None
+    status: str
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    """A campaign's recipient with its outcome (``status``: a sent message's receipts show through)."""
+
+    campaign_id: str
+    customer_id: uuid.UUID
+    position: int
+    status: str
+    channel: str | None
+    detail: str | None
+    deferred_until: datetime | None
+    sent_at: datetime | None
+    replied_at: datetime | None
+    interaction_id: uuid.UUID | None
+    message_id: uuid.UUID | None
+    reply_interaction_id: uuid.UUID | None
+    message_status: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """The campaign message a customer's new contact answers."""
+
+    campaign_id: str
+    reply_queue: str | None
+    interaction_id: uuid.UUID | None
+    body: str

@@ -24,6 +24,7 @@ from router.contracts import Role
 from router.http import survey_page
 from router.http.api import API, problem_middleware
 from router.http.callbacks import CallbackAPI
+from router.http.campaigns import CampaignsAPI
 from router.http.consent import ConsentAPI
 from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
@@ -41,6 +42,7 @@ from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.callbacks import CALLBACKS, Callbacks
+from router.service.campaigns import CAMPAIGNS, Campaigns
 from router.service.decisions import DECISIONS, DecisionLog
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
@@ -118,6 +120,18 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
+        app[CAMPAIGNS] = campaigns = Campaigns(
+            pool,
+            engine,
+            outbound,
+            node.id,
+            settings.file.outbound,
+            settings.file.server.timezone,
+            directory,
+            identity.journey_cap,
+        )
+        ingest.campaigns = campaigns
+        keywords.opt_out_hooks.append(campaigns.opted_out)
         app[PRESENCE] = presence
         app[CALLBACKS] = callbacks = Callbacks(
             pool, engine, directory, outbound, metrics, identity.default_region
@@ -183,6 +197,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
         asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
+    if app[SETTINGS].file.outbound.campaign_worker:
+        tasks.append(asyncio.create_task(app[CAMPAIGNS].run(), name="campaigns"))
     retention = Retention(app[POOL], app[SETTINGS].file.retention)
     if retention.enabled:
         tasks.append(asyncio.create_task(retention.run(), name="retention"))
@@ -274,6 +290,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(Integrations(app).routes())
     app.add_routes(ConsentAPI(app).routes())
     app.add_routes(CallbackAPI(app).routes())
+    app.add_routes(CampaignsAPI(app).routes())
     for name in ("desktop", "wallboard"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))

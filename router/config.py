@@ -166,6 +166,20 @@ class OutboundSection(_Section):
         default="You are subscribed again. Reply STOP to unsubscribe.",
         description="the confirmation sent when a keyword opts a customer back in",
     )
+    campaign_worker: bool = Field(
+        default=True, description="this process sends campaign messages (any number of processes may)"
+    )
+    campaign_poll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=1.0, description="how often an idle campaign worker looks for due recipients"
+    )
+    campaign_reply_hours: Annotated[float, Field(gt=0, le=24 * 30)] = Field(
+        default=72,
+        description="a customer's contact within this many hours of a campaign message is its reply",
+    )
+    campaign_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30,
+        description="a recipient left in `sending` this long by a process that stopped is closed as failed",
+    )
 
 
 class ReportsSection(_Section):

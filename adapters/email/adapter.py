@@ -154,10 +154,17 @@ class EmailAdapter:
         mail["From"] = formataddr((self.from_name or "", self.from_address))
         mail["To"] = to
         subject = " ".join((message.subject or "").split())
-        if subject and not subject.lower().startswith("re:"):
+        if message.attributes.get("campaign_id"):
+            mail["Subject"] = subject or "A message for you"  # a campaign's first message, not a reply
+        elif subject and not subject.lower().startswith("re:"):
             subject = f"Re: {subject}"
-        mail["Subject"] = subject or "Re: your message"
-        mail["Message-ID"] = make_msgid(domain=self.message_id_domain)
+        if "Subject" not in mail:
+            mail["Subject"] = subject or "Re: your message"
+        if message.attributes.get("campaign_id"):
+            # one Message-ID per campaign message: a second copy is the same message to the receiving side
+            mail["Message-ID"] = f"<campaign-{message.message_id}@{self.message_id_domain}>"
+        else:
+            mail["Message-ID"] = make_msgid(domain=self.message_id_domain)
         parent = next(iter(message_ids(message.in_reply_to)), None)
         references = message_ids(*message.references)
         if parent:

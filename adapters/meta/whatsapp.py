@@ -94,5 +94,39 @@ class WhatsAppAdapter:
             wamid = messages[0].get("id") if isinstance(messages[0], dict) else None
             return str(wamid) if wamid else None
 
+        template = message.attributes.get("whatsapp_template")
+        if isinstance(template, dict) and template.get("name"):
+            # outside the 24-hour window WhatsApp takes only an approved template (a campaign's)
+            return OutboundAccepted(
+                external_id=await self._template(number_id, message, template), status="sent"
+            )
         wamid = await send_parts(split_text(message.body, WHATSAPP_LIMIT), one)
         return OutboundAccepted(external_id=wamid, status="sent")
+
+    async def _template(
+        self, number_id: str, message: OutboundMessage, template: dict[str, Any]
+    ) -> str | None:
+        params = [str(p) for p in template.get("params") or []]
+        body: dict[str, Any] = {
+            "name": str(template["name"]),
+            "language": {"code": str(template.get("language") or "en")},
+        }
+        if params:
+            body["components"] = [
+                {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
+            ]
+        answer = await self.http.call(
+            "POST",
+            f"{self.graph_url}/{number_id}/messages",
+            json={
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": message.to.value.lstrip("+"),
+                "type": "template",
+                "template": body,
+            },
+            headers={"Authorization": f"Bearer {self.access_token}"},
+        )
+        sent = answer.get("messages") or [{}]
+        wamid = sent[0].get("id") if isinstance(sent[0], dict) else None
+        return str(wamid) if wamid else None

@@ -71,9 +71,11 @@ DELETE FROM early_receipts WHERE external_id = $1 RETURNING status, detail, rece
 
 -- name: messages_pending
 -- Outbound messages of this domain's interactions not yet handed to an adapter (for redelivery after a
--- restart: each domain delivers through its own adapters). $1 namespace
+-- restart: each domain delivers through its own adapters). Campaign messages are the campaign worker's:
+-- it hands each over once (docs/campaigns.md). $1 namespace
 SELECT m.id FROM messages m JOIN interactions i ON i.id = m.interaction_id
 WHERE i.namespace = $1 AND m.direction = 'outbound' AND m.status IN ('pending', 'retrying')
+  AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.message_id = m.id)
 ORDER BY m.created_at LIMIT 500;
 
 -- name: conversation_external_ids

@@ -43,6 +43,11 @@ WEBHOOK_TYPES: dict[str, str] = {
     "consent_changed": "consent.changed",
     "customer_merged": "customer.merged",
     "customer_unmerged": "customer.unmerged",
+    "campaign_running": "campaign.started",
+    "campaign_paused": "campaign.paused",
+    "campaign_cancelled": "campaign.cancelled",
+    "campaign_completed": "campaign.completed",
+    "campaign_recipient": "campaign.recipient",
 }
 
 # the stream's event kinds that stay inside the router

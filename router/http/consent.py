@@ -23,6 +23,7 @@ from router.http.routes import CONSENT_ROUTES, route_defs
 from router.routing.engine import ENGINE
 from router.service import auth
 from router.service.auth import TOKENS, Principal
+from router.service.campaigns import CAMPAIGNS
 from router.service.consent import record_consent
 
 log = structlog.get_logger("router.http.consent")
@@ -98,4 +99,6 @@ class ConsentAPI:
             cin.evidence,
             actor(principal),
         )
+        if cin.status == "opted_out":
+            await self.app[CAMPAIGNS].opted_out(customer_id, [cin.purpose])
         return ok(await ledger_out(self.app[POOL], customer_id, self.require_opt_in))

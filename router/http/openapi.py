@@ -20,6 +20,7 @@ TAGS = {
     "tokens": "API tokens.",
     "messages": "Delivery receipts of agents' replies.",
     "webhooks": "Events posted to other systems, signed, retried and replayable.",
+    "campaigns": "Proactive messages to customers on their preferred channel, with consent and quiet hours.",
     "operations": "Health, metrics, this document and the sockets' AsyncAPI document.",
     "sockets": "Websockets: the agent desktop and the supervisor's live view.",
 }

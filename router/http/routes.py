@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from router import contracts as c
 from router.contracts import Role
 from router.contracts import callbacks as cb
+from router.contracts import campaigns as cp
 from router.contracts import consent as cs
 from router.contracts import webhooks as wh
 
@@ -55,7 +56,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Route:
-    method: Literal["GET", "POST", "PUT", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     handler: str
     summary: str
@@ -108,7 +109,7 @@ def _problem(description: str) -> Reply:
 
 
 def _route(
-    method: Literal["GET", "POST", "PUT", "DELETE"],
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"],
     path: str,
     handler: str,
     summary: str,
@@ -1173,8 +1174,142 @@ CALLBACK_ROUTES: tuple[Route, ...] = (
     ),
 )
 
+# Customers' preferences and campaigns: handled by ``router.http.campaigns``.
+NO_CUSTOMER = _problem("No customer has this id.")
+NO_CAMPAIGN = _problem("No campaign of this routing domain has this id.")
+
+
+def _campaign_action(action: str, summary: str, description: str, refused: str) -> Route:
+    return _route(
+        "POST",
+        f"/v1/campaigns/{{id}}/{action}",
+        f"{action}_campaign",
+        summary,
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        description=description,
+        ok={200: _json("The campaign after the change (a repeat changes nothing).", cp.CampaignOut)},
+        errors={404: NO_CAMPAIGN, 409: _problem(refused)},
+    )
+
+
+CAMPAIGN_ROUTES: tuple[Route, ...] = (
+    _route(
+        "GET",
+        "/v1/customers/{id}",
+        "get_customer",
+        "The customer's profile and contact preferences",
+        tag="customers",
+        roles=(SUPERVISOR,),
+        description="With no time zone set, `timezone` is the one zone of the customer's phone number when"
+        " libphonenumber knows exactly one (`timezone_source` `phone`), else null.",
+        ok={200: _json("The customer.", cp.CustomerPreferencesOut)},
+        errors={404: NO_CUSTOMER},
+    ),
+    _route(
+        "PATCH",
+        "/v1/customers/{id}",
+        "patch_customer",
+        "Set the customer's contact preferences",
+        tag="customers",
+        roles=(SUPERVISOR,),
+        body=cp.PreferencesIn,
+        description="`preferred_channel` (a channel of the channel table), `timezone` (IANA), `language`"
+        " (BCP 47); only the fields given change, `null` clears one.",
+        ok={200: _json("The customer after the change.", cp.CustomerPreferencesOut)},
+        errors={
+            404: NO_CUSTOMER,
+            422: _problem(
+                "The body does not match the model: an unknown channel or time zone, a language that is not"
+                " a BCP 47 tag, or no field at all."
+            ),
+        },
+    ),
+    _route(
+        "POST",
+        "/v1/campaigns",
+        "post_campaign",
+        "Create a campaign",
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        body=cp.CampaignIn,
+        description="A draft: nothing is sent until `start`. Unknown customer ids and repeats are left out"
+        " of the audience. See `docs/campaigns.md` for the channel choice, consent and quiet hours.",
+        ok={201: _json("The campaign.", cp.CampaignOut)},
+        errors={
+            409: _problem("A campaign has this id already."),
+            422: _problem(
+                "The body does not match the model, a customer id is not a UUID, or `reply_queue` is not a"
+                " queue."
+            ),
+        },
+    ),
+    _route(
+        "GET",
+        "/v1/campaigns/{id}",
+        "get_campaign",
+        "A campaign and its recipients' outcomes",
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        ok={200: _json("The campaign with `counts` by outcome.", cp.CampaignOut)},
+        errors={404: NO_CAMPAIGN},
+    ),
+    _campaign_action(
+        "start",
+        "Start (or resume) a campaign",
+        "From `start_at` (or now), every router process's worker sends to due recipients at"
+        " `rate_per_second` in all.",
+        "The campaign was cancelled or has completed.",
+    ),
+    _campaign_action(
+        "pause",
+        "Pause a campaign",
+        "Workers stop claiming its recipients until it is started again.",
+        "The campaign was cancelled or has completed.",
+    ),
+    _campaign_action(
+        "cancel",
+        "Cancel a campaign",
+        "Recipients not yet sent to stay `queued` (or deferred) and are never sent.",
+        "The campaign has completed.",
+    ),
+    _route(
+        "GET",
+        "/v1/campaigns/{id}/recipients",
+        "get_campaign_recipients",
+        "A campaign's recipients",
+        tag="campaigns",
+        roles=(SUPERVISOR,),
+        params=(
+            Param(
+                "status",
+                "query",
+                "only recipients with this outcome",
+                required=False,
+                schema={"type": "string", "enum": list(cp.OUTCOMES)},
+            ),
+            Param(
+                "limit",
+                "query",
+                "at most this many (1 to 1000)",
+                required=False,
+                schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+            ),
+            Param(
+                "offset",
+                "query",
+                "skip this many",
+                required=False,
+                schema={"type": "integer", "minimum": 0, "default": 0},
+            ),
+        ),
+        ok={200: _json("Recipients in audience order.", cp.RecipientsOut)},
+        errors={404: NO_CAMPAIGN, 422: _problem("A parameter is invalid; `errors` names it.")},
+    ),
+)
+
 ROUTES: tuple[Route, ...] = (
-    HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + CALLBACK_ROUTES + SOCKET_ROUTES
+    HTTP_ROUTES + INTEGRATION_ROUTES + CONSENT_ROUTES + CALLBACK_ROUTES + CAMPAIGN_ROUTES + SOCKET_ROUTES
 )
 
 

@@ -41,6 +41,7 @@ SCRIPTS = (
     "metrics_lease",
     "callback",
     "callback_result",
+    "campaign_rate",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -318,6 +319,13 @@ class Engine:
         return int(await self._run("metrics_lease", node_id, lease_ms)) == 1
 
     # ------------------------------------------------------------ reads
+
+    async def campaign_rate(self, campaign_id: str, rate_per_second: float) -> float:
+        """Book a campaign's next send under its rate (``campaign_rate.lua``): 0 when it may go now, else
+        the seconds to wait before asking again."""
+        interval_us = max(1, round(1_000_000 / rate_per_second))
+        waited = await self._run("campaign_rate", campaign_id, interval_us)
+        return int(waited) / 1_000_000
 
     async def _hash(self, key: str) -> dict[str, str]:
         return {str(k): str(v) for k, v in (await self.redis.hgetall(key)).items()}

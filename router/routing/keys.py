@@ -90,6 +90,12 @@ CATALOGUE: tuple[KeySpec, ...] = (
         None,
         "the process that exports the deployment's gauges on /metrics (node id, expires)",
     ),
+    KeySpec(
+        "crate",
+        "string",
+        "campaign",
+        "a campaign's rate: when its next send may go (GCRA, microseconds of the Redis clock; expires)",
+    ),
 )
 
 SEGMENTS = {k.segment: k for k in CATALOGUE}
@@ -184,3 +190,6 @@ class Keys:
     @property
     def metrics_lease(self) -> str:
         return self._key("metricslease")
+
+    def campaign_rate(self, c: str) -> str:
+        return self._key("crate", c)

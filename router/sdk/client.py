@@ -1,7 +1,8 @@
 """A small asynchronous client of the router's public HTTP API.
 
 Used by channel adapters, the benchmark and the simulator, and by integrators: the adapter calls, the
-admin API (tokens, queues, agents, rules), the consent ledger and webhooks. Each call needs a token of a
+admin API (tokens, queues, agents, rules), customers' preferences and consent, campaigns, reports and
+webhooks. Each call needs a token of a
 role the route admits (``GET /v1/openapi.json`` names them). It speaks only the documented API; the agent
 socket is :class:`router.sdk.agent.AgentSocket`.
 """
@@ -21,14 +22,23 @@ from router.contracts import (
     IngestResult,
     InteractionOut,
     JourneyEventRecorded,
+    KpiReport,
     MessageIn,
     MessageStatusIn,
+    QualityReport,
     QueueConfig,
     QueueOut,
     Role,
     RoutingRule,
     TokenInfoOut,
     TokenOut,
+)
+from router.contracts.campaigns import (
+    CampaignIn,
+    CampaignOut,
+    CustomerPreferencesOut,
+    PreferencesIn,
+    RecipientsOut,
 )
 from router.contracts.consent import ConsentIn, ConsentOut
 from router.contracts.webhooks import DeliveryOut, WebhookCreated, WebhookOut
@@ -225,3 +235,73 @@ class RouterClient:
         """Send again every delivery of the webhook after event ``after``; how many were queued."""
         _, body = await self.request("POST", f"/v1/webhooks/{webhook_id}/replay", {"after": after})
         return int(body["replayed"])
+
+    # ------------------------------------------------------------ customers' preferences
+
+    async def get_customer(self, customer_id: str) -> CustomerPreferencesOut:
+        """The customer's profile and contact preferences (a missing time zone from their number)."""
+        _, body = await self.request("GET", f"/v1/customers/{customer_id}")
+        return CustomerPreferencesOut.model_validate(body)
+
+    async def set_preferences(self, customer_id: str, change: PreferencesIn) -> CustomerPreferencesOut:
+        """Change the preferences named in ``change`` (``None`` clears one); the customer after it."""
+        _, body = await self.request(
+            "PATCH", f"/v1/customers/{customer_id}", change.model_dump(mode="json", exclude_unset=True)
+        )
+        return CustomerPreferencesOut.model_validate(body)
+
+    # ------------------------------------------------------------ campaigns
+
+    async def create_campaign(self, campaign: CampaignIn) -> CampaignOut:
+        """A draft campaign; nothing is sent before :meth:`start_campaign`."""
+        _, body = await self.request(
+            "POST", "/v1/campaigns", campaign.model_dump(mode="json", exclude_none=True)
+        )
+        return CampaignOut.model_validate(body)
+
+    async def get_campaign(self, campaign_id: str) -> CampaignOut:
+        _, body = await self.request("GET", f"/v1/campaigns/{campaign_id}")
+        return CampaignOut.model_validate(body)
+
+    async def start_campaign(self, campaign_id: str) -> CampaignOut:
+        _, body = await self.request("POST", f"/v1/campaigns/{campaign_id}/start")
+        return CampaignOut.model_validate(body)
+
+    async def pause_campaign(self, campaign_id: str) -> CampaignOut:
+        _, body = await self.request("POST", f"/v1/campaigns/{campaign_id}/pause")
+        return CampaignOut.model_validate(body)
+
+    async def cancel_campaign(self, campaign_id: str) -> CampaignOut:
+        _, body = await self.request("POST", f"/v1/campaigns/{campaign_id}/cancel")
+        return CampaignOut.model_validate(body)
+
+    async def campaign_recipients(
+        self, campaign_id: str, *, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RecipientsOut:
+        query = {"limit": str(limit), "offset": str(offset)} | ({"status": status} if status else {})
+        _, body = await self.request("GET", f"/v1/campaigns/{campaign_id}/recipients?{urlencode(query)}")
+        return RecipientsOut.model_validate(body)
+
+    # ------------------------------------------------------------ reports
+
+    async def kpis(
+        self,
+        from_: str,
+        to: str,
+        *,
+        interval: str = "1h",
+        group_by: str = "none",
+        tz: str | None = None,
+    ) -> KpiReport:
+        """KPIs per interval (and queue, channel or agent) over [from_, to) (``docs/reports.md``)."""
+        query = {"from": from_, "to": to, "interval": interval, "group_by": group_by} | (
+            {"tz": tz} if tz else {}
+        )
+        _, body = await self.request("GET", f"/v1/reports/kpis?{urlencode(query)}")
+        return KpiReport.model_validate(body)
+
+    async def quality_report(self, from_: str, to: str, *, group_by: str = "agent") -> QualityReport:
+        """Review scores per agent or queue over [from_, to)."""
+        query = {"from": from_, "to": to, "group_by": group_by}
+        _, body = await self.request("GET", f"/v1/reports/quality?{urlencode(query)}")
+        return QualityReport.model_validate(body)

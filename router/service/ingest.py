@@ -42,6 +42,7 @@ from router.routing.estimates import ZERO as ZERO_WAIT
 from router.routing.estimates import WaitEstimate
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
+from router.service.campaigns import Campaigns
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import Outbound
 from router.service.surveys import Surveys
@@ -149,6 +150,7 @@ class Ingest:
         self.stats = stats
         self.metrics = metrics
         self.outbound = outbound
+        self.campaigns: Campaigns | None = None  # a contact that answers a campaign goes to its reply queue
 
     async def ingest(self, ev: InboundEvent) -> IngestResult:
         started = time.perf_counter()
@@ -252,7 +254,17 @@ class Ingest:
             answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
             if answered is not None:
                 return _Written(answered[0], created=False, message=answered[1])
-        queue_id = ev.queue or self.directory.choose_queue(channel, ev.attributes)
+        campaign_reply = await self.campaigns.reply(conn, customer_id) if self.campaigns is not None else None
+        reply_queue = campaign_reply[1] if campaign_reply is not None else None
+        taking = self.directory.queues.get(reply_queue) if reply_queue is not None else None
+        if taking is None or ev.channel not in taking.channels:
+            reply_queue = None  # that queue does not take this channel: routed as any contact
+        campaign_attributes = (
+            {"campaign_id": campaign_reply[0], "campaign_message": campaign_reply[2]}
+            if campaign_reply is not None
+            else {}
+        )
+        queue_id = reply_queue or ev.queue or self.directory.choose_queue(channel, ev.attributes)
         if queue_id is None:
             raise BadRequest(
                 f"no queue takes channel {channel}; name one or add a routing rule",
@@ -285,10 +297,12 @@ class Ingest:
             from_value=ev.from_.value,
             queue_id=queue_id,
             priority=priority,
-            attributes={**ev.attributes, **keys.refused},
+            attributes={**ev.attributes, **keys.refused, **campaign_attributes},
             subject=ev.subject,
             venq_ms=int(time.time() * 1000),
         )
+        if campaign_reply is not None and self.campaigns is not None:
+            await self.campaigns.replied(conn, campaign_reply[0], customer_id, interaction_id)
         await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
         if ev.content or attachments:
             await messages.insert(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -42,6 +43,8 @@ class ConsentKeywords:
         self.directory = directory
         self.outbound = outbound
         self.settings = settings
+        # campaigns mark what they sent: (customer, purposes opted out of)
+        self.opt_out_hooks: list[Callable[[uuid.UUID, list[str]], Awaitable[None]]] = []
 
     def change_for(self, ev: InboundEvent) -> tuple[str, str] | None:
         """(consent channel, new status) when the event is a keyword on a channel keywords count on."""
@@ -145,6 +148,9 @@ class ConsentKeywords:
                     "actor": "customer",
                 },
             )
+        if status == "opted_out":
+            for hook in self.opt_out_hooks:
+                await hook(customer_id, list(self.settings.keyword_purposes))
         if reply_id is not None and self.outbound is not None:
             await self.outbound.submit(str(reply_id))
         return _result(

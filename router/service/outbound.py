@@ -73,6 +73,12 @@ class Outbound:
             self._inflight.add(message_id)
             await self._queue.put(message_id)
 
+    async def deliver(self, message_id: str) -> None:
+        """Hand one message to its adapter now and wait for the outcome (a campaign's send); its status
+        says how it went."""
+        self._inflight.add(message_id)
+        await self._deliver(message_id)
+
     async def run(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         try:

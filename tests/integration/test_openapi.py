@@ -59,7 +59,7 @@ async def test_the_document_lists_exactly_the_served_routes(server: TestServer) 
     # the routes that drifted before the table existed
     assert ("GET", "/v1/interactions") in documented
     assert {"GET", "POST"} == {m.upper() for m in doc["paths"]["/v1/interactions"]}
-    assert len(documented) == 53
+    assert len(documented) == 61
 
 
 async def test_every_operation_documents_its_real_answers(server: TestServer) -> None:
@@ -213,6 +213,20 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
         role="supervisor",
     )
     assert status == 201, merged
+    # campaigns to read, start and pause, and one to cancel (the generated ones name no real customer)
+    campaign_body = {
+        "id": "fuzz-new",
+        "purpose": "notifications",
+        "message": {"text": "A message"},
+        "audience": {"customer_ids": [call["customer_id"]]},
+    }
+    for campaign_id in ("fuzz-run", "fuzz-cancel"):
+        # fuzz-run starts in the far future: started, it runs without ever completing
+        scheduled = {"start_at": "2099-01-01T00:00:00Z"} if campaign_id == "fuzz-run" else {}
+        status, made = await server.request(
+            "POST", "/v1/campaigns", {**campaign_body, **scheduled, "id": campaign_id}, role="supervisor"
+        )
+        assert status == 201, made
     known = Known(
         path={
             "/v1/interactions/{id}": {"id": call["id"]},
@@ -241,6 +255,11 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/interactions/{id}/audit": {"id": done["id"]},
             "/v1/agents/{id}/reviews": {"id": "alice"},
             "/v1/quality/forms/{id}": {"id": "standard"},
+            "/v1/campaigns/{id}": {"id": "fuzz-run"},
+            "/v1/campaigns/{id}/start": {"id": "fuzz-run"},
+            "/v1/campaigns/{id}/pause": {"id": "fuzz-run"},
+            "/v1/campaigns/{id}/cancel": {"id": "fuzz-cancel"},
+            "/v1/campaigns/{id}/recipients": {"id": "fuzz-run"},
         },
         query={
             "/v1/interactions": {"channel": "voice", "external_id": found["external_id"]},
@@ -252,6 +271,7 @@ async def known_ids(server: TestServer) -> tuple[Known, AgentClient]:
             "/v1/customers/{id}/merge": {"other_customer_id": extra[0], "reason": "same person"},
             "/v1/customers/{id}/unmerge": {"merge_id": merged["id"]},
             "/v1/interactions/{id}/reviews": {"form_id": "reviewed", "answers": {"greeting": 3}},
+            "/v1/campaigns": campaign_body,
         },
     )
     return known, alice
@@ -320,7 +340,7 @@ async def test_schemathesis_finds_no_undocumented_answer(server: TestServer, rol
         seen = await asyncio.to_thread(_fuzz, doc, server.url, token, known)
     finally:
         await alice.close()
-    assert len(seen) == 53
+    assert len(seen) == 61
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             statuses = seen[f"{method.upper()} {path}"]

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from router.contracts import AgentConfig, InboundEvent, QueueConfig, Role, RoutingRule
+from router.contracts import AgentConfig, IdentityJourneyEventIn, InboundEvent, QueueConfig, Role, RoutingRule
+from router.contracts.campaigns import CampaignIn, PreferencesIn
 from router.contracts.consent import ConsentIn
 from router.sdk.agent import AgentSocket, FrameError
 from router.sdk.client import RouterAPIError, RouterClient
@@ -91,3 +92,53 @@ async def test_admin_and_webhook_calls(make_server: MakeServer) -> None:
             await admin.revoke_token(token.id)
     finally:
         await receiver.stop()
+
+
+async def test_preferences_campaign_and_report_calls(make_server: MakeServer) -> None:
+    server = await make_server()
+    async with RouterClient(server.url, server.admin_token) as admin:
+        adapter = await admin.create_token(Role.adapter, name="sdk adapter")
+        async with RouterClient(server.url, adapter.token) as ingest:
+            event = IdentityJourneyEventIn.model_validate(
+                {"identity": {"kind": "phone", "value": "+821012345678"}, "type": "signed_up"}
+            )
+            customer_id = (await ingest.journey_event(event)).customer_id
+        found = await admin.get_customer(customer_id)
+        assert (found.timezone, found.timezone_source, found.phone) == (
+            "Asia/Seoul",
+            "phone",
+            "+821012345678",
+        )
+        changed = await admin.set_preferences(
+            customer_id, PreferencesIn(preferred_channel="sms", language="ko")
+        )
+        assert (changed.preferred_channel, changed.language, changed.timezone) == ("sms", "ko", "Asia/Seoul")
+        with pytest.raises(RouterAPIError) as refused:
+            await admin.request("PATCH", f"/v1/customers/{customer_id}", {"timezone": "Nowhere/Else"})
+        assert refused.value.status == 422
+
+        campaign = CampaignIn.model_validate(
+            {
+                "id": "sdk-campaign",
+                "purpose": "notifications",
+                "message": {"text": "Hello from the SDK"},
+                "audience": {"customer_ids": [customer_id]},
+                "start_at": "2099-01-01T00:00:00+00:00",
+            }
+        )
+        made = await admin.create_campaign(campaign)
+        assert (made.status, made.audience_size, made.counts["queued"]) == ("draft", 1, 1)
+        assert (await admin.start_campaign("sdk-campaign")).status == "running"
+        assert (await admin.pause_campaign("sdk-campaign")).status == "paused"
+        assert (await admin.get_campaign("sdk-campaign")).start_at is not None
+        recipients = await admin.campaign_recipients("sdk-campaign", status="queued")
+        assert [r.customer_id for r in recipients.recipients] == [customer_id]
+        assert (await admin.cancel_campaign("sdk-campaign")).status == "cancelled"
+        with pytest.raises(RouterAPIError) as gone:
+            await admin.start_campaign("sdk-campaign")
+        assert gone.value.status == 409
+
+        report = await admin.kpis("2026-01-01", "2026-01-02", interval="1d")
+        assert report.rows == []
+        quality = await admin.quality_report("2026-01-01", "2026-01-02")
+        assert quality.rows == []

@@ -25,6 +25,9 @@ class _Database(Protocol):
 
 # children before parents; a DELETE of these few rows costs a millisecond where a TRUNCATE costs tens
 TABLES = (
+    "campaign_recipients",
+    "campaigns",
+    "customer_preferences",
     "webhook_deliveries",
     "webhooks",
     "webhook_cursors",

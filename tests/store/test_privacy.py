@@ -104,6 +104,7 @@ async def test_an_erasure_blanks_the_person_and_keeps_the_counts(pool: asyncpg.P
         "possible_matches": 1,
         "merged_customers": 0,
         "merges": 0,
+        "preferences": 0,
     }
     raw = await privacy.export_json(pool, cid)
     assert raw is not None

@@ -60,6 +60,7 @@ class Config:
     webhooks: dict[str, Any] | None = None  # None: no [webhooks] table at all
     retention: dict[str, Any] | None = None  # None: no [retention] table at all
     presence: dict[str, Any] | None = None  # None: no [presence] table at all
+    outbound: dict[str, Any] | None = None  # None: no [outbound] table at all
     queues: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -82,6 +83,9 @@ class Config:
 
     def with_presence(self, **settings: Any) -> Config:
         return replace(self, presence={**(self.presence or {}), **settings})
+
+    def with_outbound(self, **settings: Any) -> Config:
+        return replace(self, outbound={**(self.outbound or {}), **settings})
 
     def queue(self, queue_id: str, **fields: Any) -> Config:
         """Add a ``[[queues]]`` entry, or change the fields of the one with this id."""
@@ -119,6 +123,8 @@ class Config:
             parts.append(_table("[retention]", self.retention))
         if self.presence is not None:
             parts.append(_table("[presence]", self.presence))
+        if self.outbound is not None:
+            parts.append(_table("[outbound]", self.outbound))
         parts += [_table("[[queues]]", q) for q in self.queues]
         parts += [_table("[[agents]]", a) for a in self.agents]
         parts += [_table("[[rules]]", r) for r in self.rules]

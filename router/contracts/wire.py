@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
 from router.contracts.identities import is_region
 from router.contracts.text import CustomerText, refuse_unstorable
+from router.contracts.waiting import QueueHours, WaitRules
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="letters, digits, _ . - (max 64)")]
@@ -38,6 +39,7 @@ class InteractionStatus(StrEnum):
     abandoned = "abandoned"
     transferred = "transferred"
     ended = "ended"  # customer left after an agent took it, before completion
+    closed = "closed"  # arrived while its queue was closed (closed_action reject): recorded, not queued
 
 
 OPEN_STATUSES = (InteractionStatus.queued, InteractionStatus.assigned, InteractionStatus.wrapup)
@@ -164,6 +166,9 @@ class IngestResult(BaseModel):
     created: bool = True
     estimated_wait_range: WaitRange | None = Field(
         default=None, description="10th and 90th percentile of the wait, seconds (null: unknown)"
+    )
+    opens_at: datetime | None = Field(
+        default=None, description="status closed: when the queue opens next (null: no opening is planned)"
     )
 
 
@@ -443,7 +448,7 @@ class RoutingStep(Strict):
     skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
 
 
-class QueueConfig(Strict):
+class QueueConfig(Strict, WaitRules):
     skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
     channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1)
     priority: Annotated[int, Field(ge=0, le=100)] = 0
@@ -507,7 +512,7 @@ class QueueConfig(Strict):
     )
 
 
-class QueueOut(QueueConfig):
+class QueueOut(QueueConfig, QueueHours):
     id: str
     stats: QueueStats | None = None
 
@@ -585,6 +590,9 @@ class Why(BaseModel):
         description="interaction: the work was matched against the pool (arrival, requeue, a timer);"
         " agent: an agent became free and took the best work it fits"
     )
+    overflow: str | None = Field(
+        default=None, description='how it came to this queue: "overflowed from X after N s", "moved from X"'
+    )
 
     @field_validator("passed_over", mode="before")
     @classmethod
@@ -605,6 +613,7 @@ class RoutingDecision(BaseModel):
         "transferred",
         "transfer_failed",
         "requeued",
+        "overflowed",
     ]
     agent_id: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from aiohttp import web
 from context_store import interactions as interaction_store
 from context_store.records import QueueDayMetrics
 from router.contracts import Channel, QueueStats
+from router.routing import hours
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.estimates import WaitEstimate, WaitEstimator
@@ -125,7 +126,8 @@ class Statistics:
         wrapup = await self._count_wrapup(queue)
         cfg = self.directory.queues.get(queue)
         channel = cfg.channels[0].value if cfg and cfg.channels else "voice"
-        est = await self.estimate_wait(queue, channel, waiting + 1) if waiting else None
+        opens = hours.opens_at(cfg.hours, datetime.now(UTC)) if cfg and cfg.hours else None
+        est = await self.estimate_wait(queue, channel, waiting + 1, opens_at=opens) if waiting else None
         ewt = (est.seconds if est else None) if waiting else 0.0
         day = day or {}
         answered = day.get("answered", 0)

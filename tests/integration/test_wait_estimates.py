@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -114,6 +116,35 @@ async def test_the_place_among_the_work_the_same_agents_serve(make_server: Any) 
     # x serves the waiting calls of q and other (three, ranked before it) first
     assert wide["estimated_wait_seconds"] == pytest.approx(60 + 4 * DEFAULT_HANDLE, abs=2)
     ordered(wide)
+    await x.close()
+
+
+async def test_a_closed_queue_that_holds_its_work_adds_the_time_to_opening(make_server: Any) -> None:
+    server: TestServer = await make_server(CFG)
+    x = await server.agent("x")  # present and idle: it takes the call the moment the queue opens
+    zone = next(
+        z
+        for z in map(ZoneInfo, ("Asia/Seoul", "Europe/Berlin", "America/New_York", "Pacific/Auckland"))
+        if 2 <= datetime.now(z).hour <= 21
+    )
+    local = datetime.now(zone)
+    opening = (local + timedelta(hours=1)).replace(microsecond=0)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    hours = {"timezone": str(zone), "weekly": {day: [[opening.strftime("%H:%M:%S"), "23:59"]]}}
+    queue = {"skills": {"s": 1}, "channels": ["voice"], "offer_timeout_seconds": 30, "wrapup_seconds": 0}
+    status, put = await server.request(
+        "PUT", "/v1/queues/later", {**queue, "hours": hours, "closed_action": "wait"}, role="admin"
+    )
+    assert status in (200, 201) and put["open"] is False, put
+    it = await server.ingest(**call(1, "later"))
+    assert it["status"] == "queued" and it["position"] == 1
+    to_opening = (opening - datetime.now(zone)).total_seconds()
+    # the hour to opening, then at most a handle time (x is idle: most likely at once)
+    assert to_opening - 5 <= it["estimated_wait_seconds"] <= to_opening + DEFAULT_HANDLE
+    low, high = it["estimated_wait_range"]
+    assert to_opening - 5 <= low <= it["estimated_wait_seconds"] <= high
+    body = await live(server, it["id"])
+    assert body["estimated_wait_seconds"] == pytest.approx(it["estimated_wait_seconds"], abs=5)
     await x.close()
 
 

@@ -292,7 +292,9 @@ class API(QualityHandlers, WaitingHandlers, ForecastHandlers):
             )
             out.live_id = str(live) if live else None
         if it.status == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await self.ingest.live_position(it)
+            out.position, est = await self.ingest.live_position(it)
+            out.estimated_wait_seconds = est.seconds if est else None
+            out.estimated_wait_range = list(est.range) if est else None
         if it.agent_id and it.agent_id in self.directory.agents:
             out.agent_address = self.directory.agents[it.agent_id].address or f"client:{it.agent_id}"
         return out

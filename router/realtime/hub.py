@@ -451,8 +451,8 @@ class Hub:
             members = {a for a, cfg in self.directory.agents.items() if group in cfg.groups}
             self._dirty_agents.update(members)
             asyncio.get_running_loop().call_later(BLENDING_REDRAW_SECONDS, self._redraw_agents, members)
-        if kind == "agent":
-            self.stats.forget_staffing()  # wait estimates count the agents signed in
+        if kind in ("agent", "agent_state"):
+            self.stats.forget_staffing()  # wait estimates count the agents present
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
             if kind == "overflowed" and data.get("from"):

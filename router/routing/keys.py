@@ -51,7 +51,13 @@ CATALOGUE: tuple[KeySpec, ...] = (
     ),
     KeySpec("qagents", "set", "queue", "the queue's pool: agents whose skills meet its levels or a step's"),
     KeySpec("qavail", "zset", "queue", "eligible agents connected and available -> idle-since ms"),
-    KeySpec("qstats", "hash", "queue", "aht: moving average of handle times (seconds)"),
+    KeySpec(
+        "qstats",
+        "hash",
+        "queue",
+        "ht:<ch>: moving average of handle times on the channel, offer to capacity freed (talk and"
+        " wrap-up, seconds); n:<ch>: completions measured",
+    ),
     KeySpec("qhist", "zset", "queue", '"<unix s>:<waiting>" -> unix s, the last 15 minutes of queue length'),
     KeySpec(
         "a",
@@ -71,7 +77,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "i",
         "hash",
         "interaction",
-        "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer step pref pref_until avoid"
+        "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer offered_at (ms) step pref"
+        " pref_until avoid"
         ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
         " warm (a warm transfer: the interaction the sender keeps until the target accepts)"
         " cb (a callback: the number) held_until (st held: a callback held back until then, ms)"

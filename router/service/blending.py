@@ -94,7 +94,7 @@ class Blending:
             if not ahead:
                 continue
             ewt = await self.stats.estimate_wait(queue_id, channel, ahead + 1)
-            worst = max(worst, math.inf if ewt is None else ewt)
+            worst = max(worst, math.inf if ewt is None else ewt.seconds)
         return worst
 
     async def channel_service_level(self, channel: str) -> float | None:

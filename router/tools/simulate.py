@@ -293,13 +293,15 @@ async def launch_server(
     log_level: str = "info",
     startup_timeout: float = 180.0,
     log_dir: Path | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[ServerHandle]:
     """Start ``omniroute serve`` as a child process on a free port and stop it afterwards.
 
     ``DATABASE_URL`` and ``REDIS_URL`` pass through from the environment (without them the
     server starts its embedded databases, which takes longer). Without ``config`` the server
     gets an empty configuration in a routing namespace of its own, so the run neither sees nor
-    disturbs the live index of another router sharing the same Redis.
+    disturbs the live index of another router sharing the same Redis. ``workers`` > 1 starts
+    ``serve --workers N`` (the pid is the parent's; the workers are its children).
     """
     port = _free_port()
     token = secrets.token_urlsafe(24)
@@ -311,6 +313,8 @@ async def launch_server(
         config = str(cfg)
     cmd = [sys.executable, "-m", "router", "--log-level", log_level, "serve"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--config", config]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     log_path = log_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(

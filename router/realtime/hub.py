@@ -224,6 +224,7 @@ class Hub:
         self._queue_sent: dict[str, float] = {}  # when each queue's aggregates were last pushed
         self._queue_cache: dict[str, tuple[float, frames.QueueSnapshot]] = {}  # computed at, aggregates
         self._rewake: asyncio.TimerHandle | None = None
+        self._aggregating = asyncio.Lock()
 
     # ------------------------------------------------------------ agents
 
@@ -511,16 +512,18 @@ class Hub:
         view.agents = frozenset(ids)
         agents = await views.agent_statuses(self.engine, self.directory, ids)
         history = {q: await self.history(q) for q in sorted(self.directory.queues)}
-        now = time.monotonic()
-        stale = [
-            q
-            for q in sorted(self.directory.queues)
-            if q not in self._queue_cache or now - self._queue_cache[q][0] > SNAPSHOT_REUSE_SECONDS
-        ]
-        if stale:
-            day = await self.stats.day_counts()
-            for q in stale:
-                await self._fresh_queue(q, day)
+        # one computation at a time: the supervisors opening meanwhile wait for it and reuse it
+        async with self._aggregating:
+            now = time.monotonic()
+            stale = [
+                q
+                for q in sorted(self.directory.queues)
+                if q not in self._queue_cache or now - self._queue_cache[q][0] > SNAPSHOT_REUSE_SECONDS
+            ]
+            if stale:
+                day = await self.stats.day_counts()
+                for q in stale:
+                    await self._fresh_queue(q, day)
         # read last, with no wait until the socket joins the pushes: nothing computed since is missed
         queues = [self._queue_cache[q][1] for q in sorted(self.directory.queues) if q in self._queue_cache]
         return frames.SupervisorSnapshot(

@@ -341,8 +341,10 @@ async def _wait_healthy(url: str, proc: asyncio.subprocess.Process, within: floa
             if proc.returncode is not None:
                 tail = (await asyncio.to_thread(log_path.read_bytes))[-2000:].decode(errors="replace")
                 raise RuntimeError(f"omniroute serve exited with {proc.returncode}:\n{tail}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(url + "/healthz") as resp:
+            # a worker of --workers N takes connections only once started: until then the request
+            # waits in the shared socket's queue, so each try is short
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=5)) as resp:
                     if resp.status == 200:
                         return
             await asyncio.sleep(0.2)

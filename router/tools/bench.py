@@ -609,9 +609,14 @@ def _raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+HOLD_ATTEMPTS = 6
+"""Tries per idle agent socket (a desktop retries a refused socket with a backoff)."""
+
+
 def hold_sockets_main() -> None:
     """Child process: read ``{"url", "targets": [[path, token], ...]}`` from stdin, open one socket
-    per target, print ``{"open", "failed", "rss"}``, hold them until stdin closes."""
+    per target (retrying a refused one), print ``{"open", "failed", "retries", "rss"}``, hold them
+    until stdin closes."""
     _raise_nofile()
     job = json.loads(sys.stdin.readline())
     url: str = job["url"]
@@ -622,11 +627,11 @@ def hold_sockets_main() -> None:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             sockets: list[aiohttp.ClientWebSocketResponse] = []
-            failed = 0
             sem = asyncio.Semaphore(100)
+            retries = 0
+            drains: list[asyncio.Task[None]] = []
 
-            async def one(path: str, token: str) -> None:
-                nonlocal failed
+            async def attempt(path: str, token: str) -> bool:
                 async with sem:
                     try:
                         ws = await session.ws_connect(
@@ -635,12 +640,29 @@ def hold_sockets_main() -> None:
                             heartbeat=None,
                         )
                         first = await ws.receive(timeout=60)  # hello / snapshot
-                        if first.type != aiohttp.WSMsgType.TEXT:
-                            failed += 1
-                            return
-                        sockets.append(ws)
                     except (aiohttp.ClientError, TimeoutError, OSError):
-                        failed += 1
+                        return False
+                    if first.type != aiohttp.WSMsgType.TEXT:
+                        return False
+                    sockets.append(ws)
+                    # read on, as a desktop does: the client answers the server's pings only while reading
+                    drains.append(asyncio.create_task(drain(ws)))
+                    return True
+
+            async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+                async for _ in ws:
+                    pass
+
+            async def one(path: str, token: str) -> None:
+                # as a desktop does: a refused socket (503 while the server is swamped) is tried
+                # again after a jittered, growing pause
+                nonlocal retries
+                for k in range(HOLD_ATTEMPTS):
+                    if await attempt(path, token):
+                        return
+                    if k + 1 < HOLD_ATTEMPTS:
+                        retries += 1
+                        await asyncio.sleep(random.uniform(1.0, 2.0 ** (k + 1)))
 
             await asyncio.gather(*(one(p, t) for p, t in targets))
             await asyncio.sleep(2)
@@ -648,9 +670,13 @@ def hold_sockets_main() -> None:
             sockets = [ws for ws in sockets if not ws.closed]
             failed = len(targets) - len(sockets)
             rss = psutil.Process().memory_info().rss
-            print(json.dumps({"open": len(sockets), "failed": failed, "rss": rss}), flush=True)
+            print(
+                json.dumps({"open": len(sockets), "failed": failed, "retries": retries, "rss": rss}),
+                flush=True,
+            )
             await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
             await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            await asyncio.gather(*drains, return_exceptions=True)
 
     asyncio.run(main())
 
@@ -699,7 +725,7 @@ async def phase_sockets(
     rss0 = await _settled_rss(sampler)
     holders: list[asyncio.subprocess.Process] = []
     t0 = time.monotonic()
-    opened = failed = 0
+    opened = failed = retried = 0
     client_rss = 0
     try:
         for k in range(0, len(targets), per_process):
@@ -724,6 +750,7 @@ async def phase_sockets(
             msg = json.loads(line)
             opened += msg["open"]
             failed += msg["failed"]
+            retried += msg.get("retries", 0)
             client_rss += msg["rss"]
         connect_s = time.monotonic() - t0
         rss1 = await _settled_rss(sampler)
@@ -732,6 +759,7 @@ async def phase_sockets(
             "agent_sockets_requested": agents,
             "agent_sockets_open": opened,
             "agent_sockets_failed": failed,
+            "agent_socket_retries": retried,
             "connect_seconds": round(connect_s, 2),
             "server_rss_mib_before": round(rss0, 1),
             "server_rss_mib_with_sockets": round(rss1, 1),

@@ -225,6 +225,7 @@ class Hub:
         self._queue_cache: dict[str, tuple[float, frames.QueueSnapshot]] = {}  # computed at, aggregates
         self._rewake: asyncio.TimerHandle | None = None
         self._aggregating = asyncio.Lock()
+        self._queue_done: dict[str, float] = {}  # when the cached aggregates were computed (finished)
 
     # ------------------------------------------------------------ agents
 
@@ -484,6 +485,7 @@ class Hub:
         held = self._queue_cache.get(queue_id)
         if held is None or held[0] <= started:
             self._queue_cache[queue_id] = (started, snap)
+            self._queue_done[queue_id] = time.monotonic()
         return snap
 
     async def _record_history(self, queue_id: str, waiting: int) -> None:
@@ -512,18 +514,18 @@ class Hub:
         view.agents = frozenset(ids)
         agents = await views.agent_statuses(self.engine, self.directory, ids)
         history = {q: await self.history(q) for q in sorted(self.directory.queues)}
-        # one computation at a time: the supervisors opening meanwhile wait for it and reuse it
+        # one computation at a time: the supervisors opening meanwhile wait for it and reuse it (what
+        # finished after they asked is fresh, however long it took)
+        asked = time.monotonic()
         async with self._aggregating:
-            now = time.monotonic()
             stale = [
                 q
                 for q in sorted(self.directory.queues)
-                if q not in self._queue_cache or now - self._queue_cache[q][0] > SNAPSHOT_REUSE_SECONDS
+                if self._queue_done.get(q, -1e9) < asked - SNAPSHOT_REUSE_SECONDS
             ]
             if stale:
                 day = await self.stats.day_counts()
-                for q in stale:
-                    await self._fresh_queue(q, day)
+                await asyncio.gather(*(self._fresh_queue(q, day) for q in stale))
         # read last, with no wait until the socket joins the pushes: nothing computed since is missed
         queues = [self._queue_cache[q][1] for q in sorted(self.directory.queues) if q in self._queue_cache]
         return frames.SupervisorSnapshot(
@@ -573,6 +575,7 @@ class Hub:
             self._dirty_queues, self._dirty_agents = set(), {}
             if not self.supervisors:
                 self._queue_cache.clear()  # nobody was told of changes since: recompute for the next one
+                self._queue_done.clear()
                 continue
             queues = self._due_queues(dirty_queues)
             # an agent's row goes only to the sockets whose page shows it

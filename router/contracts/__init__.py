@@ -3,6 +3,7 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.blending import BlendingRule, BlendingStatus
 from router.contracts.callbacks import (
     CALLBACK_OUTCOMES,
     CallbackDial,
@@ -12,6 +13,7 @@ from router.contracts.callbacks import (
     CallbackOut,
 )
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.forecast import Backtest, BacktestInterval, ForecastInterval, ForecastReport
 from router.contracts.identities import (
     ANONYMOUS_KIND,
     PHONE_KINDS,
@@ -51,6 +53,15 @@ from router.contracts.text import (
     strip_unstorable,
     unstorable_path,
     validation_errors,
+)
+from router.contracts.waiting import (
+    BusinessHours,
+    ClosedAction,
+    InteractionPatch,
+    OverflowRule,
+    QueueHours,
+    WaitQuestion,
+    WaitRules,
 )
 from router.contracts.wire import (
     ID_PATTERN,
@@ -139,7 +150,12 @@ __all__ = [
     "AgentStatesOut",
     "Attachment",
     "AuditEntryOut",
+    "Backtest",
+    "BacktestInterval",
+    "BlendingRule",
+    "BlendingStatus",
     "BodyError",
+    "BusinessHours",
     "CallbackDial",
     "CallbackDialed",
     "CallbackIn",
@@ -149,6 +165,7 @@ __all__ = [
     "ChannelCapabilities",
     "ChannelInfo",
     "ChannelSpec",
+    "ClosedAction",
     "Collision",
     "ContextRecord",
     "CustomerExport",
@@ -157,6 +174,8 @@ __all__ = [
     "CustomerText",
     "EndIn",
     "ErasureOut",
+    "ForecastInterval",
+    "ForecastReport",
     "Health",
     "Ident",
     "IdentityIn",
@@ -165,6 +184,7 @@ __all__ = [
     "InboundEvent",
     "IngestResult",
     "InteractionOut",
+    "InteractionPatch",
     "InteractionStatus",
     "JourneyEventIn",
     "JourneyEventOut",
@@ -183,6 +203,7 @@ __all__ = [
     "NoteOut",
     "OutboundAccepted",
     "OutboundMessage",
+    "OverflowRule",
     "PassedOver",
     "PossibleMatch",
     "Problem",
@@ -193,6 +214,7 @@ __all__ = [
     "QualitySample",
     "Question",
     "QueueConfig",
+    "QueueHours",
     "QueueOut",
     "QueueStats",
     "ReceiptsApplied",
@@ -221,6 +243,8 @@ __all__ = [
     "TokenOut",
     "TokenState",
     "UnmergeIn",
+    "WaitQuestion",
+    "WaitRules",
     "Why",
     "WithheldIdentity",
     "is_region",

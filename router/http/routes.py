@@ -25,6 +25,7 @@ from router.contracts import Role
 from router.contracts import callbacks as cb
 from router.contracts import campaigns as cp
 from router.contracts import consent as cs
+from router.contracts import waiting as cw
 from router.contracts import webhooks as wh
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -262,6 +263,28 @@ HTTP_ROUTES: tuple[Route, ...] = (
         description="An agent token reads only interactions of customers it is serving or being offered.",
         ok={200: _json("The interaction.", c.InteractionOut)},
         errors={403: NOT_SERVING, 404: NO_INTERACTION},
+    ),
+    _route(
+        "PATCH",
+        "/v1/interactions/{id}",
+        "patch_interaction",
+        "Add what a bot collected while the customer waits",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=cw.InteractionPatch,
+        description="Merges `attributes` into a waiting interaction's (a key given replaces its value) and,"
+        " with `queue`, moves it to that queue keeping its place (its virtual enqueue time): it ranks there"
+        " by its original arrival, and the decision log says `moved from X`. The offer carries the"
+        " attributes.",
+        ok={200: _json("The interaction, changed.", c.InteractionOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem(
+                "`not_waiting`: the interaction is not waiting (assigned, ended, or being offered while it"
+                " was to move); nothing changed."
+            ),
+            422: _problem("The body does not match the model, or the queue does not take its channel."),
+        },
     ),
     _route(
         "GET",
@@ -847,6 +870,69 @@ HTTP_ROUTES: tuple[Route, ...] = (
             )
         },
         errors={422: _problem("A parameter is missing or invalid; `errors` names it.")},
+    ),
+    _route(
+        "GET",
+        "/v1/reports/forecast",
+        "get_forecast",
+        "Forecast arrivals and the staffing plan of a queue",
+        tag="reports",
+        roles=(SUPERVISOR,),
+        params=(
+            Param("queue", "query", "the queue's id"),
+            Param(
+                "interval",
+                "query",
+                "minutes per interval (local to `tz`)",
+                required=False,
+                schema={"type": "string", "enum": ["15", "30", "60"], "default": "30"},
+            ),
+            Param(
+                "horizon_days",
+                "query",
+                "days forecast from today's local midnight",
+                required=False,
+                schema={"type": "integer", "minimum": 1, "maximum": 28, "default": 7},
+            ),
+            Param(
+                "history_weeks",
+                "query",
+                "weeks of history fitted on, the last held out (default `[reports] forecast_history_weeks`)",
+                required=False,
+                schema={"type": "integer", "minimum": 3, "maximum": 104},
+            ),
+            Param(
+                "tz",
+                "query",
+                "the IANA time zone of the intervals (default `[server] timezone`)",
+                required=False,
+            ),
+            Param(
+                "format",
+                "query",
+                "`csv` for the staffing plan as a CSV download",
+                required=False,
+                schema={"type": "string", "enum": ["json", "csv"], "default": "json"},
+            ),
+        ),
+        description="Arrivals per interval forecast from the queue's recorded contacts (Holt-Winters with a"
+        " weekly season), its backtest on the last whole week held out (WAPE against seasonal-naive), and"
+        " the agents needed per interval for `[reports] service_level_target` within the queue's"
+        " `service_level_seconds` (Erlang C, or Erlang A with the measured patience) with"
+        " `[reports] shrinkage`. `docs/reports.md`.",
+        ok={
+            200: Reply(
+                "The forecast (`format=csv`: `text/csv`, one line per interval, a header first).",
+                model=c.ForecastReport,
+                media_type="text/csv",
+                schema={"type": "string"},
+            )
+        },
+        errors={
+            404: _problem("No queue has this id."),
+            422: _problem("A parameter is invalid, or the queue has less than three weeks of history."),
+            501: _problem("statsmodels (the `forecast` extra) is not installed."),
+        },
     ),
     # message receipts
     _route(

@@ -34,12 +34,18 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
 from router.service.auth import TokenCache
+from router.service.blending import Blending
 
 log = structlog.get_logger("router.realtime.hub")
 
 HISTORY_SECONDS = 15 * 60
 SNAPSHOT_REUSE_SECONDS = 1.0
 """A supervisor's snapshot reuses queue aggregates computed this recently (changes since are pushed)."""
+BLENDING_EVENTS = frozenset({"blending_started", "blending_ended"})
+"""A blending rule came into force or ended: the wallboard's panel and the group's capacities change."""
+
+BLENDING_REDRAW_SECONDS = 1.0
+
 QUEUE_EVENTS = {
     "enqueued",
     "offer",
@@ -55,6 +61,7 @@ QUEUE_EVENTS = {
     "callback_requested",
     "callback_released",
     "callback_cancelled",
+    "overflowed",  # both queues change: the one it left ("from") and "queue"
 }
 
 
@@ -226,6 +233,8 @@ class Hub:
         self._rewake: asyncio.TimerHandle | None = None
         self._aggregating = asyncio.Lock()
         self._queue_done: dict[str, float] = {}  # when the cached aggregates were computed (finished)
+        self.blending: Blending | None = None
+        """The blending rules, whose state the wallboard shows (set when the services are built)."""
 
     # ------------------------------------------------------------ agents
 
@@ -441,10 +450,22 @@ class Hub:
                 await self.directory.reload()
         elif kind == "token_revoked":
             self.token_sockets.revoked(str(data["token_id"]))
+        elif kind in BLENDING_EVENTS and self.supervisors:
+            text = (await self.blending_frame()).model_dump_json()
+            for sup in list(self.supervisors):
+                sup.send_text(text)
+            # the group's rows show the capacity in force, which the process evaluating the rules writes
+            # just after this event: drawn again a moment later
+            group = data.get("group")
+            members = {a for a, cfg in self.directory.agents.items() if group in cfg.groups}
+            self._dirty_agents.update(dict.fromkeys(sorted(members)))
+            asyncio.get_running_loop().call_later(BLENDING_REDRAW_SECONDS, self._redraw_agents, members)
         if kind == "agent":
             self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
+            if kind == "overflowed" and data.get("from"):
+                self._dirty_queues.add(data["from"])
         if agent_id:
             self._dirty_agents[agent_id] = None
         if self.supervisors and (self._dirty_queues or self._dirty_agents):
@@ -566,6 +587,15 @@ class Hub:
     def _rewoken(self) -> None:
         self._rewake = None
         self._wake.set()
+
+    def _redraw_agents(self, agents: set[str]) -> None:
+        self._dirty_agents.update(dict.fromkeys(sorted(agents)))
+        if self.supervisors:
+            self._wake.set()
+
+    async def blending_frame(self) -> frames.BlendingFrame:
+        """The blending rules and whether each is in force (the wallboard's blending panel)."""
+        return frames.BlendingFrame(rules=await self.blending.status() if self.blending else [])
 
     async def supervisor_loop(self) -> None:
         while True:

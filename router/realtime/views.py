@@ -87,7 +87,8 @@ async def agent_statuses(engine: Engine, directory: Directory, ids: list[str]) -
                 connected=live.get("connected") == "1",
                 state_since=float(live["since"]) / 1000 if live.get("since") else None,
                 load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},
-                capacity=cap,
+                # a blending rule's capacity in force, as the live index holds it
+                capacity={ch: int(live.get(f"cap:{ch}", n)) for ch, n in cap.items()},
                 wrapup=wrapups.get(a, 0),
             )
         )

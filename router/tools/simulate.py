@@ -300,13 +300,15 @@ async def launch_server(
     log_level: str = "info",
     startup_timeout: float = 180.0,
     log_dir: Path | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[ServerHandle]:
     """Start ``omniroute serve`` as a child process on a free port and stop it afterwards.
 
     ``DATABASE_URL`` and ``REDIS_URL`` pass through from the environment (without them the
     server starts its embedded databases, which takes longer). Without ``config`` the server
     gets an empty configuration in a routing namespace of its own, so the run neither sees nor
-    disturbs the live index of another router sharing the same Redis.
+    disturbs the live index of another router sharing the same Redis. ``workers`` > 1 starts
+    ``serve --workers N`` (the pid is the parent's; the workers are its children).
     """
     port = _free_port()
     token = secrets.token_urlsafe(24)
@@ -318,6 +320,8 @@ async def launch_server(
         config = str(cfg)
     cmd = [sys.executable, "-m", "router", "--log-level", log_level, "serve"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--config", config]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     log_path = log_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
@@ -344,8 +348,10 @@ async def _wait_healthy(url: str, proc: asyncio.subprocess.Process, within: floa
             if proc.returncode is not None:
                 tail = (await asyncio.to_thread(log_path.read_bytes))[-2000:].decode(errors="replace")
                 raise RuntimeError(f"omniroute serve exited with {proc.returncode}:\n{tail}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(url + "/healthz") as resp:
+            # a worker of --workers N takes connections only once started: until then the request
+            # waits in the shared socket's queue, so each try is short
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=5)) as resp:
                     if resp.status == 200:
                         return
             await asyncio.sleep(0.2)

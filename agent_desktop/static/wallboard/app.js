@@ -1,4 +1,4 @@
-// The supervisor wallboard: every queue and every agent, live from the supervisor socket.
+// The supervisor wallboard: every queue and a page of agents, live from the supervisor socket.
 //
 // The page never polls: the socket sends a `snapshot` and then `queue` and `agent` frames as
 // things change; after a drop it reconnects with `?after=<last event id>` to resume. A one-second
@@ -12,6 +12,7 @@ import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
 import { renderBlending } from "./blending.js";
 import { SupervisePanel } from "./supervise.js";
+import { AgentPaging } from "./paging.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
 const HISTORY_SECONDS = 15 * 60;
@@ -30,6 +31,7 @@ class Wallboard {
     this.kpis = new Map(); // queue id → today's KPI row
     this.kpiTimer = null;
     this.supervise = new SupervisePanel(this, $("supervise"));
+    this.paging = new AgentPaging(this, $("agents-paging"), (rows) => this.replaceAgents(rows));
 
     $("signin-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -73,6 +75,7 @@ class Wallboard {
         token: this.token,
         // "0-0" is the id of a server that has seen no event yet: nothing to resume after.
         after: this.lastEventId && this.lastEventId !== "0-0" ? this.lastEventId : null,
+        ...this.paging.params(),
       }),
     );
     this.socket.addEventListener("status", (e) => this.onStatus(e.detail));
@@ -151,6 +154,8 @@ class Wallboard {
         return this.updateQueue(frame.queue, eventTime(frame.event_id));
       case "agent":
         return this.updateAgent(frame.agent);
+      case "agents":
+        return this.paging.onPage(frame);
       case "blending":
         return renderBlending($("blending"), frame);
       case "error":
@@ -177,25 +182,35 @@ class Wallboard {
         this.queues.delete(id);
       }
     }
-    const agentIds = new Set(snapshot.agents.map((a) => a.id));
-    for (const [id, a] of this.agents) {
-      if (!agentIds.has(id)) {
-        a.row.remove();
-        this.agents.delete(id);
-      }
-    }
     const history = snapshot.history || {};
     for (const q of snapshot.queues) {
       const entry = this.ensureQueue(q);
       if (history[q.id]) entry.history = history[q.id].map(([t, v]) => [Number(t), Number(v)]);
       this.updateQueue(q, eventTime(snapshot.event_id));
     }
-    // A large floor arrives at once: new rows go in sorted, the totals are counted once.
-    const agents = [...snapshot.agents].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
-    for (const a of agents) this.updateAgent(a, { batch: true });
+    this.paging.onSnapshot(snapshot);
+    this.replaceAgents(snapshot.agents);
     $("no-queues").hidden = this.queues.size > 0;
-    this.renderTotals();
     this.refreshKpis();
+  }
+
+  /** The rows of one page of agents (the snapshot's, or a new view's) replace the table's. */
+  replaceAgents(rows) {
+    const agentIds = new Set(rows.map((a) => a.id));
+    for (const [id, a] of this.agents) {
+      if (!agentIds.has(id)) {
+        a.row.remove();
+        this.agents.delete(id);
+      }
+    }
+    // A page arrives at once: rows go in sorted, the totals are counted once.
+    const agents = [...rows].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
+    const tbody = $("agents");
+    for (const a of agents) {
+      this.updateAgent(a, { batch: true });
+      tbody.append(this.agents.get(a.id).row); // keeps the page's order for rows already shown
+    }
+    this.renderTotals();
   }
 
   // ------------------------------------------------------------ today's KPIs

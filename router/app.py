@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, web
 
 from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
-from router.backends import POOL, redis_client
+from router.backends import POOL, close_redis, redis_client
 from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http import survey_page
@@ -151,7 +151,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     finally:
         if CALLBACKS in app:
             await app[CALLBACKS].close()
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
         await pool.close()
 
 

@@ -1,0 +1,100 @@
+"""The engine on a real Redis Cluster: three masters started by the test (``tests/support/redis_cluster.py``),
+routing domains whose hash tags land on different masters, router processes pointed at the cluster with
+``REDIS_URL=redis+cluster://…``, and the exactly-once race run in every domain at once."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from router.backends import close_redis, redis_client
+from tests.conftest import _reset
+from tests.integration.test_exactly_once import CONFIG, assign_exactly_once
+from tests.support.redis_cluster import RedisClusterServers
+from tests.support.servers import RouterProcess, Services
+
+pytestmark = pytest.mark.cluster
+
+PER_DOMAIN = 60  # per domain; the three domains race at once
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def on_cluster(services: Services, redis_cluster: RedisClusterServers) -> AsyncIterator[Services]:
+    """The session's PostgreSQL (emptied) with the cluster as the live index."""
+    await _reset(services)
+    yield dataclasses.replace(services, redis_url=redis_cluster.url)
+
+
+async def test_the_router_client_is_a_cluster_client_and_one_domain_stays_on_one_master(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    client = redis_client(redis_cluster.url)
+    try:
+        assert isinstance(client, aioredis.RedisCluster)
+        await client.initialize()
+        ns = "t" + uuid.uuid4().hex[:10]
+        keys = [f"{{{ns}}}:{segment}" for segment in ("built", "events", "q:general", "a:alice")]
+        nodes = {client.get_node_from_key(k) for k in keys}
+        assert len(nodes) == 1, "a domain's keys are spread over several masters"
+        [node] = nodes
+        assert node is not None and node.port == redis_cluster.master_of(ns).port
+    finally:
+        await close_redis(client)
+
+
+@pytest.mark.slow
+async def test_three_domains_on_three_masters_assign_each_interaction_exactly_once(
+    on_cluster: Services, redis_cluster: RedisClusterServers, tmp_path: Path
+) -> None:
+    domains = redis_cluster.namespaces_one_per_master("t" + uuid.uuid4().hex[:8])
+    assert len({redis_cluster.master_of(d).port for d in domains}) == 3
+    admin = "admin-" + uuid.uuid4().hex
+    started: list[RouterProcess] = []
+
+    async def start(domain: str) -> RouterProcess:
+        proc = RouterProcess(str(CONFIG.with_routing(namespace=domain)), on_cluster, admin, tmp_path)
+        started.append(proc)
+        await proc.start()
+        return proc
+
+    try:
+        procs = await asyncio.gather(*(start(d) for d in domains for _ in range(2)))
+        pairs = [(procs[2 * k], procs[2 * k + 1]) for k in range(len(domains))]
+        await asyncio.gather(
+            *(
+                assign_exactly_once(p1, p2, on_cluster, domain, PER_DOMAIN)
+                for (p1, p2), domain in zip(pairs, domains, strict=True)
+            )
+        )
+    finally:
+        for p in started:
+            await p.stop()
+    # each domain's live index is on its own master, and nothing of it on the others
+    for domain in domains:
+        home = redis_cluster.master_of(domain)
+        for m in redis_cluster.masters:
+            node = aioredis.Redis(host="127.0.0.1", port=m.port, decode_responses=True)
+            try:
+                held = [k async for k in node.scan_iter(match="{" + domain + "}:*", count=1000)]
+            finally:
+                await node.aclose()
+            if m == home:
+                assert "{" + domain + "}:events" in held
+            else:
+                assert held == []

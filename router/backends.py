@@ -16,6 +16,9 @@ from aiohttp import web
 log = structlog.get_logger("router.backends")
 
 POOL = web.AppKey("pool", asyncpg.Pool)
+REPORTS_POOL = web.AppKey("reports_pool", asyncpg.Pool)
+"""Where reports, KPIs and other long reads go: a pool on a read replica when ``REPORTS_DATABASE_URL`` (or
+``[reports] database_url``) is set, else the main pool itself."""
 
 RedisClient: TypeAlias = "aioredis.Redis | aioredis.RedisCluster"
 """The live index's client: one server (``redis://``) or a Redis Cluster (``redis+cluster://``). Every use

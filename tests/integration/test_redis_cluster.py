@@ -14,10 +14,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.backends import close_redis, redis_client
+from router.config import Settings, parse_config
+from router.service.reconciler import RECONCILER
 from tests.conftest import _reset
 from tests.integration.test_exactly_once import CONFIG, assign_exactly_once
+from tests.support.configs import DEFAULT
 from tests.support.redis_cluster import RedisClusterServers
-from tests.support.servers import RouterProcess, Services
+from tests.support.servers import RouterProcess, Services, TestServer
 
 pytestmark = pytest.mark.cluster
 
@@ -56,6 +59,81 @@ async def test_the_router_client_is_a_cluster_client_and_one_domain_stays_on_one
         assert node is not None and node.port == redis_cluster.master_of(ns).port
     finally:
         await close_redis(client)
+
+
+@pytest.fixture
+async def cluster_server(on_cluster: Services) -> AsyncIterator[TestServer]:
+    """A server in this process on the cluster, whose own repair rounds do not run during the test (only the
+    first, at start)."""
+    cfg = parse_config(str(DEFAULT.with_routing(reconcile_interval_seconds=3600)), source="test config")
+    cfg.routing.namespace = "t" + uuid.uuid4().hex[:10]
+    settings = Settings(
+        file=cfg,
+        database_url=on_cluster.database_url,
+        redis_url=on_cluster.redis_url,
+        admin_token="admin-" + uuid.uuid4().hex,
+        data_dir=on_cluster.data_dir,
+    )
+    server = TestServer(settings)
+    await server.start()
+    try:
+        reconciler = server.server[RECONCILER]
+        for _ in range(500):
+            if reconciler.repair_rounds:
+                break
+            await asyncio.sleep(0.01)
+        assert reconciler.repair_rounds == 1
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_work_the_repair_and_a_rebuild_on_the_cluster(
+    cluster_server: TestServer, redis_cluster: RedisClusterServers
+) -> None:
+    """What reads across the cluster: the repair finds the domain's live interactions with SCAN (every master
+    is scanned), and a domain whose keys are gone (its master restarted empty) is rebuilt from PostgreSQL."""
+    server = cluster_server
+    assert isinstance(server.redis, aioredis.RedisCluster)
+    carol = await server.agent("carol")
+    try:
+        done = await server.ingest(
+            channel="chat", queue="chat", content="x", **{"from": {"kind": "chat_visitor", "value": "c1"}}
+        )
+        await carol.accept_next()
+        assert (await carol.call({"type": "complete", "interaction_id": done["id"]}))["type"] == "ack"
+        await carol.set_state("away")
+        waiting = [
+            await server.ingest(
+                channel="chat",
+                queue="chat",
+                content=str(n),
+                **{"from": {"kind": "chat_visitor", "value": f"w{n}"}},
+            )
+            for n in range(3)
+        ]
+        assert [await server.engine.position("chat", w["id"]) for w in waiting] == [1, 2, 3]
+        # a waiting entry whose record says the customer left (a crash after the PostgreSQL write)
+        gone = waiting.pop(0)
+        await server.pool.execute(
+            "UPDATE interactions SET status = 'abandoned' WHERE id = $1", uuid.UUID(gone["id"])
+        )
+        assert await server.server[RECONCILER].repair() == 1
+        assert await server.engine.interaction_live(gone["id"]) == {}
+        # the domain's master loses everything of it: the next process to look rebuilds it, in order
+        home = redis_cluster.master_of(server.engine.namespace)
+        node = aioredis.Redis(host="127.0.0.1", port=home.port, decode_responses=True)
+        try:
+            doomed = [k async for k in node.scan_iter(match=server.engine.keys.prefix + ":*", count=1000)]
+            assert server.engine.keys.built in doomed
+            await node.delete(*doomed)
+        finally:
+            await node.aclose()
+        assert await server.engine.is_built() is None
+        assert await server.server[RECONCILER].rebuild() is True
+        assert [await server.engine.position("chat", w["id"]) for w in waiting] == [1, 2]
+    finally:
+        await carol.close()
 
 
 @pytest.mark.slow

@@ -152,8 +152,9 @@ async def test_three_domains_on_three_masters_assign_each_interaction_exactly_on
         return proc
 
     try:
-        procs = await asyncio.gather(*(start(d) for d in domains for _ in range(2)))
-        pairs = [(procs[2 * k], procs[2 * k + 1]) for k in range(len(domains))]
+        # a domain's two processes start together, the domains one after the other (six at once can take
+        # longer than a process's start-up wait on a busy two-core machine)
+        pairs = [await asyncio.gather(start(d), start(d)) for d in domains]
         await asyncio.gather(
             *(
                 assign_exactly_once(p1, p2, on_cluster, domain, PER_DOMAIN)
@@ -161,8 +162,7 @@ async def test_three_domains_on_three_masters_assign_each_interaction_exactly_on
             )
         )
     finally:
-        for p in started:
-            await p.stop()
+        await asyncio.gather(*(p.stop() for p in started))
     # each domain's live index is on its own master, and nothing of it on the others
     for domain in domains:
         home = redis_cluster.master_of(domain)

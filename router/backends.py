@@ -76,9 +76,11 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
-    # a Redis Cluster during a failover: the slot's master is gone and no replica has taken over yet
+    # a Redis Cluster during a failover (the slot's master is gone and no replica has taken over yet) or a
+    # slot migration
     redis.exceptions.ClusterDownError,
     redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
 )
 
 

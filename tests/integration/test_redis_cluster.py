@@ -29,7 +29,7 @@ PER_DOMAIN = 60  # per domain; the three domains race at once
 
 @pytest.fixture(scope="module")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
-    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"), replicas=True)
     cluster.start()
     try:
         yield cluster
@@ -176,3 +176,56 @@ async def test_three_domains_on_three_masters_assign_each_interaction_exactly_on
                 assert "{" + domain + "}:events" in held
             else:
                 assert held == []
+
+
+async def test_a_master_failing_over_to_its_replica_keeps_its_domain_routing(
+    cluster_server: TestServer, redis_cluster: RedisClusterServers
+) -> None:
+    """The domain's master is killed outright; its replica takes over the slot. Meanwhile ingest answers 503
+    (adapters retry it); afterwards the domain routes on, with the work it had waiting in place and no
+    rebuild. (Replication is asynchronous: ``WAIT`` here makes sure the replica had the last writes, which a
+    real failover does not promise; the reconciler repairs what it loses, see docs/deployment.md.)"""
+    server = cluster_server
+    carol = await server.agent("carol", available=False)
+    try:
+        waiting = [
+            await server.ingest(
+                channel="chat",
+                queue="chat",
+                content=str(n),
+                **{"from": {"kind": "chat_visitor", "value": f"f{n}"}},
+            )
+            for n in range(2)
+        ]
+        generation = await server.engine.is_built()
+        home = redis_cluster.master_of(server.engine.namespace)
+        node = aioredis.Redis(host="127.0.0.1", port=home.port)
+        try:
+            assert await node.execute_command("WAIT", 1, 5000) == 1
+        finally:
+            await node.aclose()
+        promoted = await asyncio.to_thread(redis_cluster.fail_master, home)
+        assert redis_cluster.master_of(server.engine.namespace) == promoted
+        body = {
+            "channel": "chat",
+            "queue": "chat",
+            "external_id": "after-failover",
+            "content": "still there?",
+            "from": {"kind": "chat_visitor", "value": "f-after"},
+        }
+        answers: list[int] = []
+        for _ in range(300):
+            status, made = await server.request("POST", "/v1/interactions", body, role="adapter")
+            answers.append(status)
+            if status in (200, 201):
+                break
+            await asyncio.sleep(0.1)
+        assert set(answers[:-1]) <= {503} and answers[-1] in (200, 201), answers
+        assert await server.engine.is_built() == generation, "the index was rebuilt instead of failed over"
+        ids = [w["id"] for w in waiting] + [made["id"]]
+        assert [await server.engine.position("chat", i) for i in ids] == [1, 2, 3]
+        await carol.set_state("available")
+        offer, assigned = await carol.accept_next()
+        assert offer["interaction"]["id"] == waiting[0]["id"] and assigned["type"] == "assigned"
+    finally:
+        await carol.close()

@@ -1,7 +1,8 @@
-"""A real Redis Cluster for the tests: three masters (no replicas) started from the Redis or Valkey server
-binary in cluster mode on free loopback ports under a directory of the test's own, the slots split in three
-(``CLUSTER ADDSLOTSRANGE``), joined with ``CLUSTER MEET`` and ready once every node says
-``cluster_state:ok``. Nothing is kept on disk; :meth:`stop` ends the servers it started, no others."""
+"""A real Redis Cluster for the tests: three masters (and, if asked, a replica of each) started from the Redis
+or Valkey server binary in cluster mode on free loopback ports under a directory of the test's own, the
+slots split in three (``CLUSTER ADDSLOTSRANGE``), joined with ``CLUSTER MEET`` (replicas with ``CLUSTER
+REPLICATE``) and ready once every node says ``cluster_state:ok``. Nothing is kept on disk; :meth:`stop`
+ends the servers it started, no others."""
 
 from __future__ import annotations
 
@@ -31,47 +32,63 @@ class Master:
 
 
 class RedisClusterServers:
-    def __init__(self, directory: Path, masters: int = 3) -> None:
+    def __init__(self, directory: Path, masters: int = 3, *, replicas: bool = False) -> None:
+        """``replicas``: a replica for each master, so that a master's failure is a failover."""
         self.dir = directory
         self.count = masters
+        self.with_replicas = replicas
         self.masters: list[Master] = []
-        self._procs: list[subprocess.Popen[bytes]] = []
+        self.replicas: dict[int, int] = {}
+        """master port -> its replica's port"""
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
     def url(self) -> str:
         """What ``REDIS_URL`` is set to: one node is enough, the client discovers the others."""
         return f"redis+cluster://127.0.0.1:{self.masters[0].port}"
 
+    def _spawn(self, binary: str) -> tuple[int, int]:
+        port, bus_port = free_port(), free_port()
+        node_dir = self.dir / f"node-{port}"
+        node_dir.mkdir(parents=True, exist_ok=True)
+        # fmt: off
+        self._procs[port] = subprocess.Popen(
+            [
+                binary, "--port", str(port), "--bind", "127.0.0.1",
+                # the bus port by default is port + 10000, past 65535 for a high free port
+                "--cluster-port", str(bus_port),
+                "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
+                "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no",
+                "--dir", str(node_dir), "--logfile", str(node_dir / "server.log"),
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        # fmt: on
+        return port, bus_port
+
     def start(self) -> str:
         binary = redis_binary()
         share = SLOTS // self.count
         for n in range(self.count):
-            port, bus_port = free_port(), free_port()
+            port, bus_port = self._spawn(binary)
             first, last = n * share, (SLOTS - 1 if n == self.count - 1 else (n + 1) * share - 1)
             self.masters.append(Master(port, bus_port, first, last))
-            node_dir = self.dir / f"node-{port}"
-            node_dir.mkdir(parents=True, exist_ok=True)
-            # fmt: off
-            self._procs.append(subprocess.Popen(
-                [
-                    binary, "--port", str(port), "--bind", "127.0.0.1",
-                    # the bus port by default is port + 10000, past 65535 for a high free port
-                    "--cluster-port", str(bus_port),
-                    "--cluster-enabled", "yes", "--cluster-config-file", str(node_dir / "nodes.conf"),
-                    "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no",
-                    "--dir", str(node_dir), "--logfile", str(node_dir / "server.log"),
-                ],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
-            # fmt: on
+        spare = [self._spawn(binary) for _ in self.masters] if self.with_replicas else []
         try:
             clients = [self._answering(m.port) for m in self.masters]
             for client, m in zip(clients, self.masters, strict=True):
                 client.execute_command("CLUSTER", "ADDSLOTSRANGE", m.first_slot, m.last_slot)
-            for m in self.masters[1:]:
-                clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", m.port, m.bus_port)
-            self._wait_ok(clients)
-            for c in clients:
+            for port, bus_port in [(m.port, m.bus_port) for m in self.masters[1:]] + spare:
+                clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port, bus_port)
+            replica_clients = [self._answering(port) for port, _ in spare]
+            self._wait_ok(clients + replica_clients)
+            for client, master, master_client in zip(replica_clients, self.masters, clients, strict=False):
+                client.execute_command(
+                    "CLUSTER", "REPLICATE", master_client.execute_command("CLUSTER", "MYID")
+                )
+                self.replicas[master.port] = int(client.connection_pool.connection_kwargs["port"])
+            self._wait_replicating(replica_clients)
+            for c in clients + replica_clients:
                 c.close()
         except BaseException:
             self.stop()
@@ -86,7 +103,7 @@ class RedisClusterServers:
                 client.ping()
                 return client
             except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline or any(p.poll() is not None for p in self._procs):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in self._procs.values()):
                     raise RuntimeError(f"cluster node on port {port} did not start: see {self.dir}") from None
                 time.sleep(0.05)
 
@@ -94,12 +111,44 @@ class RedisClusterServers:
         """Every node knows every other and every slot is served (gossip takes a second or two)."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            infos = [c.execute_command("CLUSTER", "INFO") for c in clients]
-            text = [i if isinstance(i, str) else str(i) for i in infos]
-            if all("cluster_state:ok" in t and f"cluster_known_nodes:{self.count}" in t for t in text):
+            infos = [str(c.execute_command("CLUSTER", "INFO")) for c in clients]
+            known = f"cluster_known_nodes:{len(clients)}"
+            if all("cluster_state:ok" in i and known in i for i in infos):
                 return
             time.sleep(0.1)
         raise RuntimeError("the cluster did not reach cluster_state:ok within 30 s")
+
+    def _wait_replicating(self, replicas: list[redis.Redis]) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all(r.info("replication").get("master_link_status") == "up" for r in replicas):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the replicas did not catch up with their masters within 30 s")
+
+    def fail_master(self, master: Master) -> Master:
+        """Kill a master outright (SIGKILL) and wait until its replica has taken over its slots and the
+        cluster is whole again; returns the new master."""
+        replica_port = self.replicas.pop(master.port)
+        proc = self._procs.pop(master.port)
+        proc.kill()
+        proc.wait(5)
+        replica = redis.Redis(host="127.0.0.1", port=replica_port, decode_responses=True, socket_timeout=5)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if replica.info("replication").get("role") == "master" and "cluster_state:ok" in str(
+                    replica.execute_command("CLUSTER", "INFO")
+                ):
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"the replica on port {replica_port} did not take over within 30 s")
+        finally:
+            replica.close()
+        promoted = Master(replica_port, 0, master.first_slot, master.last_slot)
+        self.masters[self.masters.index(master)] = promoted
+        return promoted
 
     def master_of(self, namespace: str) -> Master:
         """The master that holds a routing domain's keys (its hash tag ``{namespace}``)."""
@@ -118,13 +167,14 @@ class RedisClusterServers:
         return [found[m.port] for m in self.masters]
 
     def stop(self) -> None:
-        for p in self._procs:
+        procs = list(self._procs.values())
+        for p in procs:
             if p.poll() is None:
                 p.terminate()
-        for p in self._procs:
+        for p in procs:
             try:
                 p.wait(5)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(5)
-        self._procs = []
+        self._procs = {}

@@ -597,6 +597,26 @@ class SurveyRequest:
     closed_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class ArrivalCount:
+    """Contacts that arrived in one queue in one local interval (starting at ``interval_start``)."""
+
+    interval_start: datetime
+    arrivals: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingTotals:
+    """One queue's handle times, waits and abandons over a range: the inputs of its staffing."""
+
+    service_level_seconds: float
+    handled: int
+    handle_seconds: float | None
+    abandoned: int
+    abandon_wait_seconds: float | None
+    answer_wait_seconds: float | None
+
+
 # ---------------------------------------------------------------- callbacks (migration 0015)
 
 

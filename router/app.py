@@ -44,6 +44,7 @@ from router.service.auth import TOKENS, Principal, TokenCache, hash_token
 from router.service.callbacks import CALLBACKS, Callbacks
 from router.service.campaigns import CAMPAIGNS, Campaigns
 from router.service.decisions import DECISIONS, DecisionLog
+from router.service.forecast import FORECASTS, Forecasts
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
@@ -124,6 +125,12 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         app[SURVEYS], app[REPORTS] = (
             surveys,
             Reports(reports_pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
+        )
+        app[FORECASTS] = Forecasts(
+            pool,
+            settings.namespace,
+            shrinkage=reports_cfg.shrinkage,
+            service_level_target=reports_cfg.service_level_target,
         )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         presence = Presence(pool, settings.namespace, settings.file.presence)
@@ -304,7 +311,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(ConsentAPI(app).routes())
     app.add_routes(CallbackAPI(app).routes())
     app.add_routes(CampaignsAPI(app).routes())
-    for name in ("desktop", "wallboard"):
+    for name in ("desktop", "wallboard", "reports"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
@@ -312,7 +319,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes([_files("/static/", static_dir())])
     # Each folder of agent_desktop/static at the top level, so a page's relative imports
     # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
-    for name in ("desktop", "wallboard", "common"):
+    for name in ("desktop", "wallboard", "reports", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_routes([_files(f"/{name}/", static_dir() / name)])
 

@@ -208,6 +208,20 @@ class ReportsSection(_Section):
         description="a PostgreSQL (a read replica) the reports read from (REPORTS_DATABASE_URL overrides);"
         " unset: the main database",
     )
+    shrinkage: Annotated[float, Field(ge=0, lt=1)] = Field(
+        default=0.3,
+        description="the share of paid time agents are not handling or available for contacts (breaks,"
+        " training, meetings): the staffing plan schedules agents needed / (1 - shrinkage)",
+    )
+    service_level_target: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.8,
+        description="the staffing plan's target: this share of contacts answered within the queue's"
+        " service_level_seconds",
+    )
+    forecast_history_weeks: Annotated[int, Field(ge=3, le=104)] = Field(
+        default=8,
+        description="how many weeks of arrivals the forecast is fitted on (the last one is held out)",
+    )
 
 
 class TokenEntry(_Section):

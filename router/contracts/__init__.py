@@ -12,6 +12,7 @@ from router.contracts.callbacks import (
     CallbackOut,
 )
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.forecast import Backtest, BacktestInterval, ForecastInterval, ForecastReport
 from router.contracts.identities import (
     ANONYMOUS_KIND,
     PHONE_KINDS,
@@ -148,6 +149,8 @@ __all__ = [
     "AgentStatesOut",
     "Attachment",
     "AuditEntryOut",
+    "Backtest",
+    "BacktestInterval",
     "BodyError",
     "BusinessHours",
     "CallbackDial",
@@ -168,6 +171,8 @@ __all__ = [
     "CustomerText",
     "EndIn",
     "ErasureOut",
+    "ForecastInterval",
+    "ForecastReport",
     "Health",
     "Ident",
     "IdentityIn",

@@ -63,6 +63,7 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError
 from router.http.common import body, ok
+from router.http.forecast import ForecastHandlers
 from router.http.openapi import openapi_document
 from router.http.quality import QualityHandlers
 from router.http.routes import HTTP_ROUTES, route_defs
@@ -172,7 +173,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
     return at
 
 
-class API(QualityHandlers, WaitingHandlers):
+class API(QualityHandlers, WaitingHandlers, ForecastHandlers):
     """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:

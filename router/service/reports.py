@@ -40,10 +40,14 @@ def _invalid(name: str, msg: str) -> BadRequest:
 
 
 def _moment(name: str, raw: str | None, zone: ZoneInfo) -> datetime:
-    """A date (midnight of that day in the report's zone) or an ISO 8601 date-time (without an offset:
-    in the report's zone)."""
+    """A date (midnight of that day in the report's zone), ``today`` or ``tomorrow`` (midnight of that
+    day in the report's zone, as the wallboard asks) or an ISO 8601 date-time (without an offset: in the
+    report's zone)."""
     if not raw:
         raise _invalid(name, "required: a date (2026-03-01) or an ISO 8601 date-time")
+    if raw in ("today", "tomorrow"):
+        d = datetime.now(zone).date() + timedelta(days=1 if raw == "tomorrow" else 0)
+        return datetime(d.year, d.month, d.day, tzinfo=zone)
     try:
         if _DATE.match(raw):
             d = date.fromisoformat(raw)

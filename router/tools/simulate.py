@@ -48,7 +48,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from router.contracts import Channel
-from router.tools import erlang
+from router.service import erlang
 
 # ---------------------------------------------------------------- outcomes
 

@@ -127,7 +127,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             Reports(reports_pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
         )
         app[FORECASTS] = Forecasts(
-            pool,
+            reports_pool,
             settings.namespace,
             shrinkage=reports_cfg.shrinkage,
             service_level_target=reports_cfg.service_level_target,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from context_store.db import create_pool
 from router.backends import POOL, REPORTS_POOL
+from router.service.forecast import FORECASTS
 from router.service.reports import REPORTS
 from tests.conftest import MakeServer
 from tests.support.configs import DEFAULT
@@ -22,6 +23,7 @@ async def test_reports_read_through_their_own_pool_when_a_reports_database_is_se
     server = await make_server(reports_database_url=services.database_url)
     assert server.server[REPORTS_POOL] is not server.server[POOL]
     assert server.server[REPORTS].pool is server.server[REPORTS_POOL]
+    assert server.server[FORECASTS].pool is server.server[REPORTS_POOL]
     await server.ingest(
         channel="chat", queue="chat", content="hi", **{"from": {"kind": "chat_visitor", "value": "r1"}}
     )
@@ -45,6 +47,7 @@ async def test_without_a_reports_database_reports_share_the_main_pool(make_serve
     server = await make_server()
     assert server.server[REPORTS_POOL] is server.server[POOL]
     assert server.server[REPORTS].pool is server.server[POOL]
+    assert server.server[FORECASTS].pool is server.server[POOL]
 
 
 async def test_pgbouncer_mode_prepares_no_named_statements(services: Services) -> None:

@@ -41,6 +41,7 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.blending import BLENDING, Blending
 from router.service.callbacks import CALLBACKS, Callbacks
 from router.service.campaigns import CAMPAIGNS, Campaigns
 from router.service.decisions import DECISIONS, DecisionLog
@@ -161,6 +162,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
         app[DECISIONS] = DecisionLog(pool, engine, node, settings.namespace)
+        app[BLENDING] = hub.blending = Blending(
+            pool,
+            engine,
+            directory,
+            stats,
+            node,
+            settings.file.blending,
+            timezone=settings.file.server.timezone,
+            interval_seconds=settings.file.routing.blending_interval_seconds,
+        )
         await directory.apply_file(settings.file)
         await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
@@ -217,6 +228,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
         asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
+    if app[BLENDING].rules:
+        tasks.append(asyncio.create_task(app[BLENDING].run(), name="blending"))
     if app[SETTINGS].file.outbound.campaign_worker:
         tasks.append(asyncio.create_task(app[CAMPAIGNS].run(), name="campaigns"))
     retention = Retention(app[POOL], app[SETTINGS].file.retention)

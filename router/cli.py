@@ -312,7 +312,7 @@ TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         (),
     ),
     "simulate": (
-        "router.tools.simulate",
+        "router.tools.scenarios",
         "run a simulated contact center against the real server and compare with Erlang C",
         ("matplotlib",),
     ),

@@ -3,6 +3,7 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.blending import BlendingRule, BlendingStatus
 from router.contracts.callbacks import (
     CALLBACK_OUTCOMES,
     CallbackDial,
@@ -151,6 +152,8 @@ __all__ = [
     "AuditEntryOut",
     "Backtest",
     "BacktestInterval",
+    "BlendingRule",
+    "BlendingStatus",
     "BodyError",
     "BusinessHours",
     "CallbackDial",

@@ -536,7 +536,9 @@ class API(QualityHandlers, WaitingHandlers, ForecastHandlers):
                 connected=live.get("connected") == "1",
                 state_since=float(live["since"]) / 1000 if live.get("since") else None,
                 load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},
+                capacity={ch: int(live.get(f"cap:{ch}", n)) for ch, n in cap.items()},
             ),
+            groups=list(cfg.groups),
         )
 
     async def list_agents(self, request: web.Request) -> web.Response:

@@ -98,6 +98,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "survey_get": records.Survey,
     "survey_request_insert": records.SurveyRequest,
     "survey_request_open": records.SurveyRequest,
+    "channel_service_level": records.ChannelServiceCounts,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

@@ -10,6 +10,7 @@ import { fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../c
 import { channelLabel, channelNames, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
+import { renderBlending } from "./blending.js";
 import { SupervisePanel } from "./supervise.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
@@ -150,6 +151,8 @@ class Wallboard {
         return this.updateQueue(frame.queue, eventTime(frame.event_id));
       case "agent":
         return this.updateAgent(frame.agent);
+      case "blending":
+        return renderBlending($("blending"), frame);
       case "error":
         if (frame.code === "unauthorized" || frame.code === "forbidden") {
           this.disconnect();

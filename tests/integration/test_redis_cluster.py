@@ -121,6 +121,7 @@ async def test_work_the_repair_and_a_rebuild_on_the_cluster(
         assert await server.server[RECONCILER].repair() == 1
         assert await server.engine.interaction_live(gone["id"]) == {}
         # the domain's master loses everything of it: the next process to look rebuilds it, in order
+        generation = await server.engine.is_built()
         home = redis_cluster.master_of(server.engine.namespace)
         node = aioredis.Redis(host="127.0.0.1", port=home.port, decode_responses=True)
         try:
@@ -129,8 +130,8 @@ async def test_work_the_repair_and_a_rebuild_on_the_cluster(
             await node.delete(*doomed)
         finally:
             await node.aclose()
-        assert await server.engine.is_built() is None
-        assert await server.server[RECONCILER].rebuild() is True
+        # this process's own duties may notice first; either way the index comes back as a new generation
+        assert await server.server[RECONCILER].wait_built() != generation
         assert [await server.engine.position("chat", w["id"]) for w in waiting] == [1, 2]
     finally:
         await carol.close()

@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, web
 
 from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
-from router.backends import POOL, redis_client
+from router.backends import POOL, REPORTS_POOL, close_redis, redis_client
 from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http import survey_page
@@ -76,7 +76,17 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     ready before the first request."""
     settings = app[SETTINGS]
     assert settings.database_url and settings.redis_url, "URLs are resolved before the app is built"
-    pool = await create_pool(settings.database_url)
+    pgbouncer = settings.file.server.pgbouncer
+    pool = await create_pool(settings.database_url, pgbouncer=pgbouncer)
+    reports_pool = pool
+    if settings.reports_database_url:
+        reports_pool = await create_pool(
+            settings.reports_database_url,
+            min_size=1,
+            max_size=5,
+            pgbouncer=pgbouncer,
+            application_name="omniroute-reports",
+        )
     redis = redis_client(settings.redis_url)
     try:
         await migrate(pool)
@@ -115,10 +125,10 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
         app[SURVEYS], app[REPORTS] = (
             surveys,
-            Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
+            Reports(reports_pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
         )
         app[FORECASTS] = Forecasts(
-            pool,
+            reports_pool,
             settings.namespace,
             shrinkage=reports_cfg.shrinkage,
             service_level_target=reports_cfg.service_level_target,
@@ -126,6 +136,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         presence = Presence(pool, settings.namespace, settings.file.presence)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
+        app[REPORTS_POOL] = reports_pool
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
         app[CAMPAIGNS] = campaigns = Campaigns(
@@ -169,7 +180,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     finally:
         if CALLBACKS in app:
             await app[CALLBACKS].close()
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
+        if reports_pool is not pool:
+            await reports_pool.close()
         await pool.close()
 
 

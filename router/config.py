@@ -39,6 +39,11 @@ class ServerSection(_Section):
         description='the IANA time zone of the center\'s day: "today" on the wallboard and in queue'
         " statistics, and the default time zone of reports",
     )
+    pgbouncer: bool = Field(
+        default=False,
+        description="PostgreSQL is reached through PgBouncer in transaction mode: asyncpg's prepared"
+        " statement cache off, no jit startup parameter (docs/deployment.md)",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -202,6 +207,11 @@ class ReportsSection(_Section):
     survey_link_days: Annotated[float, Field(gt=0, le=365)] = Field(
         default=14, description="how long the signed link of an e-mail survey can be answered"
     )
+    database_url: str | None = Field(
+        default=None,
+        description="a PostgreSQL (a read replica) the reports read from (REPORTS_DATABASE_URL overrides);"
+        " unset: the main database",
+    )
     shrinkage: Annotated[float, Field(ge=0, lt=1)] = Field(
         default=0.3,
         description="the share of paid time agents are not handling or available for contacts (breaks,"
@@ -266,6 +276,9 @@ class Settings(BaseModel):
     admin_token: str | None
     survey_secret: str | None = None
     """signs the links of e-mail surveys (``OMNIROUTE_SURVEY_SECRET``; the same in every process)"""
+    reports_database_url: str | None = None
+    """where reports read (``REPORTS_DATABASE_URL`` or ``[reports] database_url``, a read replica); None:
+    the main database"""
     data_dir: Path
     config_path: Path | None = None
 
@@ -334,6 +347,7 @@ def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, 
         redis_url=env.get("REDIS_URL") or cfg.redis_url,
         admin_token=env.get("OMNIROUTE_ADMIN_TOKEN") or None,
         survey_secret=env.get("OMNIROUTE_SURVEY_SECRET") or None,
+        reports_database_url=env.get("REPORTS_DATABASE_URL") or cfg.reports.database_url,
         data_dir=data_dir,
         config_path=path,
     )

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from redis.commands.core import AsyncScript
 
+from router.backends import RedisClient
 from router.contracts.channels import lua_header as channels_header
 from router.routing.keys import Keys
 from router.routing.script_errors import ScriptError, raise_for
@@ -110,7 +110,7 @@ class BlendState:
 
 
 class Engine:
-    def __init__(self, redis: aioredis.Redis, namespace: str) -> None:
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
         self.redis = redis
         self.namespace = namespace
         """The routing domain: its Redis keys share this hash tag, its rows in PostgreSQL carry it."""

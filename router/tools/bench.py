@@ -239,9 +239,11 @@ class Preset:
             push_queue=f"push-{run_id}",
         )
 
-    def toml(self, queues: int) -> str:
+    def toml(self, queues: int, max_inflight: int | None = None) -> str:
         skill = rig_skill(self.run_id)
         out = [f'[routing]\nnamespace = "{self.namespace}"\n']
+        if max_inflight is not None:
+            out.append(f"[server]\nmax_inflight = {max_inflight}\n")
         channels = ", ".join(f'"{c}"' for c in CHANNELS)
         for q in rig_queue_ids(self.run_id, queues):
             out.append(
@@ -298,12 +300,21 @@ class LoadRig:
         else:
             await self._configure()
         for k in range(0, len(self.agents), 50):
-            await asyncio.gather(
-                *(a.connect(self.api.session, self.server.url) for a in self.agents[k : k + 50])
-            )
+            await asyncio.gather(*(self._connect(a) for a in self.agents[k : k + 50]))
             if progress:
                 progress.update(k + 50, "connecting agents")
         await asyncio.sleep(0.5)
+
+    async def _connect(self, agent: SimAgent, attempts: int = 5) -> None:
+        """Connect one agent, retrying a 503 (a backend timing out on a busy machine) as a desktop does."""
+        for attempt in range(attempts):
+            try:
+                await agent.connect(self.api.session, self.server.url)
+                return
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status != 503 or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(1 + attempt)
 
     def _agent(self, aid: str, token: str) -> SimAgent:
         return SimAgent(
@@ -902,6 +913,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-seconds", type=float, default=5.0, help="length of each ramp step")
     parser.add_argument("--max-p99-ms", type=float, default=50.0, help="ramp: p99 beyond this is a breakdown")
     parser.add_argument(
+        "--max-inflight",
+        type=int,
+        default=None,
+        help="[server] max_inflight of the server this command starts (0: never shed; default: its own)",
+    )
+    parser.add_argument(
         "--past-break",
         type=int,
         default=2,
@@ -1295,7 +1312,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 preset = Preset.make(queues=args.queues, agents=args.agents, idle=idle)
                 work = Path(tempfile.mkdtemp(prefix="omniroute-bench-"))
                 config = str(work / "bench.toml")
-                text = preset.toml(args.queues)
+                text = preset.toml(args.queues, args.max_inflight)
                 await asyncio.to_thread(Path(config).write_text, text)
             server = await stack.enter_async_context(
                 launch_server(

@@ -40,6 +40,7 @@ _KINDS = {
     "preference_expired": "preference_expired",
     "transferred": "transferred",
     "transfer_failed": "transfer_failed",
+    "overflowed": "overflowed",
 }
 _REVOKED = {"timeout": "missed", "rejected": "rejected", "disconnected": "revoked"}
 _NOT_DETAIL = ("interaction_id", "agent_id")
@@ -102,6 +103,11 @@ class DecisionLog:
             if logged == "transfer_failed" and data.get("warm_of"):
                 # a warm transfer the target did not take: its copy left the live index, the record follows
                 await interactions.close(self.pool, self.domain, iid, "ended", "warm transfer not taken")
+            elif logged == "overflowed" and data.get("queue") and data.get("from"):
+                # the live index moved it between queues (timed overflow, a bot's move): the record follows
+                await interactions.move_queue(
+                    self.pool, self.domain, iid, str(data["from"]), str(data["queue"])
+                )
         if entries:
             await self.engine.redis.xack(self.engine.keys.events, GROUP, *[str(i) for i, _ in entries])
 

@@ -28,8 +28,8 @@ from router.http.campaigns import CampaignsAPI
 from router.http.consent import ConsentAPI
 from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
+from router.http.shedding import ADMISSION, shed_load
 from router.http.shedding import install as install_admission
-from router.http.shedding import shed_load
 from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
 from router.metrics import METRICS, Metrics, measure_requests
@@ -188,7 +188,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     engine, hub = app[ENGINE], app[HUB]
     stop = asyncio.Event()
     handler = events.chain(app[PRESENCE].record, hub.handle)
-    pump = asyncio.create_task(events.pump(engine, handler, stop), name="events")
+    dispatcher = events.Dispatcher(handler)
+    app[ADMISSION].event_backlog = lambda: dispatcher.pending
+    pump = asyncio.create_task(events.pump(engine, handler, stop, dispatcher), name="events")
     decisions = asyncio.create_task(app[DECISIONS].run(stop), name="decisions")
     tasks = [
         pump,

@@ -38,6 +38,11 @@ class ServerSection(_Section):
         description="requests that create work (ingest, customer and journey events) in flight at once in"
         " one process; beyond it they are refused with 503 and Retry-After (0: no cap)",
     )
+    max_event_backlog: Annotated[int, Field(ge=0)] = Field(
+        default=1000,
+        description="refuse requests that create work while this process has more events read from the"
+        " stream and not yet handled (offers, frames to send) than this (0: no cap)",
+    )
     max_loop_lag_ms: Annotated[float, Field(ge=0)] = Field(
         default=0,
         description="refuse requests that create work while the event loop runs later than this (0: off)",

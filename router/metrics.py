@@ -90,9 +90,10 @@ COUNTERS: dict[str, CounterSpec] = {
     ),
     "requests_shed_total": CounterSpec(
         "Requests that create work refused with 503 at capacity, by reason (inflight: [server] max_inflight"
-        " reached; loop_lag: the event loop later than [server] max_loop_lag_ms)",
+        " reached; event_backlog: more events waiting to be handled than [server] max_event_backlog;"
+        " loop_lag: the event loop later than [server] max_loop_lag_ms)",
         ("reason",),
-        _each("reason", ("inflight", "loop_lag")),
+        _each("reason", ("inflight", "event_backlog", "loop_lag")),
     ),
     "accept_failed_total": CounterSpec(
         "accept() failures of the listening socket, by errno name (EMFILE: out of file descriptors)",

@@ -68,6 +68,16 @@ def test_memory_growing_in_the_second_half_is_not_flat() -> None:
     assert v["router RSS"] and not v["Redis used_memory"]
 
 
+def test_redis_growing_with_the_stream_below_its_cap_is_judged_without_it() -> None:
+    samples = series(redis=(10.0, 30.0))  # +50 % over the second half...
+    for s in samples:
+        s.stream_mib = s.redis_used_mib - 10.0  # ...all of it the stream filling towards its cap
+    v = verdicts(samples)
+    assert v["Redis used_memory without the stream"] and "Redis used_memory" not in v
+    samples[-1].redis_used_mib += 5  # something else grows
+    assert not verdicts(samples)["Redis used_memory without the stream"]
+
+
 def test_growth_during_warm_up_only_is_flat() -> None:
     samples = series()
     samples[0].rss_mib = 60.0  # the first half fills caches and pools
@@ -117,6 +127,7 @@ async def test_sampling_reads_the_process_redis_the_stream_and_postgresql(server
     first = samples[0]
     assert first.rss_mib > 10 and first.redis_used_mib > 0 and first.db_mib > 0
     assert first.stream_length >= stream_length
+    assert first.stream_mib is not None and 0 < first.stream_mib < first.redis_used_mib
     assert first.rows["interactions"] >= 3 and set(first.rows) <= set(soak.TABLES)
     assert first.p50_ms == 2.0  # each window's own latencies
     doc = soak.as_dict(samples, judge(samples), minutes=1 / 60, rate=1, interval=0.3, agents=1, handle_ms=1)

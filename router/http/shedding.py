@@ -3,7 +3,9 @@ without bound.
 
 Every request on a route that lets new work in (``SHED_ROUTES`` in the route table: ingest, customer and
 journey events) counts as in flight from the moment its handler starts until its answer is ready. When
-``[server] max_inflight`` of them are already in flight in this process, or the event loop runs late by
+``[server] max_inflight`` of them are already in flight in this process, or more than
+``[server] max_event_backlog`` events read from the stream wait to be handled here (the work an admitted
+ingest causes after its answer: the offer's context read, the frames), or the event loop runs late by
 more than ``[server] max_loop_lag_ms`` (when set), the request is answered at once with 503 problem+json
 (``code: overloaded``) and ``Retry-After``, before its body is read or anything is written: a refused
 event leaves no trace, and its retry is an ordinary first attempt (ingest is idempotent on the channel's
@@ -40,27 +42,34 @@ class Admission:
 
     def __init__(self, cfg: ServerSection, metrics: Metrics) -> None:
         self.max_inflight = cfg.max_inflight
+        self.max_backlog = cfg.max_event_backlog
         self.max_lag_ms = cfg.max_loop_lag_ms
         self.retry_after = str(cfg.overload_retry_after_seconds)
         self.metrics = metrics
         self.inflight = 0
         self.lag_ms = 0.0
+        self.event_backlog: Callable[[], int] = lambda: 0
+        """Events this process has read and not yet handled (set by the app to its event dispatcher's)."""
 
     def refusal(self) -> str | None:
-        """Why a new request would be refused now (``inflight``, ``loop_lag``), or None to admit it."""
+        """Why a new request would be refused now (``inflight``, ``event_backlog``, ``loop_lag``), or None
+        to admit it."""
         if self.max_inflight and self.inflight >= self.max_inflight:
             return "inflight"
+        if self.max_backlog and self.event_backlog() > self.max_backlog:
+            return "event_backlog"
         if self.max_lag_ms and self.lag_ms > self.max_lag_ms:
             return "loop_lag"
         return None
 
     def refused(self, reason: str) -> web.Response:
         self.metrics.inc("requests_shed_total", reason=reason)
-        detail = (
-            f"{self.max_inflight} requests that create work are in flight in this process"
-            if reason == "inflight"
-            else f"the event loop runs {self.lag_ms:.0f} ms late (limit {self.max_lag_ms:g} ms)"
-        )
+        details = {
+            "inflight": f"{self.max_inflight} requests that create work are in flight in this process",
+            "event_backlog": f"more than {self.max_backlog} events wait to be handled in this process",
+            "loop_lag": f"the event loop runs {self.lag_ms:.0f} ms late (limit {self.max_lag_ms:g} ms)",
+        }
+        detail = details[reason]
         title = "The router is at capacity; retry shortly"
         response = problem(503, title, detail + ": nothing was recorded", code="overloaded")
         response.headers["Retry-After"] = self.retry_after

@@ -239,11 +239,12 @@ class Preset:
             push_queue=f"push-{run_id}",
         )
 
-    def toml(self, queues: int, max_inflight: int | None = None) -> str:
+    def toml(self, queues: int, max_inflight: int | None = None, max_loop_lag_ms: float | None = None) -> str:
         skill = rig_skill(self.run_id)
         out = [f'[routing]\nnamespace = "{self.namespace}"\n']
-        if max_inflight is not None:
-            out.append(f"[server]\nmax_inflight = {max_inflight}\n")
+        server = {"max_inflight": max_inflight, "max_loop_lag_ms": max_loop_lag_ms}
+        if any(v is not None for v in server.values()):
+            out.append("[server]\n" + "".join(f"{k} = {v}\n" for k, v in server.items() if v is not None))
         channels = ", ".join(f'"{c}"' for c in CHANNELS)
         for q in rig_queue_ids(self.run_id, queues):
             out.append(
@@ -919,6 +920,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="[server] max_inflight of the server this command starts (0: never shed; default: its own)",
     )
     parser.add_argument(
+        "--max-loop-lag-ms",
+        type=float,
+        default=None,
+        help="[server] max_loop_lag_ms of the server this command starts (0: off; default: its own)",
+    )
+    parser.add_argument(
         "--past-break",
         type=int,
         default=2,
@@ -1312,7 +1319,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 preset = Preset.make(queues=args.queues, agents=args.agents, idle=idle)
                 work = Path(tempfile.mkdtemp(prefix="omniroute-bench-"))
                 config = str(work / "bench.toml")
-                text = preset.toml(args.queues, args.max_inflight)
+                text = preset.toml(args.queues, args.max_inflight, args.max_loop_lag_ms)
                 await asyncio.to_thread(Path(config).write_text, text)
             server = await stack.enter_async_context(
                 launch_server(

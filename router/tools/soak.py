@@ -68,6 +68,13 @@ class SoakSample:
     errors: int
     p50_ms: float | None = None
     p99_ms: float | None = None
+    stream_mib: float | None = None
+    """``MEMORY USAGE`` of the event stream: Redis grows with it until it reaches its cap."""
+
+    @property
+    def redis_net_mib(self) -> float:
+        """Redis used memory without the event stream (which is judged by its length)."""
+        return self.redis_used_mib - (self.stream_mib or 0.0)
 
     @property
     def total_rows(self) -> int:
@@ -97,7 +104,10 @@ def judge(samples: Sequence[SoakSample], *, stream_cap: int = STREAM_MAXLEN) -> 
         raise ValueError("a soak needs at least three samples to be judged")
     mid, last = _at_half(samples), samples[-1]
     out: list[Verdict] = []
-    for name, attr in (("router RSS", "rss_mib"), ("Redis used_memory", "redis_used_mib")):
+    net = all(s.stream_mib is not None for s in (mid, last))
+    redis_attr = "redis_net_mib" if net else "redis_used_mib"
+    redis_name = "Redis used_memory without the stream" if net else "Redis used_memory"
+    for name, attr in (("router RSS", "rss_mib"), (redis_name, redis_attr)):
         a, b = float(getattr(mid, attr)), float(getattr(last, attr))
         g = _growth(a, b)
         out.append(
@@ -187,15 +197,17 @@ class Probes:
                 total += p.memory_info().rss
         return total / 2**20
 
-    async def read(self) -> tuple[float, float, int, float, dict[str, int]]:
+    async def read(self) -> tuple[float, float, int, float, dict[str, int], float | None]:
         info = await self.redis.info("memory")
         xlen = int(await self.redis.xlen(self.stream))
+        stream_bytes = await self.redis.memory_usage(self.stream, samples=0)
         db_bytes = int(await self._con.fetchval("SELECT pg_database_size(current_database())"))
         rows = {}
         for t in self._tables:
             # table names come from TABLES above, never from input
             rows[t] = int(await self._con.fetchval(f"SELECT count(*) FROM {t}"))
-        return self.rss_mib(), int(info["used_memory"]) / 2**20, xlen, db_bytes / 2**20, rows
+        stream = None if stream_bytes is None else int(stream_bytes) / 2**20
+        return self.rss_mib(), int(info["used_memory"]) / 2**20, xlen, db_bytes / 2**20, rows, stream
 
 
 Counts = Callable[[], tuple[int, int, int, list[float]]]
@@ -215,7 +227,7 @@ async def sample_every(
     samples: list[SoakSample] = []
     seen = 0
     while True:
-        rss, used, xlen, db, rows = await probes.read()
+        rss, used, xlen, db, rows, stream = await probes.read()
         posted, completed, errors, lat = counts()
         window = lat[seen:]
         seen = len(lat)
@@ -236,6 +248,7 @@ async def sample_every(
             errors,
             pct(0.5),
             pct(0.99),
+            None if stream is None else round(stream, 2),
         )
         samples.append(s)
         if on_sample is not None:
@@ -262,13 +275,14 @@ def format_soak(d: dict[str, Any]) -> str:
         f"soak: {d['minutes']:g} min at {d['rate']:g} arrivals/s, a sample every {d['interval']:g} s"
         f" ({d['agents']} agents, handle {d['handle_ms']:g} ms)",
         f"  {'t s':>6} {'posted':>7} {'done':>7} {'err':>4} {'p50 ms':>7} {'p99 ms':>7} {'RSS MiB':>8}"
-        f" {'Redis MiB':>9} {'XLEN':>7} {'DB MiB':>7} {'rows':>8}",
+        f" {'Redis MiB':>9} {'stream':>7} {'XLEN':>7} {'DB MiB':>7} {'rows':>8}",
     ]
     for s in d["samples"]:
         rows = sum(s["rows"].values())
         lines.append(
             f"  {s['t']:>6.0f} {s['posted']:>7} {s['completed']:>7} {s['errors']:>4} {s['p50_ms']!s:>7}"
-            f" {s['p99_ms']!s:>7} {s['rss_mib']:>8.1f} {s['redis_used_mib']:>9.1f} {s['stream_length']:>7}"
+            f" {s['p99_ms']!s:>7} {s['rss_mib']:>8.1f} {s['redis_used_mib']:>9.1f}"
+            f" {s.get('stream_mib')!s:>7} {s['stream_length']:>7}"
             f" {s['db_mib']:>7.1f} {rows:>8}"
         )
     for v in d["verdicts"]:

@@ -18,6 +18,7 @@ from router.config import ServerSection
 from router.contracts import InboundEvent
 from router.http.shedding import ADMISSION, Admission
 from router.metrics import METRICS, Metrics
+from router.routing.events import Dispatcher
 from router.sdk.client import RouterClient
 from tests.conftest import MakeServer
 from tests.support.configs import DEFAULT
@@ -110,6 +111,45 @@ async def test_max_inflight_zero_never_sheds(make_server: MakeServer) -> None:
     server.server[ADMISSION].inflight = 10_000
     assert server.server[ADMISSION].refusal() is None
     await server.ingest(**chat(uuid.uuid4().hex))
+
+
+async def test_a_backlog_of_events_past_its_cap_refuses_new_work(make_server: MakeServer) -> None:
+    server = await make_server(DEFAULT.with_server(max_event_backlog=5))
+    admission = server.server[ADMISSION]
+    assert admission.event_backlog() == 0  # the app's own dispatcher, idle
+    token = await server.token("adapter")
+    backlog = 6
+    admission_backlog = admission.event_backlog
+    admission.event_backlog = lambda: backlog
+    try:
+        status, headers, problem = await post(server, token, chat(uuid.uuid4().hex))
+        assert (status, headers["Retry-After"]) == (503, "1")
+        assert "events wait to be handled" in problem["detail"]
+        assert server.server[METRICS].value("requests_shed_total", reason="event_backlog") == 1
+        backlog = 5  # at the cap, not past it
+        status, _, _ = await post(server, token, chat(uuid.uuid4().hex))
+        assert status == 201
+    finally:
+        admission.event_backlog = admission_backlog
+
+
+async def test_the_dispatcher_counts_the_events_it_has_not_handled_yet() -> None:
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def handler(event_id: str, kind: str, data: dict[str, Any]) -> None:
+        await release.wait()
+        handled.append(event_id)
+
+    dispatcher = Dispatcher(handler)
+    for n, agent in enumerate(["a", "a", "b", ""]):
+        dispatcher.submit(f"{n}-0", "offer", {"agent_id": agent} if agent else {})
+    await asyncio.sleep(0.01)
+    assert dispatcher.pending == 4
+    release.set()
+    await dispatcher.drain()
+    assert dispatcher.pending == 0
+    assert sorted(handled) == ["0-0", "1-0", "2-0", "3-0"]
 
 
 async def test_the_loop_lag_is_measured_on_the_running_loop_and_refuses_past_its_limit() -> None:

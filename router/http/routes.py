@@ -101,9 +101,9 @@ UNAVAILABLE = Reply(
 )
 
 OVERLOADED = Reply(
-    "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt, or (`code` `overloaded`,"
-    " with `Retry-After`) this process is at capacity (`[server] max_inflight`): nothing was recorded;"
-    " retry after the time it says.",
+    "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt, or (`type` ending in"
+    " `/overloaded`, with `Retry-After`) this process is at capacity (`[server] max_inflight`,"
+    " `max_event_backlog`): nothing was recorded; retry after the time it says.",
     problem=True,
 )
 

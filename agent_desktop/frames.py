@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from router.contracts import (
     AgentState,
+    BlendingStatus,
     CallbackInfo,
     Channel,
     Collision,
@@ -462,6 +463,13 @@ class Watched(BaseModel):
     data: dict[str, Any]
 
 
+class BlendingFrame(BaseModel):
+    """The blending rules and whether each is in force: after the snapshot, and again at every switch."""
+
+    type: Literal["blending"] = "blending"
+    rules: list[BlendingStatus]
+
+
 # ---------------------------------------------------------------- the protocols, side by side
 
 # Every frame each side of each socket sends; the AsyncAPI document (``GET /v1/asyncapi.json``) is
@@ -507,4 +515,5 @@ SUPERVISOR_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     Watched,
     Ack,
     Error,
+    BlendingFrame,
 )

@@ -43,9 +43,11 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.blending import BLENDING, Blending
 from router.service.callbacks import CALLBACKS, Callbacks
 from router.service.campaigns import CAMPAIGNS, Campaigns
 from router.service.decisions import DECISIONS, DecisionLog
+from router.service.forecast import FORECASTS, Forecasts
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
@@ -117,6 +119,12 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             surveys,
             Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
         )
+        app[FORECASTS] = Forecasts(
+            pool,
+            settings.namespace,
+            shrinkage=reports_cfg.shrinkage,
+            service_level_target=reports_cfg.service_level_target,
+        )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         presence = Presence(pool, settings.namespace, settings.file.presence)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
@@ -145,6 +153,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
         app[DECISIONS] = DecisionLog(pool, engine, node, settings.namespace)
+        app[BLENDING] = hub.blending = Blending(
+            pool,
+            engine,
+            directory,
+            stats,
+            node,
+            settings.file.blending,
+            timezone=settings.file.server.timezone,
+            interval_seconds=settings.file.routing.blending_interval_seconds,
+        )
         await directory.apply_file(settings.file)
         await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
@@ -201,6 +219,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
         asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
+    if app[BLENDING].rules:
+        tasks.append(asyncio.create_task(app[BLENDING].run(), name="blending"))
     if app[SETTINGS].file.outbound.campaign_worker:
         tasks.append(asyncio.create_task(app[CAMPAIGNS].run(), name="campaigns"))
     retention = Retention(app[POOL], app[SETTINGS].file.retention)
@@ -296,7 +316,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(ConsentAPI(app).routes())
     app.add_routes(CallbackAPI(app).routes())
     app.add_routes(CampaignsAPI(app).routes())
-    for name in ("desktop", "wallboard"):
+    for name in ("desktop", "wallboard", "reports"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
@@ -304,7 +324,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes([_files("/static/", static_dir())])
     # Each folder of agent_desktop/static at the top level, so a page's relative imports
     # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
-    for name in ("desktop", "wallboard", "common"):
+    for name in ("desktop", "wallboard", "reports", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_routes([_files(f"/{name}/", static_dir() / name)])
 

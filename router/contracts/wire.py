@@ -535,6 +535,9 @@ class AgentConfig(Strict):
     address: Annotated[str | None, Field(max_length=300, description="voice: Twilio client or SIP URI")] = (
         None
     )
+    groups: list[Ident] = Field(
+        default_factory=list, max_length=50, description="groups a `[[blending]]` rule can name"
+    )
 
     def full_capacity(self) -> dict[str, int]:
         cap = dict(DEFAULT_CAPACITY)
@@ -620,6 +623,9 @@ class AgentLive(BaseModel):
     connected: bool
     state_since: float | None = None
     load: dict[str, int] = Field(default_factory=dict)
+    capacity: dict[str, int] = Field(
+        default_factory=dict, description="the capacity in force now: a blending rule may have changed it"
+    )
 
 
 class StateTime(BaseModel):
@@ -657,6 +663,7 @@ class AgentOut(BaseModel):
     voice_blocks_other_channels: bool
     address: str | None = None
     live: AgentLive | None = None
+    groups: list[str] = Field(default_factory=list)
 
 
 class RoutingRule(Strict):

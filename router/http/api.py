@@ -63,6 +63,7 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError
 from router.http.common import body, ok
+from router.http.forecast import ForecastHandlers
 from router.http.openapi import openapi_document
 from router.http.quality import QualityHandlers
 from router.http.routes import HTTP_ROUTES, route_defs
@@ -172,7 +173,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
     return at
 
 
-class API(QualityHandlers, WaitingHandlers):
+class API(QualityHandlers, WaitingHandlers, ForecastHandlers):
     """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
@@ -535,7 +536,9 @@ class API(QualityHandlers, WaitingHandlers):
                 connected=live.get("connected") == "1",
                 state_since=float(live["since"]) / 1000 if live.get("since") else None,
                 load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},
+                capacity={ch: int(live.get(f"cap:{ch}", n)) for ch, n in cap.items()},
             ),
+            groups=list(cfg.groups),
         )
 
     async def list_agents(self, request: web.Request) -> web.Response:

@@ -33,10 +33,16 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
 from router.service.auth import TokenCache
+from router.service.blending import Blending
 
 log = structlog.get_logger("router.realtime.hub")
 
 HISTORY_SECONDS = 15 * 60
+BLENDING_EVENTS = frozenset({"blending_started", "blending_ended"})
+"""A blending rule came into force or ended: the wallboard's panel and the group's capacities change."""
+
+BLENDING_REDRAW_SECONDS = 1.0
+
 QUEUE_EVENTS = {
     "enqueued",
     "offer",
@@ -218,6 +224,8 @@ class Hub:
         self._dirty_queues: set[str] = set()
         self._dirty_agents: set[str] = set()
         self._wake = asyncio.Event()
+        self.blending: Blending | None = None
+        """The blending rules, whose state the wallboard shows (set when the services are built)."""
 
     # ------------------------------------------------------------ agents
 
@@ -433,6 +441,16 @@ class Hub:
                 await self.directory.reload()
         elif kind == "token_revoked":
             self.token_sockets.revoked(str(data["token_id"]))
+        elif kind in BLENDING_EVENTS and self.supervisors:
+            text = (await self.blending_frame()).model_dump_json()
+            for sup in list(self.supervisors):
+                sup.send_text(text)
+            # the group's rows show the capacity in force, which the process evaluating the rules writes
+            # just after this event: drawn again a moment later
+            group = data.get("group")
+            members = {a for a, cfg in self.directory.agents.items() if group in cfg.groups}
+            self._dirty_agents.update(members)
+            asyncio.get_running_loop().call_later(BLENDING_REDRAW_SECONDS, self._redraw_agents, members)
         if kind == "agent":
             self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
@@ -479,7 +497,7 @@ class Hub:
             connected=live.get("connected") == "1",
             state_since=float(live["since"]) / 1000 if live.get("since") else None,
             load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},
-            capacity=cap,
+            capacity={ch: int(live.get(f"cap:{ch}", n)) for ch, n in cap.items()},  # a blending rule's
             wrapup=wrapup,
         )
 
@@ -521,6 +539,15 @@ class Hub:
         return frames.SupervisorSnapshot(
             event_id=self.last_event_id, queues=queues, agents=agents, history=history
         )
+
+    def _redraw_agents(self, agents: set[str]) -> None:
+        self._dirty_agents.update(agents)
+        if self.supervisors:
+            self._wake.set()
+
+    async def blending_frame(self) -> frames.BlendingFrame:
+        """The blending rules and whether each is in force (the wallboard's blending panel)."""
+        return frames.BlendingFrame(rules=await self.blending.status() if self.blending else [])
 
     async def supervisor_loop(self) -> None:
         while True:

@@ -471,6 +471,7 @@ class Sockets:
                 for event_id, kind, data in await events.read_after(self.engine, after):
                     sup.send(frames.EventFrame(event_id=event_id, kind=kind, data=data))
             sup.send(await self.hub.snapshot())
+            sup.send(await self.hub.blending_frame())
             self.hub.supervisors.add(sup)
         except REFUSED as exc:
             log.warning("supervisor.open_failed", error=type(exc).__name__)

@@ -39,6 +39,7 @@ SCRIPTS = (
     "set_queue",
     "restore",
     "metrics_lease",
+    "blending",
     "callback",
     "callback_result",
     "campaign_rate",
@@ -97,6 +98,15 @@ class Presence:
     """The session's place in the order of the agent's connects (``agent_presence.lua``)."""
     reason: str = ""
     """The not-ready reason of the state ("" when none)."""
+
+
+@dataclass(frozen=True)
+class BlendState:
+    """A blending rule after one evaluation: in force or not, since when, whether this call switched it."""
+
+    active: bool
+    since_ms: int
+    switched: bool
 
 
 class Engine:
@@ -351,6 +361,25 @@ class Engine:
     async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:
         """Take or renew the lease of the process exporting the deployment's gauges; True if it is ours."""
         return int(await self._run("metrics_lease", node_id, lease_ms)) == 1
+
+    async def blending(
+        self,
+        node_id: str,
+        lease_ms: int,
+        rule: str,
+        *,
+        holds: bool,
+        for_ms: int,
+        restore_ms: int,
+        data: dict[str, Any],
+    ) -> BlendState | None:
+        """Evaluate one blending rule (``blending.lua``): None when another process holds the lease."""
+        res = await self._run(
+            "blending", node_id, lease_ms, rule, "1" if holds else "0", for_ms, restore_ms, json.dumps(data)
+        )
+        if int(res[0]) == 0:
+            return None
+        return BlendState(active=int(res[1]) == 1, since_ms=int(res[2]), switched=int(res[3]) == 1)
 
     # ------------------------------------------------------------ reads
 

@@ -87,6 +87,20 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "the process that exports the deployment's gauges on /metrics (node id, expires)",
     ),
     KeySpec(
+        "blend",
+        "hash",
+        "rule",
+        "a blending rule's state: active (1|0), since (ms it came into force), held (ms its condition has"
+        " held since, while not in force), cleared (ms it has been clear since, while in force)",
+    ),
+    KeySpec("blendlease", "string", None, "the process that evaluates the blending rules (node id, expires)"),
+    KeySpec(
+        "ablend",
+        "hash",
+        None,
+        "agent -> capacity JSON {channel: n} the blending rules in force give it (over its own)",
+    ),
+    KeySpec(
         "crate",
         "string",
         "campaign",
@@ -186,6 +200,17 @@ class Keys:
     @property
     def metrics_lease(self) -> str:
         return self._key("metricslease")
+
+    def blend(self, rule: str) -> str:
+        return self._key("blend", rule)
+
+    @property
+    def blend_lease(self) -> str:
+        return self._key("blendlease")
+
+    @property
+    def agent_blend(self) -> str:
+        return self._key("ablend")
 
     def campaign_rate(self, c: str) -> str:
         return self._key("crate", c)

@@ -48,7 +48,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from router.contracts import Channel
-from router.tools import erlang
+from router.service import erlang
 
 # ---------------------------------------------------------------- outcomes
 
@@ -441,6 +441,8 @@ class SimAgent:
         self.errors: list[dict[str, Any]] = []
         self.last_complete: float | None = None
         self.last_handle: float | None = None
+        self.offer_interaction: dict[str, Any] = {}
+        """The interaction of the offer being taken, while ``handle_time`` is drawn for it."""
         self._assigned: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
@@ -482,6 +484,7 @@ class SimAgent:
                 iid = frame["interaction"]["id"]
                 await self.ws.send_json({"type": "accept", "offer_id": frame["offer_id"], "ref": iid})
                 self._assigned[iid] = asyncio.Event()
+                self.offer_interaction = frame["interaction"]
                 self.last_handle = self.handle_time()
                 self._tasks[iid] = asyncio.create_task(self._work(iid, self.last_handle))
                 if self.on_offer:

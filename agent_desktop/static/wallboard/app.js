@@ -3,15 +3,19 @@
 // The page never polls: the socket sends a `snapshot` and then `queue` and `agent` frames as
 // things change; after a drop it reconnects with `?after=<last event id>` to resume. A one-second
 // local timer only advances the clocks shown (time in state, oldest wait) and slides the charts.
+// The KPIs of today (ASA, AHT, abandonment, CSAT per queue) come from PostgreSQL through
+// GET /v1/reports/kpis: read at each snapshot and once a minute.
 
 import { fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../common/dom.js";
 import { channelLabel, channelNames, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
+import { renderBlending } from "./blending.js";
 import { SupervisePanel } from "./supervise.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
 const HISTORY_SECONDS = 15 * 60;
+const KPI_REFRESH_MS = 60 * 1000;
 const $ = (id) => document.getElementById(id);
 
 class Wallboard {
@@ -23,6 +27,8 @@ class Wallboard {
     this.agents = new Map(); // id → {data, row, parts}
     this.everConnected = false;
     this.lastChartDraw = 0;
+    this.kpis = new Map(); // queue id → today's KPI row
+    this.kpiTimer = null;
     this.supervise = new SupervisePanel(this, $("supervise"));
 
     $("signin-form").addEventListener("submit", (event) => {
@@ -72,10 +78,13 @@ class Wallboard {
     this.socket.addEventListener("status", (e) => this.onStatus(e.detail));
     this.socket.addEventListener("frame", (e) => this.onFrame(e.detail));
     this.socket.start();
+    this.kpiTimer = setInterval(() => this.refreshKpis(), KPI_REFRESH_MS);
   }
 
   disconnect() {
     if (this.socket) this.socket.stop();
+    clearInterval(this.kpiTimer);
+    this.kpiTimer = null;
     this.socket = null;
     this.lastEventId = null;
     this.everConnected = false;
@@ -142,6 +151,8 @@ class Wallboard {
         return this.updateQueue(frame.queue, eventTime(frame.event_id));
       case "agent":
         return this.updateAgent(frame.agent);
+      case "blending":
+        return renderBlending($("blending"), frame);
       case "error":
         if (frame.code === "unauthorized" || frame.code === "forbidden") {
           this.disconnect();
@@ -184,6 +195,38 @@ class Wallboard {
     for (const a of agents) this.updateAgent(a, { batch: true });
     $("no-queues").hidden = this.queues.size > 0;
     this.renderTotals();
+    this.refreshKpis();
+  }
+
+  // ------------------------------------------------------------ today's KPIs
+
+  /** Today (in the server's time zone) per queue, from the KPI report; the tiles keep their last figures on failure. */
+  async refreshKpis() {
+    const token = this.token;
+    if (!token) return;
+    let response;
+    try {
+      response = await fetch("/v1/reports/kpis?from=today&to=tomorrow&interval=1d&group_by=queue", {
+        headers: { Authorization: `Bearer ${token}` },
+        cache: "no-store",
+      });
+    } catch {
+      return;
+    }
+    if (!response.ok || token !== this.token) return;
+    const report = await response.json();
+    this.kpis = new Map(report.rows.map((row) => [row.key, row]));
+    for (const entry of this.queues.values()) this.renderKpis(entry);
+  }
+
+  renderKpis(entry) {
+    const row = this.kpis.get(entry.data.id) || {};
+    const p = entry.parts;
+    const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 100)}%`);
+    p.asa.textContent = row.asa_seconds === null || row.asa_seconds === undefined ? "–" : formatDuration(row.asa_seconds);
+    p.aht.textContent = row.aht_seconds === null || row.aht_seconds === undefined ? "–" : formatDuration(row.aht_seconds);
+    p.abandonment.textContent = pct(row.abandonment_rate);
+    p.csat.textContent = pct(row.csat);
   }
 
   // ------------------------------------------------------------ queues
@@ -204,6 +247,10 @@ class Wallboard {
       answered: h("span", { class: "q-answered" }),
       abandoned: h("span", { class: "q-abandoned" }),
       offered: h("span", { class: "q-offered" }),
+      asa: h("span", { class: "q-asa" }),
+      aht: h("span", { class: "q-aht" }),
+      abandonment: h("span", { class: "q-abandonment" }),
+      csat: h("span", { class: "q-csat" }),
       chart: h("div", { class: "q-chart" }),
     };
     const stat = (label, el, cls = "") => h("div", { class: ["stat", cls] }, h("dt", { text: label }), h("dd", {}, el));
@@ -227,10 +274,19 @@ class Wallboard {
         stat("Answered today", parts.answered),
         stat("Abandoned today", parts.abandoned, "abandoned"),
       ),
+      h(
+        "dl",
+        { class: "q-kpis", "aria-label": "Today" },
+        stat("ASA today", parts.asa),
+        stat("AHT today", parts.aht),
+        stat("Abandonment today", parts.abandonment, "abandoned"),
+        stat("CSAT today", parts.csat),
+      ),
       parts.chart,
     );
     entry = { data: q, receivedAt: nowUnix(), history: [], el, parts };
     this.queues.set(q.id, entry);
+    this.renderKpis(entry);
     this.placeQueue(entry);
     $("no-queues").hidden = true;
     return entry;

@@ -28,6 +28,8 @@ from router.http.campaigns import CampaignsAPI
 from router.http.consent import ConsentAPI
 from router.http.integrations import Integrations
 from router.http.routes import SOCKET_ROUTES, route_defs
+from router.http.shedding import ADMISSION, shed_load
+from router.http.shedding import install as install_admission
 from router.listener import CappedSite, ConnectionCap
 from router.logs import AccessLogger
 from router.metrics import METRICS, Metrics, measure_requests
@@ -217,7 +219,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     engine, hub = app[ENGINE], app[HUB]
     stop = asyncio.Event()
     handler = events.chain(app[PRESENCE].record, hub.handle)
-    pump = asyncio.create_task(events.pump(engine, handler, stop), name="events")
+    dispatcher = events.Dispatcher(handler)
+    app[ADMISSION].event_backlog = lambda: dispatcher.pending
+    pump = asyncio.create_task(events.pump(engine, handler, stop, dispatcher), name="events")
     decisions = asyncio.create_task(app[DECISIONS].run(stop), name="decisions")
     tasks = [
         pump,
@@ -298,12 +302,13 @@ async def _close_refused_upgrades(request: web.Request, handler: Handler) -> web
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[measure_requests, _close_refused_upgrades, problem_middleware],
+        middlewares=[measure_requests, _close_refused_upgrades, problem_middleware, shed_load],
         client_max_size=4 * 1024 * 1024,
     )
     app[SETTINGS] = settings
     app[NODE] = Node(grace_ms=int(settings.file.routing.reconnect_grace_seconds * 1000))
     app[METRICS] = Metrics(settings.namespace)
+    install_admission(app, settings.file.server)
     client = RouterClient("http://127.0.0.1", "or_internal_" + secrets.token_urlsafe(24))
     app[ADAPTER_CLIENT] = client
     app.cleanup_ctx.append(_connections)

@@ -34,6 +34,23 @@ class ServerSection(_Section):
     max_connections_per_address: Annotated[int, Field(ge=0)] = Field(
         default=0, description="open connections one client address may hold (0: no cap)"
     )
+    max_inflight: Annotated[int, Field(ge=0)] = Field(
+        default=128,
+        description="requests that create work (ingest, customer and journey events) in flight at once in"
+        " one process; beyond it they are refused with 503 and Retry-After (0: no cap)",
+    )
+    max_event_backlog: Annotated[int, Field(ge=0)] = Field(
+        default=1000,
+        description="refuse requests that create work while this process has more events read from the"
+        " stream and not yet handled (offers, frames to send) than this (0: no cap)",
+    )
+    max_loop_lag_ms: Annotated[float, Field(ge=0)] = Field(
+        default=0,
+        description="refuse requests that create work while the event loop runs later than this (0: off)",
+    )
+    overload_retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        default=1, description="the Retry-After of a 503 refusing work at capacity"
+    )
     timezone: str = Field(
         default="UTC",
         description='the IANA time zone of the center\'s day: "today" on the wallboard and in queue'

@@ -88,6 +88,13 @@ COUNTERS: dict[str, CounterSpec] = {
     "connections_refused_total": CounterSpec(
         "TCP connections refused at accept", ("reason",), _each("reason", ("per_address_cap",))
     ),
+    "requests_shed_total": CounterSpec(
+        "Requests that create work refused with 503 at capacity, by reason (inflight: [server] max_inflight"
+        " reached; event_backlog: more events waiting to be handled than [server] max_event_backlog;"
+        " loop_lag: the event loop later than [server] max_loop_lag_ms)",
+        ("reason",),
+        _each("reason", ("inflight", "event_backlog", "loop_lag")),
+    ),
     "accept_failed_total": CounterSpec(
         "accept() failures of the listening socket, by errno name (EMFILE: out of file descriptors)",
         ("reason",),

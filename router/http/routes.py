@@ -100,6 +100,18 @@ UNAVAILABLE = Reply(
     problem=True,
 )
 
+OVERLOADED = Reply(
+    "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt, or (`type` ending in"
+    " `/overloaded`, with `Retry-After`) this process is at capacity (`[server] max_inflight`,"
+    " `max_event_backlog`): nothing was recorded; retry after the time it says.",
+    problem=True,
+)
+
+SHED_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {("POST", "/v1/interactions"), ("POST", "/v1/customers/{id}/events"), ("POST", "/v1/journey-events")}
+)
+"""The routes that let new work in: refused with 503 at capacity (``router.http.shedding``)."""
+
 
 def _json(description: str, model: type[BaseModel], *, many: bool = False) -> Reply:
     return Reply(description, model=model, many=many)
@@ -138,7 +150,7 @@ def _route(
         responses[422] = INVALID
     responses.update(errors or {})
     if backend:
-        responses[503] = UNAVAILABLE
+        responses[503] = OVERLOADED if (method, path) in SHED_ROUTES else UNAVAILABLE
     for name in _path_names(path):
         if not any(p.name == name and p.where == "path" for p in params):
             params = (Param(name, "path", f"the {name.replace('_', ' ')}"), *params)

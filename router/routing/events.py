@@ -135,8 +135,11 @@ class Dispatcher:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self._tails: dict[str, asyncio.Task[None]] = {}
+        self.pending = 0
+        """Events read and not yet handled: this process's backlog (load shedding reads it)."""
 
     def submit(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
+        self.pending += 1
         key = str(data.get("agent_id") or "")
         previous = self._tails.get(key)
         task = asyncio.create_task(self._run(previous, event_id, kind, data))
@@ -150,24 +153,28 @@ class Dispatcher:
     async def _run(
         self, previous: asyncio.Task[None] | None, event_id: str, kind: str, data: dict[str, Any]
     ) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
         try:
+            if previous is not None:
+                await asyncio.wait([previous])
             await self.handler(event_id, kind, data)
         except Exception:  # one bad event must not stop the others; it is logged with its id
             log.exception("events.handler_failed", event_id=event_id, type=kind)
+        finally:
+            self.pending -= 1
 
     async def drain(self) -> None:
         if self._tails:
             await asyncio.wait(list(self._tails.values()), timeout=5)
 
 
-async def pump(engine: Engine, handler: Handler, stop: asyncio.Event) -> None:
+async def pump(
+    engine: Engine, handler: Handler, stop: asyncio.Event, dispatcher: Dispatcher | None = None
+) -> None:
     """Read the stream from its current end and dispatch every event until ``stop`` is set.
 
     A blocking XREAD does not give way to task cancellation, so the loop reads in short blocks and
     checks the flag between them: shutdown takes at most one block."""
-    dispatcher = Dispatcher(handler)
+    dispatcher = dispatcher or Dispatcher(handler)
     last = await last_event_id(engine)
     while not stop.is_set():
         try:

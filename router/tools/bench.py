@@ -6,14 +6,20 @@ Phases (each can be skipped):
   (websocket clients) accept every offer and finish after a random handle time. Ingest -> offer
   latency is the time from sending ``POST /v1/interactions`` to the ``offer`` frame arriving.
 * ``ramp``: the same at rising rates until the completed lifecycles (create -> offer -> accept ->
-  complete -> wrap-up end) fall behind the arrivals, p99 latency passes ``--max-p99-ms`` or
-  errors appear; the best step is the sustained rate.
+  complete -> wrap-up end) fall behind the arrivals, p99 latency passes ``--max-p99-ms``, the
+  router sheds load (503 ``overloaded``) or errors appear; the best step is the sustained rate.
+  ``--past-break N`` more steps then go past that breaking point, to show what overload does: each
+  step prints the offered rate, the admitted rate, the share refused with 503 and the latency of
+  the admitted work.
 * ``baseline``: this machine's own limits, through the same client library the router uses: a
   plain ``EVALSHA`` of a script as large as the matching script, the engine's own routing
   scripts on a scratch namespace, and durable single-row ``INSERT`` s through asyncpg.
 * ``sockets``: many idle agent sockets (server memory per socket, spread over queues like a big
   center's agents) and supervisor sockets opened all at once: connect failures, first-snapshot size,
   and the time from a queue change to its ``queue`` frame at the last supervisor.
+* ``--soak-minutes M``: instead of the phases, arrivals at a steady ``--rate`` for M minutes with
+  the server's memory, Redis, the event stream and PostgreSQL sampled every ``--soak-interval``
+  seconds and judged flat or not (``router.tools.soak``).
 
 Server CPU and memory are sampled with psutil on the server's pid and its children (the workers
 of ``--workers N``) throughout.
@@ -46,6 +52,7 @@ import redis.asyncio as aioredis
 
 from router.contracts import Channel
 from router.routing.engine import Engine, Step, load_script_source
+from router.tools import soak
 from router.tools.simulate import Api, Progress, ServerHandle, SimAgent, child_env, launch_server, percentile
 
 # the load's channels, each with the identity kind its customers arrive with
@@ -154,6 +161,8 @@ class StepResult:
     offered: int = 0
     completed: int = 0
     errors: int = 0
+    shed: int = 0
+    """Refused with 503 ``overloaded`` (at capacity): not errors, the router protecting itself."""
     queued: int = 0
     latency_ms: list[float] = field(default_factory=list)
     latency_unqueued_ms: list[float] = field(default_factory=list)
@@ -166,11 +175,24 @@ class StepResult:
     def lifecycles_per_second(self) -> float:
         return self.completed / self.seconds if self.seconds else 0.0
 
+    @property
+    def admitted(self) -> int:
+        return self.posted - self.shed - self.errors
+
+    @property
+    def shed_share(self) -> float:
+        return self.shed / self.posted if self.posted else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rate": self.rate,
             "seconds": round(self.seconds, 3),
             "posted": self.posted,
+            "offered_per_second": round(self.posted / self.seconds, 1) if self.seconds else 0.0,
+            "admitted": self.admitted,
+            "admitted_per_second": round(self.admitted / self.seconds, 1) if self.seconds else 0.0,
+            "shed": self.shed,
+            "shed_share": round(self.shed_share, 4),
             "offered": self.offered,
             "completed": self.completed,
             "lifecycles_per_second": round(self.lifecycles_per_second, 1),
@@ -233,11 +255,15 @@ class Preset:
             push_queue=f"push-{run_id}",
         )
 
-    def toml(self, queues: int) -> str:
+    def toml(self, queues: int, max_inflight: int | None = None, max_loop_lag_ms: float | None = None) -> str:
         """The rig's queues and agents; the idle agents are spread over ``FLOOR_QUEUES`` skills, the
-        first of which the push queue asks for (a big center's queue, its agents signed in but away)."""
+        first of which the push queue asks for (a big center's queue, its agents signed in but away).
+        ``max_inflight`` and ``max_loop_lag_ms`` set the server's overload limits."""
         skill = rig_skill(self.run_id)
         out = [f'[routing]\nnamespace = "{self.namespace}"\n']
+        server = {"max_inflight": max_inflight, "max_loop_lag_ms": max_loop_lag_ms}
+        if any(v is not None for v in server.values()):
+            out.append("[server]\n" + "".join(f"{k} = {v}\n" for k, v in server.items() if v is not None))
         channels = ", ".join(f'"{c}"' for c in CHANNELS)
         for q in rig_queue_ids(self.run_id, queues):
             out.append(
@@ -300,12 +326,21 @@ class LoadRig:
         else:
             await self._configure()
         for k in range(0, len(self.agents), 50):
-            await asyncio.gather(
-                *(a.connect(self.api.session, self.server.url) for a in self.agents[k : k + 50])
-            )
+            await asyncio.gather(*(self._connect(a) for a in self.agents[k : k + 50]))
             if progress:
                 progress.update(k + 50, "connecting agents")
         await asyncio.sleep(0.5)
+
+    async def _connect(self, agent: SimAgent, attempts: int = 5) -> None:
+        """Connect one agent, retrying a 503 (a backend timing out on a busy machine) as a desktop does."""
+        for attempt in range(attempts):
+            try:
+                await agent.connect(self.api.session, self.server.url)
+                return
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status != 503 or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(1 + attempt)
 
     def _agent(self, aid: str, token: str) -> SimAgent:
         return SimAgent(
@@ -389,6 +424,9 @@ class LoadRig:
         except (aiohttp.ClientError, TimeoutError) as exc:
             step.errors += 1
             step.error_samples.append(repr(exc))
+            return
+        if status == 503 and isinstance(data, dict) and str(data.get("type", "")).endswith("/overloaded"):
+            step.shed += 1
             return
         step.ingest_ms.append((loop.time() - t0) * 1000)
         if status >= 300 or not isinstance(data, dict):
@@ -940,6 +978,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--step-seconds", type=float, default=5.0, help="length of each ramp step")
     parser.add_argument("--max-p99-ms", type=float, default=50.0, help="ramp: p99 beyond this is a breakdown")
+    parser.add_argument(
+        "--max-inflight",
+        type=int,
+        default=None,
+        help="[server] max_inflight of the server this command starts (0: never shed; default: its own)",
+    )
+    parser.add_argument(
+        "--max-loop-lag-ms",
+        type=float,
+        default=None,
+        help="[server] max_loop_lag_ms of the server this command starts (0: off; default: its own)",
+    )
+    parser.add_argument(
+        "--past-break",
+        type=int,
+        default=2,
+        help="ramp: steps run past the first one that is not sustained, to show overload",
+    )
     parser.add_argument("--agents", type=int, default=150, help="simulated agents")
     parser.add_argument("--queues", type=int, default=4, help="queues the arrivals spread over")
     parser.add_argument("--handle-ms", type=float, default=50.0, help="mean handle time of an offer")
@@ -958,6 +1014,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--skip",
         default="",
         help="phases to skip, comma separated: latency, ramp, baseline, sockets",
+    )
+    parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=0.0,
+        help="run a soak instead of the phases: arrivals at --rate for this many minutes, memory sampled",
+    )
+    parser.add_argument("--soak-interval", type=float, default=30.0, help="soak: seconds between samples")
+    parser.add_argument(
+        "--namespace",
+        default=None,
+        help="soak with --url: the server's routing namespace (its event stream); default omniroute",
     )
     parser.add_argument("--json", dest="json_path", default="bench.json", help="write results here ('' none)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -1001,13 +1069,27 @@ async def bench(
     total = (args.seconds if plan.latency else 0) + len(plan.ramp) * args.step_seconds
     bar = Progress(max(total, 1), "bench", enabled=args.progress)
     timeout = aiohttp.ClientTimeout(total=60)
-    connector = aiohttp.TCPConnector(limit=256)
+    # room for more requests in flight than the router admits (``[server] max_inflight``), so overload
+    # reaches the server rather than queueing in this client
+    connector = aiohttp.TCPConnector(limit=1024)
     async with (
         ResourceSampler(server.pid) as sampler,
         aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
     ):
         api = Api(session, server.url, server.admin_token)
         results["server"]["rss_mib_start"] = round(sampler.rss_mib(), 1)
+        if args.soak_minutes > 0:
+            rig = LoadRig(
+                api, server, queues=args.queues, agents=args.agents, handle_ms=args.handle_ms, preset=preset
+            )
+            await rig.setup()
+            try:
+                namespace = preset.namespace if preset else (args.namespace or "omniroute")
+                results["soak"] = await run_soak(rig, server, sampler, args, namespace)
+            finally:
+                await rig.close()
+            results["server"]["rss_mib_end"] = round(sampler.rss_mib(), 1)
+            return results
         if plan.latency or plan.ramp:
             rig = LoadRig(
                 api, server, queues=args.queues, agents=args.agents, handle_ms=args.handle_ms, preset=preset
@@ -1025,13 +1107,17 @@ async def bench(
                     results["latency"] = step.as_dict()
                 steps = []
                 best: StepResult | None = None
+                past = -1  # steps run past the breaking point; -1 until it is reached
                 for rate in plan.ramp:
                     step = await rig.open_loop(rate, args.step_seconds, sampler, bar, done)
                     done += args.step_seconds
                     verdict = _verdict(step, args.max_p99_ms)
                     steps.append({**step.as_dict(), "verdict": verdict})
-                    if verdict != "sustained":
-                        break
+                    if past >= 0 or verdict != "sustained":
+                        past += 1
+                        if past >= args.past_break or verdict == "errors":
+                            break
+                        continue
                     best = step
                 if plan.ramp:
                     results["ramp"] = {
@@ -1039,6 +1125,7 @@ async def bench(
                         "sustained_lifecycles_per_second": round(best.lifecycles_per_second, 1)
                         if best
                         else 0,
+                        "peak_lifecycles_per_second": max(s["lifecycles_per_second"] for s in steps),
                         "handle_ms": args.handle_ms,
                         "agents": args.agents,
                         "max_p99_ms": args.max_p99_ms,
@@ -1070,6 +1157,49 @@ async def bench(
     return results
 
 
+async def run_soak(
+    rig: LoadRig, server: ServerHandle, sampler: ResourceSampler, args: argparse.Namespace, namespace: str
+) -> dict[str, Any]:
+    """Arrivals at ``args.rate`` for ``args.soak_minutes`` with a sample every ``args.soak_interval`` s."""
+    seconds = args.soak_minutes * 60
+    loop = asyncio.get_running_loop()
+    current: list[StepResult] = []
+
+    def counts() -> tuple[int, int, int, list[float]]:
+        if rig._step is not None and not current:
+            current.append(rig._step)
+        if not current:
+            return 0, 0, 0, []
+        s = current[0]
+        return s.posted, s.completed, s.errors, s.latency_ms
+
+    def show(s: soak.SoakSample) -> None:
+        if args.progress is not False:
+            print(
+                f"soak t={s.t:.0f}s posted={s.posted} done={s.completed} err={s.errors} p99={s.p99_ms}ms"
+                f" rss={s.rss_mib}MiB redis={s.redis_used_mib}MiB xlen={s.stream_length} db={s.db_mib}MiB",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async with soak.Probes(server.pid, args.redis_url, args.database_url, namespace) as probes:
+        load = asyncio.create_task(rig.open_loop(args.rate, seconds, sampler))
+        await asyncio.sleep(0)
+        samples = await soak.sample_every(probes, counts, args.soak_interval, loop.time() + seconds, show)
+        step = await load
+    verdicts = soak.judge(samples)
+    return soak.as_dict(
+        samples,
+        verdicts,
+        minutes=args.soak_minutes,
+        rate=args.rate,
+        interval=args.soak_interval,
+        agents=args.agents,
+        handle_ms=args.handle_ms,
+        load=step.as_dict(),
+    )
+
+
 async def _start_profiler(
     path: str | None, pid: int | None, seconds: float
 ) -> asyncio.subprocess.Process | None:
@@ -1099,6 +1229,8 @@ async def _start_profiler(
 def _verdict(step: StepResult, max_p99_ms: float) -> str:
     if step.errors > 0.01 * max(step.posted, 1):
         return "errors"
+    if step.shed > 0.01 * max(step.posted, 1):
+        return "sheds"
     if step.lifecycles_per_second < 0.9 * step.rate:
         return "falls behind"
     p99 = percentile(step.latency_ms, 0.99)
@@ -1143,6 +1275,8 @@ def format_results(r: dict[str, Any]) -> str:
     lines: list[str] = []
     m = r["machine"]
     lines.append(f"machine: {m['cpus']} CPUs, {m['memory_gib']} GiB, Python {m['python']}")
+    if "soak" in r:
+        lines.append(soak.format_soak(r["soak"]))
 
     def lat(d: dict[str, Any]) -> str:
         return f"p50 {d['p50']} p95 {d['p95']} p99 {d['p99']} max {d['max']} ms (n={d['count']})"
@@ -1163,17 +1297,21 @@ def format_results(r: dict[str, Any]) -> str:
         rp = r["ramp"]
         lines.append(f"\nthroughput ramp (handle {rp['handle_ms']:g} ms, {rp['agents']} agents):")
         lines.append(
-            f"  {'rate/s':>7} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'srv CPU':>8}"
-            f" {'gen CPU':>8}  verdict"
+            f"  {'rate/s':>7} {'offered/s':>9} {'admitted/s':>10} {'503':>6} {'done/s':>7} {'p50 ms':>8}"
+            f" {'p99 ms':>8} {'errors':>6} {'srv CPU':>8} {'gen CPU':>8}  verdict"
         )
         for s in rp["steps"]:
             d = s["ingest_to_offer_ms"]
             lines.append(
-                f"  {s['rate']:>7g} {s['lifecycles_per_second']:>8} {d['p50']!s:>8} {d['p99']!s:>8}"
-                f" {s['errors']:>7} {s['server_cpu_pct']!s:>7}% {s['load_generator_cpu_pct']!s:>7}%"
+                f"  {s['rate']:>7g} {s['offered_per_second']:>9} {s['admitted_per_second']:>10}"
+                f" {s['shed_share']:>6.1%} {s['lifecycles_per_second']:>7} {d['p50']!s:>8} {d['p99']!s:>8}"
+                f" {s['errors']:>6} {s['server_cpu_pct']!s:>7}% {s['load_generator_cpu_pct']!s:>7}%"
                 f"  {s['verdict']}"
             )
-        lines.append(f"  sustained: {rp['sustained_lifecycles_per_second']} full lifecycles/s")
+        lines.append(
+            f"  sustained: {rp['sustained_lifecycles_per_second']} full lifecycles/s;"
+            f" peak {rp.get('peak_lifecycles_per_second')}/s (p50/p99: ingest -> offer of admitted work)"
+        )
     if "baseline" in r:
         b = r["baseline"]
         rd, pg = b.get("redis", {}), b.get("postgres", {})
@@ -1247,12 +1385,11 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         else:
             config = args.config
             if config is None:
-                preset = Preset.make(
-                    queues=args.queues, agents=args.agents, idle=args.sockets if plan.sockets else 0
-                )
+                idle = args.sockets if plan.sockets and not args.soak_minutes else 0
+                preset = Preset.make(queues=args.queues, agents=args.agents, idle=idle)
                 work = Path(tempfile.mkdtemp(prefix="omniroute-bench-"))
                 config = str(work / "bench.toml")
-                text = preset.toml(args.queues)
+                text = preset.toml(args.queues, args.max_inflight, args.max_loop_lag_ms)
                 await asyncio.to_thread(Path(config).write_text, text)
             server = await stack.enter_async_context(
                 launch_server(
@@ -1265,7 +1402,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         results = await bench(server, args, plan, preset)
     out.write(format_results(results) + "\n")
     if args.json_path:
-        doc = json.dumps(results, indent=2)
+        doc = json.dumps(results, indent=2, default=str)
         await asyncio.to_thread(Path(args.json_path).write_text, doc)
         out.write(f"results: {args.json_path}\n")
     return 0

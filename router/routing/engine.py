@@ -403,6 +403,18 @@ class Engine:
         rank: int | None = await self.redis.zrank(self.keys.queue(queue), interaction_id)  # type: ignore[assignment]
         return None if rank is None else rank + 1
 
+    async def held_place(self, queue: str, interaction_id: str) -> tuple[int, float] | None:
+        """A callback held back (``not_before`` or a retry): the place it keeps (1 + those waiting ahead of
+        its rank score) and when it is released (unix ms); None when it is not held back."""
+        st, score = await self.redis.hmget(self.keys.interaction(interaction_id), "st", "score")
+        if st != "held" or score is None:
+            return None
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcount(self.keys.queue(queue), "-inf", "(" + str(score))
+        pipe.zscore(self.keys.timers, "b:" + interaction_id)
+        ahead, until = await pipe.execute()
+        return int(ahead) + 1, float(until or 0)
+
     async def agent_live(self, agent_id: str) -> dict[str, str]:
         return await self._hash(self.keys.agent(agent_id))
 

@@ -12,7 +12,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -439,11 +439,18 @@ class Ingest:
         if it.status != InteractionStatus.queued:
             return None, None
         position = await self.engine.position(it.queue, str(it.id))
-        if position is None:  # offered right now
-            return 0, ZERO_WAIT
+        opens = self._opens_at(it)
+        if position is None:
+            held = await self.engine.held_place(it.queue, str(it.id))
+            if held is None:  # offered right now
+                return 0, ZERO_WAIT
+            # a callback held back keeps its place and waits at least until it is released
+            position, until_ms = held
+            released = datetime.fromtimestamp(until_ms / 1000, UTC)
+            opens = released if opens is None else max(opens, released)
         score = rank_score(it.priority, it.venq_ms)
         est = await self.stats.estimate_wait(
-            it.queue, it.channel, position, score=score, venq_ms=it.venq_ms, opens_at=self._opens_at(it)
+            it.queue, it.channel, position, score=score, venq_ms=it.venq_ms, opens_at=opens
         )
         return position, est
 

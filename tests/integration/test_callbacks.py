@@ -149,6 +149,11 @@ async def test_not_before_holds_it_back_keeping_its_place(make_server: Any) -> N
     assert time.time() < later.timestamp()
     third = await server.ingest(**call(6))
     assert third["position"] == 1, "while it is held back, the one behind it is first"
+    status, held = await server.request("GET", f"/v1/interactions/{first['id']}", role="adapter")
+    assert status == 200 and held["position"] == 1, "a callback held back still says the place it keeps"
+    left = later.timestamp() - time.time()  # measured after the answer: less than when it was computed
+    wait = held["estimated_wait_seconds"]
+    assert wait is None or wait >= left, f"told {wait} s while it is held back for {left:.1f} s more"
 
     async def released() -> bool:
         return await server.engine.position("care", first["id"]) is not None

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from importlib import resources
-from typing import TypeAlias
+from typing import Any, TypeAlias, cast
 
 import asyncpg
 import structlog
@@ -55,13 +55,38 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class StatementCount:
+    """Statements this process sent to PostgreSQL through the pool (each one round trip, ``BEGIN`` and
+    ``COMMIT`` included; an ``executemany`` batch counts once): ``omniroute_pg_statements_total``."""
+
+    value = 0
+
+
 class _Connection(asyncpg.Connection):  # type: ignore[misc]
     """No reset query when a connection goes back to the pool: omniroute keeps no session state (its
     advisory locks are transaction-scoped, it neither listens nor sets session variables), and the
-    default reset is one more round trip on every query run through the pool."""
+    default reset is one more round trip on every query run through the pool.
+
+    Every statement is counted in :class:`StatementCount` here, where all of them pass: asyncpg has no
+    cheaper hook (a query logger schedules a callback per query). ``execute`` with arguments and the
+    ``fetch*`` methods go through ``_execute``; ``execute`` without arguments through the simple query
+    protocol; ``executemany`` through ``_executemany``."""
 
     def get_reset_query(self) -> str:
         return ""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        if not args:
+            StatementCount.value += 1
+        return cast(str, await super().execute(query, *args, timeout=timeout))
+
+    async def _execute(self, *args: Any, **kwargs: Any) -> Any:
+        StatementCount.value += 1
+        return await super()._execute(*args, **kwargs)
+
+    async def _executemany(self, *args: Any, **kwargs: Any) -> Any:
+        StatementCount.value += 1
+        return await super()._executemany(*args, **kwargs)
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -17,12 +18,33 @@ log = structlog.get_logger("router.backends")
 POOL = web.AppKey("pool", asyncpg.Pool)
 
 
+class RedisCommandCount:
+    """Round trips this process made to Redis through :func:`redis_client`: one per command sent, one per
+    pipeline (its commands go out in one write and their answers come back together), one per script call
+    (``EVALSHA``; a ``NOSCRIPT`` retry adds two): ``omniroute_redis_commands_total``."""
+
+    value = 0
+
+
+class _Counted:
+    """Mixed into the pool's connection class (TCP, TLS or Unix socket, as the URL chose): counts each
+    write of one command or one pipeline."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        RedisCommandCount.value += 1
+        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+
 def redis_client(url: str) -> aioredis.Redis:
     """A client on a blocking pool: a burst (thousands of desktops reconnecting at once) waits for a
     connection instead of failing with MaxConnectionsError."""
     pool = aioredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, health_check_interval=10, max_connections=64, timeout=30
     )
+    base = pool.connection_class
+    pool.connection_class = type(f"Counted{base.__name__}", (_Counted, base), {})
     return aioredis.Redis(connection_pool=pool)
 
 

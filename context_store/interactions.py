@@ -178,6 +178,34 @@ async def assign(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, ag
     return found is not None
 
 
+async def assign_recorded(
+    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, agent_id: str, **detail: Any
+) -> Interaction | None:
+    """Assigned to the agent with its ``assigned`` history row (``detail``), in one round trip; the
+    interaction as it is now, None when it is no longer waiting or assigned (the customer left)."""
+    row = await conn.fetchrow(
+        q("interaction_assign_recorded"), as_uuid(interaction_id), agent_id, namespace, detail
+    )
+    return from_row_or_none(Interaction, row)
+
+
+async def finish(
+    conn: Conn,
+    namespace: str,
+    interaction_id: uuid.UUID | str,
+    agent_id: str,
+    disposition: str | None,
+    summary: str | None,
+    until: datetime | None,
+) -> str | None:
+    """The agent's completion with its history row, in one round trip: into wrap-up until ``until``, or
+    completed at once when ``until`` is None. The new status; None unless it was assigned or in wrap-up."""
+    found = await conn.fetchval(
+        q("interaction_finish"), as_uuid(interaction_id), disposition, summary, until, namespace, agent_id
+    )
+    return None if found is None else str(found)
+
+
 async def requeue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -> bool:
     """Back to waiting; False unless it was assigned."""
     return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id), namespace) is not None

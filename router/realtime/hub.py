@@ -97,12 +97,14 @@ class SupervisorSession:
 
 
 async def work_view(
-    pool: asyncpg.Pool, namespace: str, interaction_id: str
+    pool: asyncpg.Pool, namespace: str, interaction_id: str, it: Interaction | None = None
 ) -> tuple[InteractionOut, ContextRecord] | None:
     """The domain's interaction (with messages and notes) and its customer's context record. The record
     is shared by every domain: it lists the customer's interactions in other domains too, because an offer
-    shows one customer across channels and regions."""
-    it = await interactions.get(pool, namespace, interaction_id)
+    shows one customer across channels and regions. ``it``: the interaction's row when the caller has just
+    written it (not read again)."""
+    if it is None:
+        it = await interactions.get(pool, namespace, interaction_id)
     if it is None:
         return None
     raw = await customers.context_json(pool, it.customer_id)

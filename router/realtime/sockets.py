@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from agent_desktop import frames
 from context_store.db import ping
+from context_store.records import Interaction
 from router.backends import UNAVAILABLE
 from router.contracts import (
     Channel,
@@ -306,10 +307,11 @@ class Sockets:
             # the `state` frame follows from the change's agent_state event (as for changes the router makes)
             return {"state": presence.state, "reason": presence.reason, "state_since": presence.since}
         if isinstance(f, frames.Accept):
-            iid = await self.work.accept(agent, f.offer_id)
+            accepted = await self.work.accept(agent, f.offer_id)
+            iid = str(accepted.id)
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
-            await self._send_assigned(s, iid)
+            await self._send_assigned(s, iid, accepted)
             if self.callbacks is not None and await self.callbacks.dial(agent, iid):
                 return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
@@ -354,12 +356,15 @@ class Sockets:
             return {"status": settled.status, "attempt": settled.attempt, "retry_at": settled.retry_at}
         return {}  # ping
 
-    async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
-        """The ``assigned`` frame (the work with its context). When PostgreSQL does not answer, it is sent by
-        a task that tries again every ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is
-        also listed in the next ``hello``)."""
+    async def _send_assigned(
+        self, s: AgentSession, interaction_id: str, it: Interaction | None = None
+    ) -> None:
+        """The ``assigned`` frame (the work with its context; ``it``: the interaction as just written, not
+        read again). When PostgreSQL does not answer, it is sent by a task that tries again every
+        ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is also listed in the next
+        ``hello``)."""
         try:
-            view = await work_view(self.pool, self.engine.namespace, interaction_id)
+            view = await work_view(self.pool, self.engine.namespace, interaction_id, it)
             if view is not None:
                 await self._assigned(s, *view)
         except BACKEND_ERRORS as exc:

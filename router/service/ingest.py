@@ -167,6 +167,7 @@ class Ingest:
         assert it is not None
         if written.message is not None:
             await self._announce_message(it, written.message)
+        live: EnqueueResult | None = None
         if it.status == InteractionStatus.queued:
             live = await self.enqueue_row(it, prefs=written.routing)
             if written.created and live.status == "offered" and live.offer_id:
@@ -175,7 +176,7 @@ class Ingest:
         self.metrics.inc(
             "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
         )
-        return await self.result_for(it, created=written.created)
+        return await self.result_for(it, created=written.created, live=live)
 
     async def _write(
         self,
@@ -391,8 +392,17 @@ class Ingest:
                     raise
                 await asyncio.sleep(0.05)
 
-    async def result_for(self, it: Interaction, *, created: bool) -> IngestResult:
-        position, ewt = await self.live_position(it)
+    async def result_for(
+        self, it: Interaction, *, created: bool, live: EnqueueResult | None = None
+    ) -> IngestResult:
+        """The ingest's answer; ``live``: what the enqueue just said, so an interaction offered at once
+        (position 0, no wait) is not looked up again in the live index."""
+        position: int | None
+        ewt: float | None
+        if live is not None and live.status == "offered" and live.offer_id:
+            position, ewt = 0, 0.0
+        else:
+            position, ewt = await self.live_position(it)
         return IngestResult(
             id=str(it.id),
             customer_id=str(it.customer_id),

@@ -14,6 +14,17 @@ ORDER BY c.created_at, c.id;
 -- $1 id uuid, $2 name, $3 email, $4 phone, $5 anonymous boolean
 INSERT INTO customers (id, name, email, phone, anonymous) VALUES ($1, $2, $3, $4, $5);
 
+-- name: customer_insert_with_identities
+-- A new customer and its identities in one statement (the identity rows' foreign key is checked at the
+-- statement's end, once the customer is in). $1 id uuid, $2 name, $3 email, $4 phone, $5 anonymous boolean,
+-- $6 identity kinds text[], $7 identity values text[] (pairwise)
+WITH customer AS (
+    INSERT INTO customers (id, name, email, phone, anonymous) VALUES ($1, $2, $3, $4, $5) RETURNING id
+)
+INSERT INTO identities (kind, value, customer_id)
+SELECT k.kind, k.value, customer.id FROM customer, unnest($6::text[], $7::text[]) AS k(kind, value)
+ON CONFLICT DO NOTHING;
+
 -- name: customer_fill_profile
 -- Fill profile fields that are still empty. $1 id, $2 name, $3 email, $4 phone
 UPDATE customers SET

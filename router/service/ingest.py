@@ -203,7 +203,7 @@ class Ingest:
                         errors=[{"loc": ["message_external_id"], "msg": "stored in another routing domain"}],
                     )
                 return _Written(ref.interaction_id, created=False)
-        customer_id = await customers.resolve_customer(
+        customer_id, new_customer = await customers.resolve(
             conn,
             keys.linking,
             claimed=keys.claimed,
@@ -302,7 +302,8 @@ class Ingest:
         )
         if campaign_reply is not None and self.campaigns is not None:
             await self.campaigns.replied(conn, campaign_reply[0], customer_id, interaction_id)
-        await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
+        if not new_customer:  # a customer created in this transaction has this one event alone
+            await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
         if ev.content or attachments:
             await messages.insert(
                 conn,

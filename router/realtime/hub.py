@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from agent_desktop import frames
 from context_store import callbacks, customers, interactions
-from context_store.records import Interaction, InteractionDetail, Message, Note
+from context_store.records import Callback, Interaction, InteractionDetail, Message, Note
 from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, QueueConfig, Why
 from router.contracts.callbacks import CallbackInfo
 from router.metrics import Metrics
@@ -122,7 +122,11 @@ async def callback_info(
     pool: asyncpg.Pool, namespace: str, interaction_id: str, queue: QueueConfig | None
 ) -> CallbackInfo | None:
     """What an offer or held work says of its callback (None: not a callback)."""
-    cb = await callbacks.get(pool, namespace, interaction_id)
+    return callback_view(await callbacks.get(pool, namespace, interaction_id), queue)
+
+
+def callback_view(cb: Callback | None, queue: QueueConfig | None) -> CallbackInfo | None:
+    """What an offer or held work says of its callback row (None: not a callback)."""
     if cb is None:
         return None
     return CallbackInfo(

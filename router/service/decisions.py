@@ -81,7 +81,10 @@ class DecisionLog:
                 raise
 
     async def record(self, entries: list[tuple[str, dict[str, str]]]) -> None:
-        """Record a batch, then acknowledge it (an entry that cannot be read is acknowledged and logged)."""
+        """Record a batch (in one round trip), then acknowledge it (an entry that cannot be read is
+        acknowledged and logged)."""
+        found_all: list[tuple[str, uuid.UUID, str, str | None, dict[str, Any], datetime]] = []
+        warm_not_taken: list[uuid.UUID] = []
         for event_id, fields in entries:
             try:
                 data = json.loads(fields.get("data", "{}"))
@@ -96,12 +99,13 @@ class DecisionLog:
             except ValueError:
                 continue
             logged, agent, detail = found
-            await routing.record_decision(
-                self.pool, self.domain, str(event_id), iid, logged, agent, detail, _at(str(event_id))
-            )
+            found_all.append((str(event_id), iid, logged, agent, detail, _at(str(event_id))))
             if logged == "transfer_failed" and data.get("warm_of"):
-                # a warm transfer the target did not take: its copy left the live index, the record follows
-                await interactions.close(self.pool, self.domain, iid, "ended", "warm transfer not taken")
+                warm_not_taken.append(iid)
+        await routing.record_decisions(self.pool, self.domain, found_all)
+        for iid in warm_not_taken:
+            # a warm transfer the target did not take: its copy left the live index, the record follows
+            await interactions.close(self.pool, self.domain, iid, "ended", "warm transfer not taken")
         if entries:
             await self.engine.redis.xack(self.engine.keys.events, GROUP, *[str(i) for i, _ in entries])
 

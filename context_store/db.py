@@ -162,6 +162,11 @@ async def lock_key(conn: asyncpg.Connection, key: str) -> None:
     await conn.execute(q("lock_key"), key)
 
 
+async def lock_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
+    """:func:`lock_key` for each of ``keys``, in their order, in one statement."""
+    await conn.fetchval(q("lock_keys"), keys)
+
+
 async def ping(conn: Conn) -> None:
     """Raises when PostgreSQL does not answer."""
     await conn.fetchval(q("ping"))

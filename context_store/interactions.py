@@ -55,7 +55,12 @@ async def get_detail(conn: Conn, namespace: str, interaction_id: uuid.UUID | str
 
 async def lock_external_id(conn: asyncpg.Connection, namespace: str, channel: str, external_id: str) -> None:
     """Serialize ingests of one provider id in the domain until the transaction ends (then look it up)."""
-    await lock_key(conn, f"ext:{namespace}:{channel}:{external_id}")
+    await lock_key(conn, external_id_lock(namespace, channel, external_id))
+
+
+def external_id_lock(namespace: str, channel: str, external_id: str) -> str:
+    """The lock key of :func:`lock_external_id` (for taking it with others in one statement)."""
+    return f"ext:{namespace}:{channel}:{external_id}"
 
 
 async def id_by_external(conn: Conn, namespace: str, channel: str, external_id: str) -> uuid.UUID | None:

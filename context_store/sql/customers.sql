@@ -3,6 +3,12 @@
 -- $1 key text
 SELECT pg_advisory_xact_lock(hashtextextended($1, 0));
 
+-- name: lock_keys
+-- lock_key for each key, in the order given, in one round trip (a caller that locks several keys always
+-- gives them in one order, so two such transactions never wait on each other in a cycle).
+-- $1 keys text[]
+SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k;
+
 -- name: identities_lookup
 -- $1 kinds text[], $2 values text[] (pairwise)
 SELECT i.kind, i.value, i.customer_id, c.created_at

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from context_store import callbacks, conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
-from context_store.db import parse_uuid
+from context_store.db import lock_keys, parse_uuid
 from context_store.journey import DEFAULT_JOURNEY_CAP
 from context_store.records import Interaction, JourneyEvent, Message
 from router.contracts import (
@@ -187,12 +187,16 @@ class Ingest:
         msg_ext: str | None,
     ) -> _Written:
         channel = ev.channel.value
-        await interactions.lock_external_id(conn, self.engine.namespace, channel, ev.external_id)
+        # the provider's interaction id, then its message id: both locks in one statement, always in this
+        # order (a transaction that takes one of them alone takes no other ingest lock first)
+        locks = [interactions.external_id_lock(self.engine.namespace, channel, ev.external_id)]
+        if msg_ext is not None:
+            locks.append(messages.external_id_lock(channel, msg_ext))
+        await lock_keys(conn, locks)
         existing = await interactions.id_by_external(conn, self.engine.namespace, channel, ev.external_id)
         if existing is not None:
             return _Written(existing, created=False)
         if msg_ext is not None:
-            await messages.lock_external_id(conn, channel, msg_ext)
             ref = await messages.ref_by_external(conn, channel, msg_ext)
             if ref is not None:
                 if await interactions.get(conn, self.engine.namespace, ref.interaction_id) is None:

@@ -216,6 +216,32 @@ async def requeue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -
     return await conn.fetchval(q("interaction_requeue"), as_uuid(interaction_id), namespace) is not None
 
 
+async def move_queue(
+    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, from_queue: str, to_queue: str
+) -> bool:
+    """The record follows an interaction the live index moved from ``from_queue`` to ``to_queue``; False
+    when it is no longer in ``from_queue`` (moved already, or a late report) or has ended."""
+    found = await conn.fetchval(
+        q("interaction_move_queue"), as_uuid(interaction_id), namespace, from_queue, to_queue
+    )
+    return found is not None
+
+
+async def patch_waiting(
+    conn: Conn,
+    namespace: str,
+    interaction_id: uuid.UUID | str,
+    attributes: dict[str, Any],
+    queue_id: str | None,
+) -> bool:
+    """Merge attributes into a waiting interaction (and move its record to ``queue_id`` when given);
+    False when it is not waiting."""
+    found = await conn.fetchval(
+        q("interaction_patch_waiting"), as_uuid(interaction_id), namespace, attributes, queue_id
+    )
+    return found is not None
+
+
 async def wrapup(
     conn: Conn,
     namespace: str,

@@ -26,6 +26,7 @@ async def upsert(conn: Conn, namespace: str, queue: QueueRecord) -> None:
         queue.survey,
         list(queue.dispositions),
         queue.callback,
+        queue.wait_rules,
     )
 
 

@@ -284,6 +284,9 @@ class QueueRecord:
     """{"kind": "csat" | "nps" | "ces", "channel": "same"}, or None: no survey"""
     callback: JSONObject = field(default_factory=dict)
     """{"retry_seconds", "attempts", "offer_after_seconds"}: the queue's callback settings (none: defaults)"""
+    wait_rules: JSONObject = field(default_factory=dict)
+    """hours, closed_action, closed_queue, overflow, max_waiting, overflow_queue, questions (docs/waiting.md);
+    the defaults are left out"""
 
 
 @dataclass(frozen=True, slots=True)

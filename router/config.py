@@ -276,6 +276,10 @@ def _check_references(cfg: FileConfig, source: str) -> None:
     queue_ids = {q.id for q in cfg.queues}
     agent_ids = {a.id for a in cfg.agents}
     problems = []
+    for queue in cfg.queues:
+        for target in sorted(queue.targets()):
+            if target not in queue_ids:
+                problems.append(f"queue {queue.id!r} sends work to unknown queue {target!r}")
     for rule in cfg.rules:
         if rule.queue not in queue_ids:
             problems.append(f"rule targets unknown queue {rule.queue!r}")

@@ -50,9 +50,20 @@ class OfferGone(Conflict):
     code, title = "offer_gone", "The offer is no longer open"
 
 
+class NotWaiting(Conflict):
+    code, title = "not_waiting", "The interaction is not waiting"
+
+
 class NotReady(OmnirouteError):
     status, code, title = 503, "not_ready", "The live routing index is being rebuilt; retry shortly"
 
 
 class Unavailable(OmnirouteError):
     status, code, title = 503, "unavailable", "A backing service is unavailable"
+
+
+class QueueFull(OmnirouteError):
+    """The queue holds ``max_waiting`` interactions and names no ``overflow_queue``: a capacity limit of the
+    service, so 503 rather than 429, which would blame one client's request rate."""
+
+    status, code, title = 503, "queue_full", "The queue is full"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from adapters.twilio.account import caller_identity
 from router.contracts import Channel, CustomerHints, InboundEvent
@@ -64,6 +66,24 @@ def describe_wait(position: int | None, wait_seconds: float | None) -> str:
         parts.append("All our agents are busy.")
     parts.append("Please stay on the line.")
     return " ".join(parts)
+
+
+def describe_closed(opens_at: datetime | None, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """What a caller hears when the queue is closed: when it opens, in the adapter's time zone."""
+    if opens_at is None:
+        return "Sorry, we are closed. Please call again later. Goodbye."
+    now = (now or datetime.now(UTC)).astimezone(zone)
+    local = opens_at.astimezone(zone)
+    clock = local.strftime("%H:%M")
+    if local.date() == now.date():
+        day = "today"
+    elif local.date() == now.date() + timedelta(days=1):
+        day = "tomorrow"
+    elif local.date() < now.date() + timedelta(days=7):
+        day = "on " + local.strftime("%A")
+    else:
+        day = "on " + local.strftime("%B %d").replace(" 0", " ")
+    return f"Sorry, we are closed. We open again {day} at {clock}. Please call back then. Goodbye."
 
 
 def clean_account(digits: str | None) -> str | None:

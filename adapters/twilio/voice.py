@@ -29,15 +29,23 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 from aiohttp import web
 
 from adapters.kit.provider_http import ProviderHttp
-from adapters.kit.settings import Settings
+from adapters.kit.settings import AdapterConfigError, Settings
 from adapters.kit.webhooks import RouterUnavailable, ingest, log, unavailable
 from adapters.twilio.account import TwilioAccount, caller_identity
-from adapters.twilio.ivr import DEFAULT_MENU, IvrMenu, call_event, clean_account, describe_wait
+from adapters.twilio.ivr import (
+    DEFAULT_MENU,
+    IvrMenu,
+    call_event,
+    clean_account,
+    describe_closed,
+    describe_wait,
+)
 from adapters.twilio.twiml import TwiML
 from router.contracts import (
     CallbackDial,
@@ -84,6 +92,11 @@ class TwilioVoiceAdapter:
         self.caller_id = settings.optional_text("caller_id")
         self.voice = settings.optional_text("voice")
         self.language = settings.text("language", "en-US")
+        # the zone the caller is told opening times in when the queue is closed
+        try:
+            self.timezone = ZoneInfo(settings.text("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise AdapterConfigError(f"adapters.{self.name}.timezone is not an IANA time zone") from exc
         # CallSid → interaction id, learnt at ingest and on every waiting loop, so a status
         # callback (whose URL Twilio fixes per number) can name the interaction to end.
         self._calls: OrderedDict[str, str] = OrderedDict()
@@ -225,6 +238,10 @@ class TwilioVoiceAdapter:
             return (
                 self._twiml().say("Sorry, we cannot take your call right now. Goodbye.").hangup().response()
             )
+        if result.status == InteractionStatus.closed:
+            # the queue is closed and takes no calls: the call is recorded, the caller told when it opens
+            log.info("adapter.call_closed", adapter=self.name, interaction_id=result.id)
+            return self._twiml().say(describe_closed(result.opens_at, self.timezone)).hangup().response()
         self._remember(params.get("CallSid"), result.id)
         twiml = self._twiml().say(describe_wait(result.position, result.estimated_wait_seconds))
         position = "" if result.position is None else str(result.position)

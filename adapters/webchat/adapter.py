@@ -32,13 +32,19 @@ from adapters.kit.settings import Settings
 from adapters.kit.webhooks import RouterUnavailable, ingest, log
 from adapters.webchat.frames import (
     Ack,
+    Answer,
     ChatLine,
+    Closed,
     Contact,
+    Customer,
     End,
     Ended,
     Error,
     Hello,
+    LeaveMessage,
+    MessageLeft,
     PageView,
+    Question,
     Say,
     ServerFrame,
     Status,
@@ -54,9 +60,11 @@ from router.contracts import (
     IdentityJourneyEventIn,
     InboundEvent,
     InteractionOut,
+    InteractionPatch,
     InteractionStatus,
     OutboundAccepted,
     OutboundMessage,
+    WaitQuestion,
     is_supervisor_author,
     parse_json,
 )
@@ -96,6 +104,7 @@ class _Visitor:
         self.hello = hello
         self.interaction_id: str | None = None
         self.poller: asyncio.Task[None] | None = None
+        self.questions: list[WaitQuestion] = []  # the queue's questions not answered yet, in order
 
     async def push(self, frame: ServerFrame) -> None:
         if not self.ws.closed:
@@ -117,6 +126,8 @@ class WebChatAdapter:
         origins = settings.optional_text("allowed_origins")
         self.allowed_origins = {o.strip() for o in origins.split(",")} if origins else None
         self.queue = settings.optional_text("queue")
+        self.message_queue = settings.optional_text("message_queue")  # where messages left while closed go
+        self.ask_questions = settings.flag("ask_questions", True)
         self._by_visitor: dict[str, set[_Visitor]] = {}
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
@@ -223,6 +234,10 @@ class WebChatAdapter:
             )
         elif isinstance(frame, PageView):
             await self._page_viewed(visitor, frame)
+        elif isinstance(frame, Answer):
+            await self._answered(visitor, frame)
+        elif isinstance(frame, LeaveMessage):
+            await self._leave_message(visitor, frame)
         elif isinstance(frame, End) and visitor.interaction_id:
             try:
                 await self.router.end(visitor.interaction_id, reason="customer_left")
@@ -273,6 +288,12 @@ class WebChatAdapter:
             await visitor.push(Error(detail="your message was not accepted"))
             return
         await visitor.push(Ack(id=say.id, interaction_id=result.id))
+        if result.status == InteractionStatus.closed:
+            # recorded, not queued: the visitor is told when the queue opens and may leave a message
+            await visitor.push(Closed(interaction_id=result.id, opens_at=result.opens_at))
+            return
+        if result.created and result.status == InteractionStatus.queued:
+            await self._ask(visitor, result.queue)
         line = ChatLine(id=say.id, sender="customer", text=say.text)
         for other in self._by_visitor.get(hello.visitor_id, set()) - {visitor}:
             await other.push(line)
@@ -280,6 +301,79 @@ class WebChatAdapter:
             if each.interaction_id != result.id or each.poller is None or each.poller.done():
                 each.interaction_id = result.id
                 self._follow(each, result.id)
+
+    # ------------------------------------------------------------------ while waiting: questions
+
+    async def _ask(self, visitor: _Visitor, queue_id: str) -> None:
+        """Start asking the queue's questions (one at a time, the next after each answer)."""
+        if not self.ask_questions:
+            return
+        try:
+            queue = await self.router.get_queue(queue_id)
+        except (RouterAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("adapter.chat_questions_unavailable", adapter=self.name, error=str(exc)[:200])
+            return
+        visitor.questions = list(queue.questions)
+        if visitor.questions:
+            await visitor.push(Question(id=visitor.questions[0].id, text=visitor.questions[0].text))
+
+    async def _answered(self, visitor: _Visitor, answer: Answer) -> None:
+        """An answer to the question asked: it becomes an attribute of the waiting interaction (the agent's
+        offer carries it), then the next question is asked. Once the chat is no longer waiting, no more."""
+        if (
+            not visitor.questions
+            or visitor.questions[0].id != answer.question_id
+            or not visitor.interaction_id
+        ):
+            await visitor.push(Error(detail="that question is not asked now"))
+            return
+        change = InteractionPatch(attributes={answer.question_id: answer.text})
+        try:
+            await self.router.patch_interaction(visitor.interaction_id, change)
+        except RouterAPIError as exc:
+            if exc.status == 409:  # an agent has it already: the agent asks what is still needed
+                visitor.questions = []
+                return
+            log.info("adapter.chat_answer_failed", adapter=self.name, status=exc.status)
+            await visitor.push(Error(detail="we could not take your answer just now, please send it again"))
+            return
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("adapter.chat_answer_failed", adapter=self.name, error=str(exc)[:200])
+            await visitor.push(Error(detail="we could not take your answer just now, please send it again"))
+            return
+        visitor.questions.pop(0)
+        if visitor.questions:
+            await visitor.push(Question(id=visitor.questions[0].id, text=visitor.questions[0].text))
+
+    async def _leave_message(self, visitor: _Visitor, left: LeaveMessage) -> None:
+        """A message left while the queue is closed becomes an e-mail interaction of the same customer
+        (the visitor's identity), answered by e-mail when the visitor gave an address."""
+        hello = visitor.hello
+        email = left.email or hello.email
+        hints = CustomerHints(name=left.name or hello.name, email=email, phone=hello.phone)
+        event = InboundEvent.model_validate(
+            {
+                "channel": Channel.email,
+                "external_id": f"{hello.visitor_id}:left:{left.id}",
+                "message_external_id": f"{hello.visitor_id}:left:{left.id}",
+                "from": {"kind": VISITOR_KIND, "value": hello.visitor_id},
+                "customer": hints if hints.model_dump(exclude_none=True) else None,
+                "queue": self.message_queue,
+                "subject": "Message left on the web chat",
+                "content": left.text,
+                "attributes": {"left_on": "webchat", **({"contact_unverified": True} if email else {})},
+                "join_open": False,
+            }
+        )
+        try:
+            result = await ingest(self.router, self.name, event, region=self.region)
+        except RouterUnavailable:
+            await visitor.push(Error(detail="we could not take your message just now, please send it again"))
+            return
+        if result is None:
+            await visitor.push(Error(detail="your message was not accepted"))
+            return
+        await visitor.push(MessageLeft(id=left.id, interaction_id=result.id))
 
     # ------------------------------------------------------------------ waiting status
 
@@ -343,7 +437,7 @@ class WebChatAdapter:
                 del self._by_visitor[visitor.hello.visitor_id]
 
 
-def _frame(data: str) -> Hello | Say | End | Contact | PageView:
+def _frame(data: str) -> Customer:
     """A customer's frame. A browser's JSON may escape a lone surrogate (text pasted from a broken
     source): the project's own decoder reads it (pydantic's refuses the whole frame), and the text fields
     then drop what cannot be stored, so the customer's words are not lost over it."""

@@ -2,15 +2,18 @@
 
 Customer → server: ``hello`` (first frame: the visitor id kept in the browser, optionally the
 interaction to resume and contact details), ``message``, ``contact``, ``page_view`` (a page the visitor
-opened, recorded on their journey even before a first message), ``end``.
+opened, recorded on their journey even before a first message), ``answer`` (to a ``question``),
+``leave_message`` (while the queue is closed: a message that becomes an e-mail interaction), ``end``.
 Server → customer: ``welcome`` (capabilities and, on a resume, the history), ``status``
 (queue position and wait estimate while waiting, then ``assigned``), ``message`` (from the
-agent, or the customer's own from another tab), ``ack`` (a message was taken), ``ended``,
-``error``.
+agent, or the customer's own from another tab), ``ack`` (a message was taken), ``question`` (one of
+the queue's questions while waiting), ``closed`` (the queue is closed: when it opens, and the offer to
+leave a message), ``message_left``, ``ended``, ``error``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -63,8 +66,28 @@ class PageView(_Frame):
     title: Annotated[CustomerText | None, Field(max_length=300)] = None
 
 
-CustomerFrame = Annotated[Hello | Say | End | Contact | PageView, Field(discriminator="type")]
-customer_frame: TypeAdapter[Hello | Say | End | Contact | PageView] = TypeAdapter(CustomerFrame)
+class Answer(_Frame):
+    """The visitor's answer to a ``question``; it becomes the attribute named by the question's id."""
+
+    type: Literal["answer"]
+    question_id: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+    text: Annotated[CustomerText, Field(min_length=1, max_length=1000)]
+
+
+class LeaveMessage(_Frame):
+    """A message left while the queue is closed: it becomes an e-mail interaction (answered by e-mail when
+    the visitor gives an address)."""
+
+    type: Literal["leave_message"]
+    id: ClientMessageId
+    text: Annotated[CustomerText, Field(min_length=1, max_length=4000)]
+    email: Annotated[str | None, Field(max_length=320)] = None
+    name: Annotated[str | None, Field(max_length=200)] = None
+
+
+Customer = Hello | Say | End | Contact | PageView | Answer | LeaveMessage
+CustomerFrame = Annotated[Customer, Field(discriminator="type")]
+customer_frame: TypeAdapter[Customer] = TypeAdapter(CustomerFrame)
 
 
 class ChatLine(_Frame):
@@ -105,9 +128,33 @@ class Ended(_Frame):
     interaction_id: str
 
 
+class Question(_Frame):
+    """One of the queue's questions, asked while the visitor waits (the next after each answer)."""
+
+    type: Literal["question"] = "question"
+    id: str
+    text: str
+
+
+class Closed(_Frame):
+    """The queue is closed: the message was recorded, nothing is queued. ``opens_at``: when it opens
+    (null: no opening planned); the visitor may leave a message (``leave_message``)."""
+
+    type: Literal["closed"] = "closed"
+    interaction_id: str
+    opens_at: datetime | None = None
+    leave_message: bool = True
+
+
+class MessageLeft(_Frame):
+    type: Literal["message_left"] = "message_left"
+    id: str
+    interaction_id: str
+
+
 class Error(_Frame):
     type: Literal["error"] = "error"
     detail: str
 
 
-ServerFrame = Welcome | Status | ChatLine | Ack | Ended | Error
+ServerFrame = Welcome | Status | ChatLine | Ack | Ended | Error | Question | Closed | MessageLeft

@@ -2,20 +2,20 @@
 -- $1 id, $2 name, $3 skills jsonb, $4 channels text[], $5 priority, $6 offer_timeout_seconds,
 -- $7 wrapup_seconds, $8 service_level_seconds, $9 strategy, $10 steps jsonb, $11 reject_cooldown_seconds,
 -- $12 last_agent_seconds, $13 namespace, $14 survey jsonb (nullable), $15 dispositions text[],
--- $16 callback jsonb (retry_seconds, attempts, offer_after_seconds)
+-- $16 callback jsonb (retry_seconds, attempts, offer_after_seconds), $17 wait_rules jsonb
 INSERT INTO queues (namespace, id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds,
                     service_level_seconds, strategy, steps, reject_cooldown_seconds, last_agent_seconds, survey,
-                    dispositions, callback)
-VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16)
+                    dispositions, callback, wait_rules)
+VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15, $16, $17)
 ON CONFLICT (namespace, id) DO UPDATE SET name = $2, skills = $3, channels = $4, priority = $5,
     offer_timeout_seconds = $6, wrapup_seconds = $7, service_level_seconds = $8, strategy = $9, steps = $10,
     reject_cooldown_seconds = $11, last_agent_seconds = $12, survey = $14, dispositions = $15,
-    callback = $16, updated_at = now();
+    callback = $16, wait_rules = $17, updated_at = now();
 
 -- name: queues_all
 -- $1 namespace
 SELECT id, name, skills, channels, priority, offer_timeout_seconds, wrapup_seconds, service_level_seconds,
-       dispositions, strategy, steps, reject_cooldown_seconds, last_agent_seconds, survey, callback
+       dispositions, strategy, steps, reject_cooldown_seconds, last_agent_seconds, survey, callback, wait_rules
 FROM queues WHERE namespace = $1 ORDER BY id;
 
 -- name: agent_upsert

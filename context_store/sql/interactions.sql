@@ -127,6 +127,21 @@ SELECT status FROM finished;
 UPDATE interactions SET status = 'queued', agent_id = NULL, assigned_at = NULL
 WHERE namespace = $2 AND id = $1 AND status = 'assigned' RETURNING id;
 
+-- name: interaction_move_queue
+-- An open interaction the live index moved to another queue (an overflow, a bot's move): the record
+-- follows, once; a move reported late (the record already left that queue) changes nothing.
+-- $1 id, $2 namespace, $3 the queue it left, $4 the queue it went to
+UPDATE interactions SET queue_id = $4
+WHERE namespace = $2 AND id = $1 AND queue_id = $3 AND status IN ('queued', 'assigned', 'wrapup')
+RETURNING id;
+
+-- name: interaction_patch_waiting
+-- What a bot collected while the customer waited: attributes merged (a key given replaces), and another
+-- queue when one is named; only while it waits. $1 id, $2 namespace, $3 attributes jsonb,
+-- $4 queue_id (NULL: unchanged)
+UPDATE interactions SET attributes = attributes || $3, queue_id = COALESCE($4, queue_id)
+WHERE namespace = $2 AND id = $1 AND status = 'queued' RETURNING id;
+
 -- name: interaction_wrapup
 -- $1 id, $2 disposition, $3 summary, $4 wrapup_until, $5 namespace
 UPDATE interactions SET status = 'wrapup', disposition = COALESCE($2, disposition),

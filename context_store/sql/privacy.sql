@@ -160,6 +160,17 @@ SELECT json_build_object(
     'consent', COALESCE((SELECT json_agg(k ORDER BY k.id) FROM (
         SELECT id, channel, purpose, status, source, evidence, actor, created_at
         FROM consent_events WHERE customer_id = c.id) k), '[]'),
+    'preferences', (SELECT to_json(p) FROM (
+        SELECT preferred_channel, timezone, language, updated_by, updated_at
+        FROM customer_preferences WHERE customer_id = c.id) p),
+    'campaigns', COALESCE((SELECT json_agg(r ORDER BY r.campaign_id) FROM (
+        SELECT campaign_id, status, channel, detail, deferred_until, sent_at, replied_at, interaction_id,
+               reply_interaction_id
+        FROM campaign_recipients WHERE customer_id = c.id) r), '[]'),
+    'callbacks', COALESCE((SELECT json_agg(b ORDER BY b.requested_at, b.interaction_id) FROM (
+        SELECT cb.interaction_id, cb.number, cb.not_before, cb.attempts, cb.last_outcome, cb.requested_at
+        FROM interaction_callbacks cb JOIN interactions it ON it.id = cb.interaction_id
+        WHERE it.customer_id = c.id) b), '[]'),
     'erasures', COALESCE((SELECT json_agg(r ORDER BY r.erased_at, r.id) FROM (
         SELECT id, erased_by, erased_at, counts FROM erasures WHERE customer_id = c.id) r), '[]')
 )::text AS record

@@ -36,6 +36,7 @@ base AS (
                              AS window_end) w
          LEFT JOIN queues q ON q.namespace = c.namespace AND q.id = c.queue_id
     WHERE c.namespace = $7 AND c.created_at < $2 AND ($5::text <> 'agent' OR c.agent_id IS NOT NULL)
+      AND c.status <> 'closed'  -- arrived while its queue was closed (rejected): never offered
 )
 SELECT b.bucket AT TIME ZONE $3::text AS interval_start, b.key,
        count(*) AS offered,

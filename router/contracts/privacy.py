@@ -92,6 +92,62 @@ class ExportedMerge(BaseModel):
     unmerged_at: datetime | None = None
 
 
+class ExportedSurvey(BaseModel):
+    interaction_id: str
+    kind: str
+    score: int
+    comment: str | None = None
+    answered_at: datetime
+
+
+class ExportedSurveyRequest(BaseModel):
+    interaction_id: str
+    kind: str
+    channel: str
+    sent_at: datetime
+    closed_at: datetime | None = None
+
+
+class ExportedConsent(BaseModel):
+    id: int
+    channel: str
+    purpose: str
+    status: str
+    source: str | None = None
+    evidence: Any = None
+    actor: str | None = None
+    created_at: datetime
+
+
+class ExportedPreferences(BaseModel):
+    preferred_channel: str | None = None
+    timezone: str | None = None
+    language: str | None = None
+    updated_by: str
+    updated_at: datetime
+
+
+class ExportedCampaignRecipient(BaseModel):
+    campaign_id: str
+    status: str
+    channel: str | None = None
+    detail: str | None = None
+    deferred_until: datetime | None = None
+    sent_at: datetime | None = None
+    replied_at: datetime | None = None
+    interaction_id: str | None = None
+    reply_interaction_id: str | None = None
+
+
+class ExportedCallback(BaseModel):
+    interaction_id: str
+    number: str
+    not_before: datetime | None = None
+    attempts: int
+    last_outcome: str | None = None
+    requested_at: datetime
+
+
 class CustomerExport(BaseModel):
     """Everything stored about one customer."""
 
@@ -104,4 +160,10 @@ class CustomerExport(BaseModel):
     journey: list[JourneyEventOut] = Field(description="journey events, oldest first")
     possible_matches: list[ExportedPossibleMatch]
     merges: list[ExportedMerge] = Field(description="merges into or of this customer, oldest first")
+    surveys: list[ExportedSurvey] = Field(description="the customer's survey answers")
+    survey_requests: list[ExportedSurveyRequest] = Field(description="the surveys sent to the customer")
+    consent: list[ExportedConsent] = Field(description="the consent ledger, oldest first")
+    preferences: ExportedPreferences | None = Field(description="contact preferences, when any were set")
+    campaigns: list[ExportedCampaignRecipient] = Field(description="the campaigns sent to the customer")
+    callbacks: list[ExportedCallback] = Field(description="callbacks the customer asked for")
     erasures: list[ErasureInfo]

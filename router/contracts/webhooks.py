@@ -32,6 +32,7 @@ WEBHOOK_TYPES: dict[str, str] = {
     "preference_expired": "interaction.preference_expired",
     "transferred": "interaction.transferred",
     "transfer_failed": "interaction.transfer_failed",
+    "overflowed": "interaction.overflowed",
     "offer": "offer.made",
     "offer_revoked": "offer.revoked",
     "message": "message.created",

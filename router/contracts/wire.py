@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from router.contracts.channels import DEFAULT_CAPACITY, Channel
 from router.contracts.identities import is_region
 from router.contracts.text import CustomerText, refuse_unstorable
+from router.contracts.waiting import QueueHours, WaitRules
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, description="letters, digits, _ . - (max 64)")]
@@ -38,6 +39,7 @@ class InteractionStatus(StrEnum):
     abandoned = "abandoned"
     transferred = "transferred"
     ended = "ended"  # customer left after an agent took it, before completion
+    closed = "closed"  # arrived while its queue was closed (closed_action reject): recorded, not queued
 
 
 OPEN_STATUSES = (InteractionStatus.queued, InteractionStatus.assigned, InteractionStatus.wrapup)
@@ -159,6 +161,9 @@ class IngestResult(BaseModel):
     position: int | None
     estimated_wait_seconds: float | None
     created: bool = True
+    opens_at: datetime | None = Field(
+        default=None, description="status closed: when the queue opens next (null: no opening is planned)"
+    )
 
 
 class MessageIn(Strict):
@@ -434,7 +439,7 @@ class RoutingStep(Strict):
     skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
 
 
-class QueueConfig(Strict):
+class QueueConfig(Strict, WaitRules):
     skills: dict[Ident, SkillLevel] = Field(default_factory=dict)
     channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1)
     priority: Annotated[int, Field(ge=0, le=100)] = 0
@@ -498,7 +503,7 @@ class QueueConfig(Strict):
     )
 
 
-class QueueOut(QueueConfig):
+class QueueOut(QueueConfig, QueueHours):
     id: str
     stats: QueueStats | None = None
 
@@ -576,6 +581,9 @@ class Why(BaseModel):
         description="interaction: the work was matched against the pool (arrival, requeue, a timer);"
         " agent: an agent became free and took the best work it fits"
     )
+    overflow: str | None = Field(
+        default=None, description='how it came to this queue: "overflowed from X after N s", "moved from X"'
+    )
 
     @field_validator("passed_over", mode="before")
     @classmethod
@@ -596,6 +604,7 @@ class RoutingDecision(BaseModel):
         "transferred",
         "transfer_failed",
         "requeued",
+        "overflowed",
     ]
     agent_id: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -66,6 +66,7 @@ from router.http.common import body, ok
 from router.http.openapi import openapi_document
 from router.http.quality import QualityHandlers
 from router.http.routes import HTTP_ROUTES, route_defs
+from router.http.waiting import WaitingHandlers
 from router.metrics import CONTENT_TYPE, METRICS, METRICS_LEASE_MS, Deployment, Metrics, QueueToday
 from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub, interaction_out
@@ -79,6 +80,7 @@ from router.service.ingest import INGEST, Ingest
 from router.service.presence import PRESENCE
 from router.service.reports import REPORTS, kpi_csv, parse_query
 from router.service.surveys import SURVEYS
+from router.service.waiting import hours_now
 
 log = structlog.get_logger("router.http.api")
 
@@ -170,7 +172,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
     return at
 
 
-class API(QualityHandlers):
+class API(QualityHandlers, WaitingHandlers):
     """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
@@ -488,7 +490,12 @@ class API(QualityHandlers):
         await self.who(request, Role.supervisor, Role.agent, Role.adapter)
         day = await self.stats.day_counts()
         out = [
-            QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump())
+            QueueOut(
+                id=qid,
+                stats=await self.stats.queue_stats(qid, day.get(qid)),
+                **cfg.model_dump(),
+                **hours_now(cfg).model_dump(),
+            )
             for qid, cfg in sorted(self.directory.queues.items())
         ]
         return ok(out)
@@ -500,7 +507,8 @@ class API(QualityHandlers):
         if cfg is None:
             raise NotFound(f"queue {qid} not found")
         day = await self.stats.day_counts()
-        return ok(QueueOut(id=qid, stats=await self.stats.queue_stats(qid, day.get(qid)), **cfg.model_dump()))
+        stats = await self.stats.queue_stats(qid, day.get(qid))
+        return ok(QueueOut(id=qid, stats=stats, **cfg.model_dump(), **hours_now(cfg).model_dump()))
 
     async def put_queue(self, request: web.Request) -> web.Response:
         await self.who(request, Role.admin)
@@ -508,7 +516,9 @@ class API(QualityHandlers):
         cfg = await body(request, QueueConfig)
         created = qid not in self.directory.queues
         await self.directory.put_queue(qid, cfg)
-        return ok(QueueOut(id=qid, **cfg.model_dump()), 201 if created else 200)
+        return ok(
+            QueueOut(id=qid, **cfg.model_dump(), **hours_now(cfg).model_dump()), 201 if created else 200
+        )
 
     async def _agent_out(self, agent_id: str, cfg: AgentConfig) -> AgentOut:
         live = await self.engine.agent_live(agent_id)

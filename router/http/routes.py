@@ -25,6 +25,7 @@ from router.contracts import Role
 from router.contracts import callbacks as cb
 from router.contracts import campaigns as cp
 from router.contracts import consent as cs
+from router.contracts import waiting as cw
 from router.contracts import webhooks as wh
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -262,6 +263,28 @@ HTTP_ROUTES: tuple[Route, ...] = (
         description="An agent token reads only interactions of customers it is serving or being offered.",
         ok={200: _json("The interaction.", c.InteractionOut)},
         errors={403: NOT_SERVING, 404: NO_INTERACTION},
+    ),
+    _route(
+        "PATCH",
+        "/v1/interactions/{id}",
+        "patch_interaction",
+        "Add what a bot collected while the customer waits",
+        tag="interactions",
+        roles=(ADAPTER,),
+        body=cw.InteractionPatch,
+        description="Merges `attributes` into a waiting interaction's (a key given replaces its value) and,"
+        " with `queue`, moves it to that queue keeping its place (its virtual enqueue time): it ranks there"
+        " by its original arrival, and the decision log says `moved from X`. The offer carries the"
+        " attributes.",
+        ok={200: _json("The interaction, changed.", c.InteractionOut)},
+        errors={
+            404: NO_INTERACTION,
+            409: _problem(
+                "`not_waiting`: the interaction is not waiting (assigned, ended, or being offered while it"
+                " was to move); nothing changed."
+            ),
+            422: _problem("The body does not match the model, or the queue does not take its channel."),
+        },
     ),
     _route(
         "GET",

@@ -52,6 +52,7 @@ QUEUE_EVENTS = {
     "callback_requested",
     "callback_released",
     "callback_cancelled",
+    "overflowed",  # both queues change: the one it left ("from") and "queue"
 }
 
 
@@ -442,6 +443,8 @@ class Hub:
             self.stats.forget_staffing()  # wait estimates count the agents signed in
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
+            if kind == "overflowed" and data.get("from"):
+                self._dirty_queues.add(data["from"])
         if agent_id:
             self._dirty_agents.add(agent_id)
         if self.supervisors and (self._dirty_queues or self._dirty_agents):

@@ -4,6 +4,9 @@ eligibility (which agents' skills meet which queues' minimum levels)."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 from aiohttp import web
 
@@ -15,6 +18,16 @@ from router.config import FileConfig
 from router.contracts import AgentConfig, QueueConfig, RoutingRule, RoutingStep
 from router.routing import events
 from router.routing.engine import Engine, Step
+from router.routing.hours import Hours
+
+HOURS_AHEAD = timedelta(days=8)
+"""How far ahead a queue's open periods are given to the live index."""
+HOURS_RENEW_SECONDS = 3600.0
+"""How often each process gives them again (so the horizon never comes near)."""
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 def meets(agent: AgentConfig, levels: dict[str, int]) -> bool:
@@ -48,6 +61,7 @@ def queue_record(queue_id: str, cfg: QueueConfig) -> QueueRecord:
             "attempts": cfg.callback_attempts,
             "offer_after_seconds": cfg.callback_offer_after_seconds,
         },
+        wait_rules=cfg.wait_rules().model_dump(mode="json", exclude_defaults=True),
     )
 
 
@@ -80,6 +94,9 @@ class Directory:
         self.queues: dict[str, QueueConfig] = {}
         self.agents: dict[str, AgentConfig] = {}
         self.rules: list[RoutingRule] = []
+        self._rules_given: dict[
+            str, float
+        ] = {}  # queue -> when its waiting rules were last given (monotonic)
 
     async def reload(self) -> None:
         self.queues = {
@@ -98,6 +115,7 @@ class Directory:
                 dispositions=r.dispositions,
                 survey=r.survey,
                 **_callback_settings(r.callback),
+                **r.wait_rules,
             )
             for r in await queue_store.list_all(self.pool, self.engine.namespace)
         }
@@ -137,6 +155,35 @@ class Directory:
             steps=[Step(int(s.after_seconds * 1000), dict(s.skills)) for s in queue.steps],
             cooldown_ms=int(queue.reject_cooldown_seconds * 1000),
         )
+        await self.sync_wait_rules(queue_id)
+
+    async def sync_wait_rules(self, queue_id: str) -> None:
+        """One queue's overflow rules and, when it holds its work while closed, its open periods for the
+        next ``HOURS_AHEAD`` (``queue_rules.lua``)."""
+        queue = self.queues[queue_id]
+        now = datetime.now(UTC)
+        periods = None
+        if queue.hours is not None and queue.closed_action == "wait":
+            periods = [
+                (_ms(a), _ms(b))
+                for a, b in Hours(queue.hours).intervals(now - timedelta(days=1), now + HOURS_AHEAD)
+            ]
+        await self.engine.queue_rules(
+            queue_id,
+            overflow=[(int(r.after_seconds * 1000), r.queue) for r in queue.overflow],
+            hours=periods,
+            until_ms=_ms(now + HOURS_AHEAD),
+        )
+        self._rules_given[queue_id] = time.monotonic()
+
+    async def renew_hours(self) -> None:
+        """Give the open periods of queues that hold their work while closed again, once an hour (a duty
+        of the reconciler), so the live index always knows them days ahead."""
+        for queue_id, queue in list(self.queues.items()):
+            if queue.hours is None or queue.closed_action != "wait":
+                continue
+            if time.monotonic() - self._rules_given.get(queue_id, 0.0) >= HOURS_RENEW_SECONDS:
+                await self.sync_wait_rules(queue_id)
 
     async def sync_agent(self, agent_id: str) -> None:
         """One agent's capacity and the queues it is eligible for (``set_agent`` updates both sides)."""

@@ -42,6 +42,8 @@ SCRIPTS = (
     "callback",
     "callback_result",
     "campaign_rate",
+    "queue_rules",
+    "move",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -177,6 +179,28 @@ class Engine:
             )
         )
 
+    async def queue_rules(
+        self,
+        queue_id: str,
+        *,
+        overflow: list[tuple[int, str]],
+        hours: list[tuple[int, int]] | None,
+        until_ms: int,
+    ) -> int:
+        """One queue's waiting rules (``queue_rules.lua``): overflow rules (after ms, target queue) and, for a
+        queue that holds its work while closed, its open periods (from ms, to ms) known up to ``until_ms``
+        (``hours`` None: it never holds work back). Returns the offers made if it is open now."""
+        rules = [{"after_ms": ms, "queue": q} for ms, q in sorted(overflow)]
+        return int(
+            await self._run(
+                "queue_rules",
+                queue_id,
+                json.dumps(rules) if rules else "[]",
+                json.dumps([[a, b] for a, b in hours]) if hours is not None else "",
+                until_ms,
+            )
+        )
+
     # ------------------------------------------------------------ routing
 
     async def enqueue(
@@ -219,6 +243,16 @@ class Engine:
         )
         status, offer, pos = str(res[0]), str(res[1]), int(res[2])
         return EnqueueResult(status, offer or None, pos if status == "waiting" else None)
+
+    async def move(self, interaction_id: str, queue: str) -> tuple[str, str]:
+        """Move a waiting interaction to ``queue`` at its place (``move.lua``): ("moved", the queue it left),
+        ("same", queue), or its live status and queue when it is not waiting ("" when not live)."""
+        res = self._check(await self._run("move", interaction_id, queue))
+        return str(res[0]), str(res[1])
+
+    async def waiting(self, queue: str) -> int:
+        """How many interactions wait in ``queue`` (offered ones are not waiting)."""
+        return int(await self.redis.zcard(self.keys.queue(queue)))
 
     async def match_agent(self, agent_id: str) -> int:
         return int(self._check(await self._run("match_agent", agent_id)))

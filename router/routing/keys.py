@@ -35,7 +35,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         None,
         '"o:<offer>" | "w:<interaction>" | "g:<agent>" | "s:<interaction>" (next widening step)'
         ' | "p:<interaction>" (preference window ends) | "c:<interaction>:<agent>" (reject cooldown ends)'
-        ' | "b:<interaction>" (a held callback waits again) -> due ms',
+        ' | "b:<interaction>" (a held callback waits again) | "f:<interaction>" (next overflow rule)'
+        ' | "h:<queue>" (a queue holding its work opens) -> due ms',
     ),
     KeySpec("connected", "set", None, "agents with a live desktop socket"),
     KeySpec("offerseq", "string", None, "counter behind offer ids"),
@@ -45,7 +46,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "qcfg",
         "hash",
         "queue",
-        "timeout_ms, wrapup_ms, strategy, levels (JSON), steps (JSON [{after_ms, levels}]), cooldown_ms",
+        "timeout_ms, wrapup_ms, strategy, levels (JSON), steps (JSON [{after_ms, levels}]), cooldown_ms,"
+        " overflow (JSON [{after_ms, queue}]), hours (JSON [[from_ms, to_ms]], '': never held), hours_until",
     ),
     KeySpec("qagents", "set", "queue", "the queue's pool: agents whose skills meet its levels or a step's"),
     KeySpec("qavail", "zset", "queue", "eligible agents connected and available -> idle-since ms"),
@@ -72,7 +74,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer step pref pref_until avoid"
         ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
         " warm (a warm transfer: the interaction the sender keeps until the target accepts)"
-        " cb (a callback: the number) held_until (st held: a callback held back until then, ms)",
+        " cb (a callback: the number) held_until (st held: a callback held back until then, ms)"
+        " ofrom (the queue whose overflow rules it follows) ovk (how many it took) ovf (how it came here)",
     ),
     KeySpec("ix", "zset", "interaction", "agents excluded from it -> until ms (reject cooldown, transfer)"),
     KeySpec("o", "hash", "offer", "i, a, deadline, why (JSON)"),

@@ -41,6 +41,7 @@ from router.contracts.campaigns import (
     RecipientsOut,
 )
 from router.contracts.consent import ConsentIn, ConsentOut
+from router.contracts.waiting import InteractionPatch
 from router.contracts.webhooks import DeliveryOut, WebhookCreated, WebhookOut
 
 
@@ -105,6 +106,14 @@ class RouterClient:
         _, body = await self.request("GET", f"/v1/interactions/{interaction_id}")
         return InteractionOut.model_validate(body)
 
+    async def patch_interaction(self, interaction_id: str, change: InteractionPatch) -> InteractionOut:
+        """Add what was collected while the customer waits (attributes) and optionally move the waiting
+        interaction to another queue at its place; 409 ``not_waiting`` once it is not waiting."""
+        _, body = await self.request(
+            "PATCH", f"/v1/interactions/{interaction_id}", change.model_dump(mode="json", exclude_none=True)
+        )
+        return InteractionOut.model_validate(body)
+
     async def post_message(self, interaction_id: str, message: MessageIn) -> dict[str, Any]:
         _, body = await self.request(
             "POST", f"/v1/interactions/{interaction_id}/messages", message.model_dump(mode="json")
@@ -146,6 +155,11 @@ class RouterClient:
     async def list_queues(self) -> list[QueueOut]:
         _, body = await self.request("GET", "/v1/queues")
         return [QueueOut.model_validate(q) for q in body]
+
+    async def get_queue(self, queue_id: str) -> QueueOut:
+        """One queue: its configuration (the questions asked while waiting, its hours) and live state."""
+        _, body = await self.request("GET", f"/v1/queues/{queue_id}")
+        return QueueOut.model_validate(body)
 
     async def put_queue(self, queue_id: str, config: QueueConfig) -> QueueOut:
         """Create or replace a queue (admin)."""

@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import structlog
@@ -44,6 +45,7 @@ from router.service.campaigns import Campaigns
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import Outbound
 from router.service.surveys import Surveys
+from router.service.waiting import Arrival, announce_arrival, arrival, opens_at
 
 log = structlog.get_logger("router.service.ingest")
 
@@ -58,6 +60,7 @@ class _Written:
     message: Message | None = None
     interaction: Interaction | None = None  # the new one
     routing: Preferences | None = None  # the new one's preferences
+    arrival: Arrival | None = None  # where the new one went (closed, overflowed)
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,8 @@ class Ingest:
         assert it is not None
         if written.message is not None:
             await self._announce_message(it, written.message)
+        if written.arrival is not None:
+            await announce_arrival(self.engine, str(it.id), written.arrival)
         live: EnqueueResult | None = None
         if it.status == InteractionStatus.queued:
             live = await self.enqueue_row(it, prefs=written.routing)
@@ -283,6 +288,8 @@ class Ingest:
                 f"queue {queue_id!r} does not take channel {channel}",
                 errors=[{"loc": ["channel"], "msg": f"queue {queue_id} does not take it"}],
             )
+        arrived = await arrival(self.engine, self.directory, queue_id, ev.channel)
+        queue_id = arrived.queue
         new_conversation = conversation_id is None
         conversation_id = conversation_id or uuid.uuid4()
         interaction_id = uuid.uuid4()
@@ -319,10 +326,20 @@ class Ingest:
                 external_id=msg_ext,
                 attachments=attachments,
             )
+        if arrived.closed:
+            # the queue is closed and rejects: the contact and its message are kept, nothing is queued
+            closed = await interactions.close(
+                conn, self.engine.namespace, interaction_id, InteractionStatus.closed, "queue_closed"
+            )
+            assert closed is not None
+            await interactions.add_history(
+                conn, interaction_id, InteractionStatus.closed, reason="queue_closed"
+            )
+            return _Written(interaction_id, created=True)
         prefs = await self._preferences(conn, ev, queue, customer_id)
         if prefs.avoid:
             await routing.set_avoid(conn, interaction_id, prefs.avoid)
-        return _Written(interaction_id, created=True, interaction=created, routing=prefs)
+        return _Written(interaction_id, created=True, interaction=created, routing=prefs, arrival=arrived)
 
     async def journey_event(self, ev: IdentityJourneyEventIn) -> tuple[uuid.UUID, JourneyEvent]:
         """Record an event for whoever owns ``ev.identity``: a customer of that identity is created when
@@ -417,7 +434,16 @@ class Ingest:
             position=position,
             estimated_wait_seconds=ewt,
             created=created,
+            opens_at=self._opens_at(it),
         )
+
+    def _opens_at(self, it: Interaction) -> datetime | None:
+        """When the interaction's queue opens, if it is closed now (an arrival it rejected, or one it
+        holds until it opens)."""
+        queue = self.directory.queues.get(it.queue)
+        if queue is None or it.status not in (InteractionStatus.closed, InteractionStatus.queued):
+            return None
+        return opens_at(queue)
 
     async def live_position(self, it: Interaction) -> tuple[int | None, float | None]:
         if it.status != InteractionStatus.queued:

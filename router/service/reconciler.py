@@ -290,6 +290,10 @@ class Reconciler:
                     await interactions.requeue(self.pool, self.engine.namespace, iid)
                     await interactions.add_history(self.pool, iid, "requeued", ident, reason="agent_not_back")
                 log.info("agent.grace_expired", agent_id=ident, requeued=extra)
+            elif kind == "f":
+                # an overflow moved it: the record follows at once (the decision log does it too)
+                left, _, went = extra.partition(",")
+                await interactions.move_queue(self.pool, self.engine.namespace, ident, left, went)
         return len(fired)
 
     async def sweep_dead_nodes(self) -> None:
@@ -354,6 +358,7 @@ class Reconciler:
             await self.reannounce()
 
     async def repair_round(self) -> None:
+        await self.directory.renew_hours()
         await self.repair()
         await self.resubmit_pending()
         self.repair_rounds += 1

@@ -103,6 +103,14 @@ async def test_changes_are_appended_with_who_and_when(server: TestServer) -> Non
     assert status == 403
     _, after = await server.request("GET", f"/v1/customers/{cid}/consent", token=supervisor)
     assert len(after["history"]) == 3
+    # the customer's export holds the ledger too
+    status, export = await server.request("GET", f"/v1/customers/{cid}/export", role="admin")
+    assert status == 200
+    assert [(e["channel"], e["status"], e["evidence"]) for e in export["consent"]] == [
+        ("sms", "opted_in", {"form": "f-9"}),
+        ("sms", "opted_out", None),
+        ("email", "opted_in", None),
+    ]
 
 
 async def test_stop_and_start_by_sms_and_whatsapp_change_consent_and_are_not_routed(

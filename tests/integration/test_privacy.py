@@ -152,9 +152,23 @@ async def test_export_then_erase(server: TestServer) -> None:
         "POST", f"/v1/interactions/{gone['id']}/end", {"reason": "customer_left"}, role="adapter"
     )
 
+    status, _ = await server.request(
+        "PATCH",
+        f"/v1/customers/{customer_id}",
+        {"language": "sv-SE", "timezone": "Europe/Stockholm"},
+        role="supervisor",
+    )
+    assert status == 200
+
     status, export = await server.request("GET", f"/v1/customers/{customer_id}/export", role="admin")
     assert status == 200, export
     assert export["customer"]["name"] == NAME and export["customer"]["erased_at"] is None
+    assert (export["preferences"]["language"], export["preferences"]["timezone"]) == (
+        "sv-SE",
+        "Europe/Stockholm",
+    )
+    assert (export["campaigns"], export["callbacks"], export["surveys"]) == ([], [], [])
+    assert export["consent"] == [], "no consent was recorded (the key is there: the ledger is exported)"
     assert [n["body"] for n in export["notes"]] == [NOTE]
     assert SAID in [m["body"] for m in export["messages"]]
     assert f"Thanks {NAME}" in [m["body"] for m in export["messages"]]

@@ -48,10 +48,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def test_two_workers_share_one_port_and_a_killed_one_comes_back(
-    services: Services, redis_url: str, tmp_path: Path
-) -> None:
-    namespace = "w" + uuid.uuid4().hex[:10]
+async def _serve(
+    services: Services, redis_url: str, tmp_path: Path, namespace: str, stdout: int
+) -> tuple[asyncio.subprocess.Process, Path]:
+    """``omniroute serve --workers 2`` on a free port, its log (JSON lines) in a file."""
     config = tmp_path / "omniroute.toml"
     config.write_text(str(DEFAULT.with_routing(namespace=namespace)))
     log = tmp_path / "serve.log"
@@ -66,8 +66,16 @@ async def test_two_workers_share_one_port_and_a_killed_one_comes_back(
     with log.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "router", "serve", "--workers", "2", "--config", str(config), "--port", "0",
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=err,
+            env=env, stdout=stdout, stderr=err,
         )  # fmt: skip
+    return proc, log
+
+
+async def test_two_workers_share_one_port_and_a_killed_one_comes_back(
+    services: Services, redis_url: str, tmp_path: Path
+) -> None:
+    namespace = "w" + uuid.uuid4().hex[:10]
+    proc, log = await _serve(services, redis_url, tmp_path, namespace, asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     r = aioredis.Redis.from_url(redis_url, decode_responses=True)
     try:
@@ -126,22 +134,8 @@ async def test_workers_stop_when_their_parent_is_killed(
     services: Services, redis_url: str, tmp_path: Path
 ) -> None:
     """A parent killed outright (no chance to stop its workers) leaves no worker serving on unsupervised."""
-    config = tmp_path / "omniroute.toml"
-    config.write_text(str(DEFAULT.with_routing(namespace="w" + uuid.uuid4().hex[:10])))
-    log = tmp_path / "serve.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": services.database_url,
-        "REDIS_URL": redis_url,
-        "OMNIROUTE_ADMIN_TOKEN": "admin-" + uuid.uuid4().hex,
-        "OMNIROUTE_DATA_DIR": str(tmp_path / "data"),
-        "OMNIROUTE_LOG_LEVEL": "info",
-    }
-    with log.open("wb") as err:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "router", "serve", "--workers", "2", "--config", str(config), "--port", "0",
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
+    namespace = "w" + uuid.uuid4().hex[:10]
+    proc, log = await _serve(services, redis_url, tmp_path, namespace, asyncio.subprocess.DEVNULL)
     try:
         await _until("two workers ready", lambda: log.read_text().count('"worker.ready"') == 2)
         workers = _started(log)

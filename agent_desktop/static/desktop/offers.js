@@ -250,7 +250,8 @@ const STRATEGY_WORDS = {
 };
 
 /** The short form of the router's `why`: the strategy, the widening step in force, a preference, and how
- * many agents were weighed, e.g. "most skilled · score 9 · step 1 · preferred agent · 1 of 3 agents". */
+ * many agents were weighed, and how it came to this queue, e.g. "most skilled · score 9 · step 1 ·
+ * preferred agent · 1 of 3 agents · overflowed from sales after 120 s". */
 export function whyShort(why) {
   const parts = [STRATEGY_WORDS[why.strategy] || humanize(String(why.strategy || "routed"))];
   if (why.score !== undefined && why.score !== null && why.strategy !== "longest_idle") parts.push(`score ${formatValue(why.score)}`);
@@ -258,6 +259,7 @@ export function whyShort(why) {
   if (step) parts.push(`widened: step ${step}`);
   if (why.preference_applied) parts.push("preferred agent");
   if (why.considered) parts.push(`1 of ${why.considered} agent${why.considered === 1 ? "" : "s"}`);
+  if (why.overflow) parts.push(why.overflow);
   return parts.join(" · ");
 }
 

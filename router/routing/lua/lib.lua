@@ -140,11 +140,17 @@ local FOREVER = 9999999999999          -- an exclusion that never ends (ms, in t
 local function queue_cfg(q)
   local c = QCFG[q]
   if c then return c end
-  local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'timeout_ms', 'strategy', 'levels', 'steps', 'cooldown_ms')
+  local v = redis.call('HMGET', P .. ':qcfg:' .. q, 'timeout_ms', 'strategy', 'levels', 'steps', 'cooldown_ms',
+                       'overflow', 'hours', 'hours_until')
   c = {timeout = tonumber(v[1] or '20000'), strategy = v[2] or 'longest_idle',
        levels = (v[3] and v[3] ~= '{}') and cjson.decode(v[3]) or {},
        steps = (v[4] and v[4] ~= '[]') and cjson.decode(v[4]) or {},
-       cooldown = tonumber(v[5] or '30000')}
+       cooldown = tonumber(v[5] or '30000'),
+       -- waiting rules (queue_rules.lua): overflow [{after_ms, queue}]; open periods of a queue that holds
+       -- its work while closed ([from_ms, to_ms], none: never held) known up to until_ms
+       overflow = (v[6] and v[6] ~= '' and v[6] ~= '[]') and cjson.decode(v[6]) or {},
+       hours = (v[7] and v[7] ~= '') and cjson.decode(v[7]) or nil,
+       until_ms = tonumber(v[8] or '0') or 0}
   local names, seen = {}, {}
   local function add(levels)
     for skill, _ in pairs(levels) do
@@ -203,11 +209,12 @@ end
 -- One interaction's routing fields. pref and avoid are lists written ",a,b," so membership is one find.
 local function item(iid)
   local v = redis.call('HMGET', P .. ':i:' .. iid, 'q', 'ch', 'st', 'venq', 'step', 'pref', 'pref_until',
-                       'avoid', 'score', 'dir')
+                       'avoid', 'score', 'dir', 'ovf')
   local venq = tonumber(v[4] or '')
   if not venq and v[9] then venq = tonumber(v[9]) % PRIORITY_SPAN end
   return {id = iid, q = v[1], ch = v[2], st = v[3], venq = venq or 0, step = tonumber(v[5] or '0') or 0,
-          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or '', dir = v[10] or ''}
+          pref = v[6] or '', pref_until = tonumber(v[7] or '0') or 0, avoid = v[8] or '', dir = v[10] or '',
+          ovf = v[11] or nil}
 end
 
 local function listed(list, agent)
@@ -229,6 +236,64 @@ local function preference_on(it, t)
   return false
 end
 
+-- ------------------------------------------------------------------ waiting rules (docs/waiting.md)
+
+-- A queue's overflow rules and open periods: read with the rest of its configuration (queue_cfg).
+local function queue_rules(q)
+  return queue_cfg(q)
+end
+
+-- Whether the queue's work may be offered at t: it has no such hours, or is open now. Past the horizon
+-- of the periods it was given the queue counts as open (every router process renews them long before).
+local function queue_open(q, t)
+  local r = queue_rules(q)
+  if not r.hours or t >= r.until_ms then return true end
+  for _, p in ipairs(r.hours) do
+    if p[1] > t then return false end
+    if t < p[2] then return true end
+  end
+  return false
+end
+
+local function open_queues(queues, t)
+  local out = {}
+  for _, q in ipairs(queues) do
+    if queue_open(q, t) then table.insert(out, q) end
+  end
+  return out
+end
+
+-- Time the interaction's next overflow: the next rule of the list it follows ('ofrom': the queue it
+-- entered by arrival, transfer or a move; 'ovk': how many of that list's rules it has taken). fresh_q: the
+-- queue of a new interaction (it follows that queue's list from the start and has no timer yet).
+local function schedule_overflow(iid, venq, t, fresh_q)
+  local owner, k = fresh_q, 0
+  if not fresh_q then
+    local v = redis.call('HMGET', P .. ':i:' .. iid, 'ofrom', 'q', 'ovk')
+    owner, k = v[1] or v[2], tonumber(v[3] or '0') or 0
+  end
+  local nxt = owner and queue_rules(owner).overflow[k + 1]
+  if nxt then
+    redis.call('ZADD', P .. ':timers', venq + nxt.after_ms, 'f:' .. iid)
+  elseif not fresh_q then
+    redis.call('ZREM', P .. ':timers', 'f:' .. iid)
+  end
+end
+
+-- Time the queue's next opening (the 'h:<queue>' timer offers its held work then).
+local function schedule_opening(q, t)
+  local r = queue_rules(q)
+  if r.hours then
+    for _, p in ipairs(r.hours) do
+      if p[1] > t then
+        redis.call('ZADD', P .. ':timers', p[1], 'h:' .. q)
+        return
+      end
+    end
+  end
+  redis.call('ZREM', P .. ':timers', 'h:' .. q)
+end
+
 -- Put the interaction on the step its wait has reached and time the next one on the timer set
 -- (fresh: a new interaction, which has no step timer yet). Returns the step index.
 local function schedule_step(iid, q, venq, t, fresh)
@@ -241,6 +306,7 @@ local function schedule_step(iid, q, venq, t, fresh)
   elseif not fresh then
     redis.call('ZREM', P .. ':timers', 's:' .. iid)
   end
+  schedule_overflow(iid, venq, t, fresh and q or nil)
   return k
 end
 
@@ -275,7 +341,7 @@ end
 local function make_why(c, it, pref_on, considered, score, passed, trigger)
   return {strategy = c.strategy, step = {index = it.step, levels = levels_of(c, it.step)},
           preference_applied = pref_on, considered = considered, score = score, passed_over = passed,
-          trigger = trigger}
+          trigger = trigger, overflow = it.ovf}
 end
 
 local function create_offer(iid, agent, t, why)
@@ -348,7 +414,7 @@ end
 -- strategies read the whole pool, page by page.
 local function match_interaction(iid, t)
   local it = item(iid)
-  if it.st ~= 'waiting' then return false end
+  if it.st ~= 'waiting' or not queue_open(it.q, t) then return false end
   local c = queue_cfg(it.q)
   local levels = levels_of(c, it.step)
   local pref_on = preference_on(it, t)
@@ -411,7 +477,7 @@ local function match_agent(agent, t, limit)
   local st = redis.call('HMGET', a, 'state', 'connected', 'idle')
   if st[1] ~= 'available' or st[2] ~= '1' then return 0 end
   local made = 0
-  local queues = redis.call('SMEMBERS', P .. ':aqueues:' .. agent)
+  local queues = open_queues(redis.call('SMEMBERS', P .. ':aqueues:' .. agent), t)
   while made < limit do
     local free, any, cap, load = free_channels(agent)
     if not any then break end
@@ -526,6 +592,40 @@ local function finish_work(iid, t, reason)
     match_agent(agent, t, 16)
   end
   return agent
+end
+
+-- ------------------------------------------------------------------ moves between queues
+
+-- Move a waiting interaction to another queue in one step: out of one queue's sorted sets and into the
+-- other's at the same rank score (its priority and virtual enqueue time kept, so it ranks by its original
+-- arrival there), on the widening step its wait has reached under the target's steps. note is what the
+-- offer's why says of it; data goes into the 'overflowed' event. The caller sets 'ofrom'/'ovk' first and
+-- matches after. Returns the queue it left, or false when it is not waiting.
+local function move_waiting(iid, target, t, note, data)
+  local ikey = P .. ':i:' .. iid
+  local v = redis.call('HMGET', ikey, 'q', 'score', 'arr', 'st')
+  if v[4] ~= 'waiting' or not v[1] then return false end
+  redis.call('ZREM', P .. ':q:' .. v[1], iid)
+  redis.call('ZREM', P .. ':qage:' .. v[1], iid)
+  redis.call('ZADD', P .. ':q:' .. target, v[2], iid)
+  redis.call('ZADD', P .. ':qage:' .. target, v[3], iid)
+  redis.call('HSET', ikey, 'q', target, 'ovf', note)
+  local it = item(iid)
+  schedule_step(iid, target, it.venq, t)
+  data.interaction_id, data.from, data.queue, data.why = iid, v[1], target, note
+  data.waited_ms = t - it.venq
+  emit('overflowed', data)
+  return v[1]
+end
+
+-- A queue that holds its work while closed has opened: its available agents take its waiting work.
+local function open_queue(q, t)
+  if not queue_open(q, t) then return 0 end
+  local made = 0
+  for _, agent in ipairs(redis.call('ZRANGE', P .. ':qavail:' .. q, 0, -1)) do
+    made = made + match_agent(agent, t, 16)
+  end
+  return made
 end
 
 -- ------------------------------------------------------------------ callbacks

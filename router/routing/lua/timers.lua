@@ -6,7 +6,11 @@
 --   s:<interaction>      the interaction's wait reached its queue's next widening step;
 --   p:<interaction>      its preference window closed (a transfer to a named agent fails: 'expired');
 --   c:<interaction>:<agent>  a reject cooldown ended: the agent may be offered it again;
---   b:<interaction>      a callback held back (not_before, or a retry) waits again at its original rank.
+--   b:<interaction>      a callback held back (not_before, or a retry) waits again at its original rank;
+--   f:<interaction>      its wait reached an overflow rule: it moves to the rule's queue (an offered one is
+--                        looked at again when the offer's deadline has passed, a held callback when it
+--                        waits again);
+--   h:<queue>            a queue that holds its work while closed opens: its agents take that work.
 -- Everything that changes who may take work matches again in the same call.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] max items to fire, [3] the state a missed offer puts the agent in ("away" | "offline")
@@ -15,6 +19,7 @@
 --   g: agent id, requeued interactions joined by ","
 --   s: interaction id, the new step index    p: interaction id, ""    c: interaction id, agent id
 --   b: interaction id, the offer made at once or ""
+--   f: interaction id, "<queue it left>,<queue it went to>"     h: queue id, the number of offers made
 if not ready() then return E.NOT_READY end
 local t = now_ms()
 local missed_state = ARGV[3] or 'away'
@@ -101,6 +106,42 @@ for _, item_name in ipairs(due) do
       match_interaction(iid, t)
       out('c', iid, agent)
     end
+  elseif kind == 'f' then
+    local ikey = P .. ':i:' .. id
+    local v = redis.call('HMGET', ikey, 'st', 'ofrom', 'q', 'ovk', 'offer')
+    if v[1] == 'offered' then
+      local deadline = tonumber(redis.call('HGET', P .. ':o:' .. (v[5] or ''), 'deadline') or '') or t
+      redis.call('ZADD', P .. ':timers', math.max(deadline, t) + 1, 'f:' .. id)
+    elseif v[1] == 'held' then
+      -- a callback held back: looked at again once it waits again
+      local held = tonumber(redis.call('HGET', ikey, 'held_until') or '') or t
+      redis.call('ZADD', P .. ':timers', math.max(held, t) + 1, 'f:' .. id)
+    elseif v[1] == 'waiting' then
+      local owner, k = v[2] or v[3], tonumber(v[4] or '0') or 0
+      local it = item(id)
+      local rules, j = queue_rules(owner).overflow, k
+      for n, rule in ipairs(rules) do
+        if n > k and it.venq + rule.after_ms <= t then j = n end
+      end
+      if j > k then
+        local rule = rules[j]
+        redis.call('HSET', ikey, 'ofrom', owner, 'ovk', j)
+        local secs = string.format('%g', rule.after_ms / 1000)
+        if rule.queue == v[3] then
+          schedule_overflow(id, it.venq, t)
+        elseif move_waiting(id, rule.queue, t, 'overflowed from ' .. v[3] .. ' after ' .. secs .. ' s',
+                            {reason = 'overflow', after_seconds = rule.after_ms / 1000}) then
+          match_interaction(id, t)
+          out('f', id, v[3] .. ',' .. rule.queue)
+        end
+      else
+        schedule_overflow(id, it.venq, t)
+      end
+    end
+  elseif kind == 'h' then
+    local made = open_queue(id, t)
+    schedule_opening(id, t)
+    out('h', id, tostring(made))
   elseif kind == 'b' then
     local offer = release_callback(id, t)
     if offer ~= nil then out('b', id, offer or '') end

@@ -222,7 +222,7 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
-        if keys.claimed_profile != Profile():
+        if keys.claimed_profile != Profile() and not new_customer:
             # unverified facts link only through the contact's own address: a customer of that address
             # created by a journey event before this first contact gets them as a new customer would
             await customers.fill_unreached_profile(conn, customer_id, keys.claimed_profile)
@@ -238,7 +238,9 @@ class Ingest:
         elif ev.thread_refs:
             conversation_id = await conversations.by_message_refs(conn, ev.thread_refs)
         attachments = [a.model_dump(mode="json", exclude_none=True) for a in ev.attachments]
-        if join_open:
+        # a customer created in this transaction has no open interaction, survey request or campaign
+        # message yet (nothing else can see it before the commit): none of them is looked up
+        if join_open and not new_customer:
             open_id = await interactions.open_for(
                 conn, self.engine.namespace, customer_id, channel, conversation_id
             )
@@ -256,13 +258,17 @@ class Ingest:
                     attachments=attachments,
                 )
                 return _Written(open_id, created=False, message=message)
-        if self.surveys is not None:
+        if self.surveys is not None and not new_customer:
             # not in a conversation that is going on: a bare number texted back after a survey is its
             # answer, not a new contact
             answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
             if answered is not None:
                 return _Written(answered[0], created=False, message=answered[1])
-        campaign_reply = await self.campaigns.reply(conn, customer_id) if self.campaigns is not None else None
+        campaign_reply = (
+            await self.campaigns.reply(conn, customer_id)
+            if self.campaigns is not None and not new_customer
+            else None
+        )
         reply_queue = campaign_reply[1] if campaign_reply is not None else None
         taking = self.directory.queues.get(reply_queue) if reply_queue is not None else None
         if taking is None or ev.channel not in taking.channels:

@@ -467,11 +467,13 @@ class WorkMark:
         return cls(counts, cpu, lifecycles)
 
 
-def per_lifecycle(before: WorkMark, after: WorkMark) -> dict[str, Any]:
+def per_lifecycle(before: WorkMark, after: WorkMark, posted: int) -> dict[str, Any]:
     """Round trips and server CPU per full lifecycle (ingest, offer, accept, complete, wrap-up end) between
-    two marks; the counters include the server's background work in that time (timers, presence, stats)."""
+    two marks; the counters include the server's background work in that time (timers, presence, stats).
+    Meaningful when the server kept up: with lifecycles still unfinished at the second mark (fewer
+    ``lifecycles`` than ``posted``) their work is counted but they are not, and the figures are too high."""
     n = after.lifecycles - before.lifecycles
-    out: dict[str, Any] = {"lifecycles": n}
+    out: dict[str, Any] = {"lifecycles": n, "posted": posted}
     if n <= 0:
         return out
     total = 0.0
@@ -1013,7 +1015,9 @@ async def bench(
                     spy = await _start_profiler(args.profile, server.pid, args.seconds)
                     mark = await WorkMark.take(api, server.pid, rig.finished)
                     step = await rig.open_loop(args.rate, args.seconds, sampler, bar, done)
-                    work = per_lifecycle(mark, await WorkMark.take(api, server.pid, rig.finished))
+                    work = per_lifecycle(
+                        mark, await WorkMark.take(api, server.pid, rig.finished), step.posted - step.errors
+                    )
                     if spy is not None:
                         await spy.wait()
                         results["profile"] = args.profile
@@ -1158,7 +1162,8 @@ def format_results(r: dict[str, Any]) -> str:
         w = s.get("per_lifecycle", {})
         if "round_trips" in w or "server_cpu_ms" in w:
             lines.append(
-                f"  per lifecycle ({w['lifecycles']}): {w.get('round_trips')} round trips"
+                f"  per lifecycle ({w['lifecycles']} of {w.get('posted')} finished):"
+                f" {w.get('round_trips')} round trips"
                 f" ({w.get('pg_statements')} PostgreSQL statements,"
                 f" {w.get('redis_commands')} Redis commands),"
                 f" server CPU {w.get('server_cpu_ms')} ms"

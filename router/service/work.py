@@ -265,7 +265,8 @@ class Work:
                     "work.handle_time_not_recorded", interaction_id=interaction_id, error=type(exc).__name__
                 )
         self.metrics.inc("interactions_completed_total", channel=it.channel)
-        if not wrap_ms and self.surveys is not None:
+        if not wrap_ms and self.surveys is not None and queue is not None and queue.survey is not None:
+            # only a queue that asks one sends a survey (the survey service reads the interaction again)
             await self.surveys.after_completion(it.id)
         return until_ms / 1000 if wrap_ms else None
 

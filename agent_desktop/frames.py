@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from router.contracts import (
     AgentState,
+    BlendingStatus,
     CallbackInfo,
     Channel,
     Collision,
@@ -391,8 +392,24 @@ class TakeOver(_Frame):
     ref: Ref = None
 
 
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class View(_Frame):
+    """Which agents this socket looks at: the agents of ``queue`` (every configured agent when ``null``),
+    sorted by id, page ``page`` (from 0) of ``page_size``. Answered with an ``ack`` and an ``agents`` frame;
+    from then on ``agent`` frames come for those agents only. Queue aggregates are not affected."""
+
+    type: Literal["view"]
+    queue: Annotated[str | None, Field(max_length=100)] = None
+    page: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE
+    ref: Ref = None
+
+
 SupervisorClientFrame = Annotated[
-    Watch | Unwatch | Whisper | Barge | TakeOver | Ping, Field(discriminator="type")
+    Watch | Unwatch | Whisper | Barge | TakeOver | View | Ping, Field(discriminator="type")
 ]
 supervisor_client_frame: TypeAdapter[Any] = TypeAdapter(SupervisorClientFrame)
 
@@ -417,13 +434,40 @@ class QueueSnapshot(BaseModel):
     name: str | None
     service_level_seconds: float | None = None
     stats: QueueStats
+    agents_by_state: dict[str, int] = Field(
+        default_factory=dict,
+        description="the queue's agents by state: available, away, offline, and busy or wrapup for those"
+        " holding work (busy and wrapup count agents whatever their presence state)",
+    )
+
+
+class AgentView(BaseModel):
+    """The page of agents a supervisor socket looks at (``view``), and how many agents the filter has."""
+
+    queue: str | None = None
+    page: int = 0
+    page_size: int = PAGE_SIZE
+    total: int = 0
+
+
+class ChannelTotals(BaseModel):
+    """The queues of one channel added up (a queue counts under its first channel)."""
+
+    channel: str
+    queues: int
+    waiting: int
+    oldest_wait_seconds: float
+    answered_today: int
+    abandoned_today: int
 
 
 class SupervisorSnapshot(BaseModel):
     type: Literal["snapshot"] = "snapshot"
     event_id: str
     queues: list[QueueSnapshot]
-    agents: list[AgentStatus]
+    agents: list[AgentStatus] = Field(description="the agents of ``view`` only (by default the first 50)")
+    view: AgentView = Field(default_factory=AgentView)
+    channels: list[ChannelTotals] = Field(default_factory=list)
     history: dict[str, list[tuple[float, int]]] = Field(
         default_factory=dict, description="waiting count per queue over the last 15 minutes"
     )
@@ -439,6 +483,15 @@ class AgentUpdate(BaseModel):
     type: Literal["agent"] = "agent"
     event_id: str
     agent: AgentStatus
+
+
+class AgentPage(BaseModel):
+    """The agents of a new ``view``: these rows replace the table; ``agent`` frames follow for them only."""
+
+    type: Literal["agents"] = "agents"
+    event_id: str
+    view: AgentView
+    agents: list[AgentStatus]
 
 
 class EventFrame(BaseModel):
@@ -460,6 +513,13 @@ class Watched(BaseModel):
     interaction_id: str
     kind: str
     data: dict[str, Any]
+
+
+class BlendingFrame(BaseModel):
+    """The blending rules and whether each is in force: after the snapshot, and again at every switch."""
+
+    type: Literal["blending"] = "blending"
+    rules: list[BlendingStatus]
 
 
 # ---------------------------------------------------------------- the protocols, side by side
@@ -498,13 +558,15 @@ AGENT_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     Ack,
     Error,
 )
-SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Barge, TakeOver, Ping)
+SUPERVISOR_CLIENT_FRAMES: tuple[type[BaseModel], ...] = (Watch, Unwatch, Whisper, Barge, TakeOver, View, Ping)
 SUPERVISOR_SERVER_FRAMES: tuple[type[BaseModel], ...] = (
     SupervisorSnapshot,
     QueueUpdate,
     AgentUpdate,
+    AgentPage,
     EventFrame,
     Watched,
     Ack,
     Error,
+    BlendingFrame,
 )

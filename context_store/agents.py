@@ -18,6 +18,7 @@ async def upsert(conn: Conn, namespace: str, agent: AgentRecord) -> None:
         agent.voice_blocks_other_channels,
         agent.address,
         namespace,
+        list(agent.groups),
     )
 
 

@@ -2,8 +2,9 @@
 
 Queries live in ``context_store/sql/*.sql``, each introduced by a ``-- name: query_name``
 header and followed by comment lines that list its ``$1..$n`` arguments. Migrations are
-``context_store/migrations/NNNN_*.sql``, applied in order at start under an advisory lock,
-so any number of router processes can start at once.
+``context_store/migrations/NNNN_*.sql``, applied in order at start in one transaction under a
+transaction-scoped advisory lock, so any number of router processes can start at once (behind PgBouncer
+in transaction mode too).
 """
 
 from __future__ import annotations
@@ -89,7 +90,25 @@ class _Connection(asyncpg.Connection):  # type: ignore[misc]
         return await super()._executemany(*args, **kwargs)
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    pgbouncer: bool = False,
+    application_name: str | None = None,
+) -> asyncpg.Pool:
+    """``pgbouncer``: the server is PgBouncer in transaction mode, where consecutive statements of a client
+    may run on different server connections. asyncpg's cache of named prepared statements is then off (a
+    statement prepared on one server connection is unknown on the next), and no ``jit`` startup parameter is
+    sent (PgBouncer refuses unknown ones; set ``jit = off`` on the role or database instead)."""
+    server_settings: dict[str, str] = {}
+    if not pgbouncer:
+        # Every query here is short; PostgreSQL's JIT compiles a report's plan for seconds before running
+        # it for milliseconds (its cost estimate passes jit_above_cost), and gains nothing elsewhere.
+        server_settings["jit"] = "off"
+    if application_name:
+        server_settings["application_name"] = application_name
     try:
         pool = await asyncpg.create_pool(
             dsn,
@@ -98,9 +117,8 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
             init=_init_connection,
             command_timeout=30,
             connection_class=_Connection,
-            # Every query here is short; PostgreSQL's JIT compiles a report's plan for seconds before running
-            # it for milliseconds (its cost estimate passes jit_above_cost), and gains nothing elsewhere.
-            server_settings={"jit": "off"},
+            server_settings=server_settings,
+            statement_cache_size=0 if pgbouncer else 100,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise StoreError(f"cannot connect to PostgreSQL: {type(exc).__name__}") from exc
@@ -119,29 +137,27 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 
 async def migrate(pool: asyncpg.Pool) -> list[str]:
-    """Apply the migrations not yet applied; returns the names applied now."""
+    """Apply the migrations not yet applied, in one transaction; returns the names applied now.
+
+    The lock is transaction-scoped (``pg_advisory_xact_lock``), not a session lock taken and released by
+    two statements: behind PgBouncer in transaction mode those two may run on different server
+    connections, and a session lock left on a pooled server connection would block every later start."""
     applied_now: list[str] = []
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
-        try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version integer PRIMARY KEY, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-            for version, name, sql in migration_files():
-                if version in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
-                    )
-                applied_now.append(name)
-                log.info("migration.applied", migration=name)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_ID)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, name, sql in migration_files():
+            if version in done:
+                continue
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
+            applied_now.append(name)
+            log.info("migration.applied", migration=name)
     return applied_now
 
 

@@ -224,6 +224,22 @@ class QueueDayCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelServiceCounts:
+    """A channel's contacts today, for its service level (the blending rules' ``service_level_under``)."""
+
+    answered_in_sl: int
+    answered: int
+    abandoned: int
+    waiting_late: int
+
+    @property
+    def service_level(self) -> float | None:
+        """Answered within the threshold over answered, abandoned and waiting past it; None: none yet."""
+        total = self.answered + self.abandoned + self.waiting_late
+        return self.answered_in_sl / total if total else None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueDayMetrics:
     queue_id: str
     arrived: int
@@ -297,6 +313,7 @@ class AgentRecord:
     capacity: dict[str, int]
     voice_blocks_other_channels: bool
     address: str | None
+    groups: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -566,11 +583,12 @@ class KpiCounts:
 
 @dataclass(frozen=True, slots=True)
 class AgentBusy:
-    """Seconds an agent held work inside one interval."""
+    """Seconds an agent held work inside one interval, and seconds it was available holding none."""
 
     interval_start: datetime
     key: str
     busy_seconds: float
+    idle_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,6 +613,26 @@ class SurveyRequest:
     channel: str
     sent_at: datetime
     closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalCount:
+    """Contacts that arrived in one queue in one local interval (starting at ``interval_start``)."""
+
+    interval_start: datetime
+    arrivals: int
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingTotals:
+    """One queue's handle times, waits and abandons over a range: the inputs of its staffing."""
+
+    service_level_seconds: float
+    handled: int
+    handle_seconds: float | None
+    abandoned: int
+    abandon_wait_seconds: float | None
+    answer_wait_seconds: float | None
 
 
 # ---------------------------------------------------------------- callbacks (migration 0015)

@@ -47,6 +47,7 @@ async def kpi_counts(
 async def agent_busy(
     pool: asyncpg.Pool, namespace: str, *, start: datetime, end: datetime, tz: str, interval_seconds: int
 ) -> list[AgentBusy]:
-    """Per agent and interval, the seconds of handling inside the interval (clipped to the range)."""
+    """Per agent and interval, the seconds of handling and the seconds available without work inside the
+    interval (clipped to the range), from the handle spans and the presence history."""
     rows = await _report(pool, "kpi_agent_busy", start, end, tz, interval_seconds, namespace)
     return [AgentBusy(**r) for r in rows]

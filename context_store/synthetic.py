@@ -4,9 +4,12 @@ seed. Not for a database that serves a center: it writes interactions nobody mad
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -32,6 +35,11 @@ class SyntheticHistory:
 async def interaction_count(conn: asyncpg.Connection) -> int:
     count: int = await conn.fetchval(q("synthetic_interaction_count"))
     return count
+
+
+async def analyze(conn: asyncpg.Connection) -> None:
+    """Fresh planner statistics after a bulk load."""
+    await conn.execute(q("synthetic_analyze"), timeout=LOAD_TIMEOUT)
 
 
 async def load(
@@ -68,3 +76,96 @@ async def load(
             progress(done)
     await conn.execute(q("synthetic_surveys"), history.survey_share, timeout=LOAD_TIMEOUT)
     await conn.execute(q("synthetic_analyze"), timeout=LOAD_TIMEOUT)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticContact:
+    """One contact of a queue's synthetic history: answered after ``wait`` seconds and handled for
+    ``handle`` seconds (talk plus wrap-up), or abandoned after ``wait`` when ``handle`` is None."""
+
+    external_id: str
+    at: datetime
+    wait: float
+    handle: float | None
+
+
+async def load_queue_contacts(
+    conn: asyncpg.Connection,
+    namespace: str,
+    queue_id: str,
+    channel: str,
+    contacts: list[SyntheticContact],
+    *,
+    chunk: int = 50_000,
+) -> None:
+    """Write contacts of one queue (each its own customer and conversation), ``chunk`` per statement."""
+    for i in range(0, len(contacts), chunk):
+        part = contacts[i : i + chunk]
+        await conn.execute(
+            q("synthetic_queue_contacts"),
+            namespace,
+            queue_id,
+            channel,
+            [c.external_id for c in part],
+            [c.at for c in part],
+            [c.wait for c in part],
+            [c.handle for c in part],
+            timeout=LOAD_TIMEOUT,
+        )
+
+
+WEEKDAY = (1.0, 1.1, 1.05, 1.0, 0.9, 0.45, 0.3)
+"""The weekly pattern's weight of each day, Monday to Sunday."""
+
+
+def half_hour_rate(day: date, slot: int) -> float:
+    """Mean arrivals of a queue with a weekly pattern in half hour ``slot`` (0-47) of local ``day``: busy
+    weekday late mornings and early afternoons (up to about 17), quiet nights, a slow weekend."""
+    hour = slot / 2
+    intraday = 14 * math.exp(-(((hour - 11) / 3.0) ** 2)) + 8 * math.exp(-(((hour - 16) / 2.5) ** 2))
+    return 0.3 + intraday * WEEKDAY[day.weekday()]
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    # inversion by sequential search: exact, and fast for the rates of a half hour
+    k, p = 0, math.exp(-lam)
+    cumulative, u = p, rng.random()
+    while u > cumulative:
+        k += 1
+        p *= lam / k
+        cumulative += p
+        if p == 0.0:
+            break
+    return k
+
+
+def weekly_contacts(
+    tz: str,
+    *,
+    weeks: int,
+    end_day: date,
+    scale: float = 1.0,
+    abandon_share: float = 0.0,
+    seed: int = 7,
+    prefix: str = "wk",
+) -> list[SyntheticContact]:
+    """``weeks`` whole weeks of one queue's contacts ending at ``end_day``'s local midnight in ``tz``
+    (exclusive): Poisson arrivals per local half hour at ``scale`` times :func:`half_hour_rate`, each
+    answered after 0-40 s and handled for 240-360 s, or (a share ``abandon_share``) abandoned after 0-60 s.
+    Repeatable with ``seed``."""
+    zone = ZoneInfo(tz)
+    rng = random.Random(seed)
+    first = end_day - timedelta(days=7 * weeks)
+    out: list[SyntheticContact] = []
+    for d in range(7 * weeks):
+        day = first + timedelta(days=d)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+        for slot in range(48):
+            for _ in range(_poisson(rng, scale * half_hour_rate(day, slot))):
+                at = midnight + timedelta(seconds=slot * 1800 + rng.uniform(0, 1799))
+                ext = f"{prefix}-{len(out)}"
+                if rng.random() < abandon_share:
+                    out.append(SyntheticContact(ext, at, rng.uniform(0, 60), None))
+                else:
+                    out.append(SyntheticContact(ext, at, rng.uniform(0, 40), rng.uniform(240, 360)))
+    return out

@@ -18,7 +18,7 @@ from aiohttp import WSCloseCode, web
 
 from context_store import tokens as token_store
 from context_store.db import create_pool, migrate
-from router.backends import POOL, redis_client
+from router.backends import POOL, REPORTS_POOL, close_redis, redis_client
 from router.config import SETTINGS, Settings, TokenEntry
 from router.contracts import Role
 from router.http import survey_page
@@ -41,9 +41,11 @@ from router.routing.stats import STATS, Statistics
 from router.sdk import host as adapter_host
 from router.sdk.client import RouterClient
 from router.service.auth import TOKENS, Principal, TokenCache, hash_token
+from router.service.blending import BLENDING, Blending
 from router.service.callbacks import CALLBACKS, Callbacks
 from router.service.campaigns import CAMPAIGNS, Campaigns
 from router.service.decisions import DECISIONS, DecisionLog
+from router.service.forecast import FORECASTS, Forecasts
 from router.service.ingest import INGEST, Ingest
 from router.service.keywords import ConsentKeywords
 from router.service.outbound import OUTBOUND, Outbound
@@ -74,7 +76,17 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     ready before the first request."""
     settings = app[SETTINGS]
     assert settings.database_url and settings.redis_url, "URLs are resolved before the app is built"
-    pool = await create_pool(settings.database_url)
+    pgbouncer = settings.file.server.pgbouncer
+    pool = await create_pool(settings.database_url, pgbouncer=pgbouncer)
+    reports_pool = pool
+    if settings.reports_database_url:
+        reports_pool = await create_pool(
+            settings.reports_database_url,
+            min_size=1,
+            max_size=5,
+            pgbouncer=pgbouncer,
+            application_name="omniroute-reports",
+        )
     redis = redis_client(settings.redis_url)
     try:
         await migrate(pool)
@@ -113,11 +125,18 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
         work = Work(pool, engine, directory, stats, metrics, ingest, surveys)
         app[SURVEYS], app[REPORTS] = (
             surveys,
-            Reports(pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
+            Reports(reports_pool, settings.namespace, fcr_window_hours=reports_cfg.fcr_window_hours),
+        )
+        app[FORECASTS] = Forecasts(
+            reports_pool,
+            settings.namespace,
+            shrinkage=reports_cfg.shrinkage,
+            service_level_target=reports_cfg.service_level_target,
         )
         hub = Hub(pool, engine, directory, stats, metrics, node, tokens)
         presence = Presence(pool, settings.namespace, settings.file.presence)
         app[POOL], app[ENGINE], app[DIRECTORY], app[STATS] = pool, engine, directory, stats
+        app[REPORTS_POOL] = reports_pool
         app[TOKENS], app[OUTBOUND], app[INGEST], app[WORK], app[HUB] = tokens, outbound, ingest, work, hub
         app[WEBHOOKS] = Webhooks(pool, engine, settings.file.webhooks)
         app[CAMPAIGNS] = campaigns = Campaigns(
@@ -143,6 +162,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             pool, engine, directory, node, hub.agents, work, outbound, settings.file.routing
         )
         app[DECISIONS] = DecisionLog(pool, engine, node, settings.namespace)
+        app[BLENDING] = hub.blending = Blending(
+            pool,
+            engine,
+            directory,
+            stats,
+            node,
+            settings.file.blending,
+            timezone=settings.file.server.timezone,
+            interval_seconds=settings.file.routing.blending_interval_seconds,
+        )
         await directory.apply_file(settings.file)
         await _apply_file_tokens(pool, engine, settings.file.tokens)
         await reconciler.wait_built()
@@ -151,7 +180,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     finally:
         if CALLBACKS in app:
             await app[CALLBACKS].close()
-        await redis.aclose(close_connection_pool=True)
+        await close_redis(redis)
+        if reports_pool is not pool:
+            await reports_pool.close()
         await pool.close()
 
 
@@ -197,6 +228,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[OUTBOUND].run(), name="outbound"),
         asyncio.create_task(app[WEBHOOKS].run(), name="webhooks"),
     ]
+    if app[BLENDING].rules:
+        tasks.append(asyncio.create_task(app[BLENDING].run(), name="blending"))
     if app[SETTINGS].file.outbound.campaign_worker:
         tasks.append(asyncio.create_task(app[CAMPAIGNS].run(), name="campaigns"))
     retention = Retention(app[POOL], app[SETTINGS].file.retention)
@@ -291,7 +324,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(ConsentAPI(app).routes())
     app.add_routes(CallbackAPI(app).routes())
     app.add_routes(CampaignsAPI(app).routes())
-    for name in ("desktop", "wallboard"):
+    for name in ("desktop", "wallboard", "reports"):
         app.router.add_routes([_page(name)])
         app.router.add_get(f"/{name}", _redirect(f"/{name}/"))
     app.router.add_get("/", _redirect("/desktop/"))
@@ -299,7 +332,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes([_files("/static/", static_dir())])
     # Each folder of agent_desktop/static at the top level, so a page's relative imports
     # (../common/dom.js from /desktop/app.js) resolve over HTTP exactly as they do on disk.
-    for name in ("desktop", "wallboard", "common"):
+    for name in ("desktop", "wallboard", "reports", "common"):
         if (static_dir() / name).is_dir():
             app.router.add_routes([_files(f"/{name}/", static_dir() / name)])
 

@@ -1,4 +1,4 @@
-"""The ``omniroute`` command: serve, adapter, and the tools (staffing, simulate, bench)."""
+"""The ``omniroute`` command: serve, adapter, and the tools (staffing, forecast, simulate, bench)."""
 
 from __future__ import annotations
 
@@ -211,6 +211,7 @@ def _banner(url: str, settings: Settings, tokens: dict[str, str] | None, embedde
         f"omniroute is running at {url}",
         f"  agent desktop:  {url}/desktop/",
         f"  wallboard:      {url}/wallboard/",
+        f"  reports:        {url}/reports/",
         f"  API document:   {url}/v1/openapi.json",
     ]
     if embedded:
@@ -311,7 +312,7 @@ TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         (),
     ),
     "simulate": (
-        "router.tools.simulate",
+        "router.tools.scenarios",
         "run a simulated contact center against the real server and compare with Erlang C",
         ("matplotlib",),
     ),
@@ -323,6 +324,16 @@ TOOLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "bench-reports": (
         "router.tools.report_bench",
         "time GET /v1/reports/kpis for one month over a synthetic year of history",
+        (),
+    ),
+    "forecast": (
+        "router.tools.forecast",
+        "forecast a queue's arrivals from its history, with the backtest and the staffing plan",
+        (),
+    ),
+    "bench-forecast": (
+        "router.tools.forecast_bench",
+        "time GET /v1/reports/forecast over a synthetic year of one queue's history",
         (),
     ),
 }

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from router.contracts import AgentConfig, Ident, QueueConfig, Role, RoutingRule, is_region, is_timezone
+from router.contracts.blending import BlendingRule, rule_ids
 
 
 class _Section(BaseModel):
@@ -38,6 +39,11 @@ class ServerSection(_Section):
         description='the IANA time zone of the center\'s day: "today" on the wallboard and in queue'
         " statistics, and the default time zone of reports",
     )
+    pgbouncer: bool = Field(
+        default=False,
+        description="PostgreSQL is reached through PgBouncer in transaction mode: asyncpg's prepared"
+        " statement cache off, no jit startup parameter (docs/deployment.md)",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -56,6 +62,9 @@ class RoutingSection(_Section):
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 1
     missed_offer_state: Literal["away", "offline"] = Field(
         default="away", description="the state an agent who lets an offer time out is put in (reason missed)"
+    )
+    blending_interval_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=1, description="how often the blending rules are evaluated (by one process of the domain)"
     )
 
 
@@ -198,6 +207,25 @@ class ReportsSection(_Section):
     survey_link_days: Annotated[float, Field(gt=0, le=365)] = Field(
         default=14, description="how long the signed link of an e-mail survey can be answered"
     )
+    database_url: str | None = Field(
+        default=None,
+        description="a PostgreSQL (a read replica) the reports read from (REPORTS_DATABASE_URL overrides);"
+        " unset: the main database",
+    )
+    shrinkage: Annotated[float, Field(ge=0, lt=1)] = Field(
+        default=0.3,
+        description="the share of paid time agents are not handling or available for contacts (breaks,"
+        " training, meetings): the staffing plan schedules agents needed / (1 - shrinkage)",
+    )
+    service_level_target: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.8,
+        description="the staffing plan's target: this share of contacts answered within the queue's"
+        " service_level_seconds",
+    )
+    forecast_history_weeks: Annotated[int, Field(ge=3, le=104)] = Field(
+        default=8,
+        description="how many weeks of arrivals the forecast is fitted on (the last one is held out)",
+    )
 
 
 class TokenEntry(_Section):
@@ -228,6 +256,7 @@ class FileConfig(_Section):
     agents: list[AgentEntry] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)
     tokens: list[TokenEntry] = Field(default_factory=list)
+    blending: list[BlendingRule] = Field(default_factory=list, max_length=100)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     database_url: str | None = None
     redis_url: str | None = None
@@ -247,6 +276,9 @@ class Settings(BaseModel):
     admin_token: str | None
     survey_secret: str | None = None
     """signs the links of e-mail surveys (``OMNIROUTE_SURVEY_SECRET``; the same in every process)"""
+    reports_database_url: str | None = None
+    """where reports read (``REPORTS_DATABASE_URL`` or ``[reports] database_url``, a read replica); None:
+    the main database"""
     data_dir: Path
     config_path: Path | None = None
 
@@ -288,6 +320,9 @@ def _check_references(cfg: FileConfig, source: str) -> None:
             problems.append(f"agent token names unknown agent {tok.agent_id!r}")
         if (tok.role == Role.agent) != (tok.agent_id is not None):
             problems.append("agent_id is required for agent tokens and only for them")
+    names = rule_ids(cfg.blending)
+    if len(set(names)) != len(names):
+        problems.append(f"blending rules need distinct ids: {names}")
     if cfg.routing.default_queue and cfg.routing.default_queue not in queue_ids:
         problems.append(f"default_queue {cfg.routing.default_queue!r} is not a configured queue")
     if problems:
@@ -312,6 +347,7 @@ def load_settings(config_path: str | os.PathLike[str] | None, env: Mapping[str, 
         redis_url=env.get("REDIS_URL") or cfg.redis_url,
         admin_token=env.get("OMNIROUTE_ADMIN_TOKEN") or None,
         survey_secret=env.get("OMNIROUTE_SURVEY_SECRET") or None,
+        reports_database_url=env.get("REPORTS_DATABASE_URL") or cfg.reports.database_url,
         data_dir=data_dir,
         config_path=path,
     )

@@ -9,7 +9,7 @@ if [ ! -f "$src/wallboard.png" ]; then
     echo "no screenshots in $src: run 'bash scripts/test.sh tests/browser' first" >&2
     exit 1
 fi
-for name in wallboard.png desktop-agent-b.png desktop-wrapup.png desktop-offer.png; do
+for name in wallboard.png desktop-agent-b.png desktop-wrapup.png desktop-offer.png reports-forecast.png; do
     cp "$src/$name" "docs/screenshots/$name"
 done
 echo "copied into docs/screenshots/"

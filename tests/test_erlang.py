@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from router.tools import erlang
-from router.tools.erlang import Target
+from router.service import erlang
+from router.service.erlang import Target
 from router.tools.simulate import Summary, reference_run
 
 

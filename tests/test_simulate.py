@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from router.tools import bench, erlang, staffing
+from router.service import erlang
+from router.tools import bench, staffing
 from router.tools.simulate import (
     Outcome,
     Scenario,

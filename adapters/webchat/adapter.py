@@ -398,6 +398,7 @@ class WebChatAdapter:
                 position=current.position,
                 estimated_wait_seconds=current.estimated_wait_seconds,
                 agent_id=current.agent_id,
+                estimated_wait_range=current.estimated_wait_range,
             )
             if status != last:
                 await visitor.push(status)

@@ -115,6 +115,7 @@ class Status(_Frame):
     position: int | None = None
     estimated_wait_seconds: float | None = None
     agent_id: str | None = None
+    estimated_wait_range: list[float] | None = None
 
 
 class Ack(_Frame):

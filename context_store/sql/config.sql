@@ -20,15 +20,15 @@ FROM queues WHERE namespace = $1 ORDER BY id;
 
 -- name: agent_upsert
 -- $1 id, $2 name, $3 skills jsonb, $4 capacity jsonb, $5 voice_blocks_other_channels, $6 address,
--- $7 namespace
-INSERT INTO agents (namespace, id, name, skills, capacity, voice_blocks_other_channels, address)
-VALUES ($7, $1, $2, $3, $4, $5, $6)
+-- $7 namespace, $8 groups text[]
+INSERT INTO agents (namespace, id, name, skills, capacity, voice_blocks_other_channels, address, groups)
+VALUES ($7, $1, $2, $3, $4, $5, $6, $8)
 ON CONFLICT (namespace, id) DO UPDATE SET name = $2, skills = $3, capacity = $4, voice_blocks_other_channels = $5,
-    address = $6, updated_at = now();
+    address = $6, groups = $8, updated_at = now();
 
 -- name: agents_all
 -- $1 namespace
-SELECT id, name, skills, capacity, voice_blocks_other_channels, address FROM agents
+SELECT id, name, skills, capacity, voice_blocks_other_channels, address, groups FROM agents
 WHERE namespace = $1 ORDER BY id;
 
 -- name: rules_replace_lock

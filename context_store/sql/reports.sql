@@ -70,34 +70,70 @@ GROUP BY b.bucket, b.key
 ORDER BY b.bucket, b.key;
 
 -- name: kpi_agent_busy
--- Per agent and interval: the seconds inside the interval during which the agent held work (assignment
--- to the end of wrap-up; work still held counts up to now), summed over everything held at once.
+-- Per agent and interval, the two terms of occupancy: busy_seconds, the seconds inside the interval during
+-- which the agent held work (acceptance to the end of wrap-up, work still held counted up to now; work held
+-- at once counts once, whatever the agent's presence), and idle_seconds, the seconds the agent was
+-- available (the presence history: a state holds from its change until the agent's next one, the state in
+-- force at $1 from $1, the last one up to $2 or now) while holding no work.
 -- $1 from timestamptz, $2 to timestamptz (exclusive), $3 time zone name, $4 interval seconds
 -- (86400: calendar days), $5 namespace
-WITH spans AS (
-    SELECT agent_id, greatest(assigned_at, $1) AS s, least(COALESCE(closed_at, now()), $2) AS e
+WITH handling AS (
+    SELECT agent_id,
+           range_agg(tstzrange(greatest(assigned_at, $1), least(COALESCE(closed_at, now()), $2))) AS spans
     FROM interactions
     WHERE namespace = $5 AND agent_id IS NOT NULL AND assigned_at IS NOT NULL
       AND tstzrange(assigned_at, greatest(assigned_at, COALESCE(closed_at, 'infinity'::timestamptz)))
           && tstzrange($1, $2)
+      AND greatest(assigned_at, $1) < least(COALESCE(closed_at, now()), $2)
+    GROUP BY agent_id
+),
+changes AS (
+    SELECT agent_id, state, at, lead(at) OVER (PARTITION BY agent_id ORDER BY at, id) AS next_at
+    FROM (
+        SELECT s.id, a.id AS agent_id, s.state, s.at
+        FROM agents a
+             CROSS JOIN LATERAL (SELECT id, state, at FROM agent_states
+                                 WHERE namespace = $5 AND agent_id = a.id AND at <= $1
+                                 ORDER BY at DESC, id DESC LIMIT 1) s
+        WHERE a.namespace = $5
+        UNION ALL
+        SELECT id, agent_id, state, at FROM agent_states WHERE namespace = $5 AND at > $1 AND at < $2
+    ) c
+),
+available AS (
+    SELECT agent_id, range_agg(tstzrange(greatest(at, $1), least(COALESCE(next_at, $2), $2, now()))) AS spans
+    FROM changes
+    WHERE state = 'available' AND greatest(at, $1) < least(COALESCE(next_at, $2), $2, now())
+    GROUP BY agent_id
+),
+terms AS (
+    SELECT agent_id, COALESCE(h.spans, '{}'::tstzmultirange) AS busy,
+           COALESCE(av.spans, '{}'::tstzmultirange) - COALESCE(h.spans, '{}'::tstzmultirange) AS idle
+    FROM handling h FULL JOIN available av USING (agent_id)
+),
+pieces AS (
+    SELECT agent_id, true AS busy, lower(r) AS s, upper(r) AS e FROM terms, unnest(busy) AS r
+    UNION ALL
+    SELECT agent_id, false, lower(r), upper(r) FROM terms, unnest(idle) AS r
 ),
 steps AS (
     SELECT CASE WHEN $4::integer >= 86400 THEN interval '1 day' ELSE make_interval(secs => $4::integer) END
         AS step
 ),
 cut AS (
-    SELECT sp.agent_id, g.bucket,
-           extract(epoch FROM least(sp.e, (g.bucket + st.step) AT TIME ZONE $3::text)
-                              - greatest(sp.s, g.bucket AT TIME ZONE $3::text)) AS busy
-    FROM spans sp CROSS JOIN steps st,
+    SELECT p.agent_id, p.busy, g.bucket,
+           extract(epoch FROM least(p.e, (g.bucket + st.step) AT TIME ZONE $3::text)
+                              - greatest(p.s, g.bucket AT TIME ZONE $3::text)) AS seconds
+    FROM pieces p CROSS JOIN steps st,
          LATERAL generate_series(
-             CASE WHEN $4::integer >= 86400 THEN date_trunc('day', sp.s AT TIME ZONE $3::text)
-                  ELSE date_bin(st.step, sp.s AT TIME ZONE $3::text, timestamp '2000-01-01') END,
-             sp.e AT TIME ZONE $3::text, st.step) AS g (bucket)
-    WHERE sp.e > sp.s
+             CASE WHEN $4::integer >= 86400 THEN date_trunc('day', p.s AT TIME ZONE $3::text)
+                  ELSE date_bin(st.step, p.s AT TIME ZONE $3::text, timestamp '2000-01-01') END,
+             p.e AT TIME ZONE $3::text, st.step) AS g (bucket)
 )
-SELECT bucket AT TIME ZONE $3::text AS interval_start, agent_id AS key, sum(busy)::float8 AS busy_seconds
-FROM cut WHERE busy > 0
+SELECT bucket AT TIME ZONE $3::text AS interval_start, agent_id AS key,
+       COALESCE(sum(seconds) FILTER (WHERE busy), 0)::float8 AS busy_seconds,
+       COALESCE(sum(seconds) FILTER (WHERE NOT busy), 0)::float8 AS idle_seconds
+FROM cut WHERE seconds > 0
 GROUP BY bucket, agent_id
 ORDER BY bucket, agent_id;
 

@@ -70,3 +70,35 @@ ANALYZE;
 
 -- name: synthetic_interaction_count
 SELECT count(*) FROM interactions;
+
+-- name: synthetic_queue_contacts
+-- Contacts of one queue at the given arrival times, for tests and the forecast benchmark: each its own
+-- customer and conversation (ids from the external id), answered after its wait and handled for its
+-- handle time (talk plus wrap-up), or abandoned after its wait when its handle time is NULL.
+-- $1 namespace, $2 queue id, $3 channel, $4 external ids text[], $5 arrivals timestamptz[],
+-- $6 waits in seconds float8[], $7 handle times in seconds float8[] (NULL: abandoned)
+WITH c AS (
+    SELECT x.ext, x.at, x.wait * interval '1 second' AS wait, x.handle * interval '1 second' AS handle,
+           md5('synthetic-customer-' || x.ext)::uuid AS customer_id,
+           md5('synthetic-conversation-' || x.ext)::uuid AS conversation_id
+    FROM unnest($4::text[], $5::timestamptz[], $6::float8[], $7::float8[]) AS x (ext, at, wait, handle)
+),
+cust AS (
+    INSERT INTO customers (id, name, created_at)
+    SELECT customer_id, 'Customer ' || ext, at FROM c
+),
+conv AS (
+    INSERT INTO conversations (id, customer_id, created_at) SELECT conversation_id, customer_id, at FROM c
+)
+INSERT INTO interactions (namespace, id, customer_id, conversation_id, channel, external_id, queue_id, status,
+                          venq_ms, agent_id, end_reason, created_at, assigned_at, ended_at, closed_at)
+SELECT $1::text, md5('synthetic-interaction-' || ext)::uuid, customer_id, conversation_id, $3::text, ext,
+       $2::text, CASE WHEN handle IS NULL THEN 'abandoned' ELSE 'completed' END,
+       (extract(epoch FROM at) * 1000)::bigint,
+       CASE WHEN handle IS NULL THEN NULL ELSE 'agent-001' END,
+       CASE WHEN handle IS NULL THEN 'hangup' END,
+       at,
+       CASE WHEN handle IS NULL THEN NULL ELSE at + wait END,
+       CASE WHEN handle IS NULL THEN at + wait ELSE at + wait + handle END,
+       CASE WHEN handle IS NULL THEN at + wait ELSE at + wait + handle END
+FROM c;

@@ -3,6 +3,7 @@ socket and stream payloads (``wire``) and the channel table (``channels``).
 
 Adapters and the agent desktop import from here and from the SDK only."""
 
+from router.contracts.blending import BlendingRule, BlendingStatus
 from router.contracts.callbacks import (
     CALLBACK_OUTCOMES,
     CallbackDial,
@@ -12,6 +13,7 @@ from router.contracts.callbacks import (
     CallbackOut,
 )
 from router.contracts.channels import CHANNELS, DEFAULT_CAPACITY, Channel, ChannelSpec, lua_header
+from router.contracts.forecast import Backtest, BacktestInterval, ForecastInterval, ForecastReport
 from router.contracts.identities import (
     ANONYMOUS_KIND,
     PHONE_KINDS,
@@ -148,6 +150,10 @@ __all__ = [
     "AgentStatesOut",
     "Attachment",
     "AuditEntryOut",
+    "Backtest",
+    "BacktestInterval",
+    "BlendingRule",
+    "BlendingStatus",
     "BodyError",
     "BusinessHours",
     "CallbackDial",
@@ -168,6 +174,8 @@ __all__ = [
     "CustomerText",
     "EndIn",
     "ErasureOut",
+    "ForecastInterval",
+    "ForecastReport",
     "Health",
     "Ident",
     "IdentityIn",

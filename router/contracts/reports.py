@@ -75,9 +75,10 @@ class KpiRow(BaseModel):
         " original arrival (kept through transfers and escalations) to the resolved contact's end"
     )
     occupancy: float | None = Field(
-        description="per agent: seconds spent handling work (acceptance to end of wrap-up, summed over"
-        " work held at once) over the seconds of the interval inside the report's range; null unless"
-        " `group_by=agent`"
+        description="per agent: handling time over handling time plus available idle time, in the"
+        " interval: the seconds the agent held work (acceptance to the end of wrap-up, work held at once"
+        " counted once) over those plus the seconds its presence history shows it available holding no"
+        " work; null unless `group_by=agent`, or when the agent was neither handling nor available"
     )
     csat: float | None = Field(description="share of CSAT answers that are 4 or 5")
     nps: float | None = Field(description="percent of NPS answers 9-10 minus percent 0-6 (-100 to 100)")

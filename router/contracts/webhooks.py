@@ -44,6 +44,8 @@ WEBHOOK_TYPES: dict[str, str] = {
     "consent_changed": "consent.changed",
     "customer_merged": "customer.merged",
     "customer_unmerged": "customer.unmerged",
+    "blending_started": "blending.started",
+    "blending_ended": "blending.ended",
     "campaign_running": "campaign.started",
     "campaign_paused": "campaign.paused",
     "campaign_cancelled": "campaign.cancelled",

@@ -152,6 +152,9 @@ class Attachment(Strict):
 InboundEvent.model_rebuild()
 
 
+WaitRange = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class IngestResult(BaseModel):
     id: str
     customer_id: str
@@ -161,6 +164,9 @@ class IngestResult(BaseModel):
     position: int | None
     estimated_wait_seconds: float | None
     created: bool = True
+    estimated_wait_range: WaitRange | None = Field(
+        default=None, description="10th and 90th percentile of the wait, seconds (null: unknown)"
+    )
     opens_at: datetime | None = Field(
         default=None, description="status closed: when the queue opens next (null: no opening is planned)"
     )
@@ -268,6 +274,9 @@ class InteractionOut(BaseModel):
     )
     position: int | None = Field(default=None, description="live: 1-based place in the queue while waiting")
     estimated_wait_seconds: float | None = None
+    estimated_wait_range: WaitRange | None = Field(
+        default=None, description="live: 10th and 90th percentile of the wait, seconds (null: unknown)"
+    )
     agent_address: str | None = Field(default=None, description="live: the assigned agent's voice address")
     live_id: str | None = Field(
         default=None, description="for a transferred interaction: the open interaction that continues it"
@@ -535,6 +544,9 @@ class AgentConfig(Strict):
     address: Annotated[str | None, Field(max_length=300, description="voice: Twilio client or SIP URI")] = (
         None
     )
+    groups: list[Ident] = Field(
+        default_factory=list, max_length=50, description="groups a `[[blending]]` rule can name"
+    )
 
     def full_capacity(self) -> dict[str, int]:
         cap = dict(DEFAULT_CAPACITY)
@@ -620,6 +632,9 @@ class AgentLive(BaseModel):
     connected: bool
     state_since: float | None = None
     load: dict[str, int] = Field(default_factory=dict)
+    capacity: dict[str, int] = Field(
+        default_factory=dict, description="the capacity in force now: a blending rule may have changed it"
+    )
 
 
 class StateTime(BaseModel):
@@ -657,6 +672,7 @@ class AgentOut(BaseModel):
     voice_blocks_other_channels: bool
     address: str | None = None
     live: AgentLive | None = None
+    groups: list[str] = Field(default_factory=list)
 
 
 class RoutingRule(Strict):

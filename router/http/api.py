@@ -63,6 +63,7 @@ from router.contracts import (
 )
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, OmnirouteError
 from router.http.common import body, ok
+from router.http.forecast import ForecastHandlers
 from router.http.openapi import openapi_document
 from router.http.quality import QualityHandlers
 from router.http.routes import HTTP_ROUTES, route_defs
@@ -172,7 +173,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
     return at
 
 
-class API(QualityHandlers, WaitingHandlers):
+class API(QualityHandlers, WaitingHandlers, ForecastHandlers):
     """Handlers bound to an application; the services they use exist once the app has started."""
 
     def __init__(self, app: web.Application) -> None:
@@ -291,7 +292,9 @@ class API(QualityHandlers, WaitingHandlers):
             )
             out.live_id = str(live) if live else None
         if it.status == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await self.ingest.live_position(it)
+            out.position, est = await self.ingest.live_position(it)
+            out.estimated_wait_seconds = est.seconds if est else None
+            out.estimated_wait_range = list(est.range) if est else None
         if it.agent_id and it.agent_id in self.directory.agents:
             out.agent_address = self.directory.agents[it.agent_id].address or f"client:{it.agent_id}"
         return out
@@ -535,7 +538,9 @@ class API(QualityHandlers, WaitingHandlers):
                 connected=live.get("connected") == "1",
                 state_since=float(live["since"]) / 1000 if live.get("since") else None,
                 load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},
+                capacity={ch: int(live.get(f"cap:{ch}", n)) for ch, n in cap.items()},
             ),
+            groups=list(cfg.groups),
         )
 
     async def list_agents(self, request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from aiohttp import web
 from context_store import interactions, quality
 from context_store.db import parse_uuid
 from context_store.records import AuditEntry, Interaction, QualityForm, QualityReview
-from router.backends import POOL
+from router.backends import POOL, REPORTS_POOL
 from router.contracts import (
     ID_PATTERN,
     AuditEntryOut,
@@ -105,6 +105,10 @@ class QualityHandlers:
     @property
     def _db(self) -> asyncpg.Pool:
         return self.app[POOL]
+
+    @property
+    def _reports_db(self) -> asyncpg.Pool:
+        return self.app[REPORTS_POOL]
 
     @property
     def _namespace(self) -> str:
@@ -227,7 +231,7 @@ class QualityHandlers:
         end = reviews.parse_instant("to", request.query["to"])
         if end <= start:
             raise BadRequest("to must be after from", errors=[{"loc": ["query", "to"], "msg": "after from"}])
-        rows = await quality.report(self._db, self._namespace, start, end, group_by)
+        rows = await quality.report(self._reports_db, self._namespace, start, end, group_by)
         return ok(
             QualityReport(
                 start=start,
@@ -257,7 +261,7 @@ class QualityHandlers:
                 f"per_agent is a whole number from 1 to {MAX_PER_AGENT}",
                 errors=[{"loc": ["query", "per_agent"], "msg": f"1..{MAX_PER_AGENT}"}],
             )
-        drawn = await quality.sample(self._db, self._namespace, start, end, int(raw))
+        drawn = await quality.sample(self._reports_db, self._namespace, start, end, int(raw))
         return ok(
             QualitySample(
                 week=week,

@@ -871,6 +871,69 @@ HTTP_ROUTES: tuple[Route, ...] = (
         },
         errors={422: _problem("A parameter is missing or invalid; `errors` names it.")},
     ),
+    _route(
+        "GET",
+        "/v1/reports/forecast",
+        "get_forecast",
+        "Forecast arrivals and the staffing plan of a queue",
+        tag="reports",
+        roles=(SUPERVISOR,),
+        params=(
+            Param("queue", "query", "the queue's id"),
+            Param(
+                "interval",
+                "query",
+                "minutes per interval (local to `tz`)",
+                required=False,
+                schema={"type": "string", "enum": ["15", "30", "60"], "default": "30"},
+            ),
+            Param(
+                "horizon_days",
+                "query",
+                "days forecast from today's local midnight",
+                required=False,
+                schema={"type": "integer", "minimum": 1, "maximum": 28, "default": 7},
+            ),
+            Param(
+                "history_weeks",
+                "query",
+                "weeks of history fitted on, the last held out (default `[reports] forecast_history_weeks`)",
+                required=False,
+                schema={"type": "integer", "minimum": 3, "maximum": 104},
+            ),
+            Param(
+                "tz",
+                "query",
+                "the IANA time zone of the intervals (default `[server] timezone`)",
+                required=False,
+            ),
+            Param(
+                "format",
+                "query",
+                "`csv` for the staffing plan as a CSV download",
+                required=False,
+                schema={"type": "string", "enum": ["json", "csv"], "default": "json"},
+            ),
+        ),
+        description="Arrivals per interval forecast from the queue's recorded contacts (Holt-Winters with a"
+        " weekly season), its backtest on the last whole week held out (WAPE against seasonal-naive), and"
+        " the agents needed per interval for `[reports] service_level_target` within the queue's"
+        " `service_level_seconds` (Erlang C, or Erlang A with the measured patience) with"
+        " `[reports] shrinkage`. `docs/reports.md`.",
+        ok={
+            200: Reply(
+                "The forecast (`format=csv`: `text/csv`, one line per interval, a header first).",
+                model=c.ForecastReport,
+                media_type="text/csv",
+                schema={"type": "string"},
+            )
+        },
+        errors={
+            404: _problem("No queue has this id."),
+            422: _problem("A parameter is invalid, or the queue has less than three weeks of history."),
+            501: _problem("statsmodels (the `forecast` extra) is not installed."),
+        },
+    ),
     # message receipts
     _route(
         "POST",

@@ -40,7 +40,7 @@ class WaitingHandlers:
             raise NotFound(f"interaction {request.match_info['id']} not found")
         out = interaction_out(detail.interaction, detail)
         if detail.interaction.status == InteractionStatus.queued:
-            out.position, out.estimated_wait_seconds = await self.app[INGEST].live_position(
-                detail.interaction
-            )
+            out.position, est = await self.app[INGEST].live_position(detail.interaction)
+            out.estimated_wait_seconds = est.seconds if est else None
+            out.estimated_wait_range = list(est.range) if est else None
         return ok(out)

@@ -24,19 +24,28 @@ from context_store import callbacks, customers, interactions
 from context_store.records import Callback, Interaction, InteractionDetail, Message, Note
 from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, QueueConfig, Why
 from router.contracts.callbacks import CallbackInfo
+from router.errors import NotFound
 from router.metrics import Metrics
 from router.node import Node
-from router.realtime import collisions
+from router.realtime import collisions, views
 from router.realtime.outbox import ABANDONED_METRIC, SESSION_REPLACED, SLOW_METRIC, Outbox
 from router.realtime.revocation import TokenSockets
 from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.stats import Statistics
 from router.service.auth import TokenCache
+from router.service.blending import Blending
 
 log = structlog.get_logger("router.realtime.hub")
 
 HISTORY_SECONDS = 15 * 60
+SNAPSHOT_REUSE_SECONDS = 1.0
+"""A supervisor's snapshot reuses queue aggregates computed this recently (changes since are pushed)."""
+BLENDING_EVENTS = frozenset({"blending_started", "blending_ended"})
+"""A blending rule came into force or ended: the wallboard's panel and the group's capacities change."""
+
+BLENDING_REDRAW_SECONDS = 1.0
+
 QUEUE_EVENTS = {
     "enqueued",
     "offer",
@@ -89,6 +98,7 @@ class SupervisorSession:
     outbox: Outbox
     raw_events: bool = False
     watching: set[str] = field(default_factory=set)  # interaction ids followed with ``watch``
+    view: views.ViewState = field(default_factory=views.ViewState)  # the page of agents it looks at
 
     def send(self, frame: BaseModel) -> None:
         self.outbox.put(frame.model_dump_json())
@@ -222,8 +232,15 @@ class Hub:
             metrics.inc(SLOW_METRIC, 0, kind=kind)
             metrics.inc(ABANDONED_METRIC, 0, kind=kind)
         self._dirty_queues: set[str] = set()
-        self._dirty_agents: set[str] = set()
+        self._dirty_agents: dict[str, None] = {}  # in the order of their events
         self._wake = asyncio.Event()
+        self._queue_sent: dict[str, float] = {}  # when each queue's aggregates were last pushed
+        self._queue_cache: dict[str, tuple[float, frames.QueueSnapshot]] = {}  # computed at, aggregates
+        self._rewake: asyncio.TimerHandle | None = None
+        self._aggregating = asyncio.Lock()
+        self._queue_done: dict[str, float] = {}  # when the cached aggregates were computed (finished)
+        self.blending: Blending | None = None
+        """The blending rules, whose state the wallboard shows (set when the services are built)."""
 
     # ------------------------------------------------------------ agents
 
@@ -439,14 +456,24 @@ class Hub:
                 await self.directory.reload()
         elif kind == "token_revoked":
             self.token_sockets.revoked(str(data["token_id"]))
-        if kind == "agent":
-            self.stats.forget_staffing()  # wait estimates count the agents signed in
+        elif kind in BLENDING_EVENTS and self.supervisors:
+            text = (await self.blending_frame()).model_dump_json()
+            for sup in list(self.supervisors):
+                sup.send_text(text)
+            # the group's rows show the capacity in force, which the process evaluating the rules writes
+            # just after this event: drawn again a moment later
+            group = data.get("group")
+            members = {a for a, cfg in self.directory.agents.items() if group in cfg.groups}
+            self._dirty_agents.update(dict.fromkeys(sorted(members)))
+            asyncio.get_running_loop().call_later(BLENDING_REDRAW_SECONDS, self._redraw_agents, members)
+        if kind in ("agent", "agent_state"):
+            self.stats.forget_staffing()  # wait estimates count the agents present
         if kind in QUEUE_EVENTS and data.get("queue"):
             self._dirty_queues.add(data["queue"])
             if kind == "overflowed" and data.get("from"):
                 self._dirty_queues.add(data["from"])
         if agent_id:
-            self._dirty_agents.add(agent_id)
+            self._dirty_agents[agent_id] = None
         if self.supervisors and (self._dirty_queues or self._dirty_agents):
             self._wake.set()
         interaction_id = data.get("interaction_id")
@@ -466,29 +493,6 @@ class Hub:
 
     # ------------------------------------------------------------ supervisors
 
-    async def agent_status(self, agent_id: str) -> frames.AgentStatus | None:
-        cfg = self.directory.agents.get(agent_id)
-        if cfg is None:
-            return None
-        live = await self.engine.agent_live(agent_id)
-        work = await self.engine.agent_work(agent_id)
-        wrapup = 0
-        for iid in work:
-            if (await self.engine.interaction_live(iid)).get("st") == "wrapup":
-                wrapup += 1
-        cap = cfg.full_capacity()
-        return frames.AgentStatus(
-            id=agent_id,
-            name=cfg.name,
-            state=live.get("state", "offline"),
-            reason=live.get("reason", ""),
-            connected=live.get("connected") == "1",
-            state_since=float(live["since"]) / 1000 if live.get("since") else None,
-            load={ch: int(live.get(f"load:{ch}", 0)) for ch in cap},
-            capacity=cap,
-            wrapup=wrapup,
-        )
-
     async def queue_snapshot(self, queue_id: str, day: dict[str, dict[str, int]]) -> frames.QueueSnapshot:
         cfg = self.directory.queues.get(queue_id)
         st = await self.stats.queue_stats(queue_id, day.get(queue_id))
@@ -498,7 +502,18 @@ class Hub:
             name=cfg.name if cfg else None,
             service_level_seconds=cfg.service_level_seconds if cfg else None,
             stats=st,
+            agents_by_state=await views.agents_by_state(self.engine, queue_id),
         )
+
+    async def _fresh_queue(self, queue_id: str, day: dict[str, dict[str, int]]) -> frames.QueueSnapshot:
+        """Compute a queue's aggregates and keep them for snapshots (the newest computation wins)."""
+        started = time.monotonic()
+        snap = await self.queue_snapshot(queue_id, day)
+        held = self._queue_cache.get(queue_id)
+        if held is None or held[0] <= started:
+            self._queue_cache[queue_id] = (started, snap)
+            self._queue_done[queue_id] = time.monotonic()
+        return snap
 
     async def _record_history(self, queue_id: str, waiting: int) -> None:
         key = self.engine.keys.queue_history(queue_id)
@@ -517,42 +532,109 @@ class Hub:
             out.append((float(ts), int(waiting)))
         return out
 
-    async def snapshot(self) -> frames.SupervisorSnapshot:
-        day = await self.stats.day_counts()
-        queues = [await self.queue_snapshot(q, day) for q in sorted(self.directory.queues)]
-        agents = [
-            a for a in [await self.agent_status(a) for a in sorted(self.directory.agents)] if a is not None
-        ]
+    async def snapshot(self, view: views.ViewState | None = None) -> frames.SupervisorSnapshot:
+        """The queue aggregates (all queues; reused when computed within ``SNAPSHOT_REUSE_SECONDS``:
+        a change since is pushed as a ``queue`` frame), per channel totals, and the agents of ``view``
+        (which gets the page's agent ids). Many supervisors opening at once cost one computation."""
+        view = view if view is not None else views.ViewState()
+        ids, view.total = await views.page(self.engine, self.directory, view.queue, view.page, view.page_size)
+        view.agents = frozenset(ids)
+        agents = await views.agent_statuses(self.engine, self.directory, ids)
         history = {q: await self.history(q) for q in sorted(self.directory.queues)}
+        # one computation at a time: the supervisors opening meanwhile wait for it and reuse it (what
+        # finished after they asked is fresh, however long it took)
+        asked = time.monotonic()
+        async with self._aggregating:
+            stale = [
+                q
+                for q in sorted(self.directory.queues)
+                if self._queue_done.get(q, -1e9) < asked - SNAPSHOT_REUSE_SECONDS
+            ]
+            if stale:
+                day = await self.stats.day_counts()
+                await asyncio.gather(*(self._fresh_queue(q, day) for q in stale))
+        # read last, with no wait until the socket joins the pushes: nothing computed since is missed
+        queues = [self._queue_cache[q][1] for q in sorted(self.directory.queues) if q in self._queue_cache]
         return frames.SupervisorSnapshot(
-            event_id=self.last_event_id, queues=queues, agents=agents, history=history
+            event_id=self.last_event_id,
+            queues=queues,
+            agents=agents,
+            history=history,
+            view=view.described(),
+            channels=views.channel_totals(queues, self.directory),
         )
+
+    async def set_view(
+        self, sup: SupervisorSession, queue: str | None, page: int, page_size: int
+    ) -> frames.AgentPage:
+        """Point the socket at another page of agents: its rows now, and from now on their ``agent``
+        frames only."""
+        if queue is not None and queue not in self.directory.queues:
+            raise NotFound(f"queue {queue} is not configured")
+        ids, total = await views.page(self.engine, self.directory, queue, page, page_size)
+        agents = await views.agent_statuses(self.engine, self.directory, ids)
+        sup.view = views.ViewState(queue, page, page_size, total, frozenset(ids))
+        return frames.AgentPage(event_id=self.last_event_id, view=sup.view.described(), agents=agents)
+
+    def _due_queues(self, dirty: set[str]) -> set[str]:
+        """The dirty queues whose last push is ``QUEUE_PUSH_SECONDS`` old; the others stay dirty and a
+        wake-up is set for the first of them."""
+        now = time.monotonic()
+        due = {q for q in dirty if now - self._queue_sent.get(q, -1e9) >= views.QUEUE_PUSH_SECONDS}
+        later = dirty - due
+        self._dirty_queues |= later
+        if later and self._rewake is None:
+            delay = min(self._queue_sent[q] + views.QUEUE_PUSH_SECONDS for q in later) - now
+            self._rewake = asyncio.get_running_loop().call_later(max(delay, 0.0), self._rewoken)
+        for q in due:
+            self._queue_sent[q] = now
+        return due
+
+    def _rewoken(self) -> None:
+        self._rewake = None
+        self._wake.set()
+
+    def _redraw_agents(self, agents: set[str]) -> None:
+        self._dirty_agents.update(dict.fromkeys(sorted(agents)))
+        if self.supervisors:
+            self._wake.set()
+
+    async def blending_frame(self) -> frames.BlendingFrame:
+        """The blending rules and whether each is in force (the wallboard's blending panel)."""
+        return frames.BlendingFrame(rules=await self.blending.status() if self.blending else [])
 
     async def supervisor_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            queues, agents = self._dirty_queues, self._dirty_agents
-            self._dirty_queues, self._dirty_agents = set(), set()
+            dirty_queues, agents = self._dirty_queues, self._dirty_agents
+            self._dirty_queues, self._dirty_agents = set(), {}
             if not self.supervisors:
+                self._queue_cache.clear()  # nobody was told of changes since: recompute for the next one
+                self._queue_done.clear()
                 continue
+            queues = self._due_queues(dirty_queues)
+            # an agent's row goes only to the sockets whose page shows it
+            shown = set().union(*(sup.view.agents for sup in self.supervisors))
+            viewed = [a for a in agents if a in shown]
             try:
                 day = await self.stats.day_counts() if queues else {}
                 texts = []
                 for q in sorted(queues):
-                    snap = await self.queue_snapshot(q, day)
+                    snap = await self._fresh_queue(q, day)
                     texts.append(
                         frames.QueueUpdate(event_id=self.last_event_id, queue=snap).model_dump_json()
                     )
-                for a in sorted(agents):
-                    status = await self.agent_status(a)
-                    if status is not None:
-                        texts.append(
-                            frames.AgentUpdate(event_id=self.last_event_id, agent=status).model_dump_json()
-                        )
+                rows = {
+                    status.id: frames.AgentUpdate(event_id=self.last_event_id, agent=status).model_dump_json()
+                    for status in await views.agent_statuses(self.engine, self.directory, viewed)
+                }
                 for sup in list(self.supervisors):
                     for text in texts:
                         sup.send_text(text)
+                    for a, text in rows.items():  # in the order of their events
+                        if a in sup.view.agents:
+                            sup.send_text(text)
             except Exception:  # a failed statistics round is logged; the next event retries it
                 log.exception("supervisor.push_failed")
 

@@ -14,6 +14,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -57,6 +58,7 @@ from router.realtime.hub import (
 )
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
 from router.realtime.supervision import Supervision
+from router.realtime.views import ViewState
 from router.routing import events
 from router.routing.directory import Directory
 from router.routing.engine import Engine
@@ -431,6 +433,9 @@ class Sockets:
         self.hub.token_sockets.watch(outbox, principal)
         sup = SupervisorSession(outbox, raw_events=request.query.get("events") in ("1", "true"))
         try:
+            view_error = _query_view(sup, request.query)
+            if view_error is not None:
+                sup.send(view_error)
             if bad_after:
                 # bad input on a socket is an error frame on a socket that stays open: the wallboard is
                 # told, and continues from the snapshot (nothing to replay after an id that is none)
@@ -472,6 +477,11 @@ class Sockets:
             sup.send(frames.Ack(ref=ref))
             return
         try:
+            if isinstance(frame, frames.View):
+                page = await self.hub.set_view(sup, frame.queue, frame.page, frame.page_size)
+                sup.send(frames.Ack(ref=ref, result=page.view.model_dump()))
+                sup.send(page)
+                return
             result = await self.supervision.act(sup, principal, frame)
         except REFUSED as exc:
             if isinstance(exc, OmnirouteError):
@@ -488,11 +498,30 @@ class Sockets:
             if after:
                 for event_id, kind, data in await events.read_after(self.engine, after):
                     sup.send(frames.EventFrame(event_id=event_id, kind=kind, data=data))
-            sup.send(await self.hub.snapshot())
+            sup.send(await self.hub.snapshot(sup.view))
+            sup.send(await self.hub.blending_frame())
             self.hub.supervisors.add(sup)
         except REFUSED as exc:
             log.warning("supervisor.open_failed", error=type(exc).__name__)
             sup.outbox.close(TRY_AGAIN_LATER, "try again later", last=_unavailable().model_dump_json())
+
+
+def _query_view(sup: SupervisorSession, query: Mapping[str, str]) -> frames.Error | None:
+    """The socket's first view from ``?queue=&page=&page_size=`` (as a ``view`` frame would set it);
+    an ``error`` frame naming the bad parameters, which are then left at their defaults."""
+    raw: dict[str, Any] = {"type": "view"}
+    for name in ("queue", "page", "page_size"):
+        if name in query:
+            raw[name] = query[name]
+    if len(raw) == 1:
+        return None
+    try:
+        view = frames.View.model_validate(raw, strict=False)
+    except ValidationError as exc:
+        errs = [{**e, "loc": ["query", *e["loc"]]} for e in validation_errors(exc)]
+        return frames.Error(code=BadRequest.code, detail="queue, page or page_size is not valid", errors=errs)
+    sup.view = ViewState(view.queue or None, view.page, view.page_size)
+    return None
 
 
 SOCKETS = web.AppKey("sockets", Sockets)

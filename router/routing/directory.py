@@ -4,6 +4,7 @@ eligibility (which agents' skills meet which queues' minimum levels)."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -80,6 +81,7 @@ def agent_record(agent_id: str, cfg: AgentConfig) -> AgentRecord:
         capacity={c.value: n for c, n in cfg.capacity.items()},
         voice_blocks_other_channels=cfg.voice_blocks_other_channels,
         address=cfg.address,
+        groups=list(cfg.groups),
     )
 
 
@@ -126,6 +128,7 @@ class Directory:
                 capacity=r.capacity,
                 voice_blocks_other_channels=r.voice_blocks_other_channels,
                 address=r.address,
+                groups=r.groups,
             )
             for r in await agent_store.list_all(self.pool, self.engine.namespace)
         }
@@ -136,8 +139,11 @@ class Directory:
 
     async def sync_live(self) -> None:
         """Write capacity, timeouts and eligibility of the cached directory into the live index."""
+        blended = {
+            str(k): str(v) for k, v in (await self.engine.redis.hgetall(self.engine.keys.agent_blend)).items()
+        }
         for agent_id in self.agents:
-            await self.sync_agent(agent_id)
+            await self.sync_agent(agent_id, blended.get(agent_id, ""))
         for queue_id in self.queues:
             await self.sync_queue(queue_id)
 
@@ -185,13 +191,17 @@ class Directory:
             if time.monotonic() - self._rules_given.get(queue_id, 0.0) >= HOURS_RENEW_SECONDS:
                 await self.sync_wait_rules(queue_id)
 
-    async def sync_agent(self, agent_id: str) -> None:
-        """One agent's capacity and the queues it is eligible for (``set_agent`` updates both sides)."""
+    async def sync_agent(self, agent_id: str, blended: str | None = None) -> None:
+        """One agent's capacity and the queues it is eligible for (``set_agent`` updates both sides). The
+        capacity is the agent's own, with what the blending rules in force give it over it (``blended``:
+        their JSON as the live index holds it; None: read it there)."""
         agent = self.agents[agent_id]
         queues = sorted(q for q, queue in self.queues.items() if eligible(agent, queue))
+        if blended is None:
+            blended = str(await self.engine.redis.hget(self.engine.keys.agent_blend, agent_id) or "")
         await self.engine.set_agent(
             agent_id,
-            capacity=agent.full_capacity(),
+            capacity={**agent.full_capacity(), **(json.loads(blended) if blended else {})},
             voice_blocks=agent.voice_blocks_other_channels,
             queues=queues,
             skills=dict(agent.skills),

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from redis.commands.core import AsyncScript
 
+from router.backends import RedisClient
 from router.contracts.channels import lua_header as channels_header
 from router.routing.keys import Keys
 from router.routing.script_errors import ScriptError, raise_for
@@ -39,6 +39,7 @@ SCRIPTS = (
     "set_queue",
     "restore",
     "metrics_lease",
+    "blending",
     "callback",
     "callback_result",
     "campaign_rate",
@@ -99,8 +100,17 @@ class Presence:
     """The not-ready reason of the state ("" when none)."""
 
 
+@dataclass(frozen=True)
+class BlendState:
+    """A blending rule after one evaluation: in force or not, since when, whether this call switched it."""
+
+    active: bool
+    since_ms: int
+    switched: bool
+
+
 class Engine:
-    def __init__(self, redis: aioredis.Redis, namespace: str) -> None:
+    def __init__(self, redis: RedisClient, namespace: str) -> None:
         self.redis = redis
         self.namespace = namespace
         """The routing domain: its Redis keys share this hash tag, its rows in PostgreSQL carry it."""
@@ -351,6 +361,25 @@ class Engine:
     async def metrics_lease(self, node_id: str, lease_ms: int) -> bool:
         """Take or renew the lease of the process exporting the deployment's gauges; True if it is ours."""
         return int(await self._run("metrics_lease", node_id, lease_ms)) == 1
+
+    async def blending(
+        self,
+        node_id: str,
+        lease_ms: int,
+        rule: str,
+        *,
+        holds: bool,
+        for_ms: int,
+        restore_ms: int,
+        data: dict[str, Any],
+    ) -> BlendState | None:
+        """Evaluate one blending rule (``blending.lua``): None when another process holds the lease."""
+        res = await self._run(
+            "blending", node_id, lease_ms, rule, "1" if holds else "0", for_ms, restore_ms, json.dumps(data)
+        )
+        if int(res[0]) == 0:
+            return None
+        return BlendState(active=int(res[1]) == 1, since_ms=int(res[2]), switched=int(res[3]) == 1)
 
     # ------------------------------------------------------------ reads
 

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.exceptions
 import structlog
 
 from context_store.records import JourneyEvent, Message, MessageStatus, Note
+from router.backends import UNAVAILABLE
 from router.routing.engine import Engine
 from router.routing.keys import Keys
 
@@ -174,7 +174,7 @@ async def pump(engine: Engine, handler: Handler, stop: asyncio.Event) -> None:
             batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await engine.redis.xread(  # type: ignore[assignment]
                 {engine.keys.events: last}, block=BLOCK_MS, count=500
             )
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        except UNAVAILABLE as exc:  # on a Redis Cluster also the slot's master failing over
             log.warning("events.read_failed", error=type(exc).__name__)
             await asyncio.sleep(0.5)
             continue
@@ -189,6 +189,10 @@ async def pump(engine: Engine, handler: Handler, stop: asyncio.Event) -> None:
                 dispatcher.submit(last, fields.get("type", ""), data)
         if not batch:
             # the stream may have been flushed with Redis: start again from its (new) end
-            if not await engine.redis.exists(engine.keys.events):
-                last = "0-0"
+            try:
+                if not await engine.redis.exists(engine.keys.events):
+                    last = "0-0"
+            except UNAVAILABLE as exc:  # read again after the pause, as a failed read does
+                log.warning("events.read_failed", error=type(exc).__name__)
+                await asyncio.sleep(0.5)
     await dispatcher.drain()

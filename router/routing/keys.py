@@ -51,7 +51,13 @@ CATALOGUE: tuple[KeySpec, ...] = (
     ),
     KeySpec("qagents", "set", "queue", "the queue's pool: agents whose skills meet its levels or a step's"),
     KeySpec("qavail", "zset", "queue", "eligible agents connected and available -> idle-since ms"),
-    KeySpec("qstats", "hash", "queue", "aht: moving average of handle times (seconds)"),
+    KeySpec(
+        "qstats",
+        "hash",
+        "queue",
+        "ht:<ch>: moving average of handle times on the channel, offer to capacity freed (talk and"
+        " wrap-up, seconds); n:<ch>: completions measured",
+    ),
     KeySpec("qhist", "zset", "queue", '"<unix s>:<waiting>" -> unix s, the last 15 minutes of queue length'),
     KeySpec(
         "a",
@@ -71,7 +77,8 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "i",
         "hash",
         "interaction",
-        "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer step pref pref_until avoid"
+        "q ch score arr venq st(waiting|offered|assigned|wrapup|held) agent offer offered_at (ms) step pref"
+        " pref_until avoid"
         ' (pref, avoid: ",a,b,") dir (the agent who transferred it to the preferred one)'
         " warm (a warm transfer: the interaction the sender keeps until the target accepts)"
         " cb (a callback: the number) held_until (st held: a callback held back until then, ms)"
@@ -85,6 +92,20 @@ CATALOGUE: tuple[KeySpec, ...] = (
         "string",
         None,
         "the process that exports the deployment's gauges on /metrics (node id, expires)",
+    ),
+    KeySpec(
+        "blend",
+        "hash",
+        "rule",
+        "a blending rule's state: active (1|0), since (ms it came into force), held (ms its condition has"
+        " held since, while not in force), cleared (ms it has been clear since, while in force)",
+    ),
+    KeySpec("blendlease", "string", None, "the process that evaluates the blending rules (node id, expires)"),
+    KeySpec(
+        "ablend",
+        "hash",
+        None,
+        "agent -> capacity JSON {channel: n} the blending rules in force give it (over its own)",
     ),
     KeySpec(
         "crate",
@@ -186,6 +207,17 @@ class Keys:
     @property
     def metrics_lease(self) -> str:
         return self._key("metricslease")
+
+    def blend(self, rule: str) -> str:
+        return self._key("blend", rule)
+
+    @property
+    def blend_lease(self) -> str:
+        return self._key("blendlease")
+
+    @property
+    def agent_blend(self) -> str:
+        return self._key("ablend")
 
     def campaign_rate(self, c: str) -> str:
         return self._key("crate", c)

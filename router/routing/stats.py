@@ -1,8 +1,8 @@
 """Live queue statistics and the estimated wait told to customers.
 
-The wait estimate is the classic one a contact center quotes: the interactions ahead of this one,
-times the queue's average handle time (a moving average of measured handle times), divided by the
-staffed capacity on that channel (eligible agents who are connected, times their capacity).
+The wait estimate (``router/routing/estimates.py``, the method in docs/wait-estimates.md) counts only
+the agents who can take the work now, the interaction's place among all the work they serve, the
+measured handle time including wrap-up, the widening steps and business hours.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from aiohttp import web
 from context_store import interactions as interaction_store
 from context_store.records import QueueDayMetrics
 from router.contracts import Channel, QueueStats
+from router.routing import hours
 from router.routing.directory import Directory
 from router.routing.engine import Engine
-
-DEFAULT_AHT_SECONDS = 180.0
-AHT_WEIGHT = 0.1  # exponential moving average weight of the newest handle time
-STAFFING_TTL = 1.0  # seconds a queue's staffed capacity and handle time are reused for wait estimates
+from router.routing.estimates import WaitEstimate, WaitEstimator
 
 
 def start_of_day(tz: str, now: datetime | None = None) -> datetime:
@@ -42,17 +40,11 @@ class Statistics:
         self.timezone = timezone
         self.engine = engine
         self.directory = directory
-        self._staffing: dict[tuple[str, str], tuple[float, int, float]] = {}
+        self.estimator = WaitEstimator(engine, directory)
 
     def forget_staffing(self) -> None:
-        """Agents signed in or out: wait estimates count them afresh."""
-        self._staffing.clear()
-
-    async def record_handle_time(self, queue: str, seconds: float) -> None:
-        key = self.engine.keys.queue_stats(queue)
-        old = await self.engine.redis.hget(key, "aht")
-        aht = seconds if old is None else (1 - AHT_WEIGHT) * float(old) + AHT_WEIGHT * seconds
-        await self.engine.redis.hset(key, mapping={"aht": f"{aht:.3f}"})
+        """Agents signed in or out, or changed presence: wait estimates count them afresh."""
+        self.estimator.forget()
 
     async def staffed(self, queue: str, channel: str | None) -> tuple[int, int, int]:
         """(capacity slots on the channel, agents available, agents busy); wrap-up is `_count_wrapup`."""
@@ -77,21 +69,22 @@ class Statistics:
                 available += 1
         return slots, available, busy
 
-    async def estimate_wait(self, queue: str, channel: str, position: int | None) -> float | None:
-        if position is None:
-            return 0.0
-        now = time.monotonic()
-        cached = self._staffing.get((queue, channel))
-        if cached is None or cached[0] < now:
-            slots, *_ = await self.staffed(queue, channel)
-            aht = await self.engine.redis.hget(self.engine.keys.queue_stats(queue), "aht")
-            cached = (now + STAFFING_TTL, slots, float(aht) if aht is not None else DEFAULT_AHT_SECONDS)
-            if slots:  # "nobody staffed" is never reused: the first agent to sign in changes it
-                self._staffing[(queue, channel)] = cached
-        _, slots, aht_s = cached
-        if slots == 0:
-            return None
-        return round(position * aht_s / slots, 1)
+    async def estimate_wait(
+        self,
+        queue: str,
+        channel: str,
+        position: int | None,
+        *,
+        score: float | None = None,
+        venq_ms: int | None = None,
+        opens_at: datetime | None = None,
+    ) -> WaitEstimate | None:
+        """The wait of the interaction at ``position`` (see :meth:`WaitEstimator.estimate`); ``opens_at``
+        is when the queue opens if it is closed now (business hours). None: nobody who could serve it
+        is staffed."""
+        return await self.estimator.estimate(
+            queue, channel, position, score=score, venq_ms=venq_ms, opens_at=opens_at
+        )
 
     async def day_counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -133,7 +126,9 @@ class Statistics:
         wrapup = await self._count_wrapup(queue)
         cfg = self.directory.queues.get(queue)
         channel = cfg.channels[0].value if cfg and cfg.channels else "voice"
-        ewt = await self.estimate_wait(queue, channel, waiting + 1) if waiting else 0.0
+        opens = hours.opens_at(cfg.hours, datetime.now(UTC)) if cfg and cfg.hours else None
+        est = await self.estimate_wait(queue, channel, waiting + 1, opens_at=opens) if waiting else None
+        ewt = (est.seconds if est else None) if waiting else 0.0
         day = day or {}
         answered = day.get("answered", 0)
         return QueueStats(

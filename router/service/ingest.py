@@ -38,7 +38,9 @@ from router.contracts import (
 from router.errors import BadRequest, Conflict, Forbidden, NotFound, NotReady
 from router.metrics import Metrics
 from router.routing.directory import Directory
-from router.routing.engine import Engine, EnqueueResult
+from router.routing.engine import Engine, EnqueueResult, rank_score
+from router.routing.estimates import ZERO as ZERO_WAIT
+from router.routing.estimates import WaitEstimate
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
 from router.service.campaigns import Campaigns
@@ -426,9 +428,9 @@ class Ingest:
         """The ingest's answer; ``live``: what the enqueue just said, so an interaction offered at once
         (position 0, no wait) is not looked up again in the live index."""
         position: int | None
-        ewt: float | None
+        ewt: WaitEstimate | None
         if live is not None and live.status == "offered" and live.offer_id:
-            position, ewt = 0, 0.0
+            position, ewt = 0, ZERO_WAIT  # as live_position answers for an offered one
         else:
             position, ewt = await self.live_position(it)
         return IngestResult(
@@ -438,7 +440,8 @@ class Ingest:
             status=InteractionStatus(it.status),
             queue=it.queue,
             position=position,
-            estimated_wait_seconds=ewt,
+            estimated_wait_seconds=ewt.seconds if ewt else None,
+            estimated_wait_range=list(ewt.range) if ewt else None,
             created=created,
             opens_at=self._opens_at(it),
         )
@@ -451,13 +454,19 @@ class Ingest:
             return None
         return opens_at(queue)
 
-    async def live_position(self, it: Interaction) -> tuple[int | None, float | None]:
+    async def live_position(self, it: Interaction) -> tuple[int | None, WaitEstimate | None]:
+        """The place in the queue and the wait estimate (None: nobody who could serve it is staffed);
+        a queue closed now adds the time to its opening."""
         if it.status != InteractionStatus.queued:
             return None, None
         position = await self.engine.position(it.queue, str(it.id))
         if position is None:  # offered right now
-            return 0, 0.0
-        return position, await self.stats.estimate_wait(it.queue, it.channel, position)
+            return 0, ZERO_WAIT
+        score = rank_score(it.priority, it.venq_ms)
+        est = await self.stats.estimate_wait(
+            it.queue, it.channel, position, score=score, venq_ms=it.venq_ms, opens_at=self._opens_at(it)
+        )
+        return position, est
 
     async def _announce_message(self, it: Interaction, message: Message) -> None:
         live = await self.engine.interaction_live(str(it.id))

@@ -40,10 +40,14 @@ def _invalid(name: str, msg: str) -> BadRequest:
 
 
 def _moment(name: str, raw: str | None, zone: ZoneInfo) -> datetime:
-    """A date (midnight of that day in the report's zone) or an ISO 8601 date-time (without an offset:
-    in the report's zone)."""
+    """A date (midnight of that day in the report's zone), ``today`` or ``tomorrow`` (midnight of that
+    day in the report's zone, as the wallboard asks) or an ISO 8601 date-time (without an offset: in the
+    report's zone)."""
     if not raw:
         raise _invalid(name, "required: a date (2026-03-01) or an ISO 8601 date-time")
+    if raw in ("today", "tomorrow"):
+        d = datetime.now(zone).date() + timedelta(days=1 if raw == "tomorrow" else 0)
+        return datetime(d.year, d.month, d.day, tzinfo=zone)
     try:
         if _DATE.match(raw):
             d = date.fromisoformat(raw)
@@ -102,11 +106,12 @@ def kpi_row(
     end: datetime,
     key: str,
     busy_seconds: float | None,
-    span_seconds: float,
+    idle_seconds: float = 0.0,
 ) -> KpiRow:
-    """One row of KPIs from its counts (None: the agent held work in the interval but no contact
-    assigned to them arrived in it) and, per agent, the seconds spent handling work."""
-    occupancy = _ratio(busy_seconds or 0.0, span_seconds) if busy_seconds is not None else None
+    """One row of KPIs from its counts (None: the agent held work or was available in the interval but
+    no contact assigned to them arrived in it) and, per agent, the seconds spent handling work and the
+    seconds available without work: occupancy is handling / (handling + available idle)."""
+    occupancy = None if busy_seconds is None else _ratio(busy_seconds, busy_seconds + idle_seconds)
     if c is None:
         return KpiRow(
             interval_start=start, interval_end=end, key=key, offered=0, answered=0, abandoned=0,
@@ -159,7 +164,7 @@ class Reports:
             fcr_window_seconds=self.fcr_window_seconds,
         )
         by_slot: dict[tuple[datetime, str], KpiCounts] = {(c.interval_start, c.key): c for c in counts}
-        busy: dict[tuple[datetime, str], float] = {}
+        busy: dict[tuple[datetime, str], tuple[float, float]] = {}
         if kq.group_by is ReportGroup.agent:
             for b in await report_store.agent_busy(
                 self.pool,
@@ -169,19 +174,19 @@ class Reports:
                 tz=kq.tz,
                 interval_seconds=kq.interval.seconds,
             ):
-                busy[(b.interval_start, b.key)] = b.busy_seconds
+                busy[(b.interval_start, b.key)] = (b.busy_seconds, b.idle_seconds)
         rows = []
         for start, key in sorted(set(by_slot) | set(busy)):
             end = _interval_end(start, kq.interval, zone)
-            span = (min(end, kq.end) - max(start, kq.start)).total_seconds()
+            handled, idle = busy.get((start, key), (0.0, 0.0))
             rows.append(
                 kpi_row(
                     by_slot.get((start, key)),
                     start=start.astimezone(zone),
                     end=end,
                     key=key,
-                    busy_seconds=busy.get((start, key), 0.0) if kq.group_by is ReportGroup.agent else None,
-                    span_seconds=span,
+                    busy_seconds=handled if kq.group_by is ReportGroup.agent else None,
+                    idle_seconds=idle,
                 )
             )
         return KpiReport(

@@ -257,13 +257,6 @@ class Work:
             raise
         if not wrap_ms:
             await self._end_live(agent_id, interaction_id, "completed")
-        if it.assigned_at is not None:
-            try:
-                await self.stats.record_handle_time(it.queue, time.time() - it.assigned_at.timestamp())
-            except UNAVAILABLE as exc:  # a wait estimate input, not the frame's effect: it stands
-                log.warning(
-                    "work.handle_time_not_recorded", interaction_id=interaction_id, error=type(exc).__name__
-                )
         self.metrics.inc("interactions_completed_total", channel=it.channel)
         if not wrap_ms and self.surveys is not None and queue is not None and queue.survey is not None:
             # only a queue that asks one sends a survey (the survey service reads the interaction again)

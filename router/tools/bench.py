@@ -11,10 +11,12 @@ Phases (each can be skipped):
 * ``baseline``: this machine's own limits, through the same client library the router uses: a
   plain ``EVALSHA`` of a script as large as the matching script, the engine's own routing
   scripts on a scratch namespace, and durable single-row ``INSERT`` s through asyncpg.
-* ``sockets``: many idle agent sockets (server memory per socket) and supervisor sockets (time
-  to push one queue update to all of them).
+* ``sockets``: many idle agent sockets (server memory per socket, spread over queues like a big
+  center's agents) and supervisor sockets opened all at once: connect failures, first-snapshot size,
+  and the time from a queue change to its ``queue`` frame at the last supervisor.
 
-Server CPU and memory are sampled with psutil on the server's pid throughout.
+Server CPU and memory are sampled with psutil on the server's pid and its children (the workers
+of ``--workers N``) throughout.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class ResourceSampler:
             for p in self._procs():
                 with contextlib.suppress(psutil.Error):
                     cpu += p.cpu_percent(None)
-            self.samples.append((time.monotonic(), cpu, self.rss_mib(), psutil.cpu_percent(None)))
+            self.samples.append((time.monotonic(), cpu, self.rss_total_mib(), psutil.cpu_percent(None)))
 
     def rss_mib(self) -> float:
         if self.proc is None:
@@ -120,6 +122,16 @@ class ResourceSampler:
             return float(self.proc.memory_info().rss) / 2**20
         except psutil.Error:
             return math.nan
+
+    def rss_total_mib(self) -> float:
+        """RSS of the server and all its children (the workers of ``--workers N``), added up."""
+        if self.proc is None:
+            return math.nan
+        total = 0
+        for p in self._procs():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return float(total) / 2**20
 
     def window(self, since: float) -> dict[str, float | None]:
         xs = [s for s in self.samples if s[0] >= since]
@@ -186,6 +198,10 @@ def rig_agent_id(run_id: str, k: int) -> str:
     return f"bench-{run_id}-a{k:04d}"
 
 
+FLOOR_QUEUES = 20
+"""The queues the idle agents of the sockets phase are spread over (the push queue is the first)."""
+
+
 @dataclass
 class Preset:
     """Queues, agents and tokens written into the configuration of the server the bench starts.
@@ -219,6 +235,8 @@ class Preset:
         )
 
     def toml(self, queues: int) -> str:
+        """The rig's queues and agents; the idle agents are spread over ``FLOOR_QUEUES`` skills, the
+        first of which the push queue asks for (a big center's queue, its agents signed in but away)."""
         skill = rig_skill(self.run_id)
         out = [f'[routing]\nnamespace = "{self.namespace}"\n']
         channels = ", ".join(f'"{c}"' for c in CHANNELS)
@@ -229,12 +247,18 @@ class Preset:
             )
         out.append(
             f'[[queues]]\nid = "{self.push_queue}"\nname = "{self.push_queue}"\n'
-            f"skills = {{ nobody_{self.run_id} = 1 }}\n"
+            f"skills = {{ floor0_{self.run_id} = 1 }}\n"
         )
+        for f in range(1, FLOOR_QUEUES):
+            out.append(
+                f'[[queues]]\nid = "floor{f}-{self.run_id}"\nname = "floor {f}"\n'
+                f"skills = {{ floor{f}_{self.run_id} = 1 }}\n"
+            )
         for aid, _ in self.rig_agents:
             out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\nskills = {{ {skill} = 1 }}\n')
-        for aid, _ in self.idle_agents:
-            out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\n')
+        for k, (aid, _) in enumerate(self.idle_agents):
+            floor = f"floor{k % FLOOR_QUEUES}_{self.run_id}"
+            out.append(f'[[agents]]\nid = "{aid}"\nname = "{aid}"\nskills = {{ {floor} = 1 }}\n')
         for aid, token in self.rig_agents + self.idle_agents:
             out.append(f'[[tokens]]\ntoken = "{token}"\nrole = "agent"\nagent_id = "{aid}"\n')
         out.append(f'[[tokens]]\ntoken = "{self.supervisor_token}"\nrole = "supervisor"\n')
@@ -645,9 +669,14 @@ def _raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+HOLD_ATTEMPTS = 6
+"""Tries per idle agent socket (a desktop retries a refused socket with a backoff)."""
+
+
 def hold_sockets_main() -> None:
     """Child process: read ``{"url", "targets": [[path, token], ...]}`` from stdin, open one socket
-    per target, print ``{"open", "failed", "rss"}``, hold them until stdin closes."""
+    per target (retrying a refused one), print ``{"open", "failed", "retries", "rss"}``, hold them
+    until stdin closes."""
     _raise_nofile()
     job = json.loads(sys.stdin.readline())
     url: str = job["url"]
@@ -658,11 +687,11 @@ def hold_sockets_main() -> None:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             sockets: list[aiohttp.ClientWebSocketResponse] = []
-            failed = 0
             sem = asyncio.Semaphore(100)
+            retries = 0
+            drains: list[asyncio.Task[None]] = []
 
-            async def one(path: str, token: str) -> None:
-                nonlocal failed
+            async def attempt(path: str, token: str) -> bool:
                 async with sem:
                     try:
                         ws = await session.ws_connect(
@@ -671,12 +700,29 @@ def hold_sockets_main() -> None:
                             heartbeat=None,
                         )
                         first = await ws.receive(timeout=60)  # hello / snapshot
-                        if first.type != aiohttp.WSMsgType.TEXT:
-                            failed += 1
-                            return
-                        sockets.append(ws)
                     except (aiohttp.ClientError, TimeoutError, OSError):
-                        failed += 1
+                        return False
+                    if first.type != aiohttp.WSMsgType.TEXT:
+                        return False
+                    sockets.append(ws)
+                    # read on, as a desktop does: the client answers the server's pings only while reading
+                    drains.append(asyncio.create_task(drain(ws)))
+                    return True
+
+            async def drain(ws: aiohttp.ClientWebSocketResponse) -> None:
+                async for _ in ws:
+                    pass
+
+            async def one(path: str, token: str) -> None:
+                # as a desktop does: a refused socket (503 while the server is swamped) is tried
+                # again after a jittered, growing pause
+                nonlocal retries
+                for k in range(HOLD_ATTEMPTS):
+                    if await attempt(path, token):
+                        return
+                    if k + 1 < HOLD_ATTEMPTS:
+                        retries += 1
+                        await asyncio.sleep(random.uniform(1.0, 2.0 ** (k + 1)))
 
             await asyncio.gather(*(one(p, t) for p, t in targets))
             await asyncio.sleep(2)
@@ -684,9 +730,13 @@ def hold_sockets_main() -> None:
             sockets = [ws for ws in sockets if not ws.closed]
             failed = len(targets) - len(sockets)
             rss = psutil.Process().memory_info().rss
-            print(json.dumps({"open": len(sockets), "failed": failed, "rss": rss}), flush=True)
+            print(
+                json.dumps({"open": len(sockets), "failed": failed, "retries": retries, "rss": rss}),
+                flush=True,
+            )
             await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
             await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            await asyncio.gather(*drains, return_exceptions=True)
 
     asyncio.run(main())
 
@@ -735,7 +785,7 @@ async def phase_sockets(
     rss0 = await _settled_rss(sampler)
     holders: list[asyncio.subprocess.Process] = []
     t0 = time.monotonic()
-    opened = failed = 0
+    opened = failed = retried = 0
     client_rss = 0
     try:
         for k in range(0, len(targets), per_process):
@@ -760,16 +810,20 @@ async def phase_sockets(
             msg = json.loads(line)
             opened += msg["open"]
             failed += msg["failed"]
+            retried += msg.get("retries", 0)
             client_rss += msg["rss"]
         connect_s = time.monotonic() - t0
         rss1 = await _settled_rss(sampler)
+        rss_total1 = sampler.rss_total_mib()
         out: dict[str, Any] = {
             "agent_sockets_requested": agents,
             "agent_sockets_open": opened,
             "agent_sockets_failed": failed,
+            "agent_socket_retries": retried,
             "connect_seconds": round(connect_s, 2),
             "server_rss_mib_before": round(rss0, 1),
             "server_rss_mib_with_sockets": round(rss1, 1),
+            "router_rss_mib_total_with_sockets": round(rss_total1, 1),
             "server_kib_per_agent_socket": round((rss1 - rss0) * 1024 / opened, 1) if opened else None,
             "client_rss_mib": round(client_rss / 2**20, 1),
             "client_processes": len(holders),
@@ -783,6 +837,8 @@ async def phase_sockets(
         except (aiohttp.ClientError, RuntimeError, TimeoutError) as exc:
             out["push_error"] = repr(exc)
         out["server_rss_mib_with_supervisors"] = round(sampler.rss_mib(), 1)
+        out["router_processes"] = len(sampler._procs()) if server.pid else None
+        out["router_rss_mib_total_with_supervisors"] = round(sampler.rss_total_mib(), 1)
         return out
     finally:
         for proc in holders:
@@ -797,11 +853,12 @@ async def phase_sockets(
 
 
 async def _settled_rss(sampler: ResourceSampler) -> float:
-    """Server RSS once it stops moving (allocations after a burst settle within a second or two)."""
-    last = sampler.rss_mib()
+    """RSS of all router processes once it stops moving (allocations after a burst settle within a
+    second or two)."""
+    last = sampler.rss_total_mib()
     for _ in range(10):
         await asyncio.sleep(0.5)
-        now = sampler.rss_mib()
+        now = sampler.rss_total_mib()
         if abs(now - last) < 0.5:
             return now
         last = now
@@ -848,21 +905,24 @@ async def _supervisor_push(
 
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         url = server.url.replace("http", "ws", 1) + f"/v1/supervisor/socket?token={token}"
-        sem = asyncio.Semaphore(8)
         readers: list[asyncio.Task[None]] = []
         sockets: list[aiohttp.ClientWebSocketResponse] = []
 
         async def connect() -> None:
-            async with sem:
+            # all at once, as a floor's screens come up together after a restart
+            try:
                 ws = await session.ws_connect(url, max_msg_size=0)
                 msg = await ws.receive(timeout=120)
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    failed.append(repr(msg.data))
-                    await ws.close()
-                    return
-                snapshot_bytes.append(len(msg.data))
-                sockets.append(ws)
-                readers.append(asyncio.create_task(reader(ws)))
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                failed.append(repr(exc))
+                return
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                failed.append(repr(msg.data))
+                await ws.close()
+                return
+            snapshot_bytes.append(len(msg.data))
+            sockets.append(ws)
+            readers.append(asyncio.create_task(reader(ws)))
 
         t_open = time.monotonic()
         await asyncio.gather(*(connect() for _ in range(supervisors)))
@@ -907,6 +967,7 @@ async def _supervisor_push(
         "supervisor_failures": failed[:3],
         "supervisor_open_seconds": round(open_s, 2),
         "snapshot_bytes": max(snapshot_bytes) if snapshot_bytes else None,
+        "snapshot_bytes_p50": int(statistics.median(snapshot_bytes)) if snapshot_bytes else None,
         "pushes": pushes,
         "push_to_all_ms": _pcts_ms(to_last),
         "push_per_socket_ms": _pcts_ms(each),
@@ -926,6 +987,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--server-pid", type=int, help="pid of the --url server, for CPU and memory")
     parser.add_argument("--config", help="config file for the server this command starts")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="router processes of the server this command starts"
+    )
     parser.add_argument("--server-log-level", default="info", help="log level of the server it starts")
     parser.add_argument("--rate", type=float, default=500.0, help="arrivals/s of the latency phase")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the latency phase")
@@ -992,7 +1056,7 @@ async def bench(
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "python": sys.version.split()[0],
         },
-        "server": {"url": server.url, "pid": server.pid},
+        "server": {"url": server.url, "pid": server.pid, "workers": getattr(args, "workers", 1)},
     }
     total = (args.seconds if plan.latency else 0) + len(plan.ramp) * args.step_seconds
     bar = Progress(max(total, 1), "bench", enabled=args.progress)
@@ -1209,7 +1273,7 @@ def format_results(r: dict[str, Any]) -> str:
         s = r["sockets"]
         lines.append(
             f"\nsockets: {s['agent_sockets_open']}/{s['agent_sockets_requested']} idle agent sockets open in"
-            f" {s['connect_seconds']} s; server RSS {s['server_rss_mib_before']} -> "
+            f" {s['connect_seconds']} s; router RSS (all processes) {s['server_rss_mib_before']} -> "
             f"{s['server_rss_mib_with_sockets']} MiB = {s['server_kib_per_agent_socket']} KiB per socket"
         )
         probe = s.get("put_agent_ms_with_all_configured", {})
@@ -1228,6 +1292,11 @@ def format_results(r: dict[str, Any]) -> str:
             lines.append(
                 f"  supervisor snapshot {s['snapshot_bytes']} bytes; sockets that failed to open:"
                 f" {s['supervisor_sockets_failed']} {s['supervisor_failures'] or ''}"
+            )
+        if s.get("router_rss_mib_total_with_supervisors") is not None:
+            lines.append(
+                f"  all router processes ({s['router_processes']}): RSS"
+                f" {s['router_rss_mib_total_with_supervisors']} MiB with every socket open"
             )
     if r.get("ratios"):
         lines.append("\nratios: " + ", ".join(f"{k} {v}" for k, v in r["ratios"].items()))
@@ -1263,6 +1332,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                     config=config,
                     log_level=args.server_log_level,
                     startup_timeout=180 + args.sockets / 20,
+                    workers=args.workers,
                 )
             )
         results = await bench(server, args, plan, preset)

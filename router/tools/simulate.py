@@ -19,6 +19,13 @@ on every contact. So the report has four columns:
 
 A measured value outside the ideal band but inside the latency model's is delay the router
 adds; outside both points at unfair routing (FIFO or agent order), which the report counts.
+
+It also measures the wait estimates (:class:`EstimateAccuracy`): every contact that had to wait was
+told ``estimated_wait_seconds`` in its ingest answer; the report gives the RMSE of that against the
+wait that followed, beside the queue-length predictor ``(n+1)/(c mu)`` evaluated on the same contacts
+and the router's former method (kept here only as that baseline). ``--wrapup`` gives the queue a
+wrap-up time and ``--away-every``/``--away-for`` send agents on breaks: then the run is no longer
+M/M/N and the Erlang columns are for reference only.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from router.contracts import Channel
-from router.tools import erlang
+from router.service import erlang
 
 # ---------------------------------------------------------------- outcomes
 
@@ -293,13 +300,15 @@ async def launch_server(
     log_level: str = "info",
     startup_timeout: float = 180.0,
     log_dir: Path | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[ServerHandle]:
     """Start ``omniroute serve`` as a child process on a free port and stop it afterwards.
 
     ``DATABASE_URL`` and ``REDIS_URL`` pass through from the environment (without them the
     server starts its embedded databases, which takes longer). Without ``config`` the server
     gets an empty configuration in a routing namespace of its own, so the run neither sees nor
-    disturbs the live index of another router sharing the same Redis.
+    disturbs the live index of another router sharing the same Redis. ``workers`` > 1 starts
+    ``serve --workers N`` (the pid is the parent's; the workers are its children).
     """
     port = _free_port()
     token = secrets.token_urlsafe(24)
@@ -311,6 +320,8 @@ async def launch_server(
         config = str(cfg)
     cmd = [sys.executable, "-m", "router", "--log-level", log_level, "serve"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--config", config]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     log_path = log_dir / f"serve-{port}.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
@@ -337,8 +348,10 @@ async def _wait_healthy(url: str, proc: asyncio.subprocess.Process, within: floa
             if proc.returncode is not None:
                 tail = (await asyncio.to_thread(log_path.read_bytes))[-2000:].decode(errors="replace")
                 raise RuntimeError(f"omniroute serve exited with {proc.returncode}:\n{tail}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(url + "/healthz") as resp:
+            # a worker of --workers N takes connections only once started: until then the request
+            # waits in the shared socket's queue, so each try is short
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url + "/healthz", timeout=aiohttp.ClientTimeout(total=5)) as resp:
                     if resp.status == 200:
                         return
             await asyncio.sleep(0.2)
@@ -376,7 +389,13 @@ class Api:
         return str(data["token"])
 
     async def setup_queue(
-        self, queue_id: str, skill: str, *, sl_seconds: float, offer_timeout: float = 600.0
+        self,
+        queue_id: str,
+        skill: str,
+        *,
+        sl_seconds: float,
+        offer_timeout: float = 600.0,
+        wrapup_seconds: float = 0.0,
     ) -> None:
         await self.must(
             "PUT",
@@ -386,7 +405,7 @@ class Api:
                 "skills": {skill: 1},
                 "channels": ["voice"],
                 "offer_timeout_seconds": offer_timeout,
-                "wrapup_seconds": 0,
+                "wrapup_seconds": wrapup_seconds,
                 "service_level_seconds": max(sl_seconds, 0.001),
             },
         )
@@ -445,6 +464,9 @@ class SimAgent:
         self.errors: list[dict[str, Any]] = []
         self.last_complete: float | None = None
         self.last_handle: float | None = None
+        self.offer_interaction: dict[str, Any] = {}
+        """The interaction of the offer being taken, while ``handle_time`` is drawn for it."""
+        self.away = False
         self._assigned: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._done: set[str] = set()
@@ -459,6 +481,17 @@ class SimAgent:
         self._reader = asyncio.create_task(self._read(), name=f"agent-{self.agent_id}")
         if available:
             await self.ws.send_json({"type": "set_state", "state": "available", "ref": "go"})
+
+    async def take_breaks(self, every: Callable[[], float], length: Callable[[], float]) -> None:
+        """Go away (reason ``break``) after ``every()`` seconds for ``length()`` seconds, over and over;
+        work in hand is finished as usual, no new work is offered meanwhile."""
+        while self.ws is not None and not self.ws.closed:
+            await asyncio.sleep(every())
+            self.away = True
+            await self.ws.send_json({"type": "set_state", "state": "away", "reason": "break"})
+            await asyncio.sleep(length())
+            await self.ws.send_json({"type": "set_state", "state": "available"})
+            self.away = False
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -486,6 +519,7 @@ class SimAgent:
                 iid = frame["interaction"]["id"]
                 await self.ws.send_json({"type": "accept", "offer_id": frame["offer_id"], "ref": iid})
                 self._assigned[iid] = asyncio.Event()
+                self.offer_interaction = frame["interaction"]
                 self.last_handle = self.handle_time()
                 self._tasks[iid] = asyncio.create_task(self._work(iid, self.last_handle))
                 if self.on_offer:
@@ -591,10 +625,21 @@ class Scenario:
     warmup: int = 300
     speedup: float = 200.0
     seed: int = 1
+    wrapup: float = 0.0
+    """The queue's wrap-up time, simulated seconds (0: M/M/N)."""
+    away_every: float | None = None
+    """Mean simulated seconds between an agent's breaks (None: never away)."""
+    away_for: float = 0.0
+    """Mean length of a break, simulated seconds."""
 
     @property
     def utilization(self) -> float:
         return self.load / self.agents
+
+    @property
+    def is_mmn(self) -> bool:
+        """No wrap-up and no breaks: the M/M/N(+M) queue Erlang C/A describe."""
+        return self.wrapup == 0 and self.away_every is None
 
     @property
     def arrivals_per_second_real(self) -> float:
@@ -617,6 +662,78 @@ class _Contact:
     patience: float = math.inf
     abandoned: bool = False
     failed: str | None = None
+    # what the ingest answer said, in simulated seconds, and the other predictors at the same moment
+    position: int | None = None
+    estimate: float | None = None
+    estimate_range: tuple[float, float] | None = None
+    present: int = 0
+    predictor: float | None = None
+    old_estimate: float | None = None
+
+
+@dataclass(frozen=True)
+class EstimateAccuracy:
+    """The wait told at arrival against the wait that followed, over the contacts that had to wait
+    (queued, answered, after warm-up), in simulated seconds.
+
+    * ``router``: the ingest answer's ``estimated_wait_seconds``;
+    * ``predictor``: the queue-length predictor ``(n + 1) / (c mu)`` with known rates (``c`` the agents
+      present at the arrival, ``1 / mu`` the run's mean time a contact held an agent: talk, wrap-up and
+      the router's handoff, known only afterwards), the minimum-error estimator for M/M/c (Ibrahim &
+      Whitt 2009);
+    * ``old``: the router's method before wait estimates were reworked, for comparison only: the
+      position times a moving average of talk time (wrap-up left out) over every connected agent
+      (away ones included).
+    """
+
+    contacts: int
+    rmse_router: float
+    rmse_predictor: float
+    rmse_old: float
+    mean_wait: float
+    range_coverage: float
+    """Share of the waits inside the told 10th-90th percentile range (80 % if it is right)."""
+    unknown: int
+    """Contacts told no estimate (nobody who could serve them was present)."""
+
+    @property
+    def ratio(self) -> float:
+        return self.rmse_router / self.rmse_predictor if self.rmse_predictor else math.nan
+
+    @property
+    def old_ratio(self) -> float:
+        return self.rmse_old / self.rmse_router if self.rmse_router else math.nan
+
+
+OLD_AHT_WEIGHT = 0.1  # the moving-average weight of talk times the old method used
+
+
+def estimate_accuracy(contacts: Sequence[_Contact], waits: Sequence[float | None]) -> EstimateAccuracy:
+    """RMSE of each predictor over the contacts that waited and were answered (``waits`` by contact,
+    simulated seconds, None when abandoned)."""
+    rows = [
+        (c, w)
+        for c, w in zip(contacts, waits, strict=True)
+        if w is not None and c.position and c.predictor is not None and c.old_estimate is not None
+    ]
+    told = [(c, w) for c, w in rows if c.estimate is not None]
+    unknown = len(rows) - len(told)
+
+    def rmse(pairs: Sequence[tuple[float, float]]) -> float:
+        return math.sqrt(statistics.fmean((e - w) ** 2 for e, w in pairs)) if pairs else math.nan
+
+    inside = sum(
+        1 for c, w in told if c.estimate_range is not None and c.estimate_range[0] <= w <= c.estimate_range[1]
+    )
+    return EstimateAccuracy(
+        contacts=len(told),
+        rmse_router=rmse([(c.estimate or 0.0, w) for c, w in told]),
+        rmse_predictor=rmse([(c.predictor or 0.0, w) for c, w in told]),
+        rmse_old=rmse([(c.old_estimate or 0.0, w) for c, w in told]),
+        mean_wait=statistics.fmean(w for _, w in told) if told else math.nan,
+        range_coverage=inside / len(told) if told else math.nan,
+        unknown=unknown,
+    )
 
 
 @dataclass
@@ -642,6 +759,7 @@ class LiveResult:
     patiences: list[float] = field(default_factory=list)
     actual_handles: list[float] = field(default_factory=list)
     release_ms: list[float] = field(default_factory=list)
+    estimates: EstimateAccuracy | None = None
 
 
 async def run_live(server: ServerHandle, sc: Scenario, *, progress: Progress | None = None) -> LiveResult:
@@ -663,10 +781,15 @@ async def run_live(server: ServerHandle, sc: Scenario, *, progress: Progress | N
             return
         _note_offer(c, agent, now, agent.last_complete, agent.last_handle)
 
+    talk: list[float] = []  # the old method's moving average of talk time (simulated seconds)
+
     def on_complete(agent: SimAgent, iid: str, now: float) -> None:
         c = by_iid.get(iid)
         if c is not None:
             c.completed = now
+            if c.offered is not None:
+                seconds = (now - c.offered) * sc.speedup
+                talk[:] = [seconds if not talk else (1 - OLD_AHT_WEIGHT) * talk[0] + OLD_AHT_WEIGHT * seconds]
 
     def on_done(agent: SimAgent, iid: str, now: float) -> None:
         c = by_iid.get(iid)
@@ -684,7 +807,9 @@ async def run_live(server: ServerHandle, sc: Scenario, *, progress: Progress | N
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         api = Api(session, server.url, server.admin_token)
-        await api.setup_queue(queue_id, skill, sl_seconds=sc.sl_seconds * scale)
+        await api.setup_queue(
+            queue_id, skill, sl_seconds=sc.sl_seconds * scale, wrapup_seconds=sc.wrapup * scale
+        )
         agents: list[SimAgent] = []
         for k in range(sc.agents):
             aid = f"{queue_id}-a{k:03d}"
@@ -701,11 +826,22 @@ async def run_live(server: ServerHandle, sc: Scenario, *, progress: Progress | N
             )
         await asyncio.gather(*(a.connect(session, server.url) for a in agents))
         await asyncio.sleep(0.5)  # let every set_state land
+        breaks: list[asyncio.Task[None]] = []
+        if sc.away_every is not None:
+            every, length = sc.away_every * scale, sc.away_for * scale
+            for a in agents:
+                breaks.append(
+                    asyncio.create_task(
+                        a.take_breaks(lambda: rng.expovariate(1 / every), lambda: rng.expovariate(1 / length))
+                    )
+                )
 
         pending: set[asyncio.Task[None]] = set()
 
         async def post(c: _Contact) -> None:
             body = voice_contact(run_id, c.index, queue_id)
+            present = sum(1 for a in agents if not a.away)
+            old_aht = talk[0] if talk else sc.aht
             try:
                 status, data = await api.call("POST", "/v1/interactions", body)
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -718,6 +854,14 @@ async def run_live(server: ServerHandle, sc: Scenario, *, progress: Progress | N
             iid = str(data["id"])
             c.interaction_id = iid
             c.queued = bool(data.get("position"))
+            c.position = data.get("position")
+            if c.position:
+                ewt, rng_ = data.get("estimated_wait_seconds"), data.get("estimated_wait_range")
+                c.estimate = None if ewt is None else float(ewt) * sc.speedup
+                if rng_:
+                    c.estimate_range = (float(rng_[0]) * sc.speedup, float(rng_[1]) * sc.speedup)
+                c.present = present
+                c.old_estimate = c.position * old_aht / sc.agents
             by_iid[iid] = c
             early = early_offers.pop(iid, None)
             if early is not None:
@@ -771,6 +915,9 @@ async def run_live(server: ServerHandle, sc: Scenario, *, progress: Progress | N
                 break
             await asyncio.sleep(0.05)
         wall = loop.time() - start
+        for task in breaks:
+            task.cancel()
+        await asyncio.gather(*breaks, return_exceptions=True)
         for a in agents:
             await a.close()
         lost = 0
@@ -823,6 +970,15 @@ def _collect(
             handoff_ms.append((c.offered - c.agent_last_complete) * 1000)
     ingest = [c.ingest_ms for c in contacts if c.ingest_ms is not None]
     queued = [c for c in kept if c.queued and c.offered is not None and not c.abandoned]
+    # the predictor's known rate: the mean time a contact held an agent in this run (offer to the
+    # agent free again: talk, wrap-up and the router's own handoff), so it is told the truth
+    holds = [(c.released - c.offered) * sc.speedup for c in kept if c.released is not None and c.offered]
+    hold = statistics.fmean(holds) if holds else sc.aht + sc.wrapup
+    for c in kept:
+        if c.position and c.present:
+            c.predictor = c.position * hold / c.present
+    warm = min(sc.warmup, len(kept))
+    accuracy = estimate_accuracy(kept[warm:], [o.wait for o in outcomes[warm:]])
     return LiveResult(
         scenario=sc,
         outcomes=outcomes,
@@ -847,6 +1003,7 @@ def _collect(
             for c in kept
             if c.released is not None and c.completed is not None
         ],
+        estimates=accuracy,
     )
 
 
@@ -904,6 +1061,8 @@ class Comparison:
 
     def verdicts(self) -> dict[str, str]:
         out: dict[str, str] = {}
+        if not self.scenario.is_mmn:
+            return {m: "not an M/M/N run (wrap-up or breaks): theory for reference only" for m in METRICS}
         for m in METRICS:
             v = getattr(self.measured, m)
             noise = "within noise of theory" if self.ideal.contains(m, v) else "OUTSIDE noise band"
@@ -914,7 +1073,7 @@ class Comparison:
         return out
 
     def agrees(self) -> bool:
-        return all("OUTSIDE" not in v and "NOT" not in v for v in self.verdicts().values())
+        return all("OUTSIDE" not in v and "NOT " not in v for v in self.verdicts().values())
 
     def as_dict(self) -> dict[str, Any]:
         lr = self.live
@@ -926,6 +1085,15 @@ class Comparison:
             "replay_zero_latency": asdict(self.replay),
             "replay_with_latency": asdict(self.replay_latency),
             "verdicts": self.verdicts(),
+            "wait_estimates": (
+                {
+                    **asdict(self.live.estimates),
+                    "ratio_to_predictor": self.live.estimates.ratio,
+                    "old_to_router": self.live.estimates.old_ratio,
+                }
+                if self.live.estimates
+                else None
+            ),
             "router": {
                 "offer_latency_ms": _pcts(lr.offer_latency_ms),
                 "handoff_ms": _pcts(lr.handoff_ms),
@@ -1065,7 +1233,23 @@ def format_report(cmp: Comparison) -> str:
         )
         lines.extend("  " + f for f in lr.failures[:5])
     lines.append(f"load generator: event-loop lag p99 {lr.loop_lag_ms:.2f} ms")
+    lines += format_estimates(lr.estimates)
     return "\n".join(lines)
+
+
+def format_estimates(acc: EstimateAccuracy | None) -> list[str]:
+    """The wait estimates' part of the report."""
+    if acc is None or not acc.contacts:
+        return ["wait estimates: no contact waited"]
+    return [
+        "",
+        f"wait estimates at arrival against the wait that followed ({acc.contacts} contacts that waited, "
+        f"mean wait {acc.mean_wait:.1f} s; {acc.unknown} told 'unknown'):",
+        f"  RMSE router            {acc.rmse_router:8.1f} s  ({acc.ratio:.2f}x the predictor)",
+        f"  RMSE (n+1)/(c mu)      {acc.rmse_predictor:8.1f} s  (queue-length predictor, known rates)",
+        f"  RMSE old method        {acc.rmse_old:8.1f} s  ({acc.old_ratio:.2f}x the router)",
+        f"  waits inside the told 10th-90th percentile range: {acc.range_coverage:.1%}",
+    ]
 
 
 def write_chart(cmp: Comparison, path: Path) -> None:
@@ -1176,6 +1360,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="mean customer patience, simulated seconds (Erlang A); default: endless",
     )
     parser.add_argument("--sl-seconds", type=float, default=20.0, help="service-level threshold")
+    parser.add_argument("--wrapup", type=float, default=0.0, help="wrap-up time, simulated seconds")
+    parser.add_argument(
+        "--away-every",
+        type=float,
+        default=None,
+        help="mean simulated seconds between an agent's breaks (away); default: no breaks",
+    )
+    parser.add_argument("--away-for", type=float, default=300.0, help="mean break, simulated seconds")
     parser.add_argument("--contacts", type=int, default=3000, help="measured contacts")
     parser.add_argument("--warmup", type=int, default=None, help="contacts ignored at the start (10%%)")
     parser.add_argument(
@@ -1211,6 +1403,9 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         warmup=warmup,
         speedup=args.speedup,
         seed=args.seed,
+        wrapup=args.wrapup,
+        away_every=args.away_every,
+        away_for=args.away_for,
     )
 
 

@@ -14,8 +14,8 @@ import math
 import sys
 from typing import TextIO
 
-from router.tools import erlang
-from router.tools.erlang import QueueMetrics, Target
+from router.service import erlang
+from router.service.erlang import QueueMetrics, Target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
+from router.backends import close_redis, redis_client
 from tests.support.agents import AgentClient
 from tests.support.configs import chat_only
 from tests.support.servers import RouterProcess, Services
@@ -76,6 +76,15 @@ async def test_two_processes_assign_each_interaction_exactly_once(
 ) -> None:
     p1: RouterProcess = await processes(CONFIG)
     p2: RouterProcess = await processes(CONFIG)
+    await assign_exactly_once(p1, p2, services, namespace, N)
+
+
+async def assign_exactly_once(
+    p1: RouterProcess, p2: RouterProcess, services: Services, namespace: str, n_interactions: int
+) -> None:
+    """Agents on both processes, ``n_interactions`` chats posted concurrently to both: every one assigned
+    once and completed, no agent ever over capacity (the live index sampled meanwhile), the record agreeing.
+    ``services.redis_url`` may name a single server or a Redis Cluster (``test_redis_cluster.py``)."""
     async with aiohttp.ClientSession() as http:
         admin = {"Authorization": f"Bearer {p1.admin_token}"}
 
@@ -98,7 +107,7 @@ async def test_two_processes_assign_each_interaction_exactly_once(
         live_loads: list[int] = []
 
         async def sample_loads() -> None:
-            r = aioredis.Redis.from_url(services.redis_url, decode_responses=True)
+            r = redis_client(services.redis_url)
             try:
                 while True:
                     pipe = r.pipeline(transaction=False)
@@ -107,7 +116,7 @@ async def test_two_processes_assign_each_interaction_exactly_once(
                     live_loads.extend(int(v or 0) for v in await pipe.execute())
                     await asyncio.sleep(0.002)
             finally:
-                await r.aclose()
+                await close_redis(r)
 
         sampler = asyncio.create_task(sample_loads())
 
@@ -118,21 +127,24 @@ async def test_two_processes_assign_each_interaction_exactly_once(
             proc = p1 if n % 2 == 0 else p2
             body = {
                 "channel": "chat",
-                "external_id": f"chat-{n}",
+                # provider ids and visitors of the deployment: each domain its own
+                "external_id": f"{namespace}-chat-{n}",
                 "queue": "general",
-                "from": {"kind": "chat_visitor", "value": f"visitor-{n}"},
+                "from": {"kind": "chat_visitor", "value": f"{namespace}-visitor-{n}"},
                 "content": f"hello {n}",
             }
             async with sem, http.post(proc.url + "/v1/interactions", json=body, headers=adapter) as r:
                 statuses[r.status] += 1
-                return str((await r.json())["id"])
+                answer = await r.json()
+                assert r.status == 201, answer
+                return str(answer["id"])
 
-        ids = await asyncio.gather(*(post(n) for n in range(N)))
-        assert statuses == {201: N}
-        assert len(set(ids)) == N
+        ids = await asyncio.gather(*(post(n) for n in range(n_interactions)))
+        assert statuses == {201: n_interactions}
+        assert len(set(ids)) == n_interactions
 
         async def all_done() -> None:
-            while sum(s.completed for s in sims) < N:
+            while sum(s.completed for s in sims) < n_interactions:
                 await asyncio.sleep(0.05)
 
         await asyncio.wait_for(all_done(), 180)
@@ -147,7 +159,9 @@ async def test_two_processes_assign_each_interaction_exactly_once(
         "an accepted offer was refused: it was double-offered"
     )
     assert max(s.max_outstanding for s in sims) <= CAPACITY, "an agent held more than its capacity"
-    assert len(live_loads) > 1000 and max(live_loads) <= CAPACITY, "the live index counted more than capacity"
+    assert len(live_loads) > n_interactions and max(live_loads) <= CAPACITY, (
+        "the live index counted more than capacity"
+    )
     assert max(live_loads) == CAPACITY, "the load never reached capacity: the test did not race"
     # both processes delivered offers to their own agents
     assert all(s.completed > 0 for s in sims)
@@ -155,12 +169,16 @@ async def test_two_processes_assign_each_interaction_exactly_once(
     conn = await asyncpg.connect(services.database_url)
     try:
         per = await conn.fetch(
-            "SELECT interaction_id, count(*) AS n FROM interaction_history "
-            "WHERE status = 'assigned' GROUP BY interaction_id"
+            "SELECT h.interaction_id, count(*) AS n FROM interaction_history h"
+            " JOIN interactions i ON i.id = h.interaction_id"
+            " WHERE h.status = 'assigned' AND i.namespace = $1 GROUP BY h.interaction_id",
+            namespace,
         )
-        assert len(per) == N and {r["n"] for r in per} == {1}
-        statuses_db = await conn.fetch("SELECT status, count(*) AS n FROM interactions GROUP BY status")
-        assert {r["status"]: r["n"] for r in statuses_db} == {"completed": N}
+        assert len(per) == n_interactions and {r["n"] for r in per} == {1}
+        statuses_db = await conn.fetch(
+            "SELECT status, count(*) AS n FROM interactions WHERE namespace = $1 GROUP BY status", namespace
+        )
+        assert {r["status"]: r["n"] for r in statuses_db} == {"completed": n_interactions}
     finally:
         await conn.close()
     for s in sims:

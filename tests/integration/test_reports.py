@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from context_store import customers, interactions, surveys
+from context_store import customers, interactions, presence, surveys
 from router.routing.stats import start_of_day
 from tests.conftest import MakeServer
 from tests.support.configs import routing
@@ -124,10 +124,29 @@ async def write_day(pool: asyncpg.Pool, ns: str) -> dict[str, uuid.UUID]:
     return ids
 
 
+# The agents' presence history (occupancy's denominator): alice is available from 22:00, goes on a break
+# at 23:03 in the middle of c1 (still handling it until 23:05:40), is available again at midnight and signs
+# out at 01:30; bob is available from 23:20 until he signs out at 00:40.
+PRESENCE: list[tuple[str, str, str, datetime]] = [
+    ("alice", "available", "", at(15, "22:00:00")),
+    ("alice", "away", "break", at(15, "23:03:00")),
+    ("alice", "available", "", at(16, "00:00:00")),
+    ("alice", "offline", "", at(16, "01:30:00")),
+    ("bob", "available", "", at(15, "23:20:00")),
+    ("bob", "offline", "", at(16, "00:40:00")),
+]
+
+
+async def write_presence(pool: asyncpg.Pool, ns: str) -> None:
+    for n, (agent, state, reason, when) in enumerate(PRESENCE):
+        await presence.record_change(pool, ns, agent, state, reason, when, f"{n + 1}-0")
+
+
 @pytest.fixture
 async def day(make_server: MakeServer) -> TestServer:
     server = await make_server(CONFIG)
     await write_day(server.pool, server.settings.namespace)
+    await write_presence(server.pool, server.settings.namespace)
     return server
 
 
@@ -231,26 +250,31 @@ async def test_per_agent_with_occupancy(day: TestServer) -> None:
     assert set(got) == {
         ("2026-01-15", "alice"), ("2026-01-15", "bob"), ("2026-01-16", "alice"), ("2026-01-16", "bob")
     }  # fmt: skip
-    # occupancy: seconds handling work over the seconds of the day (330 / 86400...)
+    # occupancy: handling time over handling time plus available idle time (the presence history).
+    # alice, January 15: handled c1 23:00:10-23:05:40 (330 s, 160 s of it on her break); available
+    # 22:00-23:03 (3780 s), of which 170 s handling: 3610 s idle; 330 / (330 + 3610)
     assert only_kpis(got[("2026-01-15", "alice")]) == kpi(
         offered=1, answered=1, abandoned=0, answered_in_sl=1, service_level=1.0, asa_seconds=10.0,
         aht_seconds=330.0, abandonment_rate=0.0, transfer_rate=0.0, fcr_rate=0.0, ttr_seconds=310.0,
-        occupancy=0.0038, csat=None, nps=None, ces=2.0, surveys=1,
+        occupancy=round(330 / 3940, 4), csat=None, nps=None, ces=2.0, surveys=1,
     )  # fmt: skip
+    # bob, January 15: available 23:20-24:00 (2400 s), handled c2 23:30:30-23:41:00 (630 s)
     assert only_kpis(got[("2026-01-15", "bob")]) == kpi(
         offered=1, answered=1, abandoned=0, answered_in_sl=0, service_level=0.0, asa_seconds=30.0,
         aht_seconds=630.0, abandonment_rate=0.0, transfer_rate=0.0, fcr_rate=0.0, ttr_seconds=630.0,
-        occupancy=0.0073, csat=None, nps=-100.0, ces=None, surveys=1,
+        occupancy=round(630 / 2400, 4), csat=None, nps=-100.0, ces=None, surveys=1,
     )  # fmt: skip
+    # alice, January 16: available 00:00-01:30 (5400 s), handled c4 (300 s) and c5 (660 s)
     assert only_kpis(got[("2026-01-16", "alice")]) == kpi(
         offered=2, answered=2, abandoned=0, answered_in_sl=2, service_level=1.0, asa_seconds=30.0,
         aht_seconds=480.0, abandonment_rate=0.0, transfer_rate=0.5, fcr_rate=1.0, ttr_seconds=640.0,
-        occupancy=0.0111, csat=0.0, nps=None, ces=None, surveys=1,
+        occupancy=round(960 / 5400, 4), csat=0.0, nps=None, ces=None, surveys=1,
     )  # fmt: skip
+    # bob, January 16: available 00:00-00:40 (his state since 23:20; 2400 s), handled c4b (660 s)
     assert only_kpis(got[("2026-01-16", "bob")]) == kpi(
         offered=1, answered=1, abandoned=0, answered_in_sl=1, service_level=1.0, asa_seconds=5.0,
         aht_seconds=660.0, abandonment_rate=0.0, transfer_rate=0.0, fcr_rate=1.0, ttr_seconds=925.0,
-        occupancy=0.0076, csat=1.0, nps=None, ces=None, surveys=1,
+        occupancy=round(660 / 2400, 4), csat=1.0, nps=None, ces=None, surveys=1,
     )  # fmt: skip
 
 
@@ -259,13 +283,20 @@ async def test_occupancy_per_hour_splits_work_across_intervals(day: TestServer) 
         day, **{"from": "2026-01-16T00:00:00", "to": "2026-01-16T02:00:00"}, interval="15m", group_by="agent"
     )
     busy = {(r["interval_start"][11:16], r["key"]): r["occupancy"] for r in rows}
-    # alice held c4 00:10:20-00:15:20: 280 s in 00:00-00:15 (of 900), 20 s in 00:15-00:30;
-    # bob held c4b 00:15:25-00:26:25: 660 s in 00:15-00:30; alice held c5 01:00:40-01:11:40: 660 s
+    # alice is available 00:00-01:30 and held c4 00:10:20-00:15:20: 280 s in 00:00-00:15 (of 900
+    # available), 20 s in 00:15-00:30; c5 01:00:40-01:11:40: 660 s; the other quarters she was available
+    # and idle. bob is available until 00:40 and held c4b 00:15:25-00:26:25: 660 s in 00:15-00:30; idle
+    # 00:00-00:15 and 00:30-00:40. Nobody is available after 01:30: no rows.
     assert busy == {
         ("00:00", "alice"): round(280 / 900, 4),
+        ("00:00", "bob"): 0.0,
         ("00:15", "alice"): round(20 / 900, 4),
         ("00:15", "bob"): round(660 / 900, 4),
+        ("00:30", "alice"): 0.0,
+        ("00:30", "bob"): 0.0,
+        ("00:45", "alice"): 0.0,
         ("01:00", "alice"): round(660 / 900, 4),
+        ("01:15", "alice"): 0.0,
     }
 
 

@@ -93,10 +93,13 @@ RECORD_OF: dict[str, type[Any]] = {
     "interactions_in_status": records.LiveRow,
     "kpi_counts": records.KpiCounts,
     "kpi_agent_busy": records.AgentBusy,
+    "forecast_arrivals": records.ArrivalCount,
+    "forecast_handling": records.HandlingTotals,
     "survey_insert": records.Survey,
     "survey_get": records.Survey,
     "survey_request_insert": records.SurveyRequest,
     "survey_request_open": records.SurveyRequest,
+    "channel_service_level": records.ChannelServiceCounts,
 }
 
 PG_TYPES: dict[str, type[Any]] = {

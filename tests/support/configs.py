@@ -65,6 +65,7 @@ class Config:
     agents: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
     adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blending: list[dict[str, Any]] = field(default_factory=list)
 
     def with_server(self, **settings: Any) -> Config:
         return replace(self, server={**(self.server or {}), **settings})
@@ -105,6 +106,10 @@ class Config:
     def rule(self, queue: str, **when: Any) -> Config:
         return replace(self, rules=[*copy.deepcopy(self.rules), {"when": when, "queue": queue}])
 
+    def blend(self, **rule: Any) -> Config:
+        """Add a ``[[blending]]`` rule (``channel``, ``when``, ``agents``, ``capacity``…)."""
+        return replace(self, blending=[*copy.deepcopy(self.blending), dict(rule)])
+
     def adapter(self, name: str, **section: Any) -> Config:
         """Add (or replace) an ``[adapters.<name>]`` table."""
         return replace(self, adapters={**copy.deepcopy(self.adapters), name: dict(section)})
@@ -128,6 +133,7 @@ class Config:
         parts += [_table("[[queues]]", q) for q in self.queues]
         parts += [_table("[[agents]]", a) for a in self.agents]
         parts += [_table("[[rules]]", r) for r in self.rules]
+        parts += [_table("[[blending]]", b) for b in self.blending]
         parts += [_table(f"[adapters.{name}]", s) for name, s in self.adapters.items()]
         return "\n\n".join(parts) + "\n"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+from router.contracts.blending import BlendingRule
+from router.service.blending import Blending
 from router.service.reconciler import _forever
 
 
@@ -36,3 +38,31 @@ async def test_a_cancellation_swallowed_by_a_round_still_stops_the_loop() -> Non
         await asyncio.gather(task, return_exceptions=True)
     assert task in done, "the loop ran on after its task was cancelled"
     assert rounds == 1
+
+
+async def test_the_blending_duty_stops_too() -> None:
+    started = asyncio.Event()
+
+    class Swallowing(Blending):
+        async def round(self) -> bool:
+            started.set()
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                pass  # as a library that loses the cancellation does
+            return True
+
+    rule = BlendingRule.model_validate(
+        {
+            "channel": "voice",
+            "when": {"ewt_over_seconds": 1},
+            "agents": {"group": "g"},
+            "capacity": {"voice": 1},
+        }
+    )
+    duty = Swallowing(None, None, None, None, None, [rule], interval_seconds=0.01)  # type: ignore[arg-type]
+    task = asyncio.create_task(duty.run())
+    await started.wait()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2)
+    assert task in done, "the blending loop ran on after its task was cancelled"

@@ -44,3 +44,25 @@ def test_a_tool_with_its_extra_gets_its_own_arguments() -> None:
     done = _run("import sys\nfrom router.cli import main\nsys.exit(main(['staffing', '--help']))\n")
     assert done.returncode == 0, done.stderr
     assert "--arrivals-per-hour" in done.stdout
+
+
+def test_forecast_without_statsmodels_says_what_to_install() -> None:
+    done = _run(
+        "import sys; sys.modules['statsmodels'] = None\n"
+        "from router.cli import main\n"
+        "sys.exit(main(['forecast', '--queue', 'support']))\n"
+    )
+    assert done.returncode == 2
+    assert "omniroute forecast needs the forecast extra (statsmodels not installed)" in done.stderr
+    assert "pip install 'omniroute[forecast]'" in done.stderr
+
+
+def test_the_server_imports_statsmodels_only_when_a_forecast_is_asked_for() -> None:
+    # the forecast extra is heavy (statsmodels, scipy, pandas, numpy): a server starts without loading it
+    done = _run(
+        "import sys\n"
+        "import router.app, router.cli\n"
+        "print(sorted(m for m in ('statsmodels', 'scipy', 'pandas', 'numpy') if m in sys.modules))\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

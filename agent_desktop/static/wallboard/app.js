@@ -1,17 +1,22 @@
-// The supervisor wallboard: every queue and every agent, live from the supervisor socket.
+// The supervisor wallboard: every queue and a page of agents, live from the supervisor socket.
 //
 // The page never polls: the socket sends a `snapshot` and then `queue` and `agent` frames as
 // things change; after a drop it reconnects with `?after=<last event id>` to resume. A one-second
 // local timer only advances the clocks shown (time in state, oldest wait) and slides the charts.
+// The KPIs of today (ASA, AHT, abandonment, CSAT per queue) come from PostgreSQL through
+// GET /v1/reports/kpis: read at each snapshot and once a minute.
 
 import { fill, formatClock, formatDuration, h, nowUnix, startTicker } from "../common/dom.js";
 import { channelLabel, channelNames, loadChannels } from "../common/channels.js";
 import { ReconnectingSocket, socketUrl } from "../common/socket.js";
 import { waitingChart } from "./chart.js";
+import { renderBlending } from "./blending.js";
 import { SupervisePanel } from "./supervise.js";
+import { AgentPaging } from "./paging.js";
 
 const STORE_KEY = "omniroute.wallboard.token";
 const HISTORY_SECONDS = 15 * 60;
+const KPI_REFRESH_MS = 60 * 1000;
 const $ = (id) => document.getElementById(id);
 
 class Wallboard {
@@ -23,7 +28,10 @@ class Wallboard {
     this.agents = new Map(); // id → {data, row, parts}
     this.everConnected = false;
     this.lastChartDraw = 0;
+    this.kpis = new Map(); // queue id → today's KPI row
+    this.kpiTimer = null;
     this.supervise = new SupervisePanel(this, $("supervise"));
+    this.paging = new AgentPaging(this, $("agents-paging"), (rows) => this.replaceAgents(rows));
 
     $("signin-form").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -67,15 +75,19 @@ class Wallboard {
         token: this.token,
         // "0-0" is the id of a server that has seen no event yet: nothing to resume after.
         after: this.lastEventId && this.lastEventId !== "0-0" ? this.lastEventId : null,
+        ...this.paging.params(),
       }),
     );
     this.socket.addEventListener("status", (e) => this.onStatus(e.detail));
     this.socket.addEventListener("frame", (e) => this.onFrame(e.detail));
     this.socket.start();
+    this.kpiTimer = setInterval(() => this.refreshKpis(), KPI_REFRESH_MS);
   }
 
   disconnect() {
     if (this.socket) this.socket.stop();
+    clearInterval(this.kpiTimer);
+    this.kpiTimer = null;
     this.socket = null;
     this.lastEventId = null;
     this.everConnected = false;
@@ -142,6 +154,10 @@ class Wallboard {
         return this.updateQueue(frame.queue, eventTime(frame.event_id));
       case "agent":
         return this.updateAgent(frame.agent);
+      case "agents":
+        return this.paging.onPage(frame);
+      case "blending":
+        return renderBlending($("blending"), frame);
       case "error":
         if (frame.code === "unauthorized" || frame.code === "forbidden") {
           this.disconnect();
@@ -166,24 +182,66 @@ class Wallboard {
         this.queues.delete(id);
       }
     }
-    const agentIds = new Set(snapshot.agents.map((a) => a.id));
-    for (const [id, a] of this.agents) {
-      if (!agentIds.has(id)) {
-        a.row.remove();
-        this.agents.delete(id);
-      }
-    }
     const history = snapshot.history || {};
     for (const q of snapshot.queues) {
       const entry = this.ensureQueue(q);
       if (history[q.id]) entry.history = history[q.id].map(([t, v]) => [Number(t), Number(v)]);
       this.updateQueue(q, eventTime(snapshot.event_id));
     }
-    // A large floor arrives at once: new rows go in sorted, the totals are counted once.
-    const agents = [...snapshot.agents].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
-    for (const a of agents) this.updateAgent(a, { batch: true });
+    this.paging.onSnapshot(snapshot);
+    this.replaceAgents(snapshot.agents);
     $("no-queues").hidden = this.queues.size > 0;
+    this.refreshKpis();
+  }
+
+  /** The rows of one page of agents (the snapshot's, or a new view's) replace the table's. */
+  replaceAgents(rows) {
+    const agentIds = new Set(rows.map((a) => a.id));
+    for (const [id, a] of this.agents) {
+      if (!agentIds.has(id)) {
+        a.row.remove();
+        this.agents.delete(id);
+      }
+    }
+    // A page arrives at once: rows go in sorted, the totals are counted once.
+    const agents = [...rows].sort((x, y) => (sortKey(x) < sortKey(y) ? -1 : 1));
+    const tbody = $("agents");
+    for (const a of agents) {
+      this.updateAgent(a, { batch: true });
+      tbody.append(this.agents.get(a.id).row); // keeps the page's order for rows already shown
+    }
     this.renderTotals();
+  }
+
+  // ------------------------------------------------------------ today's KPIs
+
+  /** Today (in the server's time zone) per queue, from the KPI report; the tiles keep their last figures on failure. */
+  async refreshKpis() {
+    const token = this.token;
+    if (!token) return;
+    let response;
+    try {
+      response = await fetch("/v1/reports/kpis?from=today&to=tomorrow&interval=1d&group_by=queue", {
+        headers: { Authorization: `Bearer ${token}` },
+        cache: "no-store",
+      });
+    } catch {
+      return;
+    }
+    if (!response.ok || token !== this.token) return;
+    const report = await response.json();
+    this.kpis = new Map(report.rows.map((row) => [row.key, row]));
+    for (const entry of this.queues.values()) this.renderKpis(entry);
+  }
+
+  renderKpis(entry) {
+    const row = this.kpis.get(entry.data.id) || {};
+    const p = entry.parts;
+    const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 100)}%`);
+    p.asa.textContent = row.asa_seconds === null || row.asa_seconds === undefined ? "–" : formatDuration(row.asa_seconds);
+    p.aht.textContent = row.aht_seconds === null || row.aht_seconds === undefined ? "–" : formatDuration(row.aht_seconds);
+    p.abandonment.textContent = pct(row.abandonment_rate);
+    p.csat.textContent = pct(row.csat);
   }
 
   // ------------------------------------------------------------ queues
@@ -204,6 +262,10 @@ class Wallboard {
       answered: h("span", { class: "q-answered" }),
       abandoned: h("span", { class: "q-abandoned" }),
       offered: h("span", { class: "q-offered" }),
+      asa: h("span", { class: "q-asa" }),
+      aht: h("span", { class: "q-aht" }),
+      abandonment: h("span", { class: "q-abandonment" }),
+      csat: h("span", { class: "q-csat" }),
       chart: h("div", { class: "q-chart" }),
     };
     const stat = (label, el, cls = "") => h("div", { class: ["stat", cls] }, h("dt", { text: label }), h("dd", {}, el));
@@ -227,10 +289,19 @@ class Wallboard {
         stat("Answered today", parts.answered),
         stat("Abandoned today", parts.abandoned, "abandoned"),
       ),
+      h(
+        "dl",
+        { class: "q-kpis", "aria-label": "Today" },
+        stat("ASA today", parts.asa),
+        stat("AHT today", parts.aht),
+        stat("Abandonment today", parts.abandonment, "abandoned"),
+        stat("CSAT today", parts.csat),
+      ),
       parts.chart,
     );
     entry = { data: q, receivedAt: nowUnix(), history: [], el, parts };
     this.queues.set(q.id, entry);
+    this.renderKpis(entry);
     this.placeQueue(entry);
     $("no-queues").hidden = true;
     return entry;

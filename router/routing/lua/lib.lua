@@ -355,7 +355,7 @@ local function create_offer(iid, agent, t, why)
   redis.call('HSET', P .. ':o:' .. offer, 'i', iid, 'a', agent, 'deadline', deadline, 'why', why_json)
   redis.call('SADD', P .. ':ao:' .. agent, offer)
   redis.call('ZADD', P .. ':timers', deadline, 'o:' .. offer)
-  redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer)
+  redis.call('HSET', ikey, 'st', 'offered', 'agent', agent, 'offer', offer, 'offered_at', t)
   redis.call('ZREM', P .. ':q:' .. q, iid)
   redis.call('ZREM', P .. ':qage:' .. q, iid)
   redis.call('HINCRBY', P .. ':a:' .. agent, 'load:' .. ch, 1)
@@ -579,11 +579,29 @@ local function drop_offer(offer, t, reason, exclude_ms)
   return iid, agent
 end
 
+-- The handle time the wait estimates use (router/routing/stats.py): how long the work held an agent's
+-- slot on its channel, from the offer to the capacity freed, so talk and wrap-up both. A moving average
+-- per queue and channel in P:qstats:<q> ("ht:<ch>", with "n:<ch>" completions seen): each new time
+-- weighs max(1/n, HT_WEIGHT), the plain mean of the first ones, then about the last 1/HT_WEIGHT.
+local HT_WEIGHT = 0.02
+local function record_handle_time(q, ch, offered_at, t)
+  if not q or not ch or not offered_at then return end
+  local seconds = (t - offered_at) / 1000
+  if seconds < 0 then return end
+  local key = P .. ':qstats:' .. q
+  local n = redis.call('HINCRBY', key, 'n:' .. ch, 1)
+  local old = tonumber(redis.call('HGET', key, 'ht:' .. ch) or '')
+  local w = math.max(1 / n, HT_WEIGHT)
+  local ht = old and ((1 - w) * old + w * seconds) or seconds
+  redis.call('HSET', key, 'ht:' .. ch, string.format('%.4f', ht))
+end
+
 -- Work is over for the agent (wrap-up ended, transferred, released): free capacity and rematch.
 local function finish_work(iid, t, reason)
   local ikey = P .. ':i:' .. iid
-  local i = redis.call('HMGET', ikey, 'agent', 'ch', 'q')
+  local i = redis.call('HMGET', ikey, 'agent', 'ch', 'q', 'offered_at')
   local agent, ch = i[1], i[2]
+  record_handle_time(i[3], ch, tonumber(i[4] or ''), t)
   forget(iid)
   if agent then
     redis.call('SREM', P .. ':aw:' .. agent, iid)

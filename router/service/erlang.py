@@ -1,5 +1,8 @@
 """Queueing formulas for contact-center planning: Erlang B, Erlang C and Erlang A.
 
+The server's staffing plan (``GET /v1/reports/forecast``) and the offline tools (``omniroute staffing``,
+``omniroute simulate``) share them, so they live with the services.
+
 Everything here is a pure function of floats and ints. Notation:
 
 * ``load`` (``A``) is the offered traffic in Erlangs: arrival rate x average handle time;

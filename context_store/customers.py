@@ -48,7 +48,33 @@ async def resolve_customer(
     claimed_profile: Profile | None = None,
     anonymous: bool = False,
 ) -> uuid.UUID:
-    """The customer of a contact: found through its linking keys, or created.
+    """The customer of a contact: found through its linking keys, or created (see :func:`resolve`)."""
+    customer_id, _ = await resolve(
+        conn,
+        keys,
+        claimed=claimed,
+        name=name,
+        email=email,
+        phone=phone,
+        claimed_profile=claimed_profile,
+        anonymous=anonymous,
+    )
+    return customer_id
+
+
+async def resolve(
+    conn: asyncpg.Connection,
+    keys: Sequence[tuple[str, str]],
+    *,
+    claimed: Sequence[tuple[str, str]] = (),
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    claimed_profile: Profile | None = None,
+    anonymous: bool = False,
+) -> tuple[uuid.UUID, bool]:
+    """The customer of a contact, found through its linking keys or created, and whether it was created
+    here (in this transaction: nothing else has written to it yet).
 
     ``keys`` are the normalized keys that may link: the contact's own address first (its caller id,
     ``wa_id``, sender), then hints marked verified. The contact goes to the customer of the first key
@@ -74,28 +100,30 @@ async def resolve_customer(
         owner = {(r["kind"], r["value"]): r["customer_id"] for r in rows}
     verified = Profile(name, email, phone)
     found = next((owner[k] for k in linking if k in owner), None)
+    new_keys = [key for key in linking if key not in owner]
     if found is not None:
         customer_id = found
         await conn.execute(q("customer_fill_profile"), customer_id, name, email, phone)
+        for kind, value in new_keys:
+            await conn.execute(q("identity_insert"), kind, value, customer_id)
     else:
         customer_id = uuid.uuid4()
         profile = verified.over(claimed_profile or Profile())
         await conn.execute(
-            q("customer_insert"),
+            q("customer_insert_with_identities"),
             customer_id,
             profile.name,
             profile.email,
             profile.phone,
             anonymous and not linking,
+            [k for k, _ in new_keys],
+            [v for _, v in new_keys],
         )
-    for key in linking:
-        if key not in owner:
-            await conn.execute(q("identity_insert"), key[0], key[1], customer_id)
     for key in every:
         candidate = owner.get(key)
         if candidate is not None and candidate != customer_id:
             await conn.execute(q("possible_match_insert"), customer_id, candidate, key[0])
-    return customer_id
+    return customer_id, found is None
 
 
 async def fill_unreached_profile(conn: Conn, customer_id: uuid.UUID, profile: Profile) -> None:

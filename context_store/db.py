@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from importlib import resources
-from typing import TypeAlias
+from typing import Any, TypeAlias, cast
 
 import asyncpg
 import structlog
@@ -56,13 +56,38 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class StatementCount:
+    """Statements this process sent to PostgreSQL through the pool (each one round trip, ``BEGIN`` and
+    ``COMMIT`` included; an ``executemany`` batch counts once): ``omniroute_pg_statements_total``."""
+
+    value = 0
+
+
 class _Connection(asyncpg.Connection):  # type: ignore[misc]
     """No reset query when a connection goes back to the pool: omniroute keeps no session state (its
     advisory locks are transaction-scoped, it neither listens nor sets session variables), and the
-    default reset is one more round trip on every query run through the pool."""
+    default reset is one more round trip on every query run through the pool.
+
+    Every statement is counted in :class:`StatementCount` here, where all of them pass: asyncpg has no
+    cheaper hook (a query logger schedules a callback per query). ``execute`` with arguments and the
+    ``fetch*`` methods go through ``_execute``; ``execute`` without arguments through the simple query
+    protocol; ``executemany`` through ``_executemany``."""
 
     def get_reset_query(self) -> str:
         return ""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        if not args:
+            StatementCount.value += 1
+        return cast(str, await super().execute(query, *args, timeout=timeout))
+
+    async def _execute(self, *args: Any, **kwargs: Any) -> Any:
+        StatementCount.value += 1
+        return await super()._execute(*args, **kwargs)
+
+    async def _executemany(self, *args: Any, **kwargs: Any) -> Any:
+        StatementCount.value += 1
+        return await super()._executemany(*args, **kwargs)
 
 
 async def create_pool(
@@ -151,6 +176,11 @@ def parse_uuid(value: str) -> uuid.UUID | None:
 async def lock_key(conn: asyncpg.Connection, key: str) -> None:
     """Serialize work on ``key`` until the end of the current transaction (``conn`` must be in one)."""
     await conn.execute(q("lock_key"), key)
+
+
+async def lock_keys(conn: asyncpg.Connection, keys: list[str]) -> None:
+    """:func:`lock_key` for each of ``keys``, in their order, in one statement."""
+    await conn.fetchval(q("lock_keys"), keys)
 
 
 async def ping(conn: Conn) -> None:

@@ -55,7 +55,12 @@ async def get_detail(conn: Conn, namespace: str, interaction_id: uuid.UUID | str
 
 async def lock_external_id(conn: asyncpg.Connection, namespace: str, channel: str, external_id: str) -> None:
     """Serialize ingests of one provider id in the domain until the transaction ends (then look it up)."""
-    await lock_key(conn, f"ext:{namespace}:{channel}:{external_id}")
+    await lock_key(conn, external_id_lock(namespace, channel, external_id))
+
+
+def external_id_lock(namespace: str, channel: str, external_id: str) -> str:
+    """The lock key of :func:`lock_external_id` (for taking it with others in one statement)."""
+    return f"ext:{namespace}:{channel}:{external_id}"
 
 
 async def id_by_external(conn: Conn, namespace: str, channel: str, external_id: str) -> uuid.UUID | None:
@@ -176,6 +181,34 @@ async def assign(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, ag
     """Assigned to the agent; False when it is no longer waiting or assigned (the customer left)."""
     found = await conn.fetchval(q("interaction_assign"), as_uuid(interaction_id), agent_id, namespace)
     return found is not None
+
+
+async def assign_recorded(
+    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, agent_id: str, **detail: Any
+) -> Interaction | None:
+    """Assigned to the agent with its ``assigned`` history row (``detail``), in one round trip; the
+    interaction as it is now, None when it is no longer waiting or assigned (the customer left)."""
+    row = await conn.fetchrow(
+        q("interaction_assign_recorded"), as_uuid(interaction_id), agent_id, namespace, detail
+    )
+    return from_row_or_none(Interaction, row)
+
+
+async def finish(
+    conn: Conn,
+    namespace: str,
+    interaction_id: uuid.UUID | str,
+    agent_id: str,
+    disposition: str | None,
+    summary: str | None,
+    until: datetime | None,
+) -> str | None:
+    """The agent's completion with its history row, in one round trip: into wrap-up until ``until``, or
+    completed at once when ``until`` is None. The new status; None unless it was assigned or in wrap-up."""
+    found = await conn.fetchval(
+        q("interaction_finish"), as_uuid(interaction_id), disposition, summary, until, namespace, agent_id
+    )
+    return None if found is None else str(found)
 
 
 async def requeue(conn: Conn, namespace: str, interaction_id: uuid.UUID | str) -> bool:

@@ -39,6 +39,10 @@ async def add_event(
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as c, c.transaction():
             return await _add(c, as_uuid(customer_id), type_, data, interaction_id, at, cap)
+    if conn.is_in_transaction():
+        # part of the caller's transaction, which commits or fails with it: no savepoint (two more round
+        # trips) around it
+        return await _add(conn, as_uuid(customer_id), type_, data, interaction_id, at, cap)
     async with conn.transaction():
         return await _add(conn, as_uuid(customer_id), type_, data, interaction_id, at, cap)
 

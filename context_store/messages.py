@@ -82,7 +82,12 @@ async def get_by_external(conn: Conn, channel: str, external_id: str) -> Message
 
 async def lock_external_id(conn: asyncpg.Connection, channel: str, external_id: str) -> None:
     """Serialize work on one provider message id until the transaction ends (then look it up)."""
-    await lock_key(conn, f"msg:{channel}:{external_id}")
+    await lock_key(conn, external_id_lock(channel, external_id))
+
+
+def external_id_lock(channel: str, external_id: str) -> str:
+    """The lock key of :func:`lock_external_id` (for taking it with others in one statement)."""
+    return f"msg:{channel}:{external_id}"
 
 
 async def ref_by_external(conn: Conn, channel: str, external_id: str) -> MessageRef | None:

@@ -5,6 +5,7 @@ customer."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from context_store.db import Conn, as_uuid, q
@@ -26,6 +27,23 @@ async def record_decision(
     await conn.execute(
         q("decision_insert"), namespace, event_id, as_uuid(interaction_id), kind, agent_id, detail, at
     )
+
+
+async def record_decisions(
+    conn: Conn,
+    namespace: str,
+    decisions: Sequence[tuple[str, uuid.UUID | str, str, str | None, JSONObject, datetime]],
+) -> None:
+    """Record a batch of decisions (event id, interaction id, kind, agent id, detail, at) in one round
+    trip, each as :func:`record_decision` would."""
+    if decisions:
+        await conn.executemany(
+            q("decision_insert"),
+            [
+                (namespace, e, as_uuid(i), kind, agent, detail, at)
+                for e, i, kind, agent, detail, at in decisions
+            ],
+        )
 
 
 async def decisions(conn: Conn, interaction_id: uuid.UUID | str) -> list[RoutingDecisionRecord]:

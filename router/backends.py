@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from typing import TypeAlias
 from urllib.parse import urlsplit
 
@@ -31,6 +32,26 @@ CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 CLUSTER_MAX_CONNECTIONS = 512
 
 
+class RedisCommandCount:
+    """Round trips this process made to Redis through :func:`redis_client`: one per command sent, one per
+    pipeline (its commands go out in one write and their answers come back together), one per script call
+    (``EVALSHA``; a ``NOSCRIPT`` retry adds two): ``omniroute_redis_commands_total``. On a single server; a
+    Redis Cluster client (its own pool per node) is not counted, the counter stays at 0."""
+
+    value = 0
+
+
+class _Counted:
+    """Mixed into the pool's connection class (TCP, TLS or Unix socket, as the URL chose): counts each
+    write of one command or one pipeline."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        RedisCommandCount.value += 1
+        await super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+
 def is_cluster_url(url: str) -> bool:
     return urlsplit(url).scheme in CLUSTER_SCHEMES
 
@@ -56,6 +77,8 @@ def redis_client(url: str) -> RedisClient:
     pool = aioredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, health_check_interval=10, max_connections=64, timeout=30
     )
+    base = pool.connection_class
+    pool.connection_class = type(f"Counted{base.__name__}", (_Counted, base), {})
     return aioredis.Redis(connection_pool=pool)
 
 

@@ -30,9 +30,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from context_store.db import StatementCount
+from router.backends import RedisCommandCount
 from router.contracts import Channel, QueueStats
 
 # one series per counter, not a second "_created" one: nothing here reads creation times
@@ -215,6 +217,27 @@ class DeploymentGauges(Collector):
         yield connected
 
 
+class RoundTrips(Collector):
+    """The process's round trips to its backends, counted where every one passes (the asyncpg connection
+    class in ``context_store/db.py``, the Redis connection class in ``router/backends.py``): what
+    ``omniroute bench`` divides by the lifecycles it ran. Per process, like the process metrics."""
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "omniroute_pg_statements",
+            "Statements sent to PostgreSQL by this process (each a round trip; BEGIN and COMMIT included)",
+            value=StatementCount.value,
+        )
+        yield CounterMetricFamily(
+            "omniroute_redis_commands",
+            "Round trips to Redis by this process: one per command or script call, one per pipeline",
+            value=RedisCommandCount.value,
+        )
+
+
 class Metrics:
     """The metrics of one router application (one registry)."""
 
@@ -246,6 +269,7 @@ class Metrics:
         )
         self.deployment = DeploymentGauges(namespace)
         reg.register(self.deployment)
+        reg.register(RoundTrips())
 
     # ------------------------------------------------------------ what the code reports
 

@@ -216,6 +216,14 @@ async def test_bench_tiny_run_writes_well_formed_results(
     assert lat["posted"] > 0 and lat["errors"] == 0
     assert lat["ingest_to_offer_ms"]["count"] > 0 and lat["ingest_to_offer_ms"]["p50"] > 0
     assert lat["server_cpu_pct"] is not None
+    # the server's own counters, read before and after the latency phase: every finished lifecycle
+    # took at least its ingest, accept and complete statements and its enqueue, accept and complete scripts
+    work = lat["per_lifecycle"]
+    assert work["lifecycles"] > 0 and work["posted"] == lat["posted"]
+    assert work["pg_statements"] >= 3 and work["redis_commands"] >= 3
+    assert work["round_trips"] == pytest.approx(work["pg_statements"] + work["redis_commands"], abs=0.02)
+    assert work["server_cpu_ms"] > 0
+    assert "per lifecycle" in text
     step = doc["ramp"]["steps"][0]
     assert step["rate"] == 30 and step["verdict"] in {"sustained", "falls behind", "latency", "errors"}
     assert doc["ramp"]["sustained_lifecycles_per_second"] >= 0

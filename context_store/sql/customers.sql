@@ -3,6 +3,12 @@
 -- $1 key text
 SELECT pg_advisory_xact_lock(hashtextextended($1, 0));
 
+-- name: lock_keys
+-- lock_key for each key, in the order given, in one round trip (a caller that locks several keys always
+-- gives them in one order, so two such transactions never wait on each other in a cycle).
+-- $1 keys text[]
+SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k;
+
 -- name: identities_lookup
 -- $1 kinds text[], $2 values text[] (pairwise)
 SELECT i.kind, i.value, i.customer_id, c.created_at
@@ -13,6 +19,17 @@ ORDER BY c.created_at, c.id;
 -- name: customer_insert
 -- $1 id uuid, $2 name, $3 email, $4 phone, $5 anonymous boolean
 INSERT INTO customers (id, name, email, phone, anonymous) VALUES ($1, $2, $3, $4, $5);
+
+-- name: customer_insert_with_identities
+-- A new customer and its identities in one statement (the identity rows' foreign key is checked at the
+-- statement's end, once the customer is in). $1 id uuid, $2 name, $3 email, $4 phone, $5 anonymous boolean,
+-- $6 identity kinds text[], $7 identity values text[] (pairwise)
+WITH customer AS (
+    INSERT INTO customers (id, name, email, phone, anonymous) VALUES ($1, $2, $3, $4, $5) RETURNING id
+)
+INSERT INTO identities (kind, value, customer_id)
+SELECT k.kind, k.value, customer.id FROM customer, unnest($6::text[], $7::text[]) AS k(kind, value)
+ON CONFLICT DO NOTHING;
 
 -- name: customer_fill_profile
 -- Fill profile fields that are still empty. $1 id, $2 name, $3 email, $4 phone

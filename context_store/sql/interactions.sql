@@ -86,6 +86,42 @@ SELECT id, interaction_id, agent_id, body, created_at FROM notes WHERE interacti
 UPDATE interactions SET status = 'assigned', agent_id = $2, assigned_at = COALESCE(assigned_at, now())
 WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned') RETURNING id;
 
+-- name: interaction_assign_recorded
+-- Assigned to the agent and its history row written, in one statement (one round trip on the accept's
+-- path); the interaction as it is now (interaction_get's columns), no row when it is no longer waiting or
+-- assigned (the customer left; no history row then). $1 id, $2 agent_id, $3 namespace, $4 history detail jsonb
+WITH assigned AS (
+    UPDATE interactions SET status = 'assigned', agent_id = $2, assigned_at = COALESCE(assigned_at, now())
+    WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned') RETURNING *
+), history AS (
+    INSERT INTO interaction_history (interaction_id, status, agent_id, detail)
+    SELECT id, 'assigned', $2, $4 FROM assigned
+)
+SELECT id, customer_id, conversation_id, parent_id, channel, external_id, from_kind, from_value,
+       queue_id AS queue, status, priority, attributes, subject, agent_id, disposition, summary, end_reason,
+       created_at, to_timestamp(venq_ms / 1000.0) AS enqueued_at, venq_ms, assigned_at, wrapup_until, ended_at
+FROM assigned;
+
+-- name: interaction_finish
+-- The agent's completion in one statement: into wrap-up until $4, or (no wrap-up, $4 NULL) completed at
+-- once, as interaction_wrapup then interaction_close would leave it (an earlier disposition or summary is
+-- kept when given NULL); its history row ('wrapup' or 'completed', detail {"disposition": $2}) is written
+-- either way, as the two-step path wrote it. Returns the new status, no row unless it was assigned or in
+-- wrap-up. $1 id, $2 disposition, $3 summary, $4 wrapup_until (NULL: none), $5 namespace, $6 agent_id
+WITH finished AS (
+    UPDATE interactions SET
+        status = CASE WHEN $4::timestamptz IS NULL THEN 'completed' ELSE 'wrapup' END,
+        disposition = COALESCE($2, disposition), summary = COALESCE($3, summary),
+        wrapup_until = $4, ended_at = COALESCE(ended_at, now()),
+        closed_at = CASE WHEN $4::timestamptz IS NULL THEN now() ELSE closed_at END
+    WHERE namespace = $5 AND id = $1 AND status IN ('assigned', 'wrapup') RETURNING status
+), history AS (
+    INSERT INTO interaction_history (interaction_id, status, agent_id, detail)
+    VALUES ($1, CASE WHEN $4::timestamptz IS NULL THEN 'completed' ELSE 'wrapup' END, $6,
+            jsonb_build_object('disposition', $2::text))
+)
+SELECT status FROM finished;
+
 -- name: interaction_requeue
 -- Back to waiting (agent gone past its grace period). $1 id, $2 namespace
 UPDATE interactions SET status = 'queued', agent_id = NULL, assigned_at = NULL

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from agent_desktop import frames
 from context_store import callbacks, customers, interactions
-from context_store.records import Interaction, InteractionDetail, Message, Note
+from context_store.records import Callback, Interaction, InteractionDetail, Message, Note
 from router.contracts import ContextRecord, InteractionOut, MessageOut, NoteOut, QueueConfig, Why
 from router.contracts.callbacks import CallbackInfo
 from router.errors import NotFound
@@ -108,12 +108,14 @@ class SupervisorSession:
 
 
 async def work_view(
-    pool: asyncpg.Pool, namespace: str, interaction_id: str
+    pool: asyncpg.Pool, namespace: str, interaction_id: str, it: Interaction | None = None
 ) -> tuple[InteractionOut, ContextRecord] | None:
     """The domain's interaction (with messages and notes) and its customer's context record. The record
     is shared by every domain: it lists the customer's interactions in other domains too, because an offer
-    shows one customer across channels and regions."""
-    it = await interactions.get(pool, namespace, interaction_id)
+    shows one customer across channels and regions. ``it``: the interaction's row when the caller has just
+    written it (not read again)."""
+    if it is None:
+        it = await interactions.get(pool, namespace, interaction_id)
     if it is None:
         return None
     raw = await customers.context_json(pool, it.customer_id)
@@ -131,7 +133,11 @@ async def callback_info(
     pool: asyncpg.Pool, namespace: str, interaction_id: str, queue: QueueConfig | None
 ) -> CallbackInfo | None:
     """What an offer or held work says of its callback (None: not a callback)."""
-    cb = await callbacks.get(pool, namespace, interaction_id)
+    return callback_view(await callbacks.get(pool, namespace, interaction_id), queue)
+
+
+def callback_view(cb: Callback | None, queue: QueueConfig | None) -> CallbackInfo | None:
+    """What an offer or held work says of its callback row (None: not a callback)."""
     if cb is None:
         return None
     return CallbackInfo(

@@ -23,7 +23,9 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from agent_desktop import frames
+from context_store import callbacks as callbacks_store
 from context_store.db import ping
+from context_store.records import Callback, Interaction
 from router.backends import UNAVAILABLE
 from router.contracts import (
     Channel,
@@ -46,7 +48,14 @@ from router.errors import (
 )
 from router.node import Node
 from router.realtime import collisions
-from router.realtime.hub import AgentSession, Hub, SupervisorSession, callback_info, work_view
+from router.realtime.hub import (
+    AgentSession,
+    Hub,
+    SupervisorSession,
+    callback_info,
+    callback_view,
+    work_view,
+)
 from router.realtime.outbox import CLOSE_SECONDS, TRY_AGAIN_LATER, Outbox
 from router.realtime.supervision import Supervision
 from router.realtime.views import ViewState
@@ -55,7 +64,7 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.service import merges
 from router.service.auth import Principal, TokenCache, authenticate
-from router.service.callbacks import Callbacks
+from router.service.callbacks import Callbacks, Unread
 from router.service.outbound import Outbound
 from router.service.presence import Presence
 from router.service.work import Work
@@ -308,11 +317,12 @@ class Sockets:
             # the `state` frame follows from the change's agent_state event (as for changes the router makes)
             return {"state": presence.state, "reason": presence.reason, "state_since": presence.since}
         if isinstance(f, frames.Accept):
-            iid = await self.work.accept(agent, f.offer_id)
+            accepted = await self.work.accept(agent, f.offer_id)
+            iid = str(accepted.id)
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
-            await self._send_assigned(s, iid)
-            if self.callbacks is not None and await self.callbacks.dial(agent, iid):
+            known = await self._send_assigned(s, iid, accepted)
+            if self.callbacks is not None and await self.callbacks.dial(agent, iid, known):
                 return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
@@ -356,27 +366,34 @@ class Sockets:
             return {"status": settled.status, "attempt": settled.attempt, "retry_at": settled.retry_at}
         return {}  # ping
 
-    async def _send_assigned(self, s: AgentSession, interaction_id: str) -> None:
-        """The ``assigned`` frame (the work with its context). When PostgreSQL does not answer, it is sent by
-        a task that tries again every ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is
-        also listed in the next ``hello``)."""
+    async def _send_assigned(
+        self, s: AgentSession, interaction_id: str, it: Interaction | None = None
+    ) -> Callback | Unread | None:
+        """The ``assigned`` frame (the work with its context; ``it``: the interaction as just written, not
+        read again). When PostgreSQL does not answer, it is sent by a task that tries again every
+        ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is also listed in the next
+        ``hello``). Returns the callback row read for the frame (None: no callback), ``Unread`` when the
+        frame was deferred."""
         try:
-            view = await work_view(self.pool, self.engine.namespace, interaction_id)
+            view = await work_view(self.pool, self.engine.namespace, interaction_id, it)
             if view is not None:
-                await self._assigned(s, *view)
+                return await self._assigned(s, *view)
         except BACKEND_ERRORS as exc:
             log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
             task = asyncio.create_task(self._assigned_later(s, interaction_id))
             self._later.add(task)
             task.add_done_callback(self._later.discard)
+        return Unread.unread
 
-    async def _assigned(self, s: AgentSession, interaction: InteractionOut, record: ContextRecord) -> None:
+    async def _assigned(
+        self, s: AgentSession, interaction: InteractionOut, record: ContextRecord
+    ) -> Callback | None:
         """The ``assigned`` frame, with the customer's other live work that other agents hold (those
-        agents are told of this one: a ``collision`` frame each) and, for a callback, the number to call.
-        Raises BACKEND_ERRORS when the callback cannot be read: the caller tries again."""
-        cb = await callback_info(
-            self.pool, self.engine.namespace, interaction.id, self.directory.queues.get(interaction.queue)
-        )
+        agents are told of this one: a ``collision`` frame each) and, for a callback, the number to call
+        (the callback row read is returned). Raises BACKEND_ERRORS when the callback cannot be read: the
+        caller tries again."""
+        row = await callbacks_store.get(self.pool, self.engine.namespace, interaction.id)
+        cb = callback_view(row, self.directory.queues.get(interaction.queue))
         found = collisions.of_record(record, interaction.id, s.agent_id)
         s.send(frames.Assigned(interaction=interaction, context=record, collisions=found, callback=cb))
         if found:
@@ -388,6 +405,7 @@ class Sockets:
                 log.warning(
                     "socket.collision_not_told", interaction_id=interaction.id, error=type(exc).__name__
                 )
+        return row
 
     async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
         deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS

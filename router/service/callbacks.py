@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 
 import aiohttp
 import asyncpg
@@ -36,6 +37,13 @@ from router.routing.directory import Directory
 from router.routing.engine import Engine
 from router.routing.events import publish
 from router.service.outbound import Outbound
+
+
+class Unread(Enum):
+    """A callback row not read yet (None is read: not a callback)."""
+
+    unread = "unread"
+
 
 log = structlog.get_logger("router.service.callbacks")
 
@@ -118,10 +126,17 @@ class Callbacks:
 
     # ------------------------------------------------------------ the call
 
-    async def dial(self, agent_id: str, interaction_id: str) -> bool:
+    async def dial(
+        self, agent_id: str, interaction_id: str, known: Callback | Unread | None = Unread.unread
+    ) -> bool:
         """The agent accepted a callback: ask the voice adapter to call the customer and bridge the agent.
-        False when it is no callback, or no voice adapter is configured (the agent dials by hand)."""
-        cb = await store.get(self.pool, self.engine.namespace, interaction_id)
+        False when it is no callback, or no voice adapter is configured (the agent dials by hand).
+        ``known``: the interaction's callback row (None: none) when the caller has just read it."""
+        cb = (
+            await store.get(self.pool, self.engine.namespace, interaction_id)
+            if known is Unread.unread
+            else known
+        )
         if cb is None:
             return False
         route = self.outbound.route_for(Channel.voice.value, None) if self.outbound else None

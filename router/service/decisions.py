@@ -82,7 +82,12 @@ class DecisionLog:
                 raise
 
     async def record(self, entries: list[tuple[str, dict[str, str]]]) -> None:
-        """Record a batch, then acknowledge it (an entry that cannot be read is acknowledged and logged)."""
+        """Record a batch (in one round trip), then acknowledge it (an entry that cannot be read is
+        acknowledged and logged)."""
+        found_all: list[tuple[str, uuid.UUID, str, str | None, dict[str, Any], datetime]] = []
+        # what the record follows after the batch, in the stream's order: a warm transfer not taken (None),
+        # a move between queues (from, to)
+        follow: list[tuple[uuid.UUID, tuple[str, str] | None]] = []
         for event_id, fields in entries:
             try:
                 data = json.loads(fields.get("data", "{}"))
@@ -97,17 +102,19 @@ class DecisionLog:
             except ValueError:
                 continue
             logged, agent, detail = found
-            await routing.record_decision(
-                self.pool, self.domain, str(event_id), iid, logged, agent, detail, _at(str(event_id))
-            )
+            found_all.append((str(event_id), iid, logged, agent, detail, _at(str(event_id))))
             if logged == "transfer_failed" and data.get("warm_of"):
+                follow.append((iid, None))
+            elif logged == "overflowed" and data.get("queue") and data.get("from"):
+                follow.append((iid, (str(data["from"]), str(data["queue"]))))
+        await routing.record_decisions(self.pool, self.domain, found_all)
+        for iid, moved in follow:
+            if moved is None:
                 # a warm transfer the target did not take: its copy left the live index, the record follows
                 await interactions.close(self.pool, self.domain, iid, "ended", "warm transfer not taken")
-            elif logged == "overflowed" and data.get("queue") and data.get("from"):
+            else:
                 # the live index moved it between queues (timed overflow, a bot's move): the record follows
-                await interactions.move_queue(
-                    self.pool, self.domain, iid, str(data["from"]), str(data["queue"])
-                )
+                await interactions.move_queue(self.pool, self.domain, iid, *moved)
         if entries:
             await self.engine.redis.xack(self.engine.keys.events, GROUP, *[str(i) for i, _ in entries])
 

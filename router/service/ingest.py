@@ -20,7 +20,7 @@ from aiohttp import web
 
 from context_store import callbacks, conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
-from context_store.db import parse_uuid
+from context_store.db import lock_keys, parse_uuid
 from context_store.journey import DEFAULT_JOURNEY_CAP
 from context_store.records import Interaction, JourneyEvent, Message
 from router.contracts import (
@@ -174,6 +174,7 @@ class Ingest:
             await self._announce_message(it, written.message)
         if written.arrival is not None:
             await announce_arrival(self.engine, str(it.id), written.arrival)
+        live: EnqueueResult | None = None
         if it.status == InteractionStatus.queued:
             live = await self.enqueue_row(it, prefs=written.routing)
             if written.created and live.status == "offered" and live.offer_id:
@@ -182,7 +183,7 @@ class Ingest:
         self.metrics.inc(
             "interactions_ingested_total", channel=ev.channel.value, created=str(written.created).lower()
         )
-        return await self.result_for(it, created=written.created)
+        return await self.result_for(it, created=written.created, live=live)
 
     async def _write(
         self,
@@ -193,12 +194,16 @@ class Ingest:
         msg_ext: str | None,
     ) -> _Written:
         channel = ev.channel.value
-        await interactions.lock_external_id(conn, self.engine.namespace, channel, ev.external_id)
+        # the provider's interaction id, then its message id: both locks in one statement, always in this
+        # order (a transaction that takes one of them alone takes no other ingest lock first)
+        locks = [interactions.external_id_lock(self.engine.namespace, channel, ev.external_id)]
+        if msg_ext is not None:
+            locks.append(messages.external_id_lock(channel, msg_ext))
+        await lock_keys(conn, locks)
         existing = await interactions.id_by_external(conn, self.engine.namespace, channel, ev.external_id)
         if existing is not None:
             return _Written(existing, created=False)
         if msg_ext is not None:
-            await messages.lock_external_id(conn, channel, msg_ext)
             ref = await messages.ref_by_external(conn, channel, msg_ext)
             if ref is not None:
                 if await interactions.get(conn, self.engine.namespace, ref.interaction_id) is None:
@@ -209,7 +214,7 @@ class Ingest:
                         errors=[{"loc": ["message_external_id"], "msg": "stored in another routing domain"}],
                     )
                 return _Written(ref.interaction_id, created=False)
-        customer_id = await customers.resolve_customer(
+        customer_id, new_customer = await customers.resolve(
             conn,
             keys.linking,
             claimed=keys.claimed,
@@ -219,7 +224,7 @@ class Ingest:
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
         )
-        if keys.claimed_profile != Profile():
+        if keys.claimed_profile != Profile() and not new_customer:
             # unverified facts link only through the contact's own address: a customer of that address
             # created by a journey event before this first contact gets them as a new customer would
             await customers.fill_unreached_profile(conn, customer_id, keys.claimed_profile)
@@ -235,7 +240,9 @@ class Ingest:
         elif ev.thread_refs:
             conversation_id = await conversations.by_message_refs(conn, ev.thread_refs)
         attachments = [a.model_dump(mode="json", exclude_none=True) for a in ev.attachments]
-        if join_open:
+        # a customer created in this transaction has no open interaction, survey request or campaign
+        # message yet (nothing else can see it before the commit): none of them is looked up
+        if join_open and not new_customer:
             open_id = await interactions.open_for(
                 conn, self.engine.namespace, customer_id, channel, conversation_id
             )
@@ -253,13 +260,17 @@ class Ingest:
                     attachments=attachments,
                 )
                 return _Written(open_id, created=False, message=message)
-        if self.surveys is not None:
+        if self.surveys is not None and not new_customer:
             # not in a conversation that is going on: a bare number texted back after a survey is its
             # answer, not a new contact
             answered = await self.surveys.reply(conn, customer_id, ev.channel, ev.content)
             if answered is not None:
                 return _Written(answered[0], created=False, message=answered[1])
-        campaign_reply = await self.campaigns.reply(conn, customer_id) if self.campaigns is not None else None
+        campaign_reply = (
+            await self.campaigns.reply(conn, customer_id)
+            if self.campaigns is not None and not new_customer
+            else None
+        )
         reply_queue = campaign_reply[1] if campaign_reply is not None else None
         taking = self.directory.queues.get(reply_queue) if reply_queue is not None else None
         if taking is None or ev.channel not in taking.channels:
@@ -310,7 +321,8 @@ class Ingest:
         )
         if campaign_reply is not None and self.campaigns is not None:
             await self.campaigns.replied(conn, campaign_reply[0], customer_id, interaction_id)
-        await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
+        if not new_customer:  # a customer created in this transaction has this one event alone
+            await journey.trim(conn, customer_id, self.journey_cap)  # its interaction.created event
         if ev.content or attachments:
             await messages.insert(
                 conn,
@@ -410,8 +422,17 @@ class Ingest:
                     raise
                 await asyncio.sleep(0.05)
 
-    async def result_for(self, it: Interaction, *, created: bool) -> IngestResult:
-        position, ewt = await self.live_position(it)
+    async def result_for(
+        self, it: Interaction, *, created: bool, live: EnqueueResult | None = None
+    ) -> IngestResult:
+        """The ingest's answer; ``live``: what the enqueue just said, so an interaction offered at once
+        (position 0, no wait) is not looked up again in the live index."""
+        position: int | None
+        ewt: WaitEstimate | None
+        if live is not None and live.status == "offered" and live.offer_id:
+            position, ewt = 0, ZERO_WAIT  # as live_position answers for an offered one
+        else:
+            position, ewt = await self.live_position(it)
         return IngestResult(
             id=str(it.id),
             customer_id=str(it.customer_id),

@@ -82,30 +82,30 @@ class Work:
             raise Forbidden(f"interaction {interaction_id} is not held by you")
         return it
 
-    async def accept(self, agent_id: str, offer_id: str) -> str:
+    async def accept(self, agent_id: str, offer_id: str) -> Interaction:
         """Accept an offer. The live index decides first (the offer may be gone); the record follows, and
         a record that cannot be written takes the decision back (``unaccept.lua``: the interaction waits
-        again at its place), so an error to the desktop means nothing changed."""
+        again at its place), so an error to the desktop means nothing changed. Returns the interaction as
+        the accept wrote it (the ``assigned`` frame shows it without reading it again)."""
         started = time.perf_counter()
         interaction_id = await self.engine.accept(agent_id, offer_id)
         sender: _WarmSender | None = None
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                assigned = await interactions.assign(conn, self.engine.namespace, interaction_id, agent_id)
-                if assigned:
-                    await interactions.add_history(
-                        conn, interaction_id, "assigned", agent_id, offer_id=offer_id
-                    )
+                assigned = await interactions.assign_recorded(
+                    conn, self.engine.namespace, interaction_id, agent_id, offer_id=offer_id
+                )
+                if assigned is not None:
                     # a warm transfer's sender is closed in the same transaction: once it commits, the
                     # accept stands whole, and nothing after it can make the desktop think it failed
-                    sender = await self._close_warm_sender(conn, interaction_id)
+                    sender = await self._close_warm_sender(conn, assigned)
         except BaseException as exc:
             # a record that did say "assigned" (the commit's answer lost) is put back by the repair
             await _take_back("accept", self.engine.unaccept(agent_id, interaction_id))
             if isinstance(exc, UNAVAILABLE):
                 raise _unavailable(exc) from exc
             raise
-        if not assigned:
+        if assigned is None:
             # the customer left between the offer and the accept
             await self.engine.release(agent_id, interaction_id, "customer_left")
             raise OfferGone("the customer left before the offer was accepted")
@@ -114,13 +114,12 @@ class Work:
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
-        return interaction_id
+        return assigned
 
-    async def _close_warm_sender(self, conn: asyncpg.Connection, interaction_id: str) -> _WarmSender | None:
-        """The target of a warm transfer accepted: the sender's interaction is closed as transferred, in the
-        accept's own transaction."""
-        moved = await interactions.get(conn, self.engine.namespace, interaction_id)
-        if moved is None or moved.attributes.get("transfer_mode") != "warm" or moved.parent_id is None:
+    async def _close_warm_sender(self, conn: asyncpg.Connection, moved: Interaction) -> _WarmSender | None:
+        """The target of a warm transfer accepted (``moved``, as the accept left it): the sender's
+        interaction is closed as transferred, in the accept's own transaction."""
+        if moved.attributes.get("transfer_mode") != "warm" or moved.parent_id is None:
             return None
         sender = str(moved.attributes.get("transferred_from_agent"))
         original = await interactions.get(conn, self.engine.namespace, moved.parent_id)
@@ -238,17 +237,11 @@ class Work:
         until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms or RELEASE_FALLBACK_MS)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                if wrap_ms:
-                    await interactions.wrapup(
-                        conn, self.engine.namespace, it.id, disposition, summary, _ts(until_ms / 1000)
-                    )
-                    await interactions.add_history(conn, it.id, "wrapup", agent_id, disposition=disposition)
-                else:
-                    await interactions.wrapup(conn, self.engine.namespace, it.id, disposition, summary, None)
-                    await interactions.close(conn, self.engine.namespace, it.id, "completed")
-                    await interactions.add_history(
-                        conn, it.id, "completed", agent_id, disposition=disposition
-                    )
+                # into wrap-up, or completed at once, with its history row: one statement
+                until = _ts(until_ms / 1000) if wrap_ms else None
+                await interactions.finish(
+                    conn, self.engine.namespace, it.id, agent_id, disposition, summary, until
+                )
                 await journey.add_event(
                     conn,
                     it.customer_id,
@@ -265,7 +258,8 @@ class Work:
         if not wrap_ms:
             await self._end_live(agent_id, interaction_id, "completed")
         self.metrics.inc("interactions_completed_total", channel=it.channel)
-        if not wrap_ms and self.surveys is not None:
+        if not wrap_ms and self.surveys is not None and queue is not None and queue.survey is not None:
+            # only a queue that asks one sends a survey (the survey service reads the interaction again)
             await self.surveys.after_completion(it.id)
         return until_ms / 1000 if wrap_ms else None
 

@@ -49,6 +49,7 @@ from typing import Any, TextIO
 import aiohttp
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import redis.asyncio as aioredis
+from prometheus_client.parser import text_string_to_metric_families
 
 from router.contracts import Channel
 from router.routing.engine import Engine, Step, load_script_source
@@ -319,6 +320,8 @@ class LoadRig:
         self._queued: set[str] = set()
         self._step: StepResult | None = None
         self._born: dict[str, StepResult] = {}
+        self.finished = 0
+        """Lifecycles completed (wrap-up ended) since the rig started, stragglers included."""
 
     async def setup(self, progress: Progress | None = None) -> None:
         if self.preset is not None:  # configured in the server's file: no API calls
@@ -394,6 +397,7 @@ class LoadRig:
             step.latency_unqueued_ms.append(ms)
 
     def _on_done(self, agent: SimAgent, iid: str, now: float) -> None:
+        self.finished += 1
         if self._step is not None:
             self._step.completed += 1
         self._posted.pop(iid, None)
@@ -489,6 +493,62 @@ class LoadRig:
                 break
             await asyncio.sleep(0.05)
         return step
+
+
+# ---------------------------------------------------------------- work per lifecycle
+
+ROUND_TRIP_COUNTERS = {
+    "pg_statements": "omniroute_pg_statements_total",
+    "redis_commands": "omniroute_redis_commands_total",
+}
+
+
+@dataclass
+class WorkMark:
+    """The server's own counters at one moment: its round trips (from ``/metrics``) and CPU time."""
+
+    counts: dict[str, float]
+    cpu_seconds: float | None
+    lifecycles: int
+
+    @classmethod
+    async def take(cls, api: Api, pid: int | None, lifecycles: int) -> WorkMark:
+        status, text = await api.text("GET", "/metrics")
+        counts: dict[str, float] = {}
+        if status == 200:
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    for key, name in ROUND_TRIP_COUNTERS.items():
+                        if sample.name == name:
+                            counts[key] = counts.get(key, 0.0) + float(sample.value)
+        cpu: float | None = None
+        if pid:
+            with contextlib.suppress(psutil.Error):
+                times = psutil.Process(pid).cpu_times()
+                cpu = times.user + times.system
+        return cls(counts, cpu, lifecycles)
+
+
+def per_lifecycle(before: WorkMark, after: WorkMark, posted: int) -> dict[str, Any]:
+    """Round trips and server CPU per full lifecycle (ingest, offer, accept, complete, wrap-up end) between
+    two marks; the counters include the server's background work in that time (timers, presence, stats).
+    Meaningful when the server kept up: with lifecycles still unfinished at the second mark (fewer
+    ``lifecycles`` than ``posted``) their work is counted but they are not, and the figures are too high."""
+    n = after.lifecycles - before.lifecycles
+    out: dict[str, Any] = {"lifecycles": n, "posted": posted}
+    if n <= 0:
+        return out
+    total = 0.0
+    for key in ROUND_TRIP_COUNTERS:
+        if key in before.counts and key in after.counts:
+            v = (after.counts[key] - before.counts[key]) / n
+            out[key] = round(v, 2)
+            total += v
+    if all(k in out for k in ROUND_TRIP_COUNTERS):
+        out["round_trips"] = round(total, 2)
+    if before.cpu_seconds is not None and after.cpu_seconds is not None:
+        out["server_cpu_ms"] = round((after.cpu_seconds - before.cpu_seconds) * 1000 / n, 3)
+    return out
 
 
 # ---------------------------------------------------------------- machine baselines
@@ -1099,12 +1159,16 @@ async def bench(
                 done = 0.0
                 if plan.latency:
                     spy = await _start_profiler(args.profile, server.pid, args.seconds)
+                    mark = await WorkMark.take(api, server.pid, rig.finished)
                     step = await rig.open_loop(args.rate, args.seconds, sampler, bar, done)
+                    work = per_lifecycle(
+                        mark, await WorkMark.take(api, server.pid, rig.finished), step.posted - step.errors
+                    )
                     if spy is not None:
                         await spy.wait()
                         results["profile"] = args.profile
                     done += args.seconds
-                    results["latency"] = step.as_dict()
+                    results["latency"] = {**step.as_dict(), "per_lifecycle": work}
                 steps = []
                 best: StepResult | None = None
                 past = -1  # steps run past the breaking point; -1 until it is reached
@@ -1293,6 +1357,15 @@ def format_results(r: dict[str, Any]) -> str:
             f" server CPU {s['server_cpu_pct']}%, RSS {s['server_rss_mib_max']} MiB,"
             f" load generator CPU {s['load_generator_cpu_pct']}%"
         )
+        w = s.get("per_lifecycle", {})
+        if "round_trips" in w or "server_cpu_ms" in w:
+            lines.append(
+                f"  per lifecycle ({w['lifecycles']} of {w.get('posted')} finished):"
+                f" {w.get('round_trips')} round trips"
+                f" ({w.get('pg_statements')} PostgreSQL statements,"
+                f" {w.get('redis_commands')} Redis commands),"
+                f" server CPU {w.get('server_cpu_ms')} ms"
+            )
     if "ramp" in r:
         rp = r["ramp"]
         lines.append(f"\nthroughput ramp (handle {rp['handle_ms']:g} ms, {rp['agents']} agents):")

@@ -371,6 +371,10 @@ class Api:
             data = await resp.json(content_type=None) if resp.content_length != 0 else None
             return resp.status, data
 
+    async def text(self, method: str, path: str) -> tuple[int, str]:
+        async with self.session.request(method, self.url + path, headers=self._auth) as resp:
+            return resp.status, await resp.text()
+
     async def must(self, method: str, path: str, body: Any = None) -> Any:
         status, data = await self.call(method, path, body)
         if status >= 400:

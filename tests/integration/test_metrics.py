@@ -198,3 +198,23 @@ async def test_two_processes_do_not_double_the_queue_gauges(make_server: MakeSer
     await one.redis.delete(one.engine.keys.metrics_lease)
     later = [await scrape(two), await scrape(one)]
     assert check(later) is later[0]
+
+
+async def test_round_trips_to_postgresql_and_redis_are_counted(server: TestServer) -> None:
+    """Every statement sent through the pool and every Redis command or pipeline sent through the client
+    is counted where it passes: an ingest (a transaction in PostgreSQL, a script in Redis) raises both."""
+    before = await scrape(server)
+    for name in ("omniroute_pg_statements", "omniroute_redis_commands"):
+        assert before.families[name].type == "counter"
+    async with server.pool.acquire() as conn:
+        pg0 = (await scrape(server)).value("omniroute_pg_statements_total")
+        await conn.fetchval("SELECT 1")
+        await conn.execute("SELECT 2")
+        await conn.executemany("SELECT $1::int", [(1,), (2,), (3,)])
+        pg1 = (await scrape(server)).value("omniroute_pg_statements_total")
+    assert pg1 - pg0 >= 3, "fetchval, execute without arguments and one executemany batch"
+    await server.ingest(**chat(1))
+    after = await scrape(server)
+    # BEGIN, the customer and interaction writes, COMMIT at least; the enqueue script at least
+    assert after.value("omniroute_pg_statements_total") >= before.value("omniroute_pg_statements_total") + 3
+    assert after.value("omniroute_redis_commands_total") >= before.value("omniroute_redis_commands_total") + 1

@@ -21,6 +21,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "interaction_get": records.Interaction,
     "interaction_create": records.Interaction,
     "interaction_insert": records.Interaction,
+    "interaction_assign_recorded": records.Interaction,
     "interaction_messages": records.Message,
     "message_insert": records.Message,
     "message_insert_held": records.Message,

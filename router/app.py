@@ -202,14 +202,15 @@ async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[T
     does (every running process is told, so their sockets close too). A revoked token stays revoked even
     when the file names it again: a new secret is needed."""
     hashes = []
-    for tok in entries:
-        token_hash = hash_token(tok.token)
-        hashes.append(token_hash)
-        stored = await token_store.upsert_from_file(
-            pool, engine.namespace, token_hash, tok.role.value, tok.agent_id, tok.name
-        )
-        if stored.revoked_at is not None:
-            log.warning("token.file_token_revoked", token_id=str(stored.id), token_name=tok.name)
+    async with pool.acquire() as conn, conn.transaction():  # one commit for a big center's tokens
+        for tok in entries:
+            token_hash = hash_token(tok.token)
+            hashes.append(token_hash)
+            stored = await token_store.upsert_from_file(
+                conn, engine.namespace, token_hash, tok.role.value, tok.agent_id, tok.name
+            )
+            if stored.revoked_at is not None:
+                log.warning("token.file_token_revoked", token_id=str(stored.id), token_name=tok.name)
     for gone in await token_store.revoke_file_tokens_except(pool, engine.namespace, hashes):
         log.info("token.revoked_removed_from_file", token_id=str(gone.id), token_name=gone.name)
         await events.publish(engine, "token_revoked", {"token_id": str(gone.id), "role": gone.role})

@@ -232,11 +232,14 @@ class Directory:
         await self.announce_change()
 
     async def apply_file(self, cfg: FileConfig) -> None:
-        """Apply the configuration file's queues, agents and rules (declarative upserts)."""
-        for q in cfg.queues:
-            await queue_store.upsert(self.pool, self.engine.namespace, queue_record(q.id, q))
-        for a in cfg.agents:
-            await agent_store.upsert(self.pool, self.engine.namespace, agent_record(a.id, a))
+        """Apply the configuration file's queues, agents and rules (declarative upserts). The queues and
+        agents are written in one transaction on one connection: a big center's file (20,000 agents) is
+        one commit instead of one per row."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            for q in cfg.queues:
+                await queue_store.upsert(conn, self.engine.namespace, queue_record(q.id, q))
+            for a in cfg.agents:
+                await agent_store.upsert(conn, self.engine.namespace, agent_record(a.id, a))
         if cfg.rules:
             await rule_store.replace(self.pool, self.engine.namespace, [(r.when, r.queue) for r in cfg.rules])
         await self.reload()

@@ -26,6 +26,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped,unused-ignore]
 import redis.asyncio as aioredis
 
+from context_store.size import record_size
 from router.routing.events import STREAM_MAXLEN
 from router.routing.keys import Keys
 from router.tools.simulate import percentile
@@ -52,6 +53,7 @@ TABLES = (
     "agent_states",
     "journey_events",
 )
+"""the tables whose rows are counted (``context_store.size``: the ``record_size`` query)"""
 
 
 @dataclass
@@ -174,9 +176,6 @@ class Probes:
         import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
         self._con = await asyncpg.connect(self.database_url)
-        self._tables = [
-            t for t in TABLES if await self._con.fetchval("SELECT to_regclass($1) IS NOT NULL", t)
-        ]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -201,11 +200,7 @@ class Probes:
         info = await self.redis.info("memory")
         xlen = int(await self.redis.xlen(self.stream))
         stream_bytes = await self.redis.memory_usage(self.stream, samples=0)
-        db_bytes = int(await self._con.fetchval("SELECT pg_database_size(current_database())"))
-        rows = {}
-        for t in self._tables:
-            # table names come from TABLES above, never from input
-            rows[t] = int(await self._con.fetchval(f"SELECT count(*) FROM {t}"))
+        db_bytes, rows = await record_size(self._con)
         stream = None if stream_bytes is None else int(stream_bytes) / 2**20
         return self.rss_mib(), int(info["used_memory"]) / 2**20, xlen, db_bytes / 2**20, rows, stream
 

@@ -19,6 +19,7 @@ os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-
 
 from router.config import Settings, parse_config
 from tests.support.configs import DEFAULT, Config
+from tests.support.recorders import Recorder, SmtpRelay
 from tests.support.servers import RouterProcess, Services, TestServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,3 +176,21 @@ async def processes(
     yield factory
     for p in started:
         await p.stop()
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Recorder]:
+    """A recording HTTP server standing in for the providers' APIs (Twilio, Meta)."""
+    server = Recorder()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[SmtpRelay]:
+    """A recording SMTP relay."""
+    server = SmtpRelay()
+    await server.start()
+    yield server
+    await server.stop()

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from router.sdk.client import RouterClient
-from tests.support.recorders import Recorder, RouterStub, SmtpRelay
+from tests.support.recorders import RouterStub
 
 
 @pytest.fixture
@@ -20,19 +20,3 @@ async def router_stub() -> AsyncIterator[RouterStub]:
 async def router_client(router_stub: RouterStub) -> AsyncIterator[RouterClient]:
     async with RouterClient(router_stub.url, "adapter-token") as client:
         yield client
-
-
-@pytest.fixture
-async def provider() -> AsyncIterator[Recorder]:
-    server = Recorder()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    server = SmtpRelay()
-    await server.start()
-    yield server
-    await server.stop()

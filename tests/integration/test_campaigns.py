@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-import pytest
 from aiohttp import web
 
 from router.contracts.campaigns import QuietHours
@@ -42,22 +40,6 @@ SAM = "+14155550100"  # prefers e-mail but has no address: SMS, the first fallba
 STOPPER = "+12125550100"  # texted STOP: skipped
 NIGHT = "+16175550100"  # SMS, in Asia/Kolkata as set, and inside the quiet hours
 EVE = "eve@example.com"  # e-mail
-
-
-@pytest.fixture
-async def provider() -> AsyncIterator[Recorder]:
-    server = Recorder()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def relay() -> AsyncIterator[SmtpRelay]:
-    server = SmtpRelay()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def twilio_answers() -> Any:

@@ -322,7 +322,7 @@ class Sockets:
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
             known = await self._send_assigned(s, iid, accepted)
-            if self.callbacks is not None and await self.callbacks.dial(agent, iid, known):
+            if await self._dial_callback(agent, iid, known):
                 return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
         if isinstance(f, frames.Reject):
@@ -413,11 +413,28 @@ class Sockets:
             await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
             try:
                 view = await work_view(self.pool, self.engine.namespace, interaction_id)
-                if view is not None and not s.closed:
-                    await self._assigned(s, *view)
+                if view is None or s.closed:
+                    return
+                known = await self._assigned(s, *view)
             except BACKEND_ERRORS:
                 continue
+            await self._dial_callback(s.agent_id, interaction_id, known)
             return
+
+    async def _dial_callback(
+        self, agent_id: str, interaction_id: str, known: Callback | Unread | None
+    ) -> bool:
+        """Dial an accepted callback (True: the voice adapter was asked to). The accept stands whatever
+        happens here: with the ``assigned`` frame deferred (``known`` unread) the dial follows that frame
+        when it is sent, and a backend that fails while dialing is logged (the agent dials by hand), never
+        answered as an error for work the agent now holds."""
+        if self.callbacks is None or known is None or known is Unread.unread:
+            return False
+        try:
+            return await self.callbacks.dial(agent_id, interaction_id, known)
+        except BACKEND_ERRORS as exc:
+            log.warning("callback.dial_deferred", interaction_id=interaction_id, error=type(exc).__name__)
+            return False
 
     async def supervisor_socket(self, request: web.Request) -> web.StreamResponse:
         principal = await authenticate(request, self.tokens, Role.supervisor, allow_query=True)

@@ -11,6 +11,7 @@ The trigger fires for the one interaction under test only."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -272,3 +273,47 @@ async def test_accept_of_a_warm_transfer(make_server: MakeServer) -> None:
     finally:
         await carol.close()
         await dave.close()
+
+
+async def test_accept_stands_when_the_reads_after_it_fail(make_server: MakeServer) -> None:
+    """Once the accept's transaction has committed the accept stands: when the reads that follow it (the
+    context record for the ``assigned`` frame, the callback row) lose their PostgreSQL session, the desktop
+    is answered ``ack`` and the ``assigned`` frame follows once PostgreSQL answers. An error frame then
+    would leave the agent holding work their desktop believes it refused.
+
+    The fault is real: the test holds the tables those reads need (not those the accept writes) and ends
+    every router session that waits on its lock, as a PostgreSQL shutdown would."""
+    server = await make_server(DEFAULT)
+    carol = await server.agent("carol")
+    try:
+        it, offer = await offered(server, carol)
+        conn = await asyncpg.connect(server.settings.database_url)
+        ended = 0
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE customers, interaction_callbacks IN ACCESS EXCLUSIVE MODE")
+                call = asyncio.create_task(
+                    carol.call({"type": "accept", "offer_id": offer["offer_id"]}, timeout=30)
+                )
+                while not call.done():
+                    waiting = await conn.fetch(
+                        "SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                    )
+                    for row in waiting:
+                        ended += bool(await conn.fetchval("SELECT pg_terminate_backend($1)", row["pid"]))
+                    await asyncio.sleep(0.02)
+                ack = call.result()
+        finally:
+            await conn.close()
+        assert ended >= 1, "a read after the accept was cut"
+        assert ack["type"] == "ack" and ack["result"]["interaction_id"] == it["id"], ack
+        assigned = await carol.next("assigned", timeout=10)
+        assert assigned["interaction"]["id"] == it["id"]
+        assert await server.engine.agent_work("carol") == [it["id"]]
+        status = await server.pool.fetchval(
+            "SELECT status FROM interactions WHERE id = $1", uuid.UUID(it["id"])
+        )
+        assert status == "assigned"
+        await still_open(carol)
+    finally:
+        await carol.close()

@@ -3,6 +3,7 @@ extra is missing says in one line what to install."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,43 @@ def test_the_server_imports_statsmodels_only_when_a_forecast_is_asked_for() -> N
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("setting", "loop"), [(None, "uvloop"), ("uvloop", "uvloop"), ("asyncio", "asyncio")]
+)
+def test_commands_run_on_the_event_loop_chosen(setting: str | None, loop: str) -> None:
+    """``OMNIROUTE_EVENT_LOOP``: uvloop unless asyncio's own loop is asked for; the command's coroutine
+    runs on it (what ``omniroute serve`` and the other async commands run on)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMNIROUTE_EVENT_LOOP"}
+    if setting is not None:
+        env["OMNIROUTE_EVENT_LOOP"] = setting
+    code = (
+        "import argparse, asyncio, sys\n"
+        "from router import cli\n"
+        "async def probe(args):\n"
+        "    print(type(asyncio.get_running_loop()).__module__.split('.')[0])\n"
+        "def build():\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--log-level', default='warning')\n"
+        "    parser.set_defaults(func=probe)\n"
+        "    return parser\n"
+        "cli.build_parser = build\n"
+        "sys.exit(cli.main([]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == loop
+
+
+def test_an_unknown_event_loop_is_refused_in_one_line() -> None:
+    env = {**os.environ, "OMNIROUTE_EVENT_LOOP": "tokio"}
+    done = subprocess.run(
+        [sys.executable, "-m", "router", "staffing", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "OMNIROUTE_EVENT_LOOP must be one of uvloop, asyncio, got 'tokio'" in done.stderr

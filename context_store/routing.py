@@ -4,10 +4,12 @@ customer."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+from context_store import presence
 from context_store.db import Conn, as_uuid, q
 from context_store.records import JSONObject, RoutingDecisionRecord, from_row
 
@@ -43,6 +45,32 @@ async def record_decisions(
                 (namespace, e, as_uuid(i), kind, agent, detail, at)
                 for e, i, kind, agent, detail, at in decisions
             ],
+        )
+
+
+async def record_events(
+    conn: Conn,
+    namespace: str,
+    decisions: Sequence[tuple[str, uuid.UUID | str, str, str | None, JSONObject, datetime]],
+    changes: Sequence[presence.StateRow],
+) -> None:
+    """Record a batch of the domain's event stream in one statement: its decisions (as
+    :func:`record_decisions`) and its agents' changes of presence (as :func:`presence.record_changes`)."""
+    if not changes:
+        await record_decisions(conn, namespace, decisions)
+    elif not decisions:
+        await presence.record_changes(conn, namespace, changes)
+    else:
+        await conn.execute(
+            q("routing_events_insert"),
+            namespace,
+            [d[0] for d in decisions],
+            [as_uuid(d[1]) for d in decisions],
+            [d[2] for d in decisions],
+            [d[3] for d in decisions],
+            [json.dumps(d[4]) for d in decisions],
+            [d[5] for d in decisions],
+            *presence.columns(changes),
         )
 
 

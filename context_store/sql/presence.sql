@@ -5,6 +5,17 @@
 INSERT INTO agent_states (namespace, agent_id, state, reason, at, event_id) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (namespace, event_id) DO NOTHING;
 
+-- name: agent_states_insert
+-- A batch of changes of the domain's agents in one statement (the stream's order kept in the ids); a change
+-- already recorded (the same event read again after a retry or a claim) is left as it is.
+-- $1 namespace, $2 agent_ids, $3 states, $4 reasons, $5 ats, $6 event_ids (arrays of one length)
+INSERT INTO agent_states (namespace, agent_id, state, reason, at, event_id)
+SELECT $1, c.agent_id, c.state, c.reason, c.at, c.event_id
+FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[]) WITH ORDINALITY
+     AS c (agent_id, state, reason, at, event_id, n)
+ORDER BY c.n
+ON CONFLICT (namespace, event_id) DO NOTHING;
+
 -- name: agent_state_totals
 -- Seconds spent in each state and reason between $3 and $4: the state in force at $3 (the last change at
 -- or before it) counts from $3, each change holds until the next one, and the last one until $4.

@@ -219,7 +219,7 @@ async def _apply_file_tokens(pool: asyncpg.Pool, engine: Engine, entries: list[T
 async def _background(app: web.Application) -> AsyncIterator[None]:
     engine, hub = app[ENGINE], app[HUB]
     stop = asyncio.Event()
-    handler = events.chain(app[PRESENCE].record, hub.handle)
+    handler = hub.handle  # presence history is recorded once per domain, by the decision log
     dispatcher = events.Dispatcher(handler)
     app[ADMISSION].event_backlog = lambda: dispatcher.pending
     pump = asyncio.create_task(events.pump(engine, handler, stop, dispatcher), name="events")

@@ -108,20 +108,6 @@ async def read_after(engine: Engine, after: str, count: int = 1000) -> list[tupl
     return [(str(i), f["type"], json.loads(f["data"])) for i, f in rows]
 
 
-def chain(*handlers: Handler) -> Handler:
-    """One handler that runs each of ``handlers`` in turn; one that fails is logged with the event's id and
-    does not keep the event from the others."""
-
-    async def run(event_id: str, kind: str, data: dict[str, Any]) -> None:
-        for handler in handlers:
-            try:
-                await handler(event_id, kind, data)
-            except Exception:  # the dispatcher's rule, per handler: one failure stops nothing else
-                log.exception("events.handler_failed", event_id=event_id, type=kind)
-
-    return run
-
-
 BLOCK_MS = 250
 
 

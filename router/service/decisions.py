@@ -6,7 +6,11 @@ in the record here too (its copy has left the live index, and only the stream sa
 The events are read through one Redis consumer group per routing domain, so each is recorded by one
 process whatever the number of processes; an event whose process died before acknowledging it is claimed
 by another after ``CLAIM_IDLE_MS``, and a second recording of one event is ignored (the record is unique
-on the event id). After a flush of Redis the group is created again on the new stream."""
+on the event id). After a flush of Redis the group is created again on the new stream.
+
+The agents' changes of presence (``agent_state`` events) are recorded here too, in the same batches, so
+each is written once per domain (not once by every process reading the stream). A batch is gathered for
+up to ``LINGER_S`` after its first event, and recorded in one statement."""
 
 from __future__ import annotations
 
@@ -21,16 +25,23 @@ import redis.exceptions
 import structlog
 from aiohttp import web
 
-from context_store import interactions, routing
+from context_store import interactions, presence, routing
 from router.backends import UNAVAILABLE
 from router.node import Node
 from router.routing.engine import Engine
+from router.service.presence import change_of
 
 log = structlog.get_logger("router.service.decisions")
 
 GROUP = "decisions"
 BLOCK_MS = 250
 CLAIM_IDLE_MS = 30_000
+BATCH = 500
+LINGER_S = 0.1
+"""How long a read that found fewer than ``BATCH`` events waits before reading what arrived meanwhile.
+The decision log and the presence history are read by reports and replays, never by routing, so a
+tenth of a second of delay costs nothing; at tens of arrivals per second a read otherwise finds one
+event, and the log would be one INSERT per event instead of one per batch."""
 
 # what a stream event means in the log; offer_revoked is read by its reason
 _KINDS = {
@@ -82,9 +93,10 @@ class DecisionLog:
                 raise
 
     async def record(self, entries: list[tuple[str, dict[str, str]]]) -> None:
-        """Record a batch (in one round trip), then acknowledge it (an entry that cannot be read is
-        acknowledged and logged)."""
+        """Record a batch (its decisions and its changes of presence in one statement), then acknowledge
+        it (an entry that cannot be read is acknowledged and logged)."""
         found_all: list[tuple[str, uuid.UUID, str, str | None, dict[str, Any], datetime]] = []
+        changes: list[presence.StateRow] = []
         # what the record follows after the batch, in the stream's order: a warm transfer not taken (None),
         # a move between queues (from, to)
         follow: list[tuple[uuid.UUID, tuple[str, str] | None]] = []
@@ -94,7 +106,13 @@ class DecisionLog:
             except ValueError:
                 log.error("decisions.unreadable", event_id=event_id)
                 continue
-            found = decision_of(fields.get("type", ""), data)
+            kind = fields.get("type", "")
+            if kind == "agent_state":
+                change = change_of(str(event_id), data)
+                if change is not None:
+                    changes.append(change)
+                continue
+            found = decision_of(kind, data)
             if found is None:
                 continue
             try:
@@ -107,7 +125,7 @@ class DecisionLog:
                 follow.append((iid, None))
             elif logged == "overflowed" and data.get("queue") and data.get("from"):
                 follow.append((iid, (str(data["from"]), str(data["queue"]))))
-        await routing.record_decisions(self.pool, self.domain, found_all)
+        await routing.record_events(self.pool, self.domain, found_all, changes)
         for iid, moved in follow:
             if moved is None:
                 # a warm transfer the target did not take: its copy left the live index, the record follows
@@ -118,26 +136,36 @@ class DecisionLog:
         if entries:
             await self.engine.redis.xack(self.engine.keys.events, GROUP, *[str(i) for i, _ in entries])
 
-    async def step(self) -> None:
-        client = self.engine.redis
-        stream = self.engine.keys.events
+    async def _read(self, count: int, block: int | None) -> list[tuple[str, dict[str, str]]] | None:
+        """New entries for this consumer (``block`` ms at most, None: answer at once), or None when Redis
+        was flushed (while this read was blocked, or before it): the group is created on the new stream."""
         try:
-            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await client.xreadgroup(  # type: ignore[assignment]
-                GROUP, self.node.id, {stream: ">"}, count=500, block=BLOCK_MS
+            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await self.engine.redis.xreadgroup(  # type: ignore[assignment]
+                GROUP, self.node.id, {self.engine.keys.events: ">"}, count=count, block=block
             )
         except redis.exceptions.ResponseError as exc:
             if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                 raise
-            # Redis was flushed (while this read was blocked, or before it): a new stream, a new group
             await self._ensure_group()
+            return None
+        return [(str(i), f) for _stream, entries in batch or [] for i, f in entries]
+
+    async def step(self) -> None:
+        entries = await self._read(BATCH, BLOCK_MS)
+        if entries is None:
             return
-        for _stream, entries in batch or []:
-            await self.record([(str(i), f) for i, f in entries])
-        if not batch:
-            claimed: list[Any] = await client.xautoclaim(
-                stream, GROUP, self.node.id, CLAIM_IDLE_MS, "0-0", count=500
-            )
-            await self.record([(str(i), f) for i, f in claimed[1] if f])
+        if entries and len(entries) < BATCH:
+            # gather: what arrives within the linger joins this batch (see LINGER_S)
+            await asyncio.sleep(LINGER_S)
+            more = await self._read(BATCH - len(entries), None)
+            entries += more or []
+        if entries:
+            await self.record(entries)
+            return
+        claimed: list[Any] = await self.engine.redis.xautoclaim(
+            self.engine.keys.events, GROUP, self.node.id, CLAIM_IDLE_MS, "0-0", count=BATCH
+        )
+        await self.record([(str(i), f) for i, f in claimed[1] if f])
 
     async def run(self, stop: asyncio.Event) -> None:
         """Record until ``stop`` is set. A blocking read does not give way to cancellation, so the loop

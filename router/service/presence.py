@@ -2,9 +2,11 @@
 and the time spent per state and reason.
 
 Every change of presence in the live index is an ``agent_state`` event on the stream (the Lua scripts
-emit it: the agent's own ``set_state``, a missed offer, a desktop that connects or drops). Every router
-process reads the stream and records each change here; the change's event id is unique in the table, so
-it is stored once however many processes record it."""
+emit it: the agent's own ``set_state``, a missed offer, a desktop that connects or drops). The decision
+log (``router/service/decisions.py``) records each change once per routing domain, with the routing
+decisions of the same batch of the stream, within about a tenth of a second: :func:`change_of` reads it.
+The change's event id is unique in the table, so an event recorded again (after a retry, or claimed from
+a process that died) is stored once."""
 
 from __future__ import annotations
 
@@ -23,6 +25,19 @@ from router.errors import BadRequest
 log = structlog.get_logger("router.service.presence")
 
 MAX_RANGE = timedelta(days=92)
+
+
+def change_of(event_id: str, data: dict[str, Any]) -> presence.StateRow | None:
+    """The row of the history an ``agent_state`` event is (agent, state, reason, at, event id), or None
+    when the event cannot be one (logged: recorded in a batch, one bad row must not hold up the rest)."""
+    try:
+        state = AgentState(str(data["state"])).value
+        at = datetime.fromtimestamp(int(data["at"]) / 1000, UTC)
+        agent_id = str(data["agent_id"])
+    except (KeyError, ValueError, TypeError, OverflowError, OSError):
+        log.error("presence.unreadable_change", event_id=event_id)
+        return None
+    return agent_id, state, str(data.get("reason") or ""), at, event_id
 
 
 class Presence:
@@ -48,21 +63,6 @@ class Presence:
                     {"loc": ["reason"], "msg": "not one of [presence] away_reasons", "type": "value_error"}
                 ],
             )
-
-    async def record(self, event_id: str, kind: str, data: dict[str, Any]) -> None:
-        """An event handler: store each ``agent_state`` event as one row of the history."""
-        if kind != "agent_state":
-            return
-        at = datetime.fromtimestamp(int(data["at"]) / 1000, UTC)
-        await presence.record_change(
-            self.pool,
-            self.namespace,
-            str(data["agent_id"]),
-            str(data["state"]),
-            str(data.get("reason") or ""),
-            at,
-            event_id,
-        )
 
     async def report(self, agent_id: str, start: datetime, end: datetime) -> AgentStatesOut:
         """Time per state and reason between ``start`` and ``end`` (counted up to now at most)."""

@@ -317,11 +317,11 @@ class Sockets:
             # the `state` frame follows from the change's agent_state event (as for changes the router makes)
             return {"state": presence.state, "reason": presence.reason, "state_since": presence.since}
         if isinstance(f, frames.Accept):
-            accepted = await self.work.accept(agent, f.offer_id)
-            iid = str(accepted.id)
+            taken = await self.work.accept(agent, f.offer_id)
+            iid = str(taken.interaction.id)
             # the accept is applied: a read that fails now must not answer an error for work the agent
             # holds; the assigned frame then follows once PostgreSQL answers again
-            known = await self._send_assigned(s, iid, accepted)
+            known = await self._send_assigned(s, iid, taken.interaction, callback=taken.callback)
             if await self._dial_callback(agent, iid, known):
                 return {"interaction_id": iid, "dialing": True}
             return {"interaction_id": iid}
@@ -367,32 +367,35 @@ class Sockets:
         return {}  # ping
 
     async def _send_assigned(
-        self, s: AgentSession, interaction_id: str, it: Interaction | None = None
+        self, s: AgentSession, interaction_id: str, it: Interaction | None = None, *, callback: bool = True
     ) -> Callback | Unread | None:
         """The ``assigned`` frame (the work with its context; ``it``: the interaction as just written, not
-        read again). When PostgreSQL does not answer, it is sent by a task that tries again every
+        read again; ``callback``: False when the live index said it is no callback, so its row is not
+        read). When PostgreSQL does not answer, it is sent by a task that tries again every
         ``ASSIGNED_RETRY_SECONDS`` while the socket is open (the work is also listed in the next
         ``hello``). Returns the callback row read for the frame (None: no callback), ``Unread`` when the
         frame was deferred."""
         try:
             view = await work_view(self.pool, self.engine.namespace, interaction_id, it)
             if view is not None:
-                return await self._assigned(s, *view)
+                return await self._assigned(s, *view, callback=callback)
         except BACKEND_ERRORS as exc:
             log.warning("socket.assigned_deferred", interaction_id=interaction_id, error=type(exc).__name__)
-            task = asyncio.create_task(self._assigned_later(s, interaction_id))
+            task = asyncio.create_task(self._assigned_later(s, interaction_id, callback))
             self._later.add(task)
             task.add_done_callback(self._later.discard)
         return Unread.unread
 
     async def _assigned(
-        self, s: AgentSession, interaction: InteractionOut, record: ContextRecord
+        self, s: AgentSession, interaction: InteractionOut, record: ContextRecord, *, callback: bool = True
     ) -> Callback | None:
         """The ``assigned`` frame, with the customer's other live work that other agents hold (those
         agents are told of this one: a ``collision`` frame each) and, for a callback, the number to call
-        (the callback row read is returned). Raises BACKEND_ERRORS when the callback cannot be read: the
-        caller tries again."""
-        row = await callbacks_store.get(self.pool, self.engine.namespace, interaction.id)
+        (the callback row read is returned; not read when ``callback`` is False). Raises BACKEND_ERRORS
+        when the callback cannot be read: the caller tries again."""
+        row = (
+            await callbacks_store.get(self.pool, self.engine.namespace, interaction.id) if callback else None
+        )
         cb = callback_view(row, self.directory.queues.get(interaction.queue))
         found = collisions.of_record(record, interaction.id, s.agent_id)
         s.send(frames.Assigned(interaction=interaction, context=record, collisions=found, callback=cb))
@@ -407,7 +410,7 @@ class Sockets:
                 )
         return row
 
-    async def _assigned_later(self, s: AgentSession, interaction_id: str) -> None:
+    async def _assigned_later(self, s: AgentSession, interaction_id: str, callback: bool = True) -> None:
         deadline = time.monotonic() + ASSIGNED_RETRY_FOR_SECONDS
         while not s.closed and time.monotonic() < deadline:
             await asyncio.sleep(ASSIGNED_RETRY_SECONDS)
@@ -415,7 +418,7 @@ class Sockets:
                 view = await work_view(self.pool, self.engine.namespace, interaction_id)
                 if view is None or s.closed:
                     return
-                known = await self._assigned(s, *view)
+                known = await self._assigned(s, *view, callback=callback)
             except BACKEND_ERRORS:
                 continue
             await self._dial_callback(s.agent_id, interaction_id, known)

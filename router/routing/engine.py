@@ -84,6 +84,13 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    interaction_id: str
+    callback: bool
+    """The interaction is a callback (the agent calls the customer back)."""
+
+
+@dataclass(frozen=True)
 class Rejected:
     interaction_id: str
     excluded_until_ms: int
@@ -267,9 +274,9 @@ class Engine:
     async def match_agent(self, agent_id: str) -> int:
         return int(self._check(await self._run("match_agent", agent_id)))
 
-    async def accept(self, agent_id: str, offer_id: str) -> str:
-        res = await self._run("accept", agent_id, offer_id)
-        return str(self._check(res, offer=offer_id, agent=agent_id))
+    async def accept(self, agent_id: str, offer_id: str) -> Accepted:
+        res = self._check(await self._run("accept", agent_id, offer_id), offer=offer_id, agent=agent_id)
+        return Accepted(str(res[0]), bool(int(res[1])))
 
     async def unaccept(self, agent_id: str, interaction_id: str) -> None:
         """Take back an accept the record could not follow: back to the queue at its original place."""

@@ -82,13 +82,15 @@ class Work:
             raise Forbidden(f"interaction {interaction_id} is not held by you")
         return it
 
-    async def accept(self, agent_id: str, offer_id: str) -> Interaction:
+    async def accept(self, agent_id: str, offer_id: str) -> Taken:
         """Accept an offer. The live index decides first (the offer may be gone); the record follows, and
         a record that cannot be written takes the decision back (``unaccept.lua``: the interaction waits
         again at its place), so an error to the desktop means nothing changed. Returns the interaction as
-        the accept wrote it (the ``assigned`` frame shows it without reading it again)."""
+        the accept wrote it (the ``assigned`` frame shows it without reading it again) and whether the
+        live index holds it as a callback."""
         started = time.perf_counter()
-        interaction_id = await self.engine.accept(agent_id, offer_id)
+        live = await self.engine.accept(agent_id, offer_id)
+        interaction_id = live.interaction_id
         sender: _WarmSender | None = None
         try:
             async with self.pool.acquire() as conn, conn.transaction():
@@ -114,7 +116,7 @@ class Work:
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
-        return assigned
+        return Taken(assigned, live.callback)
 
     async def _close_warm_sender(self, conn: asyncpg.Connection, moved: Interaction) -> _WarmSender | None:
         """The target of a warm transfer accepted (``moved``, as the accept left it): the sender's
@@ -516,6 +518,14 @@ async def _address_on(pool: asyncpg.Pool, it: Interaction, channel: str) -> tupl
 RELEASE_FALLBACK_MS = 30_000
 """A complete without wrap-up holds the work in a wrap-up this long until ``release.lua`` ends it right
 after the record is written: only if that release fails does the timer end it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """An accepted offer: the interaction as the accept wrote it, and whether it is a callback."""
+
+    interaction: Interaction
+    callback: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from router.errors import NotReady, OfferGone
-from router.routing.engine import Engine
+from router.routing.engine import Accepted, Engine
 from tests.support.engine import T0, Live, Stream
 
 
@@ -21,7 +21,7 @@ async def offered(engine: Engine, live: Live) -> str:
 async def test_assigns_the_interaction(engine: Engine, live: Live, stream: Stream) -> None:
     offer = await offered(engine, live)
     await stream.read()
-    assert await engine.accept("a", offer) == "i1"
+    assert await engine.accept("a", offer) == Accepted("i1", callback=False)
     assert await engine.offer(offer) == {}
     assert await live.offers_of("a") == {}
     assert await engine.agent_work("a") == ["i1"]

@@ -59,7 +59,7 @@ async def test_no_answer_frees_the_agent_and_holds_it_back_then_the_last_attempt
     await live.agent("a", queues=["q"], voice=1)
     offers = await live.offers_of("a")
     assert list(offers) == ["i1"]
-    await engine.accept("a", offers["i1"])
+    assert (await engine.accept("a", offers["i1"])).callback, "the accept says it is a callback"
     await engine.enqueue("i2", "q", "voice", 0, T0 + 1, T0 + 1)
     await stream.read()
 
@@ -78,7 +78,7 @@ async def test_no_answer_frees_the_agent_and_holds_it_back_then_the_last_attempt
     await engine.fire_timers()
     await engine.enqueue("i3", "q", "voice", 0, T0 + 2, T0 + 2)
     assert await live.waiting("q") == [("i1", score(0, T0)), ("i3", score(0, T0 + 2))]
-    await engine.accept("a", offers["i2"])
+    assert not (await engine.accept("a", offers["i2"])).callback
     await engine.release("a", "i2", "completed")
     offers = await live.offers_of("a")
     assert list(offers) == ["i1"], "the retry comes before the later caller"

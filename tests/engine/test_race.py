@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.errors import OfferGone
-from router.routing.engine import Engine, Step
+from router.routing.engine import Accepted, Engine, Step
 from tests.support.engine import CHANNELS, T0, Event, Live, Stream, redis_now_ms
 
 AGENTS = [f"a{n:02d}" for n in range(16)]
@@ -124,7 +124,7 @@ async def test_concurrent_work_never_double_assigns_or_overloads(
                     except OfferGone:
                         pass
                     continue
-                iid = await eng.accept(agent, o["offer_id"])
+                iid = (await eng.accept(agent, o["offer_id"])).interaction_id
                 await eng.complete(agent, iid, 0)
                 done.add(iid)
 
@@ -155,8 +155,9 @@ async def test_a_double_accept_assigns_once(engines: list[Engine], engine: Engin
     results = await asyncio.gather(
         *(eng.accept("a", res.offer_id or "") for eng in engines), return_exceptions=True
     )
-    assert results.count("i1") == 1
-    assert all(isinstance(r, OfferGone) for r in results if r != "i1")
+    won = Accepted("i1", callback=False)
+    assert results.count(won) == 1
+    assert all(isinstance(r, OfferGone) for r in results if r != won)
     assert await engine.agent_work("a") == ["i1"]
 
 
@@ -227,7 +228,7 @@ async def test_timers_rejects_and_presence_racing_never_offer_twice(
                         rejected = await eng.reject(agent, offer["offer_id"])
                         await eng.rematch(rejected.interaction_id, agent)
                     elif choice < 0.8:
-                        iid = await eng.accept(agent, offer["offer_id"])
+                        iid = (await eng.accept(agent, offer["offer_id"])).interaction_id
                         await eng.complete(agent, iid, 0)
                     # else: left to time out (a miss)
                 except OfferGone:

@@ -317,3 +317,25 @@ async def test_accept_stands_when_the_reads_after_it_fail(make_server: MakeServe
         await still_open(carol)
     finally:
         await carol.close()
+
+
+async def test_the_assigned_frame_of_other_work_does_not_read_callbacks(make_server: MakeServer) -> None:
+    """The live index tells the accept whether the work is a callback; other work's ``assigned`` frame
+    goes out without reading the callback table (one statement less per contact): with that table locked
+    by another session, the accept and its frame still arrive."""
+    server = await make_server(DEFAULT)
+    carol = await server.agent("carol")
+    try:
+        it, offer = await offered(server, carol)
+        conn = await asyncpg.connect(server.settings.database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE interaction_callbacks IN ACCESS EXCLUSIVE MODE")
+                ack = await carol.call({"type": "accept", "offer_id": offer["offer_id"]}, timeout=10)
+                assert ack["type"] == "ack", ack
+                assigned = await carol.next("assigned", timeout=10)
+                assert assigned["interaction"]["id"] == it["id"] and assigned["callback"] is None
+        finally:
+            await conn.close()
+    finally:
+        await carol.close()

@@ -1,8 +1,8 @@
 -- accept.lua: the agent takes an offer; the interaction becomes assigned to it.
 -- KEYS[1] P:built
 -- ARGV[1] P, [2] agent id, [3] offer id
--- Returns the interaction id; E.NOT_READY, E.NO_SUCH_OFFER (expired or revoked),
--- E.NOT_YOUR_OFFER.
+-- Returns {interaction id, 1 when it is a callback else 0} (the desktop's assigned frame reads the
+-- callback's number only then); E.NOT_READY, E.NO_SUCH_OFFER (expired or revoked), E.NOT_YOUR_OFFER.
 if not ready() then return E.NOT_READY end
 local agent, offer = ARGV[2], ARGV[3]
 local okey = P .. ':o:' .. offer
@@ -16,6 +16,6 @@ redis.call('ZREM', P .. ':timers', 'o:' .. offer)
 redis.call('HSET', P .. ':i:' .. iid, 'st', 'assigned')
 redis.call('HDEL', P .. ':i:' .. iid, 'offer')
 redis.call('SADD', P .. ':aw:' .. agent, iid)
-local q = redis.call('HGET', P .. ':i:' .. iid, 'q')
-emit('assigned', {interaction_id = iid, agent_id = agent, queue = q, offer_id = offer})
-return iid
+local i = redis.call('HMGET', P .. ':i:' .. iid, 'q', 'cb')
+emit('assigned', {interaction_id = iid, agent_id = agent, queue = i[1], offer_id = offer})
+return {iid, (i[2] and i[2] ~= '') and 1 or 0}

@@ -495,14 +495,15 @@ class Hub:
 
     async def queue_snapshot(self, queue_id: str, day: dict[str, dict[str, int]]) -> frames.QueueSnapshot:
         cfg = self.directory.queues.get(queue_id)
-        st = await self.stats.queue_stats(queue_id, day.get(queue_id))
+        agents = await self.engine.queue_agents(queue_id)
+        st = await self.stats.queue_stats(queue_id, day.get(queue_id), agents)
         await self._record_history(queue_id, st.waiting)
         return frames.QueueSnapshot(
             id=queue_id,
             name=cfg.name if cfg else None,
             service_level_seconds=cfg.service_level_seconds if cfg else None,
             stats=st,
-            agents_by_state=await views.agents_by_state(self.engine, queue_id),
+            agents_by_state=agents.by_state,
         )
 
     async def _fresh_queue(self, queue_id: str, day: dict[str, dict[str, int]]) -> frames.QueueSnapshot:

@@ -95,27 +95,6 @@ async def agent_statuses(engine: Engine, directory: Directory, ids: list[str]) -
     return out
 
 
-async def agents_by_state(engine: Engine, queue: str) -> dict[str, int]:
-    """The queue's agents by state: ``offline`` when not connected, ``busy`` when holding work,
-    otherwise their presence state (one pipelined read)."""
-    agents = [str(a) for a in await engine.redis.smembers(engine.keys.queue_agents(queue))]
-    counts: dict[str, int] = {"available": 0, "away": 0, "busy": 0, "offline": 0}
-    if not agents:
-        return counts
-    pipe = engine.redis.pipeline(transaction=False)
-    for a in agents:
-        pipe.hgetall(engine.keys.agent(a))
-    for row in await pipe.execute():
-        if row.get("connected") != "1":
-            key = "offline"
-        elif any(int(v) > 0 for k, v in row.items() if k.startswith("load:")):
-            key = "busy"
-        else:
-            key = str(row.get("state") or "away")
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def channel_totals(queues: list[frames.QueueSnapshot], directory: Directory) -> list[frames.ChannelTotals]:
     """The queues added up per channel; a queue that serves several channels counts under its first."""
     totals: dict[str, frames.ChannelTotals] = {}

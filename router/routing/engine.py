@@ -45,6 +45,7 @@ SCRIPTS = (
     "campaign_rate",
     "queue_rules",
     "move",
+    "queue_agents",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -81,6 +82,20 @@ class Step:
 
     after_ms: int
     levels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class QueueAgents:
+    """A queue's agents counted (``queue_agents.lua``)."""
+
+    available: int
+    """Connected, holding no work, state available."""
+    busy: int
+    """Connected and holding work."""
+    wrapup: int
+    """Holding at least one interaction in wrap-up."""
+    by_state: dict[str, int]
+    """``offline`` when not connected, ``busy`` when holding work, otherwise the presence state."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +281,13 @@ class Engine:
         ("same", queue), or its live status and queue when it is not waiting ("" when not live)."""
         res = self._check(await self._run("move", interaction_id, queue))
         return str(res[0]), str(res[1])
+
+    async def queue_agents(self, queue: str) -> QueueAgents:
+        """The queue's agents counted in one script (the supervisors' queue row)."""
+        res = await self._run("queue_agents", queue)
+        pairs = res[3:]
+        by_state = {str(pairs[k]): int(pairs[k + 1]) for k in range(0, len(pairs), 2)}
+        return QueueAgents(int(res[0]), int(res[1]), int(res[2]), dict(sorted(by_state.items())))
 
     async def waiting(self, queue: str) -> int:
         """How many interactions wait in ``queue`` (offered ones are not waiting)."""

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from context_store import interactions as interaction_store
 from context_store.records import QueueDayMetrics
-from router.contracts import Channel, QueueStats
+from router.contracts import QueueStats
 from router.routing import hours
 from router.routing.directory import Directory
-from router.routing.engine import Engine
+from router.routing.engine import Engine, QueueAgents
 from router.routing.estimates import WaitEstimate, WaitEstimator
 
 
@@ -45,29 +45,6 @@ class Statistics:
     def forget_staffing(self) -> None:
         """Agents signed in or out, or changed presence: wait estimates count them afresh."""
         self.estimator.forget()
-
-    async def staffed(self, queue: str, channel: str | None) -> tuple[int, int, int]:
-        """(capacity slots on the channel, agents available, agents busy); wrap-up is `_count_wrapup`."""
-        keys = self.engine.keys
-        agents = sorted(str(a) for a in await self.engine.redis.smembers(keys.queue_agents(queue)))
-        if not agents:
-            return 0, 0, 0
-        pipe = self.engine.redis.pipeline(transaction=False)
-        for a in agents:
-            pipe.hgetall(keys.agent(a))
-        rows: list[dict[str, str]] = await pipe.execute()
-        slots = available = busy = 0
-        for row in rows:
-            if row.get("connected") != "1":
-                continue
-            loads = sum(int(row.get(f"load:{ch}", 0)) for ch in Channel)
-            if channel:
-                slots += int(row.get(f"cap:{channel}", 0))
-            if loads > 0:
-                busy += 1
-            elif row.get("state") == "available":
-                available += 1
-        return slots, available, busy
 
     async def estimate_wait(
         self,
@@ -114,7 +91,10 @@ class Statistics:
             counts[key] = counts.get(key, 0) + 1
         return counts
 
-    async def queue_stats(self, queue: str, day: dict[str, int] | None = None) -> QueueStats:
+    async def queue_stats(
+        self, queue: str, day: dict[str, int] | None = None, agents: QueueAgents | None = None
+    ) -> QueueStats:
+        """The queue's live figures (``agents``: its agents as just counted, not counted again)."""
         keys = self.engine.keys
         pipe = self.engine.redis.pipeline(transaction=False)
         pipe.zcard(keys.queue(queue))
@@ -122,8 +102,9 @@ class Statistics:
         res: list[Any] = await pipe.execute()
         waiting = int(res[0])
         oldest = (time.time() * 1000 - float(res[1][0][1])) / 1000 if res[1] else 0.0
-        _, available, busy = await self.staffed(queue, None)
-        wrapup = await self._count_wrapup(queue)
+        if agents is None:
+            agents = await self.engine.queue_agents(queue)
+        available, busy, wrapup = agents.available, agents.busy, agents.wrapup
         cfg = self.directory.queues.get(queue)
         channel = cfg.channels[0].value if cfg and cfg.channels else "voice"
         opens = hours.opens_at(cfg.hours, datetime.now(UTC)) if cfg and cfg.hours else None
@@ -143,23 +124,6 @@ class Statistics:
             abandoned_today=day.get("abandoned", 0),
             service_level=round(day.get("in_sl", 0) / answered, 3) if answered else None,
         )
-
-    async def _count_wrapup(self, queue: str) -> int:
-        keys = self.engine.keys
-        agents = sorted(str(a) for a in await self.engine.redis.smembers(keys.queue_agents(queue)))
-        pipe = self.engine.redis.pipeline(transaction=False)
-        for a in agents:
-            pipe.smembers(keys.agent_work(a))
-        held: list[set[str]] = await pipe.execute()
-        pipe = self.engine.redis.pipeline(transaction=False)
-        owners = []
-        for a, work in zip(agents, held, strict=True):
-            for iid in work:
-                pipe.hget(keys.interaction(str(iid)), "st")
-                owners.append(a)
-        states: list[str | None] = await pipe.execute() if owners else []
-        count = len({a for a, st in zip(owners, states, strict=True) if st == "wrapup"})
-        return count
 
 
 STATS = web.AppKey("stats", Statistics)

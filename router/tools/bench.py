@@ -903,6 +903,10 @@ async def _settled_rss(sampler: ResourceSampler) -> float:
     return last
 
 
+SUPERVISOR_ATTEMPTS = 10
+"""A supervisor socket refused with 503 at its upgrade is tried this many times in all."""
+
+
 async def _supervisor_push(
     api: Api, server: ServerHandle, *, supervisors: int, pushes: int, preset: Preset | None = None
 ) -> dict[str, Any]:
@@ -930,6 +934,7 @@ async def _supervisor_push(
     arrivals: dict[int, list[float]] = {}
     snapshot_bytes: list[int] = []
     failed: list[str] = []
+    retried_503: list[int] = []
 
     async def reader(ws: aiohttp.ClientWebSocketResponse) -> None:
         seen = -1
@@ -947,13 +952,24 @@ async def _supervisor_push(
         sockets: list[aiohttp.ClientWebSocketResponse] = []
 
         async def connect() -> None:
-            # all at once, as a floor's screens come up together after a restart
-            try:
-                ws = await session.ws_connect(url, max_msg_size=0)
-                msg = await ws.receive(timeout=120)
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                failed.append(repr(exc))
-                return
+            # all at once, as a floor's screens come up together after a restart; a 503 before the upgrade
+            # (the server's backends did not answer its probe in time) is tried again after its
+            # Retry-After, as the wallboard does, and counted
+            for attempt in range(SUPERVISOR_ATTEMPTS):
+                try:
+                    ws = await session.ws_connect(url, max_msg_size=0)
+                    msg = await ws.receive(timeout=120)
+                    break
+                except aiohttp.WSServerHandshakeError as exc:
+                    if exc.status != 503 or attempt == SUPERVISOR_ATTEMPTS - 1:
+                        failed.append(repr(exc))
+                        return
+                    retried_503.append(attempt + 1)
+                    after = exc.headers.get("Retry-After", "1") if exc.headers else "1"
+                    await asyncio.sleep(float(after) if after.isdigit() else 1.0)
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    failed.append(repr(exc))
+                    return
             if msg.type != aiohttp.WSMsgType.TEXT:
                 failed.append(repr(msg.data))
                 await ws.close()
@@ -1002,6 +1018,7 @@ async def _supervisor_push(
     return {
         "supervisor_sockets": len(sockets),
         "supervisor_sockets_failed": len(failed),
+        "supervisor_503_retries": len(retried_503),
         "supervisor_failures": failed[:3],
         "supervisor_open_seconds": round(open_s, 2),
         "snapshot_bytes": max(snapshot_bytes) if snapshot_bytes else None,
@@ -1430,6 +1447,7 @@ def format_results(r: dict[str, Any]) -> str:
             lines.append(
                 f"  supervisor snapshot {s['snapshot_bytes']} bytes; sockets that failed to open:"
                 f" {s['supervisor_sockets_failed']} {s['supervisor_failures'] or ''}"
+                f" (503 at the upgrade, tried again: {s.get('supervisor_503_retries', 0)})"
             )
         if s.get("router_rss_mib_total_with_supervisors") is not None:
             lines.append(

@@ -8,6 +8,7 @@ mapped to typed errors.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -46,6 +47,7 @@ SCRIPTS = (
     "queue_rules",
     "move",
     "queue_agents",
+    "presence_sweep",
 )
 
 PRIORITY_SPAN = 10**13  # ms: rank score = (100 - priority) * span + virtual enqueue ms
@@ -281,6 +283,13 @@ class Engine:
         ("same", queue), or its live status and queue when it is not waiting ("" when not live)."""
         res = self._check(await self._run("move", interaction_id, queue))
         return str(res[0]), str(res[1])
+
+    async def presence_sweep(self, own_agents: Sequence[str]) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """One heartbeat's checks (``presence_sweep.lua``): the connected agents whose process stopped
+        beating, as (agent, node, session), and those of ``own_agents`` the live index lost."""
+        dead, lost = await self._run("presence_sweep", *own_agents)
+        flat = [str(x) for x in dead]
+        return [(flat[k], flat[k + 1], flat[k + 2]) for k in range(0, len(flat), 3)], [str(a) for a in lost]
 
     async def queue_agents(self, queue: str) -> QueueAgents:
         """The queue's agents counted in one script (the supervisors' queue row)."""

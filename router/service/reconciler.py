@@ -296,29 +296,6 @@ class Reconciler:
                 await interactions.move_queue(self.pool, self.engine.namespace, ident, left, went)
         return len(fired)
 
-    async def sweep_dead_nodes(self) -> None:
-        """Disconnect the desktops of processes whose heartbeat stopped: two pipelined round trips
-        whatever the number of agents (their presence, then each distinct process's heartbeat)."""
-        keys = self.engine.keys
-        agents = sorted(str(a) for a in await self.engine.redis.smembers(keys.connected))
-        if not agents:
-            return
-        pipe = self.engine.redis.pipeline(transaction=False)
-        for agent in agents:
-            pipe.hmget(keys.agent(agent), "node", "session")
-        presence: list[list[str | None]] = await pipe.execute()
-        nodes = sorted({str(n) for n, _ in presence if n})
-        pipe = self.engine.redis.pipeline(transaction=False)
-        for n in nodes:
-            pipe.exists(keys.node(n))
-        alive = {n for n, up in zip(nodes, await pipe.execute(), strict=True) if up}
-        for agent, (agent_node, session) in zip(agents, presence, strict=True):
-            if agent_node and agent_node not in alive:
-                log.warning("agent.node_dead", agent_id=agent, node=agent_node)
-                await self.engine.presence(
-                    agent, "disconnect", session or "", agent_node, "", self.node.grace_ms
-                )
-
     async def resubmit_pending(self) -> None:
         if self.outbound is None:
             return
@@ -331,23 +308,18 @@ class Reconciler:
         beat = self.settings.heartbeat_seconds
         keys = self.engine.keys
         await self.engine.redis.set(keys.node(self.node.id), "1", px=int(beat * NODE_TTL_BEATS * 1000))
-        await self.sweep_dead_nodes()
-        sessions = list(self.desktops.values())
-        if sessions:
-            pipe = self.engine.redis.pipeline(transaction=False)
-            for s in sessions:
-                pipe.hmget(keys.agent(s.agent_id), "connected", "session")
-            for s, (connected, current) in zip(sessions, await pipe.execute(), strict=True):
-                if (
-                    connected != "1"
-                    and current is None
-                    and self.desktops.get(s.agent_id) is s
-                    and not s.closed
-                ):
-                    log.warning("agent.reannounced", agent_id=s.agent_id)
-                    await self.engine.presence(
-                        s.agent_id, "connect", s.session_id, self.node.id, s.state, reason=s.reason
-                    )
+        sessions = {s.agent_id: s for s in self.desktops.values()}
+        dead, lost = await self.engine.presence_sweep(sorted(sessions))
+        for agent, agent_node, session in dead:
+            log.warning("agent.node_dead", agent_id=agent, node=agent_node)
+            await self.engine.presence(agent, "disconnect", session, agent_node, "", self.node.grace_ms)
+        for agent in lost:
+            s = sessions[agent]
+            if self.desktops.get(agent) is s and not s.closed:
+                log.warning("agent.reannounced", agent_id=agent)
+                await self.engine.presence(
+                    agent, "connect", s.session_id, self.node.id, s.state, reason=s.reason
+                )
 
     async def watch_index(self) -> None:
         gen = await self.engine.is_built()

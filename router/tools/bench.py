@@ -90,13 +90,19 @@ class ResourceSampler:
         self.interval = interval
         self.samples: list[tuple[float, float, float, float]] = []  # t, server cpu %, rss MiB, machine cpu %
         self._task: asyncio.Task[None] | None = None
+        self._known: dict[int, psutil.Process] = {}
 
     def _procs(self) -> list[psutil.Process]:
+        """The server and its children, the same objects from one sample to the next: ``cpu_percent``
+        measures from an object's previous call, so a new object per sample would always say 0."""
         assert self.proc is not None
         try:
-            return [self.proc, *self.proc.children(recursive=True)]
+            found = [self.proc, *self.proc.children(recursive=True)]
         except psutil.Error:
-            return [self.proc]
+            found = [self.proc]
+        known = self._known
+        self._known = {p.pid: known.get(p.pid, p) for p in found}
+        return list(self._known.values())
 
     async def __aenter__(self) -> ResourceSampler:
         if self.proc is not None:
@@ -524,8 +530,12 @@ class WorkMark:
         cpu: float | None = None
         if pid:
             with contextlib.suppress(psutil.Error):
-                times = psutil.Process(pid).cpu_times()
-                cpu = times.user + times.system
+                server = psutil.Process(pid)
+                cpu = 0.0
+                for proc in [server, *server.children(recursive=True)]:  # the workers of --workers N
+                    with contextlib.suppress(psutil.Error):
+                        times = proc.cpu_times()
+                        cpu += times.user + times.system
         return cls(counts, cpu, lifecycles)
 
 
@@ -1181,6 +1191,10 @@ async def bench(
                     work = per_lifecycle(
                         mark, await WorkMark.take(api, server.pid, rig.finished), step.posted - step.errors
                     )
+                    if args.workers > 1:
+                        # each /metrics answer is one worker's counters (whichever took the connection)
+                        for key in (*ROUND_TRIP_COUNTERS, "round_trips"):
+                            work.pop(key, None)
                     if spy is not None:
                         await spy.wait()
                         results["profile"] = args.profile
@@ -1375,13 +1389,18 @@ def format_results(r: dict[str, Any]) -> str:
             f" load generator CPU {s['load_generator_cpu_pct']}%"
         )
         w = s.get("per_lifecycle", {})
-        if "round_trips" in w or "server_cpu_ms" in w:
+        if "round_trips" in w:
             lines.append(
                 f"  per lifecycle ({w['lifecycles']} of {w.get('posted')} finished):"
                 f" {w.get('round_trips')} round trips"
                 f" ({w.get('pg_statements')} PostgreSQL statements,"
                 f" {w.get('redis_commands')} Redis commands),"
                 f" server CPU {w.get('server_cpu_ms')} ms"
+            )
+        elif "server_cpu_ms" in w:
+            lines.append(
+                f"  per lifecycle ({w['lifecycles']} of {w.get('posted')} finished): server CPU"
+                f" {w.get('server_cpu_ms')} ms, all workers (round trips are counted with one worker only)"
             )
     if "ramp" in r:
         rp = r["ramp"]

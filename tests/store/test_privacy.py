@@ -48,6 +48,41 @@ async def test_the_journey_cap_holds_while_writers_race(pool: asyncpg.Pool) -> N
     assert [r["data"]["n"] for r in kept] == list(range(79, 79 - CAP, -1)), "the newest are kept"
 
 
+async def test_the_journey_cap_holds_for_events_of_now_written_in_one_statement(pool: asyncpg.Pool) -> None:
+    """An event of the current time is inserted and trimmed by one statement, under the same lock: the
+    cap holds while writers race, the newest are kept, and an erased customer gets nothing."""
+    cid = await new_customer(pool, "+15550141")
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        while not done.is_set():
+            seen.append(await _count(pool, cid))
+            await asyncio.sleep(0)
+
+    async def write(n: int) -> None:
+        await journey.add_event(pool, cid, "page_view", {"n": n}, cap=CAP)
+
+    sampler = asyncio.create_task(sample())
+    await asyncio.gather(*(write(n) for n in range(80)))
+    done.set()
+    await sampler
+    assert await _count(pool, cid) == CAP
+    assert seen and max(seen) <= CAP, f"a reader saw {max(seen)} events, over the cap of {CAP}"
+    newest = await pool.fetch(
+        "SELECT data FROM journey_events WHERE customer_id = $1 ORDER BY at DESC, id DESC", cid
+    )
+    last = await journey.add_event(pool, cid, "page_view", {"n": "last"}, cap=CAP)
+    kept = await pool.fetch(
+        "SELECT id, data FROM journey_events WHERE customer_id = $1 ORDER BY at DESC, id DESC", cid
+    )
+    assert kept[0]["id"] == last.id and len(kept) == CAP
+    assert [r["data"] for r in kept[1:]] == [r["data"] for r in newest[: CAP - 1]], "the oldest one went"
+    gone = uuid.uuid4()
+    with pytest.raises(RecordNotFound):
+        await journey.add_event(pool, gone, "page_view", {}, cap=CAP)
+
+
 async def _noted_chat(pool: asyncpg.Pool, cid: uuid.UUID, text: str) -> Interaction:
     it = await new_interaction(pool, cid, channel="chat")
     await messages.insert(

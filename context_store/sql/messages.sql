@@ -38,9 +38,11 @@ FROM messages WHERE channel = $1 AND external_id = $2;
 -- name: message_set_status
 -- Delivery progress of an outbound message. A status never moves back: the in-flight states (pending,
 -- retrying, queued) never overwrite sent < delivered < read, and failed is final.
+-- `queued` is the router's hand-over to the adapter: handed_at records the first one.
 -- $1 id, $2 status, $3 detail, $4 external_id (nullable: keep)
 UPDATE messages SET status = $2, status_detail = $3, external_id = COALESCE($4, external_id),
-    attempts = attempts + CASE WHEN $2 IN ('retrying', 'failed') THEN 1 ELSE 0 END
+    attempts = attempts + CASE WHEN $2 IN ('retrying', 'failed') THEN 1 ELSE 0 END,
+    handed_at = COALESCE(handed_at, CASE WHEN $2 = 'queued' THEN now() END)
 WHERE id = $1
   AND (CASE $2 WHEN 'failed' THEN 9 WHEN 'read' THEN 5 WHEN 'delivered' THEN 4 WHEN 'sent' THEN 3 ELSE 0 END) >=
       (CASE status WHEN 'failed' THEN 10 WHEN 'read' THEN 5 WHEN 'delivered' THEN 4 WHEN 'sent' THEN 3 ELSE 0 END)
@@ -71,10 +73,12 @@ DELETE FROM early_receipts WHERE external_id = $1 RETURNING status, detail, rece
 
 -- name: messages_pending
 -- Outbound messages of this domain's interactions not yet handed to an adapter (for redelivery after a
--- restart: each domain delivers through its own adapters). Campaign messages are the campaign worker's:
+-- restart: each domain delivers through its own adapters). A `retrying` message already handed over is
+-- the adapter's retry with its provider, not the router's. Campaign messages are the campaign worker's:
 -- it hands each over once (docs/campaigns.md). $1 namespace
 SELECT m.id FROM messages m JOIN interactions i ON i.id = m.interaction_id
 WHERE i.namespace = $1 AND m.direction = 'outbound' AND m.status IN ('pending', 'retrying')
+  AND m.handed_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.message_id = m.id)
 ORDER BY m.created_at LIMIT 500;
 

@@ -546,10 +546,13 @@ class Hub:
         # finished after they asked is fresh, however long it took)
         asked = time.monotonic()
         async with self._aggregating:
+            # a queue changed since its last computation is stale however recent that was: with no
+            # supervisor connected its change woke nobody, and a socket opening now would be shown the
+            # figures from before the change (and no queue frame would follow until the next change)
             stale = [
                 q
                 for q in sorted(self.directory.queues)
-                if self._queue_done.get(q, -1e9) < asked - SNAPSHOT_REUSE_SECONDS
+                if q in self._dirty_queues or self._queue_done.get(q, -1e9) < asked - SNAPSHOT_REUSE_SECONDS
             ]
             if stale:
                 day = await self.stats.day_counts()

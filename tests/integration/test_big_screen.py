@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from router.realtime.hub import HUB
 from tests.conftest import MakeServer
 from tests.support.configs import Config, routing
 from tests.support.servers import TestServer
@@ -182,3 +183,36 @@ async def test_a_bad_view_is_answered_with_an_error_and_the_socket_stays_open(
         assert {tuple(e["loc"]) for e in error["errors"]} == {("query", "page"), ("query", "page_size")}
         snap = await sup.next(lambda f: f["type"] == "snapshot")
         assert snap["view"]["page"] == 0 and len(snap["agents"]) == 50
+
+
+async def test_a_supervisor_opening_after_a_change_nobody_watched_sees_it(make_server: MakeServer) -> None:
+    """The queue's figures are reused by snapshots for a second after they are computed; a change that came
+    while no supervisor was connected makes them stale at once (a wallboard reconnecting after a network
+    cut was shown the queue as it was before the cut)."""
+    server = await _big(make_server)
+    async with _socket(server) as sup:
+        snap = await sup.next(lambda f: f["type"] == "snapshot")
+        assert {q["id"]: q["stats"]["waiting"] for q in snap["queues"]}["support"] == 0
+    hub = server.server[HUB]
+    for _ in range(100):  # the server sees the socket go
+        if not hub.supervisors:
+            break
+        await asyncio.sleep(0.01)
+    assert not hub.supervisors
+    seen = hub.last_event_id
+    # nobody is signed in to support: the e-mail waits
+    await server.ingest(
+        channel="email",
+        external_id="<unwatched@example.com>",
+        **{"from": {"kind": "email", "value": "unwatched@example.com"}},
+        queue="support",
+        content="Hello",
+    )
+    for _ in range(100):  # the live index's events have reached the hub
+        if hub.last_event_id != seen:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    async with _socket(server) as sup:
+        snap = await sup.next(lambda f: f["type"] == "snapshot")
+        assert {q["id"]: q["stats"]["waiting"] for q in snap["queues"]}["support"] == 1

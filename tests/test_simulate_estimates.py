@@ -47,7 +47,7 @@ async def test_router_estimate_is_near_the_queue_length_predictor_in_mmc(make_se
     test_server = await make_server(_FAST_TIMERS)
     server = ServerHandle(test_server.url, test_server.admin_token)
     # 6 agents at 85 %: M/M/6, about 30 s of real time
-    sc = Scenario(agents=6, aht=180, load=5.1, contacts=500, warmup=100, speedup=400, seed=7)
+    sc = Scenario(agents=6, aht=180, load=5.1, contacts=500, warmup=100, speedup=200, seed=7)
     cmp = await simulate(server, sc, replications=20, progress=False)
     acc = cmp.live.estimates
     assert acc is not None and cmp.live.failures == []
@@ -74,7 +74,7 @@ async def test_with_wrapup_and_breaks_the_router_is_far_better_than_the_old_meth
         load=2.0,
         contacts=400,
         warmup=80,
-        speedup=200,
+        speedup=150,
         seed=3,
         wrapup=90,
         away_every=1200,

@@ -171,6 +171,7 @@ class DecisionLog:
         """Record until ``stop`` is set. A blocking read does not give way to cancellation, so the loop
         reads in short blocks and checks the flag between them; a failed round is logged and retried
         (PostgreSQL or Redis away: the entries stay pending and are recorded once they are back)."""
+        task = asyncio.current_task()
         while not stop.is_set():
             try:
                 await self.step()
@@ -182,6 +183,11 @@ class DecisionLog:
             except Exception:  # the log must outlive one bad round (it is retried from the pending entries)
                 log.exception("decisions.round_failed")
                 await asyncio.sleep(1)
+            if task is not None and task.cancelling():
+                # a cancellation that a round swallowed still stops the loop: redis-py's asyncio client can
+                # return normally (or fail as a connection error) from a command whose task was cancelled
+                # during it, and the loop would go on until `stop`, which a cancelled owner never sets
+                raise asyncio.CancelledError
 
 
 RETRIED: tuple[type[BaseException], ...] = (

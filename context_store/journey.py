@@ -57,32 +57,21 @@ async def _add(
     cap: int,
 ) -> JourneyEvent:
     await lock_key(conn, f"journey:{customer_id}")
-    if at is None:
-        # the usual case: the event is the newest, so the insert and the trim are one statement
-        row = await conn.fetchrow(
-            q("journey_event_insert_capped"),
-            uuid.uuid4(),
-            customer_id,
-            None if interaction_id is None else as_uuid(interaction_id),
-            type_,
-            data,
-            cap,
-        )
-        if row is None:
-            raise RecordNotFound(f"customer {customer_id} not found")
-        return from_row(JourneyEvent, row)
+    # the usual case, an event of now, is the newest: its insert and the trim are one statement
+    capped = at is None
     row = await conn.fetchrow(
-        q("journey_event_insert"),
+        q("journey_event_insert_capped" if capped else "journey_event_insert"),
         uuid.uuid4(),
         customer_id,
         None if interaction_id is None else as_uuid(interaction_id),
         type_,
         data,
-        at,
+        cap if capped else at,
     )
     if row is None:
         raise RecordNotFound(f"customer {customer_id} not found")
-    await conn.fetchval(q("journey_trim"), customer_id, cap)
+    if not capped:
+        await conn.fetchval(q("journey_trim"), customer_id, cap)
     return from_row(JourneyEvent, row)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -23,25 +24,34 @@ async def _count(pool: asyncpg.Pool, customer_id: uuid.UUID) -> int:
     return int(await pool.fetchval("SELECT count(*) FROM journey_events WHERE customer_id = $1", customer_id))
 
 
-async def test_the_journey_cap_holds_while_writers_race(pool: asyncpg.Pool) -> None:
-    cid = await new_customer(pool, "+15550140")
-    base = datetime(2026, 1, 1, tzinfo=UTC)
+async def _race(
+    pool: asyncpg.Pool, customer_id: uuid.UUID, write: Callable[[int], Awaitable[None]]
+) -> list[int]:
+    """80 writers at once (more than the pool has connections: they really wait on one another) while a
+    reader counts the customer's events; every count it saw."""
     seen: list[int] = []
     done = asyncio.Event()
 
     async def sample() -> None:
         while not done.is_set():
-            seen.append(await _count(pool, cid))
+            seen.append(await _count(pool, customer_id))
             await asyncio.sleep(0)
+
+    sampler = asyncio.create_task(sample())
+    await asyncio.gather(*(write(n) for n in range(80)))
+    done.set()
+    await sampler
+    return seen
+
+
+async def test_the_journey_cap_holds_while_writers_race(pool: asyncpg.Pool) -> None:
+    cid = await new_customer(pool, "+15550140")
+    base = datetime(2026, 1, 1, tzinfo=UTC)
 
     async def write(n: int) -> None:
         await journey.add_event(pool, cid, "page_view", {"n": n}, at=base + timedelta(seconds=n), cap=CAP)
 
-    sampler = asyncio.create_task(sample())
-    # more writers than the pool has connections: they really wait on one another
-    await asyncio.gather(*(write(n) for n in range(80)))
-    done.set()
-    await sampler
+    seen = await _race(pool, cid, write)
     assert await _count(pool, cid) == CAP
     assert seen and max(seen) <= CAP, f"a reader saw {max(seen)} events, over the cap of {CAP}"
     kept = await pool.fetch("SELECT data FROM journey_events WHERE customer_id = $1 ORDER BY at DESC", cid)
@@ -52,21 +62,11 @@ async def test_the_journey_cap_holds_for_events_of_now_written_in_one_statement(
     """An event of the current time is inserted and trimmed by one statement, under the same lock: the
     cap holds while writers race, the newest are kept, and an erased customer gets nothing."""
     cid = await new_customer(pool, "+15550141")
-    seen: list[int] = []
-    done = asyncio.Event()
-
-    async def sample() -> None:
-        while not done.is_set():
-            seen.append(await _count(pool, cid))
-            await asyncio.sleep(0)
 
     async def write(n: int) -> None:
         await journey.add_event(pool, cid, "page_view", {"n": n}, cap=CAP)
 
-    sampler = asyncio.create_task(sample())
-    await asyncio.gather(*(write(n) for n in range(80)))
-    done.set()
-    await sampler
+    seen = await _race(pool, cid, write)
     assert await _count(pool, cid) == CAP
     assert seen and max(seen) <= CAP, f"a reader saw {max(seen)} events, over the cap of {CAP}"
     newest = await pool.fetch(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from context_store.db import Conn, as_uuid, lock_key, q
+from context_store.db import Conn, as_uuid, lock_keys, q
 from context_store.records import (
     Customer,
     Identity,
@@ -62,6 +62,21 @@ async def resolve_customer(
     return customer_id
 
 
+def resolution_keys(
+    keys: Sequence[tuple[str, str]], claimed: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    """Every key a resolution reads (see :func:`resolve`): the linking keys, then the claimed ones that
+    are not among them, each once."""
+    linking = list(dict.fromkeys(keys))
+    return linking + [k for k in dict.fromkeys(claimed) if k not in linking]
+
+
+def resolution_locks(keys: Sequence[tuple[str, str]]) -> list[str]:
+    """The locks a resolution of ``keys`` takes, in the order it takes them (sorted, so two resolutions
+    never wait on each other in a cycle)."""
+    return [f"id:{kind}:{value}" for kind, value in sorted(keys)]
+
+
 async def resolve(
     conn: asyncpg.Connection,
     keys: Sequence[tuple[str, str]],
@@ -72,6 +87,7 @@ async def resolve(
     phone: str | None = None,
     claimed_profile: Profile | None = None,
     anonymous: bool = False,
+    owners: dict[tuple[str, str], uuid.UUID] | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """The customer of a contact, found through its linking keys or created, and whether it was created
     here (in this transaction: nothing else has written to it yet).
@@ -87,23 +103,27 @@ async def resolve(
     customer whose contact had a withheld caller id.
 
     Must run inside a transaction. Every key is locked (sorted, so concurrent resolutions never
-    deadlock) before it is read, so two first contacts from one new number create one customer.
+    deadlock) before it is read, so two first contacts from one new number create one customer. A caller
+    that has taken :func:`resolution_locks` of :func:`resolution_keys` itself, in the same transaction,
+    and read the customers of those keys after them, passes what it read as ``owners``.
     """
     linking = list(dict.fromkeys(keys))
-    others = [k for k in dict.fromkeys(claimed) if k not in linking]
-    every = linking + others
-    for kind, value in sorted(every):
-        await lock_key(conn, f"id:{kind}:{value}")
-    owner: dict[tuple[str, str], uuid.UUID] = {}
-    if every:
-        rows = await conn.fetch(q("identities_lookup"), [k for k, _ in every], [v for _, v in every])
-        owner = {(r["kind"], r["value"]): r["customer_id"] for r in rows}
+    every = resolution_keys(keys, claimed)
+    if owners is not None:
+        owner = owners
+    else:
+        owner = {}
+        if every:
+            await lock_keys(conn, resolution_locks(every))
+            rows = await conn.fetch(q("identities_lookup"), [k for k, _ in every], [v for _, v in every])
+            owner = {(r["kind"], r["value"]): r["customer_id"] for r in rows}
     verified = Profile(name, email, phone)
     found = next((owner[k] for k in linking if k in owner), None)
     new_keys = [key for key in linking if key not in owner]
     if found is not None:
         customer_id = found
-        await conn.execute(q("customer_fill_profile"), customer_id, name, email, phone)
+        if name is not None or email is not None or phone is not None:
+            await conn.execute(q("customer_fill_profile"), customer_id, name, email, phone)
         for kind, value in new_keys:
             await conn.execute(q("identity_insert"), kind, value, customer_id)
     else:

@@ -8,6 +8,8 @@ belongs to, and the customer's context record, are shared by all domains."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +23,7 @@ from context_store.records import (
     InteractionDetail,
     JSONObject,
     Message,
+    MessageRef,
     Note,
     OpenInteraction,
     QueueDayCounts,
@@ -66,6 +69,46 @@ def external_id_lock(namespace: str, channel: str, external_id: str) -> str:
 async def id_by_external(conn: Conn, namespace: str, channel: str, external_id: str) -> uuid.UUID | None:
     iid: uuid.UUID | None = await conn.fetchval(q("interaction_by_external"), channel, external_id, namespace)
     return iid
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalLookup:
+    """What an arriving contact's ingest reads under its locks (:func:`arrival_lookup`)."""
+
+    existing: uuid.UUID | None
+    """The domain's interaction of this provider id, if stored already."""
+    message: MessageRef | None
+    """The stored message of this provider message id, in any domain."""
+    owners: dict[tuple[str, str], uuid.UUID]
+    """The customer of each known key."""
+
+
+async def arrival_lookup(
+    conn: Conn,
+    namespace: str,
+    channel: str,
+    external_id: str,
+    message_external_id: str | None,
+    keys: Sequence[tuple[str, str]],
+) -> ArrivalLookup:
+    """The interaction of ``external_id``, the message of ``message_external_id`` and the customers of
+    ``keys`` (kind, value), in one round trip: run once the ingest's locks are held, so that all three
+    are read after any writer of them that held those locks has committed."""
+    row = await conn.fetchrow(
+        q("arrival_lookup"),
+        namespace,
+        channel,
+        external_id,
+        message_external_id,
+        [k for k, _ in keys],
+        [v for _, v in keys],
+    )
+    assert row is not None  # one row always
+    message = (
+        MessageRef(row["message_id"], row["message_interaction"]) if row["message_id"] is not None else None
+    )
+    owners = {(kind, value): uuid.UUID(customer) for kind, value, customer in row["owners"] or []}
+    return ArrivalLookup(row["existing"], message, owners)
 
 
 async def open_for(
@@ -184,12 +227,20 @@ async def assign(conn: Conn, namespace: str, interaction_id: uuid.UUID | str, ag
 
 
 async def assign_recorded(
-    conn: Conn, namespace: str, interaction_id: uuid.UUID | str, agent_id: str, **detail: Any
+    conn: Conn,
+    namespace: str,
+    interaction_id: uuid.UUID | str,
+    agent_id: str,
+    *,
+    warm: bool = True,
+    **detail: Any,
 ) -> Interaction | None:
     """Assigned to the agent with its ``assigned`` history row (``detail``), in one round trip; the
-    interaction as it is now, None when it is no longer waiting or assigned (the customer left)."""
+    interaction as it is now, None when it is no longer waiting or assigned (the customer left). With
+    ``warm`` False, None also for the target's copy of a warm transfer (left unchanged): its accept
+    closes the sender's interaction in the same transaction."""
     row = await conn.fetchrow(
-        q("interaction_assign_recorded"), as_uuid(interaction_id), agent_id, namespace, detail
+        q("interaction_assign_recorded"), as_uuid(interaction_id), agent_id, namespace, detail, warm
     )
     return from_row_or_none(Interaction, row)
 
@@ -202,11 +253,25 @@ async def finish(
     disposition: str | None,
     summary: str | None,
     until: datetime | None,
+    *,
+    journey_data: JSONObject,
+    journey_cap: int,
 ) -> str | None:
-    """The agent's completion with its history row, in one round trip: into wrap-up until ``until``, or
-    completed at once when ``until`` is None. The new status; None unless it was assigned or in wrap-up."""
+    """The agent's completion with its history row and the customer's ``interaction.completed`` journey
+    event (``journey_data``, the journey capped at ``journey_cap``), in one statement: into wrap-up until
+    ``until``, or completed at once when ``until`` is None. The new status; None, and nothing written,
+    unless it was assigned or in wrap-up."""
     found = await conn.fetchval(
-        q("interaction_finish"), as_uuid(interaction_id), disposition, summary, until, namespace, agent_id
+        q("interaction_finish"),
+        as_uuid(interaction_id),
+        namespace,
+        agent_id,
+        disposition,
+        summary,
+        until,
+        uuid.uuid4(),
+        journey_data,
+        journey_cap,
     )
     return None if found is None else str(found)
 

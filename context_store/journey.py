@@ -36,6 +36,21 @@ async def add_event(
 
     Raises :class:`RecordNotFound` when the customer does not exist or was erased (nothing is stored).
     """
+    if at is None:
+        # the usual case, an event of now, is the newest: the lock, the insert and the trim are one call
+        # (one statement, atomic without a transaction of its own)
+        row = await conn.fetchrow(
+            q("journey_event_insert_capped"),
+            uuid.uuid4(),
+            as_uuid(customer_id),
+            None if interaction_id is None else as_uuid(interaction_id),
+            type_,
+            data,
+            cap,
+        )
+        if row is None:
+            raise RecordNotFound(f"customer {customer_id} not found")
+        return from_row(JourneyEvent, row)
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as c, c.transaction():
             return await _add(c, as_uuid(customer_id), type_, data, interaction_id, at, cap)
@@ -53,31 +68,29 @@ async def _add(
     type_: str,
     data: JSONObject,
     interaction_id: uuid.UUID | str | None,
-    at: datetime | None,
+    at: datetime,
     cap: int,
 ) -> JourneyEvent:
+    """An event at a given time (not always the newest): inserted, then the journey trimmed, under the
+    customer's journey lock held until the caller's transaction ends."""
     await lock_key(conn, f"journey:{customer_id}")
-    # the usual case, an event of now, is the newest: its insert and the trim are one statement
-    capped = at is None
     row = await conn.fetchrow(
-        q("journey_event_insert_capped" if capped else "journey_event_insert"),
+        q("journey_event_insert"),
         uuid.uuid4(),
         customer_id,
         None if interaction_id is None else as_uuid(interaction_id),
         type_,
         data,
-        cap if capped else at,
+        at,
     )
     if row is None:
         raise RecordNotFound(f"customer {customer_id} not found")
-    if not capped:
-        await conn.fetchval(q("journey_trim"), customer_id, cap)
+    await conn.fetchval(q("journey_trim"), customer_id, cap)
     return from_row(JourneyEvent, row)
 
 
-async def trim(conn: asyncpg.Connection, customer_id: uuid.UUID, cap: int) -> int:
-    """Drop the customer's oldest events beyond ``cap``, under the customer's journey lock held until the
-    transaction ends (``conn`` must be in one): for events written by other statements, such as the
-    ``interaction.created`` event of a new interaction. How many were dropped."""
-    await lock_key(conn, f"journey:{customer_id}")
-    return int(await conn.fetchval(q("journey_trim"), customer_id, cap))
+async def trim(conn: Conn, customer_id: uuid.UUID, cap: int) -> int:
+    """Drop the customer's oldest events beyond ``cap``, under the customer's journey lock (held until
+    the caller's transaction ends, when there is one): for events written by other statements, such as
+    the ``interaction.created`` event of a new interaction. How many were dropped."""
+    return int(await conn.fetchval(q("journey_trim_locked"), customer_id, cap))

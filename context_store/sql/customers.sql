@@ -68,24 +68,17 @@ FROM customers c WHERE c.id = $2 AND c.erased_at IS NULL
 RETURNING id, type, data, interaction_id, at;
 
 -- name: journey_event_insert_capped
--- An event at the current time and the customer's oldest events beyond the cap dropped, in one statement:
--- the DELETE sees the rows as they were before this INSERT, so it keeps the newest $6 - 1 of them, and
--- the new event (the newest) makes $6. Run under the customer's journey lock (taken by the statement
--- before), so the cap holds however many writers race. No row when the customer does not exist or was
--- erased (nothing is dropped then).
+-- An event at the current time, under the customer's journey lock, and the customer's oldest events
+-- beyond the cap dropped, in one call (journey_add_capped, migration 0020). No row when the customer does
+-- not exist or was erased (nothing is dropped then).
 -- $1 id, $2 customer_id, $3 interaction_id (nullable), $4 type, $5 data jsonb, $6 cap
-WITH added AS (
-    INSERT INTO journey_events (id, customer_id, interaction_id, type, data, at)
-    SELECT $1, c.id, $3, $4, $5, clock_timestamp()
-    FROM customers c WHERE c.id = $2 AND c.erased_at IS NULL
-    RETURNING id, type, data, interaction_id, at
-), dropped AS (
-    DELETE FROM journey_events WHERE id IN (
-        SELECT id FROM journey_events WHERE customer_id = $2 AND EXISTS (SELECT 1 FROM added)
-        ORDER BY at DESC, id DESC OFFSET GREATEST($6::int - 1, 0)
-    )
-)
-SELECT id, type, data, interaction_id, at FROM added;
+SELECT ev_id AS id, ev_type AS type, ev_data AS data, ev_interaction AS interaction_id, ev_at AS at
+FROM journey_add_capped($1, $2, $3, $4, $5, $6);
+
+-- name: journey_trim_locked
+-- The customer's oldest journey events beyond the cap dropped, under the journey lock, in one call
+-- (journey_trim_locked, migration 0020); how many. $1 customer_id, $2 cap
+SELECT journey_trim_locked($1, $2);
 
 -- name: context_record
 -- The whole context record of one customer as JSON text (one round trip; an offer splices it into its

@@ -11,6 +11,20 @@ SELECT id, interaction_id FROM messages WHERE channel = $1 AND external_id = $2;
 -- $1 external ids text[]
 SELECT conversation_id FROM messages WHERE external_id = ANY($1::text[]) ORDER BY created_at DESC LIMIT 1;
 
+-- name: arrival_lookup
+-- What an arriving contact's ingest reads once its locks are held, in one round trip: the interaction of
+-- this provider id in the domain, the message of this provider message id (any domain), and the customers
+-- of its linking and claimed keys as [kind, value, customer_id] triples (NULL: none known).
+-- $1 namespace, $2 channel, $3 external_id, $4 message external id (nullable), $5 kinds text[],
+-- $6 values text[] (pairwise)
+SELECT
+    (SELECT id FROM interactions WHERE namespace = $1 AND channel = $2 AND external_id = $3) AS existing,
+    m.id AS message_id, m.interaction_id AS message_interaction,
+    (SELECT json_agg(json_build_array(i.kind, i.value, i.customer_id)) FROM identities i
+     WHERE (i.kind, i.value) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS owners
+FROM (SELECT 1) AS one
+LEFT JOIN messages m ON m.channel = $2 AND m.external_id = $4;
+
 -- name: open_interaction_for
 -- The customer's open (waiting or assigned) interaction on a channel, newest first; optionally in one
 -- conversation; in this domain only. $1 customer_id, $2 channel, $3 conversation_id (nullable), $4 namespace
@@ -89,10 +103,14 @@ WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned') RETURNING 
 -- name: interaction_assign_recorded
 -- Assigned to the agent and its history row written, in one statement (one round trip on the accept's
 -- path); the interaction as it is now (interaction_get's columns), no row when it is no longer waiting or
--- assigned (the customer left; no history row then). $1 id, $2 agent_id, $3 namespace, $4 history detail jsonb
+-- assigned (the customer left; no history row then). With $5 false, the target's copy of a warm transfer
+-- is left alone too (no row): its accept closes the sender's interaction in the same transaction.
+-- $1 id, $2 agent_id, $3 namespace, $4 history detail jsonb, $5 a warm transfer's copy too
 WITH assigned AS (
     UPDATE interactions SET status = 'assigned', agent_id = $2, assigned_at = COALESCE(assigned_at, now())
-    WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned') RETURNING *
+    WHERE namespace = $3 AND id = $1 AND status IN ('queued', 'assigned')
+      AND ($5 OR parent_id IS NULL OR attributes->>'transfer_mode' IS DISTINCT FROM 'warm')
+    RETURNING *
 ), history AS (
     INSERT INTO interaction_history (interaction_id, status, agent_id, detail)
     SELECT id, 'assigned', $2, $4 FROM assigned
@@ -103,24 +121,14 @@ SELECT id, customer_id, conversation_id, parent_id, channel, external_id, from_k
 FROM assigned;
 
 -- name: interaction_finish
--- The agent's completion in one statement: into wrap-up until $4, or (no wrap-up, $4 NULL) completed at
--- once, as interaction_wrapup then interaction_close would leave it (an earlier disposition or summary is
--- kept when given NULL); its history row ('wrapup' or 'completed', detail {"disposition": $2}) is written
--- either way, as the two-step path wrote it. Returns the new status, no row unless it was assigned or in
--- wrap-up. $1 id, $2 disposition, $3 summary, $4 wrapup_until (NULL: none), $5 namespace, $6 agent_id
-WITH finished AS (
-    UPDATE interactions SET
-        status = CASE WHEN $4::timestamptz IS NULL THEN 'completed' ELSE 'wrapup' END,
-        disposition = COALESCE($2, disposition), summary = COALESCE($3, summary),
-        wrapup_until = $4, ended_at = COALESCE(ended_at, now()),
-        closed_at = CASE WHEN $4::timestamptz IS NULL THEN now() ELSE closed_at END
-    WHERE namespace = $5 AND id = $1 AND status IN ('assigned', 'wrapup') RETURNING status
-), history AS (
-    INSERT INTO interaction_history (interaction_id, status, agent_id, detail)
-    VALUES ($1, CASE WHEN $4::timestamptz IS NULL THEN 'completed' ELSE 'wrapup' END, $6,
-            jsonb_build_object('disposition', $2::text))
-)
-SELECT status FROM finished;
+-- The agent's completion in one call (interaction_finish_recorded, migration 0020): into wrap-up until $6,
+-- or (no wrap-up, $6 NULL) completed at once, as interaction_wrapup then interaction_close would leave it
+-- (an earlier disposition or summary is kept when given NULL), with its history row ('wrapup' or
+-- 'completed', detail {"disposition": $4}) and the customer's `interaction.completed` journey event.
+-- Returns the new status; NULL, writing nothing, unless it was assigned or in wrap-up.
+-- $1 id, $2 namespace, $3 agent_id, $4 disposition, $5 summary, $6 wrapup_until (NULL: none),
+-- $7 journey event id, $8 journey event data jsonb, $9 journey cap
+SELECT interaction_finish_recorded($1, $2, $3, $4, $5, $6, $7, $8, $9);
 
 -- name: interaction_requeue
 -- Back to waiting (agent gone past its grace period). $1 id, $2 namespace

@@ -194,26 +194,29 @@ class Ingest:
         msg_ext: str | None,
     ) -> _Written:
         channel = ev.channel.value
-        # the provider's interaction id, then its message id: both locks in one statement, always in this
-        # order (a transaction that takes one of them alone takes no other ingest lock first)
+        # the provider's interaction id, then its message id, then the customer's keys (sorted): all the
+        # locks in one statement, always in this order (a transaction that takes one of them alone takes
+        # no other ingest lock first); then what they guard, read in one statement
+        every = customers.resolution_keys(keys.linking, keys.claimed)
         locks = [interactions.external_id_lock(self.engine.namespace, channel, ev.external_id)]
         if msg_ext is not None:
             locks.append(messages.external_id_lock(channel, msg_ext))
-        await lock_keys(conn, locks)
-        existing = await interactions.id_by_external(conn, self.engine.namespace, channel, ev.external_id)
-        if existing is not None:
-            return _Written(existing, created=False)
-        if msg_ext is not None:
-            ref = await messages.ref_by_external(conn, channel, msg_ext)
-            if ref is not None:
-                if await interactions.get(conn, self.engine.namespace, ref.interaction_id) is None:
-                    # a provider's message id names one message in the whole deployment: this one is
-                    # stored in another routing domain, whose interaction this domain must not show
-                    raise Conflict(
-                        f"{channel} message {msg_ext!r} is stored in another routing domain",
-                        errors=[{"loc": ["message_external_id"], "msg": "stored in another routing domain"}],
-                    )
-                return _Written(ref.interaction_id, created=False)
+        await lock_keys(conn, locks + customers.resolution_locks(every))
+        seen = await interactions.arrival_lookup(
+            conn, self.engine.namespace, channel, ev.external_id, msg_ext, every
+        )
+        if seen.existing is not None:
+            return _Written(seen.existing, created=False)
+        ref = seen.message
+        if ref is not None:
+            if await interactions.get(conn, self.engine.namespace, ref.interaction_id) is None:
+                # a provider's message id names one message in the whole deployment: this one is
+                # stored in another routing domain, whose interaction this domain must not show
+                raise Conflict(
+                    f"{channel} message {msg_ext!r} is stored in another routing domain",
+                    errors=[{"loc": ["message_external_id"], "msg": "stored in another routing domain"}],
+                )
+            return _Written(ref.interaction_id, created=False)
         customer_id, new_customer = await customers.resolve(
             conn,
             keys.linking,
@@ -223,6 +226,7 @@ class Ingest:
             phone=keys.verified.phone,
             claimed_profile=keys.claimed_profile,
             anonymous=keys.anonymous,
+            owners=seen.owners,
         )
         if keys.claimed_profile != Profile() and not new_customer:
             # unverified facts link only through the contact's own address: a customer of that address

@@ -93,14 +93,21 @@ class Work:
         interaction_id = live.interaction_id
         sender: _WarmSender | None = None
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                assigned = await interactions.assign_recorded(
-                    conn, self.engine.namespace, interaction_id, agent_id, offer_id=offer_id
-                )
-                if assigned is not None:
-                    # a warm transfer's sender is closed in the same transaction: once it commits, the
-                    # accept stands whole, and nothing after it can make the desktop think it failed
-                    sender = await self._close_warm_sender(conn, assigned)
+            # the usual accept is one statement; a warm transfer's (whose sender is closed with it) and
+            # one whose interaction is gone are told apart in a transaction
+            assigned = await interactions.assign_recorded(
+                self.pool, self.engine.namespace, interaction_id, agent_id, offer_id=offer_id, warm=False
+            )
+            if assigned is None:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    assigned = await interactions.assign_recorded(
+                        conn, self.engine.namespace, interaction_id, agent_id, offer_id=offer_id
+                    )
+                    if assigned is not None:
+                        # a warm transfer's sender is closed in the same transaction: once it commits,
+                        # the accept stands whole, and nothing after it can make the desktop think it
+                        # failed
+                        sender = await self._close_warm_sender(conn, assigned)
         except BaseException as exc:
             # a record that did say "assigned" (the commit's answer lost) is put back by the repair
             await _take_back("accept", self.engine.unaccept(agent_id, interaction_id))
@@ -238,20 +245,18 @@ class Work:
         wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
         until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms or RELEASE_FALLBACK_MS)
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                # into wrap-up, or completed at once, with its history row: one statement
-                until = _ts(until_ms / 1000) if wrap_ms else None
-                await interactions.finish(
-                    conn, self.engine.namespace, it.id, agent_id, disposition, summary, until
-                )
-                await journey.add_event(
-                    conn,
-                    it.customer_id,
-                    "interaction.completed",
-                    {"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
-                    interaction_id=it.id,
-                    cap=self.ingest.journey_cap,
-                )
+            # into wrap-up, or completed at once, with its history row and the journey event: one statement
+            await interactions.finish(
+                self.pool,
+                self.engine.namespace,
+                it.id,
+                agent_id,
+                disposition,
+                summary,
+                _ts(until_ms / 1000) if wrap_ms else None,
+                journey_data={"channel": it.channel, "agent_id": agent_id, "disposition": disposition},
+                journey_cap=self.ingest.journey_cap,
+            )
         except BaseException as exc:
             await _take_back("complete", self.engine.uncomplete(agent_id, interaction_id, until_ms))
             if isinstance(exc, UNAVAILABLE):

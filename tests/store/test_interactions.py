@@ -125,6 +125,108 @@ async def test_lifecycle_assign_wrapup_close_and_what_each_step_answers(pool: as
     assert closed is not None and closed.status == "completed" and closed.wrapup_until is None
 
 
+async def test_finish_writes_status_history_and_journey_event_or_nothing(pool: asyncpg.Pool) -> None:
+    cid = await new_customer(pool)
+    waiting = await new_interaction(pool, cid)
+    data = {"channel": "chat", "agent_id": "a1", "disposition": "sold"}
+
+    async def written(iid: uuid.UUID) -> tuple[list[str], int]:
+        history = await pool.fetch(
+            "SELECT status FROM interaction_history WHERE interaction_id = $1 ORDER BY id", iid
+        )
+        events = await pool.fetchval(
+            "SELECT count(*) FROM journey_events"
+            " WHERE interaction_id = $1 AND type = 'interaction.completed'",
+            iid,
+        )
+        return [r["status"] for r in history], events
+
+    finished = await interactions.finish(
+        pool, NS, waiting.id, "a1", "sold", None, None, journey_data=data, journey_cap=100
+    )
+    assert finished is None, "waiting work is not finished"
+    assert await written(waiting.id) == (["queued"], 0), "and nothing is written for it"
+
+    assert await interactions.assign(pool, NS, waiting.id, "a1") is True
+    until = datetime.now(UTC) + timedelta(seconds=30)
+    finished = await interactions.finish(
+        pool, NS, waiting.id, "a1", "sold", "bought", until, journey_data=data, journey_cap=100
+    )
+    assert finished == "wrapup"
+    assert await written(waiting.id) == (["queued", "wrapup"], 1)
+    event = await pool.fetchrow("SELECT data FROM journey_events WHERE type = 'interaction.completed'")
+    assert event["data"] == data
+
+    other = await new_interaction(pool, cid)
+    assert await interactions.assign(pool, NS, other.id, "a2") is True
+    finished = await interactions.finish(
+        pool, NS, other.id, "a2", None, None, None, journey_data={}, journey_cap=2
+    )
+    assert finished == "completed"
+    done = await interactions.get(pool, NS, other.id)
+    assert done is not None and done.status == "completed" and done.ended_at is not None
+    kept = await pool.fetch("SELECT type FROM journey_events WHERE customer_id = $1 ORDER BY at", cid)
+    assert [r["type"] for r in kept] == ["interaction.created", "interaction.completed"], (
+        "the journey is capped in the same call: the newest two are kept"
+    )
+
+
+async def test_the_one_statement_accept_leaves_a_warm_transfers_copy_alone(pool: asyncpg.Pool) -> None:
+    cid = await new_customer(pool)
+    first = await new_interaction(pool, cid)
+    new_id = uuid.uuid4()
+    await interactions.insert(
+        pool,
+        namespace=NS,
+        interaction_id=new_id,
+        customer_id=cid,
+        conversation_id=first.conversation_id,
+        parent_id=first.id,
+        channel="chat",
+        external_id=f"transfer:{new_id}",
+        from_kind="phone",
+        from_value="+15550100",
+        queue_id="support",
+        priority=0,
+        attributes={"transfer_mode": "warm", "transferred_from_agent": "a1"},
+        subject=None,
+        venq_ms=first.venq_ms,
+    )
+    assert await interactions.assign_recorded(pool, NS, new_id, "a2", warm=False) is None
+    untouched = await interactions.get(pool, NS, new_id)
+    assert untouched is not None and (untouched.status, untouched.agent_id) == ("queued", None)
+    assigned = await interactions.assign_recorded(pool, NS, new_id, "a2", offer_id="o1")
+    assert assigned is not None and (assigned.status, assigned.agent_id) == ("assigned", "a2")
+    plain = await interactions.assign_recorded(pool, NS, first.id, "a3", warm=False, offer_id="o2")
+    assert plain is not None and plain.agent_id == "a3", "any other interaction is assigned at once"
+
+
+async def test_arrival_lookup_reads_interaction_message_and_key_owners(pool: asyncpg.Pool) -> None:
+    cid = await new_customer(pool)
+    it = await new_interaction(pool, cid, external_id="EXT-1")
+    message = await messages.insert(
+        pool,
+        interaction_id=it.id,
+        conversation_id=it.conversation_id,
+        channel="chat",
+        direction="inbound",
+        body="hi",
+        external_id="MSG-1",
+    )
+    await pool.execute(
+        "INSERT INTO identities (kind, value, customer_id) VALUES ('phone', '+15550177', $1)", cid
+    )
+    seen = await interactions.arrival_lookup(
+        pool, NS, "chat", "EXT-1", "MSG-1", [("phone", "+15550177"), ("email", "nobody@example.com")]
+    )
+    assert seen.existing == it.id
+    assert seen.message is not None and (seen.message.id, seen.message.interaction_id) == (message.id, it.id)
+    assert seen.owners == {("phone", "+15550177"): cid}
+    assert await interactions.arrival_lookup(pool, "other", "chat", "EXT-1", None, []) == (
+        interactions.ArrivalLookup(None, None, {})
+    ), "another domain's interaction is not found; no message id, no keys: nothing"
+
+
 async def test_customer_end_abandons_waiting_work_and_marks_held_work(pool: asyncpg.Pool) -> None:
     cid = await new_customer(pool)
     waiting = await new_interaction(pool, cid)

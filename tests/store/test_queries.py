@@ -52,6 +52,7 @@ RECORD_OF: dict[str, type[Any]] = {
     "customer_merges_of": records.Merge,
     "customers_held_work": records.HeldWork,
     "journey_event_insert": records.JourneyEvent,
+    "journey_event_insert_capped": records.JourneyEvent,
     "erasure_insert": records.Erasure,
     "erasure_first": records.Erasure,
     "queues_all": records.QueueRecord,

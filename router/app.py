@@ -79,7 +79,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.database_url and settings.redis_url, "URLs are resolved before the app is built"
     pgbouncer = settings.file.server.pgbouncer
-    pool = await create_pool(settings.database_url, pgbouncer=pgbouncer)
+    pool = await create_pool(
+        settings.database_url, max_size=settings.file.server.database_pool_size, pgbouncer=pgbouncer
+    )
     reports_pool = pool
     if settings.reports_database_url:
         reports_pool = await create_pool(

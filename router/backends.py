@@ -97,6 +97,8 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     # a pooled connection whose server shut down mid-protocol ("cannot switch to state …")
     asyncpg.InternalClientError,
+    # PostgreSQL is up but has no connection left for this process (max_connections reached): try again
+    asyncpg.TooManyConnectionsError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     # a Redis Cluster during a failover (the slot's master is gone and no replica has taken over yet) or a

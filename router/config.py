@@ -56,6 +56,11 @@ class ServerSection(_Section):
         description='the IANA time zone of the center\'s day: "today" on the wallboard and in queue'
         " statistics, and the default time zone of reports",
     )
+    database_pool_size: Annotated[int, Field(ge=2, le=1000)] = Field(
+        default=20,
+        description="connections each router process opens to PostgreSQL at most: PostgreSQL's"
+        " max_connections must cover every process's (workers, routers on other hosts, adapters' none)",
+    )
     pgbouncer: bool = Field(
         default=False,
         description="PostgreSQL is reached through PgBouncer in transaction mode: asyncpg's prepared"

@@ -130,14 +130,19 @@ async def make_server(services: Services, namespace: str) -> AsyncIterator[MakeS
     servers: list[TestServer] = []
 
     async def factory(
-        config: Config | str = DEFAULT, *, domain: str | None = None, **env_settings: Any
+        config: Config | str = DEFAULT,
+        *,
+        domain: str | None = None,
+        database_url: str | None = None,
+        **env_settings: Any,
     ) -> TestServer:
-        """``env_settings``: what the environment would set (``survey_secret=…``)."""
+        """``env_settings``: what the environment would set (``survey_secret=…``); ``database_url``: the
+        session's database reached otherwise (as another role)."""
         cfg = parse_config(str(config), source="test config")
         cfg.routing.namespace = f"{namespace}-{domain}" if domain else namespace
         settings = Settings(
             file=cfg,
-            database_url=services.database_url,
+            database_url=database_url or services.database_url,
             redis_url=services.redis_url,
             admin_token="admin-" + uuid.uuid4().hex,
             data_dir=services.data_dir,

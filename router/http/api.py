@@ -105,6 +105,11 @@ def problem(
     return web.Response(text=json.dumps(body), status=status, content_type="application/problem+json")
 
 
+BACKEND_RETRY_AFTER = "1"
+"""The ``Retry-After`` (seconds) of a 503 whose cause is a backing service: PostgreSQL or Redis unreachable,
+or PostgreSQL out of connections. Nothing was changed; the client tries again (the adapters do)."""
+
+
 @web.middleware
 async def problem_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -112,7 +117,10 @@ async def problem_middleware(
     try:
         return await handler(request)
     except OmnirouteError as exc:
-        return problem(exc.status, exc.title, exc.detail, exc.errors, exc.code)
+        response = problem(exc.status, exc.title, exc.detail, exc.errors, exc.code)
+        if exc.status == 503:
+            response.headers["Retry-After"] = BACKEND_RETRY_AFTER
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -124,12 +132,14 @@ async def problem_middleware(
         return response
     except UNAVAILABLE as exc:
         log.warning("http.backend_unavailable", error=type(exc).__name__, path=request.path)
-        return problem(
+        response = problem(
             503,
             "A backing service is unavailable",
             f"{type(exc).__name__}; retry shortly",
             code="unavailable",
         )
+        response.headers["Retry-After"] = BACKEND_RETRY_AFTER
+        return response
     except Exception:  # last resort: never an HTML page or a trace to the client; it is logged with its trace
         log.exception("http.unhandled", path=request.path)
         return problem(500, "Internal error", "the error was logged", code="internal")

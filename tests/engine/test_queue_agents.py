@@ -24,13 +24,15 @@ async def test_each_agent_counted_by_what_it_does(engine: Engine, live: Live) ->
     offers = await live.offers_of("talking")
     assert list(offers) == ["i1"]
     await engine.accept("talking", offers["i1"])
-    await live.set_state("talking", "available")
 
+    # "wrapping" alone may take the next one (who is longest idle must not hang on a millisecond's tie)
+    await live.set_state("talking", "away")
     await live.set_state("free", "away")
     await engine.enqueue("i2", "q", "chat", 0, T0 + 1, T0 + 1)
     offers = await live.offers_of("wrapping")
     assert list(offers) == ["i2"]
     await engine.accept("wrapping", offers["i2"])
+    await live.set_state("talking", "available")
     await engine.complete("wrapping", "i2", 60_000)  # in wrap-up for a minute: still holding it
     await live.set_state("free", "available")
 

@@ -147,7 +147,9 @@ async def test_three_domains_on_three_masters_assign_each_interaction_exactly_on
     started: list[RouterProcess] = []
 
     async def start(domain: str) -> RouterProcess:
-        proc = RouterProcess(str(CONFIG.with_routing(namespace=domain)), on_cluster, admin, tmp_path)
+        # six processes: their pools together stay well inside PostgreSQL's default max_connections
+        config = CONFIG.with_routing(namespace=domain).with_server(database_pool_size=8)
+        proc = RouterProcess(str(config), on_cluster, admin, tmp_path)
         started.append(proc)
         await proc.start()
         return proc

@@ -11,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from adapters.kit.webhooks import RouterUnavailable, ingest
@@ -20,7 +21,7 @@ from router.http.shedding import ADMISSION, Admission
 from router.metrics import METRICS, Metrics
 from router.routing.events import Dispatcher
 from router.sdk.client import RouterClient
-from tests.conftest import MakeServer
+from tests.conftest import MakeServer, Services
 from tests.support.configs import DEFAULT
 from tests.support.servers import TestServer
 
@@ -193,3 +194,58 @@ async def test_adapters_answer_their_provider_503_when_the_router_sheds(
         server.server[ADMISSION].inflight = 0
         await client.close()
     assert server.server[METRICS].value("requests_shed_total", reason="inflight") == 1
+
+
+@pytest.fixture
+async def limited_database(services: Services) -> Any:
+    """The session's database reached as a role that may hold 6 connections at most: PostgreSQL then
+    answers "too many connections" as a full server (max_connections) does."""
+    role = "limited_" + uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 6")
+        await admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}")
+        await admin.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        await admin.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        url = services.database_url.replace("postgresql://postgres@", f"postgresql://{role}@", 1)
+        assert role in url, "the test database URL names the postgres role"
+        yield url
+    finally:
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
+
+
+async def test_postgres_out_of_connections_is_answered_503_and_records_nothing(
+    limited_database: str, make_server: MakeServer, services: Services
+) -> None:
+    server = await make_server(DEFAULT.with_server(max_inflight=0), database_url=limited_database)
+    token = await server.token("adapter")
+    burst = [f"full-{uuid.uuid4().hex[:8]}-{n}" for n in range(12)]
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        # the ingests to get in wait on the locked table, each holding one of the role's connections,
+        # until the pool asks PostgreSQL for one more than the role may have
+        async with admin.transaction():
+            await admin.execute("LOCK TABLE interactions IN ACCESS EXCLUSIVE MODE")
+            tasks = {eid: asyncio.create_task(post(server, token, chat(eid))) for eid in burst}
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(t.done() for t in tasks.values()):
+                await asyncio.sleep(0.05)
+        answers = {eid: await t for eid, t in tasks.items()}
+    finally:
+        await admin.close()
+    statuses = sorted(status for status, _, _ in answers.values())
+    assert 500 not in statuses, statuses
+    refused = {eid for eid, (status, _, _) in answers.items() if status == 503}
+    assert refused, f"no ingest found PostgreSQL full: {statuses}"
+    for eid in refused:
+        _, headers, body = answers[eid]
+        assert headers.get("Retry-After"), headers
+        assert body["status"] == 503
+    assert {eid for eid, (status, _, _) in answers.items() if status in (200, 201)} == set(burst) - refused
+    assert await recorded(server, burst) == set(burst) - refused, "a refused ingest recorded nothing"
+    # the retry an adapter makes is taken once connections are free again
+    again = refused.pop()
+    status, _, _ = await post(server, token, chat(again))
+    assert status == 201

@@ -25,6 +25,7 @@ from aiohttp import web
 from router import logs, workers
 from router.app import Server
 from router.backends import BackendUnavailable, wait_for_backends
+from router.collector import Collector
 from router.config import ConfigError, Settings, TokenEntry, load_settings, parse_config
 from router.contracts import Role
 from router.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis
@@ -115,8 +116,11 @@ async def serve(args: argparse.Namespace) -> int:
                 return _port_in_use(host, port)
             raise
         _banner(url, settings, demo_tokens, [type(e).__name__ for e in embedded])
+        collector = Collector(server[METRICS])
+        collector.start()
         await _stopped()
         log.info("server.stopping")
+        await collector.stop()
         await server.stop()
         return 0
     except (EmbeddedError, adapter_host.AdapterConfigError, BackendUnavailable) as exc:
@@ -193,8 +197,10 @@ async def _serve_worker(settings: Settings, host: str, port: int, sock: socket.s
     raise_file_limit()
     server = Server(settings, host, port, sock=sock)
     asyncio.get_running_loop().set_exception_handler(AcceptErrorLog(server[METRICS]))
+    collector = Collector(server[METRICS])
     try:
         await server.start()
+        collector.start()
         log.info("worker.ready", pid=os.getpid())
         await _stopped(parent=os.getppid())
         log.info("server.stopping")
@@ -202,6 +208,7 @@ async def _serve_worker(settings: Settings, host: str, port: int, sock: socket.s
         print(f"omniroute: {exc}", file=sys.stderr)
         return 1
     finally:
+        await collector.stop()
         await server.stop()
     return 0
 

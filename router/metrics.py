@@ -113,6 +113,8 @@ HISTOGRAMS: dict[str, str] = {
     "at once on arrival (an agent was free)",
     "offer_delivery": "From an offer's event in the stream to its frame being queued on the agent's socket",
     "accept": "Handling an accept frame: the live index's decision and the record's write",
+    "gc_pause": "Pauses of Python's cyclic garbage collector in this process, every generation "
+    "(omniroute serve only; router/collector.py)",
 }
 
 QUEUE_GAUGES: dict[str, str] = {

@@ -124,9 +124,15 @@ class WaitEstimator:
             return cached
         keys = self.engine.keys
         cfg = self.directory.queues.get(queue)
-        pool = sorted((await self._members([keys.queue_agents(queue)]))[0])
-        rows = dict(zip(pool, await self._rows(pool), strict=True))
-        agents = {a: _agent(r, channel) for a, r in rows.items()}
+        agents: dict[str, _Agent] = {}
+        counted = await self.engine.queue_agents(queue)
+        if counted.available or counted.busy or counted.wrapup:
+            pool = sorted((await self._members([keys.queue_agents(queue)]))[0])
+            rows = dict(zip(pool, await self._rows(pool), strict=True))
+            agents = {a: _agent(r, channel) for a, r in rows.items()}
+        # else none of the queue's agents is both signed in and available or holding work, so none is
+        # present: its agents' rows are not read (one script instead of a read of every agent, which is
+        # what a queue nobody staffs would cost on every estimate, since that answer is never reused)
         levels: list[tuple[int, dict[str, int]]] = [(0, dict(cfg.skills) if cfg else {})]
         if cfg is not None:
             levels += [(int(s.after_seconds * 1000), dict(s.skills)) for s in cfg.steps]

@@ -39,18 +39,9 @@ async def add_event(
     if at is None:
         # the usual case, an event of now, is the newest: the lock, the insert and the trim are one call
         # (one statement, atomic without a transaction of its own)
-        row = await conn.fetchrow(
-            q("journey_event_insert_capped"),
-            uuid.uuid4(),
-            as_uuid(customer_id),
-            None if interaction_id is None else as_uuid(interaction_id),
-            type_,
-            data,
-            cap,
+        return await _insert(
+            conn, "journey_event_insert_capped", as_uuid(customer_id), type_, data, interaction_id, cap
         )
-        if row is None:
-            raise RecordNotFound(f"customer {customer_id} not found")
-        return from_row(JourneyEvent, row)
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as c, c.transaction():
             return await _add(c, as_uuid(customer_id), type_, data, interaction_id, at, cap)
@@ -74,18 +65,32 @@ async def _add(
     """An event at a given time (not always the newest): inserted, then the journey trimmed, under the
     customer's journey lock held until the caller's transaction ends."""
     await lock_key(conn, f"journey:{customer_id}")
+    event = await _insert(conn, "journey_event_insert", customer_id, type_, data, interaction_id, at)
+    await conn.fetchval(q("journey_trim"), customer_id, cap)
+    return event
+
+
+async def _insert(
+    conn: Conn,
+    query: str,
+    customer_id: uuid.UUID,
+    type_: str,
+    data: JSONObject,
+    interaction_id: uuid.UUID | str | None,
+    last: datetime | int,
+) -> JourneyEvent:
+    """Run one of the two insert queries (their last parameter: the event's time, or the cap)."""
     row = await conn.fetchrow(
-        q("journey_event_insert"),
+        q(query),
         uuid.uuid4(),
         customer_id,
         None if interaction_id is None else as_uuid(interaction_id),
         type_,
         data,
-        at,
+        last,
     )
     if row is None:
         raise RecordNotFound(f"customer {customer_id} not found")
-    await conn.fetchval(q("journey_trim"), customer_id, cap)
     return from_row(JourneyEvent, row)
 
 

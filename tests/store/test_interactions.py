@@ -24,6 +24,37 @@ from context_store.records import (
 from tests.store.conftest import NS, new_customer, new_interaction
 
 
+async def transferred(
+    pool: asyncpg.Pool,
+    first: Interaction,
+    attributes: dict[str, str],
+    *,
+    channel: str = "chat",
+    queue_id: str = "support",
+) -> Interaction:
+    """A transfer's copy of ``first`` in the same conversation, keeping its place (as Work.transfer
+    writes it), addressed to the customer on ``channel``."""
+    new_id = uuid.uuid4()
+    email = channel == "email"
+    return await interactions.insert(
+        pool,
+        namespace=NS,
+        interaction_id=new_id,
+        customer_id=first.customer_id,
+        conversation_id=first.conversation_id,
+        parent_id=first.id,
+        channel=channel,
+        external_id=f"transfer:{new_id}",
+        from_kind="email" if email else "phone",
+        from_value="c@example.com" if email else "+15550100",
+        queue_id=queue_id,
+        priority=first.priority,
+        attributes=attributes,
+        subject="Re: plan" if email else None,
+        venq_ms=first.venq_ms,
+    )
+
+
 async def test_create_returns_the_whole_record_with_its_conversation_history_and_event(
     pool: asyncpg.Pool,
 ) -> None:
@@ -174,24 +205,7 @@ async def test_finish_writes_status_history_and_journey_event_or_nothing(pool: a
 async def test_the_one_statement_accept_leaves_a_warm_transfers_copy_alone(pool: asyncpg.Pool) -> None:
     cid = await new_customer(pool)
     first = await new_interaction(pool, cid)
-    new_id = uuid.uuid4()
-    await interactions.insert(
-        pool,
-        namespace=NS,
-        interaction_id=new_id,
-        customer_id=cid,
-        conversation_id=first.conversation_id,
-        parent_id=first.id,
-        channel="chat",
-        external_id=f"transfer:{new_id}",
-        from_kind="phone",
-        from_value="+15550100",
-        queue_id="support",
-        priority=0,
-        attributes={"transfer_mode": "warm", "transferred_from_agent": "a1"},
-        subject=None,
-        venq_ms=first.venq_ms,
-    )
+    new_id = (await transferred(pool, first, {"transfer_mode": "warm", "transferred_from_agent": "a1"})).id
     assert await interactions.assign_recorded(pool, NS, new_id, "a2", warm=False) is None
     untouched = await interactions.get(pool, NS, new_id)
     assert untouched is not None and (untouched.status, untouched.agent_id) == ("queued", None)
@@ -266,24 +280,10 @@ async def test_detail_has_messages_and_notes_oldest_first(pool: asyncpg.Pool) ->
 async def test_transfer_insert_keeps_the_conversation_and_virtual_enqueue_time(pool: asyncpg.Pool) -> None:
     cid = await new_customer(pool)
     first = await new_interaction(pool, cid, venq_ms=1_000)
-    new_id = uuid.uuid4()
-    moved = await interactions.insert(
-        pool,
-        namespace=NS,
-        interaction_id=new_id,
-        customer_id=cid,
-        conversation_id=first.conversation_id,
-        parent_id=first.id,
-        channel="email",
-        external_id=f"transfer:{new_id}",
-        from_kind="email",
-        from_value="c@example.com",
-        queue_id="billing",
-        priority=first.priority,
-        attributes={"transferred_from_queue": "support"},
-        subject="Re: plan",
-        venq_ms=first.venq_ms,
+    moved = await transferred(
+        pool, first, {"transferred_from_queue": "support"}, channel="email", queue_id="billing"
     )
+    new_id = moved.id
     assert (moved.id, moved.parent_id, moved.conversation_id, moved.venq_ms) == (
         new_id,
         first.id,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+import redis
 
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
 
@@ -114,8 +115,20 @@ async def _reset(services: Services) -> None:
 
 
 @pytest.fixture
-def namespace() -> str:
-    return "t" + uuid.uuid4().hex[:10]
+def namespace(redis_url: str) -> Iterator[str]:
+    """A routing namespace of this test's own; its keys (its domains': ``{ns}``, ``{ns-eu}``) are removed
+    from the shared Redis once its servers have stopped."""
+    ns = "t" + uuid.uuid4().hex[:10]
+    yield ns
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{{{ns}*", count=1000))
+        for k in range(0, len(keys), 500):
+            client.delete(*keys[k : k + 500])
+    except redis.RedisError:
+        pass  # a test that stopped the shared Redis leaves nothing to clean
+    finally:
+        client.close()
 
 
 MakeServer = Callable[..., Awaitable[TestServer]]

@@ -13,7 +13,7 @@ import asyncpg
 
 from context_store.db import Conn, as_uuid, lock_key, q
 from context_store.errors import Duplicate
-from context_store.records import JSONObject, Message, MessageRef, MessageStatus, from_row_or_none
+from context_store.records import JSONObject, Message, MessageStatus, from_row_or_none
 
 
 async def insert(
@@ -88,11 +88,6 @@ async def lock_external_id(conn: asyncpg.Connection, channel: str, external_id: 
 def external_id_lock(channel: str, external_id: str) -> str:
     """The lock key of :func:`lock_external_id` (for taking it with others in one statement)."""
     return f"msg:{channel}:{external_id}"
-
-
-async def ref_by_external(conn: Conn, channel: str, external_id: str) -> MessageRef | None:
-    """Which message (and interaction) holds this provider message id."""
-    return from_row_or_none(MessageRef, await conn.fetchrow(q("message_by_external"), channel, external_id))
 
 
 async def set_status(

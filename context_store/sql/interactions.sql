@@ -2,10 +2,6 @@
 -- $1 channel, $2 external_id, $3 namespace
 SELECT id FROM interactions WHERE namespace = $3 AND channel = $1 AND external_id = $2;
 
--- name: message_by_external
--- $1 channel, $2 external_id
-SELECT id, interaction_id FROM messages WHERE channel = $1 AND external_id = $2;
-
 -- name: conversation_by_refs
 -- The conversation holding any of these provider message ids (e-mail threading).
 -- $1 external ids text[]

@@ -8,7 +8,7 @@ import uuid
 
 import asyncpg
 
-from context_store import conversations, messages, notes
+from context_store import conversations, interactions, messages, notes
 from context_store.records import Interaction, Message, MessageRef, MessageStatus, Note, ThreadRef
 from tests.store.conftest import NS, new_customer, new_interaction
 
@@ -55,8 +55,9 @@ async def test_a_provider_id_is_stored_once_per_channel(pool: asyncpg.Pool) -> N
     assert all(m is not None for m in no_id), "messages without a provider id are never duplicates"
     assert await messages.get_by_external(pool, "chat", "m1") == first
     assert await messages.get(pool, first.id) == first
-    assert await messages.ref_by_external(pool, "chat", "m1") == MessageRef(first.id, it.id)
-    assert await messages.ref_by_external(pool, "chat", "nope") is None
+    found = await interactions.arrival_lookup(pool, NS, "chat", "-", "m1", [])
+    assert found.message == MessageRef(first.id, it.id)
+    assert (await interactions.arrival_lookup(pool, NS, "chat", "-", "nope", [])).message is None
     assert await messages.get(pool, uuid.uuid4()) is None
 
 

@@ -39,7 +39,6 @@ RECORD_OF: dict[str, type[Any]] = {
     "callback_close": records.Closed,
     "queue_day_stats": records.QueueDayCounts,
     "queue_day_metrics": records.QueueDayMetrics,
-    "message_by_external": records.MessageRef,
     "message_set_status": records.MessageStatus,
     "message_status_by_external": records.MessageStatus,
     "conversation_external_ids": records.ThreadRef,

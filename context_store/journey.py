@@ -66,7 +66,7 @@ async def _add(
     customer's journey lock held until the caller's transaction ends."""
     await lock_key(conn, f"journey:{customer_id}")
     event = await _insert(conn, "journey_event_insert", customer_id, type_, data, interaction_id, at)
-    await conn.fetchval(q("journey_trim"), customer_id, cap)
+    await trim(conn, customer_id, cap)  # the lock is held already: taking it again is a no-op
     return event
 
 

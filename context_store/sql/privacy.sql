@@ -176,18 +176,6 @@ SELECT json_build_object(
 )::text AS record
 FROM c;
 
--- name: journey_trim
--- Drop the customer's oldest journey events beyond the cap (oldest by `at`). Run under the customer's
--- journey lock, right after an insert, so the cap holds however many writers race.
--- $1 customer_id, $2 cap
-WITH done AS (
-    DELETE FROM journey_events WHERE id IN (
-        SELECT id FROM journey_events WHERE customer_id = $1 ORDER BY at DESC, id DESC OFFSET $2
-    )
-    RETURNING id
-)
-SELECT count(*) FROM done;
-
 -- name: messages_purge_before
 -- Retention: blank the bodies and attachments of up to $2 messages created before $1 (skipping those
 -- another process is purging, and outbound ones not yet handed to their adapter); how many.

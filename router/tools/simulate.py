@@ -733,20 +733,23 @@ def estimate_accuracy(contacts: Sequence[_Contact], waits: Sequence[float | None
     def bias(pairs: Sequence[tuple[float, float]]) -> float:
         return statistics.fmean(e - w for e, w in pairs) if pairs else math.nan
 
+    router = [(c.estimate or 0.0, w) for c, w in told]
+    predictor = [(c.predictor or 0.0, w) for c, w in told]
+    old = [(c.old_estimate or 0.0, w) for c, w in told]
     inside = sum(
         1 for c, w in told if c.estimate_range is not None and c.estimate_range[0] <= w <= c.estimate_range[1]
     )
     return EstimateAccuracy(
         contacts=len(told),
-        rmse_router=rmse([(c.estimate or 0.0, w) for c, w in told]),
-        rmse_predictor=rmse([(c.predictor or 0.0, w) for c, w in told]),
-        rmse_old=rmse([(c.old_estimate or 0.0, w) for c, w in told]),
+        rmse_router=rmse(router),
+        rmse_predictor=rmse(predictor),
+        rmse_old=rmse(old),
         mean_wait=statistics.fmean(w for _, w in told) if told else math.nan,
         range_coverage=inside / len(told) if told else math.nan,
         unknown=unknown,
-        bias_router=bias([(c.estimate or 0.0, w) for c, w in told]),
-        bias_predictor=bias([(c.predictor or 0.0, w) for c, w in told]),
-        bias_old=bias([(c.old_estimate or 0.0, w) for c, w in told]),
+        bias_router=bias(router),
+        bias_predictor=bias(predictor),
+        bias_old=bias(old),
     )
 
 

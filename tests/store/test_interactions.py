@@ -216,7 +216,7 @@ async def test_the_one_statement_accept_leaves_a_warm_transfers_copy_alone(pool:
 
 
 async def test_arrival_lookup_reads_interaction_message_and_key_owners(pool: asyncpg.Pool) -> None:
-    cid = await new_customer(pool)
+    cid = await new_customer(pool, "+15550177")  # with that phone number as its identity
     it = await new_interaction(pool, cid, external_id="EXT-1")
     message = await messages.insert(
         pool,
@@ -226,9 +226,6 @@ async def test_arrival_lookup_reads_interaction_message_and_key_owners(pool: asy
         direction="inbound",
         body="hi",
         external_id="MSG-1",
-    )
-    await pool.execute(
-        "INSERT INTO identities (kind, value, customer_id) VALUES ('phone', '+15550177', $1)", cid
     )
     seen = await interactions.arrival_lookup(
         pool, NS, "chat", "EXT-1", "MSG-1", [("phone", "+15550177"), ("email", "nobody@example.com")]

@@ -96,14 +96,15 @@ INVALID = Reply(
     problem=True,
 )
 UNAVAILABLE = Reply(
-    "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt: retry shortly.",
+    "PostgreSQL or Redis is unreachable (or PostgreSQL has no connection left), or the live routing index is"
+    " being rebuilt: nothing was changed; retry after `Retry-After` (seconds).",
     problem=True,
 )
 
 OVERLOADED = Reply(
-    "PostgreSQL or Redis is unreachable, or the live routing index is being rebuilt, or (`type` ending in"
-    " `/overloaded`, with `Retry-After`) this process is at capacity (`[server] max_inflight`,"
-    " `max_event_backlog`): nothing was recorded; retry after the time it says.",
+    "PostgreSQL or Redis is unreachable (or PostgreSQL has no connection left), or the live routing index is"
+    " being rebuilt, or (`type` ending in `/overloaded`) this process is at capacity (`[server]"
+    " max_inflight`, `max_event_backlog`): nothing was recorded; retry after `Retry-After` (seconds).",
     problem=True,
 )
 

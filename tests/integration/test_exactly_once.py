@@ -159,9 +159,9 @@ async def assign_exactly_once(
         "an accepted offer was refused: it was double-offered"
     )
     assert max(s.max_outstanding for s in sims) <= CAPACITY, "an agent held more than its capacity"
-    assert len(live_loads) > n_interactions and max(live_loads) <= CAPACITY, (
-        "the live index counted more than capacity"
-    )
+    # How many samples the sampler takes depends on the machine's speed; what shows it watched the race
+    # is that it saw some agent at capacity, and no sample may ever exceed it.
+    assert live_loads and max(live_loads) <= CAPACITY, "the live index counted more than capacity"
     assert max(live_loads) == CAPACITY, "the load never reached capacity: the test did not race"
     # both processes delivered offers to their own agents
     assert all(s.completed > 0 for s in sims)

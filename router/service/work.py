@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,9 @@ from router.service.surveys import Surveys
 log = structlog.get_logger("router.service.work")
 
 TRANSFER_HOLD_MS = 120_000  # a transfer to a busy (present) agent waits for them this long at most
+HELD_KNOWN_MAX = 50_000
+"""How many accepted interactions a process remembers (what ``complete`` needs without reading the
+record); the oldest are forgotten first, and forgotten work is read from the record as before."""
 LIVE_BEHIND: tuple[type[BaseException], ...] = (NotReady, *UNAVAILABLE)
 """A live step after the record is final could not run now: the timers and the repair catch up."""
 ALREADY_ENDED_OR_BEHIND: tuple[type[BaseException], ...] = (NotFound, *LIVE_BEHIND)
@@ -68,6 +72,7 @@ class Work:
         self.stats = stats
         self.metrics = metrics
         self.ingest = ingest
+        self.accepted_here = AcceptedHere(HELD_KNOWN_MAX)
 
     async def _held(self, agent_id: str, interaction_id: str) -> Interaction:
         """The interaction, if this agent holds it (assigned or in wrap-up)."""
@@ -81,6 +86,14 @@ class Work:
         ):
             raise Forbidden(f"interaction {interaction_id} is not held by you")
         return it
+
+    async def _completable(self, agent_id: str, interaction_id: str) -> HeldWork:
+        """What ``complete`` needs of work it did not accept here, read from the record; the errors of
+        work that is not this agent's, or already in wrap-up."""
+        it = await self._held(agent_id, interaction_id)
+        if it.status == InteractionStatus.wrapup:
+            raise Conflict("already completed; in wrap-up")
+        return HeldWork(it.id, it.queue, it.channel)
 
     async def accept(self, agent_id: str, offer_id: str) -> Taken:
         """Accept an offer. The live index decides first (the offer may be gone); the record follows, and
@@ -120,6 +133,7 @@ class Work:
             raise OfferGone("the customer left before the offer was accepted")
         if sender is not None:
             await self._release_warm_sender(sender, interaction_id, agent_id)
+        self.accepted_here.add(agent_id, assigned)
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
@@ -226,9 +240,11 @@ class Work:
                 errors=[{"loc": ["disposition"], "msg": "cannot be stored", "type": "value_error"}],
             )
         summary = strip_unstorable(summary) if summary is not None else None
-        it = await self._held(agent_id, interaction_id)
-        if it.status == InteractionStatus.wrapup:
-            raise Conflict("already completed; in wrap-up")
+        # Work accepted here is known without reading its record: whether it is still held is the live
+        # index's to say (complete.lua), and the record's write checks it again.
+        it = self.accepted_here.get(agent_id, interaction_id)
+        if it is None:
+            it = await self._completable(agent_id, interaction_id)
         queue = self.directory.queues.get(it.queue)
         if queue is not None and queue.dispositions and disposition not in queue.dispositions:
             raise BadRequest(
@@ -243,7 +259,15 @@ class Work:
                 ],
             )
         wrap_ms = int((queue.wrapup_seconds if queue else 0) * 1000)
-        until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms or RELEASE_FALLBACK_MS)
+        try:
+            until_ms = await self.engine.complete(agent_id, interaction_id, wrap_ms or RELEASE_FALLBACK_MS)
+        except OmnirouteError:
+            if self.accepted_here.forget(interaction_id):
+                # refused work that was known here: the record says why (not found, not yours, already
+                # completed), as it does for work read before the script
+                await self._completable(agent_id, interaction_id)
+            raise
+        self.accepted_here.forget(interaction_id)
         try:
             # into wrap-up, or completed at once, with its history row and the journey event: one statement
             await interactions.finish(
@@ -531,6 +555,40 @@ class Taken:
 
     interaction: Interaction
     callback: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWork:
+    """What ``complete`` needs of held work: none of it changes once the work is assigned."""
+
+    id: uuid.UUID
+    queue: str
+    channel: str
+
+
+class AcceptedHere:
+    """The work accepted through this process, by interaction id, with the agent who accepted it: the
+    most recent ``size`` of them (an accept on another process, or an interaction that ended some other
+    way, is simply not known, or known and refused by the live index)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._known: OrderedDict[str, tuple[str, HeldWork]] = OrderedDict()
+
+    def add(self, agent_id: str, it: Interaction) -> None:
+        self._known[str(it.id)] = (agent_id, HeldWork(it.id, it.queue, it.channel))
+        if len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+    def get(self, agent_id: str, interaction_id: str) -> HeldWork | None:
+        known = self._known.get(interaction_id)
+        return known[1] if known is not None and known[0] == agent_id else None
+
+    def forget(self, interaction_id: str) -> bool:
+        return self._known.pop(interaction_id, None) is not None
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 @dataclass(frozen=True, slots=True)

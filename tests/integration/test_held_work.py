@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from context_store import interactions
 from tests.support.configs import routing
 from tests.support.servers import TestServer
 
@@ -124,3 +125,82 @@ async def test_a_write_racing_the_transfer_lands_before_it_or_not_at_all(make_se
         status, _ = await server.request("POST", f"/v1/interactions/{new_id}/end", role="adapter")
         assert status == 200
     await a01.close()
+
+
+GRACE = (
+    routing(reconnect_grace_seconds=1)
+    .queue("q", skills={"s": 1}, channels=["chat"], offer_timeout_seconds=5, wrapup_seconds=30)
+    .agent("a01", name="A01", skills={"s": 5}, capacity={"chat": 2})
+)
+
+
+async def test_completing_work_accepted_here_does_not_read_its_record(
+    make_server: Any, monkeypatch: Any
+) -> None:
+    """An accept tells the process what a completion needs (the queue, the channel), so completing
+    work accepted here reads nothing before the live index decides; work accepted elsewhere (here: the
+    process forgot it) is read as before, and both end the same."""
+    server: TestServer = await make_server(GRACE)
+    reads: list[str] = []
+    read = interactions.get
+
+    async def counting_get(conn: Any, namespace: str, interaction_id: Any) -> Any:
+        reads.append(str(interaction_id))
+        return await read(conn, namespace, interaction_id)
+
+    monkeypatch.setattr(interactions, "get", counting_get)
+    a01 = await server.agent("a01")
+    first = await server.ingest(channel="chat", queue="q", content="one", **visitor("known-1"))
+    second = await server.ingest(channel="chat", queue="q", content="two", **visitor("known-2"))
+    await a01.accept_next()
+    await a01.accept_next()
+    server.work.accepted_here.forget(second["id"])  # as if accepted through another process
+    reads.clear()
+    for it in (first, second):
+        ack = await a01.call({"type": "complete", "interaction_id": it["id"], "disposition": None})
+        assert ack["type"] == "ack" and ack["result"]["wrapup_until"], ack
+    assert reads == [second["id"]], "only the work this process did not accept was read"
+    assert len(server.work.accepted_here) == 0, "completed work is forgotten"
+    for it in (first, second):
+        row = await server.pool.fetchrow(
+            "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(it["id"])
+        )
+        assert (row["status"], row["agent_id"]) == ("wrapup", "a01")
+    await a01.close()
+
+
+async def test_work_known_here_but_no_longer_held_is_refused_as_before(make_server: Any) -> None:
+    """The agent's socket closed past the grace: its work went back to the queue. The process still
+    knows the agent accepted it, but the live index refuses the completion and the record says why,
+    as it does for work read first: not held by this agent (403), nothing written."""
+    server: TestServer = await make_server(GRACE)
+    a01 = await server.agent("a01")
+    it = await server.ingest(channel="chat", queue="q", content="hello", **visitor("gone"))
+    await a01.accept_next()
+    await a01.close()
+    for _ in range(60):
+        if (await server.engine.interaction_live(it["id"])).get("st") == "waiting":
+            break
+        await asyncio.sleep(0.1)
+    assert server.work.accepted_here.get("a01", it["id"]) is not None, "the process still knows it"
+    for _ in range(50):  # the record follows the live index
+        status = await server.pool.fetchval(
+            "SELECT status FROM interactions WHERE id = $1", uuid.UUID(it["id"])
+        )
+        if status == "queued":
+            break
+        await asyncio.sleep(0.05)
+    back = await server.agent("a01", available=False)
+    answer = await back.call({"type": "complete", "interaction_id": it["id"]})
+    assert answer["type"] == "error" and answer["code"] == "forbidden", answer
+    row = await server.pool.fetchrow(
+        "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(it["id"])
+    )
+    assert (row["status"], row["agent_id"]) == ("queued", None), "nothing written"
+    again = await back.call({"type": "complete", "interaction_id": it["id"]})
+    assert again["type"] == "error" and again["code"] == "forbidden", "read from the record now"
+    await back.close()
+
+
+def visitor(value: str) -> dict[str, Any]:
+    return {"from": {"kind": "chat_visitor", "value": value}}

@@ -24,6 +24,7 @@ from router.node import NODE, Node
 from router.realtime.hub import HUB, Hub
 from router.routing.directory import DIRECTORY, Directory
 from router.routing.engine import ENGINE, Engine
+from router.service.work import WORK, Work
 from tests.support.agents import AgentClient
 from tests.support.ports import free_port
 
@@ -70,6 +71,10 @@ class TestServer:
     @property
     def directory(self) -> Directory:
         return self.server[DIRECTORY]
+
+    @property
+    def work(self) -> Work:
+        return self.server[WORK]
 
     @property
     def node(self) -> Node:

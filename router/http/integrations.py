@@ -101,6 +101,7 @@ class Integrations:
             self.app[POOL], self.namespace, win.url, win.events, secret, win.description
         )
         log.info("webhook.created", webhook_id=str(stored.id), events=stored.events)
+        self.webhooks.subscribed()
         return ok(WebhookCreated(**webhook_out(stored).model_dump(), secret=secret), 201)
 
     async def list_webhooks(self, request: web.Request) -> web.Response:

@@ -47,6 +47,9 @@ log = structlog.get_logger("router.service.webhooks")
 FANOUT_BLOCK_MS = 250
 FANOUT_BATCH = 500
 FANOUT_PAUSE = 0.1
+FANOUT_IDLE_PAUSE = 1.0
+"""With no webhook subscribed the fan-out only moves the cursor past the events: once a second, not ten
+times (a webhook created through this process cuts the pause short)."""
 USER_AGENT = "omniroute-webhooks/1"
 PRUNE_SECONDS = 300
 # a backend restarting or refusing a statement: the round is tried again
@@ -97,6 +100,8 @@ class Webhooks:
         self.settings = settings
         self._wake = asyncio.Event()
         self._seen: str | None = None  # the stream cursor as this process last saw it
+        self._none_subscribed = False  # what the last batch found
+        self._subscribed = asyncio.Event()
 
     @property
     def stream(self) -> str:
@@ -129,6 +134,7 @@ class Webhooks:
             if not entries:
                 return 0
             subscriptions = await store.subscriptions(conn, self.engine.namespace)
+            self._none_subscribed = not subscriptions
             for event_id, fields in entries:
                 webhook_type = WEBHOOK_TYPES.get(fields.get("type", ""))
                 targets = [s.id for s in subscriptions if webhook_type and matches(s.events, webhook_type)]
@@ -171,7 +177,22 @@ class Webhooks:
             elif done < FANOUT_BATCH:
                 # caught up: gather the next events for a moment, so a busy stream costs a few
                 # transactions a second rather than one per event
-                await asyncio.sleep(FANOUT_PAUSE)
+                await self._pause()
+
+    async def _pause(self) -> None:
+        if not self._none_subscribed:
+            await asyncio.sleep(FANOUT_PAUSE)
+            return
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), FANOUT_IDLE_PAUSE)
+        except TimeoutError:
+            pass
+        self._subscribed.clear()
+
+    def subscribed(self) -> None:
+        """A webhook was created here: the fan-out's next batch comes at its usual pace."""
+        self._none_subscribed = False
+        self._subscribed.set()
 
     # ------------------------------------------------------------ sending
 

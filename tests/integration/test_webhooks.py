@@ -396,3 +396,46 @@ async def test_a_webhook_belongs_to_its_routing_domain(make_server: MakeServer) 
     finally:
         await eu_rx.stop()
         await us_rx.stop()
+
+
+async def test_with_no_webhook_the_fanout_moves_its_cursor_once_a_second_and_a_new_one_wakes_it(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A domain with no webhook still moves the stream's cursor, in one transaction a second at most
+    (not ten); creating a webhook here takes the fan-out back to its pace at once, and the first event
+    after the creation is delivered."""
+    from context_store import webhooks as store
+
+    rounds: list[float] = []
+    lock_cursor = store.lock_cursor
+
+    async def counting_lock_cursor(conn: Any, stream: str) -> Any:
+        rounds.append(time.monotonic())
+        return await lock_cursor(conn, stream)
+
+    monkeypatch.setattr(store, "lock_cursor", counting_lock_cursor)
+    server = await make_server(CONFIG)
+    await chat(server, "v-idle-0")
+    await eventually(lambda: _true_after(rounds, 1))  # the fan-out found the domain unsubscribed
+    rounds.clear()
+    started = time.monotonic()
+    for n in range(1, 26):  # events for 2.5 s at least
+        await chat(server, f"v-idle-{n}")
+        await asyncio.sleep(0.1)
+    elapsed = time.monotonic() - started
+    # at the busy pace (0.1 s) this would be about 25; a slow machine only makes it fewer
+    assert len(rounds) <= elapsed / 1.0 + 2, (len(rounds), elapsed)
+
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        await subscribe(server, receiver.url, ["interaction.queued"])
+        it = await chat(server, "v-after")
+        got = await receiver.wait(lambda evs: any(e["data"]["interaction_id"] == it["id"] for e in evs))
+        assert all(e["type"] == "interaction.queued" for e in got)
+    finally:
+        await receiver.stop()
+
+
+async def _true_after(rounds: list[float], n: int) -> bool:
+    return len(rounds) >= n

@@ -113,11 +113,15 @@ class Webhooks:
     # ------------------------------------------------------------ fan-out
 
     async def fanout_once(self, block_ms: int = FANOUT_BLOCK_MS) -> int | None:
-        """Copy the next batch of events into the outbox; the number of events read, or None when another
-        process holds the cursor.
+        """Copy the next batch of events into the outbox; the number of events passed, or None when
+        another process holds the cursor.
 
         It first waits on the stream, holding no PostgreSQL connection, until there is something after
-        the cursor as last seen here; only then does it take the cursor's lock and read the batch."""
+        the cursor as last seen here; only then does it take the cursor's lock. It notes the stream's
+        last event before it reads the subscriptions, so every event up to that one happened before the
+        read: a webhook created later is not owed them. With no webhook the cursor moves to that event
+        and nothing is read (an idle domain's batch parses no events); otherwise the events up to it are
+        read and queued."""
         if self._seen is not None:
             await self.engine.redis.xread({self.stream: self._seen}, block=block_ms, count=1)
         queued: list[NewDelivery] = []
@@ -127,14 +131,23 @@ class Webhooks:
                 self._seen = None  # another process moved it: look again once it lets go
                 return None
             self._seen = last
-            rows: list[tuple[str, dict[str, str]]] = await self.engine.redis.xrange(  # type: ignore[assignment]
-                self.stream, min=f"({last}", count=FANOUT_BATCH
-            )
-            entries = [(str(event_id), fields) for event_id, fields in rows]
-            if not entries:
+            tail = await last_event_id(self.engine)
+            if parse_event_id(tail) <= parse_event_id(last):
                 return 0
             subscriptions = await store.subscriptions(conn, self.engine.namespace)
             self._none_subscribed = not subscriptions
+            if not subscriptions:
+                await store.set_cursor(conn, self.stream, tail)
+                self._seen = tail
+                return 0
+            rows: list[tuple[str, dict[str, str]]] = await self.engine.redis.xrange(  # type: ignore[assignment]
+                self.stream, min=f"({last}", max=tail, count=FANOUT_BATCH
+            )
+            entries = [(str(event_id), fields) for event_id, fields in rows]
+            if not entries:  # trimmed away meanwhile: nothing left to owe anyone
+                await store.set_cursor(conn, self.stream, tail)
+                self._seen = tail
+                return 0
             for event_id, fields in entries:
                 webhook_type = WEBHOOK_TYPES.get(fields.get("type", ""))
                 targets = [s.id for s in subscriptions if webhook_type and matches(s.events, webhook_type)]

@@ -18,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from router.config import Settings, parse_config
+from router.realtime.outbox import STALL_SECONDS
 from router.routing.keys import Keys
 from tests.chaos.backends import OwnRedis
 from tests.support.agents import AgentClient
@@ -273,7 +274,10 @@ async def test_a_wallboard_that_stops_reading_never_delays_offers(
         assert len(latencies) >= total
         assert sleeper_code == 4008, "the sleeper is closed as too slow"
         assert slow_closed == 1 and agents_slow == 0, "only the sleeper was too slow"
-        assert p99 < 0.5, f"offer latency p99 {p99:.3f} s"
+        # Offers never wait on the sleeper: had its socket held up the dispatch, the offers behind it would
+        # wait until it is judged too slow (STALL_SECONDS, 5 s) and closed. Half of that tells the two apart
+        # however slow the machine is; the actual figure (tens of ms) is printed above.
+        assert p99 < STALL_SECONDS / 2, f"offer latency p99 {p99:.3f} s"
         assert rss_peak - rss_start < 64 << 20, "the router's memory stays bounded"
         assert not watcher.closed, "the healthy wallboard is still served (its ping was acked)"
         assert len(watched) > total, "the healthy wallboard received the events"

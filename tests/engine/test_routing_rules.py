@@ -15,6 +15,13 @@ async def fire_after(engine: Engine, seconds: float) -> list[tuple[str, str, str
     return await engine.fire_timers()
 
 
+async def fire_when_due(engine: Engine, due_ms: int) -> list[tuple[str, str, str]]:
+    """Fire the timers once Redis's clock (the one the scripts read) has reached ``due_ms``."""
+    while (now := await redis_now_ms(engine)) < due_ms:
+        await asyncio.sleep((due_ms - now) / 1000)
+    return await engine.fire_timers()
+
+
 async def offer_why(stream: Stream, interaction_id: str) -> Why:
     offers = [
         e for e in await stream.all() if e.type == "offer" and e.data["interaction_id"] == interaction_id
@@ -23,18 +30,20 @@ async def offer_why(stream: Stream, interaction_id: str) -> Why:
 
 
 async def test_a_reject_cools_down_then_the_timer_offers_it_again(engine: Engine, live: Live) -> None:
-    await live.queue("q", cooldown_ms=150)
+    # 1.5 s: the checks below, made during the cooldown, take milliseconds; so long a cooldown cannot
+    # lapse before them even on a slow machine (the test waits it out, so it is no longer than that)
+    await live.queue("q", cooldown_ms=1500)
     await live.agent("a", queues=["q"], chat=1)
     res = await engine.enqueue("i1", "q", "chat", 0, T0, T0)
     rejected = await engine.reject("a", res.offer_id or "")
     now = await redis_now_ms(engine)
-    assert now < rejected.excluded_until_ms <= now + 150
+    assert now < rejected.excluded_until_ms <= now + 1500
     # one agent, available with free capacity, but cooling down: nothing is offered
     assert await live.offers_of("a") == {}
     assert await engine.match_agent("a") == 0
     assert await live.timers() == {"c:i1:a": rejected.excluded_until_ms}
     # the engine's timer ends the cooldown and matches at once, with nobody polling the interaction
-    fired = await fire_after(engine, 0.2)
+    fired = await fire_when_due(engine, rejected.excluded_until_ms)
     assert ("c", "i1", "a") in fired
     assert set(await live.offers_of("a")) == {"i1"}
     assert await live.exclusions("i1") == {}
@@ -100,19 +109,21 @@ async def test_least_occupied_ties_go_to_the_longest_idle(engine: Engine, live: 
 
 async def test_a_widening_step_is_timed_by_the_engine(engine: Engine, live: Live, stream: Stream) -> None:
     now = await redis_now_ms(engine)
-    await live.queue("q", skills={"billing": 8}, steps=[Step(300, {"billing": 5})])
+    # 1.5 s: long enough that the step cannot fall due before the "not yet due" check, a few calls
+    # later, even on a slow machine (the test waits it out, so it is no longer than that)
+    await live.queue("q", skills={"billing": 8}, steps=[Step(1500, {"billing": 5})])
     await live.agent("junior", queues=["q"], chat=1, skills={"billing": 5})
     res = await engine.enqueue("i1", "q", "chat", 0, now, now)
     assert res.offer_id is None
-    assert await live.timers() == {"s:i1": now + 300}
+    assert await live.timers() == {"s:i1": now + 1500}
     assert await engine.fire_timers() == []  # not yet due
     assert await live.offers_of("junior") == {}
-    fired = await fire_after(engine, 0.35)
+    fired = await fire_when_due(engine, now + 1500)
     assert fired == [("s", "i1", "1")]
     assert set(await live.offers_of("junior")) == {"i1"}
     events = [e for e in await stream.all() if e.type == "step_changed"]
     assert [e.data for e in events] == [
-        {"interaction_id": "i1", "queue": "q", "step": 1, "levels": {"billing": 5}, "after_ms": 300}
+        {"interaction_id": "i1", "queue": "q", "step": 1, "levels": {"billing": 5}, "after_ms": 1500}
     ]
     why = await offer_why(stream, "i1")
     assert (why.step.index, why.step.levels) == (1, {"billing": 5})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -47,6 +47,19 @@ def upto_state(agent_id: str, state: str, into: list[str]) -> Any:
         return bool(f["agent"]["id"] == agent_id and f["agent"]["state"] == state)
 
     return pred
+
+
+async def _until(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    """Wait for ``check`` to hold, polling; a generous deadline (the server in this process only has to
+    get a turn), and a loud failure if it never does."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        await asyncio.sleep(0.01)
+
+
+def _event_key(event_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in event_id.split("-"))
 
 
 @asynccontextmanager
@@ -194,12 +207,7 @@ async def test_a_supervisor_opening_after_a_change_nobody_watched_sees_it(make_s
         snap = await sup.next(lambda f: f["type"] == "snapshot")
         assert {q["id"]: q["stats"]["waiting"] for q in snap["queues"]}["support"] == 0
     hub = server.server[HUB]
-    for _ in range(100):  # the server sees the socket go
-        if not hub.supervisors:
-            break
-        await asyncio.sleep(0.01)
-    assert not hub.supervisors
-    seen = hub.last_event_id
+    await _until(lambda: not hub.supervisors, "the server never saw the socket go")
     # nobody is signed in to support: the e-mail waits
     await server.ingest(
         channel="email",
@@ -208,10 +216,12 @@ async def test_a_supervisor_opening_after_a_change_nobody_watched_sees_it(make_s
         queue="support",
         content="Hello",
     )
-    for _ in range(100):  # the live index's events have reached the hub
-        if hub.last_event_id != seen:
-            break
-        await asyncio.sleep(0.01)
+    # the hub has handled the ingest's events: it has reached the newest id in the stream (ids are ordered)
+    newest = str((await server.redis.xrevrange(server.engine.keys.events, count=1))[0][0])
+    await _until(
+        lambda: _event_key(hub.last_event_id) >= _event_key(newest),
+        "the ingest's events never reached the hub",
+    )
     await asyncio.sleep(0.1)
     async with _socket(server) as sup:
         snap = await sup.next(lambda f: f["type"] == "snapshot")

@@ -6,6 +6,7 @@ only one of two router processes on the same Redis acts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -103,6 +104,12 @@ async def test_a_voice_spike_switches_the_group_and_a_clear_queue_switches_it_ba
         assert started["group"] == "flex" and started["capacity"] == {"voice": 1, "chat": 0}
         # the condition held for for_seconds before the switch: the call had waited at least that long
         assert int(started_id.split("-")[0]) - posted_ms >= 1000 - 50
+        # the restore clock starts when a round first sees the condition clear, which is as soon as the
+        # call is offered (offering takes it off the waiting set), not when it is accepted: record the
+        # ``cleared`` time blending.lua keeps in the rule's hash (deleted again when the rule switches
+        # back), polled from now on so that it is seen whenever it is set
+        seen_cleared: list[int] = []
+        watcher = asyncio.create_task(watch_cleared(engine, "voice-spike", seen_cleared))
 
         # the idle agent of the group is offered the call; the busy one keeps its chat and gets nothing new
         offer = await idle.next("offer", timeout=10)
@@ -133,10 +140,17 @@ async def test_a_voice_spike_switches_the_group_and_a_clear_queue_switches_it_ba
 
         # the call is answered: nothing waits on voice, the condition clears
         assert (await idle.call({"type": "accept", "offer_id": offer["offer_id"]}))["type"] == "ack"
-        cleared_ms = time.time() * 1000
-        ended_id, ended = await wait_for_event(engine, "blending_ended")
+        _, ended = await wait_for_event(engine, "blending_ended")
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
         assert ended["rule"] == "voice-spike" and ended["since"] == started["since"]
-        assert int(ended_id.split("-")[0]) - cleared_ms >= RESTORE_SECONDS * 1000 - 50
+        # the rule stayed in force for restore_after_seconds after the condition cleared. Both times are
+        # blending.lua's now_ms() (Redis TIME, whole ms; ``at`` is the switching round's), so the bound is
+        # exact: no allowance for the test's own timing is needed
+        assert seen_cleared, "the condition was never seen clear while the rule was in force"
+        assert seen_cleared[-1] >= started["at"]
+        assert ended["at"] - seen_cleared[-1] >= RESTORE_SECONDS * 1000
         await wait_until(lambda: caps_are(engine, busy.agent_id, {"voice": 0, "chat": 2}))
         assert await caps(engine, idle.agent_id) == {"voice": 0, "chat": 2}
         # the chat held through the spike is still the busy agent's; the waiting chat goes to it now
@@ -171,6 +185,18 @@ async def test_two_processes_one_switch(make_server: MakeServer) -> None:
     leaders = [s.server[BLENDING].leading for s in (first, second)]
     assert sorted(leaders) == [False, True]
     await agent.close()
+
+
+async def watch_cleared(engine: Engine, rule: str, seen: list[int]) -> None:
+    """Append each new value of the rule's ``cleared`` field (ms) until cancelled (or a minute passed,
+    should the test have failed before cancelling it)."""
+    key = engine.keys.blend(rule)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        value = await engine.redis.hget(key, "cleared")
+        if value is not None and (not seen or seen[-1] != int(value)):
+            seen.append(int(value))
+        await asyncio.sleep(0.01)
 
 
 async def first_offered(agents: list[AgentClient], iid: str) -> AgentClient:

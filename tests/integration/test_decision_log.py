@@ -92,6 +92,12 @@ async def state_rows(pool: asyncpg.Pool, namespace: str) -> list[tuple[str, str,
     return [(r["agent_id"], r["state"], r["reason"], r["at"], r["event_id"]) for r in found]
 
 
+async def delivered(log: DecisionLog) -> str:
+    """The id of the last event the decision log's group was given."""
+    groups = await log.engine.redis.xinfo_groups(log.engine.keys.events)
+    return next(str(g["last-delivered-id"]) for g in groups if g["name"] == decisions.GROUP)
+
+
 def counting(log: DecisionLog) -> list[int]:
     """The sizes of the batches ``log`` records, in order."""
     sizes: list[int] = []
@@ -169,20 +175,30 @@ async def test_a_batch_of_decisions_and_changes_is_one_statement(
 
 
 async def test_events_published_one_by_one_within_the_linger_are_one_batch(
-    pool: asyncpg.Pool, clients: list[RedisClient], namespace: str
+    pool: asyncpg.Pool, clients: list[RedisClient], namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # step() reads both module globals when it runs, so patching the module takes effect. A linger of
+    # 2 s (the service's is 0.1 s) leaves ample time for the three publishes that follow the first read,
+    # however slow the machine. The blocking read is lengthened so that it cannot time out (empty) before
+    # the first event comes (4 s: under the client's 5 s socket timeout).
+    monkeypatch.setattr(decisions, "LINGER_S", 2.0)
+    monkeypatch.setattr(decisions, "BLOCK_MS", 4000)
     log = decision_log(pool, clients[0], namespace)
     sizes = counting(log)
     await log._ensure_group()
     now = int(time.time() * 1000)
     before = StatementCount.value
-    step = asyncio.create_task(log.step())  # blocked on the empty stream
-    await asyncio.sleep(0.05)
-    # well inside the linger (a tenth of a second) after the first event wakes the read
-    for n in range(4):
-        await events.publish(log.engine, "agent_state", state(f"a{n}", "available", now + n))
+    step = asyncio.create_task(log.step())
+    first = await events.publish(log.engine, "agent_state", state("a0", "available", now))
+    # the others are published only once the step's read has taken the first (blocked on the empty stream
+    # and woken by it, or finding it): a step that did not linger would record it alone
+    deadline = time.monotonic() + 10
+    while await delivered(log) != first:
+        assert time.monotonic() < deadline, "the step never read the first event"
         await asyncio.sleep(0.005)
-    await asyncio.wait_for(step, 5)
+    for n in range(1, 4):
+        await events.publish(log.engine, "agent_state", state(f"a{n}", "available", now + n))
+    await asyncio.wait_for(step, 15)
     assert sizes == [4], "one read woke on the first event, the linger gathered the others"
     assert StatementCount.value - before == 1
     assert [r[0] for r in await state_rows(pool, namespace)] == ["a0", "a1", "a2", "a3"]

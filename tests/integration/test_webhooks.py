@@ -25,9 +25,11 @@ from tests.support.servers import RouterProcess, TestServer
 pytestmark = pytest.mark.integration
 
 SECRET = "whsec_test_0123456789abcdef"
-# short retries (and a short lease, so a killed process's claims are taken over soon), loopback allowed
+# short retries (and a short lease, 2 × timeout + 5 s, so a killed process's claims are taken over
+# soon), loopback allowed. The timeout is 3 s, not 1: a receiver's answer slower than the timeout is
+# retried, which a loaded machine must not turn into a second attempt the tests count.
 CONFIG = DEFAULT.with_webhooks(
-    allow_private=True, retry_base_seconds=0.2, retry_max_seconds=0.6, poll_seconds=0.05, timeout_seconds=1
+    allow_private=True, retry_base_seconds=0.2, retry_max_seconds=0.6, poll_seconds=0.05, timeout_seconds=3
 )
 VISITOR = "chat_visitor"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,15 +35,13 @@ from router.routing.directory import Directory, eligible
 from router.routing.engine import Engine
 from router.routing.events import jsonable, publish
 from router.routing.stats import Statistics
+from router.service.accepted import HELD_KNOWN_MAX, AcceptedHere, HeldWork
 from router.service.ingest import Ingest, Preferences
 from router.service.surveys import Surveys
 
 log = structlog.get_logger("router.service.work")
 
 TRANSFER_HOLD_MS = 120_000  # a transfer to a busy (present) agent waits for them this long at most
-HELD_KNOWN_MAX = 50_000
-"""How many accepted interactions a process remembers (what ``complete`` needs without reading the
-record); the oldest are forgotten first, and forgotten work is read from the record as before."""
 LIVE_BEHIND: tuple[type[BaseException], ...] = (NotReady, *UNAVAILABLE)
 """A live step after the record is final could not run now: the timers and the repair catch up."""
 ALREADY_ENDED_OR_BEHIND: tuple[type[BaseException], ...] = (NotFound, *LIVE_BEHIND)
@@ -133,7 +130,7 @@ class Work:
             raise OfferGone("the customer left before the offer was accepted")
         if sender is not None:
             await self._release_warm_sender(sender, interaction_id, agent_id)
-        self.accepted_here.add(agent_id, assigned)
+        self.accepted_here.add(agent_id, HeldWork(assigned.id, assigned.queue, assigned.channel))
         self.metrics.inc("offers_accepted_total")
         self.metrics.observe("accept", time.perf_counter() - started)
         log.info("offer.accepted", agent_id=agent_id, interaction_id=interaction_id, offer_id=offer_id)
@@ -555,40 +552,6 @@ class Taken:
 
     interaction: Interaction
     callback: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HeldWork:
-    """What ``complete`` needs of held work: none of it changes once the work is assigned."""
-
-    id: uuid.UUID
-    queue: str
-    channel: str
-
-
-class AcceptedHere:
-    """The work accepted through this process, by interaction id, with the agent who accepted it: the
-    most recent ``size`` of them (an accept on another process, or an interaction that ended some other
-    way, is simply not known, or known and refused by the live index)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._known: OrderedDict[str, tuple[str, HeldWork]] = OrderedDict()
-
-    def add(self, agent_id: str, it: Interaction) -> None:
-        self._known[str(it.id)] = (agent_id, HeldWork(it.id, it.queue, it.channel))
-        if len(self._known) > self.size:
-            self._known.popitem(last=False)
-
-    def get(self, agent_id: str, interaction_id: str) -> HeldWork | None:
-        known = self._known.get(interaction_id)
-        return known[1] if known is not None and known[0] == agent_id else None
-
-    def forget(self, interaction_id: str) -> bool:
-        return self._known.pop(interaction_id, None) is not None
-
-    def __len__(self) -> int:
-        return len(self._known)
 
 
 @dataclass(frozen=True, slots=True)

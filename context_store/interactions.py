@@ -90,10 +90,12 @@ async def arrival_lookup(
     external_id: str,
     message_external_id: str | None,
     keys: Sequence[tuple[str, str]],
+    locks: Sequence[str] = (),
 ) -> ArrivalLookup:
     """The interaction of ``external_id``, the message of ``message_external_id`` and the customers of
-    ``keys`` (kind, value), in one round trip: run once the ingest's locks are held, so that all three
-    are read after any writer of them that held those locks has committed."""
+    ``keys`` (kind, value), in one round trip that first takes ``locks`` (transaction-scoped advisory
+    locks, in the order given, as :func:`context_store.db.lock_keys` takes them): all three are read
+    after any writer of them that held those locks has committed."""
     row = await conn.fetchrow(
         q("arrival_lookup"),
         namespace,
@@ -102,6 +104,7 @@ async def arrival_lookup(
         message_external_id,
         [k for k, _ in keys],
         [v for _, v in keys],
+        list(locks),
     )
     assert row is not None  # one row always
     message = (

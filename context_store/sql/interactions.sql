@@ -8,18 +8,14 @@ SELECT id FROM interactions WHERE namespace = $3 AND channel = $1 AND external_i
 SELECT conversation_id FROM messages WHERE external_id = ANY($1::text[]) ORDER BY created_at DESC LIMIT 1;
 
 -- name: arrival_lookup
--- What an arriving contact's ingest reads once its locks are held, in one round trip: the interaction of
--- this provider id in the domain, the message of this provider message id (any domain), and the customers
--- of its linking and claimed keys as [kind, value, customer_id] triples (NULL: none known).
+-- What an arriving contact's ingest reads, under its locks, in one round trip: the locks are taken first,
+-- in the order given, then the interaction of this provider id in the domain, the message of this provider
+-- message id (any domain), and the customers of its linking and claimed keys as [kind, value,
+-- customer_id] triples (NULL: none known) are read (arrival_locked_lookup, migration 0021).
 -- $1 namespace, $2 channel, $3 external_id, $4 message external id (nullable), $5 kinds text[],
--- $6 values text[] (pairwise)
-SELECT
-    (SELECT id FROM interactions WHERE namespace = $1 AND channel = $2 AND external_id = $3) AS existing,
-    m.id AS message_id, m.interaction_id AS message_interaction,
-    (SELECT json_agg(json_build_array(i.kind, i.value, i.customer_id)) FROM identities i
-     WHERE (i.kind, i.value) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS owners
-FROM (SELECT 1) AS one
-LEFT JOIN messages m ON m.channel = $2 AND m.external_id = $4;
+-- $6 values text[] (pairwise), $7 lock keys text[]
+SELECT existing, message_id, message_interaction, owners
+FROM arrival_locked_lookup($7::text[], $1, $2, $3, $4, $5::text[], $6::text[]);
 
 -- name: open_interaction_for
 -- The customer's open (waiting or assigned) interaction on a channel, newest first; optionally in one

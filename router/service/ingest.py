@@ -20,7 +20,7 @@ from aiohttp import web
 
 from context_store import callbacks, conversations, customers, interactions, journey, messages, routing
 from context_store.customers import Profile
-from context_store.db import lock_keys, parse_uuid
+from context_store.db import parse_uuid
 from context_store.journey import DEFAULT_JOURNEY_CAP
 from context_store.records import Interaction, JourneyEvent, Message
 from router.contracts import (
@@ -195,15 +195,20 @@ class Ingest:
     ) -> _Written:
         channel = ev.channel.value
         # the provider's interaction id, then its message id, then the customer's keys (sorted): all the
-        # locks in one statement, always in this order (a transaction that takes one of them alone takes
-        # no other ingest lock first); then what they guard, read in one statement
+        # locks, always in this order (a transaction that takes one of them alone takes no other ingest
+        # lock first), then what they guard, read once they are held: one statement
         every = customers.resolution_keys(keys.linking, keys.claimed)
         locks = [interactions.external_id_lock(self.engine.namespace, channel, ev.external_id)]
         if msg_ext is not None:
             locks.append(messages.external_id_lock(channel, msg_ext))
-        await lock_keys(conn, locks + customers.resolution_locks(every))
         seen = await interactions.arrival_lookup(
-            conn, self.engine.namespace, channel, ev.external_id, msg_ext, every
+            conn,
+            self.engine.namespace,
+            channel,
+            ev.external_id,
+            msg_ext,
+            every,
+            locks=locks + customers.resolution_locks(every),
         )
         if seen.existing is not None:
             return _Written(seen.existing, created=False)

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from context_store import conversations, interactions, messages, notes, queues
+from context_store.db import lock_keys
 from context_store.errors import Duplicate
 from context_store.records import (
     Closed,
@@ -236,6 +237,50 @@ async def test_arrival_lookup_reads_interaction_message_and_key_owners(pool: asy
     assert await interactions.arrival_lookup(pool, "other", "chat", "EXT-1", None, []) == (
         interactions.ArrivalLookup(None, None, {})
     ), "another domain's interaction is not found; no message id, no keys: nothing"
+
+
+async def test_arrival_lookup_reads_what_committed_while_it_waited_for_its_locks(pool: asyncpg.Pool) -> None:
+    """The look-up takes the ingest's locks first, in the same call: an ingest that waited for another
+    holding the provider id's lock reads the interaction that other one committed meanwhile (a single
+    statement's snapshot, taken before its lock wait, would read nothing and create it twice)."""
+    cid = await new_customer(pool)
+    lock = interactions.external_id_lock(NS, "chat", "EXT-RACE")
+    async with pool.acquire() as first:
+        tx = first.transaction()
+        await tx.start()
+        try:
+            await lock_keys(first, [lock])
+            written = await interactions.create(
+                first,
+                namespace=NS,
+                interaction_id=uuid.uuid4(),
+                customer_id=cid,
+                conversation_id=uuid.uuid4(),
+                new_conversation=True,
+                channel="chat",
+                external_id="EXT-RACE",
+                from_kind="phone",
+                from_value="+15550100",
+                queue_id="support",
+                priority=0,
+                attributes={},
+                subject=None,
+                venq_ms=0,
+            )
+
+            async def second_ingest() -> interactions.ArrivalLookup:
+                async with pool.acquire() as conn, conn.transaction():
+                    return await interactions.arrival_lookup(
+                        conn, NS, "chat", "EXT-RACE", None, [], locks=[lock]
+                    )
+
+            waiting = asyncio.create_task(second_ingest())
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "the look-up waits for the lock the first ingest holds"
+        finally:
+            await tx.commit()
+    seen = await asyncio.wait_for(waiting, 10)
+    assert seen.existing == written.id
 
 
 async def test_customer_end_abandons_waiting_work_and_marks_held_work(pool: asyncpg.Pool) -> None:

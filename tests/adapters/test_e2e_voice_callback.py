@@ -6,6 +6,7 @@ recording server) to call the customer and bridge the agent."""
 from __future__ import annotations
 
 import asyncio
+import time
 from urllib.parse import parse_qs, urljoin
 from xml.etree.ElementTree import Element, fromstring
 
@@ -19,6 +20,9 @@ from tests.support.servers import TestServer
 
 CALLER = "+16505551234"
 CALLS = "/2010-04-01/Accounts/AC0123/Calls.json"
+# the queue offers a callback after this wait: the first wait step below must come before it, one
+# request after the enqueue, so it is long next to a request on a busy machine
+OFFER_AFTER = 3.0
 
 
 async def twiml(server: TestServer, path: str, params: dict[str, str]) -> Element:
@@ -41,7 +45,7 @@ async def test_ivr_offers_a_callback_and_the_agent_s_accept_places_the_call(
             skills={"care": 1},
             channels=["voice"],
             wrapup_seconds=0,
-            callback_offer_after_seconds=1,
+            callback_offer_after_seconds=OFFER_AFTER,
             callback_attempts=2,
         )
         .agent("alice", name="Alice", skills={"care": 5}, capacity={"voice": 1}, address="client:alice")
@@ -66,13 +70,15 @@ async def test_ivr_offers_a_callback_and_the_agent_s_accept_places_the_call(
     intent_path = urljoin(start, doc.findall("Gather")[0].get("action", ""))
     doc = await twiml(server, intent_path, {**params, "Digits": "1"})
     account_path = urljoin(intent_path, doc.findtext("Redirect") or "")
-    doc = await twiml(server, account_path, params)
+    doc = await twiml(server, account_path, params)  # the call is enqueued
+    enqueued = time.monotonic()  # no earlier than the router's enqueue time
     wait_path = urljoin(account_path, doc.findtext("Redirect") or "")
 
     # before the queue's callback_offer_after_seconds: no offer yet
     doc = await twiml(server, wait_path, params)
     assert doc.find("Gather") is None
-    await asyncio.sleep(1.1)
+    # past it (0.1 s for the clocks' rounding), however long the steps above took
+    await asyncio.sleep(max(0.0, enqueued + OFFER_AFTER + 0.1 - time.monotonic()))
     doc = await twiml(server, wait_path, params)
     gather = doc.find("Gather")
     assert gather is not None and gather.get("numDigits") == "1"

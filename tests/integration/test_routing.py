@@ -4,25 +4,35 @@ reconnect grace, wrap-up, capacity and voice blocking, priority and position."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.support.configs import routing
 from tests.support.servers import TestServer
 
+# Offers time out after 30 s: a test that accepts, rejects or ends an offered interaction must never race
+# the offer timer, however slow the machine; and a 30 s timer cannot pass for the disconnect that
+# revokes "at once" within the 10 s a test waits for it (EVENTUALLY). Only the offer-timeout test
+# below (MISSES) uses a short timeout, and it never answers an offer.
+WRAPUP = 0.8
 FAST = (
     routing(reconnect_grace_seconds=1)
     .queue(
         "q",
         skills={"s": 1},
         channels=["chat", "voice", "email"],
-        offer_timeout_seconds=0.6,
-        wrapup_seconds=0.8,
+        offer_timeout_seconds=30,
+        wrapup_seconds=WRAPUP,
     )
-    .queue("vip", skills={"s": 1}, channels=["chat"], priority=50, offer_timeout_seconds=5, wrapup_seconds=0)
+    .queue("vip", skills={"s": 1}, channels=["chat"], priority=50, offer_timeout_seconds=30, wrapup_seconds=0)
     .agent("x", name="X", skills={"s": 5}, capacity={"chat": 2, "voice": 1, "email": 1})
     .agent("y", name="Y", skills={"s": 5}, capacity={"chat": 2, "voice": 1, "email": 1})
 )
+# the offer-timeout test: nothing in it has to reach the server within the 0.6 s
+MISSES = FAST.queue("q", offer_timeout_seconds=0.6)
+EVENTUALLY = 10.0  # s: how long a test waits for what must happen "at once" or "soon"
 
 
 def chat(n: int, **extra: Any) -> dict[str, Any]:
@@ -33,6 +43,16 @@ def chat(n: int, **extra: Any) -> dict[str, Any]:
         "content": f"message {n}",
         **extra,
     }
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]]) -> bool:
+    """Whether ``probe`` comes true within EVENTUALLY seconds (polled)."""
+    deadline = time.monotonic() + EVENTUALLY
+    while not await probe():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 async def history(server: TestServer, iid: str) -> list[tuple[str, str | None]]:
@@ -46,7 +66,7 @@ async def history(server: TestServer, iid: str) -> list[tuple[str, str | None]]:
 async def test_offer_timeout_requeues_at_original_place_and_makes_the_agent_not_ready(
     make_server: Any,
 ) -> None:
-    server: TestServer = await make_server(FAST)
+    server: TestServer = await make_server(MISSES)
     x = await server.agent("x")
     first = await server.ingest(**chat(1))
     offer = await x.next("offer")
@@ -62,6 +82,8 @@ async def test_offer_timeout_requeues_at_original_place_and_makes_the_agent_not_
     y = await server.agent("y")
     y_offer = await y.next("offer")
     assert y_offer["interaction"]["id"] == first["id"], "the requeued interaction kept its original place"
+    # x is away: it must never be offered it again (a wrong offer would go out with y's, so 0.3 s lets
+    # it arrive; a slow machine can only hide it here, never fail the test wrongly)
     await asyncio.sleep(0.3)
     assert all(f["interaction"]["id"] != first["id"] for f in x.pending("offer"))
     assert (await server.engine.agent_live("x"))["reason"] == "missed"
@@ -100,9 +122,13 @@ async def test_disconnect_revokes_offers_at_once_and_keeps_assignments_for_the_g
     pending_offer = await x.next("offer")
     assert pending_offer["interaction"]["id"] == b["id"]
     await x.close()
-    # the open offer is back in the queue at once
-    await asyncio.sleep(0.3)
-    assert (await server.engine.interaction_live(b["id"]))["st"] == "waiting"
+
+    async def b_waiting() -> bool:
+        return (await server.engine.interaction_live(b["id"])).get("st") == "waiting"
+
+    # the open offer is back in the queue at once: within EVENTUALLY, well before its 30 s timer could
+    # have revoked it
+    assert await eventually(b_waiting)
     assert (await server.engine.interaction_live(a["id"]))["st"] == "assigned"
     # reconnecting resumes the held work from hello
     x2 = await server.agent("x", available=False)
@@ -122,19 +148,15 @@ async def test_agent_not_back_within_grace_loses_assignments_to_the_queue(make_s
     async def requeued() -> bool:
         return (await server.engine.interaction_live(a["id"])).get("st") == "waiting"
 
-    for _ in range(60):
-        if await requeued():
-            break
-        await asyncio.sleep(0.1)
-    assert await requeued()
-    for _ in range(50):  # the record follows the live index
+    assert await eventually(requeued)  # the 1 s grace, then the timer
+
+    async def recorded() -> bool:  # the record follows the live index
         row = await server.pool.fetchrow(
             "SELECT status, agent_id FROM interactions WHERE id = $1", uuid.UUID(a["id"])
         )
-        if row["status"] == "queued":
-            break
-        await asyncio.sleep(0.05)
-    assert (row["status"], row["agent_id"]) == ("queued", None)
+        return (row["status"], row["agent_id"]) == ("queued", None)
+
+    assert await eventually(recorded)
     y = await server.agent("y")
     assert (await y.next("offer"))["interaction"]["id"] == a["id"]
     await y.close()
@@ -150,22 +172,24 @@ async def test_wrapup_holds_capacity_until_it_ends(make_server: Any) -> None:
     waiting = await server.ingest(
         channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550002"}}
     )
+    sent = time.monotonic()
     ack = await x.call({"type": "complete", "interaction_id": call["id"], "disposition": "resolved"})
     assert ack["type"] == "ack" and ack["result"]["wrapup_until"] is not None
-    # during wrap-up the voice slot stays taken: no offer yet
-    await asyncio.sleep(0.3)
-    assert x.pending("offer") == []
-    await x.next("wrapup_ended", timeout=5, interaction_id=call["id"])
-    offer = await x.next("offer", timeout=5)
+    await x.next("wrapup_ended", timeout=EVENTUALLY, interaction_id=call["id"])
+    offer = await x.next("offer", timeout=EVENTUALLY)
     assert offer["interaction"]["id"] == waiting["id"]
-    for _ in range(50):  # the record follows the live index
+    # during wrap-up the voice slot stays taken: the next call is offered no sooner than WRAPUP after
+    # the complete was sent (the server starts the wrap-up later still, so a slow machine can only
+    # make this later; 0.05 s covers the millisecond clocks and the timer's rounding)
+    assert time.monotonic() - sent >= WRAPUP - 0.05
+
+    async def recorded() -> bool:  # the record follows the live index
         row = await server.pool.fetchrow(
             "SELECT status, disposition FROM interactions WHERE id = $1", uuid.UUID(call["id"])
         )
-        if row["status"] == "completed":
-            break
-        await asyncio.sleep(0.05)
-    assert (row["status"], row["disposition"]) == ("completed", "resolved")
+        return (row["status"], row["disposition"]) == ("completed", "resolved")
+
+    assert await eventually(recorded)
     await x.close()
 
 
@@ -191,6 +215,9 @@ async def test_voice_blocks_other_channels_and_capacity_is_per_channel(make_serv
     await server.ingest(channel="voice", queue="q", **{"from": {"kind": "phone", "value": "+15550001"}})
     await x.accept_next()
     c = await server.ingest(**chat(1))
+    # the ingest matches before it answers, so a wrong offer is already made (st "offered") and its
+    # frame on its way: 0.3 s lets it arrive; the call never ends, so no wait is too long here
+    assert (await server.engine.interaction_live(c["id"]))["st"] == "waiting"
     await asyncio.sleep(0.3)
     assert x.pending("offer") == [], "a chat was offered during a call"
     assert (await server.engine.interaction_live(c["id"]))["st"] == "waiting"

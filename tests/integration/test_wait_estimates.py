@@ -182,20 +182,20 @@ async def test_with_wrapup_the_estimate_follows_the_measured_waits(make_server: 
         while len(offered) < 6:
             await asyncio.sleep(0.05)
         await asyncio.sleep(talk + wrapup + 0.3)
-        told: list[tuple[str, float, float, int, list[float]]] = []
-        for n in range(10):
+        Told = tuple[str, float, float, int, list[float]]
+
+        async def arrive(n: int) -> Told | None:
             arrived = time.monotonic()
             it = await server.ingest(**call(200 + n, "w"))
-            if it["position"]:
-                told.append(
-                    (
-                        it["id"],
-                        arrived,
-                        it["estimated_wait_seconds"],
-                        it["position"],
-                        it["estimated_wait_range"],
-                    )
-                )
+            if not it["position"]:
+                return None  # taken at once by an idle agent: nothing to estimate
+            return it["id"], arrived, it["estimated_wait_seconds"], it["position"], it["estimated_wait_range"]
+
+        # The burst is what gets queued: all but the two calls the idle agents take, provided it has
+        # landed before they are free again (talk + wrap-up, 0.8 s). Its ten requests go out together,
+        # so it lands in about the time of one request under load, not of ten in a row
+        told = [t for t in await asyncio.gather(*(arrive(n) for n in range(10))) if t is not None]
+        told.sort(key=lambda t: t[3])  # by position
         deadline = time.monotonic() + 60
         while any(iid not in offered for iid, *_ in told) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -205,7 +205,7 @@ async def test_with_wrapup_the_estimate_follows_the_measured_waits(make_server: 
         await asyncio.gather(*workers, return_exceptions=True)
         for a in agents:
             await a.close()
-    assert len(told) >= 6
+    assert len(told) >= 6  # 8 when the burst landed within a hold; the comparison needs a few
     mean_talk = sum(talks) / len(talks)
     errors, old_errors = [], []
     for iid, arrived, estimate, position, (low, high) in told:

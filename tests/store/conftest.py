@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from context_store import customers, interactions
-from context_store.db import create_pool, migrate
+from context_store.db import Conn, create_pool, migrate
 from context_store.records import Interaction
 
 NS = "omniroute"
@@ -82,7 +82,7 @@ async def new_customer(pool: asyncpg.Pool, phone: str = "+15550100") -> uuid.UUI
 
 
 async def new_interaction(
-    pool: asyncpg.Pool,
+    pool: Conn,
     customer_id: uuid.UUID,
     *,
     channel: str = "chat",

@@ -250,23 +250,7 @@ async def test_arrival_lookup_reads_what_committed_while_it_waited_for_its_locks
         await tx.start()
         try:
             await lock_keys(first, [lock])
-            written = await interactions.create(
-                first,
-                namespace=NS,
-                interaction_id=uuid.uuid4(),
-                customer_id=cid,
-                conversation_id=uuid.uuid4(),
-                new_conversation=True,
-                channel="chat",
-                external_id="EXT-RACE",
-                from_kind="phone",
-                from_value="+15550100",
-                queue_id="support",
-                priority=0,
-                attributes={},
-                subject=None,
-                venq_ms=0,
-            )
+            written = await new_interaction(first, cid, external_id="EXT-RACE")
 
             async def second_ingest() -> interactions.ArrivalLookup:
                 async with pool.acquire() as conn, conn.transaction():

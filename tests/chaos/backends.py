@@ -5,6 +5,7 @@ the address the routers already use."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -43,6 +44,14 @@ class OwnPostgres:
         self._pg_ctl("-w", "-l", str(self.embedded.pgdata / "log"), "restart")
 
     def stop(self) -> None:
+        """Stop whatever postmaster serves the data directory now, then let the library clean up. After
+        ``up()`` the server is no longer the process the library started, and its cleanup alone would
+        leave it running after the tests."""
+        if self.embedded._server is not None and (self.embedded.pgdata / "postmaster.pid").exists():
+            try:
+                self.down()
+            except subprocess.CalledProcessError:
+                pass  # already stopping or stopped: the library's cleanup follows
         self.embedded.stop()
 
     async def new_database(self) -> str:

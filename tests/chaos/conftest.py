@@ -26,6 +26,8 @@ def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgr
         yield pg
     finally:
         pg.stop()
+        # restarted or not, no server of the module outlives it
+        assert not (pg.embedded.pgdata / "postmaster.pid").exists(), "the module's PostgreSQL still runs"
 
 
 @pytest.fixture(scope="module")

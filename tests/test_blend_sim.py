@@ -29,12 +29,13 @@ def test_the_same_contacts_in_both_runs_and_the_rule_only_in_one() -> None:
 
 @pytest.mark.slow
 async def test_a_voice_spike_is_served_better_with_the_rule(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # each run starts `omniroute serve` on the test database and Redis, in a routing domain of its own
+    # (under the test's namespace, whose keys are removed once the test ends)
     monkeypatch.setenv("DATABASE_URL", services.database_url)
     monkeypatch.setenv("REDIS_URL", services.redis_url)
-    without, with_rule = await compare_runs(SHORT, child_server)
+    without, with_rule = await compare_runs(SHORT, child_server, namespace_prefix=namespace)
     assert without.failures == [] and with_rule.failures == []
     doc = comparison(SHORT, without, with_rule)
     a, b = doc["runs"]["without_rule"], doc["runs"]["with_rule"]

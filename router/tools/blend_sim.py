@@ -424,12 +424,14 @@ async def compare_runs(
     start_server: Callable[[str], contextlib.AbstractAsyncContextManager[ServerHandle]],
     *,
     progress: bool = False,
+    namespace_prefix: str = "blend",
 ) -> tuple[BlendRun, BlendRun]:
     """The scenario without and with the rule, each on a server of its own that ``start_server(config)``
-    starts (and stops) for the configuration it is given."""
+    starts (and stops) for the configuration it is given, in a routing domain of its own whose namespace
+    starts with ``namespace_prefix``."""
     runs = []
     for with_rule in (False, True):
-        config = sc.config(with_rule=with_rule, namespace=f"blend-{uuid.uuid4().hex[:10]}")
+        config = sc.config(with_rule=with_rule, namespace=f"{namespace_prefix}-{uuid.uuid4().hex[:10]}")
         async with start_server(config) as server:
             runs.append(await run_once(server, sc, with_rule=with_rule, progress=progress))
     return runs[0], runs[1]

@@ -72,9 +72,8 @@ async def _serve(
 
 
 async def test_two_workers_share_one_port_and_a_killed_one_comes_back(
-    services: Services, redis_url: str, tmp_path: Path
+    services: Services, redis_url: str, tmp_path: Path, namespace: str
 ) -> None:
-    namespace = "w" + uuid.uuid4().hex[:10]
     proc, log = await _serve(services, redis_url, tmp_path, namespace, asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     r = aioredis.Redis.from_url(redis_url, decode_responses=True)
@@ -131,10 +130,9 @@ def test_a_bad_worker_count_is_refused(given: str) -> None:
 
 
 async def test_workers_stop_when_their_parent_is_killed(
-    services: Services, redis_url: str, tmp_path: Path
+    services: Services, redis_url: str, tmp_path: Path, namespace: str
 ) -> None:
     """A parent killed outright (no chance to stop its workers) leaves no worker serving on unsupervised."""
-    namespace = "w" + uuid.uuid4().hex[:10]
     proc, log = await _serve(services, redis_url, tmp_path, namespace, asyncio.subprocess.DEVNULL)
     try:
         await _until("two workers ready", lambda: log.read_text().count('"worker.ready"') == 2)

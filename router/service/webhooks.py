@@ -136,15 +136,13 @@ class Webhooks:
                 return 0
             subscriptions = await store.subscriptions(conn, self.engine.namespace)
             self._none_subscribed = not subscriptions
-            if not subscriptions:
-                await store.set_cursor(conn, self.stream, tail)
-                self._seen = tail
-                return 0
-            rows: list[tuple[str, dict[str, str]]] = await self.engine.redis.xrange(  # type: ignore[assignment]
-                self.stream, min=f"({last}", max=tail, count=FANOUT_BATCH
+            rows: list[tuple[str, dict[str, str]]] = (
+                await self.engine.redis.xrange(self.stream, min=f"({last}", max=tail, count=FANOUT_BATCH)  # type: ignore[assignment]
+                if subscriptions
+                else []
             )
             entries = [(str(event_id), fields) for event_id, fields in rows]
-            if not entries:  # trimmed away meanwhile: nothing left to owe anyone
+            if not entries:  # no webhook, or the events were trimmed away meanwhile: nobody is owed them
                 await store.set_cursor(conn, self.stream, tail)
                 self._seen = tail
                 return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -107,15 +108,25 @@ def test_staffing_command_output() -> None:
 # ---------------------------------------------------------------- against the real server
 
 _EMPTY = Config(routing={"timer_interval_seconds": 0.05})
+# above this effective utilization (the router's handoff added to each handle time) a short run
+# is too close to an unstable queue to compare with a replay: a quiet machine gives about 0.79
+SATURATED = 0.85
 
 
 @pytest.mark.slow
 async def test_short_simulation_agrees_with_erlang_c(make_server: Any, tmp_path: Path) -> None:
     test_server = await make_server(_EMPTY)
     server = ServerHandle(test_server.url, test_server.admin_token)
-    # 8 agents at 75 % load, AHT 180 s played 1000 times faster (180 ms): about 15 s of real time
+    # 8 agents at 75 % load, AHT 180 s played 1000 times faster (180 ms): about 35 s of real time
     sc = Scenario(agents=8, aht=180, load=6.0, contacts=1000, warmup=100, speedup=1000, seed=11)
     cmp = await simulate(server, sc, replications=150, progress=False)
+    if cmp.effective_utilization > SATURATED:
+        # a busy machine's stalls, each real millisecond a simulated second, brought the queue
+        # near saturation, where P(wait) swings with every stall and no replay can follow it
+        # (one CI run: 0.98 effective, measured P(wait) 0.54 against 0.82 replayed). Played
+        # four times slower, the same stalls weigh a quarter as much
+        sc = dataclasses.replace(sc, speedup=250)
+        cmp = await simulate(server, sc, replications=150, progress=False)
     live = cmp.live
     assert live.failures == []
     assert live.agent_errors == 0

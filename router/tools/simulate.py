@@ -1076,6 +1076,12 @@ class Comparison:
     def theory_value(self, metric: str) -> float:
         return float(getattr(self.theory, metric))
 
+    @property
+    def effective_utilization(self) -> float:
+        """The agents' utilization once the router's handoff is added to every handle time."""
+        sc = self.scenario
+        return sc.load * (sc.aht + self.handoff_s) / sc.aht / sc.agents
+
     def verdicts(self) -> dict[str, str]:
         out: dict[str, str] = {}
         if not self.scenario.is_mmn:
@@ -1197,7 +1203,7 @@ def _fmt(metric: str, v: float) -> str:
 def format_report(cmp: Comparison) -> str:
     sc, lr = cmp.scenario, cmp.live
     model = f"Erlang A {sc.patience:g}s" if sc.patience else "Erlang C"
-    effective = sc.load * (sc.aht + cmp.handoff_s) / sc.aht / sc.agents
+    effective = cmp.effective_utilization
     lines = [
         f"scenario: {sc.agents} agents, {sc.load:.2f} Erlangs (utilization {sc.utilization:.3f}), "
         f"AHT {sc.aht:g} s, {len(lr.outcomes) - sc.warmup} contacts after {sc.warmup} warm-up, "

@@ -247,6 +247,14 @@ async def test_bench_tiny_run_writes_well_formed_results(
     assert redis_base["plain_evalsha_per_second"] > 0 and redis_base["engine_cycles_per_second"] > 0
     assert redis_base["script_bytes"] > 1000
     assert pg_base["durable_inserts_per_second"] > 0
+    trip = doc["baseline"]["round_trip"]
+    assert trip["redis_ping_cpu_us"] > 0 and trip["postgres_select_cpu_us"] > 0
+    floor = (
+        work["pg_statements"] * trip["postgres_select_cpu_us"]
+        + work["redis_commands"] * trip["redis_ping_cpu_us"]
+    ) / 1000
+    assert doc["ratios"]["round_trip_floor_ms_per_lifecycle"] == pytest.approx(floor, abs=0.002)
+    assert "bare round trip" in text and "for a lifecycle's round trips alone" in text
     sockets = doc["sockets"]
     assert sockets["agent_sockets_open"] == 20 and sockets["agent_sockets_failed"] == 0
     assert sockets["push_missing"] == 0 and sockets["push_to_all_ms"]["count"] == 1

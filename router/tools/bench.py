@@ -13,7 +13,9 @@ Phases (each can be skipped):
   the admitted work.
 * ``baseline``: this machine's own limits, through the same client library the router uses: a
   plain ``EVALSHA`` of a script as large as the matching script, the engine's own routing
-  scripts on a scratch namespace, and durable single-row ``INSERT`` s through asyncpg.
+  scripts on a scratch namespace, and durable single-row ``INSERT`` s through asyncpg; then the CPU
+  this process spends on one bare round trip (Redis ``PING``, PostgreSQL ``SELECT 1``), one after
+  another: times the round trips a lifecycle makes, the least CPU a lifecycle can cost here.
 * ``sockets``: many idle agent sockets (server memory per socket, spread over queues like a big
   center's agents) and supervisor sockets opened all at once: connect failures, first-snapshot size,
   and the time from a queue change to its ``queue`` frame at the last supervisor.
@@ -706,6 +708,37 @@ async def baseline_postgres(dsn: str, seconds: float, concurrency: int) -> dict[
         await pool.close()
 
 
+ROUND_TRIPS = 3000
+
+
+async def baseline_round_trips(redis_url: str, dsn: str, count: int = ROUND_TRIPS) -> dict[str, Any]:
+    """CPU time of this process per bare round trip, one at a time through the router's own client
+    libraries: what every statement and command of a lifecycle costs before it does any work. On a
+    virtual machine, where each send and each wake-up is a trap to the host, this is most of it."""
+    import asyncpg  # type: ignore[import-untyped,unused-ignore]
+
+    out: dict[str, Any] = {"count": count}
+    client = aioredis.from_url(redis_url)
+    try:
+        await client.ping()
+        cpu0 = time.process_time()
+        for _ in range(count):
+            await client.ping()
+        out["redis_ping_cpu_us"] = round((time.process_time() - cpu0) * 1e6 / count, 1)
+    finally:
+        await client.aclose()
+    con = await asyncpg.connect(dsn)
+    try:
+        await con.fetchval("SELECT 1")
+        cpu0 = time.process_time()
+        for _ in range(count):
+            await con.fetchval("SELECT 1")
+        out["postgres_select_cpu_us"] = round((time.process_time() - cpu0) * 1e6 / count, 1)
+    finally:
+        await con.close()
+    return out
+
+
 # ---------------------------------------------------------------- many sockets
 
 
@@ -1346,6 +1379,10 @@ async def _baselines(args: argparse.Namespace) -> dict[str, Any]:
         out["postgres"] = await baseline_postgres(args.database_url, args.baseline_seconds, args.concurrency)
     except Exception as exc:  # asyncpg has no common base for connection and server errors
         out["postgres"] = {"error": repr(exc)}
+    try:
+        out["round_trip"] = await baseline_round_trips(args.redis_url, args.database_url)
+    except Exception as exc:  # either library's errors, reported rather than losing the run
+        out["round_trip"] = {"error": repr(exc)}
     return out
 
 
@@ -1363,7 +1400,26 @@ def _ratios(results: dict[str, Any]) -> None:
     engine = base.get("redis", {}).get("engine_to_plain_ratio")
     if engine:
         ratios["engine_scripts_per_plain_evalsha"] = engine
+    floor = round_trip_floor_ms(results)
+    if floor is not None:
+        ratios["round_trip_floor_ms_per_lifecycle"] = floor
+        cpu = results["latency"]["per_lifecycle"]["server_cpu_ms"]
+        ratios["round_trip_floor_share_of_cpu"] = round(floor / cpu, 3) if cpu else 0.0
     results["ratios"] = ratios
+
+
+def round_trip_floor_ms(results: dict[str, Any]) -> float | None:
+    """The CPU a lifecycle's round trips cost at the bare rate: its PostgreSQL statements times a
+    ``SELECT 1``, its Redis commands times a ``PING`` (None without both phases' figures)."""
+    trip = results.get("baseline", {}).get("round_trip", {})
+    work = results.get("latency", {}).get("per_lifecycle", {})
+    if "redis_ping_cpu_us" not in trip or "pg_statements" not in work:
+        return None
+    us = (
+        work["pg_statements"] * trip["postgres_select_cpu_us"]
+        + work["redis_commands"] * trip["redis_ping_cpu_us"]
+    )
+    return round(float(us) / 1000, 3)
 
 
 def format_results(r: dict[str, Any]) -> str:
@@ -1443,6 +1499,21 @@ def format_results(r: dict[str, Any]) -> str:
                 f"  durable single-row INSERT ({pg['concurrency']} clients, synchronous_commit="
                 f"{pg['synchronous_commit']}): {pg['durable_inserts_per_second']}/s"
             )
+        trip = b.get("round_trip", {})
+        if "error" in trip:
+            lines.append(f"  round trips: {trip['error']}")
+        elif trip:
+            lines.append(
+                f"  CPU of one bare round trip (one at a time): Redis PING {trip['redis_ping_cpu_us']} us,"
+                f" PostgreSQL SELECT 1 {trip['postgres_select_cpu_us']} us"
+            )
+            floor = r.get("ratios", {}).get("round_trip_floor_ms_per_lifecycle")
+            if floor is not None:
+                share = r["ratios"]["round_trip_floor_share_of_cpu"]
+                lines.append(
+                    f"  = {floor} ms of CPU for a lifecycle's round trips alone,"
+                    f" {share:.0%} of its server CPU"
+                )
     if "sockets" in r:
         s = r["sockets"]
         lines.append(

@@ -92,10 +92,10 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
             application_name="omniroute-reports",
         )
     redis = redis_client(settings.redis_url)
+    engine = Engine(redis, settings.namespace)
     try:
         await migrate(pool)
         node, metrics = app[NODE], app[METRICS]
-        engine = Engine(redis, settings.namespace)
         directory = Directory(pool, engine, node.id, settings.file.routing.default_queue)
         stats = Statistics(pool, engine, directory, settings.file.server.timezone)
         tokens = TokenCache(pool, settings.namespace, settings.admin_token)
@@ -184,6 +184,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     finally:
         if CALLBACKS in app:
             await app[CALLBACKS].close()
+        await engine.close()
         await close_redis(redis)
         if reports_pool is not pool:
             await reports_pool.close()

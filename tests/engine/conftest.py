@@ -28,6 +28,7 @@ async def engine(redis_client: aioredis.Redis, namespace: str) -> AsyncIterator[
     eng = Engine(redis_client, namespace)
     await redis_client.set(eng.keys.built, "test")
     yield eng
+    await eng.close()
     keys = [k async for k in redis_client.scan_iter(match=f"{eng.keys.prefix}:*", count=1000)]
     for k in range(0, len(keys), 500):
         await redis_client.delete(*keys[k : k + 500])

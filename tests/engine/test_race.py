@@ -25,7 +25,10 @@ async def engines(redis_url: str, engine: Engine) -> AsyncIterator[list[Engine]]
     """One engine per Redis connection pool, all on the test's namespace."""
     namespace = engine.keys.prefix.strip("{}")
     clients = [aioredis.Redis.from_url(redis_url, decode_responses=True) for _ in range(CLIENTS)]
-    yield [Engine(c, namespace) for c in clients]
+    engines = [Engine(c, namespace) for c in clients]
+    yield engines
+    for e in engines:
+        await e.close()
     for c in clients:
         await c.aclose()
 

@@ -18,6 +18,7 @@ from context_store.records import JourneyEvent, Message, MessageStatus, Note
 from router.backends import UNAVAILABLE
 from router.routing.engine import Engine
 from router.routing.keys import Keys
+from router.routing.pipe import Pipe, target_of
 
 log = structlog.get_logger("router.routing.events")
 
@@ -109,6 +110,7 @@ async def read_after(engine: Engine, after: str, count: int = 1000) -> list[tupl
 
 
 BLOCK_MS = 250
+BATCH = 500
 
 
 class Dispatcher:
@@ -162,30 +164,71 @@ async def pump(
     checks the flag between them: shutdown takes at most one block."""
     dispatcher = dispatcher or Dispatcher(handler)
     last = await last_event_id(engine)
-    while not stop.is_set():
-        try:
-            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await engine.redis.xread(  # type: ignore[assignment]
-                {engine.keys.events: last}, block=BLOCK_MS, count=500
-            )
-        except UNAVAILABLE as exc:  # on a Redis Cluster also the slot's master failing over
-            log.warning("events.read_failed", error=type(exc).__name__)
-            await asyncio.sleep(0.5)
-            continue
-        for _stream, entries in batch:
-            for event_id, fields in entries:
-                last = str(event_id)
+    read = StreamReader(engine)
+    try:
+        while not stop.is_set():
+            try:
+                batch = await read(last)
+            except UNAVAILABLE as exc:  # on a Redis Cluster also the slot's master failing over
+                log.warning("events.read_failed", error=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            for event_id, fields in batch:
+                last = event_id
                 try:
                     data = json.loads(fields.get("data", "{}"))
                 except ValueError:
                     log.error("events.unreadable", event_id=last, type=fields.get("type"))
                     continue
                 dispatcher.submit(last, fields.get("type", ""), data)
-        if not batch:
-            # the stream may have been flushed with Redis: start again from its (new) end
-            try:
-                if not await engine.redis.exists(engine.keys.events):
-                    last = "0-0"
-            except UNAVAILABLE as exc:  # read again after the pause, as a failed read does
-                log.warning("events.read_failed", error=type(exc).__name__)
-                await asyncio.sleep(0.5)
+            if not batch:
+                # the stream may have been flushed with Redis: start again from its (new) end
+                try:
+                    if not await engine.redis.exists(engine.keys.events):
+                        last = "0-0"
+                except UNAVAILABLE as exc:  # read again after the pause, as a failed read does
+                    log.warning("events.read_failed", error=type(exc).__name__)
+                    await asyncio.sleep(0.5)
+    finally:
+        await read.close()
     await dispatcher.drain()
+
+
+class StreamReader:
+    """The pump's blocking ``XREAD`` of the domain's stream: on a single server over a lean connection of
+    its own (``pipe.py``; a blocking read would hold up any call sharing its connection), else (Redis
+    Cluster, TLS) through redis-py."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        target = target_of(engine.redis)
+        self._pipe = Pipe(target, connections=1) if target is not None else None
+
+    async def __call__(self, after: str) -> list[tuple[str, dict[str, str]]]:
+        stream = self.engine.keys.events
+        if self._pipe is None:
+            batch: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await self.engine.redis.xread(  # type: ignore[assignment]
+                {stream: after}, block=BLOCK_MS, count=BATCH
+            )
+            return [(str(i), f) for _, entries in batch for i, f in entries]
+        reply = await self._pipe.execute("XREAD", "COUNT", BATCH, "BLOCK", BLOCK_MS, "STREAMS", stream, after)
+        if not reply:
+            return []
+        out: list[tuple[str, dict[str, str]]] = []
+        for _stream, entries in reply:
+            for event_id, flat in entries:
+                out.append(
+                    (
+                        _text(event_id),
+                        {_text(k): _text(v) for k, v in zip(flat[::2], flat[1::2], strict=True)},
+                    )
+                )
+        return out
+
+    async def close(self) -> None:
+        if self._pipe is not None:
+            await self._pipe.close()
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

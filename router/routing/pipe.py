@@ -7,10 +7,10 @@ timeouts, health checks, retries around each command) about 125 us of CPU; cored
 valkey-glide 2.6 about 300 us (its Rust core answers through threads); a connection that writes the
 command and lets hiredis (redis-py's own parser, kept by the Redis project) read the answer about
 25 us. No maintained client offers that thin path, hence this module: the few lines between a
-socket and hiredis, for the one command the hot path sends. Everything else (reads, pipelines,
-streams, Redis Cluster, TLS) stays on redis-py.
+socket and hiredis, for the two commands the hot path sends: the scripts, and the event pump's read of
+the stream. Everything else (other reads, pipelines, Redis Cluster, TLS) stays on redis-py.
 
-A :class:`ScriptPipe` keeps a few connections, each carrying any number of calls at once: Redis
+A :class:`Pipe` keeps a few connections, each carrying any number of calls at once: Redis
 answers a connection's commands in order, so each call waits on a future queued in sending order.
 A lost connection fails the calls waiting on it with :class:`redis.exceptions.ConnectionError` (as
 redis-py does: the caller cannot know whether the script ran; every step is idempotent or
@@ -138,8 +138,9 @@ def target_of(client: Any) -> Target | None:
     )
 
 
-class ScriptPipe:
-    """``EVALSHA`` calls over :data:`CONNECTIONS` multiplexed connections to one Redis server."""
+class Pipe:
+    """Calls over ``connections`` multiplexed connections to one Redis server: the engine's ``EVALSHA``, and
+    the event pump's blocking ``XREAD`` on a pipe of its own."""
 
     def __init__(self, target: Target, connections: int = CONNECTIONS) -> None:
         self.target = target
@@ -209,6 +210,12 @@ class ScriptPipe:
             RedisCommandCount.value += 1
             reply = await proto.send(_encode(["EVAL", source, len(keys), *keys, *args]))
         return _raise_error(reply)
+
+    async def execute(self, *args: Any) -> Any:
+        """One command (any but a blocking one on a shared pipe: it would hold up every call behind it)."""
+        proto = await self._connection()
+        RedisCommandCount.value += 1
+        return _raise_error(await proto.send(_encode(args)))
 
     async def close(self) -> None:
         self._closed = True

@@ -5,6 +5,7 @@ and a database number."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,7 +15,9 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from router.backends import RedisCommandCount, redis_client
-from router.routing.pipe import ScriptPipe, target_of
+from router.routing.engine import Engine
+from router.routing.events import StreamReader
+from router.routing.pipe import Pipe, target_of
 from tests.chaos.backends import OwnRedis
 
 ECHO = "return ARGV[1]"
@@ -30,16 +33,16 @@ def sha(source: str) -> str:
     return hashlib.sha1(source.encode()).hexdigest()
 
 
-async def call(pipe: ScriptPipe, source: str, keys: list[str], args: list[object]) -> object:
+async def call(pipe: Pipe, source: str, keys: list[str], args: list[object]) -> object:
     return await pipe.evalsha(sha(source), source, keys, args)
 
 
 @pytest.fixture
-async def pipe(redis_url: str) -> AsyncIterator[ScriptPipe]:
+async def pipe(redis_url: str) -> AsyncIterator[Pipe]:
     client = redis_client(redis_url)
     target = target_of(client)
     assert target is not None
-    p = ScriptPipe(target)
+    p = Pipe(target)
     yield p
     await p.close()
     await client.aclose(close_connection_pool=True)
@@ -55,7 +58,7 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
         server.stop()
 
 
-async def test_many_calls_at_once_each_get_their_own_answer(pipe: ScriptPipe) -> None:
+async def test_many_calls_at_once_each_get_their_own_answer(pipe: Pipe) -> None:
     key = f"{{pipe-{uuid.uuid4().hex[:8]}}}:k"
 
     async def one(i: int) -> object:
@@ -69,7 +72,7 @@ async def test_many_calls_at_once_each_get_their_own_answer(pipe: ScriptPipe) ->
     assert answers == [f"error {i}" if i % 7 == 0 else f"answer {i} é" for i in range(1000)]
 
 
-async def test_a_cancelled_call_leaves_the_next_answers_in_step(pipe: ScriptPipe) -> None:
+async def test_a_cancelled_call_leaves_the_next_answers_in_step(pipe: Pipe) -> None:
     key = f"{{pipe-{uuid.uuid4().hex[:8]}}}:k"
     slow = asyncio.ensure_future(call(pipe, BUSY, [key], [3_000_000, "slow"]))
     await asyncio.sleep(0.01)
@@ -88,7 +91,7 @@ async def test_a_restarted_empty_server_gets_the_script_again(own_redis: OwnRedi
     client = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
     target = target_of(client)
     assert target is not None
-    pipe = ScriptPipe(target)
+    pipe = Pipe(target)
     key = "{pipe}:k"
     try:
         assert await call(pipe, SET, [key], ["one"]) == "one"
@@ -126,12 +129,12 @@ async def test_password_and_database_number(own_redis: OwnRedis) -> None:
     client = aioredis.Redis.from_url(url, decode_responses=True)
     target = target_of(client)
     assert target is not None and target.db == 3 and target.password == "s3cret"
-    pipe = ScriptPipe(target)
+    pipe = Pipe(target)
     try:
         assert await call(pipe, SET, ["{pipe}:db3"], ["here"]) == "here"
         assert await client.get("{pipe}:db3") == "here"
         assert await client.execute_command("SELECT", 0) and await client.get("{pipe}:db3") is None
-        wrong = ScriptPipe(target.__class__(**{**target.__dict__, "password": "wrong"}))
+        wrong = Pipe(target.__class__(**{**target.__dict__, "password": "wrong"}))
         with pytest.raises(redis.exceptions.AuthenticationError):
             await call(wrong, ECHO, ["{pipe}:k"], [1])
         await wrong.close()
@@ -160,3 +163,25 @@ def test_where_the_pipe_goes(tmp_path: Path) -> None:
     # TLS and Redis Cluster stay on redis-py
     assert target_of(aioredis.Redis.from_url("rediss://example.test:6390/0")) is None
     assert target_of(redis_client("redis+cluster://127.0.0.1:7000")) is None
+
+
+async def test_the_pumps_stream_read_matches_redis_py(engine: Engine) -> None:
+    stream = engine.keys.events
+    ids = [
+        await engine.redis.xadd(stream, {"type": "offer", "data": json.dumps({"n": i, "text": "ü 😀"})})
+        for i in range(3)
+    ]
+    lean = StreamReader(engine)
+    plain = StreamReader(engine)
+    await plain.close()
+    plain._pipe = None  # through redis-py, as on a Redis Cluster
+    try:
+        read = await lean("0-0")
+        assert read == await plain("0-0")
+        assert [i for i, _ in read] == [str(i) for i in ids]
+        assert json.loads(read[2][1]["data"]) == {"n": 2, "text": "ü 😀"}
+        assert await lean(str(ids[0])) == read[1:]
+        # nothing newer: the read blocks for its block time, then answers nothing
+        assert await lean(str(ids[-1])) == []
+    finally:
+        await lean.close()

@@ -185,3 +185,22 @@ async def test_the_pumps_stream_read_matches_redis_py(engine: Engine) -> None:
         assert await lean(str(ids[-1])) == []
     finally:
         await lean.close()
+
+
+def test_under_uvloop_as_the_server_runs(redis_url: str) -> None:
+    """The router's processes run on uvloop, whose transports are not asyncio's classes."""
+    import uvloop
+
+    async def run() -> list[object]:
+        client = redis_client(redis_url)
+        target = target_of(client)
+        assert target is not None
+        p = Pipe(target)
+        try:
+            key = f"{{pipe-{uuid.uuid4().hex[:8]}}}:k"
+            return list(await asyncio.gather(*(call(p, ECHO, [key], [i]) for i in range(200))))
+        finally:
+            await p.close()
+            await client.aclose(close_connection_pool=True)
+
+    assert uvloop.run(run()) == [str(i) for i in range(200)]

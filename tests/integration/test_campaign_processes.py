@@ -76,7 +76,9 @@ async def test_a_killed_process_messages_nobody_twice_and_processes_share_the_ra
     p1, p2 = await processes(config), await processes(config)
     numbers = [f"+1415555{n:04d}" for n in range(1000, 1000 + N)]
     try:
-        async with aiohttp.ClientSession() as http:
+        # every request answers in well under a second: one that hangs fails here, naming itself, rather
+        # than holding the test until its overall timeout
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
 
             async def call(proc: RouterProcess, method: str, path: str, body: Any, token: str) -> Any:
                 async with http.request(
@@ -110,7 +112,8 @@ async def test_a_killed_process_messages_nobody_twice_and_processes_share_the_ra
             conn = await asyncpg.connect(services.database_url)
             try:
                 senders = await conn.fetchval(
-                    "SELECT count(DISTINCT claimed_by) FROM campaign_recipients WHERE claimed_by IS NOT NULL"
+                    "SELECT count(DISTINCT claimed_by) FROM campaign_recipients WHERE claimed_by IS NOT NULL",
+                    timeout=30,
                 )
             finally:
                 await conn.close()

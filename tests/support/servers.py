@@ -175,7 +175,8 @@ class RouterProcess:
             stderr=self._logfile,
         )
         deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as s:
+        # a probe that hangs (a port answered before the app is up) is dropped and tried again
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as s:
             while time.monotonic() < deadline:
                 if self.proc.returncode is not None:
                     raise RuntimeError(f"router exited: {self.log.read_text()[-2000:]}")
@@ -183,7 +184,7 @@ class RouterProcess:
                     async with s.get(self.url + "/healthz") as r:
                         if r.status == 200:
                             return
-                except aiohttp.ClientError:
+                except (aiohttp.ClientError, TimeoutError):
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"router did not start: {self.log.read_text()[-2000:]}")

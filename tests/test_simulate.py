@@ -248,7 +248,11 @@ async def test_bench_tiny_run_writes_well_formed_results(
     assert redis_base["script_bytes"] > 1000
     assert pg_base["durable_inserts_per_second"] > 0
     trip = doc["baseline"]["round_trip"]
-    assert trip["redis_ping_cpu_us"] > 0 and trip["postgres_select_cpu_us"] > 0
+    assert (
+        trip["redis_ping_cpu_us"] > 0
+        and trip["postgres_select_cpu_us"] > 0
+        and trip["redis_py_ping_cpu_us"] > 0
+    )
     floor = (
         work["pg_statements"] * trip["postgres_select_cpu_us"]
         + work["redis_commands"] * trip["redis_ping_cpu_us"]

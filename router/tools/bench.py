@@ -621,6 +621,13 @@ async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str
         rate, lat = await _rate_of(plain, concurrency, seconds)
         out["plain_evalsha_per_second"] = round(rate, 1)
         out["plain_evalsha_ms"] = _pcts_ms(lat)
+        if pipe is not None:  # the figure as earlier versions measured it, for comparison
+
+            async def plain_redis_py(_: int) -> object:
+                return await script(keys=[key])
+
+            rate, _lat = await _rate_of(plain_redis_py, concurrency, seconds)
+            out["plain_evalsha_redis_py_per_second"] = round(rate, 1)
 
         engine = Engine(client, ns)
         await client.set(engine.keys.built, "bench")
@@ -1511,6 +1518,8 @@ def format_results(r: dict[str, Any]) -> str:
                 f"  plain EVALSHA ({rd['script_bytes']} B script, {rd['concurrency']} clients):"
                 f" {rd['plain_evalsha_per_second']}/s"
             )
+            if "plain_evalsha_redis_py_per_second" in rd:
+                lines.append(f"    (through redis-py: {rd['plain_evalsha_redis_py_per_second']}/s)")
             lines.append(
                 f"  engine scripts (enqueue+match, accept, complete): {rd['engine_scripts_per_second']}/s"
                 f" = {rd['engine_to_plain_ratio']:.0%} of plain; {rd['engine_cycles_per_second']} cycles/s"

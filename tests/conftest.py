@@ -19,6 +19,7 @@ import redis
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="omniroute-run-"))
 
 from router.config import Settings, parse_config
+from tests.chaos.backends import OwnRedis
 from tests.support.configs import DEFAULT, Config
 from tests.support.recorders import Recorder, SmtpRelay
 from tests.support.servers import RouterProcess, Services, TestServer
@@ -112,6 +113,17 @@ async def _reset(services: Services) -> None:
             await conn.execute("TRUNCATE " + ", ".join(f'"{t["tablename"]}"' for t in tables) + " CASCADE")
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
+    """A Redis-compatible server of the module's own, for tests that stop, restart or reconfigure one."""
+    server = OwnRedis(tmp_path_factory.mktemp("own-redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -740,33 +740,30 @@ async def baseline_round_trips(redis_url: str, dsn: str, count: int = ROUND_TRIP
     target = target_of(client)
     pipe = Pipe(target, connections=1) if target is not None else None
     try:
-        await client.ping()
-        cpu0 = time.process_time()
-        for _ in range(count):
-            await client.ping()
-        out["redis_py_ping_cpu_us"] = round((time.process_time() - cpu0) * 1e6 / count, 1)
+        out["redis_py_ping_cpu_us"] = await _cpu_us_per_call(client.ping, count)
         # the router's scripts and stream reads go over the lean connection where there is one
         out["redis_ping_cpu_us"] = out["redis_py_ping_cpu_us"]
         if pipe is not None:
-            await pipe.execute("PING")
-            cpu0 = time.process_time()
-            for _ in range(count):
-                await pipe.execute("PING")
-            out["redis_ping_cpu_us"] = round((time.process_time() - cpu0) * 1e6 / count, 1)
+            out["redis_ping_cpu_us"] = await _cpu_us_per_call(lambda: pipe.execute("PING"), count)
     finally:
         if pipe is not None:
             await pipe.close()
         await client.aclose()
     con = await asyncpg.connect(dsn)
     try:
-        await con.fetchval("SELECT 1")
-        cpu0 = time.process_time()
-        for _ in range(count):
-            await con.fetchval("SELECT 1")
-        out["postgres_select_cpu_us"] = round((time.process_time() - cpu0) * 1e6 / count, 1)
+        out["postgres_select_cpu_us"] = await _cpu_us_per_call(lambda: con.fetchval("SELECT 1"), count)
     finally:
         await con.close()
     return out
+
+
+async def _cpu_us_per_call(op: Callable[[], Awaitable[object]], count: int) -> float:
+    """This process's CPU time per call of ``op``, the calls one after another (after one to warm up)."""
+    await op()
+    cpu0 = time.process_time()
+    for _ in range(count):
+        await op()
+    return round((time.process_time() - cpu0) * 1e6 / count, 1)
 
 
 # ---------------------------------------------------------------- many sockets

@@ -30,16 +30,6 @@ def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgr
         assert not (pg.embedded.pgdata / "postmaster.pid").exists(), "the module's PostgreSQL still runs"
 
 
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path_factory.mktemp("chaos-redis"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 async def cluster(own_postgres: OwnPostgres, own_redis: OwnRedis, tmp_path: Path) -> AsyncIterator[Cluster]:
     # a run that failed half-way may have left a server down: every run starts with both up

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -46,16 +46,6 @@ async def pipe(redis_url: str) -> AsyncIterator[Pipe]:
     yield p
     await p.close()
     await client.aclose(close_connection_pool=True)
-
-
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path_factory.mktemp("pipe-redis"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_many_calls_at_once_each_get_their_own_answer(pipe: Pipe) -> None:

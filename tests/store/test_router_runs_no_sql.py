@@ -9,9 +9,10 @@ from pathlib import Path
 
 ROUTER = Path(__file__).resolve().parents[2] / "router"
 
-# The bench tool's PostgreSQL baseline times durable inserts into a scratch table of its own, to compare
-# the server's raw commit rate with omniroute's; it measures the server, not the store, on purpose.
-EXEMPT = {ROUTER / "tools" / "bench.py"}
+# The bench tool's PostgreSQL baseline (router/tools/baselines.py) times durable inserts into a scratch
+# table of its own, to compare the server's raw commit rate with omniroute's; it measures the server, not
+# the store, on purpose.
+EXEMPT = {ROUTER / "tools" / "baselines.py"}
 
 SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|DROP|ALTER|TRUNCATE|SHOW)\s", re.IGNORECASE)
 SQL_SHAPE = re.compile(r"\b(FROM|INTO|SET|TABLE|VALUES|WHERE)\b|\$\d|^\s*SHOW\s")

@@ -249,3 +249,28 @@ async def test_postgres_out_of_connections_is_answered_503_and_records_nothing(
     again = refused.pop()
     status, _, _ = await post(server, token, chat(again))
     assert status == 201
+
+
+async def test_the_dispatcher_handles_a_burst_in_order_without_a_turn_per_event() -> None:
+    handled: dict[str, list[int]] = {"": [], "a": [], "b": []}
+    gate = asyncio.Event()
+
+    async def handler(event_id: str, kind: str, data: dict[str, Any]) -> None:
+        if kind == "offer":  # waits, as an offer's context read does
+            await gate.wait()
+        handled[str(data.get("agent_id") or "")].append(int(event_id.split("-")[0]))
+
+    dispatcher = Dispatcher(handler)
+    dispatcher.submit("0-0", "offer", {"agent_id": "a"})
+    for n in range(1, 1001):
+        dispatcher.submit(f"{n}-0", "enqueued", {"agent_id": "a"} if n % 10 == 0 else {})
+    # one turn of the loop: the thousand events that name no agent are handled back to back, while
+    # agent a's waiting offer holds only a's own events behind it
+    await asyncio.sleep(0)
+    assert handled[""] == [n for n in range(1, 1001) if n % 10]
+    assert handled["a"] == [] and dispatcher.pending == 101
+    dispatcher.submit("1001-0", "enqueued", {"agent_id": "b"})
+    gate.set()
+    await dispatcher.drain()
+    assert handled["a"] == [0, *range(10, 1001, 10)]
+    assert handled["b"] == [1001] and dispatcher.pending == 0

@@ -24,7 +24,7 @@ import asyncio
 import collections
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import hiredis
@@ -70,6 +70,11 @@ class _Protocol(asyncio.Protocol):
                 return
             if reply is False:
                 return
+            if not self.waiting:  # an answer nobody asked for: the connection is out of step
+                self._fail(redis.exceptions.ConnectionError("Redis sent an answer nobody asked for"))
+                if self.transport is not None:
+                    self.transport.abort()
+                return
             fut = self.waiting.popleft()
             if not fut.done():  # a caller that was cancelled still had its answer read off the wire
                 fut.set_result(reply)
@@ -106,7 +111,7 @@ class Target:
     path: str | None
     db: int
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)
     encoding: str | None
     connect_timeout: float | None
 

@@ -17,7 +17,7 @@ import redis.exceptions
 from router.backends import RedisCommandCount, redis_client
 from router.routing.engine import Engine
 from router.routing.events import StreamReader
-from router.routing.pipe import Pipe, target_of
+from router.routing.pipe import Pipe, _Protocol, target_of
 from tests.chaos.backends import OwnRedis
 
 ECHO = "return ARGV[1]"
@@ -119,6 +119,7 @@ async def test_password_and_database_number(own_redis: OwnRedis) -> None:
     client = aioredis.Redis.from_url(url, decode_responses=True)
     target = target_of(client)
     assert target is not None and target.db == 3 and target.password == "s3cret"
+    assert "s3cret" not in repr(target)  # a target that reaches a log never shows the password
     pipe = Pipe(target)
     try:
         assert await call(pipe, SET, ["{pipe}:db3"], ["here"]) == "here"
@@ -194,3 +195,24 @@ def test_under_uvloop_as_the_server_runs(redis_url: str) -> None:
             await client.aclose(close_connection_pool=True)
 
     assert uvloop.run(run()) == [str(i) for i in range(200)]
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+
+def test_an_answer_nobody_asked_for_takes_the_connection_down() -> None:
+    proto = _Protocol(None)
+    transport = _Transport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+    proto.data_received(b"+OK\r\n")
+    assert transport.aborted and isinstance(proto.lost, redis.exceptions.ConnectionError)
+    with pytest.raises(redis.exceptions.ConnectionError, match="nobody asked"):
+        proto.send(b"*1\r\n$4\r\nPING\r\n")

@@ -19,9 +19,11 @@ from tests.support.ports import free_port
 from tests.support.servers import Services
 
 
-def _config(tmp_path: Path, wait_seconds: float) -> Path:
+def _config(tmp_path: Path, wait_seconds: float, namespace: str | None = None) -> Path:
+    """``namespace``: the test's own (the fixture's, removed afterwards) when the router reaches the
+    shared Redis and builds its index there."""
     path = tmp_path / "omniroute.toml"
-    namespace = "t" + uuid.uuid4().hex[:10]
+    namespace = namespace or "t" + uuid.uuid4().hex[:10]
     path.write_text(
         str(DEFAULT.with_server(backend_wait_seconds=wait_seconds).with_routing(namespace=namespace))
     )
@@ -102,7 +104,9 @@ async def test_a_backend_that_never_answers_is_one_line(services: Services, tmp_
     assert "s3cret" not in done.stderr + done.stdout
 
 
-async def test_a_port_in_use_is_one_line(services: Services, tmp_path: Path) -> None:
+async def test_a_port_in_use_is_one_line(services: Services, namespace: str, tmp_path: Path) -> None:
+    # the router builds its live index in the shared Redis before it binds the port: under the test's
+    # namespace, whose keys the fixture removes (19 keys were left behind on every run)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -115,7 +119,7 @@ async def test_a_port_in_use_is_one_line(services: Services, tmp_path: Path) -> 
                 "router",
                 "serve",
                 "--config",
-                str(_config(tmp_path, 5)),
+                str(_config(tmp_path, 5, namespace)),
                 "--port",
                 str(port),
             ],

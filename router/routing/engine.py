@@ -19,7 +19,7 @@ from redis.commands.core import AsyncScript
 from router.backends import RedisClient
 from router.contracts.channels import lua_header as channels_header
 from router.routing.keys import Keys
-from router.routing.pipe import Pipe, target_of
+from router.routing.pipe import pipe_for
 from router.routing.script_errors import ScriptError, raise_for
 from router.routing.script_errors import lua_header as errors_header
 
@@ -145,8 +145,7 @@ class Engine:
         }
         # on one server the scripts go over a lean connection of their own (``pipe.py``: a fifth of
         # redis-py's CPU per call); on a Redis Cluster or over TLS through redis-py
-        target = target_of(redis)
-        self._pipe = Pipe(target) if target is not None else None
+        self._pipe = pipe_for(redis)
 
     async def _run(self, name: str, *args: Any) -> Any:
         script = self._scripts[name]

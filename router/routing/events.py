@@ -18,7 +18,7 @@ from context_store.records import JourneyEvent, Message, MessageStatus, Note
 from router.backends import UNAVAILABLE
 from router.routing.engine import Engine
 from router.routing.keys import Keys
-from router.routing.pipe import Pipe, target_of
+from router.routing.pipe import pipe_for
 
 log = structlog.get_logger("router.routing.events")
 
@@ -209,8 +209,7 @@ class StreamReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        target = target_of(engine.redis)
-        self._pipe = Pipe(target, connections=1) if target is not None else None
+        self._pipe = pipe_for(engine.redis, connections=1)
 
     async def __call__(self, after: str) -> list[tuple[str, dict[str, str]]]:
         stream = self.engine.keys.events

@@ -143,6 +143,12 @@ def target_of(client: Any) -> Target | None:
     )
 
 
+def pipe_for(client: Any, connections: int = CONNECTIONS) -> Pipe | None:
+    """A pipe to the server of a redis-py client, or None where the pipe does not go (:func:`target_of`)."""
+    target = target_of(client)
+    return Pipe(target, connections) if target is not None else None
+
+
 class Pipe:
     """Calls over ``connections`` multiplexed connections to one Redis server: the engine's ``EVALSHA``, and
     the event pump's blocking ``XREAD`` on a pipe of its own."""

@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from router.routing.engine import Engine, Step, load_script_source
-from router.routing.pipe import Pipe, target_of
+from router.routing.pipe import pipe_for
 from router.tools.simulate import percentile
 
 
@@ -75,8 +75,7 @@ async def baseline_redis(url: str, seconds: float, concurrency: int) -> dict[str
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     out: dict[str, Any] = {"script_bytes": size, "concurrency": concurrency}
     # through the connection the engine's own scripts take (``pipe.py``), so the ratio compares scripts
-    target = target_of(client)
-    pipe = Pipe(target) if target is not None else None
+    pipe = pipe_for(client)
     engine: Engine | None = None
     try:
         script = client.register_script(script_src)
@@ -207,8 +206,7 @@ async def baseline_round_trips(redis_url: str, dsn: str, count: int = ROUND_TRIP
 
     out: dict[str, Any] = {"count": count}
     client = aioredis.from_url(redis_url)
-    target = target_of(client)
-    pipe = Pipe(target, connections=1) if target is not None else None
+    pipe = pipe_for(client, connections=1)
     try:
         out["redis_py_ping_cpu_us"] = await _cpu_us_per_call(client.ping, count)
         # the router's scripts and stream reads go over the lean connection where there is one
